@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour of the project into build/<flavour>.
+#   scripts/build.sh release   Release, warnings as errors (the default)
+#   scripts/build.sh asan      RelWithDebInfo with ASan+UBSan
+#   scripts/build.sh fuzz      clang + libFuzzer targets (with ASan+UBSan)
+#   scripts/build.sh cuda      Release with NUCLEUS_CUDA=ON (compile and link only without a GPU)
+# Further arguments name the targets to build (default: all).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+flavour="${1:-release}"
+dir="$NUCLEUS_ROOT/build/$flavour"
+args=(-S "$NUCLEUS_ROOT" -B "$dir" -G Ninja -DNUCLEUS_WERROR=ON)
+case "$flavour" in
+  release) args+=(-DCMAKE_BUILD_TYPE=Release) ;;
+  asan)    args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUCLEUS_SANITIZE=ON -DNUCLEUS_BUILD_BENCH=OFF) ;;
+  fuzz)    args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+                  -DNUCLEUS_SANITIZE=ON -DNUCLEUS_FUZZ=ON -DNUCLEUS_BUILD_TESTS=ON -DNUCLEUS_BUILD_BENCH=OFF) ;;
+  cuda)    args+=(-DCMAKE_BUILD_TYPE=Release -DNUCLEUS_CUDA=ON -DNUCLEUS_BUILD_BENCH=OFF
+                  -DCMAKE_CUDA_COMPILER="${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}") ;;
+  *) echo "build.sh: unknown flavour '$flavour' (release, asan, fuzz, cuda)" >&2; exit 2 ;;
+esac
+log "build $flavour"
+cmake "${args[@]}" >/dev/null
+targets=(); for t in "${@:2}"; do targets+=(--target "$t"); done
+cmake --build "$dir" -j "$NUCLEUS_JOBS" "${targets[@]}"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything Nucleus needs to build and test on Debian 12, idempotently:
+# C++ dependencies from Debian's packages (apt) and the Python test tools (pip,
+# in a virtual environment under $NUCLEUS_CACHE, since Debian's pip refuses
+# system-wide installs, PEP 668). Run as root (or with sudo available).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache git ca-certificates curl unzip
+  clang libclang-rt-14-dev clang-format clang-tidy
+  libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libpcre2-dev
+  python3 python3-venv python3-pip
+)
+PIP_PACKAGES=(numpy gguf tokenizers transformers openai requests pyyaml)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -x "$NUCLEUS_VENV/bin/python" ]; then
+  log "creating Python venv in $NUCLEUS_VENV"
+  mkdir -p "$(dirname "$NUCLEUS_VENV")"
+  /usr/bin/python3 -m venv "$NUCLEUS_VENV"
+fi
+stamp="$NUCLEUS_VENV/.nucleus-pip-$(echo "${PIP_PACKAGES[*]}" | md5sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  log "pip install ${PIP_PACKAGES[*]}"
+  "$NUCLEUS_VENV/bin/pip" install -q --upgrade pip
+  "$NUCLEUS_VENV/bin/pip" install -q "${PIP_PACKAGES[@]}"
+  touch "$stamp"
+fi

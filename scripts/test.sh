@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs dependencies,
+# fetches the default model, then builds and tests every flavour. CI runs this.
+#   NUCLEUS_FUZZ_SECONDS  time budget of each libFuzzer run (default 60)
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$NUCLEUS_ROOT"
+
+bash scripts/install-deps.sh
+bash scripts/fetch-model.sh >/dev/null
+export NUCLEUS_TEST_MODEL="$NUCLEUS_DEFAULT_MODEL" NUCLEUS_REQUIRE_MODEL=1
+
+# 1. Release build, warnings as errors; unit and model tests.
+bash scripts/build.sh release
+log "ctest (release)"
+ctest --test-dir build/release --output-on-failure -j "$NUCLEUS_JOBS"
+
+# 2. The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
+bash scripts/build.sh asan
+log "ctest (asan+ubsan)"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$NUCLEUS_JOBS"
+
+# 3. Fuzz the GGUF reader for a bounded time on the committed seed corpus.
+bash scripts/build.sh fuzz gguf_fuzz
+for fuzzer in build/fuzz/tests/*_fuzz; do
+  [ -x "$fuzzer" ] || continue
+  name="$(basename "$fuzzer")"
+  corpus="$(mktemp -d)"
+  cp -r tests/fuzz/corpus/"${name%_fuzz}"/. "$corpus"/ 2>/dev/null || true
+  log "fuzz $name for ${NUCLEUS_FUZZ_SECONDS:-60}s"
+  "$fuzzer" -max_total_time="${NUCLEUS_FUZZ_SECONDS:-60}" -rss_limit_mb=2048 -max_len=65536 "$corpus"
+  rm -rf "$corpus"
+done
+
+# 4. The CUDA build compiles and links (no GPU here: its tests skip).
+if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+  bash scripts/build.sh cuda
+  log "ctest (cuda build, CPU device)"
+  ctest --test-dir build/cuda --output-on-failure -j "$NUCLEUS_JOBS"
+else
+  log "skipping the CUDA build: nvcc not found"
+fi
+
+# 5. End-to-end tests: the real binary, real clients.
+for t in tests/e2e/test_*.py; do
+  [ -f "$t" ] || continue
+  log "e2e $t"
+  "$NUCLEUS_VENV/bin/python" "$t" --nucleus build/release/app/nucleus --model "$NUCLEUS_DEFAULT_MODEL"
+done
+log "all tests passed"
