@@ -1,0 +1,111 @@
+// The ops the model is made of, behind one interface for every device.
+//
+// Each op validates its arguments here (ops.cc) and dispatches on the device
+// to a *_cpu.cc implementation (kernels/cpu/) or a .cu one (kernels/cuda/).
+// A CPU-only build never references CUDA code: dispatching to CUDA then throws
+// "unsupported device".
+//
+// Batch invariance (an invariant of the whole project): every output element
+// is computed by one thread with a reduction order that depends only on the
+// shapes of the weights, never on the number of rows in the batch, on the
+// other rows, or on the thread count. So a sequence's logits are bitwise the
+// same alone, inside any batch, and with any prefill chunking.
+//
+// Shapes are row-major and written as [rows, cols]. "T" is the number of token
+// rows in a ragged batch (all new tokens of all sequences, laid end to end).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/ggml_types.h"
+#include "kernels/thread_pool.h"
+
+namespace nucleus::kernels {
+
+enum class Device { kCpu, kCuda };
+
+// A weight matrix as a GGUF file stores it: `rows` output features, each a
+// row of `cols` elements of `type` (quantized rows are whole blocks).
+// GGUF's shape [ne0, ne1] maps to cols = ne0, rows = ne1.
+struct WeightView {
+  GgmlType type = GgmlType::F32;
+  const void* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t row_bytes = 0;  // ggml_row_size(type, cols)
+};
+
+// Where the ops run and with how many threads.
+struct Context {
+  Device device = Device::kCpu;
+  ThreadPool* pool = nullptr;  // CPU: required
+};
+
+// y[T, w.rows] = x[T, w.cols] * w^T  (+ bias[w.rows] when bias != nullptr).
+// Works for every type in ggml_types.h that is `supported`. Quantized weights
+// are never dequantized as a whole: activations are quantized per row to
+// 8-bit blocks and block dot products are accumulated in block order.
+void matmul(const Context& ctx, const WeightView& w, const float* x, int64_t T, float* y, const float* bias = nullptr);
+
+// out[T, n] = x / sqrt(mean(x^2) + eps) * weight[n], per row.
+void rms_norm(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out);
+
+enum class RopeStyle {
+  kNormal,  // llama: rotates pairs (x[2i], x[2i+1])
+  kNeox,    // qwen2 / NEOX: rotates halves (x[i], x[i + rot_dim/2])
+};
+struct RopeParams {
+  RopeStyle style = RopeStyle::kNormal;
+  int head_dim = 0;
+  int rot_dim = 0;          // dimensions rotated per head (<= head_dim), usually head_dim
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;  // linear scaling: position * freq_scale
+};
+// In place on x[T, n_heads, head_dim]; positions[T] are absolute positions.
+void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params);
+
+// out[T, n] = silu(gate) * up, elementwise.
+void swiglu(const Context& ctx, const float* gate, const float* up, int64_t T, int64_t n, float* out);
+
+// y[n] += x[n].
+void add_inplace(const Context& ctx, float* y, const float* x, int64_t n);
+
+// out[T, table.cols] = rows ids[T] of the embedding table (any supported type).
+// Throws std::out_of_range for an id outside [0, table.rows).
+void embedding(const Context& ctx, const WeightView& table, const int32_t* ids, int64_t T, float* out);
+
+// The KV cache of one layer: `num_slots` token slots, each holding
+// n_kv_heads * head_dim floats of K and of V. Slot s of block b is
+// b * block_size + s. k and v: [num_slots, n_kv_heads * head_dim].
+struct KvLayerView {
+  float* k = nullptr;
+  float* v = nullptr;
+  int64_t num_slots = 0;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+};
+
+// Writes k_new, v_new [T, n_kv_heads * head_dim] into cache slots slot_mapping[T].
+// A negative slot skips the row (padding).
+void write_kv(const Context& ctx, const KvLayerView& cache, const float* k_new, const float* v_new,
+              const int32_t* slot_mapping, int64_t T);
+
+// The ragged batch as attention sees it.
+struct AttentionBatch {
+  int64_t num_tokens = 0;             // T
+  const int32_t* token_seq = nullptr;  // [T] index of each token row's sequence
+  const int32_t* token_pos = nullptr;  // [T] absolute position; the row attends to keys 0..pos
+  const int32_t* block_tables = nullptr;  // [num_seqs, max_blocks_per_seq] KV block ids
+  int max_blocks_per_seq = 0;
+  int block_size = 16;
+};
+
+// Causal grouped-query attention of q[T, n_heads, head_dim] over the cache:
+// out[T, n_heads * head_dim]. Keys are visited in position order 0..pos for
+// every query, whatever the chunking (batch invariance). Query head h uses
+// KV head h / (n_heads / n_kv_heads). scale is usually 1/sqrt(head_dim).
+void attention(const Context& ctx, const float* q, const KvLayerView& cache, const AttentionBatch& batch, int n_heads,
+               float scale, float* out);
+
+}  // namespace nucleus::kernels
