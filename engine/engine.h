@@ -1,0 +1,174 @@
+// The engine: one thread that owns the model, the KV cache and the scheduler,
+// and turns many concurrent requests into one stream of batched forward passes.
+//
+// Threads: Engine::start() creates the engine thread (the only thread that
+// touches the model, the KV cache, the scheduler and per-sequence sampling
+// state). Any other thread (HTTP handlers, `nucleus generate`, tests) only
+// calls submit(), RequestHandle::next()/abort() and stats(), which go through
+// mutex-protected queues.
+//
+// Each step: schedule (decode tokens first, then prefill chunks, within the
+// token budget and the free KV blocks) -> one forward pass on the ragged batch
+// -> sample every row at once -> advance sequences, check stop conditions,
+// publish events to the handles.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sampling/params.h"
+
+namespace nucleus {
+
+class Model;
+class Tokenizer;
+class EngineCore;
+
+struct EngineOptions {
+  int block_size = 16;                // tokens per KV block
+  int64_t kv_cache_bytes = 0;         // KV pool budget; 0 = kv_cache_fraction of free RAM
+  double kv_cache_fraction = 0.25;    // used when kv_cache_bytes == 0
+  int max_batched_tokens = 512;       // token budget of one step (decode + prefill chunks)
+  int max_seqs = 64;                  // sequences in one step
+  int max_queue = 1024;               // waiting requests beyond which submit() throws EngineOverloaded
+  bool prefix_cache = true;           // automatic prefix caching
+  int threads = 0;                    // CPU threads; 0 = one per core
+};
+
+// submit() when the waiting queue is full; the server maps it to 503 + Retry-After.
+class EngineOverloaded : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A request the engine can never serve (prompt + max_tokens over the context
+// or the whole KV cache, bad token ids, ...); the server maps it to 400.
+class InvalidRequest : public std::invalid_argument {
+ public:
+  InvalidRequest(std::string param, const std::string& message)
+      : std::invalid_argument(message), param_(std::move(param)) {}
+  const std::string& param() const { return param_; }
+
+ private:
+  std::string param_;
+};
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;          // token ids, already tokenized
+  sampling::SamplingParams params;      // per-request sampling parameters (validated by submit)
+  int n = 1;                            // independent sequences sharing the prompt
+  int max_tokens = -1;                  // -1: until the context is full
+  std::vector<std::string> stop;        // stop strings, matched on detokenized text
+  bool include_stop_str_in_output = false;
+  bool skip_special_tokens = true;      // in the text deltas
+};
+
+enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
+const char* finish_reason_name(FinishReason reason);  // "stop", "length", "abort", "error"; "" for kNone
+
+struct TopLogprob {
+  int32_t token = 0;
+  float logprob = 0.0f;
+};
+struct TokenLogprob {
+  int32_t token = 0;
+  float logprob = 0.0f;
+  int32_t rank = 0;                 // 1 = most likely
+  std::vector<TopLogprob> top;      // params.logprobs entries, most likely first
+};
+
+// What one sequence of a request produced since the previous event.
+struct SequenceDelta {
+  int index = 0;                       // 0 .. n-1
+  std::vector<int32_t> tokens;         // new token ids
+  std::vector<TokenLogprob> logprobs;  // one per new token when params.logprobs >= 0
+  std::string text;                    // new text: whole UTF-8 characters, no partial stop string
+  FinishReason finish = FinishReason::kNone;
+  std::string stop_reason;             // the stop string or token that ended it, if any
+};
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;       // over all n sequences
+  int64_t cached_prompt_tokens = 0;    // prompt tokens served from the prefix cache
+};
+
+struct RequestEvent {
+  std::vector<SequenceDelta> deltas;   // sequences that changed
+  bool done = false;                   // every sequence has finished; this is the last event
+  Usage usage;                         // filled on the last event
+  std::string error;                   // non-empty when the engine failed this request
+};
+
+// The caller's side of one request. next() blocks for the next event; events
+// of a request are coalesced while the caller is slow. Destroying the handle
+// (or abort()) cancels the request: its blocks are freed within one step.
+class RequestHandle {
+ public:
+  ~RequestHandle();
+  RequestHandle(const RequestHandle&) = delete;
+  RequestHandle& operator=(const RequestHandle&) = delete;
+
+  // The next event, or nullopt on timeout. After an event with done == true,
+  // returns done events with no deltas.
+  std::optional<RequestEvent> next(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+  void abort();
+  uint64_t id() const { return id_; }
+
+ private:
+  friend class EngineCore;
+  struct Shared;
+  RequestHandle(uint64_t id, std::shared_ptr<Shared> shared) : id_(id), shared_(std::move(shared)) {}
+  uint64_t id_;
+  std::shared_ptr<Shared> shared_;
+};
+
+// A snapshot for /metrics and benchmarks.
+struct EngineStats {
+  int64_t running = 0;
+  int64_t waiting = 0;
+  int64_t kv_blocks_total = 0;
+  int64_t kv_blocks_used = 0;          // referenced by live sequences
+  int64_t kv_blocks_cached = 0;        // free but holding reusable prefix blocks
+  int64_t prefix_queries = 0;          // prompt tokens looked up in the prefix cache
+  int64_t prefix_hits = 0;             // of which served from it
+  int64_t preemptions = 0;
+  int64_t steps = 0;
+  int64_t prompt_tokens = 0;
+  int64_t generation_tokens = 0;
+  int64_t finished_stop = 0, finished_length = 0, finished_abort = 0, finished_error = 0;
+  double step_seconds = 0.0;           // total wall time in steps
+  double forward_seconds = 0.0;        // of which in the forward pass
+  double sample_seconds = 0.0;         // of which in the sampler
+};
+
+class Engine {
+ public:
+  // The model and tokenizer must outlive the engine.
+  Engine(Model& model, const Tokenizer& tokenizer, const EngineOptions& options);
+  ~Engine();  // stops the thread, aborting what is left
+
+  // Validates and enqueues; throws InvalidRequest or EngineOverloaded.
+  std::unique_ptr<RequestHandle> submit(GenerationRequest request);
+  EngineStats stats() const;
+  const EngineOptions& options() const;
+  int context_length() const;
+
+  // Stops accepting work; waits up to `timeout` for running requests, then aborts the rest.
+  void shutdown(std::chrono::milliseconds timeout);
+
+ private:
+  std::unique_ptr<EngineCore> core_;
+};
+
+}  // namespace nucleus
