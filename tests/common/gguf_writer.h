@@ -12,6 +12,10 @@
 //   w.add_tensor("blk.0.attn_q.weight", {32, 8}, GgmlType::Q8_0, GgufWriter::quantize_q8_0(floats));
 //   std::vector<uint8_t> bytes = w.build();            // or w.write(path)
 //   const GgufWriter::Layout& at = w.layout();         // byte offsets of the fields of the last build()
+//   GgufWriter::patch<uint32_t>(bytes, at.tensors[0].type, 99);  // corrupt one field
+//
+//   test::TinyModelSpec spec;  spec.arch = "qwen2";    // a whole random-weight model (see the end of this file)
+//   test::add_tiny_model(w, spec);                     // then w.set_value / remove_key / remove_tensor to vary it
 //
 // The writer does not validate: a tensor's bytes are written as given whatever
 // its declared type and shape, so tests can build inconsistent files on purpose.
@@ -128,6 +132,25 @@ class GgufWriter {
     kvs_.emplace_back(std::move(key), std::move(value));
     return *this;
   }
+  // Replaces the value of `key` in place (or appends it); removes a key or a tensor. For variations of a valid file.
+  GgufWriter& set_value(const std::string& key, GgufValue value) {
+    for (auto& kv : kvs_) {
+      if (kv.first == key) {
+        kv.second = std::move(value);
+        return *this;
+      }
+    }
+    return add_value(key, std::move(value));
+  }
+  GgufWriter& remove_key(const std::string& key) {
+    std::erase_if(kvs_, [&](const auto& kv) { return kv.first == key; });
+    return *this;
+  }
+  GgufWriter& remove_tensor(const std::string& name) {
+    std::erase_if(tensors_, [&](const Tensor& t) { return t.name == name; });
+    return *this;
+  }
+
   GgufWriter& add_u32(std::string key, uint32_t v) { return add_value(std::move(key), u32(v)); }
   GgufWriter& add_i32(std::string key, int32_t v) { return add_value(std::move(key), i32(v)); }
   GgufWriter& add_u64(std::string key, uint64_t v) { return add_value(std::move(key), u64(v)); }
@@ -326,5 +349,98 @@ class GgufWriter {
   std::vector<uint8_t> out_;
   Layout layout_;
 };
+
+// A tiny random-weight llama or qwen2 model (the tensor set and shapes
+// ModelConfig::from_gguf expects). Writes the `<arch>.*` hyperparameters,
+// general.architecture, a placeholder vocabulary tokenizer.ggml.tokens =
+// {"<t0>", "<t1>", ...} with bos 0 / eos 1, and every tensor; matrices are
+// F32, F16 or Q8_0 (`matrix_type`), norms and biases F32. Values are
+// N(0, scale^2) from `seed`, norm weights 1 + N(0, scale^2).
+struct TinyModelSpec {
+  std::string arch = "llama";  // "llama" or "qwen2" (qwen2 adds Q/K/V biases)
+  int n_layers = 2;
+  int n_embd = 64;
+  int n_ff = 96;
+  int n_heads = 4;
+  int n_kv_heads = 2;
+  int vocab_size = 64;
+  int context_length = 256;
+  float rms_eps = 1e-5f;
+  float rope_freq_base = 10000.0f;
+  bool tied_embeddings = true;  // false: also write output.weight
+  GgmlType matrix_type = GgmlType::F32;
+  uint32_t seed = 1;
+  float scale = 0.1f;
+};
+
+inline void add_tiny_model(GgufWriter& w, const TinyModelSpec& s) {
+  uint64_t state = s.seed * 0x9E3779B97F4A7C15ull + 1;
+  auto uniform = [&state] {  // splitmix64 -> [0, 1)
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+  };
+  auto normal = [&] {  // Box-Muller
+    const double u1 = uniform() + 1e-12, u2 = uniform();
+    return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+  };
+  auto values = [&](int64_t n, float offset) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) x = offset + s.scale * normal();
+    return v;
+  };
+  auto matrix = [&](const std::string& name, int64_t cols, int64_t rows) {  // GGUF shape {cols, rows}
+    const std::vector<float> v = values(cols * rows, 0.0f);
+    switch (s.matrix_type) {
+      case GgmlType::F16:
+        w.add_f16_tensor(name, {cols, rows}, v);
+        break;
+      case GgmlType::Q8_0:
+        w.add_tensor(name, {cols, rows}, GgmlType::Q8_0, GgufWriter::quantize_q8_0(v));
+        break;
+      default:
+        w.add_f32_tensor(name, {cols, rows}, v);
+    }
+  };
+  const std::string& a = s.arch;
+  const int head_dim = s.n_embd / s.n_heads;
+  w.add_string("general.architecture", a);
+  w.add_u32(a + ".block_count", static_cast<uint32_t>(s.n_layers));
+  w.add_u32(a + ".context_length", static_cast<uint32_t>(s.context_length));
+  w.add_u32(a + ".embedding_length", static_cast<uint32_t>(s.n_embd));
+  w.add_u32(a + ".feed_forward_length", static_cast<uint32_t>(s.n_ff));
+  w.add_u32(a + ".attention.head_count", static_cast<uint32_t>(s.n_heads));
+  w.add_u32(a + ".attention.head_count_kv", static_cast<uint32_t>(s.n_kv_heads));
+  w.add_f32(a + ".attention.layer_norm_rms_epsilon", s.rms_eps);
+  w.add_f32(a + ".rope.freq_base", s.rope_freq_base);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < s.vocab_size; ++i) tokens.push_back("<t" + std::to_string(i) + ">");
+  w.add_string_array("tokenizer.ggml.tokens", tokens);
+  w.add_u32("tokenizer.ggml.bos_token_id", 0);
+  w.add_u32("tokenizer.ggml.eos_token_id", 1);
+
+  const int64_t e = s.n_embd, q = int64_t{s.n_heads} * head_dim, kv = int64_t{s.n_kv_heads} * head_dim;
+  matrix("token_embd.weight", e, s.vocab_size);
+  w.add_f32_tensor("output_norm.weight", {e}, values(e, 1.0f));
+  if (!s.tied_embeddings) matrix("output.weight", e, s.vocab_size);
+  for (int i = 0; i < s.n_layers; ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    w.add_f32_tensor(p + "attn_norm.weight", {e}, values(e, 1.0f));
+    matrix(p + "attn_q.weight", e, q);
+    matrix(p + "attn_k.weight", e, kv);
+    matrix(p + "attn_v.weight", e, kv);
+    if (a == "qwen2") {
+      w.add_f32_tensor(p + "attn_q.bias", {q}, values(q, 0.0f));
+      w.add_f32_tensor(p + "attn_k.bias", {kv}, values(kv, 0.0f));
+      w.add_f32_tensor(p + "attn_v.bias", {kv}, values(kv, 0.0f));
+    }
+    matrix(p + "attn_output.weight", q, e);
+    w.add_f32_tensor(p + "ffn_norm.weight", {e}, values(e, 1.0f));
+    matrix(p + "ffn_gate.weight", e, s.n_ff);
+    matrix(p + "ffn_up.weight", e, s.n_ff);
+    matrix(p + "ffn_down.weight", s.n_ff, e);
+  }
+}
 
 }  // namespace nucleus::test
