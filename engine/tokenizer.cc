@@ -210,8 +210,9 @@ Tokenizer Tokenizer::from_vocab(TokenizerVocab vocab) {
                      impl->bpe->skipped_merges(), v.merges.size());
       }
       if (impl->bpe->missing_bytes() > 0) {
-        spdlog::warn("{}: {} bytes have no byte-level token; they encode as {}", v.source, impl->bpe->missing_bytes(),
-                     v.unk_id >= 0 ? "<unk>" : "nothing");
+        // SmolLM2 lacks 21 control bytes; HF and llama.cpp drop them too.
+        spdlog::debug("{}: {} bytes have no byte-level token and are dropped when encoding", v.source,
+                      impl->bpe->missing_bytes());
       }
     } else {
       impl->spm = std::make_unique<SpmModel>(impl->vocab, impl->text_to_id);

@@ -74,7 +74,7 @@ struct BpeModel::WordCache {
 };
 
 BpeModel::BpeModel(const TokenizerVocab& vocab, const TokenTextMap& text_to_id)
-    : unk_id_(vocab.unk_id), ignore_merges_(vocab.pre == PreTokenizerKind::kLlama3), cache_(std::make_unique<WordCache>()) {
+    : ignore_merges_(vocab.pre == PreTokenizerKind::kLlama3), cache_(std::make_unique<WordCache>()) {
   const auto& alphabet = unicode::byte_to_codepoint();
   for (int b = 0; b < 256; ++b) {
     std::string text;
@@ -168,9 +168,9 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
   heap.clear();
 
   for (char c : word) {
-    int32_t id = byte_ids_[static_cast<uint8_t>(c)];
-    if (id < 0) id = unk_id_;
-    if (id < 0) continue;  // no token for this byte and no <unk>: dropped (warned at load)
+    // A byte without a token is dropped, as HF and llama.cpp do (warned at load).
+    const int32_t id = byte_ids_[static_cast<uint8_t>(c)];
+    if (id < 0) continue;
     const auto index = static_cast<int32_t>(symbols.size());
     symbols.push_back({id, index - 1, -1});
     if (index > 0) symbols[index - 1].next = index;

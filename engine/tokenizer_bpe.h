@@ -37,7 +37,7 @@ class BpeModel {
 
   size_t merge_count() const { return merge_count_; }        // usable merges
   size_t skipped_merges() const { return skipped_merges_; }  // merges naming unknown tokens
-  int missing_bytes() const { return missing_bytes_; }       // bytes with no byte-level token
+  int missing_bytes() const { return missing_bytes_; }       // bytes with no byte-level token (dropped)
 
  private:
   struct MergeTable;
@@ -46,7 +46,6 @@ class BpeModel {
   void merge_word(std::string_view word, std::vector<int32_t>& out) const;
 
   int32_t byte_ids_[256];  // raw byte -> token id of its byte-level character, -1 if absent
-  int32_t unk_id_ = -1;
   bool ignore_merges_ = false;  // llama3: a word that is itself a token is emitted whole
   TokenTextMap raw_to_id_;      // ignore_merges_ only: raw bytes of each token -> id
   std::unique_ptr<MergeTable> merges_;
