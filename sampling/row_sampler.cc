@@ -8,6 +8,7 @@
 
 #include "sampling/filter_math.h"
 #include "sampling/logprobs.h"
+#include "sampling/noise_fill.h"
 #include "sampling/philox.h"
 
 namespace nucleus::sampling {
@@ -110,13 +111,34 @@ int64_t compact(RowScratch& s, int64_t n, const float* keys, float threshold) {
 // Step 11: exponential race over the candidates; returns the candidate index.
 // A candidate with 1 - U_j >= p_j / best can't win (E = -log U >= 1 - U), so the
 // log is only taken for the few that pass this test. best starts at the argmax (p = 1).
-int64_t exponential_race(const RowScratch& s, int64_t n, const NoiseKey& key) {
+// When the candidates cover most of their id range, the noise is made in one vectorised
+// sweep (noise_fill.h); otherwise block by block. Both give the same words.
+int64_t exponential_race(RowScratch& s, int64_t n, const NoiseKey& key) {
   const int32_t* ids = s.ids.data();
   const float* p = s.p.data();
   int64_t best = 0;
   for (int64_t j = 1; j < n; ++j) best = p[j] > p[best] ? j : best;
   auto exponential = [](uint32_t word) { return -std::log1p(-open_uniform_complement(word)); };
   double best_ratio = p[best] / exponential(key.word(static_cast<uint32_t>(ids[best])));
+  auto consider = [&](int64_t j, uint32_t word) {
+    if (static_cast<double>(p[j]) * (1.0 + 1e-12) <= best_ratio * open_uniform_complement(word)) return;
+    const double ratio = p[j] / exponential(word);
+    if (ratio > best_ratio || (ratio == best_ratio && ids[j] < ids[best])) {
+      best_ratio = ratio;
+      best = j;
+    }
+  };
+  const uint32_t first_block = static_cast<uint32_t>(ids[0]) >> 2;
+  const int64_t blocks = (static_cast<uint32_t>(ids[n - 1]) >> 2) - first_block + 1;
+  if (4 * blocks <= 2 * n) {
+    s.noise.resize(4 * blocks);
+    fill_noise_words(key, first_block, blocks, s.noise.data());
+    const uint32_t* words = s.noise.data() - 4 * static_cast<int64_t>(first_block);
+    for (int64_t j = 0; j < n; ++j) {
+      if (p[j] != 0.0f) consider(j, words[ids[j]]);
+    }
+    return best;
+  }
   uint32_t cached_block = UINT32_MAX;
   Philox4x32 block{};
   for (int64_t j = 0; j < n; ++j) {
@@ -126,13 +148,7 @@ int64_t exponential_race(const RowScratch& s, int64_t n, const NoiseKey& key) {
       cached_block = id >> 2;
       block = key.block(cached_block);
     }
-    const uint32_t word = block.v[id & 3u];
-    if (static_cast<double>(p[j]) * (1.0 + 1e-12) <= best_ratio * open_uniform_complement(word)) continue;
-    const double ratio = p[j] / exponential(word);
-    if (ratio > best_ratio || (ratio == best_ratio && ids[j] < ids[best])) {
-      best_ratio = ratio;
-      best = j;
-    }
+    consider(j, block.v[id & 3u]);
   }
   return best;
 }

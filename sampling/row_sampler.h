@@ -19,6 +19,7 @@ struct RowScratch {
   std::vector<float> order_keys;  // [candidates] a stage's keys, in candidate order
   std::vector<float> keys;      // [candidates] selection scratch (reordered)
   std::vector<float> weights;   // [candidates] selection scratch
+  std::vector<uint32_t> noise;  // Philox words for a dense id range (exponential race)
 };
 
 // Samples one row of `vocab` logits (modified in place, see sampler.h). Inputs are valid.

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "sampling/noise_fill.h"
 
 #include "tests/common/test_env.h"
 
@@ -47,6 +50,26 @@ TEST(Philox, UniformsStayInsideTheOpenInterval) {
   EXPECT_GT(open_uniform_complement(0xFFFFFFFFu), 0.0);
   for (uint32_t w : {0u, 1u, 12345u, 0x80000000u, 0xFFFFFFFEu, 0xFFFFFFFFu}) {
     EXPECT_EQ(open_uniform(w) + open_uniform_complement(w), 1.0) << w;
+  }
+}
+
+}  // namespace
+}  // namespace nucleus::sampling
+
+namespace nucleus::sampling {
+namespace {
+
+// The vectorised sweep (both instruction sets) gives exactly the words of NoiseKey::word().
+TEST(Philox, DenseNoiseFillMatchesPerWordNoise) {
+  const NoiseKey key{0xfeedfacecafebeefULL, 1234, 2, NoiseStream::kDraw};
+  for (const int64_t blocks : {1, 7, 8, 9, 100}) {
+    std::vector<uint32_t> fast(4 * blocks), portable(4 * blocks);
+    fill_noise_words(key, 11, blocks, fast.data());
+    detail::fill_noise_words_lanes(key, 11, blocks, portable.data());
+    for (int64_t i = 0; i < 4 * blocks; ++i) {
+      ASSERT_EQ(fast[i], key.word(static_cast<uint32_t>(44 + i))) << blocks << " " << i;
+      ASSERT_EQ(portable[i], fast[i]);
+    }
   }
 }
 
