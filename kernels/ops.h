@@ -99,6 +99,7 @@ struct AttentionBatch {
   const int32_t* block_tables = nullptr;  // [num_seqs, max_blocks_per_seq] KV block ids
   int max_blocks_per_seq = 0;
   int block_size = 16;
+  int num_seqs = 0;  // rows of block_tables; when > 0, token_seq values are checked against it
 };
 
 // Causal grouped-query attention of q[T, n_heads, head_dim] over the cache:

@@ -1,13 +1,25 @@
 // A fixed pool of worker threads for the CPU kernels.
 //
-// Threads: the pool owns `num_threads - 1` workers; the calling thread (the
-// engine thread) takes part in every parallel_for, so a pool of 1 runs inline.
+// Threads: the pool owns `num_threads - 1` workers, created in the constructor
+// and joined in the destructor; nothing else creates threads in kernels/. The
+// calling thread (the engine thread) takes part in every parallel_for, so a
+// pool of 1 runs everything inline and creates no thread at all.
+//
+// Idle workers spin briefly (a few tens of microseconds, with `pause`) so that
+// the back-to-back parallel_for calls of one decode step do not pay a futex
+// wake-up each, then sleep on a condition variable: an idle server uses no CPU.
+//
 // Work is split into contiguous ranges of whole items, and an item is always
 // computed entirely by one thread, so results never depend on the thread count.
+// parallel_for may be called from several threads (calls are serialised) and
+// from inside a running parallel_for (the nested call then runs inline).
+// An exception thrown by fn is rethrown in the caller after all ranges finish.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -31,16 +43,22 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  // Runs range `chunk` of the current job; records the first exception.
+  void run_chunk(int64_t chunk);
 
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
+  std::mutex call_mutex_;  // serialises parallel_for calls from different threads
+  std::mutex mutex_;       // guards the job fields and the condition variables
   std::condition_variable work_ready_;
   std::condition_variable work_done_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunk_ = 0;
+  int64_t job_chunks_ = 0;
   uint64_t generation_ = 0;
-  int pending_ = 0;
+  std::atomic<uint64_t> published_generation_{0};  // mirrors generation_ for the spin phase
+  std::atomic<int> pending_{0};                    // chunks of the current job not finished yet
+  std::exception_ptr error_;
   bool stopping_ = false;
 };
 

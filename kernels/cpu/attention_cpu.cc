@@ -1,0 +1,69 @@
+// Causal grouped-query attention over the paged KV cache. One work item is one
+// (token row, query head): it reads its keys 0..pos in order and nothing else,
+// so its result is the same alone, in any batch, and with any thread count.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/attention_kernels.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/cpu_ops.h"
+
+namespace nucleus::kernels::cpu {
+
+void attend_head_scalar(const HeadJob& job) {
+  const int d = job.head_dim;
+  float max_score = -INFINITY;
+  for (int j = 0; j < job.n_keys; ++j) {
+    const float* k = job.k + key_slot(job, j) * job.slot_stride;
+    float dot = 0.0f;
+    for (int i = 0; i < d; ++i) dot += job.q[i] * k[i];
+    job.scores[j] = dot * job.scale;
+    max_score = std::max(max_score, job.scores[j]);
+  }
+  float sum = 0.0f;
+  for (int j = 0; j < job.n_keys; ++j) {
+    job.scores[j] = std::exp(job.scores[j] - max_score);
+    sum += job.scores[j];
+  }
+  for (int i = 0; i < d; ++i) job.out[i] = 0.0f;
+  for (int j = 0; j < job.n_keys; ++j) {
+    const float* v = job.v + key_slot(job, j) * job.slot_stride;
+    for (int i = 0; i < d; ++i) job.out[i] += job.scores[j] * v[i];
+  }
+  const float inv = 1.0f / sum;
+  for (int i = 0; i < d; ++i) job.out[i] *= inv;
+}
+
+void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, const AttentionBatch& batch,
+                   int n_heads, float scale, float* out) {
+  const auto attend = avx2_enabled() ? attend_head_avx2 : attend_head_scalar;
+  const int group = n_heads / cache.n_kv_heads;
+  const int64_t slot_stride = static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim;
+  const int64_t q_row = static_cast<int64_t>(n_heads) * cache.head_dim;
+  const int64_t items = batch.num_tokens * n_heads;
+  pool.parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
+    std::vector<float> scores;
+    for (int64_t item = i0; item < i1; ++item) {
+      const int64_t t = item / n_heads;
+      const int h = static_cast<int>(item % n_heads);
+      const int kv_head = h / group;
+      HeadJob job;
+      job.q = q + t * q_row + static_cast<int64_t>(h) * cache.head_dim;
+      job.out = out + t * q_row + static_cast<int64_t>(h) * cache.head_dim;
+      job.k = cache.k + static_cast<int64_t>(kv_head) * cache.head_dim;
+      job.v = cache.v + static_cast<int64_t>(kv_head) * cache.head_dim;
+      job.slot_stride = slot_stride;
+      job.block_table = batch.block_tables + static_cast<int64_t>(batch.token_seq[t]) * batch.max_blocks_per_seq;
+      job.block_size = batch.block_size;
+      job.head_dim = cache.head_dim;
+      job.n_keys = batch.token_pos[t] + 1;
+      job.scale = scale;
+      if (scores.size() < static_cast<size_t>(job.n_keys)) scores.resize(static_cast<size_t>(job.n_keys));
+      job.scores = scores.data();
+      attend(job);
+    }
+  });
+}
+
+}  // namespace nucleus::kernels::cpu

@@ -1,0 +1,33 @@
+// The per-type matmul kernels the driver (matmul_cpu.cc) chooses from.
+//
+// A kernel computes y[t, r] for all tokens t in [0, T) and weight rows r in
+// [r_begin, r_end). Every y[t, r] goes through the same sequence of float
+// operations whatever T, r_begin, r_end and the tile it lands in, so a row's
+// result never depends on its neighbours (ops.h, batch invariance).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/ggml_types.h"
+
+namespace nucleus::kernels::cpu {
+
+struct MatmulArgs {
+  const uint8_t* w = nullptr;  // [rows, w_row_bytes] weight rows as stored
+  size_t w_row_bytes = 0;
+  int64_t cols = 0;            // elements per weight row
+  const uint8_t* x = nullptr;  // [T, x_row_bytes] activations: floats or quantize_act.h blocks
+  size_t x_row_bytes = 0;
+  int64_t T = 0;
+  float* y = nullptr;          // [T, ldy]
+  int64_t ldy = 0;
+};
+
+using MatmulKernel = void (*)(const MatmulArgs& args, int64_t r_begin, int64_t r_end);
+
+// nullptr when the type has no kernel on that path.
+MatmulKernel scalar_matmul_kernel(GgmlType type);
+MatmulKernel avx2_matmul_kernel(GgmlType type);  // call only when avx2_enabled()
+
+}  // namespace nucleus::kernels::cpu

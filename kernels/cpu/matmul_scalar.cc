@@ -1,0 +1,220 @@
+// Portable matmul kernels: one dot product per output element, blocks in
+// order. Used when the CPU lacks AVX2 or NUCLEUS_NO_AVX2=1, and as a second
+// opinion for the AVX2 kernels in the tests.
+//
+// Quantized types: the integer dot product of a block is exact; the float
+// accumulation is sum += (d_w * d_x) * isum (+ min term) in block order.
+#include <cstdint>
+
+#include "kernels/cpu/matmul_kernels.h"
+#include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/quantize_act.h"
+#include "kernels/fp16.h"
+
+namespace nucleus::kernels::cpu {
+namespace {
+
+float dot_f32(const uint8_t* w, const float* x, int64_t n) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    float v;
+    std::memcpy(&v, w + 4 * i, sizeof v);
+    sum += v * x[i];
+  }
+  return sum;
+}
+
+uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+float dot_f16(const uint8_t* w, const float* x, int64_t n) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += fp16_to_float(load_u16(w + 2 * i)) * x[i];
+  return sum;
+}
+
+float dot_bf16(const uint8_t* w, const float* x, int64_t n) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += bf16_to_float(load_u16(w + 2 * i)) * x[i];
+  return sum;
+}
+
+// The 32 values of a simple-quant block as integers, and its scale and min
+// (dequantized value = q * d + m).
+struct SimpleBlock {
+  int q[kQK];
+  float d;
+  float m;
+};
+
+SimpleBlock unpack_q4_0(const uint8_t* src) {
+  const auto b = load_block<BlockQ4_0>(src);
+  SimpleBlock out{};
+  for (int j = 0; j < kQK / 2; ++j) {
+    out.q[j] = (b.qs[j] & 0x0F) - 8;
+    out.q[j + kQK / 2] = (b.qs[j] >> 4) - 8;
+  }
+  out.d = fp16_to_float(b.d);
+  return out;
+}
+
+SimpleBlock unpack_q4_1(const uint8_t* src) {
+  const auto b = load_block<BlockQ4_1>(src);
+  SimpleBlock out{};
+  for (int j = 0; j < kQK / 2; ++j) {
+    out.q[j] = b.qs[j] & 0x0F;
+    out.q[j + kQK / 2] = b.qs[j] >> 4;
+  }
+  out.d = fp16_to_float(b.d);
+  out.m = fp16_to_float(b.m);
+  return out;
+}
+
+// Fifth bits: bit j of qh belongs to element j.
+void add_high_bits(const uint8_t qh_bytes[4], int* q) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, sizeof qh);
+  for (int j = 0; j < kQK; ++j) q[j] |= static_cast<int>(((qh >> j) & 1u) << 4);
+}
+
+SimpleBlock unpack_q5_0(const uint8_t* src) {
+  const auto b = load_block<BlockQ5_0>(src);
+  SimpleBlock out{};
+  for (int j = 0; j < kQK / 2; ++j) {
+    out.q[j] = b.qs[j] & 0x0F;
+    out.q[j + kQK / 2] = b.qs[j] >> 4;
+  }
+  add_high_bits(b.qh, out.q);
+  for (int j = 0; j < kQK; ++j) out.q[j] -= 16;
+  out.d = fp16_to_float(b.d);
+  return out;
+}
+
+SimpleBlock unpack_q5_1(const uint8_t* src) {
+  const auto b = load_block<BlockQ5_1>(src);
+  SimpleBlock out{};
+  for (int j = 0; j < kQK / 2; ++j) {
+    out.q[j] = b.qs[j] & 0x0F;
+    out.q[j + kQK / 2] = b.qs[j] >> 4;
+  }
+  add_high_bits(b.qh, out.q);
+  out.d = fp16_to_float(b.d);
+  out.m = fp16_to_float(b.m);
+  return out;
+}
+
+SimpleBlock unpack_q8_0(const uint8_t* src) {
+  const auto b = load_block<BlockQ8_0>(src);
+  SimpleBlock out{};
+  for (int j = 0; j < kQK; ++j) out.q[j] = b.qs[j];
+  out.d = fp16_to_float(b.d);
+  return out;
+}
+
+template <SimpleBlock (*Unpack)(const uint8_t*), size_t kBlockBytes, bool kHasMin>
+float dot_simple(const uint8_t* w, const ActBlockQ8* x, int64_t nb) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const SimpleBlock wb = Unpack(w + b * kBlockBytes);
+    int isum = 0;
+    for (int j = 0; j < kQK; ++j) isum += wb.q[j] * x[b].qs[j];
+    sum += wb.d * x[b].d * static_cast<float>(isum);
+    if constexpr (kHasMin) sum += wb.m * x[b].s;
+  }
+  return sum;
+}
+
+float dot_q4_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto wb = load_block<BlockQ4_K>(w + b * sizeof(BlockQ4_K));
+    const ActBlockQ8K& xb = x[b];
+    int isum = 0;
+    int msum = 0;
+    for (int j = 0; j < 8; ++j) {
+      int scale, min;
+      q4_k_scale_min(j, wb.scales, &scale, &min);
+      // Sub-block j: 32 elements, nibble (j & 1) of bytes 32 * (j / 2) ...
+      const uint8_t* q = wb.qs + 32 * (j / 2);
+      const int shift = 4 * (j & 1);
+      int dot = 0;
+      for (int l = 0; l < 32; ++l) dot += ((q[l] >> shift) & 0xF) * xb.qs[32 * j + l];
+      isum += scale * dot;
+      msum += min * (xb.bsums[2 * j] + xb.bsums[2 * j + 1]);
+    }
+    const float dx = xb.d;
+    sum += fp16_to_float(wb.d) * dx * static_cast<float>(isum);
+    sum -= fp16_to_float(wb.dmin) * dx * static_cast<float>(msum);
+  }
+  return sum;
+}
+
+float dot_q6_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto wb = load_block<BlockQ6_K>(w + b * sizeof(BlockQ6_K));
+    const ActBlockQ8K& xb = x[b];
+    int isum = 0;
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = wb.ql + 64 * half;
+      const uint8_t* qh = wb.qh + 32 * half;
+      const int8_t* sc = wb.scales + 8 * half;
+      const int8_t* xq = xb.qs + 128 * half;
+      for (int l = 0; l < 32; ++l) {
+        const int is = l / 16;
+        const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        isum += sc[is] * q1 * xq[l] + sc[is + 2] * q2 * xq[l + 32] + sc[is + 4] * q3 * xq[l + 64] +
+                sc[is + 6] * q4 * xq[l + 96];
+      }
+    }
+    sum += fp16_to_float(wb.d) * xb.d * static_cast<float>(isum);
+  }
+  return sum;
+}
+
+// Applies a row dot product to every (t, r) of the range.
+template <typename XBlock, float (*Dot)(const uint8_t*, const XBlock*, int64_t), int kElemsPerX>
+void kernel(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  const int64_t nx = a.cols / kElemsPerX;
+  for (int64_t t = 0; t < a.T; ++t) {
+    const auto* x = reinterpret_cast<const XBlock*>(a.x + t * a.x_row_bytes);
+    for (int64_t r = r_begin; r < r_end; ++r) a.y[t * a.ldy + r] = Dot(a.w + r * a.w_row_bytes, x, nx);
+  }
+}
+
+}  // namespace
+
+MatmulKernel scalar_matmul_kernel(GgmlType type) {
+  switch (type) {
+    case GgmlType::F32:
+      return kernel<float, dot_f32, 1>;
+    case GgmlType::F16:
+      return kernel<float, dot_f16, 1>;
+    case GgmlType::BF16:
+      return kernel<float, dot_bf16, 1>;
+    case GgmlType::Q4_0:
+      return kernel<ActBlockQ8, dot_simple<unpack_q4_0, sizeof(BlockQ4_0), false>, kQK>;
+    case GgmlType::Q4_1:
+      return kernel<ActBlockQ8, dot_simple<unpack_q4_1, sizeof(BlockQ4_1), true>, kQK>;
+    case GgmlType::Q5_0:
+      return kernel<ActBlockQ8, dot_simple<unpack_q5_0, sizeof(BlockQ5_0), false>, kQK>;
+    case GgmlType::Q5_1:
+      return kernel<ActBlockQ8, dot_simple<unpack_q5_1, sizeof(BlockQ5_1), true>, kQK>;
+    case GgmlType::Q8_0:
+      return kernel<ActBlockQ8, dot_simple<unpack_q8_0, sizeof(BlockQ8_0), false>, kQK>;
+    case GgmlType::Q4_K:
+      return kernel<ActBlockQ8K, dot_q4_k, kQK_K>;
+    case GgmlType::Q6_K:
+      return kernel<ActBlockQ8K, dot_q6_k, kQK_K>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace nucleus::kernels::cpu

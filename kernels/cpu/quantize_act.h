@@ -1,0 +1,45 @@
+// Activations quantized per row to 8-bit blocks, the right-hand side of the
+// quantized matmul kernels (as llama.cpp does with Q8_0 / Q8_1 / Q8_K).
+//
+// Each block of x is stored as q[i] = round(x[i] / d) with d = max|x| / 127, so
+// |x[i] - q[i] * d| <= d / 2 = max|x| / 254 within the block: that is the
+// error bound the matmul tests check against. Unlike llama.cpp we keep d (and
+// the block sum s) in float32 rather than fp16, which costs a few bytes per
+// block and removes one rounding.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/ggml_types.h"
+
+namespace nucleus::kernels::cpu {
+
+// 32 elements; used with every simple quant (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0).
+struct ActBlockQ8 {
+  float d;         // scale: x ~= d * qs[i]
+  float s;         // d * sum(qs): the term Q4_1 / Q5_1 multiply by their min
+  int8_t qs[kQK];
+};
+static_assert(sizeof(ActBlockQ8) == 40);
+
+// 256 elements; used with the k-quants (Q4_K, Q6_K).
+struct ActBlockQ8K {
+  float d;
+  int8_t qs[kQK_K];
+  int16_t bsums[kQK_K / 16];  // sum of each group of 16 qs (sub-block mins / Q6_K offsets)
+};
+static_assert(sizeof(ActBlockQ8K) == 292);
+
+// How a weight type wants its activations.
+enum class ActFormat { kFloat, kQ8, kQ8K };
+ActFormat act_format(GgmlType weight_type);
+
+// Bytes of one quantized activation row of n elements (n a multiple of the block).
+size_t act_row_bytes(ActFormat format, int64_t n);
+
+// x[n] -> n / 32 ActBlockQ8 blocks / n / 256 ActBlockQ8K blocks.
+void quantize_row_q8(const float* x, int64_t n, ActBlockQ8* out);
+void quantize_row_q8k(const float* x, int64_t n, ActBlockQ8K* out);
+
+}  // namespace nucleus::kernels::cpu

@@ -1,0 +1,283 @@
+// Argument validation and device dispatch for kernels/ops.h. Every check
+// happens here, before any output is written, so the device implementations
+// can assume well-formed input. Errors name the op and the parameter.
+#include "kernels/ops.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cpu/cpu_ops.h"
+
+#if defined(NUCLEUS_HAVE_CUDA) && __has_include("kernels/cuda/cuda_ops.h")
+#include "kernels/cuda/cuda_ops.h"
+#define NUCLEUS_CUDA_OPS 1
+#endif
+
+namespace nucleus::kernels {
+namespace {
+
+[[noreturn]] void fail(const char* op, const std::string& what) {
+  throw std::invalid_argument(std::string(op) + ": " + what);
+}
+
+void require(bool ok, const char* op, const std::string& what) {
+  if (!ok) fail(op, what);
+}
+
+void require_ptr(const void* p, const char* op, const char* name) {
+  if (p == nullptr) fail(op, std::string(name) + " is null");
+}
+
+// CUDA requested: either there is a CUDA implementation of this op, or we throw.
+[[noreturn]] void no_cuda(const char* op) {
+#ifdef NUCLEUS_HAVE_CUDA
+  throw std::runtime_error(std::string("unsupported device: no CUDA implementation of ") + op);
+#else
+  (void)op;
+  throw std::runtime_error("unsupported device: nucleus was built without CUDA");
+#endif
+}
+
+ThreadPool& cpu_pool(const Context& ctx, const char* op) {
+  if (ctx.pool == nullptr) fail(op, "ctx.pool is null (the CPU device needs a thread pool)");
+  return *ctx.pool;
+}
+
+void validate_weight(const WeightView& w, const char* op, const char* name) {
+  const std::string n = name;
+  const auto traits = ggml_type_traits(static_cast<uint32_t>(w.type));
+  require(traits.has_value(), op, n + ".type " + std::to_string(static_cast<uint32_t>(w.type)) + " is not a ggml type");
+  require(traits->supported, op, n + ".type " + std::string(traits->name) + " is not supported");
+  require_ptr(w.data, op, (n + ".data").c_str());
+  require(w.rows > 0, op, n + ".rows must be > 0, got " + std::to_string(w.rows));
+  require(w.cols > 0, op, n + ".cols must be > 0, got " + std::to_string(w.cols));
+  require(w.cols % traits->block_size == 0, op,
+          n + ".cols " + std::to_string(w.cols) + " is not a multiple of the " + std::string(traits->name) +
+              " block size " + std::to_string(traits->block_size));
+  const size_t expected = ggml_row_size(w.type, w.cols);
+  require(w.row_bytes == expected, op,
+          n + ".row_bytes is " + std::to_string(w.row_bytes) + " but " + std::to_string(w.cols) + " " +
+              std::string(traits->name) + " elements take " + std::to_string(expected));
+}
+
+bool overlaps(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
+  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
+  return pa < pb + b_bytes && pb < pa + a_bytes;
+}
+
+}  // namespace
+
+void matmul(const Context& ctx, const WeightView& w, const float* x, int64_t T, float* y, const float* bias) {
+  constexpr const char* op = "matmul";
+  validate_weight(w, op, "w");
+  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  if (T > 0) {
+    require_ptr(x, op, "x");
+    require_ptr(y, op, "y");
+    require(!overlaps(x, sizeof(float) * T * w.cols, y, sizeof(float) * T * w.rows), op, "y overlaps x");
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef NUCLEUS_CUDA_OPS
+    return cuda::matmul_cuda(ctx, w, x, T, y, bias);
+#else
+    no_cuda(op);
+#endif
+  }
+  cpu::matmul_cpu(cpu_pool(ctx, op), w, x, T, y, bias);
+}
+
+void rms_norm(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out) {
+  constexpr const char* op = "rms_norm";
+  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  require(n > 0, op, "n must be > 0, got " + std::to_string(n));
+  require(std::isfinite(eps) && eps >= 0.0f, op, "eps must be finite and >= 0, got " + std::to_string(eps));
+  require_ptr(weight, op, "weight");
+  if (T > 0) {
+    require_ptr(x, op, "x");
+    require_ptr(out, op, "out");
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef NUCLEUS_CUDA_OPS
+    return cuda::rms_norm_cuda(ctx, x, weight, T, n, eps, out);
+#else
+    no_cuda(op);
+#endif
+  }
+  cpu::rms_norm_cpu(cpu_pool(ctx, op), x, weight, T, n, eps, out);
+}
+
+void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params) {
+  constexpr const char* op = "rope";
+  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  require(n_heads > 0, op, "n_heads must be > 0, got " + std::to_string(n_heads));
+  require(params.head_dim > 0, op, "params.head_dim must be > 0, got " + std::to_string(params.head_dim));
+  require(params.rot_dim > 0 && params.rot_dim <= params.head_dim && params.rot_dim % 2 == 0, op,
+          "params.rot_dim must be even and in [2, head_dim=" + std::to_string(params.head_dim) + "], got " +
+              std::to_string(params.rot_dim));
+  require(std::isfinite(params.freq_base) && params.freq_base > 0.0f, op,
+          "params.freq_base must be finite and > 0, got " + std::to_string(params.freq_base));
+  require(std::isfinite(params.freq_scale) && params.freq_scale > 0.0f, op,
+          "params.freq_scale must be finite and > 0, got " + std::to_string(params.freq_scale));
+  require(params.style == RopeStyle::kNormal || params.style == RopeStyle::kNeox, op, "params.style is not a RopeStyle");
+  if (T > 0) {
+    require_ptr(x, op, "x");
+    require_ptr(positions, op, "positions");
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef NUCLEUS_CUDA_OPS
+    return cuda::rope_cuda(ctx, x, positions, T, n_heads, params);
+#else
+    no_cuda(op);
+#endif
+  }
+  cpu::rope_cpu(cpu_pool(ctx, op), x, positions, T, n_heads, params);
+}
+
+void swiglu(const Context& ctx, const float* gate, const float* up, int64_t T, int64_t n, float* out) {
+  constexpr const char* op = "swiglu";
+  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  require(n >= 0, op, "n must be >= 0, got " + std::to_string(n));
+  if (T * n > 0) {
+    require_ptr(gate, op, "gate");
+    require_ptr(up, op, "up");
+    require_ptr(out, op, "out");
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef NUCLEUS_CUDA_OPS
+    return cuda::swiglu_cuda(ctx, gate, up, T, n, out);
+#else
+    no_cuda(op);
+#endif
+  }
+  cpu::swiglu_cpu(cpu_pool(ctx, op), gate, up, T, n, out);
+}
+
+void add_inplace(const Context& ctx, float* y, const float* x, int64_t n) {
+  constexpr const char* op = "add_inplace";
+  require(n >= 0, op, "n must be >= 0, got " + std::to_string(n));
+  if (n > 0) {
+    require_ptr(y, op, "y");
+    require_ptr(x, op, "x");
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef NUCLEUS_CUDA_OPS
+    return cuda::add_inplace_cuda(ctx, y, x, n);
+#else
+    no_cuda(op);
+#endif
+  }
+  cpu::add_inplace_cpu(cpu_pool(ctx, op), y, x, n);
+}
+
+void embedding(const Context& ctx, const WeightView& table, const int32_t* ids, int64_t T, float* out) {
+  constexpr const char* op = "embedding";
+  validate_weight(table, op, "table");
+  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  if (T > 0) {
+    require_ptr(ids, op, "ids");
+    require_ptr(out, op, "out");
+  }
+  for (int64_t t = 0; t < T; ++t) {
+    if (ids[t] < 0 || ids[t] >= table.rows) {
+      throw std::out_of_range("embedding: ids[" + std::to_string(t) + "] = " + std::to_string(ids[t]) +
+                              " is outside [0, " + std::to_string(table.rows) + ")");
+    }
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef NUCLEUS_CUDA_OPS
+    return cuda::embedding_cuda(ctx, table, ids, T, out);
+#else
+    no_cuda(op);
+#endif
+  }
+  cpu::embedding_cpu(cpu_pool(ctx, op), table, ids, T, out);
+}
+
+namespace {
+
+void validate_cache(const KvLayerView& cache, const char* op) {
+  require_ptr(cache.k, op, "cache.k");
+  require_ptr(cache.v, op, "cache.v");
+  require(cache.num_slots >= 0, op, "cache.num_slots must be >= 0, got " + std::to_string(cache.num_slots));
+  require(cache.n_kv_heads > 0, op, "cache.n_kv_heads must be > 0, got " + std::to_string(cache.n_kv_heads));
+  require(cache.head_dim > 0, op, "cache.head_dim must be > 0, got " + std::to_string(cache.head_dim));
+}
+
+}  // namespace
+
+void write_kv(const Context& ctx, const KvLayerView& cache, const float* k_new, const float* v_new,
+              const int32_t* slot_mapping, int64_t T) {
+  constexpr const char* op = "write_kv";
+  validate_cache(cache, op);
+  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  if (T > 0) {
+    require_ptr(k_new, op, "k_new");
+    require_ptr(v_new, op, "v_new");
+    require_ptr(slot_mapping, op, "slot_mapping");
+  }
+  for (int64_t t = 0; t < T; ++t) {
+    if (slot_mapping[t] >= cache.num_slots) {
+      throw std::out_of_range("write_kv: slot_mapping[" + std::to_string(t) + "] = " + std::to_string(slot_mapping[t]) +
+                              " is outside the cache's " + std::to_string(cache.num_slots) + " slots");
+    }
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef NUCLEUS_CUDA_OPS
+    return cuda::write_kv_cuda(ctx, cache, k_new, v_new, slot_mapping, T);
+#else
+    no_cuda(op);
+#endif
+  }
+  cpu::write_kv_cpu(cpu_pool(ctx, op), cache, k_new, v_new, slot_mapping, T);
+}
+
+void attention(const Context& ctx, const float* q, const KvLayerView& cache, const AttentionBatch& batch, int n_heads,
+               float scale, float* out) {
+  constexpr const char* op = "attention";
+  validate_cache(cache, op);
+  const int64_t T = batch.num_tokens;
+  require(T >= 0, op, "batch.num_tokens must be >= 0, got " + std::to_string(T));
+  require(n_heads > 0 && n_heads % cache.n_kv_heads == 0, op,
+          "n_heads (" + std::to_string(n_heads) + ") must be a positive multiple of cache.n_kv_heads (" +
+              std::to_string(cache.n_kv_heads) + ")");
+  require(std::isfinite(scale), op, "scale must be finite");
+  require(batch.block_size > 0, op, "batch.block_size must be > 0, got " + std::to_string(batch.block_size));
+  require(batch.max_blocks_per_seq > 0, op,
+          "batch.max_blocks_per_seq must be > 0, got " + std::to_string(batch.max_blocks_per_seq));
+  if (T > 0) {
+    require_ptr(q, op, "q");
+    require_ptr(out, op, "out");
+    require_ptr(batch.token_seq, op, "batch.token_seq");
+    require_ptr(batch.token_pos, op, "batch.token_pos");
+    require_ptr(batch.block_tables, op, "batch.block_tables");
+  }
+  const int64_t max_pos = static_cast<int64_t>(batch.max_blocks_per_seq) * batch.block_size;
+  for (int64_t t = 0; t < T; ++t) {
+    const std::string row = "[" + std::to_string(t) + "]";
+    const int32_t seq = batch.token_seq[t];
+    const int32_t pos = batch.token_pos[t];
+    require(seq >= 0 && (batch.num_seqs <= 0 || seq < batch.num_seqs), op,
+            "batch.token_seq" + row + " = " + std::to_string(seq) + " is not a sequence of the batch");
+    require(pos >= 0 && pos < max_pos, op,
+            "batch.token_pos" + row + " = " + std::to_string(pos) + " is outside [0, " + std::to_string(max_pos) +
+                ") (max_blocks_per_seq * block_size)");
+    const int32_t* table = batch.block_tables + static_cast<int64_t>(seq) * batch.max_blocks_per_seq;
+    for (int b = 0; b <= pos / batch.block_size; ++b) {
+      const int64_t end_slot = (static_cast<int64_t>(table[b]) + 1) * batch.block_size;
+      require(table[b] >= 0 && end_slot <= cache.num_slots, op,
+              "block " + std::to_string(table[b]) + " (block_tables[" + std::to_string(seq) + "][" +
+                  std::to_string(b) + "]) is outside the cache's " + std::to_string(cache.num_slots) + " slots");
+    }
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef NUCLEUS_CUDA_OPS
+    return cuda::attention_cuda(ctx, q, cache, batch, n_heads, scale, out);
+#else
+    no_cuda(op);
+#endif
+  }
+  cpu::attention_cpu(cpu_pool(ctx, op), q, cache, batch, n_heads, scale, out);
+}
+
+}  // namespace nucleus::kernels

@@ -1,0 +1,228 @@
+// matmul: against a double-precision reference for every weight type, batch
+// invariance (alone vs inside T = 2..40 rows vs 1/2/3 threads: bitwise), the
+// AVX2 and scalar paths against each other, and argument errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/ops.h"
+#include "tests/kernels/kernel_test_util.h"
+
+namespace nucleus::kernels {
+namespace {
+
+using test::random_floats;
+using test::random_weights;
+
+// Restores the default kernel path when a test that forced scalar ends.
+struct ScalarPath {
+  explicit ScalarPath(bool force) { cpu::force_scalar_kernels(force); }
+  ~ScalarPath() { cpu::force_scalar_kernels(false); }
+};
+
+// Which paths to test: AVX2 (when the CPU has it) and always scalar.
+std::vector<bool> paths() {
+  std::vector<bool> p = {true};
+  if (cpu::cpu_has_avx2()) p.insert(p.begin(), false);
+  return p;
+}
+
+// Largest error we accept for y[t, r], with why:
+//  - quantized weights: activations are rounded to 8-bit blocks of 32 (256 for
+//    the k-quants) with scale d = max|x| / 127, so each x moves by at most
+//    max|x_block| / 254; times |w| summed over the block.
+//  - float rounding of products and sums: at most ~(terms + tree depth) ulps
+//    of sum |w x|; 1e-5 covers 160 float roundings at 6e-8 each, and for float
+//    weights cols * 6e-8 is the classic worst case of a running sum.
+double tolerance(GgmlType type, const float* w, const float* x, int64_t cols) {
+  double abs_sum = 0.0;
+  for (int64_t k = 0; k < cols; ++k) abs_sum += std::fabs(static_cast<double>(w[k]) * x[k]);
+  if (test::is_float_type(type)) return (static_cast<double>(cols) + 16.0) * 6e-8 * abs_sum + 1e-30;
+  const int qblock = (type == GgmlType::Q4_K || type == GgmlType::Q6_K) ? 256 : 32;
+  double quant = 0.0;
+  for (int64_t b = 0; b < cols; b += qblock) {
+    double amax = 0.0, wsum = 0.0;
+    for (int64_t k = b; k < b + qblock; ++k) {
+      amax = std::fmax(amax, std::fabs(x[k]));
+      wsum += std::fabs(w[k]);
+    }
+    quant += amax / 254.0 * wsum;
+  }
+  return quant * 1.0001 + 1e-5 * abs_sum + 1e-30;
+}
+
+class MatmulTypeTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(MatmulTypeTest, MatchesDoubleReference) {
+  const GgmlType type = GetParam();
+  const int bs = test::block_size_of(type);
+  std::vector<int64_t> col_choices = bs == 1 ? std::vector<int64_t>{1, 7, 33, 576}
+                                     : bs == 32 ? std::vector<int64_t>{32, 96, 576}
+                                                : std::vector<int64_t>{256, 768};
+  std::mt19937 rng(1234 + static_cast<int>(type));
+  ThreadPool pool(2);
+  const Context ctx{Device::kCpu, &pool};
+  for (bool scalar : paths()) {
+    ScalarPath path(scalar);
+    for (int64_t cols : col_choices) {
+      for (int64_t rows : {1, 5, 13, 37}) {
+        for (int64_t T : {1, 3, 7}) {
+          const auto w = random_weights(rng, type, rows, cols);
+          const auto x = random_floats(rng, T * cols, -2.0f, 2.0f);
+          const auto bias = random_floats(rng, rows);
+          std::vector<float> y(static_cast<size_t>(T * rows));
+          matmul(ctx, w.view, x.data(), T, y.data(), bias.data());
+          for (int64_t t = 0; t < T; ++t) {
+            for (int64_t r = 0; r < rows; ++r) {
+              const float* wr = w.dequantized.data() + r * cols;
+              const float* xt = x.data() + t * cols;
+              double ref = bias[r];
+              for (int64_t k = 0; k < cols; ++k) ref += static_cast<double>(wr[k]) * xt[k];
+              const double tol = tolerance(type, wr, xt, cols) + std::fabs(bias[r]) * 1.2e-7;
+              ASSERT_NEAR(y[t * rows + r], ref, tol) << ggml_type_name(type) << (scalar ? " scalar" : " avx2")
+                                                     << " rows=" << rows << " cols=" << cols << " T=" << T
+                                                     << " t=" << t << " r=" << r;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// A row's output is bitwise the same alone, inside any batch of T rows at any
+// position, and with 1, 2 or 3 threads (ops.h: batch invariance).
+TEST_P(MatmulTypeTest, BatchAndThreadInvariant) {
+  const GgmlType type = GetParam();
+  const int bs = test::block_size_of(type);
+  const int64_t cols = bs == 256 ? 512 : (bs == 32 ? 416 : 203);
+  const int64_t rows = 301;  // 37 panels of 8 + 5: hits every row-tile remainder
+  const int64_t max_T = 40;
+  std::mt19937 rng(99 + static_cast<int>(type));
+  const auto w = random_weights(rng, type, rows, cols);
+  const auto x = random_floats(rng, max_T * cols, -3.0f, 3.0f);
+  ThreadPool pool1(1), pool2(2), pool3(3);
+  for (bool scalar : paths()) {
+    ScalarPath path(scalar);
+    // Each row alone, one thread.
+    std::vector<float> alone(static_cast<size_t>(max_T * rows));
+    for (int64_t t = 0; t < max_T; ++t) {
+      matmul(Context{Device::kCpu, &pool1}, w.view, x.data() + t * cols, 1, alone.data() + t * rows);
+    }
+    for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
+      const Context ctx{Device::kCpu, pool};
+      for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 16, 17, 23, 31, 33, 40}) {
+        // Rows [start, start + T) so a row meets different neighbours and tile positions.
+        const int64_t start = (max_T - T) / 2;
+        std::vector<float> y(static_cast<size_t>(T * rows));
+        matmul(ctx, w.view, x.data() + start * cols, T, y.data());
+        for (int64_t t = 0; t < T; ++t) {
+          ASSERT_TRUE(test::bitwise_equal(y.data() + t * rows, alone.data() + (start + t) * rows, rows))
+              << ggml_type_name(type) << (scalar ? " scalar" : " avx2") << " threads=" << pool->num_threads()
+              << " T=" << T << " row " << start + t;
+        }
+      }
+    }
+  }
+}
+
+// The AVX2 and scalar kernels compute the same quantized products in a
+// different float order: they agree to float rounding, far tighter than the
+// quantization tolerance.
+TEST_P(MatmulTypeTest, Avx2AgreesWithScalar) {
+  if (!cpu::cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  const GgmlType type = GetParam();
+  const int bs = test::block_size_of(type);
+  const int64_t cols = bs == 256 ? 1536 : (bs == 32 ? 1536 : 579);
+  const int64_t rows = 67, T = 9;
+  std::mt19937 rng(7 + static_cast<int>(type));
+  const auto w = random_weights(rng, type, rows, cols);
+  const auto x = random_floats(rng, T * cols);
+  ThreadPool pool(2);
+  const Context ctx{Device::kCpu, &pool};
+  std::vector<float> fast(static_cast<size_t>(T * rows)), slow(fast.size());
+  matmul(ctx, w.view, x.data(), T, fast.data());
+  {
+    ScalarPath path(true);
+    matmul(ctx, w.view, x.data(), T, slow.data());
+  }
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double abs_sum = 0.0;
+      for (int64_t k = 0; k < cols; ++k) abs_sum += std::fabs(w.dequantized[r * cols + k] * x[t * cols + k]);
+      const double tol = test::is_float_type(type) ? 2.0 * (cols + 16) * 6e-8 * abs_sum : 2e-5 * abs_sum;
+      ASSERT_NEAR(fast[t * rows + r], slow[t * rows + r], tol) << ggml_type_name(type) << " t=" << t << " r=" << r;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTypeTest, ::testing::ValuesIn(test::all_weight_types()),
+                         [](const auto& info) { return std::string(ggml_type_name(info.param)); });
+
+TEST(MatmulTest, EmptyBatchWritesNothing) {
+  std::mt19937 rng(1);
+  const auto w = random_weights(rng, GgmlType::Q4_1, 8, 64);
+  ThreadPool pool(1);
+  float sentinel = 42.0f;
+  matmul(Context{Device::kCpu, &pool}, w.view, nullptr, 0, &sentinel);
+  EXPECT_EQ(sentinel, 42.0f);
+}
+
+// Expects fn to throw E with a message containing `needle`.
+template <typename E, typename Fn>
+void expect_error(Fn fn, const std::string& needle) {
+  try {
+    fn();
+    ADD_FAILURE() << "no exception; expected one mentioning '" << needle << "'";
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(MatmulTest, RejectsBadArguments) {
+  std::mt19937 rng(2);
+  auto w = random_weights(rng, GgmlType::Q4_1, 4, 64);
+  ThreadPool pool(1);
+  const Context ctx{Device::kCpu, &pool};
+  std::vector<float> x(64 * 2), y(4 * 2);
+  {
+    WeightView bad = w.view;
+    bad.row_bytes = 1;
+    expect_error<std::invalid_argument>([&] { matmul(ctx, bad, x.data(), 1, y.data()); }, "row_bytes");
+  }
+  {
+    WeightView bad = w.view;
+    bad.cols = 48;
+    expect_error<std::invalid_argument>([&] { matmul(ctx, bad, x.data(), 1, y.data()); }, "w.cols");
+  }
+  {
+    WeightView bad = w.view;
+    bad.type = GgmlType::Q8_1;
+    expect_error<std::invalid_argument>([&] { matmul(ctx, bad, x.data(), 1, y.data()); }, "not supported");
+  }
+  {
+    WeightView bad = w.view;
+    bad.type = static_cast<GgmlType>(77);
+    expect_error<std::invalid_argument>([&] { matmul(ctx, bad, x.data(), 1, y.data()); }, "w.type");
+  }
+  {
+    WeightView bad = w.view;
+    bad.data = nullptr;
+    expect_error<std::invalid_argument>([&] { matmul(ctx, bad, x.data(), 1, y.data()); }, "w.data");
+  }
+  expect_error<std::invalid_argument>([&] { matmul(ctx, w.view, nullptr, 1, y.data()); }, "x is null");
+  expect_error<std::invalid_argument>([&] { matmul(ctx, w.view, x.data(), -1, y.data()); }, "T must be");
+  expect_error<std::invalid_argument>([&] { matmul(ctx, w.view, x.data(), 2, x.data() + 4); }, "overlaps");
+  expect_error<std::invalid_argument>([&] { matmul(Context{Device::kCpu, nullptr}, w.view, x.data(), 1, y.data()); },
+                                      "ctx.pool");
+#ifndef NUCLEUS_HAVE_CUDA
+  expect_error<std::runtime_error>([&] { matmul(Context{Device::kCuda, &pool}, w.view, x.data(), 1, y.data()); },
+                                   "unsupported device: nucleus was built without CUDA");
+#endif
+}
+
+}  // namespace
+}  // namespace nucleus::kernels
