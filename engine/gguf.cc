@@ -428,11 +428,11 @@ void GgufFile::parse() {
   // a tensor info 8 (name length) + 4 (n_dims) + 4 (type) + 8 (offset) bytes.
   if (kv_count > r.remaining() / 13) {
     fail("metadata count " + std::to_string(kv_count) + " is impossible for the " + std::to_string(r.remaining()) +
-         " bytes left in the file");
+         " bytes left in the file (truncated or corrupt)");
   }
   if (tensor_count > r.remaining() / 24) {
     fail("tensor count " + std::to_string(tensor_count) + " is impossible for the " + std::to_string(r.remaining()) +
-         " bytes left in the file");
+         " bytes left in the file (truncated or corrupt)");
   }
 
   // Metadata.

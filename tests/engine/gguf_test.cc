@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -369,6 +370,38 @@ TEST(GgufErrorTest, BadValues) {
     a.add_u32("general.alignment", alignment);
     expect_gguf_error([&] { parse(a.build()); }, {"general.alignment " + std::to_string(alignment) + " is not a power of two"});
   }
+}
+
+// all_types.gguf was written by the gguf Python package's GGUFWriter
+// (scripts/golden/gen_fuzz_corpus.py); the expected values are the script's.
+TEST(GgufTest, ReadsFileWrittenByGgufPython) {
+  const GgufFile f = GgufFile::open(test::source_dir() + "/tests/fuzz/corpus/gguf/all_types.gguf");
+  EXPECT_EQ(f.version(), 3u);
+  EXPECT_EQ(f.find("t.u8")->u64, 200u);
+  EXPECT_EQ(f.find("t.i8")->i64, -100);
+  EXPECT_EQ(f.find("t.u16")->u64, 60000u);
+  EXPECT_EQ(f.find("t.i16")->i64, -30000);
+  EXPECT_EQ(f.get_u32("t.u32"), 4000000000u);
+  EXPECT_EQ(f.get_i64("t.i32"), -2000000000);
+  EXPECT_EQ(f.find("t.u64")->u64, uint64_t{1} << 63);
+  EXPECT_EQ(f.get_i64("t.i64"), -(int64_t{1} << 62));
+  EXPECT_EQ(f.get_f32("t.f32"), 0.1f);
+  EXPECT_EQ(f.find("t.f64")->f64, 0.1);
+  EXPECT_TRUE(f.get_bool("t.bool", false));
+  EXPECT_EQ(f.get_string("t.str"), "h\xc3\xa9llo");
+  EXPECT_EQ(f.find("t.nested")->to_display_string(), "[[1, 2], [3]]");
+  EXPECT_EQ(f.get_f32_array("t.floats"), (std::vector<float>{0.5f, -1.5f}));
+  const char* names[] = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q6_K"};
+  for (const char* name : names) {
+    const GgufTensorInfo& t = f.tensor(std::string("x.") + name);
+    EXPECT_EQ(ggml_type_name(t.type), name);
+    EXPECT_EQ(t.num_elements(), t.type == GgmlType::Q4_K || t.type == GgmlType::Q6_K ? 256 : 128) << name;
+  }
+  // The F32 tensor's second row is the script's float32 data; BF16/F16/quantized
+  // copies of other random draws are covered bitwise by dequantize_test.
+  std::vector<float> row(64);
+  dequantize_row(GgmlType::F32, f.tensor("x.F32").data, row.data(), 64);
+  for (float x : row) EXPECT_TRUE(std::isfinite(x) && std::fabs(x) < 1.0f);
 }
 
 // ---- The default model ----

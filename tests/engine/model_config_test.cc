@@ -199,6 +199,34 @@ TEST(ModelConfigTest, TensorErrors) {
   }
 }
 
+// Files from an independent writer (the gguf Python package's GGUFWriter, via
+// scripts/golden/gen_fuzz_corpus.py); the expected values are the script's arguments.
+TEST(ModelConfigTest, FilesWrittenByGgufPython) {
+  const std::string dir = test::source_dir() + "/tests/fuzz/corpus/gguf/";
+  const ModelConfig llama = ModelConfig::from_gguf(GgufFile::open(dir + "tiny_llama.gguf"));
+  EXPECT_EQ(llama.architecture, "llama");
+  EXPECT_EQ(llama.n_layers, 2);
+  EXPECT_EQ(llama.n_embd, 32);
+  EXPECT_EQ(llama.n_heads, 4);
+  EXPECT_EQ(llama.n_kv_heads, 2);
+  EXPECT_EQ(llama.n_ff, 64);
+  EXPECT_EQ(llama.vocab_size, 32);
+  EXPECT_EQ(llama.context_length, 128);
+  EXPECT_TRUE(llama.tied_embeddings);
+  EXPECT_FALSE(llama.has_qkv_bias);
+
+  const ModelConfig qwen = ModelConfig::from_gguf(GgufFile::open(dir + "tiny_qwen2.gguf"));
+  EXPECT_EQ(qwen.architecture, "qwen2");
+  EXPECT_EQ(qwen.n_layers, 1);
+  EXPECT_EQ(qwen.n_heads, 2);
+  EXPECT_EQ(qwen.n_kv_heads, 1);
+  EXPECT_EQ(qwen.head_dim, 16);
+  EXPECT_EQ(qwen.rope_freq_scale, 0.5f);  // linear scaling, factor 2
+  EXPECT_EQ(qwen.rope_style, kernels::RopeStyle::kNeox);
+  EXPECT_TRUE(qwen.has_qkv_bias);
+  EXPECT_FALSE(qwen.tied_embeddings);
+}
+
 TEST(ModelConfigTest, DefaultModel) {
   NUCLEUS_REQUIRE_DEFAULT_MODEL(path);
   const ModelConfig c = ModelConfig::from_gguf(GgufFile::open(path));
