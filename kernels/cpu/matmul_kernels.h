@@ -30,4 +30,9 @@ using MatmulKernel = void (*)(const MatmulArgs& args, int64_t r_begin, int64_t r
 MatmulKernel scalar_matmul_kernel(GgmlType type);
 MatmulKernel avx2_matmul_kernel(GgmlType type);  // call only when avx2_enabled()
 
+// The AVX2 kernels by family (matmul_{float,q,k}_avx2.cc), behind avx2_matmul_kernel.
+MatmulKernel avx2_float_kernel(GgmlType type);
+MatmulKernel avx2_simple_quant_kernel(GgmlType type);
+MatmulKernel avx2_k_quant_kernel(GgmlType type);
+
 }  // namespace nucleus::kernels::cpu

@@ -1,0 +1,157 @@
+// AVX2 kernels for the 32-element quants against ActBlockQ8 activations.
+//
+// Per block: an exact integer dot product of 32 weights and 32 int8
+// activations (maddubs: u8 x s8 -> pairs of s16, then madd -> 8 x s32), then
+// acc += (d_w * d_x) * float(those 8 lanes). Q4_1 / Q5_1 add their min term
+// m_w * s_x (s_x = d_x * sum(q_x)) into a scalar with an FMA. Signed weights
+// (Q4_0, Q5_0, Q8_0) use |w| as the unsigned operand and move w's sign onto
+// the activation (sign_epi8), which is exact: no product exceeds 128 * 127.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/cpu/gemm_tiles_avx2.h"
+#include "kernels/cpu/quantize_act.h"
+
+namespace nucleus::kernels::cpu {
+namespace {
+
+struct QX {
+  __m256i q;
+  float d;
+  float s;
+};
+
+inline QX load_act(const uint8_t* x_row, int64_t b) {
+  const uint8_t* p = x_row + b * sizeof(ActBlockQ8);
+  QX x;
+  __builtin_memcpy(&x.d, p + offsetof(ActBlockQ8, d), sizeof x.d);
+  __builtin_memcpy(&x.s, p + offsetof(ActBlockQ8, s), sizeof x.s);
+  x.q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + offsetof(ActBlockQ8, qs)));
+  return x;
+}
+
+// 16 bytes of packed nibbles -> 32 bytes: low nibbles (elements 0..15) then high (16..31).
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), mask), _mm_and_si128(packed, mask));
+}
+
+// Bit i of qh -> 0x10 in byte i.
+inline __m256i fifth_bits(const uint8_t* qh_bytes) {
+  uint32_t qh;
+  __builtin_memcpy(&qh, qh_bytes, sizeof qh);
+  // Byte i takes byte i / 8 of qh, then tests bit i % 8 of it.
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(qh)),
+      _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+inline __m256 block_dot_unsigned(__m256i w_u8, __m256i x_s8) {
+  const __m256i pairs = _mm256_maddubs_epi16(w_u8, x_s8);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+// ---- signed weights: Q4_0, Q5_0, Q8_0 --------------------------------------
+
+struct SignedW {
+  __m256i abs_q;
+  __m256i q;
+  float d;
+};
+
+struct SignedBase {
+  static constexpr int kMR = 4;
+  static constexpr int kNR = 2;
+  static constexpr int kDecodeNR = 4;
+  using W = SignedW;
+  using X = QX;
+  static int64_t blocks(int64_t cols) { return cols / kQK; }
+  static X load_x(const uint8_t* x_row, int64_t b) { return load_act(x_row, b); }
+  static void step(const W& w, const X& x, __m256& acc, float&) {
+    const __m256 dot = block_dot_unsigned(w.abs_q, _mm256_sign_epi8(x.q, w.q));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), dot, acc);
+  }
+  static float finish(__m256 acc, float, const uint8_t*, const uint8_t*, int64_t) { return hsum(acc); }
+  static W make(__m256i q, float d) { return {_mm256_sign_epi8(q, q), q, d}; }
+};
+
+struct Q4_0Kernel : SignedBase {
+  static W load_w(const uint8_t* w_row, int64_t b) {
+    const uint8_t* p = w_row + b * sizeof(BlockQ4_0);
+    const __m256i q = _mm256_sub_epi8(unpack_nibbles(p + offsetof(BlockQ4_0, qs)), _mm256_set1_epi8(8));
+    return make(q, half_to_float(p));
+  }
+};
+
+struct Q5_0Kernel : SignedBase {
+  static W load_w(const uint8_t* w_row, int64_t b) {
+    const uint8_t* p = w_row + b * sizeof(BlockQ5_0);
+    const __m256i q5 = _mm256_or_si256(unpack_nibbles(p + offsetof(BlockQ5_0, qs)), fifth_bits(p + offsetof(BlockQ5_0, qh)));
+    return make(_mm256_sub_epi8(q5, _mm256_set1_epi8(16)), half_to_float(p));
+  }
+};
+
+struct Q8_0Kernel : SignedBase {
+  static W load_w(const uint8_t* w_row, int64_t b) {
+    const uint8_t* p = w_row + b * sizeof(BlockQ8_0);
+    return make(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + offsetof(BlockQ8_0, qs))), half_to_float(p));
+  }
+};
+
+// ---- unsigned weights with a min: Q4_1, Q5_1 --------------------------------
+
+struct MinW {
+  __m256i q;
+  float d;
+  float m;
+};
+
+struct MinBase {
+  static constexpr int kMR = 4;
+  static constexpr int kNR = 2;
+  static constexpr int kDecodeNR = 4;
+  using W = MinW;
+  using X = QX;
+  static int64_t blocks(int64_t cols) { return cols / kQK; }
+  static X load_x(const uint8_t* x_row, int64_t b) { return load_act(x_row, b); }
+  static void step(const W& w, const X& x, __m256& acc, float& extra) {
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), block_dot_unsigned(w.q, x.q), acc);
+    extra = std::fma(w.m, x.s, extra);
+  }
+  static float finish(__m256 acc, float extra, const uint8_t*, const uint8_t*, int64_t) { return hsum(acc) + extra; }
+};
+
+struct Q4_1Kernel : MinBase {
+  static W load_w(const uint8_t* w_row, int64_t b) {
+    const uint8_t* p = w_row + b * sizeof(BlockQ4_1);
+    return {unpack_nibbles(p + offsetof(BlockQ4_1, qs)), half_to_float(p), half_to_float(p + offsetof(BlockQ4_1, m))};
+  }
+};
+
+struct Q5_1Kernel : MinBase {
+  static W load_w(const uint8_t* w_row, int64_t b) {
+    const uint8_t* p = w_row + b * sizeof(BlockQ5_1);
+    const __m256i q = _mm256_or_si256(unpack_nibbles(p + offsetof(BlockQ5_1, qs)), fifth_bits(p + offsetof(BlockQ5_1, qh)));
+    return {q, half_to_float(p), half_to_float(p + offsetof(BlockQ5_1, m))};
+  }
+};
+
+}  // namespace
+
+MatmulKernel avx2_simple_quant_kernel(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_0: return gemm<Q4_0Kernel>;
+    case GgmlType::Q4_1: return gemm<Q4_1Kernel>;
+    case GgmlType::Q5_0: return gemm<Q5_0Kernel>;
+    case GgmlType::Q5_1: return gemm<Q5_1Kernel>;
+    case GgmlType::Q8_0: return gemm<Q8_0Kernel>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace nucleus::kernels::cpu
