@@ -124,16 +124,16 @@ int run_inspect(const std::string& path, bool show_metadata) {
   return 0;
 }
 
-NUCLEUS_REGISTER_COMMAND(
-    "inspect", "Show a GGUF model's architecture, hyperparameters, tokenizer and tensor table",
-    [](CLI::App* sub) -> std::function<int()> {
-      auto model = std::make_shared<std::string>(default_model_path());
-      auto show_metadata = std::make_shared<bool>(false);
-      sub->add_option("--model", *model, "GGUF model file (default: $NUCLEUS_MODEL_DIR or ~/.cache/nucleus/models, "
-                                         "SmolLM2-135M-Instruct.Q4_1.gguf)");
-      sub->add_flag("--metadata", *show_metadata, "Also list every metadata key and value");
-      return [model, show_metadata] { return run_inspect(*model, *show_metadata); };
-    });
+NUCLEUS_REGISTER_COMMAND("inspect", "Show a GGUF model's architecture, hyperparameters, tokenizer and tensor table",
+                         [](CLI::App* sub) -> std::function<int()> {
+                           auto model = std::make_shared<std::string>(default_model_path());
+                           auto show_metadata = std::make_shared<bool>(false);
+                           sub->add_option("--model", *model,
+                                           "GGUF model file (default: $NUCLEUS_MODEL_DIR or ~/.cache/nucleus/models, "
+                                           "SmolLM2-135M-Instruct.Q4_1.gguf)");
+                           sub->add_flag("--metadata", *show_metadata, "Also list every metadata key and value");
+                           return [model, show_metadata] { return run_inspect(*model, *show_metadata); };
+                         });
 
 }  // namespace
 }  // namespace nucleus::app

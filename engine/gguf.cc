@@ -416,7 +416,8 @@ void GgufFile::parse() {
   if (version_ != 2 && version_ != 3) {
     if ((version_ & 0xffffu) == 0 && (version_ >> 24) != 0) {
       char buf[96];
-      std::snprintf(buf, sizeof buf, "GGUF version field 0x%08" PRIx32 " looks big-endian; only little-endian files are supported",
+      std::snprintf(buf, sizeof buf,
+                    "GGUF version field 0x%08" PRIx32 " looks big-endian; only little-endian files are supported",
                     version_);
       fail(buf);
     }
@@ -476,7 +477,8 @@ void GgufFile::parse() {
     int64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const int64_t dim = r.read<int64_t>("tensor dimension");
-      if (dim <= 0) fail(where + ": dimension " + std::to_string(d) + " is " + std::to_string(dim) + ", must be positive");
+      if (dim <= 0)
+        fail(where + ": dimension " + std::to_string(d) + " is " + std::to_string(dim) + ", must be positive");
       if (elements > std::numeric_limits<int64_t>::max() / dim) fail(where + ": element count overflows int64");
       elements *= dim;
       t.shape.push_back(dim);
@@ -488,8 +490,8 @@ void GgufFile::parse() {
     t.type = static_cast<GgmlType>(type_id);
     const int64_t row = t.shape.empty() ? 1 : t.shape[0];
     if (row % traits->block_size != 0) {
-      fail(where + ": row of " + std::to_string(row) + " elements is not a multiple of the " + std::string(traits->name) +
-           " block size " + std::to_string(traits->block_size));
+      fail(where + ": row of " + std::to_string(row) + " elements is not a multiple of the " +
+           std::string(traits->name) + " block size " + std::to_string(traits->block_size));
     }
     // nbytes = blocks * type_size, both bounded by int64 elements; check the product.
     const uint64_t blocks = static_cast<uint64_t>(elements / traits->block_size);
@@ -514,11 +516,12 @@ void GgufFile::parse() {
   data_offset_ = (end_of_infos + alignment_ - 1) / alignment_ * alignment_;
   for (GgufTensorInfo& t : tensors_) {
     // data_offset_ <= size + alignment and offset, nbytes <= 2^64: compare without overflow.
-    const bool fits = data_offset_ <= size && t.offset <= size - data_offset_ && t.nbytes <= size - data_offset_ - t.offset;
+    const bool fits =
+        data_offset_ <= size && t.offset <= size - data_offset_ && t.nbytes <= size - data_offset_ - t.offset;
     if (!fits) {
-      fail("tensor '" + t.name + "' (" + std::to_string(t.nbytes) + " bytes at data offset " + std::to_string(t.offset) +
-           ") extends past the end of the file (" + std::to_string(size) + " bytes, data section at " +
-           std::to_string(data_offset_) + ")");
+      fail("tensor '" + t.name + "' (" + std::to_string(t.nbytes) + " bytes at data offset " +
+           std::to_string(t.offset) + ") extends past the end of the file (" + std::to_string(size) +
+           " bytes, data section at " + std::to_string(data_offset_) + ")");
     }
     t.data = base + data_offset_ + t.offset;
   }

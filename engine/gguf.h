@@ -104,7 +104,7 @@ class GgufFile {
   size_t data_offset() const { return data_offset_; }  // where the data section starts in the file
 
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return metadata_; }  // in file order
-  const GgufValue* find(std::string_view key) const;                                          // nullptr if absent
+  const GgufValue* find(std::string_view key) const;                                            // nullptr if absent
   bool has(std::string_view key) const { return find(key) != nullptr; }
 
   // Typed getters: throw GgufError naming file and key when missing or of the
@@ -126,8 +126,8 @@ class GgufFile {
   size_t get_array_size(std::string_view key) const;
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }  // in file order
-  const GgufTensorInfo* find_tensor(std::string_view name) const;        // nullptr if absent
-  const GgufTensorInfo& tensor(std::string_view name) const;             // throws GgufError if absent
+  const GgufTensorInfo* find_tensor(std::string_view name) const;          // nullptr if absent
+  const GgufTensorInfo& tensor(std::string_view name) const;               // throws GgufError if absent
 
   // GgufError("<path>: <what>").
   [[noreturn]] void fail(const std::string& what) const;

@@ -50,7 +50,8 @@ class ConfigReader {
   }
 
   float positive_float(const std::string& k, float value) const {
-    if (!(std::isfinite(value) && value > 0.0f)) f_.fail("metadata key '" + k + "' = " + std::to_string(value) + " must be a positive finite number");
+    if (!(std::isfinite(value) && value > 0.0f))
+      f_.fail("metadata key '" + k + "' = " + std::to_string(value) + " must be a positive finite number");
     return value;
   }
 

@@ -199,7 +199,8 @@ std::string_view ggml_type_name(GgmlType type) {
 
 size_t ggml_row_size(GgmlType type, int64_t n) {
   const auto traits = ggml_type_traits(static_cast<uint32_t>(type));
-  if (!traits) throw std::invalid_argument("ggml_row_size: unknown type id " + std::to_string(static_cast<uint32_t>(type)));
+  if (!traits)
+    throw std::invalid_argument("ggml_row_size: unknown type id " + std::to_string(static_cast<uint32_t>(type)));
   if (n < 0 || n % traits->block_size != 0) {
     throw std::invalid_argument("ggml_row_size: " + std::to_string(n) + " elements of " + std::string(traits->name) +
                                 " is not a whole number of " + std::to_string(traits->block_size) + "-element blocks");

@@ -160,7 +160,9 @@ class GgufWriter {
   GgufWriter& add_string_array(std::string key, const std::vector<std::string>& v) {
     return add_value(std::move(key), string_array(v));
   }
-  GgufWriter& add_f32_array(std::string key, const std::vector<float>& v) { return add_value(std::move(key), f32_array(v)); }
+  GgufWriter& add_f32_array(std::string key, const std::vector<float>& v) {
+    return add_value(std::move(key), f32_array(v));
+  }
   GgufWriter& add_i32_array(std::string key, const std::vector<int32_t>& v) {
     return add_value(std::move(key), i32_array(v));
   }

@@ -259,7 +259,8 @@ TEST(GgufErrorTest, MisalignedTensorOffset) {
   GgufWriter w = small_writer();
   std::vector<uint8_t> bytes = w.build();
   GgufWriter::patch<uint64_t>(bytes, w.layout().tensors[1].offset, 33);
-  expect_gguf_error([&] { parse(bytes); }, {"tensor 'b.weight'", "data offset 33 is not a multiple of the alignment 32"});
+  expect_gguf_error([&] { parse(bytes); },
+                    {"tensor 'b.weight'", "data offset 33 is not a multiple of the alignment 32"});
 }
 
 TEST(GgufErrorTest, AbsurdLengthsAndCounts) {
@@ -368,7 +369,8 @@ TEST(GgufErrorTest, BadValues) {
   for (uint32_t alignment : {0u, 3u}) {
     GgufWriter a = small_writer();
     a.add_u32("general.alignment", alignment);
-    expect_gguf_error([&] { parse(a.build()); }, {"general.alignment " + std::to_string(alignment) + " is not a power of two"});
+    expect_gguf_error([&] { parse(a.build()); },
+                      {"general.alignment " + std::to_string(alignment) + " is not a power of two"});
   }
 }
 

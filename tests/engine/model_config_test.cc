@@ -109,7 +109,8 @@ TEST(ModelConfigTest, LinearRopeScalingAndRopeDim) {
 
   GgufWriter yarn = tiny();
   yarn.add_string("llama.rope.scaling.type", "yarn").add_f32("llama.rope.scaling.factor", 4.0f);
-  expect_config_error(yarn, "rope scaling type 'yarn' (llama.rope.scaling.type) is not supported (supported: none, linear)");
+  expect_config_error(yarn,
+                      "rope scaling type 'yarn' (llama.rope.scaling.type) is not supported (supported: none, linear)");
   GgufWriter no_factor = tiny();
   no_factor.add_string("llama.rope.scaling.type", "linear");
   expect_config_error(no_factor, "missing metadata key 'llama.rope.scaling.factor'");
