@@ -18,7 +18,7 @@ namespace nucleus::sampling {
 // The scalar knobs of one request, as the stages read them (a plain struct
 // that can be copied to the device). SamplingParams::stage_params() fills it.
 struct StageParams {
-  float temperature = 1.0f;  // 0 = greedy
+  float temperature = 1.0f;  // below kGreedyTemperature = greedy
   int32_t top_k = 0;         // <= 0 = off
   float top_p = 1.0f;        // 1 = off
   float min_p = 0.0f;        // 0 = off
@@ -27,7 +27,10 @@ struct StageParams {
   float frequency_penalty = 0.0f;
   float presence_penalty = 0.0f;
 
-  NUCLEUS_HD bool greedy() const { return temperature == 0.0f || top_k == 1; }
+  // As vLLM (_SAMPLING_EPS): a temperature this small is greedy, and 1/T stays finite.
+  static constexpr float kGreedyTemperature = 1e-5f;
+
+  NUCLEUS_HD bool greedy() const { return temperature < kGreedyTemperature || top_k == 1; }
   NUCLEUS_HD bool uses_top_k() const { return top_k > 1; }
   NUCLEUS_HD bool uses_top_p() const { return top_p < 1.0f; }
   NUCLEUS_HD bool uses_min_p() const { return min_p > 0.0f; }

@@ -238,6 +238,10 @@ void sample_row(float* l, int64_t vocab, const RowInput& in, RowScratch& s, RowR
     if (want_logprobs && !raw_logprobs) report_logprobs(l, nullptr, vocab, lmax, lmax, sp.logprobs, r);
   } else {
     const int64_t n = filter_candidates(l, vocab, lmax, st, s);
+    if (n == 0) {  // unreachable (the argmax has d = 0 and passes every stage); never index past it
+      r.flags |= kNoCandidates;
+      return;
+    }
     const NoiseKey key{in.seed, static_cast<uint32_t>(in.position), in.seq_index, NoiseStream::kDraw};
     const int64_t winner = exponential_race(s, n, key);
     r.token_id = s.ids[winner];

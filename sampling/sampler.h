@@ -9,7 +9,7 @@
 //   3. min_tokens: while output tokens (+ pending) < min_tokens, EOS ids and stop_token_ids -> -inf.
 //   4. Penalties (vLLM): repetition over prompt + output ids (divide positive logits, multiply
 //      negative ones), then frequency and presence over output ids (OpenAI's formula).
-//   5. Greedy (temperature 0 or top_k 1): the argmax, lowest id on ties. Done.
+//   5. Greedy (temperature < 1e-5, as vLLM, or top_k 1): the argmax, lowest id on ties. Done.
 //   6. Temperature: d = (l - max l) / T.
 //   7. min_p: keep p >= min_p * p_max  (d >= log min_p).
 //   8. top_k: keep the k largest (ties at the boundary are all kept).

@@ -98,6 +98,18 @@ TEST(EdgeCases, TinyTemperatureIsGreedyWithoutNan) {
   }
 }
 
+TEST(EdgeCases, SubnormalTemperatureIsGreedy) {
+  SamplingParams p;
+  p.temperature = 1e-40f;  // 1 / T would overflow to inf
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    const RowResult r = sample_one({0.5f, 2.0f, 1.9f}, p, with_seed(seed));
+    EXPECT_EQ(r.token_id, 1);
+    EXPECT_TRUE(r.ok());
+  }
+  p.temperature = 2e-5f;  // just above the greedy cut: still the argmax, through the sampling path
+  EXPECT_EQ(sample_one({0.5f, 2.0f, 1.9f}, p).token_id, 1);
+}
+
 TEST(EdgeCases, LogitsHoldThePenalisedRowOnReturn) {
   SamplingParams p;
   p.logit_bias = {{0, 1.0f}};
