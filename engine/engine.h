@@ -125,9 +125,10 @@ class RequestHandle {
   void abort();
   uint64_t id() const { return id_; }
 
+  struct Shared;  // the mailbox the engine thread fills (engine-internal, request_state.h)
+
  private:
   friend class EngineCore;
-  struct Shared;
   RequestHandle(uint64_t id, std::shared_ptr<Shared> shared) : id_(id), shared_(std::move(shared)) {}
   uint64_t id_;
   std::shared_ptr<Shared> shared_;

@@ -1,0 +1,401 @@
+#include "engine/engine_core.h"
+
+#include <algorithm>
+#include <string>
+
+#include "engine/tokenizer.h"
+
+namespace nucleus {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+}  // namespace
+
+EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOptions& options)
+    : model_(model),
+      tokenizer_(tokenizer),
+      options_(options),
+      pool_(options.threads),
+      ctx_{kernels::Device::kCpu, &pool_},
+      sampler_(&pool_),
+      storage_(model.config(), kv_blocks_for(model.config(), options), options.block_size),
+      blocks_(storage_.num_blocks(), options.block_size, options.prefix_cache),
+      kv_(blocks_, storage_),
+      scheduler_(kv_, SchedulerOptions{options.max_batched_tokens, options.max_seqs}) {
+  if (tokenizer.vocab_size() > model.config().vocab_size) {
+    throw std::invalid_argument("tokenizer has " + std::to_string(tokenizer.vocab_size()) +
+                                " tokens but the model's vocabulary is " + std::to_string(model.config().vocab_size));
+  }
+  stats_.kv_blocks_total = blocks_.num_blocks();
+}
+
+EngineCore::~EngineCore() { shutdown(std::chrono::milliseconds(0)); }
+
+int EngineCore::context_length() const { return model_.config().context_length; }
+
+void EngineCore::start() { thread_ = std::thread([this] { loop(); }); }
+
+std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
+  const int64_t vocab = model_.config().vocab_size;
+  const int64_t ctx = context_length();
+  const int64_t prompt_len = static_cast<int64_t>(spec.prompt.size());
+  try {
+    spec.params.validate(vocab);
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    throw InvalidRequest(msg.substr(0, msg.find(' ')), msg);
+  }
+  if (prompt_len == 0) throw InvalidRequest("prompt", "the prompt must contain at least one token");
+  for (int32_t id : spec.prompt) {
+    if (id < 0 || id >= vocab) {
+      throw InvalidRequest("prompt", "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                                         std::to_string(vocab) + ")");
+    }
+  }
+  if (spec.n < 1 || spec.n > 128) throw InvalidRequest("n", "n must be in [1, 128], got " + std::to_string(spec.n));
+  if (spec.max_tokens < 0) spec.max_tokens = static_cast<int>(std::max<int64_t>(ctx - prompt_len, 0));
+  if (prompt_len + spec.max_tokens > ctx || prompt_len >= ctx) {
+    throw InvalidRequest("max_tokens", "This model's maximum context length is " + std::to_string(ctx) +
+                                           " tokens. However, you requested " +
+                                           std::to_string(prompt_len + spec.max_tokens) + " tokens (" +
+                                           std::to_string(prompt_len) + " in the prompt, " +
+                                           std::to_string(spec.max_tokens) + " for the completion).");
+  }
+  const int64_t blocks_needed = kv_.blocks_for(prompt_len + spec.max_tokens);
+  if (blocks_needed > blocks_.num_blocks()) {
+    throw InvalidRequest("max_tokens", "the request needs " + std::to_string(blocks_needed) +
+                                           " KV blocks but the whole cache has " +
+                                           std::to_string(blocks_.num_blocks()) + "; raise --kv-cache-memory");
+  }
+
+  auto request = std::make_unique<Request>();
+  request->seed = spec.params.has_seed ? spec.params.seed : sampling::draw_entropy_seed();
+  request->spec = std::move(spec);
+  request->mailbox = std::make_shared<RequestHandle::Shared>();
+  request->usage.prompt_tokens = prompt_len;
+  std::shared_ptr<RequestHandle::Shared> mailbox = request->mailbox;
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!accepting_) throw EngineOverloaded("the engine is shutting down");
+    if (static_cast<int64_t>(incoming_.size()) + stats_.waiting >= options_.max_queue) {
+      throw EngineOverloaded("the engine's queue is full (" + std::to_string(options_.max_queue) + " waiting requests)");
+    }
+    id = next_request_id_++;
+    request->id = id;
+    incoming_.push_back(std::move(request));
+  }
+  wake_.notify_one();
+  return std::unique_ptr<RequestHandle>(new RequestHandle(id, std::move(mailbox)));
+}
+
+EngineStats EngineCore::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void EngineCore::shutdown(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    accepting_ = false;
+    stopping_ = true;
+    const auto deadline = Clock::now() + timeout;
+    abort_deadline_ = std::min(abort_deadline_, deadline);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void EngineCore::loop() {
+  while (true) {
+    bool abort_everything = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return !incoming_.empty() || !live_.empty() || stopping_; });
+      if (stopping_ && Clock::now() >= abort_deadline_) abort_everything = true;
+      if (stopping_ && incoming_.empty() && live_.empty()) break;
+    }
+    take_incoming();
+    handle_aborts(abort_everything);
+    if (!step() && !live_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void EngineCore::take_incoming() {
+  std::deque<std::unique_ptr<Request>> arrived;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    arrived.swap(incoming_);
+  }
+  for (auto& request : arrived) {
+    const GenerationRequest& spec = request->spec;
+    DecodeOptions decode;
+    decode.skip_special_tokens = spec.skip_special_tokens;
+    auto first = std::make_unique<SequenceState>(tokenizer_, decode);
+    first->request = request.get();
+    first->seq.id = next_seq_id_++;
+    first->seq.tokens = spec.prompt;
+    first->seq.prompt_len = static_cast<int64_t>(spec.prompt.size());
+    first->seq.owner = first.get();
+    first->penalties = sampling::PenaltyState(spec.prompt);
+    first->stops = StopStringMatcher(spec.stop, spec.include_stop_str_in_output);
+    scheduler_.add_waiting(&first->seq);
+    request->seqs.push_back(std::move(first));
+    prompt_tokens_ += static_cast<int64_t>(spec.prompt.size());
+    const uint64_t id = request->id;
+    live_.emplace(id, std::move(request));
+  }
+}
+
+void EngineCore::handle_aborts(bool abort_everything) {
+  for (auto& [id, request] : live_) {
+    if (!abort_everything && !request->mailbox->aborted.load()) continue;
+    for (auto& s : request->seqs) {
+      if (s->finish == FinishReason::kNone) finish_sequence(*s, FinishReason::kAbort);
+    }
+    // Siblings that were never forked count as aborted too.
+    request->num_finished = request->spec.n;
+  }
+  publish_and_retire();
+}
+
+bool EngineCore::step() {
+  if (live_.empty()) return false;
+  const auto step_start = Clock::now();
+  Schedule schedule = scheduler_.schedule();
+  if (schedule.empty()) {
+    update_stats(0, 0, 0, schedule.preemptions);
+    return false;
+  }
+
+  // Build the ragged batch: each chunk's tokens, positions and KV slots.
+  batch_.clear();
+  int max_blocks = 1;
+  for (const ScheduledChunk& c : schedule.chunks) {
+    max_blocks = std::max<int>(max_blocks, static_cast<int>(c.seq->kv.block_table.size()));
+  }
+  batch_.max_blocks_per_seq = max_blocks;
+  batch_.block_tables.assign(schedule.chunks.size() * max_blocks, 0);
+  for (size_t i = 0; i < schedule.chunks.size(); ++i) {
+    const ScheduledChunk& c = schedule.chunks[i];
+    const Sequence& seq = *c.seq;
+    std::copy(seq.kv.block_table.begin(), seq.kv.block_table.end(), batch_.block_tables.begin() + i * max_blocks);
+    for (int64_t j = 0; j < c.num_tokens; ++j) {
+      const int64_t pos = seq.kv.num_computed + j;
+      batch_.tokens.push_back(seq.tokens[pos]);
+      batch_.positions.push_back(static_cast<int32_t>(pos));
+      batch_.token_seq.push_back(static_cast<int32_t>(i));
+      batch_.slot_mapping.push_back(kv_.slot(seq.kv, pos));
+    }
+    if (c.completes()) batch_.logit_rows.push_back(static_cast<int32_t>(batch_.tokens.size() - 1));
+  }
+
+  const int64_t vocab = model_.config().vocab_size;
+  const auto forward_start = Clock::now();
+  logits_.resize(batch_.logit_rows.size() * vocab);
+  model_.forward(ctx_, batch_, storage_, logits_.data());
+  const double forward_s = seconds_since(forward_start);
+
+  // Advance the KV bookkeeping; collect the sequences that get a token.
+  std::vector<SequenceState*> sampled;
+  std::vector<size_t> logit_row_of;  // per sampled sequence: its row in logits_
+  size_t row = 0;
+  for (const ScheduledChunk& c : schedule.chunks) {
+    const bool completes = c.completes();
+    c.seq->kv.num_computed += c.num_tokens;
+    kv_.register_full_blocks(c.seq->kv, c.seq->tokens);
+    if (!completes) continue;
+    auto* s = static_cast<SequenceState*>(c.seq->owner);
+    sampled.push_back(s);
+    logit_row_of.push_back(row);
+    // The first sequence of an n > 1 request finished its prompt: its siblings
+    // fork from it here and sample their first token from the same logits.
+    if (s->index == 0 && s->seq.num_output() == 0 && s->request->spec.n > 1 && s->request->seqs.size() == 1) {
+      fork_siblings(*s);
+      for (size_t k = 1; k < s->request->seqs.size(); ++k) {
+        sampled.push_back(s->request->seqs[k].get());
+        logit_row_of.push_back(row);
+      }
+    }
+    ++row;
+  }
+
+  // One sampler call for every row; sibling rows get their own copy of the logits.
+  const auto sample_start = Clock::now();
+  std::vector<float> rows(sampled.size() * vocab);
+  std::vector<sampling::RowInput> inputs(sampled.size());
+  std::vector<sampling::RowResult> results(sampled.size());
+  const std::vector<int32_t>& eos = tokenizer_.end_of_generation_ids();
+  for (size_t i = 0; i < sampled.size(); ++i) {
+    SequenceState& s = *sampled[i];
+    std::copy_n(logits_.begin() + logit_row_of[i] * vocab, vocab, rows.begin() + i * vocab);
+    sampling::RowInput& in = inputs[i];
+    in.params = &s.request->spec.params;
+    in.penalties = &s.penalties;
+    in.seed = s.request->seed;
+    in.seq_index = static_cast<uint32_t>(s.index);
+    in.position = static_cast<int64_t>(s.seq.tokens.size());
+    in.num_output_tokens = s.seq.num_output();
+    in.eos_token_ids = eos;
+  }
+  if (!sampled.empty()) sampler_.sample(rows.data(), static_cast<int64_t>(sampled.size()), vocab, inputs, results);
+  const double sample_s = seconds_since(sample_start);
+
+  for (size_t i = 0; i < sampled.size(); ++i) append_token(*sampled[i], results[i]);
+  publish_and_retire();
+  update_stats(seconds_since(step_start), forward_s, sample_s, schedule.preemptions);
+  return true;
+}
+
+void EngineCore::fork_siblings(SequenceState& first) {
+  Request& request = *first.request;
+  DecodeOptions decode;
+  decode.skip_special_tokens = request.spec.skip_special_tokens;
+  Sequence* after = &first.seq;
+  for (int k = 1; k < request.spec.n; ++k) {
+    auto sibling = std::make_unique<SequenceState>(tokenizer_, decode);
+    sibling->request = &request;
+    sibling->index = k;
+    sibling->seq.id = next_seq_id_++;
+    sibling->seq.tokens = first.seq.tokens;
+    sibling->seq.prompt_len = first.seq.prompt_len;
+    sibling->seq.owner = sibling.get();
+    sibling->penalties = first.penalties;
+    sibling->stops = StopStringMatcher(request.spec.stop, request.spec.include_stop_str_in_output);
+    kv_.fork(first.seq.kv, sibling->seq.kv);
+    scheduler_.add_running_after(after, &sibling->seq);
+    after = &sibling->seq;
+    request.seqs.push_back(std::move(sibling));
+  }
+}
+
+namespace {
+SequenceDelta& delta_for(Request& request, int index) {
+  for (SequenceDelta& d : request.event.deltas) {
+    if (d.index == index) return d;
+  }
+  request.event.deltas.emplace_back();
+  request.event.deltas.back().index = index;
+  return request.event.deltas.back();
+}
+}  // namespace
+
+void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
+  Request& request = *s.request;
+  if (s.finish != FinishReason::kNone) return;
+  if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
+  if (!r.ok()) {
+    request.event.error = "no token could be sampled (every logit was -inf or NaN after the request's filters)";
+    finish_sequence(s, FinishReason::kError);
+    return;
+  }
+  const int32_t token = r.token_id;
+  const GenerationRequest& spec = request.spec;
+  s.seq.tokens.push_back(token);
+  s.penalties.accept(token);
+  ++request.usage.completion_tokens;
+  ++generation_tokens_;
+
+  SequenceDelta& d = delta_for(request, s.index);
+  d.tokens.push_back(token);
+  if (spec.params.logprobs >= 0) {
+    TokenLogprob lp;
+    lp.token = token;
+    lp.logprob = r.logprob;
+    lp.rank = r.rank;
+    for (int i = 0; i < r.num_top; ++i) lp.top.push_back({r.top[i].token_id, r.top[i].logprob});
+    d.logprobs.push_back(std::move(lp));
+  }
+
+  // Stop conditions, in order: end of generation, stop token ids, stop strings, length.
+  const bool eog = tokenizer_.is_end_of_generation(token) && !spec.params.ignore_eos;
+  const bool stop_id =
+      std::find(spec.params.stop_token_ids.begin(), spec.params.stop_token_ids.end(), token) !=
+      spec.params.stop_token_ids.end();
+  if (eog || stop_id) {
+    finish_sequence(s, FinishReason::kStop, stop_id ? std::to_string(token) : std::string(), false);
+    return;
+  }
+  StopStringMatcher::Result text = s.stops.push(s.detokenizer.push(token));
+  d.text += text.emit;
+  if (text.stopped) {
+    finish_sequence(s, FinishReason::kStop, text.matched, true);
+    return;
+  }
+  if (s.seq.num_output() >= spec.max_tokens || static_cast<int64_t>(s.seq.tokens.size()) >= context_length()) {
+    finish_sequence(s, FinishReason::kLength);
+  }
+}
+
+void EngineCore::finish_sequence(SequenceState& s, FinishReason reason, std::string stop_reason,
+                                 bool by_stop_string) {
+  Request& request = *s.request;
+  if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
+  SequenceDelta& d = delta_for(request, s.index);
+  if (!by_stop_string) {
+    // Not ended by a stop string: the held-back text is part of the output.
+    StopStringMatcher::Result tail = s.stops.push(s.detokenizer.flush());
+    d.text += tail.emit + (tail.stopped ? "" : s.stops.flush());
+  }
+  s.finish = reason;
+  d.finish = reason;
+  d.stop_reason = std::move(stop_reason);
+  scheduler_.remove(&s.seq);
+  ++request.num_finished;
+  std::lock_guard<std::mutex> lock(mutex_);
+  switch (reason) {
+    case FinishReason::kStop: ++stats_.finished_stop; break;
+    case FinishReason::kLength: ++stats_.finished_length; break;
+    case FinishReason::kAbort: ++stats_.finished_abort; break;
+    default: ++stats_.finished_error; break;
+  }
+}
+
+void EngineCore::publish_and_retire() {
+  for (Request* request : touched_) {
+    const bool done = request->num_finished >= request->spec.n;
+    request->event.done = done;
+    if (done) {
+      request->usage.cached_prompt_tokens = request->seqs.front()->seq.cached_prompt_tokens;
+      request->event.usage = request->usage;
+    }
+    request->mailbox->publish(std::move(request->event));
+    request->event = RequestEvent{};
+  }
+  touched_.clear();
+  // Aborted requests whose sequences were all finished above are retired too.
+  for (auto it = live_.begin(); it != live_.end();) {
+    Request& request = *it->second;
+    if (request.num_finished >= request.spec.n) {
+      if (!request.mailbox->finished) {
+        RequestEvent done;
+        done.done = true;
+        done.usage = request.usage;
+        request.mailbox->publish(std::move(done));
+      }
+      it = live_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void EngineCore::update_stats(double step_s, double forward_s, double sample_s, int64_t preemptions) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.running = static_cast<int64_t>(scheduler_.num_running());
+  stats_.waiting = static_cast<int64_t>(scheduler_.num_waiting());
+  stats_.kv_blocks_used = blocks_.num_used();
+  stats_.kv_blocks_cached = blocks_.num_cached_free();
+  stats_.prefix_queries = scheduler_.prefix_queries();
+  stats_.prefix_hits = scheduler_.prefix_hits();
+  stats_.preemptions += preemptions;
+  if (step_s > 0) ++stats_.steps;
+  stats_.step_seconds += step_s;
+  stats_.forward_seconds += forward_s;
+  stats_.sample_seconds += sample_s;
+  stats_.prompt_tokens = prompt_tokens_;
+  stats_.generation_tokens = generation_tokens_;
+}
+
+}  // namespace nucleus

@@ -1,0 +1,93 @@
+// The engine thread and everything it owns: the KV pool, the scheduler, the
+// sampler and the live requests. Engine (engine.h) is its thread-safe face.
+//
+// Threads: start() creates the engine thread; it runs loop() until shutdown.
+// submit() and stats() are called from other threads and only touch
+// `incoming_` and `stats_` under `mutex_`; everything else is engine-thread only.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/block_pool.h"
+#include "engine/engine.h"
+#include "engine/kv_cache_manager.h"
+#include "engine/kv_storage.h"
+#include "engine/model.h"
+#include "engine/request_state.h"
+#include "engine/scheduler.h"
+#include "kernels/thread_pool.h"
+#include "sampling/sampler.h"
+
+namespace nucleus {
+
+class EngineCore {
+ public:
+  EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOptions& options);
+  ~EngineCore();
+
+  void start();
+  std::unique_ptr<RequestHandle> submit(GenerationRequest request);
+  EngineStats stats() const;
+  const EngineOptions& options() const { return options_; }
+  int context_length() const;
+  void shutdown(std::chrono::milliseconds timeout);
+
+  // Runs one scheduling step on the calling thread (tests and `bench` use it
+  // without start()). Returns false when there was nothing to do.
+  bool step();
+
+  static int64_t kv_blocks_for(const ModelConfig& config, const EngineOptions& options);
+
+ private:
+  void loop();
+  void take_incoming();
+  void handle_aborts(bool abort_everything);
+  void fork_siblings(SequenceState& first);
+  void append_token(SequenceState& s, const sampling::RowResult& r);
+  // Ends one sequence: flushes its held-back text (unless a stop string ended
+  // it), frees its blocks and counts it.
+  void finish_sequence(SequenceState& s, FinishReason reason, std::string stop_reason = {},
+                       bool by_stop_string = false);
+  void publish_and_retire();
+  void update_stats(double step_s, double forward_s, double sample_s, int64_t preemptions);
+
+  Model& model_;
+  const Tokenizer& tokenizer_;
+  EngineOptions options_;
+  kernels::ThreadPool pool_;
+  kernels::Context ctx_;
+  sampling::Sampler sampler_;
+  KvStorage storage_;
+  BlockPool blocks_;
+  KvCacheManager kv_;
+  Scheduler scheduler_;
+
+  // Engine-thread state.
+  std::unordered_map<uint64_t, std::unique_ptr<Request>> live_;
+  std::vector<Request*> touched_;  // requests with deltas this step
+  ForwardBatch batch_;
+  std::vector<float> logits_;
+  uint64_t next_seq_id_ = 1;
+  int64_t prompt_tokens_ = 0;      // over all requests taken in
+  int64_t generation_tokens_ = 0;  // over all sequences
+
+  // Shared with other threads.
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<Request>> incoming_;
+  uint64_t next_request_id_ = 1;
+  bool accepting_ = true;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point abort_deadline_ = std::chrono::steady_clock::time_point::max();
+  EngineStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace nucleus

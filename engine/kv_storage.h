@@ -1,0 +1,44 @@
+// The memory behind the paged KV cache: for every layer, K and V for
+// `num_blocks * block_size` token slots. Which slots belong to which sequence
+// is decided elsewhere (the block pool); this class only owns the floats.
+//
+// Layout per layer: k, v [num_slots, n_kv_heads * head_dim] float32. Float32
+// keeps attention exact and batch-invariant (a key reads back bitwise as it
+// was written, whatever chunk wrote it).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/ops.h"
+
+namespace nucleus {
+
+struct ModelConfig;
+
+class KvStorage {
+ public:
+  KvStorage(const ModelConfig& config, int64_t num_blocks, int block_size);
+
+  // Bytes one token slot takes over all layers (K and V).
+  static int64_t bytes_per_token(const ModelConfig& config);
+
+  int64_t num_blocks() const { return num_blocks_; }
+  int block_size() const { return block_size_; }
+  int64_t num_slots() const { return num_blocks_ * block_size_; }
+  kernels::KvLayerView layer(int index);
+
+  // Copies the K/V of every layer from slot range [src, src + n) to [dst, dst + n)
+  // (copy-on-write of a shared partial block).
+  void copy_slots(int64_t src, int64_t dst, int64_t n);
+
+ private:
+  int64_t num_blocks_;
+  int block_size_;
+  int n_kv_heads_;
+  int head_dim_;
+  std::vector<std::vector<float>> k_;  // [layers][num_slots * n_kv * head_dim]
+  std::vector<std::vector<float>> v_;
+};
+
+}  // namespace nucleus

@@ -1,0 +1,59 @@
+// Engine-internal state of a request and of each of its sequences, and the
+// mailbox a RequestHandle reads from. Only the engine thread touches Request
+// and SequenceState; the mailbox (RequestHandle::Shared) is the one object
+// shared with the caller's thread, behind its own mutex.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "engine/detokenizer.h"
+#include "engine/engine.h"
+#include "engine/sequence.h"
+#include "engine/stop_strings.h"
+#include "sampling/penalties.h"
+
+namespace nucleus {
+
+struct RequestHandle::Shared {
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::optional<RequestEvent> pending;  // coalesced events not yet read
+  bool finished = false;                // the done event was published
+  std::atomic<bool> aborted{false};
+
+  // Engine side: merges `event` into what the reader has not taken yet.
+  void publish(RequestEvent event);
+};
+
+struct Request;
+
+struct SequenceState {
+  Sequence seq;
+  Request* request = nullptr;
+  int index = 0;  // 0 .. n-1
+  sampling::PenaltyState penalties;
+  Detokenizer detokenizer;
+  StopStringMatcher stops;
+  FinishReason finish = FinishReason::kNone;
+
+  SequenceState(const Tokenizer& tokenizer, DecodeOptions decode) : detokenizer(tokenizer, decode) {}
+};
+
+struct Request {
+  uint64_t id = 0;
+  GenerationRequest spec;
+  uint64_t seed = 0;
+  std::shared_ptr<RequestHandle::Shared> mailbox;
+  std::vector<std::unique_ptr<SequenceState>> seqs;  // seqs[0] is created at submit; the rest fork after the prompt
+  int num_finished = 0;
+  Usage usage;
+  RequestEvent event;  // deltas of the current step, published at its end
+};
+
+}  // namespace nucleus

@@ -1,0 +1,101 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace nucleus {
+
+Scheduler::Scheduler(KvCacheManager& kv, SchedulerOptions options) : kv_(kv), options_(options) {
+  if (options.max_batched_tokens < 1 || options.max_seqs < 1) {
+    throw std::invalid_argument("scheduler needs max_batched_tokens >= 1 and max_seqs >= 1");
+  }
+}
+
+void Scheduler::add_waiting(Sequence* seq) {
+  seq->status = SequenceStatus::kWaiting;
+  waiting_.push_back(seq);
+}
+
+void Scheduler::add_running_after(Sequence* parent, Sequence* child) {
+  auto it = std::find(running_.begin(), running_.end(), parent);
+  child->status = SequenceStatus::kRunning;
+  child->admitted_before = true;
+  running_.insert(it == running_.end() ? running_.end() : it + 1, child);
+}
+
+void Scheduler::remove(Sequence* seq) {
+  if (auto it = std::find(running_.begin(), running_.end(), seq); it != running_.end()) running_.erase(it);
+  if (auto it = std::find(waiting_.begin(), waiting_.end(), seq); it != waiting_.end()) waiting_.erase(it);
+  kv_.release(seq->kv);
+  seq->status = SequenceStatus::kFinished;
+}
+
+void Scheduler::preempt(Sequence* victim, Schedule& out, int64_t& budget) {
+  auto chunk = std::find_if(out.chunks.begin(), out.chunks.end(), [victim](const auto& c) { return c.seq == victim; });
+  if (chunk != out.chunks.end()) {
+    budget += chunk->num_tokens;
+    out.num_tokens -= chunk->num_tokens;
+    out.chunks.erase(chunk);
+  }
+  running_.erase(std::find(running_.begin(), running_.end(), victim));
+  kv_.release(victim->kv);
+  victim->status = SequenceStatus::kWaiting;
+  waiting_.push_front(victim);
+  ++out.preemptions;
+}
+
+Schedule Scheduler::schedule() {
+  Schedule out;
+  int64_t budget = options_.max_batched_tokens;
+  auto seq_room = [&] { return static_cast<int64_t>(out.chunks.size()) < options_.max_seqs; };
+
+  // 1 and 2: running sequences, decodes first, then prefill chunks.
+  for (const bool decode_pass : {true, false}) {
+    for (size_t i = 0; i < running_.size() && budget > 0 && seq_room(); ++i) {
+      Sequence* seq = running_[i];
+      const int64_t remaining = seq->num_uncomputed();
+      if (remaining <= 0 || (remaining == 1) != decode_pass) continue;
+      const int64_t n = std::min(remaining, budget);
+      bool preempted_self = false;
+      while (!kv_.allocate(seq->kv, n)) {
+        Sequence* victim = running_.back();
+        preempt(victim, out, budget);
+        if (victim == seq) {
+          preempted_self = true;
+          break;
+        }
+      }
+      if (preempted_self) break;  // everything after it was preempted too
+      out.chunks.push_back({seq, n});
+      out.num_tokens += n;
+      budget -= n;
+    }
+  }
+
+  // 3: admit waiting sequences in order, while they fit.
+  while (!waiting_.empty() && budget > 0 && seq_room()) {
+    Sequence* seq = waiting_.front();
+    const bool first_admission = !seq->admitted_before;
+    const int64_t hit = kv_.match_prefix(seq->kv, seq->tokens);
+    const int64_t n = std::min(seq->num_uncomputed(), budget);
+    if (!kv_.allocate(seq->kv, n)) {
+      kv_.release(seq->kv);  // give back the prefix blocks it matched
+      break;
+    }
+    if (first_admission) {
+      prefix_queries_ += seq->prompt_len;
+      prefix_hits_ += hit;
+      seq->cached_prompt_tokens = hit;
+    }
+    waiting_.pop_front();
+    seq->status = SequenceStatus::kRunning;
+    seq->admitted_before = true;
+    running_.push_back(seq);
+    out.chunks.push_back({seq, n});
+    out.num_tokens += n;
+    budget -= n;
+  }
+  return out;
+}
+
+}  // namespace nucleus
