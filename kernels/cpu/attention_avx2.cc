@@ -3,6 +3,7 @@
 // of V kept in registers when head_dim is a multiple of 8 up to 128.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/attention_kernels.h"
@@ -10,6 +11,18 @@
 
 namespace nucleus::kernels::cpu {
 namespace {
+
+// Calls fn(j, slot) for keys j = 0..n_keys-1 in order, walking the block table
+// block by block (no division per key).
+template <typename Fn>
+inline void for_each_key(const HeadJob& job, Fn&& fn) {
+  int j = 0;
+  for (int b = 0; j < job.n_keys; ++b) {
+    const int64_t base = static_cast<int64_t>(job.block_table[b]) * job.block_size;
+    const int end = std::min(job.n_keys, j + job.block_size);
+    for (int64_t slot = base; j < end; ++j, ++slot) fn(j, slot);
+  }
+}
 
 float dot(const float* a, const float* b, int n) {
   __m256 acc = _mm256_setzero_ps();
@@ -49,12 +62,12 @@ template <int kChunks>
 void weighted_values_fixed(const HeadJob& job, float inv_sum) {
   __m256 acc[kChunks];
   for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_setzero_ps();
-  for (int j = 0; j < job.n_keys; ++j) {
-    const float* v = job.v + key_slot(job, j) * job.slot_stride;
+  for_each_key(job, [&](int j, int64_t slot) {
+    const float* v = job.v + slot * job.slot_stride;
     const __m256 p = _mm256_set1_ps(job.scores[j]);
 #pragma GCC unroll 16
     for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * c), acc[c]);
-  }
+  });
   const __m256 inv = _mm256_set1_ps(inv_sum);
   for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(job.out + 8 * c, _mm256_mul_ps(acc[c], inv));
 }
@@ -62,15 +75,15 @@ void weighted_values_fixed(const HeadJob& job, float inv_sum) {
 void weighted_values_any(const HeadJob& job, float inv_sum) {
   const int d = job.head_dim;
   for (int i = 0; i < d; ++i) job.out[i] = 0.0f;
-  for (int j = 0; j < job.n_keys; ++j) {
-    const float* v = job.v + key_slot(job, j) * job.slot_stride;
+  for_each_key(job, [&](int j, int64_t slot) {
+    const float* v = job.v + slot * job.slot_stride;
     const float p = job.scores[j];
     int i = 0;
     for (; i + 8 <= d; i += 8) {
       _mm256_storeu_ps(job.out + i, _mm256_fmadd_ps(_mm256_set1_ps(p), _mm256_loadu_ps(v + i), _mm256_loadu_ps(job.out + i)));
     }
     for (; i < d; ++i) job.out[i] = std::fma(p, v[i], job.out[i]);
-  }
+  });
   for (int i = 0; i < d; ++i) job.out[i] *= inv_sum;
 }
 
@@ -78,11 +91,11 @@ void weighted_values_any(const HeadJob& job, float inv_sum) {
 
 void attend_head_avx2(const HeadJob& job) {
   float max_score = -INFINITY;
-  for (int j = 0; j < job.n_keys; ++j) {
-    const float s = dot(job.q, job.k + key_slot(job, j) * job.slot_stride, job.head_dim) * job.scale;
+  for_each_key(job, [&](int j, int64_t slot) {
+    const float s = dot(job.q, job.k + slot * job.slot_stride, job.head_dim) * job.scale;
     job.scores[j] = s;
     max_score = std::fmax(max_score, s);
-  }
+  });
   const float inv_sum = 1.0f / softmax_numerators(job.scores, job.n_keys, max_score);
   switch (job.head_dim) {
     case 32: return weighted_values_fixed<4>(job, inv_sum);

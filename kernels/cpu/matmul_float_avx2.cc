@@ -18,7 +18,7 @@ template <class Derived>
 struct FloatKernelBase {
   static constexpr int kMR = 4;
   static constexpr int kNR = 3;  // 12 accumulators + 3 weight vectors fit the 16 registers
-  static constexpr int kDecodeNR = 4;
+  static constexpr int kDecodeNR = 1;  // see gemm(): one sequential weight stream decodes fastest
   using X = FloatX;
   static int64_t blocks(int64_t cols) { return cols / 8; }
   static X load_x(const uint8_t* x_row, int64_t b) { return {_mm256_loadu_ps(reinterpret_cast<const float*>(x_row) + 8 * b)}; }

@@ -28,7 +28,7 @@ inline __m256i load32(const void* p) { return _mm256_loadu_si256(reinterpret_cas
 struct KBase {
   static constexpr int kMR = 4;
   static constexpr int kNR = 1;  // a super-block is 8 registers of weights already
-  static constexpr int kDecodeNR = 2;
+  static constexpr int kDecodeNR = 1;  // see gemm(): one sequential weight stream decodes fastest
   using X = KX;
   static int64_t blocks(int64_t cols) { return cols / kQK_K; }
   static X load_x(const uint8_t* x_row, int64_t b) {

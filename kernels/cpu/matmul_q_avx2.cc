@@ -16,16 +16,18 @@
 namespace nucleus::kernels::cpu {
 namespace {
 
+// Scales are kept broadcast (__m256) so a tile pays one vmulps per
+// (token, row) pair for d_w * d_x: the same float product as a scalar multiply.
 struct QX {
   __m256i q;
-  float d;
+  __m256 d;
   float s;
 };
 
 inline QX load_act(const uint8_t* x_row, int64_t b) {
   const uint8_t* p = x_row + b * sizeof(ActBlockQ8);
   QX x;
-  __builtin_memcpy(&x.d, p + offsetof(ActBlockQ8, d), sizeof x.d);
+  x.d = _mm256_broadcast_ss(reinterpret_cast<const float*>(p + offsetof(ActBlockQ8, d)));
   __builtin_memcpy(&x.s, p + offsetof(ActBlockQ8, s), sizeof x.s);
   x.q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + offsetof(ActBlockQ8, qs)));
   return x;
@@ -61,23 +63,23 @@ inline __m256 block_dot_unsigned(__m256i w_u8, __m256i x_s8) {
 struct SignedW {
   __m256i abs_q;
   __m256i q;
-  float d;
+  __m256 d;
 };
 
 struct SignedBase {
   static constexpr int kMR = 4;
   static constexpr int kNR = 2;
-  static constexpr int kDecodeNR = 4;
+  static constexpr int kDecodeNR = 1;  // see gemm(): one sequential weight stream decodes fastest
   using W = SignedW;
   using X = QX;
   static int64_t blocks(int64_t cols) { return cols / kQK; }
   static X load_x(const uint8_t* x_row, int64_t b) { return load_act(x_row, b); }
   static void step(const W& w, const X& x, __m256& acc, float&) {
     const __m256 dot = block_dot_unsigned(w.abs_q, _mm256_sign_epi8(x.q, w.q));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), dot, acc);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(w.d, x.d), dot, acc);
   }
   static float finish(__m256 acc, float, const uint8_t*, const uint8_t*, int64_t) { return hsum(acc); }
-  static W make(__m256i q, float d) { return {_mm256_sign_epi8(q, q), q, d}; }
+  static W make(__m256i q, float d) { return {_mm256_sign_epi8(q, q), q, _mm256_set1_ps(d)}; }
 };
 
 struct Q4_0Kernel : SignedBase {
@@ -107,20 +109,20 @@ struct Q8_0Kernel : SignedBase {
 
 struct MinW {
   __m256i q;
-  float d;
+  __m256 d;
   float m;
 };
 
 struct MinBase {
   static constexpr int kMR = 4;
   static constexpr int kNR = 2;
-  static constexpr int kDecodeNR = 4;
+  static constexpr int kDecodeNR = 1;  // see gemm(): one sequential weight stream decodes fastest
   using W = MinW;
   using X = QX;
   static int64_t blocks(int64_t cols) { return cols / kQK; }
   static X load_x(const uint8_t* x_row, int64_t b) { return load_act(x_row, b); }
   static void step(const W& w, const X& x, __m256& acc, float& extra) {
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), block_dot_unsigned(w.q, x.q), acc);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(w.d, x.d), block_dot_unsigned(w.q, x.q), acc);
     extra = std::fma(w.m, x.s, extra);
   }
   static float finish(__m256 acc, float extra, const uint8_t*, const uint8_t*, int64_t) { return hsum(acc) + extra; }
@@ -129,7 +131,8 @@ struct MinBase {
 struct Q4_1Kernel : MinBase {
   static W load_w(const uint8_t* w_row, int64_t b) {
     const uint8_t* p = w_row + b * sizeof(BlockQ4_1);
-    return {unpack_nibbles(p + offsetof(BlockQ4_1, qs)), half_to_float(p), half_to_float(p + offsetof(BlockQ4_1, m))};
+    return {unpack_nibbles(p + offsetof(BlockQ4_1, qs)), _mm256_set1_ps(half_to_float(p)),
+            half_to_float(p + offsetof(BlockQ4_1, m))};
   }
 };
 
@@ -137,7 +140,7 @@ struct Q5_1Kernel : MinBase {
   static W load_w(const uint8_t* w_row, int64_t b) {
     const uint8_t* p = w_row + b * sizeof(BlockQ5_1);
     const __m256i q = _mm256_or_si256(unpack_nibbles(p + offsetof(BlockQ5_1, qs)), fifth_bits(p + offsetof(BlockQ5_1, qh)));
-    return {q, half_to_float(p), half_to_float(p + offsetof(BlockQ5_1, m))};
+    return {q, _mm256_set1_ps(half_to_float(p)), half_to_float(p + offsetof(BlockQ5_1, m))};
   }
 };
 
