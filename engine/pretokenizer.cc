@@ -3,7 +3,10 @@
 
 #include <pcre2.h>
 
+#include <algorithm>
 #include <stdexcept>
+
+#include "engine/unicode_utf8.h"
 
 namespace nucleus {
 
@@ -117,7 +120,7 @@ void PreTokenizer::split(std::string_view text, std::vector<TextSpan>& pieces) c
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(s.match.get());
         PCRE2_SIZE begin = ov[0], end = ov[1];
         if (end == begin) {  // none of our patterns matches empty; guard against looping anyway
-          start = end + 1;
+          start = end + std::min<PCRE2_SIZE>(unicode::utf8_sequence_length(subject[end]), length - end);
           continue;
         }
         if (begin > emitted) pieces.push_back({static_cast<uint32_t>(piece.offset + emitted), static_cast<uint32_t>(begin - emitted)});

@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "engine/gguf.h"
 #include "engine/pretokenizer.h"
@@ -364,6 +365,33 @@ TEST_F(SmolLM2Tokenizer, RoundTripsTheCorpus) {
     EXPECT_EQ(tok.decode(tok.encode(text, {.parse_special = true})), expected) << nlohmann::json(text).dump();
   }
   EXPECT_LE(dropped, 2);  // only the control-character strings
+}
+
+TEST_F(SmolLM2Tokenizer, ConcurrentEncodesAgreeWithSerialOnes) {
+  NUCLEUS_REQUIRE_DEFAULT_MODEL(path);
+  // A fresh tokenizer, so the threads race to fill the shared word cache.
+  const Tokenizer tok = Tokenizer::from_gguf(GgufFile::open(path));
+  const nlohmann::json golden = load_golden();
+  std::vector<std::string> texts;
+  std::vector<std::vector<int32_t>> expected;
+  for (const auto& c : golden["cases"]) {
+    texts.push_back(c["text"]);
+    expected.push_back(c["hf"].get<std::vector<int32_t>>());
+  }
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        for (size_t i = 0; i < texts.size(); ++i) {
+          const size_t k = (i * 7 + static_cast<size_t>(t) * 31) % texts.size();  // a different order per thread
+          mismatches[t] += tok.encode(texts[k], {.add_special = false}) != expected[k];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
 }
 
 TEST_F(SmolLM2Tokenizer, ChatScaffoldingVersusContent) {
