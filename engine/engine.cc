@@ -95,11 +95,18 @@ int64_t available_memory_bytes() {
   return int64_t{4} << 30;  // unknown: assume 4 GiB
 }
 
+// Without --kv-cache-memory the pool takes a fraction of free RAM, capped here:
+// 4 GiB holds ~90k tokens of the default model, far more than two cores can use.
+constexpr int64_t kDefaultKvCacheCap = int64_t{4} << 30;
+
 }  // namespace
 
 int64_t EngineCore::kv_blocks_for(const ModelConfig& config, const EngineOptions& options) {
   int64_t budget = options.kv_cache_bytes;
-  if (budget <= 0) budget = static_cast<int64_t>(options.kv_cache_fraction * available_memory_bytes());
+  if (budget <= 0) {
+    budget = std::min<int64_t>(static_cast<int64_t>(options.kv_cache_fraction * available_memory_bytes()),
+                               kDefaultKvCacheCap);
+  }
   const int64_t per_block = KvStorage::bytes_per_token(config) * options.block_size;
   const int64_t blocks = budget / per_block;
   if (blocks < 1) {

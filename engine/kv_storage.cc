@@ -15,8 +15,10 @@ KvStorage::KvStorage(const ModelConfig& config, int64_t num_blocks, int block_si
                                 std::to_string(num_blocks) + " blocks of " + std::to_string(block_size) + ")");
   }
   const size_t floats = static_cast<size_t>(num_slots()) * n_kv_heads_ * head_dim_;
-  k_.assign(config.n_layers, std::vector<float>(floats, 0.0f));
-  v_.assign(config.n_layers, std::vector<float>(floats, 0.0f));
+  for (int l = 0; l < config.n_layers; ++l) {
+    k_.emplace_back(new float[floats]);
+    v_.emplace_back(new float[floats]);
+  }
 }
 
 int64_t KvStorage::bytes_per_token(const ModelConfig& config) {
@@ -25,8 +27,8 @@ int64_t KvStorage::bytes_per_token(const ModelConfig& config) {
 
 kernels::KvLayerView KvStorage::layer(int index) {
   kernels::KvLayerView view;
-  view.k = k_.at(index).data();
-  view.v = v_.at(index).data();
+  view.k = k_.at(index).get();
+  view.v = v_.at(index).get();
   view.num_slots = num_slots();
   view.n_kv_heads = n_kv_heads_;
   view.head_dim = head_dim_;
@@ -36,8 +38,8 @@ kernels::KvLayerView KvStorage::layer(int index) {
 void KvStorage::copy_slots(int64_t src, int64_t dst, int64_t n) {
   const int64_t width = int64_t{n_kv_heads_} * head_dim_;
   for (size_t l = 0; l < k_.size(); ++l) {
-    std::copy_n(k_[l].begin() + src * width, n * width, k_[l].begin() + dst * width);
-    std::copy_n(v_[l].begin() + src * width, n * width, v_[l].begin() + dst * width);
+    std::copy_n(k_[l].get() + src * width, n * width, k_[l].get() + dst * width);
+    std::copy_n(v_[l].get() + src * width, n * width, v_[l].get() + dst * width);
   }
 }
 

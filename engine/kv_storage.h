@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kernels/ops.h"
@@ -37,8 +38,11 @@ class KvStorage {
   int block_size_;
   int n_kv_heads_;
   int head_dim_;
-  std::vector<std::vector<float>> k_;  // [layers][num_slots * n_kv * head_dim]
-  std::vector<std::vector<float>> v_;
+  // [layers][num_slots * n_kv * head_dim]. Left uninitialised: a slot is
+  // always written before attention reads it, and untouched pages of a large
+  // pool then cost no time or resident memory at start-up.
+  std::vector<std::unique_ptr<float[]>> k_;
+  std::vector<std::unique_ptr<float[]>> v_;
 };
 
 }  // namespace nucleus

@@ -1,0 +1,176 @@
+// `nucleus generate`: completions for one or more prompts, run through the
+// engine as one batch. One prompt streams its text to stdout as it comes;
+// several prompts print each completion when all are done. Prefill and decode
+// speed go to stderr at the end.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "app/command.h"
+#include "config/options.h"
+#include "engine/engine.h"
+#include "engine/model.h"
+#include "engine/tokenizer.h"
+#include "server/chat_template.h"
+
+namespace nucleus::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct GenerateArgs {
+  std::string model;
+  std::vector<std::string> prompts;
+  std::string prompts_file;
+  int max_tokens = 128;
+  float temperature = 0.0f;
+  float top_p = 1.0f;
+  int top_k = 0;
+  float min_p = 0.0f;
+  float repetition_penalty = 1.0f;
+  int64_t seed = -1;
+  bool chat = false;
+  bool ignore_eos = false;
+  int threads = 0;
+  int max_batched_tokens = 512;
+};
+
+std::vector<std::string> read_prompts_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open the prompts file");
+  std::vector<std::string> prompts;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) prompts.push_back(line);
+  }
+  if (prompts.empty()) throw std::runtime_error(path + ": no prompts (one per line expected)");
+  return prompts;
+}
+
+std::vector<int32_t> encode_prompt(const Model& model, const Tokenizer& tokenizer, const std::string& prompt, bool chat) {
+  if (!chat) return tokenizer.encode(prompt, {.add_special = true, .parse_special = true});
+  std::optional<server::ChatTemplate> tmpl =
+      server::ChatTemplate::detect(model.file().get_string("tokenizer.chat_template", ""));
+  if (!tmpl) throw std::runtime_error(model.file().path() + ": --chat: the model has no chat template we recognise");
+  std::vector<server::ChatMessage> messages(1);
+  messages[0].role = "user";
+  messages[0].content = prompt;
+  return server::tokenize_segments(tokenizer, tmpl->render(messages, true));
+}
+
+int run_generate(const GenerateArgs& args) {
+  std::vector<std::string> prompts = args.prompts;
+  if (!args.prompts_file.empty()) {
+    for (auto& p : read_prompts_file(args.prompts_file)) prompts.push_back(std::move(p));
+  }
+  if (prompts.empty()) throw std::runtime_error("give a prompt with --prompt TEXT (repeatable) or --prompts FILE");
+  const std::string path = args.model.empty() ? config::default_model_path() : args.model;
+
+  std::unique_ptr<Model> model = Model::load(path);
+  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  EngineOptions options;
+  options.threads = args.threads;
+  options.max_batched_tokens = args.max_batched_tokens;
+  options.max_seqs = std::max<int>(64, static_cast<int>(prompts.size()));
+  options.max_queue = std::max<int>(1024, static_cast<int>(prompts.size()));
+  Engine engine(*model, tokenizer, options);
+
+  std::vector<std::unique_ptr<RequestHandle>> handles;
+  int64_t prompt_tokens = 0;
+  const auto start = Clock::now();
+  for (const std::string& prompt : prompts) {
+    GenerationRequest request;
+    request.prompt = encode_prompt(*model, tokenizer, prompt, args.chat);
+    prompt_tokens += static_cast<int64_t>(request.prompt.size());
+    request.max_tokens = args.max_tokens;
+    request.params.temperature = args.temperature;
+    request.params.top_p = args.top_p;
+    request.params.top_k = args.top_k;
+    request.params.min_p = args.min_p;
+    request.params.repetition_penalty = args.repetition_penalty;
+    request.params.ignore_eos = args.ignore_eos;
+    if (args.seed >= 0) {
+      request.params.has_seed = true;
+      request.params.seed = static_cast<uint64_t>(args.seed);
+    }
+    handles.push_back(engine.submit(std::move(request)));
+  }
+
+  const bool stream = handles.size() == 1;
+  std::vector<std::string> texts(handles.size());
+  std::vector<std::string> reasons(handles.size());
+  int64_t completion_tokens = 0;
+  Clock::time_point first_token = Clock::time_point::max();
+  for (size_t i = 0; i < handles.size(); ++i) {
+    while (true) {
+      std::optional<RequestEvent> event = handles[i]->next();
+      if (!event) continue;
+      for (const SequenceDelta& d : event->deltas) {
+        if (!d.tokens.empty()) first_token = std::min(first_token, Clock::now());
+        texts[i] += d.text;
+        if (stream) {
+          std::fwrite(d.text.data(), 1, d.text.size(), stdout);
+          std::fflush(stdout);
+        }
+        if (d.finish != FinishReason::kNone) reasons[i] = finish_reason_name(d.finish);
+      }
+      if (!event->error.empty()) throw std::runtime_error("generation failed: " + event->error);
+      if (event->done) {
+        completion_tokens += event->usage.completion_tokens;
+        break;
+      }
+    }
+  }
+  const auto end = Clock::now();
+  if (stream) {
+    std::printf("\n");
+  } else {
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      std::printf("=== [%zu] %s\n%s\n", i, prompts[i].c_str(), texts[i].c_str());
+    }
+  }
+  // With one batch, the first token arrives when every prompt has been prefilled.
+  const double prefill_s = std::chrono::duration<double>(first_token - start).count();
+  const double decode_s = std::chrono::duration<double>(end - first_token).count();
+  const int64_t decode_tokens = completion_tokens - static_cast<int64_t>(handles.size());
+  std::fprintf(stderr, "\n[nucleus] %zu prompt(s), %ld prompt tokens in %.3f s (%.1f tok/s prefill), %ld tokens generated",
+               handles.size(), static_cast<long>(prompt_tokens), prefill_s, prompt_tokens / std::max(prefill_s, 1e-9),
+               static_cast<long>(completion_tokens));
+  if (decode_tokens > 0) {
+    std::fprintf(stderr, ", %.1f tok/s decode", decode_tokens / std::max(decode_s, 1e-9));
+  }
+  std::fprintf(stderr, " (finish: %s)\n", reasons[0].c_str());
+  return 0;
+}
+
+NUCLEUS_REGISTER_COMMAND(
+    "generate", "Generate completions for one or more prompts (streams when there is one)",
+    [](CLI::App* sub) -> std::function<int()> {
+      auto args = std::make_shared<GenerateArgs>();
+      sub->add_option("--model,-m", args->model, "GGUF model file (default: the default model in ~/.cache/nucleus/models)");
+      sub->add_option("--prompt,-p", args->prompts, "Prompt text; repeat to run several prompts as one batch");
+      sub->add_option("--prompts", args->prompts_file, "File with one prompt per line (joins --prompt)");
+      sub->add_option("--max-tokens,-n", args->max_tokens, "Tokens to generate per prompt")->capture_default_str()
+          ->check(CLI::Range(1, 1 << 20));
+      sub->add_option("--temperature,-t", args->temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
+      sub->add_option("--top-p", args->top_p, "Nucleus sampling mass in (0, 1]")->capture_default_str();
+      sub->add_option("--top-k", args->top_k, "Keep the k most likely tokens; 0 = off")->capture_default_str();
+      sub->add_option("--min-p", args->min_p, "Drop tokens below min_p x the top probability")->capture_default_str();
+      sub->add_option("--repetition-penalty", args->repetition_penalty, "vLLM's repetition penalty; 1 = off")
+          ->capture_default_str();
+      sub->add_option("--seed,-s", args->seed, "Random seed (default: drawn from the system)");
+      sub->add_flag("--chat", args->chat, "Wrap each prompt in the model's chat template as a user message");
+      sub->add_flag("--ignore-eos", args->ignore_eos, "Keep generating after end-of-sequence tokens");
+      sub->add_option("--threads", args->threads, "CPU threads; 0 = one per core")->capture_default_str();
+      sub->add_option("--max-batched-tokens", args->max_batched_tokens, "Token budget of one engine step")
+          ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+      return [args] { return run_generate(*args); };
+    });
+
+}  // namespace
+}  // namespace nucleus::app
