@@ -43,6 +43,10 @@ struct DecodeOptions {
   bool skip_special_tokens = false;  // drop CONTROL/UNKNOWN tokens instead of printing their text
 };
 
+// The tokenizer.ggml.* keys of `file` as a TokenizerVocab (not yet validated),
+// for callers that adjust it before Tokenizer::from_vocab. Throws GgufError or TokenizerError.
+TokenizerVocab tokenizer_vocab_from_gguf(const GgufFile& file);
+
 class Tokenizer {
  public:
   // Validates `vocab` and builds the tokenizer; throws TokenizerError.

@@ -26,7 +26,7 @@ int32_t optional_id(const GgufFile& file, std::string_view key) {
 
 }  // namespace
 
-Tokenizer Tokenizer::from_gguf(const GgufFile& file) {
+TokenizerVocab tokenizer_vocab_from_gguf(const GgufFile& file) {
   TokenizerVocab vocab;
   vocab.source = file.path();
   const std::string model = file.get_string("tokenizer.ggml.model");
@@ -68,7 +68,9 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& file) {
   vocab.add_eos = file.get_bool("tokenizer.ggml.add_eos_token", false);
   vocab.add_space_prefix = file.get_bool("tokenizer.ggml.add_space_prefix", spm);
   if (vocab.add_bos && vocab.bos_id < 0 && !file.has("tokenizer.ggml.add_bos_token")) vocab.add_bos = false;
-  return from_vocab(std::move(vocab));
+  return vocab;
 }
+
+Tokenizer Tokenizer::from_gguf(const GgufFile& file) { return from_vocab(tokenizer_vocab_from_gguf(file)); }
 
 }  // namespace nucleus

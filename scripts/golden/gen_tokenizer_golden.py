@@ -10,6 +10,10 @@ built from the SmolLM2 GGUF vocabulary:
              loader needs torch, which is not installed, so we build it here.
   llama_cpp  llama-cpp-python: Llama(model, vocab_only=True).tokenize().
 
+Also "hf_llama3" and "hf_qwen2": the same vocabulary through HF with the
+Llama 3 / Qwen2 split regexes (as in their tokenizer.json files; Llama 3 with
+ignore_merges), to check our llama3/qwen2 pre-tokenizers against Oniguruma.
+
 Both without BOS; "special": false means special-token text is plain text
 (HF: encode_special_tokens=True). For special_text_strings() both are also
 run with special-token parsing on. Where hf and llama_cpp disagree the case
@@ -66,6 +70,24 @@ def build_hf(tokens, types, merges):
     return tok
 
 
+# The Split regexes of meta-llama/Meta-Llama-3-8B and Qwen/Qwen2-7B tokenizer.json.
+LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+               r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def build_hf_split(tokens, merges, regex, ignore_merges):
+    vocab = {t: i for i, t in enumerate(tokens)}
+    pairs = [tuple(m.split(" ", 1)) for m in merges]
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=pairs, ignore_merges=ignore_merges))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(tokenizers.Regex(regex), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    return tok
+
+
 def hf_encode(tok, text, special):
     tok.encode_special_tokens = not special
     return tok.encode(text, add_special_tokens=False).ids
@@ -80,6 +102,8 @@ def main():
     tokens, types, merges = read_vocab(args.model)
     hf = build_hf(tokens, types, merges)
     llama = llama_cpp.Llama(args.model, vocab_only=True, verbose=False)
+    hf_llama3 = build_hf_split(tokens, merges, LLAMA3_REGEX, ignore_merges=True)
+    hf_qwen2 = build_hf_split(tokens, merges, QWEN2_REGEX, ignore_merges=False)
 
     def llama_encode(text, special):
         return llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)
@@ -89,6 +113,8 @@ def main():
     for text in corpus():
         case = {"text": text, "hf": hf_encode(hf, text, False), "llama_cpp": llama_encode(text, False)}
         case["refs_agree"] = case["hf"] == case["llama_cpp"]
+        case["hf_llama3"] = hf_llama3.encode(text, add_special_tokens=False).ids
+        case["hf_qwen2"] = hf_qwen2.encode(text, add_special_tokens=False).ids
         if text in specials:
             sp = {"hf": hf_encode(hf, text, True), "llama_cpp": llama_encode(text, True)}
             sp["refs_agree"] = sp["hf"] == sp["llama_cpp"]

@@ -343,6 +343,31 @@ TEST_F(SmolLM2Tokenizer, MatchesHfAndLlamaCppOnTheCorpus) {
               golden["disagreements"].size());
 }
 
+// The SmolLM2 vocabulary with the Llama 3 and Qwen2 split regexes, against HF
+// (Oniguruma) with the same regexes: checks our PCRE2 versions of them.
+TEST_F(SmolLM2Tokenizer, Llama3AndQwen2PreTokenizersMatchHf) {
+  NUCLEUS_REQUIRE_DEFAULT_MODEL(path);
+  const GgufFile file = GgufFile::open(path);
+  const nlohmann::json golden = load_golden();
+  for (auto [kind, key] : {std::pair{PreTokenizerKind::kLlama3, "hf_llama3"}, std::pair{PreTokenizerKind::kQwen2, "hf_qwen2"}}) {
+    TokenizerVocab vocab = tokenizer_vocab_from_gguf(file);
+    vocab.pre = kind;
+    const Tokenizer tok = Tokenizer::from_vocab(std::move(vocab));
+    int matches = 0, differ_from_smollm = 0;
+    for (const auto& c : golden["cases"]) {
+      const std::string text = c["text"];
+      const auto expected = c[key].get<std::vector<int32_t>>();
+      const auto ours = tok.encode(text, {.add_special = false});
+      matches += ours == expected;
+      differ_from_smollm += expected != c["hf"].get<std::vector<int32_t>>();
+      EXPECT_EQ(ours, expected) << key << ", text: " << nlohmann::json(text).dump() << "\n  ours: " << ids_string(ours)
+                                << "\n  hf:   " << ids_string(expected);
+    }
+    EXPECT_GT(differ_from_smollm, 10) << key;  // the regexes really split differently
+    std::printf("[parity] %s: %d of %zu strings match HF\n", key, matches, golden["cases"].size());
+  }
+}
+
 TEST_F(SmolLM2Tokenizer, RoundTripsTheCorpus) {
   NUCLEUS_REQUIRE_DEFAULT_MODEL(path);
   const Tokenizer& tok = *tokenizer_;
