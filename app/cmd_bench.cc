@@ -1,0 +1,296 @@
+// `nucleus bench`: speed of the model and of the engine on this machine.
+//   bench model    prefill and decode tokens/s of the forward pass (batch 1, 8, 32)
+//   bench offline  many requests through the engine, against one at a time
+// Figures, not tests: compare them with a peer measured in the same run
+// (bench/peers/model-bench.sh runs llama.cpp's llama-bench beside this).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "app/command.h"
+#include "config/options.h"
+#include "engine/engine.h"
+#include "engine/model.h"
+#include "engine/tokenizer.h"
+
+namespace nucleus::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct ModelBenchArgs {
+  std::string model;
+  int threads = 0;
+  int prompt = 512;
+  int decode = 128;
+  std::vector<int> batches{1, 8, 32};
+  int repeats = 3;
+  bool json = false;
+};
+
+// Decode `steps` tokens for `batch` sequences at once, after a `context`-token prompt each.
+double decode_tokens_per_s(Model& model, const kernels::Context& ctx, int batch, int context, int steps,
+                           std::mt19937& rng) {
+  const int block = 16;
+  const int blocks_per_seq = (context + steps + block - 1) / block;
+  KvStorage kv(model.config(), int64_t{batch} * blocks_per_seq, block);
+  std::uniform_int_distribution<int32_t> token(0, model.config().vocab_size - 1);
+  std::vector<float> logits(static_cast<size_t>(batch) * model.config().vocab_size);
+  auto run = [&](int start, int len) {
+    ForwardBatch b;
+    b.max_blocks_per_seq = blocks_per_seq;
+    for (int s = 0; s < batch; ++s) {
+      for (int i = 0; i < blocks_per_seq; ++i) b.block_tables.push_back(s * blocks_per_seq + i);
+      for (int p = start; p < start + len; ++p) {
+        b.tokens.push_back(token(rng));
+        b.positions.push_back(p);
+        b.token_seq.push_back(s);
+        b.slot_mapping.push_back(s * blocks_per_seq * block + p);
+      }
+      b.logit_rows.push_back(static_cast<int32_t>(b.tokens.size()) - 1);
+    }
+    model.forward(ctx, b, kv, logits.data());
+  };
+  run(0, context);
+  const auto t0 = Clock::now();
+  for (int step = 0; step < steps; ++step) run(context + step, 1);
+  return double(batch) * steps / since(t0);
+}
+
+double prefill_tokens_per_s(Model& model, const kernels::Context& ctx, int tokens, std::mt19937& rng) {
+  const int block = 16;
+  const int blocks = (tokens + block - 1) / block;
+  KvStorage kv(model.config(), blocks, block);
+  std::uniform_int_distribution<int32_t> token(0, model.config().vocab_size - 1);
+  ForwardBatch b;
+  b.max_blocks_per_seq = blocks;
+  for (int i = 0; i < blocks; ++i) b.block_tables.push_back(i);
+  for (int p = 0; p < tokens; ++p) {
+    b.tokens.push_back(token(rng));
+    b.positions.push_back(p);
+    b.token_seq.push_back(0);
+    b.slot_mapping.push_back(p);
+  }
+  b.logit_rows.push_back(tokens - 1);
+  std::vector<float> logits(model.config().vocab_size);
+  const auto t0 = Clock::now();
+  model.forward(ctx, b, kv, logits.data());
+  return tokens / since(t0);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int run_model_bench(const ModelBenchArgs& args) {
+  const std::string path = args.model.empty() ? config::default_model_path() : args.model;
+  std::unique_ptr<Model> model = Model::load(path);
+  kernels::ThreadPool pool(args.threads);
+  const kernels::Context ctx{kernels::Device::kCpu, &pool};
+  std::mt19937 rng(1234);
+  // Warm-up: page the weights in.
+  prefill_tokens_per_s(*model, ctx, 32, rng);
+
+  nlohmann::json out;
+  out["model"] = path;
+  out["threads"] = pool.num_threads();
+  std::vector<double> pp;
+  for (int r = 0; r < args.repeats; ++r) pp.push_back(prefill_tokens_per_s(*model, ctx, args.prompt, rng));
+  out["prefill_tokens"] = args.prompt;
+  out["prefill_tok_s"] = median(pp);
+  for (int batch : args.batches) {
+    std::vector<double> tg;
+    for (int r = 0; r < args.repeats; ++r) tg.push_back(decode_tokens_per_s(*model, ctx, batch, 16, args.decode, rng));
+    out["decode_tok_s"][std::to_string(batch)] = median(tg);
+  }
+  const double weight_gb = model->weight_bytes() / 1e9;
+  out["weight_bytes"] = model->weight_bytes();
+  if (args.json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("nucleus bench model: %s, %d threads, weights %.1f MB read per decode step\n", path.c_str(),
+              pool.num_threads(), weight_gb * 1e3);
+  std::printf("  %-28s %10.1f tok/s\n", ("prefill " + std::to_string(args.prompt)).c_str(), out["prefill_tok_s"].get<double>());
+  for (int batch : args.batches) {
+    const double tps = out["decode_tok_s"][std::to_string(batch)].get<double>();
+    std::printf("  %-28s %10.1f tok/s   (%.2f GB/s of weights)\n",
+                ("decode " + std::to_string(args.decode) + " @ batch " + std::to_string(batch)).c_str(), tps,
+                tps / batch * weight_gb);
+  }
+  return 0;
+}
+
+struct OfflineBenchArgs {
+  std::string model;
+  int requests = 64;
+  std::pair<int, int> input_len{128, 512};
+  std::pair<int, int> output_len{64, 256};
+  int threads = 0;
+  int max_batched_tokens = 512;
+  int max_seqs = 64;
+  bool skip_sequential = false;
+};
+
+struct OfflineResult {
+  double seconds = 0;
+  int64_t output_tokens = 0;
+  std::vector<double> tpot;  // per request: (last token - first token) / (tokens - 1)
+  EngineStats stats;
+};
+
+OfflineResult run_offline(Model& model, const Tokenizer& tokenizer, const OfflineBenchArgs& args,
+                          const std::vector<GenerationRequest>& requests, bool one_at_a_time) {
+  EngineOptions options;
+  options.threads = args.threads;
+  options.max_batched_tokens = args.max_batched_tokens;
+  options.max_seqs = args.max_seqs;
+  options.max_queue = static_cast<int>(requests.size()) + 1;
+  Engine engine(model, tokenizer, options);
+  OfflineResult result;
+  const auto t0 = Clock::now();
+  auto drain = [&](RequestHandle& handle) {
+    Clock::time_point first = Clock::time_point::max(), last{};
+    int64_t tokens = 0;
+    while (true) {
+      auto event = handle.next();
+      if (!event) continue;
+      for (const auto& d : event->deltas) {
+        if (d.tokens.empty()) continue;
+        const auto now = Clock::now();
+        first = std::min(first, now);
+        last = now;
+        tokens += static_cast<int64_t>(d.tokens.size());
+      }
+      if (event->done) break;
+    }
+    result.output_tokens += tokens;
+    if (tokens > 1) result.tpot.push_back(std::chrono::duration<double>(last - first).count() / double(tokens - 1));
+  };
+  if (one_at_a_time) {
+    for (const auto& r : requests) drain(*engine.submit(r));
+  } else {
+    std::vector<std::unique_ptr<RequestHandle>> handles;
+    for (const auto& r : requests) handles.push_back(engine.submit(r));
+    // Events wait in each handle's mailbox, so draining in order loses nothing;
+    // only the first/last token times of later requests are coarser.
+    for (auto& h : handles) drain(*h);
+  }
+  result.seconds = since(t0);
+  result.stats = engine.stats();
+  return result;
+}
+
+void print_offline(const char* label, const OfflineResult& r, size_t requests) {
+  std::vector<double> tpot = r.tpot;
+  std::sort(tpot.begin(), tpot.end());
+  const double mean = tpot.empty() ? 0 : std::accumulate(tpot.begin(), tpot.end(), 0.0) / tpot.size();
+  const double p99 = tpot.empty() ? 0 : tpot[std::min(tpot.size() - 1, static_cast<size_t>(0.99 * tpot.size()))];
+  const double overhead = r.stats.step_seconds > 0
+                              ? (r.stats.step_seconds - r.stats.forward_seconds - r.stats.sample_seconds) /
+                                    r.stats.step_seconds
+                              : 0;
+  std::printf("  %-14s %8.3f req/s %9.1f out tok/s   TPOT mean %7.2f ms p99 %7.2f ms   sampler %4.1f%%  "
+              "scheduler+bookkeeping %4.1f%% of step time  (%.1f s)\n",
+              label, requests / r.seconds, r.output_tokens / r.seconds, mean * 1e3, p99 * 1e3,
+              100 * r.stats.sample_seconds / std::max(r.stats.step_seconds, 1e-9), 100 * overhead, r.seconds);
+}
+
+int run_offline_bench(const OfflineBenchArgs& args) {
+  const std::string path = args.model.empty() ? config::default_model_path() : args.model;
+  std::unique_ptr<Model> model = Model::load(path);
+  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> in_len(args.input_len.first, args.input_len.second);
+  std::uniform_int_distribution<int> out_len(args.output_len.first, args.output_len.second);
+  // Random text tokens (ids above the special tokens), fixed output lengths via ignore_eos.
+  std::uniform_int_distribution<int32_t> token(1000, model->config().vocab_size - 1);
+  std::vector<GenerationRequest> requests(args.requests);
+  for (auto& r : requests) {
+    r.prompt.resize(in_len(rng));
+    for (auto& t : r.prompt) t = token(rng);
+    r.max_tokens = out_len(rng);
+    r.params.temperature = 0.8f;
+    r.params.top_p = 0.95f;
+    r.params.ignore_eos = true;
+    r.params.has_seed = true;
+    r.params.seed = rng();
+  }
+  std::printf("nucleus bench offline: %d requests, input %d..%d, output %d..%d tokens, %s\n", args.requests,
+              args.input_len.first, args.input_len.second, args.output_len.first, args.output_len.second,
+              path.c_str());
+  const OfflineResult batched = run_offline(*model, tokenizer, args, requests, false);
+  print_offline("batched", batched, requests.size());
+  if (!args.skip_sequential) {
+    const OfflineResult sequential = run_offline(*model, tokenizer, args, requests, true);
+    print_offline("one at a time", sequential, requests.size());
+    std::printf("  aggregate output tokens/s: %.2fx the one-at-a-time rate\n",
+                (batched.output_tokens / batched.seconds) / (sequential.output_tokens / sequential.seconds));
+  }
+  return 0;
+}
+
+std::pair<int, int> parse_range(const std::string& text, const std::string& option) {
+  const size_t dots = text.find("..");
+  try {
+    if (dots == std::string::npos) {
+      const int v = std::stoi(text);
+      return {v, v};
+    }
+    const int a = std::stoi(text.substr(0, dots)), b = std::stoi(text.substr(dots + 2));
+    if (a < 1 || b < a) throw std::invalid_argument("bad range");
+    return {a, b};
+  } catch (const std::exception&) {
+    throw std::runtime_error(option + ": expected N or A..B with 1 <= A <= B, got '" + text + "'");
+  }
+}
+
+NUCLEUS_REGISTER_COMMAND(
+    "bench", "Benchmarks: `bench model` (forward pass speed), `bench offline` (engine throughput)",
+    [](CLI::App* sub) -> std::function<int()> {
+      sub->require_subcommand(1);
+      auto run = std::make_shared<std::function<int()>>();
+
+      auto margs = std::make_shared<ModelBenchArgs>();
+      CLI::App* model = sub->add_subcommand("model", "Prefill and decode tokens/s of the forward pass");
+      model->add_option("--model,-m", margs->model, "GGUF model file (default: the default model)");
+      model->add_option("--threads", margs->threads, "CPU threads; 0 = one per core")->capture_default_str();
+      model->add_option("--prompt-tokens", margs->prompt, "Prefill length")->capture_default_str()->check(CLI::Range(1, 8192));
+      model->add_option("--decode-tokens", margs->decode, "Decode steps")->capture_default_str()->check(CLI::Range(1, 4096));
+      model->add_option("--batches", margs->batches, "Decode batch sizes")->capture_default_str();
+      model->add_option("--repeats", margs->repeats, "Runs per figure (the median is printed)")->capture_default_str()
+          ->check(CLI::Range(1, 100));
+      model->add_flag("--json", margs->json, "Print JSON instead of a table");
+      model->callback([run, margs] { *run = [margs] { return run_model_bench(*margs); }; });
+
+      auto oargs = std::make_shared<OfflineBenchArgs>();
+      auto in_text = std::make_shared<std::string>("128..512");
+      auto out_text = std::make_shared<std::string>("64..256");
+      CLI::App* offline = sub->add_subcommand("offline", "Many requests through the engine vs one at a time");
+      offline->add_option("--model,-m", oargs->model, "GGUF model file (default: the default model)");
+      offline->add_option("--requests", oargs->requests, "Number of requests")->capture_default_str()->check(CLI::Range(1, 100000));
+      offline->add_option("--input-len", *in_text, "Prompt length N or range A..B (tokens)")->capture_default_str();
+      offline->add_option("--output-len", *out_text, "Output length N or range A..B (tokens)")->capture_default_str();
+      offline->add_option("--threads", oargs->threads, "CPU threads; 0 = one per core")->capture_default_str();
+      offline->add_option("--max-batched-tokens", oargs->max_batched_tokens, "Token budget per step")->capture_default_str();
+      offline->add_option("--max-seqs", oargs->max_seqs, "Sequences per step")->capture_default_str();
+      offline->add_flag("--skip-sequential", oargs->skip_sequential, "Only the batched run");
+      offline->callback([run, oargs, in_text, out_text] {
+        oargs->input_len = parse_range(*in_text, "--input-len");
+        oargs->output_len = parse_range(*out_text, "--output-len");
+        *run = [oargs] { return run_offline_bench(*oargs); };
+      });
+      return [run] { return (*run)(); };
+    });
+
+}  // namespace
+}  // namespace nucleus::app
