@@ -1,5 +1,5 @@
-// See thread_pool.h. Chunk 0 of every job runs on the calling thread, chunk
-// i > 0 on worker i - 1, so a job of k chunks wakes at most k - 1 workers.
+// See thread_pool.h. The caller and the workers claim ranges of the current
+// job from next_chunk_ until none is left.
 #include "kernels/thread_pool.h"
 
 #include <algorithm>
@@ -19,6 +19,10 @@ namespace {
 // longer than the gap between two ops of a decode step, far shorter than a
 // human-visible idle period.
 constexpr int kSpinIterations = 4000;
+
+// Ranges per thread: enough that a late thread's share is picked up by the
+// others, few enough that claiming costs nothing next to a range's work.
+constexpr int64_t kChunksPerThread = 4;
 
 // The pool whose job the current thread is running, to run nested calls inline.
 thread_local const ThreadPool* t_running_pool = nullptr;
@@ -53,25 +57,32 @@ void ThreadPool::run_chunk(int64_t chunk) {
   }
 }
 
+void ThreadPool::claim_chunks() {
+  for (int64_t c = next_chunk_.fetch_add(1, std::memory_order_relaxed); c < job_chunks_;
+       c = next_chunk_.fetch_add(1, std::memory_order_relaxed)) {
+    run_chunk(c);
+  }
+}
+
 void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  const int64_t max_chunks = std::min<int64_t>(num_threads(), (n + grain - 1) / grain);
-  if (max_chunks <= 1 || t_running_pool == this) {
+  const int64_t max_chunks = std::min<int64_t>(kChunksPerThread * num_threads(), (n + grain - 1) / grain);
+  if (num_threads() <= 1 || max_chunks <= 1 || t_running_pool == this) {
     fn(0, n);
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mutex_);
-  const int64_t chunk = (n + max_chunks - 1) / max_chunks;
-  const int64_t chunks = (n + chunk - 1) / chunk;
+  const int64_t chunk = std::max(grain, (n + max_chunks - 1) / max_chunks);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
     job_n_ = n;
     job_chunk_ = chunk;
-    job_chunks_ = chunks;
+    job_chunks_ = (n + chunk - 1) / chunk;
     error_ = nullptr;
-    pending_.store(static_cast<int>(chunks - 1), std::memory_order_relaxed);
+    next_chunk_.store(0, std::memory_order_relaxed);
+    job_open_ = true;
     ++generation_;
     published_generation_.store(generation_, std::memory_order_release);
   }
@@ -79,16 +90,18 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
 
   const ThreadPool* outer = t_running_pool;
   t_running_pool = this;
-  run_chunk(0);
+  claim_chunks();
   t_running_pool = outer;
 
-  // Wait for the workers: spin first (they usually finish within microseconds
-  // of us), then sleep. pending_ only reaches 0 under mutex_ with a notify.
-  for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) NUCLEUS_CPU_RELAX();
+  // Every range is claimed; wait for the workers still running theirs. Spin
+  // first (they usually finish within microseconds of us), then sleep. The
+  // job closes under mutex_, so no worker can join it after this check.
+  for (int i = 0; i < kSpinIterations && active_.load(std::memory_order_acquire) != 0; ++i) NUCLEUS_CPU_RELAX();
   std::exception_ptr error;
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    work_done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    work_done_.wait(lock, [this] { return active_.load(std::memory_order_acquire) == 0; });
+    job_open_ = false;
     job_ = nullptr;
     error = error_;
     error_ = nullptr;
@@ -96,29 +109,26 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   if (error) std::rethrow_exception(error);
 }
 
-void ThreadPool::worker_loop(int index) {
-  const int64_t my_chunk = index + 1;
+void ThreadPool::worker_loop(int /*index*/) {
   uint64_t seen = 0;
   t_running_pool = this;
   for (;;) {
     for (int i = 0; i < kSpinIterations && published_generation_.load(std::memory_order_acquire) == seen; ++i) {
       NUCLEUS_CPU_RELAX();
     }
-    int64_t chunks = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen; });
       if (stopping_) return;
       seen = generation_;
-      chunks = job_chunks_;
+      if (!job_open_) continue;  // the caller already finished that job alone
+      active_.fetch_add(1, std::memory_order_relaxed);
     }
-    // job_ and its fields stay valid until pending_ reaches 0, which needs us.
-    if (my_chunk >= chunks) continue;
-    run_chunk(my_chunk);
+    claim_chunks();
     bool last = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      last = pending_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+      last = active_.fetch_sub(1, std::memory_order_acq_rel) == 1;
     }
     if (last) work_done_.notify_one();
   }

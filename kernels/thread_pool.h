@@ -9,8 +9,12 @@
 // the back-to-back parallel_for calls of one decode step do not pay a futex
 // wake-up each, then sleep on a condition variable: an idle server uses no CPU.
 //
-// Work is split into contiguous ranges of whole items, and an item is always
-// computed entirely by one thread, so results never depend on the thread count.
+// Work is split into contiguous ranges of whole items (a few per thread) that
+// threads claim from a shared counter, so a worker the OS has descheduled
+// (a loaded machine) never holds up the caller: whoever is running takes the
+// next range. An item is always computed entirely by one thread, with the
+// same code whichever thread that is, so results never depend on the thread
+// count or on who ran what.
 // parallel_for may be called from several threads (calls are serialised) and
 // from inside a running parallel_for (the nested call then runs inline).
 // An exception thrown by fn is rethrown in the caller after all ranges finish.
@@ -45,6 +49,8 @@ class ThreadPool {
   void worker_loop(int index);
   // Runs range `chunk` of the current job; records the first exception.
   void run_chunk(int64_t chunk);
+  // Claims and runs ranges of the current job until none is left.
+  void claim_chunks();
 
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // serialises parallel_for calls from different threads
@@ -57,7 +63,9 @@ class ThreadPool {
   int64_t job_chunks_ = 0;
   uint64_t generation_ = 0;
   std::atomic<uint64_t> published_generation_{0};  // mirrors generation_ for the spin phase
-  std::atomic<int> pending_{0};                    // chunks of the current job not finished yet
+  std::atomic<int64_t> next_chunk_{0};             // the next range of the current job to claim
+  std::atomic<int> active_{0};                     // workers inside the current job
+  bool job_open_ = false;                          // workers may still join the current job
   std::exception_ptr error_;
   bool stopping_ = false;
 };
