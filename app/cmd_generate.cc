@@ -38,6 +38,8 @@ struct GenerateArgs {
   bool ignore_eos = false;
   int threads = 0;
   int max_batched_tokens = 512;
+  std::string speculative = "off";
+  int spec_tokens = 4;
 };
 
 std::vector<std::string> read_prompts_file(const std::string& path) {
@@ -78,6 +80,8 @@ int run_generate(const GenerateArgs& args) {
   options.max_batched_tokens = args.max_batched_tokens;
   options.max_seqs = std::max<int>(64, static_cast<int>(prompts.size()));
   options.max_queue = std::max<int>(1024, static_cast<int>(prompts.size()));
+  options.speculation = args.speculative == "ngram" ? Speculation::kNgram : Speculation::kOff;
+  options.spec_tokens = args.spec_tokens;
   Engine engine(*model, tokenizer, options);
 
   std::vector<std::unique_ptr<RequestHandle>> handles;
@@ -145,6 +149,12 @@ int run_generate(const GenerateArgs& args) {
     std::fprintf(stderr, ", %.1f tok/s decode", decode_tokens / std::max(decode_s, 1e-9));
   }
   std::fprintf(stderr, " (finish: %s)\n", reasons[0].c_str());
+  const EngineStats stats = engine.stats();
+  if (stats.spec_drafted > 0) {
+    std::fprintf(stderr, "[nucleus] speculative: %ld drafted, %ld accepted (%.0f%%)\n",
+                 static_cast<long>(stats.spec_drafted), static_cast<long>(stats.spec_accepted),
+                 100.0 * stats.spec_accepted / stats.spec_drafted);
+  }
   return 0;
 }
 
@@ -169,6 +179,11 @@ NUCLEUS_REGISTER_COMMAND(
       sub->add_option("--threads", args->threads, "CPU threads; 0 = one per core")->capture_default_str();
       sub->add_option("--max-batched-tokens", args->max_batched_tokens, "Token budget of one engine step")
           ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+      sub->add_option("--speculative", args->speculative,
+                      "Speculative decoding: off, or ngram (prompt lookup); outputs are identical either way")
+          ->capture_default_str()->check(CLI::IsMember({"off", "ngram"}));
+      sub->add_option("--spec-tokens", args->spec_tokens, "Tokens drafted per step")->capture_default_str()
+          ->check(CLI::Range(1, 16));
       return [args] { return run_generate(*args); };
     });
 

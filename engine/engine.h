@@ -34,6 +34,11 @@ class Model;
 class Tokenizer;
 class EngineCore;
 
+// Speculative decoding: a drafter proposes tokens, one forward pass scores
+// them, and only drafts equal to the target model's own samples are kept, so
+// outputs are bitwise the same with and without it (it is only a speed-up).
+enum class Speculation { kOff, kNgram };
+
 struct EngineOptions {
   int block_size = 16;                // tokens per KV block
   int64_t kv_cache_bytes = 0;         // KV pool budget; 0 = kv_cache_fraction of free RAM, at most 4 GiB
@@ -43,6 +48,8 @@ struct EngineOptions {
   int max_queue = 1024;               // waiting requests beyond which submit() throws EngineOverloaded
   bool prefix_cache = true;           // automatic prefix caching
   int threads = 0;                    // CPU threads; 0 = one per core
+  Speculation speculation = Speculation::kOff;  // default for requests that do not choose
+  int spec_tokens = 4;                // drafted tokens per step and sequence
 };
 
 // submit() when the waiting queue is full; the server maps it to 503 + Retry-After.
@@ -71,6 +78,7 @@ struct GenerationRequest {
   std::vector<std::string> stop;        // stop strings, matched on detokenized text
   bool include_stop_str_in_output = false;
   bool skip_special_tokens = true;      // in the text deltas
+  std::optional<Speculation> speculation;  // unset: EngineOptions::speculation
 };
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
@@ -144,6 +152,8 @@ struct EngineStats {
   int64_t prefix_queries = 0;          // prompt tokens looked up in the prefix cache
   int64_t prefix_hits = 0;             // of which served from it
   int64_t preemptions = 0;
+  int64_t spec_drafted = 0;            // drafted tokens scored
+  int64_t spec_accepted = 0;           // of which kept
   int64_t steps = 0;
   int64_t prompt_tokens = 0;
   int64_t generation_tokens = 0;

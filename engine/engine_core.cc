@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "engine/ngram_drafter.h"
 #include "engine/tokenizer.h"
 
 namespace nucleus {
@@ -163,6 +164,7 @@ void EngineCore::handle_aborts(bool abort_everything) {
 bool EngineCore::step() {
   if (live_.empty()) return false;
   const auto step_start = Clock::now();
+  draft_tokens();
   Schedule schedule = scheduler_.schedule();
   if (schedule.empty()) {
     update_stats(0, 0, 0, schedule.preemptions);
@@ -188,7 +190,12 @@ bool EngineCore::step() {
       batch_.token_seq.push_back(static_cast<int32_t>(i));
       batch_.slot_mapping.push_back(kv_.slot(seq.kv, pos));
     }
-    if (c.completes()) batch_.logit_rows.push_back(static_cast<int32_t>(batch_.tokens.size() - 1));
+    // Logits for the last token, and for each drafted token when speculating.
+    if (c.completes()) {
+      for (int64_t j = seq.num_draft; j >= 0; --j) {
+        batch_.logit_rows.push_back(static_cast<int32_t>(batch_.tokens.size() - 1 - j));
+      }
+    }
   }
 
   const int64_t vocab = model_.config().vocab_size;
@@ -197,55 +204,129 @@ bool EngineCore::step() {
   model_.forward(ctx_, batch_, storage_, logits_.data());
   const double forward_s = seconds_since(forward_start);
 
-  // Advance the KV bookkeeping; collect the sequences that get a token.
-  std::vector<SequenceState*> sampled;
-  std::vector<size_t> logit_row_of;  // per sampled sequence: its row in logits_
+  // Advance the KV bookkeeping; collect the rows to sample. A speculating
+  // sequence has one row per drafted token plus one, each sampled as plain
+  // decoding would at that position: same parameters, same position-keyed
+  // noise, and the drafts before it counted as output (pending tokens).
+  struct RowPlan {
+    SequenceState* s;
+    size_t logit_row;
+    int64_t draft_index;  // -1: not speculating; else the number of drafts before this row
+    size_t chunk;         // index in schedule.chunks
+  };
+  std::vector<RowPlan> plan;
+  std::vector<std::vector<int32_t>> drafts_of(schedule.chunks.size());
   size_t row = 0;
-  for (const ScheduledChunk& c : schedule.chunks) {
+  for (size_t ci = 0; ci < schedule.chunks.size(); ++ci) {
+    const ScheduledChunk& c = schedule.chunks[ci];
     const bool completes = c.completes();
+    auto* s = static_cast<SequenceState*>(c.seq->owner);
+    if (c.seq->num_draft > 0) {
+      // KV bookkeeping waits for verification (accept_drafts).
+      drafts_of[ci].assign(c.seq->tokens.end() - c.seq->num_draft, c.seq->tokens.end());
+      c.seq->drop_drafts();
+      for (int64_t j = 0; j <= static_cast<int64_t>(drafts_of[ci].size()); ++j) plan.push_back({s, row++, j, ci});
+      continue;
+    }
     c.seq->kv.num_computed += c.num_tokens;
     kv_.register_full_blocks(c.seq->kv, c.seq->tokens);
     if (!completes) continue;
-    auto* s = static_cast<SequenceState*>(c.seq->owner);
-    sampled.push_back(s);
-    logit_row_of.push_back(row);
+    plan.push_back({s, row, -1, ci});
     // The first sequence of an n > 1 request finished its prompt: its siblings
     // fork from it here and sample their first token from the same logits.
     if (s->index == 0 && s->seq.num_output() == 0 && s->request->spec.n > 1 && s->request->seqs.size() == 1) {
       fork_siblings(*s);
-      for (size_t k = 1; k < s->request->seqs.size(); ++k) {
-        sampled.push_back(s->request->seqs[k].get());
-        logit_row_of.push_back(row);
-      }
+      for (size_t k = 1; k < s->request->seqs.size(); ++k) plan.push_back({s->request->seqs[k].get(), row, -1, ci});
     }
     ++row;
   }
 
-  // One sampler call for every row; sibling rows get their own copy of the logits.
+  // One sampler call for every row; rows sharing logits get their own copy.
   const auto sample_start = Clock::now();
-  std::vector<float> rows(sampled.size() * vocab);
-  std::vector<sampling::RowInput> inputs(sampled.size());
-  std::vector<sampling::RowResult> results(sampled.size());
+  std::vector<float> rows(plan.size() * vocab);
+  std::vector<sampling::RowInput> inputs(plan.size());
+  std::vector<sampling::RowResult> results(plan.size());
   const std::vector<int32_t>& eos = tokenizer_.end_of_generation_ids();
-  for (size_t i = 0; i < sampled.size(); ++i) {
-    SequenceState& s = *sampled[i];
-    std::copy_n(logits_.begin() + logit_row_of[i] * vocab, vocab, rows.begin() + i * vocab);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    SequenceState& s = *plan[i].s;
+    std::copy_n(logits_.begin() + plan[i].logit_row * vocab, vocab, rows.begin() + i * vocab);
     sampling::RowInput& in = inputs[i];
     in.params = &s.request->spec.params;
     in.penalties = &s.penalties;
     in.seed = s.request->seed;
     in.seq_index = static_cast<uint32_t>(s.index);
-    in.position = static_cast<int64_t>(s.seq.tokens.size());
+    in.position = static_cast<int64_t>(s.seq.tokens.size()) + std::max<int64_t>(plan[i].draft_index, 0);
     in.num_output_tokens = s.seq.num_output();
     in.eos_token_ids = eos;
+    if (plan[i].draft_index > 0) {
+      in.pending_tokens = std::span<const int32_t>(drafts_of[plan[i].chunk]).first(plan[i].draft_index);
+    }
   }
-  if (!sampled.empty()) sampler_.sample(rows.data(), static_cast<int64_t>(sampled.size()), vocab, inputs, results);
+  if (!plan.empty()) sampler_.sample(rows.data(), static_cast<int64_t>(plan.size()), vocab, inputs, results);
   const double sample_s = seconds_since(sample_start);
 
-  for (size_t i = 0; i < sampled.size(); ++i) append_token(*sampled[i], results[i]);
+  for (size_t i = 0; i < plan.size();) {
+    if (plan[i].draft_index < 0) {
+      append_token(*plan[i].s, results[i]);
+      ++i;
+      continue;
+    }
+    const std::vector<int32_t>& drafts = drafts_of[plan[i].chunk];
+    accept_drafts(*plan[i].s, std::span<const sampling::RowResult>(results).subspan(i, drafts.size() + 1), drafts);
+    i += drafts.size() + 1;
+  }
   publish_and_retire();
   update_stats(seconds_since(step_start), forward_s, sample_s, schedule.preemptions);
   return true;
+}
+
+void EngineCore::draft_tokens() {
+  for (Sequence* seq : scheduler_.running()) {
+    auto* s = static_cast<SequenceState*>(seq->owner);
+    const Request& request = *s->request;
+    const Speculation mode = request.spec.speculation.value_or(options_.speculation);
+    if (mode == Speculation::kOff || seq->num_draft > 0 || seq->num_uncomputed() != 1) continue;
+    if (s->spec_skip > 0) {
+      --s->spec_skip;
+      continue;
+    }
+    // Never draft past max_tokens or the context: the last sample needs a row too.
+    const int64_t room = std::min<int64_t>(request.spec.max_tokens - seq->num_output(),
+                                           context_length() - static_cast<int64_t>(seq->tokens.size())) - 1;
+    const int k = static_cast<int>(std::min<int64_t>(options_.spec_tokens, room));
+    if (k <= 0) continue;
+    const std::vector<int32_t> draft = draft_ngram(seq->tokens, k);
+    if (draft.empty()) continue;
+    seq->tokens.insert(seq->tokens.end(), draft.begin(), draft.end());
+    seq->num_draft = static_cast<int64_t>(draft.size());
+  }
+}
+
+void EngineCore::accept_drafts(SequenceState& s, std::span<const sampling::RowResult> rows,
+                               std::span<const int32_t> drafts) {
+  // Before the step the last real token was uncomputed; the step computed it
+  // and every draft. The KV of a draft is valid exactly when it was kept.
+  const int64_t computed_before = s.seq.kv.num_computed;
+  int64_t kept = 0;
+  for (size_t j = 0; j < rows.size(); ++j) {
+    append_token(s, rows[j]);
+    if (s.finish != FinishReason::kNone) break;
+    if (j < drafts.size() && rows[j].token_id == drafts[j]) {
+      ++kept;
+      continue;
+    }
+    break;
+  }
+  spec_drafted_ += static_cast<int64_t>(drafts.size());
+  spec_accepted_ += kept;
+  if (kept == 0) {
+    s.spec_skip = 1 << std::min(s.spec_misses++, 5);  // 1, 2, 4 ... 32 steps without drafting
+  } else {
+    s.spec_misses = 0;
+  }
+  if (s.finish != FinishReason::kNone) return;  // its blocks are already released
+  s.seq.kv.num_computed = computed_before + 1 + kept;
+  kv_.register_full_blocks(s.seq.kv, s.seq.tokens);
 }
 
 void EngineCore::fork_siblings(SequenceState& first) {
@@ -394,6 +475,8 @@ void EngineCore::update_stats(double step_s, double forward_s, double sample_s, 
   stats_.step_seconds += step_s;
   stats_.forward_seconds += forward_s;
   stats_.sample_seconds += sample_s;
+  stats_.spec_drafted = spec_drafted_;
+  stats_.spec_accepted = spec_accepted_;
   stats_.prompt_tokens = prompt_tokens_;
   stats_.generation_tokens = generation_tokens_;
 }

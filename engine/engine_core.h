@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <memory>
+#include <span>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -50,6 +51,11 @@ class EngineCore {
   void take_incoming();
   void handle_aborts(bool abort_everything);
   void fork_siblings(SequenceState& first);
+  // Appends drafted tokens to the decoding sequences that speculate this step.
+  void draft_tokens();
+  // Verification: appends the target's samples up to the first mismatch and
+  // keeps the KV of the drafts that were right.
+  void accept_drafts(SequenceState& s, std::span<const sampling::RowResult> rows, std::span<const int32_t> drafts);
   void append_token(SequenceState& s, const sampling::RowResult& r);
   // Ends one sequence: flushes its held-back text (unless a stop string ended
   // it), frees its blocks and counts it.
@@ -77,6 +83,8 @@ class EngineCore {
   uint64_t next_seq_id_ = 1;
   int64_t prompt_tokens_ = 0;      // over all requests taken in
   int64_t generation_tokens_ = 0;  // over all sequences
+  int64_t spec_drafted_ = 0;
+  int64_t spec_accepted_ = 0;
 
   // Shared with other threads.
   mutable std::mutex mutex_;

@@ -41,6 +41,10 @@ struct SequenceState {
   Detokenizer detokenizer;
   StopStringMatcher stops;
   FinishReason finish = FinishReason::kNone;
+  // Drafting backs off after drafts that were all rejected, so workloads
+  // without repeats lose (almost) nothing: skip this many steps, doubling.
+  int spec_skip = 0;
+  int spec_misses = 0;
 
   SequenceState(const Tokenizer& tokenizer, DecodeOptions decode) : detokenizer(tokenizer, decode) {}
 };

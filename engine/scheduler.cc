@@ -38,6 +38,7 @@ void Scheduler::preempt(Sequence* victim, Schedule& out, int64_t& budget) {
     out.chunks.erase(chunk);
   }
   running_.erase(std::find(running_.begin(), running_.end(), victim));
+  victim->drop_drafts();
   kv_.release(victim->kv);
   victim->status = SequenceStatus::kWaiting;
   waiting_.push_front(victim);
@@ -53,8 +54,11 @@ Schedule Scheduler::schedule() {
   for (const bool decode_pass : {true, false}) {
     for (size_t i = 0; i < running_.size() && budget > 0 && seq_room(); ++i) {
       Sequence* seq = running_[i];
+      // A decoding sequence computes its last token plus any drafted ones, all
+      // in this step or not at all (drafts are dropped when they do not fit).
+      if (seq->num_draft > 0 && seq->num_uncomputed() > budget) seq->drop_drafts();
       const int64_t remaining = seq->num_uncomputed();
-      if (remaining <= 0 || (remaining == 1) != decode_pass) continue;
+      if (remaining <= 0 || (remaining - seq->num_draft == 1) != decode_pass) continue;
       const int64_t n = std::min(remaining, budget);
       bool preempted_self = false;
       while (!kv_.allocate(seq->kv, n)) {

@@ -24,6 +24,15 @@ struct Sequence {
   int64_t cached_prompt_tokens = 0;  // prompt tokens the prefix cache served on first admission
   bool admitted_before = false;
   void* owner = nullptr;            // the engine's per-sequence state
+  // Speculative decoding: the last num_draft entries of `tokens` are drafted,
+  // not yet verified; the step computes them with the real last token and
+  // keeps only those the target model's own samples agree with.
+  int64_t num_draft = 0;
+
+  void drop_drafts() {
+    tokens.resize(tokens.size() - static_cast<size_t>(num_draft));
+    num_draft = 0;
+  }
 
   int64_t num_output() const { return static_cast<int64_t>(tokens.size()) - prompt_len; }
   int64_t num_uncomputed() const { return static_cast<int64_t>(tokens.size()) - kv.num_computed; }

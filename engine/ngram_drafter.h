@@ -1,0 +1,26 @@
+// N-gram prompt lookup: the drafter of speculative decoding that needs no
+// second model. The last n tokens of a sequence (n from max_n down to min_n)
+// are looked up earlier in the same sequence (prompt and output); the tokens
+// that followed the most recent earlier occurrence are the draft. Copy-heavy
+// work (rewriting, quoting, editing code) repeats long spans, so drafts there
+// are often right; elsewhere there is usually no match and no cost.
+//
+// Drafts are a pure function of the tokens, so speculation stays
+// deterministic; correctness never depends on them (see engine_core.cc).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace nucleus {
+
+struct NgramDrafterOptions {
+  int max_n = 3;  // longest suffix to match
+  int min_n = 1;  // shortest suffix to match
+};
+
+// Up to `max_tokens` drafted tokens following `tokens`; empty when no suffix matches.
+std::vector<int32_t> draft_ngram(std::span<const int32_t> tokens, int max_tokens, NgramDrafterOptions options = {});
+
+}  // namespace nucleus
