@@ -275,8 +275,9 @@ bool EngineCore::step() {
     accept_drafts(*plan[i].s, std::span<const sampling::RowResult>(results).subspan(i, drafts.size() + 1), drafts);
     i += drafts.size() + 1;
   }
-  publish_and_retire();
+  // Stats first, so a client woken by its final event already sees them.
   update_stats(seconds_since(step_start), forward_s, sample_s, schedule.preemptions);
+  publish_and_retire();
   return true;
 }
 
