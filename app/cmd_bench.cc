@@ -239,6 +239,87 @@ int run_offline_bench(const OfflineBenchArgs& args) {
   return 0;
 }
 
+struct SpecBenchArgs {
+  std::string model;
+  int threads = 0;
+  int max_tokens = 128;
+  int spec_tokens = 4;
+  int repeats = 2;
+};
+
+// Decode tokens/s of one request at batch 1 (first token to last) and the engine's draft counts.
+std::pair<double, EngineStats> spec_run(Model& model, const Tokenizer& tokenizer, const SpecBenchArgs& args,
+                                        const GenerationRequest& request, Speculation mode) {
+  EngineOptions options;
+  options.threads = args.threads;
+  options.speculation = mode;
+  options.spec_tokens = args.spec_tokens;
+  options.kv_cache_bytes = int64_t{512} << 20;
+  Engine engine(model, tokenizer, options);
+  auto handle = engine.submit(request);
+  Clock::time_point first = Clock::time_point::max(), last{};
+  int64_t tokens = 0;
+  while (true) {
+    auto event = handle->next();
+    if (!event) continue;
+    for (const auto& d : event->deltas) {
+      if (d.tokens.empty()) continue;
+      first = std::min(first, Clock::now());
+      last = Clock::now();
+      tokens += static_cast<int64_t>(d.tokens.size());
+    }
+    if (event->done) break;
+  }
+  return {double(tokens - 1) / std::chrono::duration<double>(last - first).count(), engine.stats()};
+}
+
+int run_spec_bench(const SpecBenchArgs& args) {
+  const std::string path = args.model.empty() ? config::default_model_path() : args.model;
+  std::unique_ptr<Model> model = Model::load(path);
+  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  const std::string passage =
+      "def parse_config(path):\n    \"\"\"Read a key=value file into a dict, skipping comments.\"\"\"\n"
+      "    config = {}\n    with open(path) as f:\n        for line in f:\n            line = line.strip()\n"
+      "            if not line or line.startswith('#'):\n                continue\n"
+      "            key, _, value = line.partition('=')\n            config[key.strip()] = value.strip()\n"
+      "    return config\n";
+  struct Workload {
+    const char* name;
+    std::string prompt;
+    float temperature;
+  };
+  const std::vector<Workload> workloads = {
+      {"copy (code)", "<|im_start|>user\nCopy this code exactly, without comments of your own:\n" + passage +
+                          "<|im_end|>\n<|im_start|>assistant\n", 0.0f},
+      {"no repeats", "<|im_start|>user\nWrite a short poem about autumn leaves.<|im_end|>\n<|im_start|>assistant\n",
+       0.8f},
+  };
+  std::printf("nucleus bench spec: decode tok/s at batch 1, n-gram speculation (%d drafted tokens) vs off, %s\n",
+              args.spec_tokens, path.c_str());
+  for (const Workload& w : workloads) {
+    GenerationRequest request;
+    request.prompt = tokenizer.encode(w.prompt, {.add_special = true, .parse_special = true});
+    request.max_tokens = args.max_tokens;
+    request.params.temperature = w.temperature;
+    request.params.has_seed = true;
+    request.params.seed = 7;
+    request.params.ignore_eos = true;
+    std::vector<double> off, on;
+    EngineStats stats;
+    for (int r = 0; r < args.repeats; ++r) {
+      off.push_back(spec_run(*model, tokenizer, args, request, Speculation::kOff).first);
+      auto [tps, st] = spec_run(*model, tokenizer, args, request, Speculation::kNgram);
+      on.push_back(tps);
+      stats = st;
+    }
+    const double a = median(off), b = median(on);
+    std::printf("  %-12s off %7.1f tok/s   ngram %7.1f tok/s   %.2fx   acceptance %ld/%ld (%.0f%%)\n", w.name, a, b,
+                b / a, static_cast<long>(stats.spec_accepted), static_cast<long>(stats.spec_drafted),
+                stats.spec_drafted ? 100.0 * stats.spec_accepted / stats.spec_drafted : 0.0);
+  }
+  return 0;
+}
+
 std::pair<int, int> parse_range(const std::string& text, const std::string& option) {
   const size_t dots = text.find("..");
   try {
@@ -255,7 +336,7 @@ std::pair<int, int> parse_range(const std::string& text, const std::string& opti
 }
 
 NUCLEUS_REGISTER_COMMAND(
-    "bench", "Benchmarks: `bench model` (forward pass speed), `bench offline` (engine throughput)",
+    "bench", "Benchmarks: `bench model` (forward pass), `bench offline` (engine throughput), `bench spec` (speculation)",
     [](CLI::App* sub) -> std::function<int()> {
       sub->require_subcommand(1);
       auto run = std::make_shared<std::function<int()>>();
@@ -289,6 +370,17 @@ NUCLEUS_REGISTER_COMMAND(
         oargs->output_len = parse_range(*out_text, "--output-len");
         *run = [oargs] { return run_offline_bench(*oargs); };
       });
+      auto sargs = std::make_shared<SpecBenchArgs>();
+      CLI::App* spec = sub->add_subcommand("spec", "Speculative decoding: batch-1 decode with n-gram drafts vs without");
+      spec->add_option("--model,-m", sargs->model, "GGUF model file (default: the default model)");
+      spec->add_option("--threads", sargs->threads, "CPU threads; 0 = one per core")->capture_default_str();
+      spec->add_option("--max-tokens", sargs->max_tokens, "Tokens generated per run")->capture_default_str()
+          ->check(CLI::Range(2, 4096));
+      spec->add_option("--spec-tokens", sargs->spec_tokens, "Tokens drafted per step")->capture_default_str()
+          ->check(CLI::Range(1, 16));
+      spec->add_option("--repeats", sargs->repeats, "Runs per figure (median)")->capture_default_str()
+          ->check(CLI::Range(1, 20));
+      spec->callback([run, sargs] { *run = [sargs] { return run_spec_bench(*sargs); }; });
       return [run] { return (*run)(); };
     });
 

@@ -294,9 +294,11 @@ void EngineCore::draft_tokens() {
     // Never draft past max_tokens or the context: the last sample needs a row too.
     const int64_t room = std::min<int64_t>(request.spec.max_tokens - seq->num_output(),
                                            context_length() - static_cast<int64_t>(seq->tokens.size())) - 1;
-    const int k = static_cast<int>(std::min<int64_t>(options_.spec_tokens, room));
+    const int k = static_cast<int>(std::min<int64_t>({options_.spec_tokens, s->spec_k, room}));
     if (k <= 0) continue;
-    const std::vector<int32_t> draft = draft_ngram(seq->tokens, k);
+    // Only suffixes of 2+ tokens: a 1-token match is mostly noise, and every
+    // drafted token costs a row of the forward pass and of the LM head.
+    const std::vector<int32_t> draft = draft_ngram(seq->tokens, k, {.max_n = 4, .min_n = 2});
     if (draft.empty()) continue;
     seq->tokens.insert(seq->tokens.end(), draft.begin(), draft.end());
     seq->num_draft = static_cast<int64_t>(draft.size());
@@ -320,10 +322,14 @@ void EngineCore::accept_drafts(SequenceState& s, std::span<const sampling::RowRe
   }
   spec_drafted_ += static_cast<int64_t>(drafts.size());
   spec_accepted_ += kept;
+  // Draft length follows acceptance: all kept -> one more next time, none
+  // kept -> back to 1 and a pause of 2, 4 ... 64 steps without drafting.
   if (kept == 0) {
-    s.spec_skip = 1 << std::min(s.spec_misses++, 5);  // 1, 2, 4 ... 32 steps without drafting
+    s.spec_skip = 2 << std::min(s.spec_misses++, 5);
+    s.spec_k = 1;
   } else {
     s.spec_misses = 0;
+    if (kept == static_cast<int64_t>(drafts.size())) ++s.spec_k;
   }
   if (s.finish != FinishReason::kNone) return;  // its blocks are already released
   s.seq.kv.num_computed = computed_before + 1 + kept;

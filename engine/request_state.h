@@ -45,6 +45,7 @@ struct SequenceState {
   // without repeats lose (almost) nothing: skip this many steps, doubling.
   int spec_skip = 0;
   int spec_misses = 0;
+  int spec_k = 2;  // tokens to draft next (grows while drafts are all kept)
 
   SequenceState(const Tokenizer& tokenizer, DecodeOptions decode) : detokenizer(tokenizer, decode) {}
 };
