@@ -1,0 +1,115 @@
+// `nucleus serve`: the OpenAI-compatible HTTP server.
+//
+// Start-up order: bind the port (a clash fails at once, before the slow part),
+// start serving (GET /health answers 503 "loading"), load the model and the
+// engine, then flip to ready. SIGTERM/SIGINT: /health turns 503 and new
+// requests are refused, running ones get --shutdown-timeout seconds to
+// finish, the rest are aborted, and the process exits 0.
+//
+// Threads (besides the engine's and httplib's, see their headers): the HTTP
+// listener runs on its own thread so main can load the model meanwhile, and
+// main then waits for SIGTERM/SIGINT with sigwait (the signals are blocked in
+// every thread, so none of them is interrupted by one).
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "app/command.h"
+#include "config/options.h"
+#include "engine/engine.h"
+#include "engine/model.h"
+#include "engine/tokenizer.h"
+#include "server/http_server.h"
+
+namespace nucleus::app {
+namespace {
+
+std::string model_name_from_path(const std::string& path) {
+  std::string name = std::filesystem::path(path).filename().string();
+  if (name.size() > 5 && name.ends_with(".gguf")) name.resize(name.size() - 5);
+  return name;
+}
+
+int run_serve(const config::ServeOptions& o) {
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread created below
+
+  server::ServerState state;
+  state.api_key = o.api_key;
+  state.model_name = o.served_model_name.empty() ? model_name_from_path(o.model) : o.served_model_name;
+  server::HttpOptions http;
+  http.host = o.host;
+  http.port = o.port;
+  http.http_threads = o.http_threads;
+  http.max_body = static_cast<size_t>(o.max_body);
+  server::HttpServer server(http, state);
+  server.bind();
+  std::thread listener([&server] { server.run(); });
+
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<Engine> engine;
+  try {
+    model = Model::load(o.model);
+    tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_gguf(model->file()));
+    if (!o.chat_template.empty()) {
+      state.chat_template = server::ChatTemplate::from_name(o.chat_template);
+    } else if (model->file().has("tokenizer.chat_template")) {
+      state.chat_template = server::ChatTemplate::detect(model->file().get_string("tokenizer.chat_template"));
+      if (!state.chat_template) {
+        throw std::runtime_error(o.model + ": unknown chat template; name one with --chat-template (" +
+                                 server::ChatTemplate::known_names() + ")");
+      }
+    }
+    EngineOptions options;
+    options.kv_cache_bytes = o.kv_cache_memory;
+    options.max_batched_tokens = o.max_batched_tokens;
+    options.max_seqs = o.max_seqs;
+    options.max_queue = o.max_queue;
+    options.prefix_cache = !o.no_prefix_cache;
+    options.threads = o.threads;
+    options.speculation = o.speculative == "ngram" ? Speculation::kNgram : Speculation::kOff;
+    options.spec_tokens = o.spec_tokens;
+    engine = std::make_unique<Engine>(*model, *tokenizer, options);
+  } catch (...) {
+    server.stop();
+    listener.join();
+    throw;
+  }
+  state.tokenizer = tokenizer.get();
+  state.engine = engine.get();
+  state.context_length = engine->context_length();
+  state.ready = true;
+  spdlog::info("serving {} as '{}' on http://{}:{} ({} chat template)", o.model, state.model_name, o.host, o.port,
+               state.chat_template ? state.chat_template->name() : "no");
+  std::printf("nucleus: ready on http://%s:%d\n", o.host.c_str(), o.port);
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("signal {}: draining (up to {} s)", signal, o.shutdown_timeout);
+  state.draining = true;
+  engine->shutdown(std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_timeout * 1000)));
+  server.stop();
+  listener.join();
+  state.ready = false;
+  spdlog::info("stopped");
+  return 0;
+}
+
+NUCLEUS_REGISTER_COMMAND("serve", "Serve the OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, ...)",
+                         [](CLI::App* sub) -> std::function<int()> {
+                           auto parser = std::make_shared<config::ServeOptionsParser>(sub);
+                           return [parser] { return run_serve(parser->resolve()); };
+                         });
+
+}  // namespace
+}  // namespace nucleus::app

@@ -1,0 +1,103 @@
+// Every option of `nucleus serve`, declared once (name, default, help) in
+// options.cc. The same declaration gives the CLI flag --NAME, the environment
+// variable NUCLEUS_NAME (dashes -> underscores, upper case) and the key
+// "name" (dashes -> underscores) of the JSON file given with --config.
+// Precedence: command line > environment > config file > default.
+// validate() checks every value in one place; errors name the option.
+//
+// config/ knows nothing of the engine or the server: app/ copies these plain
+// values into EngineOptions and ServerOptions.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace nucleus::config {
+
+// A bad option value; the message names the option and where it came from.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ServeOptions {
+  // Model and API surface.
+  std::string model;                 // GGUF path; default_model_path() when empty
+  std::string served_model_name;     // the "model" name clients use; default: the file name without .gguf
+  std::string chat_template;         // template family name; empty = detect from the GGUF
+  std::string api_key;               // empty = no auth
+  // HTTP.
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int http_threads = 64;             // connections served at once (each streaming client holds one)
+  int64_t max_body = 8 << 20;        // bytes; larger request bodies get 413
+  double shutdown_timeout = 30.0;    // seconds to let running requests finish on SIGTERM
+  std::string log_level = "info";
+  bool no_request_log = false;      // true: no per-request log line
+  // Engine (copied into EngineOptions by app/cmd_serve.cc).
+  int64_t kv_cache_memory = 0;       // bytes; 0 = a fraction of free RAM
+  int max_batched_tokens = 512;
+  int max_seqs = 64;
+  int max_queue = 1024;
+  bool no_prefix_cache = false;
+  int threads = 0;                   // 0 = one per core
+  std::string speculative = "off";   // default speculative decoding: off or ngram
+  int spec_tokens = 4;               // tokens drafted per step
+};
+
+// The default model: $NUCLEUS_MODEL_DIR (or ~/.cache/nucleus/models)/SmolLM2-135M-Instruct.Q4_1.gguf.
+std::string default_model_path();
+
+// "512MiB", "2G", "1000000" -> bytes. Throws ConfigError naming `option`.
+int64_t parse_byte_size(const std::string& option, const std::string& text);
+
+// One declared option. `target` points into a ServeOptions.
+struct OptionDef {
+  std::string name;  // "max-seqs"
+  std::string help;
+  std::variant<std::string*, int*, int64_t*, double*, bool*> target;
+  bool byte_size = false;  // int64 that accepts unit suffixes
+  std::string env_name() const;   // NUCLEUS_MAX_SEQS
+  std::string json_key() const;   // max_seqs
+};
+
+std::vector<OptionDef> serve_option_defs(ServeOptions& options);
+
+// Binds the options to a CLI11 subcommand. After parsing, call resolve() to
+// apply env and config file values for what the command line did not set.
+class ServeOptionsParser {
+ public:
+  explicit ServeOptionsParser(CLI::App* app);
+  // Applies CLI > env > --config file > default, then validates. `getenv` is
+  // injectable for tests. Throws ConfigError.
+  ServeOptions resolve(const std::function<const char*(const char*)>& getenv = nullptr) const;
+
+ private:
+  struct Bound {
+    std::string text;   // the raw value given on the command line
+    bool flag = false;  // a boolean flag (no value)
+  };
+  CLI::App* app_;
+  std::string config_path_;
+  std::map<std::string, Bound> bound_;  // by option name; std::map keeps addresses stable for CLI11
+};
+
+// Resolves from explicit sources (the unit-testable core of ServeOptionsParser).
+// `cli` holds the options given on the command line as raw text, keyed by name.
+ServeOptions resolve_serve_options(const std::map<std::string, std::string>& cli,
+                                   const std::function<const char*(const char*)>& getenv,
+                                   const std::string& config_json_text, const std::string& config_source);
+
+// Every range check, in one place. Throws ConfigError naming the option.
+void validate(const ServeOptions& options);
+
+}  // namespace nucleus::config

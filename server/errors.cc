@@ -1,0 +1,23 @@
+#include "server/errors.h"
+
+namespace nucleus::server {
+
+nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param,
+                          const std::string& code) {
+  nlohmann::json error = {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
+  if (!param.empty()) error["param"] = param;
+  if (!code.empty()) error["code"] = code;
+  return {{"error", std::move(error)}};
+}
+
+nlohmann::json ApiError::to_json() const { return error_body(what(), type_, param_, code_); }
+
+ApiError invalid_param(const std::string& param, const std::string& message) {
+  return ApiError(400, "invalid_request_error", message, param);
+}
+
+ApiError not_supported(const std::string& param, const std::string& message) {
+  return ApiError(400, "invalid_request_error", message, param, "not_supported");
+}
+
+}  // namespace nucleus::server

@@ -1,0 +1,41 @@
+// OpenAI error objects: {"error": {"message", "type", "param", "code"}}.
+// Handlers throw ApiError; the route wrapper (http_server.cc) turns it, and
+// any other exception, into the JSON body and status code.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace nucleus::server {
+
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(int status, std::string type, std::string message, std::string param = "", std::string code = "")
+      : std::runtime_error(message), status_(status), type_(std::move(type)), param_(std::move(param)),
+        code_(std::move(code)) {}
+
+  int status() const { return status_; }
+  const std::string& type() const { return type_; }
+  const std::string& param() const { return param_; }
+  const std::string& code() const { return code_; }
+  nlohmann::json to_json() const;
+
+ private:
+  int status_;
+  std::string type_;
+  std::string param_;
+  std::string code_;
+};
+
+// 400 invalid_request_error naming the parameter.
+ApiError invalid_param(const std::string& param, const std::string& message);
+// 400 for a feature we do not implement (suffix, response_format json).
+ApiError not_supported(const std::string& param, const std::string& message);
+
+// The JSON error body for any status (param/code null when empty).
+nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param = "",
+                          const std::string& code = "");
+
+}  // namespace nucleus::server

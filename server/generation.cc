@@ -1,0 +1,61 @@
+#include "server/generation.h"
+
+#include <algorithm>
+
+#include "server/errors.h"
+
+namespace nucleus::server {
+
+GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
+                             const std::vector<std::vector<int32_t>>& prompts, int default_max_tokens)
+    : state_(state), n_(common.n) {
+  for (const std::vector<int32_t>& prompt : prompts) {
+    GenerationRequest request;
+    request.prompt = prompt;
+    request.params = common.params;
+    request.n = common.n;
+    request.max_tokens = common.max_tokens.value_or(default_max_tokens);
+    request.stop = common.stop;
+    request.include_stop_str_in_output = common.include_stop_str_in_output;
+    request.skip_special_tokens = common.skip_special_tokens;
+    try {
+      handles_.push_back(state.engine->submit(std::move(request)));
+    } catch (const InvalidRequest& e) {
+      abort();
+      throw invalid_param(e.param(), e.what());
+    } catch (const EngineOverloaded& e) {
+      abort();
+      throw ApiError(503, "server_overloaded", e.what());
+    }
+    done_.push_back(false);
+  }
+}
+
+bool GenerationRun::poll(std::vector<ChoiceDelta>& out, std::chrono::milliseconds timeout) {
+  // Wait on the first unfinished request; then take whatever the others have.
+  bool waited = false;
+  for (size_t p = 0; p < handles_.size(); ++p) {
+    if (done_[p]) continue;
+    const auto wait = waited ? std::chrono::milliseconds(0) : timeout;
+    waited = true;
+    std::optional<RequestEvent> event = handles_[p]->next(wait);
+    if (!event) continue;
+    for (SequenceDelta& d : event->deltas) {
+      out.push_back({static_cast<int>(p) * n_ + d.index, std::move(d)});
+    }
+    if (!event->error.empty() && error_.empty()) error_ = event->error;
+    if (event->done) {
+      done_[p] = true;
+      usage_.prompt_tokens += event->usage.prompt_tokens;
+      usage_.completion_tokens += event->usage.completion_tokens;
+      usage_.cached_prompt_tokens += event->usage.cached_prompt_tokens;
+    }
+  }
+  return std::any_of(done_.begin(), done_.end(), [](bool d) { return !d; });
+}
+
+void GenerationRun::abort() {
+  for (auto& handle : handles_) handle->abort();
+}
+
+}  // namespace nucleus::server

@@ -1,0 +1,50 @@
+// The bridge from an HTTP handler to the engine: builds engine requests from
+// parsed OpenAI requests, submits them (engine errors become ApiErrors), and
+// reads their events as one stream of per-choice deltas.
+//
+// A completions request may carry several prompts; each becomes one engine
+// request with its own n sequences, and choice index = prompt * n + sequence.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "server/openai_request.h"
+#include "server/server_state.h"
+
+namespace nucleus::server {
+
+struct ChoiceDelta {
+  int choice = 0;
+  SequenceDelta delta;
+};
+
+class GenerationRun {
+ public:
+  // Submits one engine request per prompt; throws ApiError (400, 503).
+  GenerationRun(ServerState& state, const CommonRequest& common, const std::vector<std::vector<int32_t>>& prompts,
+                int default_max_tokens);
+
+  // Waits up to `timeout` for news; appends the deltas to `out`. Returns false
+  // once every prompt's request has finished (after its last deltas).
+  bool poll(std::vector<ChoiceDelta>& out, std::chrono::milliseconds timeout);
+  // Cancels whatever is still running (client gone).
+  void abort();
+
+  const Usage& usage() const { return usage_; }
+  const std::string& error() const { return error_; }
+  int num_choices() const { return static_cast<int>(handles_.size()) * n_; }
+
+ private:
+  ServerState& state_;
+  int n_;
+  std::vector<std::unique_ptr<RequestHandle>> handles_;
+  std::vector<bool> done_;
+  Usage usage_;
+  std::string error_;
+};
+
+}  // namespace nucleus::server

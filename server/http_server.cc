@@ -1,0 +1,112 @@
+#include "server/http_server.h"
+
+#include <functional>
+#include <stdexcept>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "server/auth.h"
+#include "server/errors.h"
+#include "server/routes.h"
+
+namespace nucleus::server {
+namespace {
+
+using Handler = void (*)(ServerState&, const httplib::Request&, httplib::Response&);
+
+void send_error(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
+const char* error_type_for(int status) {
+  switch (status) {
+    case 401: return "authentication_error";
+    case 404: return "not_found_error";
+    case 413: return "invalid_request_error";
+    case 503: return "service_unavailable";
+    default: return status >= 500 ? "server_error" : "invalid_request_error";
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
+    : options_(options), state_(state), server_(std::make_unique<httplib::Server>()) {
+  httplib::Server& s = *server_;
+  const int threads = options.http_threads;
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.set_payload_max_length(options.max_body);
+  s.set_read_timeout(60, 0);
+  s.set_write_timeout(60, 0);
+
+  // needs_model: refuse with 503 until loaded and while draining; needs_auth: /v1 and tokenizer routes.
+  auto route = [this](Handler handler, bool needs_model, bool needs_auth) {
+    return [this, handler, needs_model, needs_auth](const httplib::Request& req, httplib::Response& res) {
+      try {
+        if (needs_auth && !authorized(req.get_header_value("Authorization"), state_.api_key)) {
+          throw ApiError(401, "authentication_error", "Incorrect or missing API key", "", "invalid_api_key");
+        }
+        if (needs_model && (!state_.ready || state_.draining)) {
+          res.set_header("Retry-After", "1");
+          throw ApiError(503, "service_unavailable",
+                         state_.draining ? "the server is shutting down" : "the model is still loading");
+        }
+        handler(state_, req, res);
+      } catch (const ApiError& e) {
+        if (e.status() == 503) res.set_header("Retry-After", "1");
+        send_error(res, e.status(), e.to_json());
+      } catch (const std::exception& e) {
+        spdlog::error("{} {}: {}", req.method, req.path, e.what());
+        send_error(res, 500, error_body(std::string("internal error: ") + e.what(), "server_error"));
+      }
+      state_.metrics.count_response(res.status);
+    };
+  };
+
+  // The route table.
+  s.Post("/v1/completions", route(handle_completions, true, true));
+  s.Post("/v1/chat/completions", route(handle_chat, true, true));
+  s.Get("/v1/models", route(handle_models, false, true));
+  s.Post("/tokenize", route(handle_tokenize, true, true));
+  s.Post("/detokenize", route(handle_detokenize, true, true));
+  s.Get("/health", route(handle_health, false, false));
+  s.Get("/metrics", route(handle_metrics, false, false));
+  s.Get("/version", route(handle_version, false, false));
+
+  // Statuses httplib produces itself (404 unknown route, 413 body too large, 400 bad framing) get an error object.
+  s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    std::string message = "HTTP " + std::to_string(res.status);
+    if (res.status == 404) message = "no route for " + req.method + " " + req.path;
+    if (res.status == 413) message = "request body larger than --max-body (" + std::to_string(options_.max_body) + " bytes)";
+    send_error(res, res.status, error_body(message, error_type_for(res.status)));
+    state_.metrics.count_response(res.status);
+  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    send_error(res, 500, error_body("internal error: " + what, "server_error"));
+  });
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::bind() {
+  if (!server_->bind_to_port(options_.host, options_.port)) {
+    throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                             " (address in use, or not an address of this machine)");
+  }
+}
+
+void HttpServer::run() { server_->listen_after_bind(); }
+
+void HttpServer::stop() { server_->stop(); }
+
+}  // namespace nucleus::server

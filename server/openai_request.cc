@@ -1,0 +1,324 @@
+#include "server/openai_request.h"
+
+#include <cmath>
+#include <limits>
+
+#include "server/errors.h"
+
+namespace nucleus::server {
+
+using nlohmann::json;
+
+namespace {
+
+const char* type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    case json::value_t::number_float: return "a number";
+    default: return "an integer";
+  }
+}
+
+// Present and not null (OpenAI clients send null for "not given").
+const json* field(const json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+bool get_bool(const json& body, const char* name, bool fallback) {
+  const json* v = field(body, name);
+  if (!v) return fallback;
+  if (!v->is_boolean()) throw invalid_param(name, std::string(name) + " must be a boolean, got " + type_name(*v));
+  return v->get<bool>();
+}
+
+double get_number(const json& body, const char* name, double fallback, double lo, double hi,
+                  bool lo_open = false) {
+  const json* v = field(body, name);
+  if (!v) return fallback;
+  if (!v->is_number()) throw invalid_param(name, std::string(name) + " must be a number, got " + type_name(*v));
+  double x = v->get<double>();
+  if (!std::isfinite(x) || x < lo || x > hi || (lo_open && x == lo)) {
+    throw invalid_param(name, std::string(name) + " must be in " + (lo_open ? "(" : "[") + json(lo).dump() + ", " +
+                                  json(hi).dump() + "], got " + v->dump());
+  }
+  return x;
+}
+
+// An integer (an integral float such as 3.0 is accepted too).
+int64_t as_integer(const json& v, const std::string& name) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      throw invalid_param(name, name + " is out of range, got " + v.dump());
+    return static_cast<int64_t>(u);
+  }
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) return static_cast<int64_t>(d);
+  }
+  throw invalid_param(name, name + " must be an integer, got " + (v.is_number() ? v.dump() : type_name(v)));
+}
+
+std::optional<int64_t> get_int(const json& body, const char* name, int64_t lo, int64_t hi) {
+  const json* v = field(body, name);
+  if (!v) return std::nullopt;
+  int64_t x = as_integer(*v, name);
+  if (x < lo || x > hi)
+    throw invalid_param(name, std::string(name) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                  "], got " + std::to_string(x));
+  return x;
+}
+
+std::vector<int32_t> get_token_list(const json& v, const std::string& name) {
+  if (!v.is_array()) throw invalid_param(name, name + " must be an array of token ids, got " + type_name(v));
+  std::vector<int32_t> ids;
+  ids.reserve(v.size());
+  for (const json& item : v) {
+    int64_t id = as_integer(item, name);
+    if (id < 0 || id > std::numeric_limits<int32_t>::max())
+      throw invalid_param(name, name + " has an invalid token id " + std::to_string(id));
+    ids.push_back(static_cast<int32_t>(id));
+  }
+  return ids;
+}
+
+// The sampling parameters shared by both routes (vLLM names for the extras).
+CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
+  CommonRequest r;
+  if (const json* model = field(body, "model")) {
+    if (!model->is_string()) throw invalid_param("model", std::string("model must be a string, got ") + type_name(*model));
+    r.model = model->get<std::string>();
+  }
+  // max_completion_tokens is the newer name of max_tokens; it wins when both are given.
+  std::optional<int64_t> max_tokens = get_int(body, "max_tokens", 1, std::numeric_limits<int32_t>::max());
+  if (auto mct = get_int(body, "max_completion_tokens", 1, std::numeric_limits<int32_t>::max())) max_tokens = mct;
+  if (max_tokens) r.max_tokens = static_cast<int>(*max_tokens);
+  else if (default_max_tokens_or_minus1 > 0) r.max_tokens = default_max_tokens_or_minus1;
+
+  r.n = static_cast<int>(get_int(body, "n", 1, 128).value_or(1));
+  r.stream = get_bool(body, "stream", false);
+  if (const json* so = field(body, "stream_options")) {
+    if (!so->is_object())
+      throw invalid_param("stream_options", std::string("stream_options must be an object, got ") + type_name(*so));
+    r.include_usage = get_bool(*so, "include_usage", false);
+  }
+
+  if (const json* stop = field(body, "stop")) {
+    if (stop->is_string()) {
+      r.stop.push_back(stop->get<std::string>());
+    } else if (stop->is_array()) {
+      for (const json& s : *stop) {
+        if (!s.is_string()) throw invalid_param("stop", "stop must be a string or an array of strings");
+        r.stop.push_back(s.get<std::string>());
+      }
+    } else {
+      throw invalid_param("stop", std::string("stop must be a string or an array of strings, got ") + type_name(*stop));
+    }
+    std::erase_if(r.stop, [](const std::string& s) { return s.empty(); });
+    if (r.stop.size() > 64) throw invalid_param("stop", "stop may hold at most 64 strings");
+  }
+
+  sampling::SamplingParams& p = r.params;
+  p.temperature = static_cast<float>(get_number(body, "temperature", 1.0, 0.0, 2.0));
+  p.top_p = static_cast<float>(get_number(body, "top_p", 1.0, 0.0, 1.0, true));
+  p.top_k = static_cast<int32_t>(get_int(body, "top_k", -1, std::numeric_limits<int32_t>::max()).value_or(0));
+  p.min_p = static_cast<float>(get_number(body, "min_p", 0.0, 0.0, 1.0));
+  p.typical_p = static_cast<float>(get_number(body, "typical_p", 1.0, 0.0, 1.0, true));
+  p.presence_penalty = static_cast<float>(get_number(body, "presence_penalty", 0.0, -2.0, 2.0));
+  p.frequency_penalty = static_cast<float>(get_number(body, "frequency_penalty", 0.0, -2.0, 2.0));
+  p.repetition_penalty = static_cast<float>(get_number(body, "repetition_penalty", 1.0, 0.0, 2.0e9, true));
+  if (const json* seed = field(body, "seed")) {
+    p.has_seed = true;
+    p.seed = static_cast<uint64_t>(as_integer(*seed, "seed"));
+  }
+  p.min_tokens = static_cast<int32_t>(get_int(body, "min_tokens", 0, std::numeric_limits<int32_t>::max()).value_or(0));
+  p.ignore_eos = get_bool(body, "ignore_eos", false);
+  if (const json* ids = field(body, "stop_token_ids")) p.stop_token_ids = get_token_list(*ids, "stop_token_ids");
+  if (const json* bias = field(body, "logit_bias")) {
+    if (!bias->is_object())
+      throw invalid_param("logit_bias", std::string("logit_bias must be an object, got ") + type_name(*bias));
+    for (auto it = bias->begin(); it != bias->end(); ++it) {
+      // OpenAI keys are token ids as strings ("50256": -100).
+      const std::string& key = it.key();
+      size_t pos = 0;
+      long long id = -1;
+      try {
+        id = std::stoll(key, &pos);
+      } catch (const std::exception&) {
+        pos = 0;
+      }
+      if (pos == 0 || pos != key.size() || id < 0 || id > std::numeric_limits<int32_t>::max())
+        throw invalid_param("logit_bias", "logit_bias keys must be token ids, got \"" + key + "\"");
+      if (!it.value().is_number())
+        throw invalid_param("logit_bias", "logit_bias values must be numbers in [-100, 100]");
+      double b = it.value().get<double>();
+      if (!std::isfinite(b) || b < -100 || b > 100)
+        throw invalid_param("logit_bias", "logit_bias values must be in [-100, 100], got " + it.value().dump());
+      p.logit_bias.push_back({static_cast<int32_t>(id), static_cast<float>(b)});
+    }
+  }
+  r.include_stop_str_in_output = get_bool(body, "include_stop_str_in_output", false);
+  r.skip_special_tokens = get_bool(body, "skip_special_tokens", true);
+
+  if (const json* rf = field(body, "response_format")) {
+    const json* type = rf->is_object() ? field(*rf, "type") : nullptr;
+    if (!type || !type->is_string())
+      throw invalid_param("response_format", "response_format must be an object with a string \"type\"");
+    if (type->get<std::string>() != "text")
+      throw not_supported("response_format",
+                          "response_format type '" + type->get<std::string>() + "' is not supported yet (only text)");
+  }
+  if (const json* tools = field(body, "tools"); tools && !(tools->is_array() && tools->empty()))
+    throw not_supported("tools", "tools (function calling) are not supported yet");
+  if (const json* beam = field(body, "use_beam_search"); beam && beam->is_boolean() && beam->get<bool>())
+    throw not_supported("use_beam_search", "use_beam_search is not supported yet");
+  return r;
+}
+
+void require_object(const json& body) {
+  if (!body.is_object()) throw invalid_param("", "the request body must be a JSON object");
+}
+
+std::vector<ChatMessage> parse_messages(const json& v) {
+  if (!v.is_array()) throw invalid_param("messages", std::string("messages must be an array, got ") + type_name(v));
+  if (v.empty()) throw invalid_param("messages", "messages must not be empty");
+  std::vector<ChatMessage> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    const json& m = v[i];
+    if (!m.is_object()) throw invalid_param(where, where + " must be an object");
+    const json* role = field(m, "role");
+    if (!role || !role->is_string()) throw invalid_param(where + ".role", where + ".role must be a string");
+    ChatMessage msg;
+    msg.role = role->get<std::string>();
+    if (msg.role == "developer") msg.role = "system";  // OpenAI's newer name for system
+    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant")
+      throw invalid_param(where + ".role", where + ".role must be system, user or assistant, got '" + msg.role + "'");
+    const json* content = field(m, "content");
+    if (!content) {
+      if (msg.role != "assistant") throw invalid_param(where + ".content", where + ".content is required");
+    } else if (content->is_string()) {
+      msg.content = content->get<std::string>();
+    } else if (content->is_array()) {
+      for (const json& part : *content) {
+        const json* type = part.is_object() ? field(part, "type") : nullptr;
+        if (!type || !type->is_string())
+          throw invalid_param(where + ".content", where + ".content parts must be objects with a \"type\"");
+        if (type->get<std::string>() != "text")
+          throw not_supported(where + ".content", "content parts of type '" + type->get<std::string>() +
+                                                      "' are not supported (text only)");
+        const json* text = field(part, "text");
+        if (!text || !text->is_string())
+          throw invalid_param(where + ".content", where + ".content text parts need a string \"text\"");
+        msg.content += text->get<std::string>();
+      }
+    } else {
+      throw invalid_param(where + ".content",
+                          where + ".content must be a string or an array of text parts, got " + type_name(*content));
+    }
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+}  // namespace
+
+json parse_json_body(const std::string& body) {
+  json parsed;
+  try {
+    parsed = json::parse(body);  // rejects invalid UTF-8 in strings
+  } catch (const json::parse_error& e) {
+    throw ApiError(400, "invalid_request_error", std::string("the request body is not valid JSON: ") + e.what(), "",
+                   "invalid_json");
+  }
+  require_object(parsed);
+  return parsed;
+}
+
+CompletionRequest parse_completion_request(const json& body) {
+  require_object(body);
+  CompletionRequest r;
+  r.common = parse_common(body, 16);  // OpenAI's default for legacy completions
+  if (field(body, "suffix")) throw not_supported("suffix", "suffix is not supported");
+  r.echo = get_bool(body, "echo", false);
+  if (const json* lp = field(body, "logprobs")) {
+    // The legacy API takes an integer; accept a boolean too (true = 0 alternatives).
+    if (lp->is_boolean()) r.logprobs = lp->get<bool>() ? 0 : -1;
+    else r.logprobs = static_cast<int>(get_int(body, "logprobs", 0, sampling::kMaxLogprobs).value());
+  }
+  if (r.echo && r.logprobs >= 0)
+    throw not_supported("echo", "echo together with logprobs (prompt logprobs) is not supported yet");
+  r.common.params.logprobs = r.logprobs;
+
+  const json* prompt = field(body, "prompt");
+  if (!prompt) throw invalid_param("prompt", "prompt is required");
+  if (prompt->is_string()) {
+    r.prompts.emplace_back(prompt->get<std::string>());
+  } else if (prompt->is_array()) {
+    if (prompt->empty()) throw invalid_param("prompt", "prompt must not be an empty array");
+    const json& first = prompt->front();
+    if (first.is_number()) {
+      r.prompts.emplace_back(get_token_list(*prompt, "prompt"));
+    } else {
+      for (const json& item : *prompt) {
+        if (item.is_string()) r.prompts.emplace_back(item.get<std::string>());
+        else if (item.is_array()) r.prompts.emplace_back(get_token_list(item, "prompt"));
+        else throw invalid_param("prompt", "prompt must be a string, an array of strings, an array of token ids "
+                                           "or an array of token id arrays");
+      }
+    }
+    if (r.prompts.size() > 64) throw invalid_param("prompt", "at most 64 prompts per request");
+  } else {
+    throw invalid_param("prompt", std::string("prompt must be a string or an array, got ") + type_name(*prompt));
+  }
+  return r;
+}
+
+ChatRequest parse_chat_request(const json& body) {
+  require_object(body);
+  ChatRequest r;
+  r.common = parse_common(body, -1);
+  const json* messages = field(body, "messages");
+  if (!messages) throw invalid_param("messages", "messages is required");
+  r.messages = parse_messages(*messages);
+  r.logprobs = get_bool(body, "logprobs", false);
+  r.top_logprobs = static_cast<int>(get_int(body, "top_logprobs", 0, sampling::kMaxLogprobs).value_or(0));
+  if (field(body, "top_logprobs") && !r.logprobs)
+    throw invalid_param("top_logprobs", "top_logprobs requires logprobs to be true");
+  r.common.params.logprobs = r.logprobs ? r.top_logprobs : -1;
+  return r;
+}
+
+TokenizeRequest parse_tokenize_request(const json& body) {
+  require_object(body);
+  TokenizeRequest r;
+  const json* prompt = field(body, "prompt");
+  const json* messages = field(body, "messages");
+  if ((prompt != nullptr) == (messages != nullptr))
+    throw invalid_param("prompt", "give exactly one of prompt and messages");
+  if (prompt) {
+    if (!prompt->is_string()) throw invalid_param("prompt", std::string("prompt must be a string, got ") + type_name(*prompt));
+    r.prompt = prompt->get<std::string>();
+  } else {
+    r.messages = parse_messages(*messages);
+  }
+  r.add_special_tokens = get_bool(body, "add_special_tokens", prompt != nullptr);
+  r.add_generation_prompt = get_bool(body, "add_generation_prompt", true);
+  return r;
+}
+
+std::vector<int32_t> parse_detokenize_request(const json& body) {
+  require_object(body);
+  const json* tokens = field(body, "tokens");
+  if (!tokens) throw invalid_param("tokens", "tokens is required");
+  return get_token_list(*tokens, "tokens");
+}
+
+}  // namespace nucleus::server

@@ -1,0 +1,72 @@
+// OpenAI/vLLM request JSON -> typed request structs, with every check that
+// needs no model (types, ranges, mutually exclusive fields). Anything wrong
+// throws ApiError 400 naming the parameter. Unknown fields are ignored, as
+// OpenAI does. What needs the tokenizer (prompt lengths, token id ranges) is
+// checked in generation.cc when the engine request is built.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sampling/params.h"
+
+namespace nucleus::server {
+
+// Parses a request body: malformed JSON, invalid UTF-8 or a non-object -> 400.
+nlohmann::json parse_json_body(const std::string& body);
+
+// The fields /v1/completions and /v1/chat/completions share.
+struct CommonRequest {
+  std::string model;                     // empty when absent
+  std::optional<int> max_tokens;         // absent: the route's default
+  int n = 1;
+  bool stream = false;
+  bool include_usage = false;            // stream_options.include_usage
+  std::vector<std::string> stop;
+  sampling::SamplingParams params;       // every sampling field; logprobs set by the route
+  bool include_stop_str_in_output = false;
+  bool skip_special_tokens = true;
+};
+
+// One prompt of /v1/completions: text, or token ids.
+using Prompt = std::variant<std::string, std::vector<int32_t>>;
+
+struct CompletionRequest {
+  CommonRequest common;
+  std::vector<Prompt> prompts;  // a batch; choice index = prompt index * n + sequence index
+  bool echo = false;
+  int logprobs = -1;            // -1 = off, else number of top alternatives (0..20)
+};
+
+struct ChatMessage {
+  std::string role;     // system, user, assistant
+  std::string content;  // text parts joined
+};
+
+struct ChatRequest {
+  CommonRequest common;
+  std::vector<ChatMessage> messages;
+  bool logprobs = false;
+  int top_logprobs = 0;
+};
+
+CompletionRequest parse_completion_request(const nlohmann::json& body);
+ChatRequest parse_chat_request(const nlohmann::json& body);
+
+// vLLM's /tokenize: {"prompt": ...} or {"messages": [...]} (+ add_special_tokens, add_generation_prompt).
+struct TokenizeRequest {
+  std::optional<std::string> prompt;
+  std::vector<ChatMessage> messages;
+  bool add_special_tokens = true;
+  bool add_generation_prompt = true;
+};
+TokenizeRequest parse_tokenize_request(const nlohmann::json& body);
+// vLLM's /detokenize: {"tokens": [ids]}.
+std::vector<int32_t> parse_detokenize_request(const nlohmann::json& body);
+
+}  // namespace nucleus::server

@@ -1,0 +1,20 @@
+// The HTTP handlers, one function per route; http_server.cc maps paths to
+// them and turns exceptions into OpenAI error objects.
+#pragma once
+
+#include <httplib.h>
+
+#include "server/server_state.h"
+
+namespace nucleus::server {
+
+void handle_completions(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_chat(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_models(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_health(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_metrics(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_version(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_detokenize(ServerState& state, const httplib::Request& req, httplib::Response& res);
+
+}  // namespace nucleus::server

@@ -1,0 +1,327 @@
+// POST /v1/completions and POST /v1/chat/completions: parse, tokenize, run
+// through the engine, answer as one JSON object or as server-sent events.
+//
+// Disconnects: a streaming response notices a failed write; a non-streaming
+// one writes a space (legal leading JSON whitespace) every kHeartbeat while it
+// waits, so a closed socket aborts the request in the engine within that time.
+#include <chrono>
+#include <map>
+#include <random>
+#include <string>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "server/errors.h"
+#include "server/generation.h"
+#include "server/routes.h"
+#include "server/sse.h"
+
+namespace nucleus::server {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+constexpr auto kPoll = std::chrono::milliseconds(100);
+
+std::string random_id(const char* prefix) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return std::string(prefix) + buf;
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+json usage_json(const Usage& u) {
+  json j = {{"prompt_tokens", u.prompt_tokens},
+            {"completion_tokens", u.completion_tokens},
+            {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+  if (u.cached_prompt_tokens > 0) j["prompt_tokens_details"] = {{"cached_tokens", u.cached_prompt_tokens}};
+  return j;
+}
+
+json finish_json(FinishReason f) { return f == FinishReason::kNone ? json(nullptr) : json(finish_reason_name(f)); }
+
+json stop_reason_json(const SequenceDelta& d) {
+  if (d.stop_reason.empty()) return nullptr;
+  if (std::all_of(d.stop_reason.begin(), d.stop_reason.end(), ::isdigit)) return std::stoi(d.stop_reason);
+  return d.stop_reason;
+}
+
+// What a route does differently: the shape of its chunks and final choices.
+struct Shape {
+  bool chat = false;
+  std::string object;        // "text_completion" or "chat.completion"
+  std::string chunk_object;  // "text_completion" or "chat.completion.chunk"
+  std::vector<std::string> echo_prefix;  // completions with echo: per prompt
+  int n = 1;
+};
+
+std::string token_text(const Tokenizer& tok, int32_t id) {
+  const int32_t ids[1] = {id};
+  return tok.decode(ids);
+}
+
+json bytes_of(const std::string& s) {
+  json b = json::array();
+  for (unsigned char c : s) b.push_back(int(c));
+  return b;
+}
+
+// Logprobs of a run of tokens in the route's shape.
+json logprobs_json(const Shape& shape, const Tokenizer& tok, const std::vector<TokenLogprob>& lps, size_t text_offset) {
+  if (shape.chat) {
+    json content = json::array();
+    for (const TokenLogprob& lp : lps) {
+      const std::string t = token_text(tok, lp.token);
+      json top = json::array();
+      for (const TopLogprob& alt : lp.top) {
+        const std::string at = token_text(tok, alt.token);
+        top.push_back({{"token", at}, {"logprob", alt.logprob}, {"bytes", bytes_of(at)}});
+      }
+      content.push_back({{"token", t}, {"logprob", lp.logprob}, {"bytes", bytes_of(t)}, {"top_logprobs", top}});
+    }
+    return {{"content", content}};
+  }
+  json tokens = json::array(), token_logprobs = json::array(), top = json::array(), offsets = json::array();
+  for (const TokenLogprob& lp : lps) {
+    const std::string t = token_text(tok, lp.token);
+    tokens.push_back(t);
+    token_logprobs.push_back(lp.logprob);
+    json alts = json::object();
+    for (const TopLogprob& alt : lp.top) alts[token_text(tok, alt.token)] = alt.logprob;
+    top.push_back(alts);
+    offsets.push_back(text_offset);
+    text_offset += t.size();
+  }
+  return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
+}
+
+struct ChoiceState {
+  std::string text;
+  std::vector<TokenLogprob> logprobs;
+  FinishReason finish = FinishReason::kNone;
+  SequenceDelta last;  // for stop_reason
+  bool started = false;
+  Clock::time_point last_token;
+};
+
+void observe_tokens(ServerState& state, ChoiceState& c, const SequenceDelta& d, Clock::time_point arrival) {
+  if (d.tokens.empty()) return;
+  const auto now = Clock::now();
+  if (!c.started) {
+    state.metrics.ttft.observe(std::chrono::duration<double>(now - arrival).count());
+  } else {
+    state.metrics.inter_token.observe(std::chrono::duration<double>(now - c.last_token).count() /
+                                      static_cast<double>(d.tokens.size()));
+  }
+  c.started = true;
+  c.last_token = now;
+}
+
+json stream_chunk(const Shape& shape, const Tokenizer& tok, const std::string& id, int64_t created,
+                  const std::string& model, int choice, const SequenceDelta& d, bool first_of_choice,
+                  size_t text_offset) {
+  json c = {{"index", choice}};
+  if (shape.chat) {
+    json delta = json::object();
+    if (first_of_choice) delta["role"] = "assistant";
+    delta["content"] = d.text;
+    c["delta"] = delta;
+  } else {
+    c["text"] = d.text;
+  }
+  c["logprobs"] = d.logprobs.empty() ? json(nullptr) : logprobs_json(shape, tok, d.logprobs, text_offset);
+  c["finish_reason"] = finish_json(d.finish);
+  if (d.finish != FinishReason::kNone) c["stop_reason"] = stop_reason_json(d);
+  return {{"id", id}, {"object", shape.chunk_object}, {"created", created}, {"model", model}, {"choices", {c}}};
+}
+
+void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httplib::Response& res,
+                     std::shared_ptr<GenerationRun> run, const Shape& shape, bool stream, bool include_usage,
+                     Clock::time_point arrival) {
+  const std::string id = random_id(shape.chat ? "chatcmpl-" : "cmpl-");
+  const int64_t created = unix_now();
+  const std::string model = state.model_name;
+  const Tokenizer* tokp = state.tokenizer;
+  auto choices = std::make_shared<std::vector<ChoiceState>>(run->num_choices());
+
+  if (stream) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream", [&state, run, choices, shape, id, created, model, include_usage, arrival, tokp](
+                                 size_t, httplib::DataSink& sink) {
+          const Tokenizer& tok = *tokp;
+          std::vector<ChoiceDelta> deltas;
+          auto send = [&sink, run](const std::string& data) {
+            if (sink.write(data.data(), data.size())) return true;
+            run->abort();  // the client went away
+            return false;
+          };
+          // Chat: every choice opens with the assistant role, even before its first token.
+          if (shape.chat) {
+            for (int c = 0; c < run->num_choices(); ++c) {
+              SequenceDelta opening;
+              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, c, opening, true, 0)))) return false;
+            }
+          }
+          bool more = true;
+          while (more) {
+            deltas.clear();
+            more = run->poll(deltas, kPoll);
+            for (ChoiceDelta& cd : deltas) {
+              ChoiceState& c = (*choices)[cd.choice];
+              observe_tokens(state, c, cd.delta, arrival);
+              if (cd.delta.text.empty() && cd.delta.finish == FinishReason::kNone && cd.delta.logprobs.empty()) continue;
+              std::string prefix;
+              if (!shape.chat && c.text.empty() && !c.started && !shape.echo_prefix.empty()) {
+                prefix = shape.echo_prefix[cd.choice / shape.n];
+              }
+              SequenceDelta d = cd.delta;
+              d.text = prefix + d.text;
+              const size_t offset = c.text.size();
+              c.text += d.text;
+              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, cd.choice, d, false, offset)))) {
+                return false;
+              }
+            }
+            if (!run->error().empty()) {
+              send(sse_event(error_body(run->error(), "server_error")));
+              sink.done();
+              return true;
+            }
+          }
+          if (include_usage) {
+            json usage = {{"id", id}, {"object", shape.chunk_object}, {"created", created}, {"model", model},
+                          {"choices", json::array()}, {"usage", usage_json(run->usage())}};
+            if (!send(sse_event(usage))) return false;
+          }
+          send(sse_done());
+          state.metrics.e2e.observe(std::chrono::duration<double>(Clock::now() - arrival).count());
+          sink.done();
+          return true;
+        },
+        [run](bool) { run->abort(); });
+    return;
+  }
+
+  // Non-streaming: wait for everything, writing a heartbeat space while waiting.
+  res.set_chunked_content_provider(
+      "application/json", [&state, run, choices, shape, id, created, model, arrival, tokp](size_t,
+                                                                                         httplib::DataSink& sink) {
+        const Tokenizer& tok = *tokp;
+        std::vector<ChoiceDelta> deltas;
+        auto last_beat = Clock::now();
+        bool more = true;
+        while (more) {
+          deltas.clear();
+          more = run->poll(deltas, kPoll);
+          for (ChoiceDelta& cd : deltas) {
+            ChoiceState& c = (*choices)[cd.choice];
+            observe_tokens(state, c, cd.delta, arrival);
+            c.text += cd.delta.text;
+            c.logprobs.insert(c.logprobs.end(), cd.delta.logprobs.begin(), cd.delta.logprobs.end());
+            if (cd.delta.finish != FinishReason::kNone) {
+              c.finish = cd.delta.finish;
+              c.last = cd.delta;
+            }
+          }
+          if (more && Clock::now() - last_beat > std::chrono::milliseconds(500)) {
+            if (!sink.write(" ", 1)) {
+              run->abort();
+              return false;
+            }
+            last_beat = Clock::now();
+          }
+        }
+        json body;
+        if (!run->error().empty()) {
+          body = error_body(run->error(), "server_error");
+        } else {
+          json out = json::array();
+          for (int i = 0; i < static_cast<int>(choices->size()); ++i) {
+            const ChoiceState& c = (*choices)[i];
+            json choice = {{"index", i}};
+            const std::string prefix = shape.echo_prefix.empty() ? "" : shape.echo_prefix[i / shape.n];
+            if (shape.chat) {
+              choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+            } else {
+              choice["text"] = prefix + c.text;
+            }
+            choice["logprobs"] = c.logprobs.empty() ? json(nullptr) : logprobs_json(shape, tok, c.logprobs, prefix.size());
+            choice["finish_reason"] = finish_json(c.finish);
+            choice["stop_reason"] = stop_reason_json(c.last);
+            out.push_back(choice);
+          }
+          body = {{"id", id}, {"object", shape.object}, {"created", created}, {"model", model},
+                  {"choices", out}, {"usage", usage_json(run->usage())}};
+        }
+        const std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+        sink.write(text.data(), text.size());
+        state.metrics.e2e.observe(std::chrono::duration<double>(Clock::now() - arrival).count());
+        sink.done();
+        return true;
+      },
+      [run](bool) { run->abort(); });
+}
+
+void check_model(const ServerState& state, const CommonRequest& common) {
+  if (!common.model.empty() && common.model != state.model_name) {
+    throw ApiError(404, "invalid_request_error", "The model `" + common.model + "` does not exist", "model",
+                   "model_not_found");
+  }
+}
+
+}  // namespace
+
+void handle_completions(ServerState& state, const httplib::Request& req, httplib::Response& res) {
+  const auto arrival = Clock::now();
+  CompletionRequest r = parse_completion_request(parse_json_body(req.body));
+  check_model(state, r.common);
+  const Tokenizer& tok = *state.tokenizer;
+  Shape shape;
+  shape.object = shape.chunk_object = "text_completion";
+  shape.n = r.common.n;
+  std::vector<std::vector<int32_t>> prompts;
+  for (const Prompt& p : r.prompts) {
+    if (const auto* text = std::get_if<std::string>(&p)) {
+      prompts.push_back(tok.encode(*text, {.add_special = true, .parse_special = true}));
+      if (r.echo) shape.echo_prefix.push_back(*text);
+    } else {
+      const auto& ids = std::get<std::vector<int32_t>>(p);
+      for (int32_t id : ids) {
+        if (!tok.is_valid_id(id)) {
+          throw invalid_param("prompt", "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                                            std::to_string(tok.vocab_size()) + ")");
+        }
+      }
+      prompts.push_back(ids);
+      if (r.echo) shape.echo_prefix.push_back(tok.decode(ids));
+    }
+  }
+  // OpenAI's legacy default for completions is 16 tokens.
+  auto run = std::make_shared<GenerationRun>(state, r.common, prompts, 16);
+  run_and_respond(state, req, res, run, shape, r.common.stream, r.common.include_usage, arrival);
+}
+
+void handle_chat(ServerState& state, const httplib::Request& req, httplib::Response& res) {
+  const auto arrival = Clock::now();
+  ChatRequest r = parse_chat_request(parse_json_body(req.body));
+  check_model(state, r.common);
+  if (!state.chat_template) throw ApiError(400, "invalid_request_error", "this model has no chat template");
+  const std::vector<int32_t> prompt =
+      tokenize_segments(*state.tokenizer, state.chat_template->render(r.messages, true));
+  Shape shape;
+  shape.chat = true;
+  shape.object = "chat.completion";
+  shape.chunk_object = "chat.completion.chunk";
+  shape.n = r.common.n;
+  // Chat answers run until the end of turn or the context (-1), as OpenAI's do.
+  auto run = std::make_shared<GenerationRun>(state, r.common, std::vector<std::vector<int32_t>>{prompt}, -1);
+  run_and_respond(state, req, res, run, shape, r.common.stream, r.common.include_usage, arrival);
+}
+
+}  // namespace nucleus::server

@@ -1,0 +1,77 @@
+// The routes that do not generate: models, health, metrics, version,
+// tokenize and detokenize (vLLM's request and response shapes).
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "server/errors.h"
+#include "server/openai_request.h"
+#include "server/routes.h"
+
+namespace nucleus::server {
+namespace {
+using json = nlohmann::json;
+
+void reply(httplib::Response& res, const json& body) {
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+}  // namespace
+
+void handle_models(ServerState& state, const httplib::Request&, httplib::Response& res) {
+  static const int64_t created =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  reply(res, {{"object", "list"},
+              {"data",
+               {{{"id", state.model_name},
+                 {"object", "model"},
+                 {"created", created},
+                 {"owned_by", "nucleus"},
+                 {"max_model_len", state.context_length}}}}});
+}
+
+void handle_health(ServerState& state, const httplib::Request&, httplib::Response& res) {
+  if (!state.ready || state.draining) {
+    res.status = 503;
+    reply(res, error_body(state.draining ? "shutting down" : "loading the model", "service_unavailable"));
+    return;
+  }
+  reply(res, json::object());
+}
+
+void handle_metrics(ServerState& state, const httplib::Request&, httplib::Response& res) {
+  if (state.ready) {
+    const EngineStats stats = state.engine->stats();
+    res.set_content(state.metrics.render(&stats), "text/plain; version=0.0.4");
+  } else {
+    res.set_content(state.metrics.render(nullptr), "text/plain; version=0.0.4");
+  }
+}
+
+void handle_version(ServerState&, const httplib::Request&, httplib::Response& res) {
+  reply(res, {{"version", "0.1.0"}});
+}
+
+void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::Response& res) {
+  const TokenizeRequest r = parse_tokenize_request(parse_json_body(req.body));
+  std::vector<int32_t> tokens;
+  if (r.prompt) {
+    tokens = state.tokenizer->encode(*r.prompt, {.add_special = r.add_special_tokens, .parse_special = true});
+  } else {
+    if (!state.chat_template) throw ApiError(400, "invalid_request_error", "this model has no chat template");
+    tokens = tokenize_segments(*state.tokenizer, state.chat_template->render(r.messages, r.add_generation_prompt));
+  }
+  reply(res, {{"count", tokens.size()}, {"max_model_len", state.context_length}, {"tokens", tokens}});
+}
+
+void handle_detokenize(ServerState& state, const httplib::Request& req, httplib::Response& res) {
+  const std::vector<int32_t> tokens = parse_detokenize_request(parse_json_body(req.body));
+  for (int32_t id : tokens) {
+    if (!state.tokenizer->is_valid_id(id)) {
+      throw invalid_param("tokens", "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                                        std::to_string(state.tokenizer->vocab_size()) + ")");
+    }
+  }
+  reply(res, {{"prompt", state.tokenizer->decode(tokens)}});
+}
+
+}  // namespace nucleus::server

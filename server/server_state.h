@@ -1,0 +1,30 @@
+// What every HTTP handler reads: the engine (once loaded), the tokenizer, the
+// chat template, the served model name and the metrics. Set up by
+// app/cmd_serve.cc; `ready` flips to true when the model is loaded, and
+// `draining` when shutdown starts (handlers then refuse new work with 503).
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+#include "engine/engine.h"
+#include "engine/tokenizer.h"
+#include "server/chat_template.h"
+#include "server/metrics.h"
+
+namespace nucleus::server {
+
+struct ServerState {
+  std::atomic<bool> ready{false};
+  std::atomic<bool> draining{false};
+  Engine* engine = nullptr;              // valid once ready
+  const Tokenizer* tokenizer = nullptr;  // valid once ready
+  std::optional<ChatTemplate> chat_template;
+  std::string model_name;                // what clients pass as "model"
+  int context_length = 0;
+  std::string api_key;                   // empty: no auth
+  ServerMetrics metrics;
+};
+
+}  // namespace nucleus::server
