@@ -142,7 +142,11 @@ std::vector<TemplateSegment> ChatTemplate::render(const std::vector<ChatMessage>
       // <s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s><s>[INST] {user} [/INST]
       std::string system;
       for (const ChatMessage& m : messages)
-        if (m.role == "system") system += (system.empty() ? "" : "\n") + trim(m.content);
+        if (m.role == "system") {
+          // Two appends, not `"\n" + trim(...)`: GCC 12 flags that temporary with a false -Wrestrict.
+          if (!system.empty()) system += '\n';
+          system += trim(m.content);
+        }
       bool first_user = true;
       for (const ChatMessage& m : messages) {
         if (m.role == "user") {
