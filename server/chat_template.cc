@@ -1,5 +1,11 @@
 #include "server/chat_template.h"
 
+// GCC 12 reports a false -Wrestrict inside std::string's memcpy when a string
+// literal is prepended to a temporary (GCC bug 105329); the code is fine.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
+
 #include <regex>
 #include <stdexcept>
 
@@ -142,11 +148,7 @@ std::vector<TemplateSegment> ChatTemplate::render(const std::vector<ChatMessage>
       // <s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s><s>[INST] {user} [/INST]
       std::string system;
       for (const ChatMessage& m : messages)
-        if (m.role == "system") {
-          // Two appends, not `"\n" + trim(...)`: GCC 12 flags that temporary with a false -Wrestrict.
-          if (!system.empty()) system += '\n';
-          system += trim(m.content);
-        }
+        if (m.role == "system") system += (system.empty() ? "" : "\n") + trim(m.content);
       bool first_user = true;
       for (const ChatMessage& m : messages) {
         if (m.role == "user") {
