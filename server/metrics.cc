@@ -97,6 +97,12 @@ std::string ServerMetrics::render(const EngineStats* s) const {
            s->prefix_queries > 0 ? static_cast<double>(s->prefix_hits) / static_cast<double>(s->prefix_queries) : 0.0);
     metric(out, "nucleus:num_preemptions_total", "counter", "Sequences preempted to free KV blocks.",
            static_cast<double>(s->preemptions));
+    metric(out, "nucleus:spec_decode_num_draft_tokens_total", "counter", "Speculative tokens drafted and scored.",
+           static_cast<double>(s->spec_drafted));
+    metric(out, "nucleus:spec_decode_num_accepted_tokens_total", "counter", "Drafted tokens kept.",
+           static_cast<double>(s->spec_accepted));
+    metric(out, "nucleus:spec_decode_draft_acceptance_rate", "gauge", "Accepted / drafted speculative tokens.",
+           s->spec_drafted ? static_cast<double>(s->spec_accepted) / static_cast<double>(s->spec_drafted) : 0.0);
     metric(out, "nucleus:engine_steps_total", "counter", "Engine steps run.", static_cast<double>(s->steps));
     metric(out, "nucleus:engine_step_seconds_total", "counter", "Wall time spent in engine steps.", s->step_seconds);
   }

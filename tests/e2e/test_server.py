@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""End-to-end tests: the real `nucleus serve` on loopback, driven by the
+official `openai` Python client, raw HTTP and curl.
+
+  python tests/e2e/test_server.py --nucleus build/release/app/nucleus --model MODEL
+
+Exits non-zero when any check fails; prints one line per check.
+"""
+import argparse
+import concurrent.futures
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+import openai
+import requests
+
+RESULTS = []
+
+
+def check(name):
+    def wrap(fn):
+        RESULTS.append((name, fn))
+        return fn
+    return wrap
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, binary, model, *extra):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(f"/tmp/nucleus-e2e-{self.port}.log", "w")
+        self.proc = subprocess.Popen([binary, "serve", "--model", model, "--port", str(self.port),
+                                      "--kv-cache-memory", "512MiB", "--max-body", "1MiB", *extra],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not become healthy")
+
+    def stop(self, sig_timeout=30):
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=sig_timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
+
+
+def metrics(url):
+    text = requests.get(url + "/metrics", timeout=5).text
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name, _, value = line.rpartition(" ")
+        values[name] = float(value)
+    return values
+
+
+def metric(values, prefix):
+    return sum(v for k, v in values.items() if k.split("{")[0] == prefix)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nucleus", required=True)
+    ap.add_argument("--model", required=True)
+    args = ap.parse_args()
+
+    srv = Server(args.nucleus, args.model)
+    client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=120)
+    model = client.models.list().data[0].id
+    ctx = {"srv": srv, "client": client, "model": model, "args": args}
+    failures = 0
+    try:
+        for name, fn in RESULTS:
+            t0 = time.time()
+            try:
+                fn(ctx)
+                print(f"PASS {name} ({time.time() - t0:.1f}s)")
+            except Exception:
+                failures += 1
+                print(f"FAIL {name}")
+                traceback.print_exc()
+    finally:
+        rc = srv.stop()
+        print(f"server exit code after SIGTERM: {rc}")
+        if rc != 0:
+            failures += 1
+            print("FAIL graceful shutdown exits 0")
+    print(f"{len(RESULTS) - failures + (1 if rc == 0 else 0)} passed, {failures} failed")
+    sys.exit(1 if failures else 0)
+
+
+# ---- with the official openai client ----
+
+@check("models lists the served model")
+def _(c):
+    ids = [m.id for m in c["client"].models.list().data]
+    assert ids == [c["model"]], ids
+
+
+@check("chat completion (non-streaming) answers and reports usage")
+def _(c):
+    r = c["client"].chat.completions.create(model=c["model"], max_tokens=32, temperature=0,
+                                            messages=[{"role": "user", "content": "What is the capital of France?"}])
+    assert r.object == "chat.completion"
+    assert r.choices[0].message.role == "assistant"
+    assert "Paris" in r.choices[0].message.content, r.choices[0].message.content
+    assert r.choices[0].finish_reason in ("stop", "length")
+    assert r.usage.prompt_tokens > 5 and r.usage.completion_tokens > 0
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+
+
+@check("chat streaming: role first, content deltas, finish_reason on the last chunk, usage only when asked")
+def _(c):
+    stream = c["client"].chat.completions.create(model=c["model"], max_tokens=20, temperature=0, stream=True,
+                                                 messages=[{"role": "user", "content": "Count to five."}])
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert text.strip(), "empty streamed text"
+    finishes = [ch.choices[0].finish_reason for ch in chunks if ch.choices]
+    assert finishes[-1] in ("stop", "length") and all(f is None for f in finishes[:-1]), finishes
+    assert all(ch.usage is None for ch in chunks)
+    stream = c["client"].chat.completions.create(model=c["model"], max_tokens=5, temperature=0, stream=True,
+                                                 stream_options={"include_usage": True},
+                                                 messages=[{"role": "user", "content": "Hi"}])
+    chunks = list(stream)
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 5, chunks[-1]
+    # The streamed text equals the non-streamed one (greedy).
+    full = c["client"].chat.completions.create(model=c["model"], max_tokens=5, temperature=0,
+                                               messages=[{"role": "user", "content": "Hi"}])
+    streamed = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert streamed == full.choices[0].message.content, (streamed, full.choices[0].message.content)
+
+
+@check("completions: string, list of strings, token ids; max_tokens -> length")
+def _(c):
+    cl = c["client"]
+    r = cl.completions.create(model=c["model"], prompt="The capital of France is", max_tokens=6, temperature=0)
+    assert r.object == "text_completion" and r.choices[0].finish_reason == "length"
+    assert r.usage.completion_tokens == 6
+    r2 = cl.completions.create(model=c["model"], prompt=["One, two,", "Red, green,"], max_tokens=4, temperature=0)
+    assert [ch.index for ch in r2.choices] == [0, 1]
+    ids = requests.post(c["srv"].url + "/tokenize", json={"prompt": "The capital of France is"}).json()["tokens"]
+    r3 = cl.completions.create(model=c["model"], prompt=ids, max_tokens=6, temperature=0)
+    assert r3.choices[0].text == r.choices[0].text, (r3.choices[0].text, r.choices[0].text)
+    r4 = cl.completions.create(model=c["model"], prompt="Hello", max_tokens=3, temperature=0, echo=True)
+    assert r4.choices[0].text.startswith("Hello")
+
+
+@check("n=3 gives three choices; a seed reproduces a sampled answer")
+def _(c):
+    cl = c["client"]
+    r = cl.completions.create(model=c["model"], prompt="Once upon a time", max_tokens=12, n=3, temperature=1.0,
+                              seed=123)
+    assert sorted(ch.index for ch in r.choices) == [0, 1, 2]
+    again = cl.completions.create(model=c["model"], prompt="Once upon a time", max_tokens=12, n=3, temperature=1.0,
+                                  seed=123)
+    assert [ch.text for ch in r.choices] == [ch.text for ch in again.choices]
+    assert len({ch.text for ch in r.choices}) > 1, "three identical samples at temperature 1"
+
+
+@check("logprobs: completions (int) and chat (top_logprobs), sampled token ranked and consistent")
+def _(c):
+    cl = c["client"]
+    r = cl.completions.create(model=c["model"], prompt="The capital of France is", max_tokens=3, temperature=0,
+                              logprobs=3)
+    lp = r.choices[0].logprobs
+    assert len(lp.tokens) == 3 and len(lp.token_logprobs) == 3 and len(lp.top_logprobs) == 3
+    for tok, val, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs):
+        assert val <= 0 and len(top) <= 3
+        assert abs(max(top.values()) - val) < 1e-4, (tok, val, top)  # greedy: the sampled token is the top one
+    r = cl.chat.completions.create(model=c["model"], max_tokens=3, temperature=0, logprobs=True, top_logprobs=2,
+                                   messages=[{"role": "user", "content": "Say yes."}])
+    content = r.choices[0].logprobs.content
+    assert len(content) == r.usage.completion_tokens
+    assert all(len(t.top_logprobs) == 2 and t.logprob <= 0 for t in content)
+
+
+@check("stop strings end the text before the stop string, never leaking part of it")
+def _(c):
+    cl = c["client"]
+    base = cl.completions.create(model=c["model"], prompt="1, 2, 3, 4, 5,", max_tokens=12, temperature=0)
+    text = base.choices[0].text
+    assert "7" in text, text
+    stop = text[text.index("7"):text.index("7") + 2]
+    r = cl.completions.create(model=c["model"], prompt="1, 2, 3, 4, 5,", max_tokens=12, temperature=0, stop=[stop])
+    assert r.choices[0].finish_reason == "stop"
+    assert r.choices[0].text == text[:text.index(stop)], (r.choices[0].text, text, stop)
+    chunks = list(cl.completions.create(model=c["model"], prompt="1, 2, 3, 4, 5,", max_tokens=12, temperature=0,
+                                        stop=stop, stream=True))
+    streamed = "".join(ch.choices[0].text for ch in chunks)
+    assert streamed == r.choices[0].text, (streamed, r.choices[0].text)
+
+
+@check("logit_bias (string keys) forces a token")
+def _(c):
+    srv = c["srv"]
+    target = requests.post(srv.url + "/tokenize", json={"prompt": " banana", "add_special_tokens": False}).json()
+    tid = target["tokens"][0]
+    r = c["client"].completions.create(model=c["model"], prompt="My favourite colour is", max_tokens=4,
+                                       temperature=0.7, logit_bias={str(tid): 100})
+    ids = requests.post(srv.url + "/tokenize", json={"prompt": r.choices[0].text, "add_special_tokens": False}).json()
+    assert all(t == tid for t in ids["tokens"]), (r.choices[0].text, ids)
+
+
+@check("vLLM extras: top_k, min_p, repetition_penalty, min_tokens, ignore_eos, stop_token_ids")
+def _(c):
+    r = c["client"].completions.create(model=c["model"], prompt="Hello", max_tokens=8, temperature=0.8, seed=5,
+                                       extra_body={"top_k": 5, "min_p": 0.05, "repetition_penalty": 1.2,
+                                                   "min_tokens": 8, "ignore_eos": True})
+    assert r.usage.completion_tokens == 8
+    base = c["client"].completions.create(model=c["model"], prompt="1, 2, 3,", max_tokens=6, temperature=0,
+                                          logprobs=0)
+    ids = requests.post(c["srv"].url + "/tokenize", json={"prompt": base.choices[0].text,
+                                                          "add_special_tokens": False}).json()["tokens"]
+    r = c["client"].completions.create(model=c["model"], prompt="1, 2, 3,", max_tokens=6, temperature=0,
+                                       extra_body={"stop_token_ids": [ids[1]]})
+    assert r.choices[0].finish_reason == "stop" and r.usage.completion_tokens == 2, r
+
+
+# ---- raw HTTP: every bad input gets the right status and an error object ----
+
+def raw(url, method, path, body=None, headers=None):
+    u = url.replace("http://", "")
+    host, port = u.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request(method, path, body=body, headers=headers or {"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data, dict(resp.getheaders())
+
+
+def expect_error(c, status, body, param=None, path="/v1/completions", headers=None):
+    code, data, _ = raw(c["srv"].url, "POST", path, body, headers)
+    assert code == status, (code, data[:300])
+    err = json.loads(data)["error"]
+    assert set(err) >= {"message", "type", "param", "code"}, err
+    if param is not None:
+        assert err["param"] == param, err
+    return err
+
+
+@check("malformed JSON, wrong types, out-of-range values, unknown model, suffix, response_format")
+def _(c):
+    expect_error(c, 400, b"{not json")
+    expect_error(c, 400, b"[1, 2]")
+    expect_error(c, 400, json.dumps({"prompt": "x", "max_tokens": "ten"}).encode(), "max_tokens")
+    expect_error(c, 400, json.dumps({"prompt": "x", "temperature": 3}).encode(), "temperature")
+    expect_error(c, 400, json.dumps({"prompt": "x", "top_p": 0}).encode(), "top_p")
+    expect_error(c, 400, json.dumps({"prompt": "x", "n": 0}).encode(), "n")
+    expect_error(c, 400, json.dumps({"prompt": "x", "logit_bias": {"abc": 1}}).encode(), "logit_bias")
+    expect_error(c, 400, json.dumps({"prompt": "x", "logprobs": 50}).encode(), "logprobs")
+    expect_error(c, 400, json.dumps({"prompt": [99999999]}).encode(), "prompt")
+    expect_error(c, 400, json.dumps({"prompt": "x", "suffix": "y"}).encode(), "suffix")
+    expect_error(c, 404, json.dumps({"prompt": "x", "model": "no-such-model"}).encode(), "model")
+    expect_error(c, 400, json.dumps({"messages": [{"role": "user", "content": "x"}],
+                                     "response_format": {"type": "json_object"}}).encode(), "response_format",
+                 path="/v1/chat/completions")
+    expect_error(c, 400, json.dumps({"messages": []}).encode(), path="/v1/chat/completions")
+    expect_error(c, 400, json.dumps({"messages": [{"role": "wizard", "content": "x"}]}).encode(),
+                 path="/v1/chat/completions")
+    expect_error(c, 400, b'{"prompt": "\xff\xfe"}')  # invalid UTF-8
+
+
+@check("prompt + max_tokens over the context: 400 naming both numbers")
+def _(c):
+    err = expect_error(c, 400, json.dumps({"prompt": "hello", "max_tokens": 9000}).encode(), "max_tokens")
+    assert "8192" in err["message"] and "9000" in err["message"], err
+
+
+@check("huge body gets 413, unknown route 404, and the server keeps serving")
+def _(c):
+    code, data, _ = raw(c["srv"].url, "POST", "/v1/completions", b'{"prompt": "' + b"a" * (2 << 20) + b'"}')
+    assert code == 413, code
+    code, data, _ = raw(c["srv"].url, "GET", "/v2/nothing")
+    assert code == 404 and "error" in json.loads(data)
+    r = c["client"].completions.create(model=c["model"], prompt="Still alive?", max_tokens=2)
+    assert r.usage.completion_tokens == 2
+
+
+@check("curl: streaming completion with include_usage ends with [DONE]")
+def _(c):
+    out = subprocess.run(["curl", "-sN", c["srv"].url + "/v1/completions", "-H", "Content-Type: application/json",
+                          "-d", json.dumps({"prompt": "Hi", "max_tokens": 3, "stream": True,
+                                            "stream_options": {"include_usage": True}})],
+                         capture_output=True, text=True, timeout=60).stdout
+    events = [e for e in out.split("\n\n") if e.strip()]
+    assert events[-1] == "data: [DONE]", events[-3:]
+    usage = json.loads(events[-2][len("data: "):])
+    assert usage["choices"] == [] and usage["usage"]["completion_tokens"] == 3
+
+
+@check("tokenize / detokenize round trip (vLLM shapes), /version, /health")
+def _(c):
+    url = c["srv"].url
+    t = requests.post(url + "/tokenize", json={"prompt": "Hello, world! 你好"}).json()
+    assert t["count"] == len(t["tokens"]) and t["max_model_len"] == 8192
+    d = requests.post(url + "/detokenize", json={"tokens": t["tokens"]}).json()
+    assert d["prompt"] == "Hello, world! 你好", d
+    assert requests.get(url + "/version").json()["version"]
+    assert requests.get(url + "/health").status_code == 200
+
+
+@check("32 concurrent streaming clients, a quarter disconnecting early: nothing left running, all KV blocks free")
+def _(c):
+    url = c["srv"].url
+
+    def client(i):
+        body = json.dumps({"prompt": f"Story number {i}:", "max_tokens": 40, "temperature": 0.8, "seed": i,
+                           "stream": True, "ignore_eos": True})
+        u = url.replace("http://", "")
+        host, port = u.split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        conn.request("POST", "/v1/completions", body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        if i % 4 == 0:
+            resp.read(200)  # a few events, then hang up
+            conn.close()
+            return "disconnected"
+        data = resp.read().decode()
+        conn.close()
+        assert data.rstrip().endswith("data: [DONE]"), data[-200:]
+        return "done"
+
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        outcomes = list(pool.map(client, range(32)))
+    assert outcomes.count("done") == 24
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        m = metrics(url)
+        if metric(m, "nucleus:num_requests_running") == 0 and metric(m, "nucleus:kv_cache_blocks_used") == 0:
+            break
+        time.sleep(0.2)
+    m = metrics(url)
+    assert metric(m, "nucleus:num_requests_running") == 0, m
+    assert metric(m, "nucleus:kv_cache_blocks_used") == 0, {k: v for k, v in m.items() if "kv" in k}
+    assert metric(m, "nucleus:request_success_total") >= 24, m
+
+
+@check("bad or missing API key: 401 (second server with --api-key); the right key works")
+def _(c):
+    args = c["args"]
+    srv = Server(args.nucleus, args.model, "--api-key", "sekrit")
+    try:
+        body = json.dumps({"prompt": "x", "max_tokens": 1}).encode()
+        code, data, _ = raw(srv.url, "POST", "/v1/completions", body)
+        assert code == 401 and json.loads(data)["error"]["type"] == "authentication_error"
+        code, data, _ = raw(srv.url, "POST", "/v1/completions", body,
+                            {"Content-Type": "application/json", "Authorization": "Bearer wrong"})
+        assert code == 401
+        ok = openai.OpenAI(base_url=srv.url + "/v1", api_key="sekrit", max_retries=0)
+        assert ok.completions.create(model=c["model"], prompt="x", max_tokens=1).usage.completion_tokens == 1
+        assert requests.get(srv.url + "/health").status_code == 200  # health needs no key
+    finally:
+        assert srv.stop() == 0
+
+
+if __name__ == "__main__":
+    main()
