@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/bench_serve.h"
 #include "app/command.h"
 #include "config/options.h"
 #include "engine/engine.h"
@@ -336,7 +337,7 @@ std::pair<int, int> parse_range(const std::string& text, const std::string& opti
 }
 
 NUCLEUS_REGISTER_COMMAND(
-    "bench", "Benchmarks: `bench model` (forward pass), `bench offline` (engine throughput), `bench spec` (speculation)",
+    "bench", "Benchmarks: `bench model` (forward pass), `bench offline` (engine), `bench spec` (speculation), `bench serve` (HTTP)",
     [](CLI::App* sub) -> std::function<int()> {
       sub->require_subcommand(1);
       auto run = std::make_shared<std::function<int()>>();
@@ -381,6 +382,10 @@ NUCLEUS_REGISTER_COMMAND(
       spec->add_option("--repeats", sargs->repeats, "Runs per figure (median)")->capture_default_str()
           ->check(CLI::Range(1, 20));
       spec->callback([run, sargs] { *run = [sargs] { return run_spec_bench(*sargs); }; });
+
+      CLI::App* serve = sub->add_subcommand("serve", "Load an OpenAI-compatible server: TTFT, TPOT, ITL, throughput");
+      auto serve_run = setup_bench_serve(serve);
+      serve->callback([run, serve_run] { *run = serve_run; });
       return [run] { return (*run)(); };
     });
 

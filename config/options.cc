@@ -222,7 +222,8 @@ ServeOptionsParser::ServeOptionsParser(CLI::App* app) : app_(app) {
     std::string help = def.help + " [env " + def.env_name() + "]";
     if (std::holds_alternative<bool*>(def.target)) {
       bound.flag = true;
-      app->add_flag("--" + def.name, help);
+      // Bound to a member: add_flag(name, std::string&) would take `help` as the result variable.
+      app->add_flag("--" + def.name, bound.given, help);
       continue;
     }
     std::string shown = std::visit(

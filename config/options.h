@@ -84,7 +84,8 @@ class ServeOptionsParser {
  private:
   struct Bound {
     std::string text;   // the raw value given on the command line
-    bool flag = false;  // a boolean flag (no value)
+    bool flag = false;   // a boolean flag (no value)
+    bool given = false;  // the flag's own storage for CLI11
   };
   CLI::App* app_;
   std::string config_path_;

@@ -366,7 +366,7 @@ def _(c):
 @check("bad or missing API key: 401 (second server with --api-key); the right key works")
 def _(c):
     args = c["args"]
-    srv = Server(args.nucleus, args.model, "--api-key", "sekrit")
+    srv = Server(args.nucleus, args.model, "--api-key", "sekrit", "--no-request-log", "--no-prefix-cache")
     try:
         body = json.dumps({"prompt": "x", "max_tokens": 1}).encode()
         code, data, _ = raw(srv.url, "POST", "/v1/completions", body)
