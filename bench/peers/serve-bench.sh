@@ -28,7 +28,7 @@ wait_healthy() {  # url
   echo "serve-bench: $1 did not become healthy" >&2; return 1
 }
 
-declare -A result
+results="$(mktemp -d)"
 for c in "${concurrencies[@]}"; do
   ctx=$(( c * (input_len + output_len + 16) ))
   "$peer_bin/llama-server" -m "$model" --host 127.0.0.1 --port 18181 -t "$threads" -np "$c" -c "$ctx" \
@@ -43,17 +43,16 @@ for c in "${concurrencies[@]}"; do
     # Warm-up, then the measured run.
     "$nucleus" bench serve --url "http://127.0.0.1:$port" --concurrency "$c" --requests "$c" \
       --input-len "$input_len" --output-len 8 --label warmup >/dev/null 2>&1 || true
-    result[$who,$c]="$("$nucleus" bench serve --url "http://127.0.0.1:$port" --concurrency "$c" \
-      --requests "$requests" --input-len "$input_len" --output-len "$output_len" --label "$who c=$c")"
+    "$nucleus" bench serve --url "http://127.0.0.1:$port" --concurrency "$c" --requests "$requests" \
+      --input-len "$input_len" --output-len "$output_len" --label "$who c=$c" > "$results/$who,$c.json"
   done
   cleanup; pids=()
 done
 
-python3 - "$threads" "${concurrencies[@]}" <<PY
-import json, sys
-threads, cs = sys.argv[1], sys.argv[2:]
-r = {}
-$(for k in "${!result[@]}"; do printf 'r[%q] = json.loads(%q)\n' "$k" "${result[$k]}"; done)
+python3 - "$results" "$threads" "${concurrencies[@]}" <<PY
+import json, os, sys
+results, threads, cs = sys.argv[1], sys.argv[2], sys.argv[3:]
+r = {name[:-5]: json.load(open(os.path.join(results, name))) for name in os.listdir(results)}
 print(f"serving benchmark, {threads} threads, input ${input_len}, output ${output_len} tokens, ${requests} requests")
 print(f"{'concurrency':>11} {'server':>8} {'out tok/s':>10} {'req/s':>7} {'TTFT med ms':>12} {'TPOT med ms':>12} {'ITL p99 ms':>11}")
 for c in cs:
