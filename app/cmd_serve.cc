@@ -44,6 +44,7 @@ int run_serve(const config::ServeOptions& o) {
 
   server::ServerState state;
   state.api_key = o.api_key;
+  state.request_log = !o.no_request_log;
   state.model_name = o.served_model_name.empty() ? model_name_from_path(o.model) : o.served_model_name;
   server::HttpOptions http;
   http.host = o.host;

@@ -11,6 +11,7 @@
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "server/errors.h"
 #include "server/generation.h"
@@ -106,13 +107,14 @@ struct ChoiceState {
   FinishReason finish = FinishReason::kNone;
   SequenceDelta last;  // for stop_reason
   bool started = false;
-  Clock::time_point last_token;
+  Clock::time_point first_token, last_token;
 };
 
 void observe_tokens(ServerState& state, ChoiceState& c, const SequenceDelta& d, Clock::time_point arrival) {
   if (d.tokens.empty()) return;
   const auto now = Clock::now();
   if (!c.started) {
+    c.first_token = now;
     state.metrics.ttft.observe(std::chrono::duration<double>(now - arrival).count());
   } else {
     state.metrics.inter_token.observe(std::chrono::duration<double>(now - c.last_token).count() /
@@ -120,6 +122,25 @@ void observe_tokens(ServerState& state, ChoiceState& c, const SequenceDelta& d, 
   }
   c.started = true;
   c.last_token = now;
+}
+
+// One structured line per finished request (--no-request-log turns it off).
+void log_request(const ServerState& state, const std::string& id, const GenerationRun& run,
+                 const std::vector<ChoiceState>& choices, Clock::time_point arrival, bool stream) {
+  if (!state.request_log) return;
+  double ttft = -1;
+  std::string finish;
+  for (const ChoiceState& c : choices) {
+    if (c.started && (ttft < 0 || c.first_token - arrival < std::chrono::duration<double>(ttft))) {
+      ttft = std::chrono::duration<double>(c.first_token - arrival).count();
+    }
+    if (c.finish != FinishReason::kNone) finish = finish_reason_name(c.finish);
+  }
+  spdlog::info("request id={} stream={} prompt_tokens={} cached_tokens={} completion_tokens={} ttft_ms={:.1f} "
+               "duration_ms={:.1f} finish={}{}",
+               id, stream, run.usage().prompt_tokens, run.usage().cached_prompt_tokens, run.usage().completion_tokens,
+               ttft * 1e3, std::chrono::duration<double>(Clock::now() - arrival).count() * 1e3,
+               finish.empty() ? "aborted" : finish, run.error().empty() ? "" : " error=" + run.error());
 }
 
 json stream_chunk(const Shape& shape, const Tokenizer& tok, const std::string& id, int64_t created,
@@ -175,6 +196,7 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
             for (ChoiceDelta& cd : deltas) {
               ChoiceState& c = (*choices)[cd.choice];
               observe_tokens(state, c, cd.delta, arrival);
+              if (cd.delta.finish != FinishReason::kNone) c.finish = cd.delta.finish;
               if (cd.delta.text.empty() && cd.delta.finish == FinishReason::kNone && cd.delta.logprobs.empty()) continue;
               std::string prefix;
               if (!shape.chat && c.text.empty() && !c.started && !shape.echo_prefix.empty()) {
@@ -201,6 +223,7 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
           }
           send(sse_done());
           state.metrics.e2e.observe(std::chrono::duration<double>(Clock::now() - arrival).count());
+          log_request(state, id, *run, *choices, arrival, true);
           sink.done();
           return true;
         },
@@ -262,6 +285,7 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
         const std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
         sink.write(text.data(), text.size());
         state.metrics.e2e.observe(std::chrono::duration<double>(Clock::now() - arrival).count());
+        log_request(state, id, *run, *choices, arrival, false);
         sink.done();
         return true;
       },

@@ -24,6 +24,7 @@ struct ServerState {
   std::string model_name;                // what clients pass as "model"
   int context_length = 0;
   std::string api_key;                   // empty: no auth
+  bool request_log = true;               // one log line per finished request
   ServerMetrics metrics;
 };
 

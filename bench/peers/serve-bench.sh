@@ -42,7 +42,7 @@ for c in "${concurrencies[@]}"; do
     port=18182; [ "$who" = llama ] && port=18181
     # Warm-up, then the measured run.
     "$nucleus" bench serve --url "http://127.0.0.1:$port" --concurrency "$c" --requests "$c" \
-      --input-len "$input_len" --output-len 8 --label warmup >/dev/null 2>&1 || true
+      --input-len "$input_len" --output-len 8 --seed 999 --label warmup >/dev/null 2>&1 || true  # other prompts: no cache hits
     "$nucleus" bench serve --url "http://127.0.0.1:$port" --concurrency "$c" --requests "$requests" \
       --input-len "$input_len" --output-len "$output_len" --label "$who c=$c" > "$results/$who,$c.json"
   done
