@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Sets everything up on a fresh Debian 12 machine and runs Nucleus on the
-# default model. Extra arguments go to `nucleus generate`.
+# Sets everything up on a fresh Debian 12 machine and serves the default model
+# with the OpenAI-compatible API on http://127.0.0.1:8080 (Ctrl-C stops it).
+# Extra arguments go to `nucleus serve` (e.g. --port 9000 --host 0.0.0.0).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$NUCLEUS_ROOT"
 bash scripts/install-deps.sh
 model="$(bash scripts/fetch-model.sh)"
-bash scripts/build.sh release
-exec build/release/app/nucleus generate --model "$model" --chat --prompt "${1:-Write a haiku about the sea.}" "${@:2}"
+bash scripts/build.sh release nucleus
+cat <<'MSG'
+
+Nucleus is starting on http://127.0.0.1:8080. Try, from another terminal:
+
+  curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \
+    -d '{"messages": [{"role": "user", "content": "Write a haiku about the sea."}], "max_tokens": 64}'
+
+MSG
+exec build/release/app/nucleus serve --model "$model" --host 127.0.0.1 --port 8080 "$@"
