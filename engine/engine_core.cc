@@ -150,14 +150,18 @@ void EngineCore::take_incoming() {
 }
 
 void EngineCore::handle_aborts(bool abort_everything) {
+  bool any = false;
   for (auto& [id, request] : live_) {
     if (!abort_everything && !request->mailbox->aborted.load()) continue;
+    any = true;
     for (auto& s : request->seqs) {
       if (s->finish == FinishReason::kNone) finish_sequence(*s, FinishReason::kAbort);
     }
     // Siblings that were never forked count as aborted too.
     request->num_finished = request->spec.n;
   }
+  if (!any) return;
+  update_stats(0, 0, 0, 0);  // the freed blocks show at once, even if no step follows
   publish_and_retire();
 }
 
