@@ -93,7 +93,8 @@ std::optional<ChatTemplate> ChatTemplate::detect(std::string_view jinja) {
   auto has = [&](const char* marker) { return jinja.find(marker) != std::string_view::npos; };
   if (has("<|im_start|>")) {
     // SmolLM2 and Qwen2.5 write a literal default system turn for conversations without one.
-    static const std::regex kDefaultSystem(R"(<\|im_start\|>system\\n([^'"<\\]+)<\|im_end\|>)");
+    // The newline may be written as the two characters "\n" or be a real line break (SmolLM2's GGUF).
+    static const std::regex kDefaultSystem(R"(<\|im_start\|>system(?:\\n|\n)([^'"<\\]+)<\|im_end\|>)");
     std::string text(jinja);
     std::smatch m;
     std::string default_system;

@@ -94,6 +94,7 @@ json logprobs_json(const Shape& shape, const Tokenizer& tok, const std::vector<T
     token_logprobs.push_back(lp.logprob);
     json alts = json::object();
     for (const TopLogprob& alt : lp.top) alts[token_text(tok, alt.token)] = alt.logprob;
+    if (!lp.top.empty()) alts[t] = lp.logprob;  // as vLLM: the sampled token is always among the alternatives
     top.push_back(alts);
     offsets.push_back(text_offset);
     text_offset += t.size();
