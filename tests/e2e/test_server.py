@@ -124,7 +124,8 @@ def _(c):
 @check("chat completion (non-streaming) answers and reports usage")
 def _(c):
     r = c["client"].chat.completions.create(model=c["model"], max_tokens=32, temperature=0,
-                                            messages=[{"role": "user", "content": "What is the capital of France?"}])
+                                            messages=[{"role": "system", "content": "You are a helpful assistant."},
+                                                      {"role": "user", "content": "What is the capital of France?"}])
     assert r.object == "chat.completion"
     assert r.choices[0].message.role == "assistant"
     assert "Paris" in r.choices[0].message.content, r.choices[0].message.content
