@@ -247,13 +247,22 @@ bool EngineCore::step() {
 
   // One sampler call for every row; rows sharing logits get their own copy.
   const auto sample_start = Clock::now();
-  std::vector<float> rows(plan.size() * vocab);
+  // The sampler works in place: rows can use logits_ directly unless a logit
+  // row is sampled more than once (n > 1 siblings), which needs copies.
+  bool one_to_one = true;
+  for (size_t i = 0; i < plan.size(); ++i) one_to_one = one_to_one && plan[i].logit_row == i;
+  if (!one_to_one) {
+    sample_rows_.resize(plan.size() * vocab);
+    for (size_t i = 0; i < plan.size(); ++i) {
+      std::copy_n(logits_.begin() + plan[i].logit_row * vocab, vocab, sample_rows_.begin() + i * vocab);
+    }
+  }
+  float* rows = one_to_one ? logits_.data() : sample_rows_.data();
   std::vector<sampling::RowInput> inputs(plan.size());
   std::vector<sampling::RowResult> results(plan.size());
   const std::vector<int32_t>& eos = tokenizer_.end_of_generation_ids();
   for (size_t i = 0; i < plan.size(); ++i) {
     SequenceState& s = *plan[i].s;
-    std::copy_n(logits_.begin() + plan[i].logit_row * vocab, vocab, rows.begin() + i * vocab);
     sampling::RowInput& in = inputs[i];
     in.params = &s.request->spec.params;
     in.penalties = &s.penalties;
@@ -266,7 +275,7 @@ bool EngineCore::step() {
       in.pending_tokens = std::span<const int32_t>(drafts_of[plan[i].chunk]).first(plan[i].draft_index);
     }
   }
-  if (!plan.empty()) sampler_.sample(rows.data(), static_cast<int64_t>(plan.size()), vocab, inputs, results);
+  if (!plan.empty()) sampler_.sample(rows, static_cast<int64_t>(plan.size()), vocab, inputs, results);
   const double sample_s = seconds_since(sample_start);
 
   for (size_t i = 0; i < plan.size();) {

@@ -79,7 +79,8 @@ class EngineCore {
   std::unordered_map<uint64_t, std::unique_ptr<Request>> live_;
   std::vector<Request*> touched_;  // requests with deltas this step
   ForwardBatch batch_;
-  std::vector<float> logits_;
+  std::vector<float> logits_;       // [logit rows, vocab] of the current step
+  std::vector<float> sample_rows_;  // copies when a logit row is sampled more than once
   uint64_t next_seq_id_ = 1;
   int64_t prompt_tokens_ = 0;      // over all requests taken in
   int64_t generation_tokens_ = 0;  // over all sequences
