@@ -256,6 +256,16 @@ CompletionRequest parse_completion_request(const json& body) {
   if (r.echo && r.logprobs >= 0)
     throw not_supported("echo", "echo together with logprobs (prompt logprobs) is not supported yet");
   r.common.params.logprobs = r.logprobs;
+  if (const json* best = field(body, "best_of"); best && !best->is_null()) {
+    r.best_of = static_cast<int>(get_int(body, "best_of", 1, 128).value());
+    if (r.best_of < r.common.n) {
+      throw invalid_param("best_of", "best_of must be >= n (" + std::to_string(r.common.n) + "), got " +
+                                         std::to_string(r.best_of));
+    }
+    if (r.common.stream && r.best_of > r.common.n) {
+      throw invalid_param("best_of", "best_of > n cannot be streamed: the best are known only at the end");
+    }
+  }
 
   const json* prompt = field(body, "prompt");
   if (!prompt) throw invalid_param("prompt", "prompt is required");

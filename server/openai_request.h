@@ -41,6 +41,7 @@ struct CompletionRequest {
   std::vector<Prompt> prompts;  // a batch; choice index = prompt index * n + sequence index
   bool echo = false;
   int logprobs = -1;            // -1 = off, else number of top alternatives (0..20)
+  int best_of = 0;              // 0 = off; else sample best_of per prompt, return the n best (mean logprob)
 };
 
 struct ChatMessage {

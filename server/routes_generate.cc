@@ -58,7 +58,9 @@ struct Shape {
   std::string object;        // "text_completion" or "chat.completion"
   std::string chunk_object;  // "text_completion" or "chat.completion.chunk"
   std::vector<std::string> echo_prefix;  // completions with echo: per prompt
-  int n = 1;
+  int n = 1;             // choices returned per prompt
+  int best_of = 0;       // > n: this many sampled per prompt, the n best returned
+  bool logprobs = true;  // false: logprobs were only requested to rank best_of candidates
 };
 
 std::string token_text(const Tokenizer& tok, int32_t id) {
@@ -160,6 +162,23 @@ json stream_chunk(const Shape& shape, const Tokenizer& tok, const std::string& i
   c["finish_reason"] = finish_json(d.finish);
   if (d.finish != FinishReason::kNone) c["stop_reason"] = stop_reason_json(d);
   return {{"id", id}, {"object", shape.chunk_object}, {"created", created}, {"model", model}, {"choices", {c}}};
+}
+
+// The candidate that answers output choice i. With best_of > n, each prompt's
+// best_of candidates are ranked by mean token logprob and the n best kept
+// (OpenAI's and vLLM's rule); otherwise choice i is candidate i.
+size_t pick_choice(const Shape& shape, const std::vector<ChoiceState>& candidates, int i) {
+  if (shape.best_of <= shape.n) return static_cast<size_t>(i);
+  const int prompt = i / shape.n, rank = i % shape.n;
+  std::vector<std::pair<double, int>> scored;
+  for (int k = 0; k < shape.best_of; ++k) {
+    const ChoiceState& c = candidates[prompt * shape.best_of + k];
+    double sum = 0;
+    for (const TokenLogprob& lp : c.logprobs) sum += lp.logprob;
+    scored.push_back({c.logprobs.empty() ? -1e300 : sum / double(c.logprobs.size()), k});
+  }
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  return static_cast<size_t>(prompt * shape.best_of + scored[rank].second);
 }
 
 void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httplib::Response& res,
@@ -266,8 +285,10 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
           body = error_body(run->error(), "server_error");
         } else {
           json out = json::array();
-          for (int i = 0; i < static_cast<int>(choices->size()); ++i) {
-            const ChoiceState& c = (*choices)[i];
+          const int candidates = static_cast<int>(choices->size());
+          const int outputs = shape.best_of > shape.n ? candidates / shape.best_of * shape.n : candidates;
+          for (int i = 0; i < outputs; ++i) {
+            const ChoiceState& c = (*choices)[pick_choice(shape, *choices, i)];
             json choice = {{"index", i}};
             const std::string prefix = shape.echo_prefix.empty() ? "" : shape.echo_prefix[i / shape.n];
             if (shape.chat) {
@@ -275,7 +296,9 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
             } else {
               choice["text"] = prefix + c.text;
             }
-            choice["logprobs"] = c.logprobs.empty() ? json(nullptr) : logprobs_json(shape, tok, c.logprobs, prefix.size());
+            choice["logprobs"] = c.logprobs.empty() || !shape.logprobs
+                                     ? json(nullptr)
+                                     : logprobs_json(shape, tok, c.logprobs, prefix.size());
             choice["finish_reason"] = finish_json(c.finish);
             choice["stop_reason"] = stop_reason_json(c.last);
             out.push_back(choice);
@@ -326,6 +349,12 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
       prompts.push_back(ids);
       if (r.echo) shape.echo_prefix.push_back(tok.decode(ids));
     }
+  }
+  if (r.best_of > r.common.n) {
+    shape.best_of = r.best_of;
+    shape.logprobs = r.common.params.logprobs >= 0;
+    r.common.n = r.best_of;  // sample every candidate; the n best are picked at the end
+    r.common.params.logprobs = std::max(r.common.params.logprobs, 0);
   }
   // OpenAI's legacy default for completions is 16 tokens.
   auto run = std::make_shared<GenerationRun>(state, r.common, prompts, 16);

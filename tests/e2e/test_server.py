@@ -243,6 +243,18 @@ def _(c):
     assert r.choices[0].finish_reason == "stop" and r.usage.completion_tokens == 2, r
 
 
+@check("best_of: returns the candidate with the highest mean logprob among best_of (same seed keys)")
+def _(c):
+    cl = c["client"]
+    kw = dict(model=c["model"], prompt="The weather today", max_tokens=8, temperature=1.0, seed=42)
+    all4 = cl.completions.create(n=4, logprobs=0, **kw)
+    means = [sum(ch.logprobs.token_logprobs) / len(ch.logprobs.token_logprobs) for ch in all4.choices]
+    best = cl.completions.create(n=1, best_of=4, **kw)
+    assert len(best.choices) == 1 and best.choices[0].logprobs is None
+    assert best.choices[0].text == all4.choices[means.index(max(means))].text, (best.choices[0].text, means)
+    assert best.usage.completion_tokens == all4.usage.completion_tokens  # every candidate is counted
+
+
 # ---- raw HTTP: every bad input gets the right status and an error object ----
 
 def raw(url, method, path, body=None, headers=None):
