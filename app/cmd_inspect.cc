@@ -10,21 +10,11 @@
 #include "app/command.h"
 #include "engine/gguf.h"
 #include "engine/model_config.h"
+#include "config/options.h"
 
 namespace nucleus::app {
 namespace {
 
-// $NUCLEUS_MODEL_DIR (or ~/.cache/nucleus/models) + the default model's file name.
-std::string default_model_path() {
-  std::string dir;
-  if (const char* env = std::getenv("NUCLEUS_MODEL_DIR"); env && *env) {
-    dir = env;
-  } else {
-    const char* home = std::getenv("HOME");
-    dir = std::string(home ? home : "") + "/.cache/nucleus/models";
-  }
-  return dir + "/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
 
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -126,7 +116,7 @@ int run_inspect(const std::string& path, bool show_metadata) {
 
 NUCLEUS_REGISTER_COMMAND("inspect", "Show a GGUF model's architecture, hyperparameters, tokenizer and tensor table",
                          [](CLI::App* sub) -> std::function<int()> {
-                           auto model = std::make_shared<std::string>(default_model_path());
+                           auto model = std::make_shared<std::string>(config::default_model_path());
                            auto show_metadata = std::make_shared<bool>(false);
                            sub->add_option("--model", *model,
                                            "GGUF model file (default: $NUCLEUS_MODEL_DIR or ~/.cache/nucleus/models, "

@@ -17,18 +17,13 @@
 #include <nlohmann/json.hpp>
 
 #include "app/command.h"
+#include "config/options.h"
 #include "engine/gguf.h"
 #include "engine/tokenizer.h"
 
 namespace nucleus::app {
 namespace {
 
-std::string default_model() {
-  const char* dir = std::getenv("NUCLEUS_MODEL_DIR");
-  const char* home = std::getenv("HOME");
-  const std::string folder = dir && *dir ? dir : std::string(home ? home : "") + "/.cache/nucleus/models";
-  return folder + "/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -81,7 +76,7 @@ std::vector<int32_t> parse_ids(const std::string& input, const std::string& what
 }
 
 struct TokenizeOptions {
-  std::string model = default_model();
+  std::string model = config::default_model_path();
   std::string text;
   std::string file;
   bool special = false;

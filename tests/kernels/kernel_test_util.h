@@ -11,6 +11,7 @@
 
 #include "kernels/fp16.h"
 #include "kernels/ggml_types.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/ops.h"
 
 namespace nucleus::test {
@@ -102,6 +103,19 @@ inline int block_size_of(GgmlType t) { return ggml_type_traits(static_cast<uint3
 
 inline bool bitwise_equal(const float* a, const float* b, int64_t n) {
   return std::memcmp(a, b, static_cast<size_t>(n) * sizeof(float)) == 0;
+}
+
+// Forces the scalar kernels for its lifetime (or not), restoring the default after.
+struct ScalarPath {
+  explicit ScalarPath(bool force) { kernels::cpu::force_scalar_kernels(force); }
+  ~ScalarPath() { kernels::cpu::force_scalar_kernels(false); }
+};
+
+// The kernel paths a test should cover: AVX2 (when the CPU has it), then scalar (true = forced scalar).
+inline std::vector<bool> kernel_paths() {
+  std::vector<bool> p = {true};
+  if (kernels::cpu::cpu_has_avx2()) p.insert(p.begin(), false);
+  return p;
 }
 
 }  // namespace nucleus::test

@@ -17,18 +17,8 @@ namespace {
 using test::random_floats;
 using test::random_weights;
 
-// Restores the default kernel path when a test that forced scalar ends.
-struct ScalarPath {
-  explicit ScalarPath(bool force) { cpu::force_scalar_kernels(force); }
-  ~ScalarPath() { cpu::force_scalar_kernels(false); }
-};
-
-// Which paths to test: AVX2 (when the CPU has it) and always scalar.
-std::vector<bool> paths() {
-  std::vector<bool> p = {true};
-  if (cpu::cpu_has_avx2()) p.insert(p.begin(), false);
-  return p;
-}
+using test::ScalarPath;
+std::vector<bool> paths() { return test::kernel_paths(); }
 
 // Largest error we accept for y[t, r], with why:
 //  - quantized weights: activations are rounded to 8-bit blocks of 32 (256 for

@@ -18,16 +18,8 @@ namespace {
 
 using test::random_floats;
 
-struct ScalarPath {
-  explicit ScalarPath(bool force) { cpu::force_scalar_kernels(force); }
-  ~ScalarPath() { cpu::force_scalar_kernels(false); }
-};
-
-std::vector<bool> paths() {
-  std::vector<bool> p = {true};
-  if (cpu::cpu_has_avx2()) p.insert(p.begin(), false);
-  return p;
-}
+using test::ScalarPath;
+std::vector<bool> paths() { return test::kernel_paths(); }
 
 template <typename E, typename Fn>
 void expect_error(Fn fn, const std::string& needle) {
