@@ -30,7 +30,7 @@ void require_ptr(const void* p, const char* op, const char* name) {
 }
 
 // CUDA requested: either there is a CUDA implementation of this op, or we throw.
-[[noreturn]] void no_cuda(const char* op) {
+[[noreturn, maybe_unused]] void no_cuda(const char* op) {
 #ifdef NUCLEUS_HAVE_CUDA
   throw std::runtime_error(std::string("unsupported device: no CUDA implementation of ") + op);
 #else

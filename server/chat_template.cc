@@ -6,7 +6,6 @@
 #pragma GCC diagnostic ignored "-Wrestrict"
 #endif
 
-#include <regex>
 #include <stdexcept>
 
 #include "engine/tokenizer.h"
@@ -89,17 +88,39 @@ std::string ChatTemplate::name() const {
   return "?";
 }
 
+namespace {
+
+// The literal default system turn a ChatML template writes for conversations
+// without one: the text between "<|im_start|>system" + newline (a real line
+// break, or the two characters "\n" inside a Jinja string) and "<|im_end|>",
+// when that text is plain (no quote, '<' or backslash, so not a template
+// expression). Empty when there is none. (No std::regex: GCC 12 warns inside it.)
+std::string default_system_turn(std::string_view jinja) {
+  constexpr std::string_view kOpen = "<|im_start|>system", kClose = "<|im_end|>";
+  for (size_t at = jinja.find(kOpen); at != std::string_view::npos; at = jinja.find(kOpen, at + 1)) {
+    size_t begin = at + kOpen.size();
+    if (jinja.substr(begin, 1) == "\n") {
+      begin += 1;
+    } else if (jinja.substr(begin, 2) == "\\n") {
+      begin += 2;
+    } else {
+      continue;
+    }
+    const size_t end = jinja.find(kClose, begin);
+    if (end == std::string_view::npos || end == begin) continue;
+    const std::string_view text = jinja.substr(begin, end - begin);
+    if (text.find_first_of("'\"<\\") == std::string_view::npos) return std::string(text);
+  }
+  return "";
+}
+
+}  // namespace
+
 std::optional<ChatTemplate> ChatTemplate::detect(std::string_view jinja) {
   auto has = [&](const char* marker) { return jinja.find(marker) != std::string_view::npos; };
   if (has("<|im_start|>")) {
     // SmolLM2 and Qwen2.5 write a literal default system turn for conversations without one.
-    // The newline may be written as the two characters "\n" or be a real line break (SmolLM2's GGUF).
-    static const std::regex kDefaultSystem(R"(<\|im_start\|>system(?:\\n|\n)([^'"<\\]+)<\|im_end\|>)");
-    std::string text(jinja);
-    std::smatch m;
-    std::string default_system;
-    if (std::regex_search(text, m, kDefaultSystem)) default_system = m[1].str();
-    return ChatTemplate(TemplateFamily::kChatML, default_system);
+    return ChatTemplate(TemplateFamily::kChatML, default_system_turn(jinja));
   }
   if (has("<|start_header_id|>")) return ChatTemplate(TemplateFamily::kLlama3);
   if (has("<start_of_turn>")) return ChatTemplate(TemplateFamily::kGemma);
