@@ -18,6 +18,9 @@ GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
     request.stop = common.stop;
     request.include_stop_str_in_output = common.include_stop_str_in_output;
     request.skip_special_tokens = common.skip_special_tokens;
+    if (!common.speculative.empty()) {
+      request.speculation = common.speculative == "ngram" ? Speculation::kNgram : Speculation::kOff;
+    }
     try {
       handles_.push_back(state.engine->submit(std::move(request)));
     } catch (const InvalidRequest& e) {

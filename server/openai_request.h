@@ -31,6 +31,7 @@ struct CommonRequest {
   sampling::SamplingParams params;       // every sampling field; logprobs set by the route
   bool include_stop_str_in_output = false;
   bool skip_special_tokens = true;
+  std::string speculative;               // "", "ngram" or "off"
 };
 
 // One prompt of /v1/completions: text, or token ids.

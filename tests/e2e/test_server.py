@@ -255,6 +255,19 @@ def _(c):
     assert best.usage.completion_tokens == all4.usage.completion_tokens  # every candidate is counted
 
 
+@check("per-request n-gram speculation returns exactly the plain output (greedy and seeded)")
+def _(c):
+    cl = c["client"]
+    prompt = "Repeat: red green blue, red green blue, red green blue, red green blue, red"
+    before = metric(metrics(c["srv"].url), "nucleus:spec_decode_num_draft_tokens_total")
+    for kw in (dict(temperature=0), dict(temperature=0.9, seed=11)):
+        plain = cl.completions.create(model=c["model"], prompt=prompt, max_tokens=24, **kw)
+        spec = cl.completions.create(model=c["model"], prompt=prompt, max_tokens=24, extra_body={"speculative": "ngram"},
+                                     **kw)
+        assert spec.choices[0].text == plain.choices[0].text, (spec.choices[0].text, plain.choices[0].text)
+    assert metric(metrics(c["srv"].url), "nucleus:spec_decode_num_draft_tokens_total") > before
+
+
 # ---- raw HTTP: every bad input gets the right status and an error object ----
 
 def raw(url, method, path, body=None, headers=None):
