@@ -1,5 +1,6 @@
 // Follows the ORDER OF THE STAGES in sampler.h; the step numbers below refer to it.
 #include "sampling/row_sampler.h"
+#include "sampling/vec_exp.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -179,7 +180,7 @@ int64_t filter_candidates(const float* l, int64_t vocab, float lmax, const Stage
     std::fill(s.weights.begin(), s.weights.begin() + n, 1.0f);
     n = select_and_compact(s, n, st.top_k);
   }
-  for (int64_t j = 0; j < n; ++j) s.p[j] = std::exp(s.d[j]);
+  exp_array(s.d.data(), s.p.data(), n);
   if (st.uses_top_p() && n > 1) {  // step 9: key -p, weight p
     for (int64_t j = 0; j < n; ++j) s.order_keys[j] = -s.p[j];
     std::copy(s.p.begin(), s.p.begin() + n, s.weights.begin());
