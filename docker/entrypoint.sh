@@ -85,4 +85,4 @@ case "${1:-serve}" in
 esac
 resolve_model
 say "serving $NUCLEUS_MODEL on ${NUCLEUS_HOST:-127.0.0.1}:${NUCLEUS_PORT:-8080}"
-exec "$NUCLEUS_BIN" serve --model "$NUCLEUS_MODEL" "$@"
+exec "$NUCLEUS_BIN" serve "$@"  # the model goes as NUCLEUS_MODEL, so a --model given here still wins

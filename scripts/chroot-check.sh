@@ -95,14 +95,24 @@ phase "fresh root from $(basename "$base")"
 remove_root
 mkdir -p "$ROOT"
 tar -C "$ROOT" --numeric-owner -xzf "$base"
+# The network as this machine sees it: its resolver, its local trust anchors (an HTTPS proxy's CA,
+# say: ca-certificates' postinst in the root adds them to the bundle) and its proxy/CA variables.
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
+  mkdir -p "$ROOT/usr/local/share/ca-certificates" && cp -r /usr/local/share/ca-certificates/. "$ROOT/usr/local/share/ca-certificates/"
+fi
+net_env=()
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY PIP_INDEX_URL PIP_EXTRA_INDEX_URL \
+         PIP_CERT PIP_DEFAULT_TIMEOUT SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE CURL_CA_BUNDLE; do
+  [ -z "${!v:-}" ] || net_env+=("$v=${!v}")
+done
 mount -t proc proc "$ROOT/proc"
 mount --bind /sys "$ROOT/sys"
 mount --bind /dev "$ROOT/dev"
 mkdir -p "$ROOT/var/cache/apt/archives" "$ROOT/root/.cache/pip"
 mount --bind "$CACHE/apt-archives" "$ROOT/var/cache/apt/archives"
 mount --bind "$CACHE/pip-cache" "$ROOT/root/.cache/pip"
-in_root() { nice -n 10 chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb \
+in_root() { nice -n 10 chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb "${net_env[@]}" \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 
 # ---------- the build stage, replayed from the Dockerfile ----------
@@ -175,7 +185,7 @@ fi
 chown -R 10001:10001 "$ROOT/models"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 url="http://127.0.0.1:$port"
-nice -n 10 chroot --userspec=10001:10001 "$ROOT" /usr/bin/env -i HOME=/tmp PATH=/usr/local/bin:/usr/bin:/bin \
+nice -n 10 chroot --userspec=10001:10001 "$ROOT" /usr/bin/env -i HOME=/tmp PATH=/usr/local/bin:/usr/bin:/bin "${net_env[@]}" \
   NUCLEUS_HOST=127.0.0.1 NUCLEUS_PORT="$port" NUCLEUS_MODEL_DIR=/models NUCLEUS_FETCH_MODEL=1 \
   NUCLEUS_SHUTDOWN_TIMEOUT=30 /usr/local/bin/nucleus-entrypoint >"$CACHE/server.log" 2>&1 &
 server_pid=$!
