@@ -218,7 +218,9 @@ std::vector<TemplateSegment> ChatTemplate::render(const std::vector<ChatMessage>
     case TemplateFamily::kPhi3:
       // <|{role}|>\n{content}<|end|>\n ... <|assistant|>\n
       for (const ChatMessage& m : messages) {
-        out.special("<|" + m.role + "|>");
+        std::string marker = "<|";  // built in steps: GCC 12 warns (-Wrestrict) on "<|" + role + "|>"
+        marker.append(m.role).append("|>");
+        out.special(marker);
         out.text("\n" + m.content);
         out.special("<|end|>");
         out.text("\n");
