@@ -16,6 +16,8 @@
 #                           cached one in when scripts/fetch-model.sh has it)
 #   NUCLEUS_CHROOT_SERVE=0  stop after the build stage (install-deps, build, unit tests)
 #   NUCLEUS_CHROOT_KEEP=1   keep the root afterwards (it is removed at the start of the next run)
+#   NUCLEUS_CHROOT_REUSE=1  (for working on this script) reuse the kept root whose build stage
+#                           passed, and run only what follows it
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -91,10 +93,15 @@ if [ ! -f "$base" ]; then
   find "$CACHE" -maxdepth 1 -name "base-$SUITE-*.tar.gz" ! -path "$base" -delete
 fi
 
-phase "fresh root from $(basename "$base")"
-remove_root
-mkdir -p "$ROOT"
-tar -C "$ROOT" --numeric-owner -xzf "$base"
+reuse=0
+if [ "${NUCLEUS_CHROOT_REUSE:-0}" = 1 ] && [ -f "$ROOT/.build-stage-passed" ]; then
+  reuse=1; phase "reusing the root in $ROOT (NUCLEUS_CHROOT_REUSE=1)"
+else
+  phase "fresh root from $(basename "$base")"
+  remove_root
+  mkdir -p "$ROOT"
+  tar -C "$ROOT" --numeric-owner -xzf "$base"
+fi
 # The network as this machine sees it: its resolver, its local trust anchors (an HTTPS proxy's CA,
 # say: ca-certificates' postinst in the root adds them to the bundle) and its proxy/CA variables.
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
@@ -139,23 +146,32 @@ workdir=/
       ENV)     echo "export $rest" ;;
       WORKDIR) workdir="$rest"; echo "mkdir -p $rest && cd $rest" ;;
       COPY)    [ "$rest" = ". ." ] || { echo "chroot-check: unsupported COPY $rest" >&2; exit 1; }
+               [ "$reuse" = 1 ] && continue
                mkdir -p "$ROOT$workdir"
                git -C "$NUCLEUS_ROOT" archive --format=tar "$REF" | tar -x -C "$ROOT$workdir" ;;
       RUN)     printf 'echo "--- [${SECONDS}s] RUN "%q >&2\n/bin/sh -ec %q\n' "$rest" "$rest" ;;
       *)       echo "chroot-check: unsupported instruction in the build stage: $rest" >&2; exit 1 ;;
     esac
   done <<<"$stage_script"
-} >"$ROOT/dockerfile-build-stage.sh"
+} >"$ROOT/dockerfile-build-stage.sh.new"
 [ "$workdir" != / ] || { echo "chroot-check: the build stage has no WORKDIR" >&2; exit 1; }
-phase "the build stage of $DOCKERFILE in the root:"; grep -v '^echo' "$ROOT/dockerfile-build-stage.sh" | sed 's/^/    /'
-in_root /bin/bash /dockerfile-build-stage.sh
-phase "build stage done"
+if [ "$reuse" = 0 ]; then
+  mv "$ROOT/dockerfile-build-stage.sh.new" "$ROOT/dockerfile-build-stage.sh"
+  phase "the build stage of $DOCKERFILE in the root:"; grep -v '^echo' "$ROOT/dockerfile-build-stage.sh" | sed 's/^/    /'
+  in_root /bin/bash /dockerfile-build-stage.sh
+  touch "$ROOT/.build-stage-passed"
+  phase "build stage done"
+fi
 
 # ---------- the runtime stage: its packages cover the binary's libraries ----------
 binary="$workdir/build/release/app/nucleus"
 runtime_pkgs="$(git -C "$NUCLEUS_ROOT" show "$REF:$DOCKERFILE" | awk '
   /^[ \t]*#/ { next } toupper($1) == "FROM" { rt = (tolower($0) ~ / as runtime[ \t]*$/) } rt' |
   tr -s ' \t\\' '\n' | awk '/^install$/ { on = 1; next } on && /^&&$/ { on = 0 } on && !/^-/' | sort -u)"
+# Libraries come from those packages or from what they depend on (apt installs that too).
+closure=" $(in_root apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+  --no-replaces --no-enhances $runtime_pkgs 2>/dev/null | grep -v '^ ' | sed 's/:.*//; s/[<>]//g' | sort -u | tr '\n' ' ') libc6 "
+echo "runtime stage packages: $(echo $runtime_pkgs)"
 missing=""
 for lib in $(in_root ldd "$binary" | awk '$3 ~ /^\// { print $3 }'); do
   real="$(in_root readlink -f "$lib")"; pkg=""
@@ -164,10 +180,10 @@ for lib in $(in_root ldd "$binary" | awk '$3 ~ /^\// { print $3 }'); do
     [ -z "$pkg" ] || break
   done
   printf '    %-40s %s\n' "$lib" "${pkg:-?}"
-  case " $(echo $runtime_pkgs) libc6 " in *" $pkg "*) ;; *) missing="$missing $lib(${pkg:-?})" ;; esac
+  case "$closure" in *" $pkg "*) ;; *) missing="$missing $lib(${pkg:-?})" ;; esac
 done
 [ -z "$missing" ] || { echo "chroot-check: not in the runtime stage's packages:$missing" >&2; exit 1; }
-echo "runtime stage packages cover every library of nucleus"
+echo "the runtime stage's packages (and their dependencies) provide every library nucleus loads"
 
 [ "${NUCLEUS_CHROOT_SERVE:-1}" = 1 ] || { phase "done (NUCLEUS_CHROOT_SERVE=0: no server)"; exit 0; }
 
