@@ -1,4 +1,5 @@
-// Run-time choice between the AVX2 kernels (*_avx2.cc) and the scalar ones.
+// Run-time choice between the AVX-512 kernels (*_avx512.cc), the AVX2 kernels
+// (*_avx2.cc) and the scalar ones.
 #pragma once
 
 namespace nucleus::kernels::cpu {
@@ -12,5 +13,17 @@ bool avx2_enabled();
 
 // For tests: forces the scalar kernels (true) or restores the default (false).
 void force_scalar_kernels(bool force);
+
+// True when the CPU has AVX-512 F, BW, VL, DQ and VNNI and the OS saves the
+// ZMM and opmask state (everything *_avx512.cc is built with).
+bool cpu_has_avx512();
+
+// True when the AVX-512 kernels should run: avx2_enabled(), the CPU has them,
+// NUCLEUS_NO_AVX512=1 is not set (read once), and no test disabled them.
+bool avx512_enabled();
+
+// For tests: disables the AVX-512 kernels (true; the AVX2 ones run instead)
+// or restores the default (false).
+void force_no_avx512(bool force);
 
 }  // namespace nucleus::kernels::cpu

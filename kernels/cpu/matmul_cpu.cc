@@ -1,5 +1,5 @@
 // The matmul driver: quantizes the activation rows once per call (quantize_act.h),
-// picks the AVX2 or the scalar kernel for the weight type, and splits the
+// picks the AVX-512, AVX2 or scalar kernel for the weight type, and splits the
 // weight rows over the pool in panels of kPanelRows. Splitting by output rows
 // keeps every y[t, r] on one thread with one fixed reduction order.
 #include <algorithm>
@@ -17,7 +17,7 @@ namespace {
 
 // Rows handed out together: a multiple of every kernel's register tile, so a
 // thread boundary never cuts a tile (which would cost speed, not correctness).
-constexpr int64_t kPanelRows = 8;
+constexpr int64_t kPanelRows = 16;
 
 // Aim for at least this many weight bytes per parallel chunk so that tiny
 // matmuls do not pay a thread hand-off for microseconds of work.
@@ -27,7 +27,8 @@ constexpr int64_t kMinChunkBytes = 32 * 1024;
 
 void matmul_cpu(ThreadPool& pool, const WeightView& w, const float* x, int64_t T, float* y, const float* bias) {
   if (T == 0) return;
-  MatmulKernel kernel = avx2_enabled() ? avx2_matmul_kernel(w.type) : nullptr;
+  MatmulKernel kernel = avx512_enabled() ? avx512_matmul_kernel(w.type) : nullptr;
+  if (kernel == nullptr && avx2_enabled()) kernel = avx2_matmul_kernel(w.type);
   if (kernel == nullptr) kernel = scalar_matmul_kernel(w.type);
   if (kernel == nullptr) throw std::invalid_argument("matmul: no CPU kernel for weight type " + std::string(ggml_type_name(w.type)));
 

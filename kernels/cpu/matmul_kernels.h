@@ -29,6 +29,9 @@ using MatmulKernel = void (*)(const MatmulArgs& args, int64_t r_begin, int64_t r
 // nullptr when the type has no kernel on that path.
 MatmulKernel scalar_matmul_kernel(GgmlType type);
 MatmulKernel avx2_matmul_kernel(GgmlType type);  // call only when avx2_enabled()
+// Q4_0, Q4_1, Q8_0 (matmul_q_avx512.cc); the AVX-512 path uses the AVX2
+// kernels for the other types. Call only when avx512_enabled().
+MatmulKernel avx512_matmul_kernel(GgmlType type);
 
 // The AVX2 kernels by family (matmul_{float,q,k}_avx2.cc), behind avx2_matmul_kernel.
 MatmulKernel avx2_float_kernel(GgmlType type);

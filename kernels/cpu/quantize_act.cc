@@ -59,6 +59,7 @@ void quantize_row_q8(const float* x, int64_t n, ActBlockQ8* out) {
     int sum = 0;
     for (int i = 0; i < kQK; ++i) sum += block.qs[i];
     block.s = block.d * static_cast<float>(sum);
+    block.sum = sum;
   }
 }
 

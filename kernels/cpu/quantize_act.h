@@ -20,8 +20,9 @@ struct ActBlockQ8 {
   float d;         // scale: x ~= d * qs[i]
   float s;         // d * sum(qs): the term Q4_1 / Q5_1 multiply by their min
   int8_t qs[kQK];
+  int32_t sum;     // sum(qs), exact: the AVX-512 kernels' offset correction (Q4_0's -8, Q8_0's +128)
 };
-static_assert(sizeof(ActBlockQ8) == 40);
+static_assert(sizeof(ActBlockQ8) == 44);
 
 // 256 elements; used with the k-quants (Q4_K, Q6_K).
 struct ActBlockQ8K {

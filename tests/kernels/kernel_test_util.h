@@ -118,4 +118,35 @@ inline std::vector<bool> kernel_paths() {
   return p;
 }
 
+// The matmul kernel paths: AVX-512 (VNNI kernels for Q4_0 / Q4_1 / Q8_0, AVX2
+// for the rest), AVX2 only, scalar only.
+enum class KernelPath { kAvx512, kAvx2, kScalar };
+
+inline const char* path_name(KernelPath p) {
+  return p == KernelPath::kAvx512 ? "avx512" : p == KernelPath::kAvx2 ? "avx2" : "scalar";
+}
+
+// Forces a kernel path for its lifetime, restoring the default after.
+struct PathGuard {
+  explicit PathGuard(KernelPath p) {
+    kernels::cpu::force_scalar_kernels(p == KernelPath::kScalar);
+    kernels::cpu::force_no_avx512(p != KernelPath::kAvx512);
+  }
+  ~PathGuard() {
+    kernels::cpu::force_scalar_kernels(false);
+    kernels::cpu::force_no_avx512(false);
+  }
+  PathGuard(const PathGuard&) = delete;
+  PathGuard& operator=(const PathGuard&) = delete;
+};
+
+// The paths this CPU can run, fastest first.
+inline std::vector<KernelPath> matmul_paths() {
+  std::vector<KernelPath> p;
+  if (kernels::cpu::cpu_has_avx512()) p.push_back(KernelPath::kAvx512);
+  if (kernels::cpu::cpu_has_avx2()) p.push_back(KernelPath::kAvx2);
+  p.push_back(KernelPath::kScalar);
+  return p;
+}
+
 }  // namespace nucleus::test

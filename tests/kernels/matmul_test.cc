@@ -1,6 +1,7 @@
-// matmul: against a double-precision reference for every weight type, batch
-// invariance (alone vs inside T = 2..40 rows vs 1/2/3 threads: bitwise), the
-// AVX2 and scalar paths against each other, and argument errors.
+// matmul: against a double-precision reference for every weight type and
+// kernel path, batch invariance within each path (alone vs inside T = 2..100
+// rows vs 1/2/3 threads: bitwise), the AVX-512, AVX2 and scalar paths against
+// each other, and argument errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,8 +18,9 @@ namespace {
 using test::random_floats;
 using test::random_weights;
 
-using test::ScalarPath;
-std::vector<bool> paths() { return test::kernel_paths(); }
+using test::KernelPath;
+using test::PathGuard;
+using test::path_name;
 
 // Largest error we accept for y[t, r], with why:
 //  - quantized weights: activations are rounded to 8-bit blocks of 32 (256 for
@@ -55,8 +57,8 @@ TEST_P(MatmulTypeTest, MatchesDoubleReference) {
   std::mt19937 rng(1234 + static_cast<int>(type));
   ThreadPool pool(2);
   const Context ctx{Device::kCpu, &pool};
-  for (bool scalar : paths()) {
-    ScalarPath path(scalar);
+  for (KernelPath kp : test::matmul_paths()) {
+    PathGuard path(kp);
     for (int64_t cols : col_choices) {
       for (int64_t rows : {1, 5, 13, 37}) {
         for (int64_t T : {1, 3, 7}) {
@@ -72,7 +74,7 @@ TEST_P(MatmulTypeTest, MatchesDoubleReference) {
               double ref = bias[r];
               for (int64_t k = 0; k < cols; ++k) ref += static_cast<double>(wr[k]) * xt[k];
               const double tol = tolerance(type, wr, xt, cols) + std::fabs(bias[r]) * 1.2e-7;
-              ASSERT_NEAR(y[t * rows + r], ref, tol) << ggml_type_name(type) << (scalar ? " scalar" : " avx2")
+              ASSERT_NEAR(y[t * rows + r], ref, tol) << ggml_type_name(type) << " " << path_name(kp)
                                                      << " rows=" << rows << " cols=" << cols << " T=" << T
                                                      << " t=" << t << " r=" << r;
             }
@@ -89,14 +91,14 @@ TEST_P(MatmulTypeTest, BatchAndThreadInvariant) {
   const GgmlType type = GetParam();
   const int bs = test::block_size_of(type);
   const int64_t cols = bs == 256 ? 512 : (bs == 32 ? 416 : 203);
-  const int64_t rows = 301;  // 37 panels of 8 + 5: hits every row-tile remainder
-  const int64_t max_T = 40;
+  const int64_t rows = 301;  // 18 panels of 16 + 13: hits every row-tile remainder
+  const int64_t max_T = 100;  // token tiles of 6 with every remainder, and token chunks of 64
   std::mt19937 rng(99 + static_cast<int>(type));
   const auto w = random_weights(rng, type, rows, cols);
   const auto x = random_floats(rng, max_T * cols, -3.0f, 3.0f);
   ThreadPool pool1(1), pool2(2), pool3(3);
-  for (bool scalar : paths()) {
-    ScalarPath path(scalar);
+  for (KernelPath kp : test::matmul_paths()) {
+    PathGuard path(kp);
     // Each row alone, one thread.
     std::vector<float> alone(static_cast<size_t>(max_T * rows));
     for (int64_t t = 0; t < max_T; ++t) {
@@ -104,14 +106,14 @@ TEST_P(MatmulTypeTest, BatchAndThreadInvariant) {
     }
     for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
       const Context ctx{Device::kCpu, pool};
-      for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 16, 17, 23, 31, 33, 40}) {
+      for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 16, 17, 23, 31, 33, 40, 64, 65, 100}) {
         // Rows [start, start + T) so a row meets different neighbours and tile positions.
         const int64_t start = (max_T - T) / 2;
         std::vector<float> y(static_cast<size_t>(T * rows));
         matmul(ctx, w.view, x.data() + start * cols, T, y.data());
         for (int64_t t = 0; t < T; ++t) {
           ASSERT_TRUE(test::bitwise_equal(y.data() + t * rows, alone.data() + (start + t) * rows, rows))
-              << ggml_type_name(type) << (scalar ? " scalar" : " avx2") << " threads=" << pool->num_threads()
+              << ggml_type_name(type) << " " << path_name(kp) << " threads=" << pool->num_threads()
               << " T=" << T << " row " << start + t;
         }
       }
@@ -119,11 +121,10 @@ TEST_P(MatmulTypeTest, BatchAndThreadInvariant) {
   }
 }
 
-// The AVX2 and scalar kernels compute the same quantized products in a
-// different float order: they agree to float rounding, far tighter than the
+// The AVX-512 / AVX2 and scalar kernels compute the same quantized products in
+// a different float order: they agree to float rounding, far tighter than the
 // quantization tolerance.
-TEST_P(MatmulTypeTest, Avx2AgreesWithScalar) {
-  if (!cpu::cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+TEST_P(MatmulTypeTest, FastPathsAgreeWithScalar) {
   const GgmlType type = GetParam();
   const int bs = test::block_size_of(type);
   const int64_t cols = bs == 256 ? 1536 : (bs == 32 ? 1536 : 579);
@@ -133,18 +134,26 @@ TEST_P(MatmulTypeTest, Avx2AgreesWithScalar) {
   const auto x = random_floats(rng, T * cols);
   ThreadPool pool(2);
   const Context ctx{Device::kCpu, &pool};
-  std::vector<float> fast(static_cast<size_t>(T * rows)), slow(fast.size());
-  matmul(ctx, w.view, x.data(), T, fast.data());
+  std::vector<float> slow(static_cast<size_t>(T * rows));
   {
-    ScalarPath path(true);
+    PathGuard path(KernelPath::kScalar);
     matmul(ctx, w.view, x.data(), T, slow.data());
   }
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t r = 0; r < rows; ++r) {
-      double abs_sum = 0.0;
-      for (int64_t k = 0; k < cols; ++k) abs_sum += std::fabs(w.dequantized[r * cols + k] * x[t * cols + k]);
-      const double tol = test::is_float_type(type) ? 2.0 * (cols + 16) * 6e-8 * abs_sum : 2e-5 * abs_sum;
-      ASSERT_NEAR(fast[t * rows + r], slow[t * rows + r], tol) << ggml_type_name(type) << " t=" << t << " r=" << r;
+  for (KernelPath kp : test::matmul_paths()) {
+    if (kp == KernelPath::kScalar) continue;
+    std::vector<float> fast(slow.size());
+    {
+      PathGuard path(kp);
+      matmul(ctx, w.view, x.data(), T, fast.data());
+    }
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t r = 0; r < rows; ++r) {
+        double abs_sum = 0.0;
+        for (int64_t k = 0; k < cols; ++k) abs_sum += std::fabs(w.dequantized[r * cols + k] * x[t * cols + k]);
+        const double tol = test::is_float_type(type) ? 2.0 * (cols + 16) * 6e-8 * abs_sum : 2e-5 * abs_sum;
+        ASSERT_NEAR(fast[t * rows + r], slow[t * rows + r], tol)
+            << ggml_type_name(type) << " " << path_name(kp) << " t=" << t << " r=" << r;
+      }
     }
   }
 }
