@@ -78,7 +78,9 @@ void BlockPool::release(int32_t block) {
 
 uint64_t BlockPool::chain_hash(uint64_t prev, std::span<const int32_t> tokens) {
   // FNV-1a over the parent hash and the token ids, then a final avalanche (splitmix64).
-  uint64_t h = 0xcbf29ce484222325ull ^ prev;
+  // (The parent goes in through mix() only: XOR-ing it into the start state as
+  // well cancelled its low byte, so parents differing only there collided.)
+  uint64_t h = 0xcbf29ce484222325ull;
   auto mix = [&h](uint64_t v) {
     for (int i = 0; i < 8; ++i) {
       h ^= (v >> (8 * i)) & 0xff;

@@ -1,0 +1,591 @@
+// The engine end to end on a tiny random-weight model (tests/common/tiny_engine.h):
+// batch invariance under concurrency and staggered arrival, prefix caching,
+// copy-on-write for n > 1, preemption, aborts, stop conditions, event
+// coalescing and usage, admission errors, and a randomized submit/abort run
+// that must leave every KV block free. Expected outputs are never goldens of
+// this engine: each test compares two runs that must agree (alone vs batched,
+// cache on vs off, big vs tiny cache) or derives the expectation from the
+// request (a stop string cut out of the unstopped text, a forced token).
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine_core.h"
+#include "tests/common/tiny_engine.h"
+
+namespace nucleus {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Drained;
+using test::drain;
+using test::tiny_prompt;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { lm_ = new test::TinyLm(test::make_tiny_lm()); }
+  static void TearDownTestSuite() {
+    delete lm_;
+    lm_ = nullptr;
+  }
+  static EngineOptions opts(int64_t blocks = 256) { return test::tiny_options(*lm_, blocks); }
+  static const Tokenizer& tok() { return *lm_->tokenizer; }
+
+  static GenerationRequest seeded(std::vector<int32_t> prompt, int max_tokens, uint64_t seed, float temperature = 1.0f) {
+    GenerationRequest r;
+    r.prompt = std::move(prompt);
+    r.max_tokens = max_tokens;
+    r.params.has_seed = true;
+    r.params.seed = seed;
+    r.params.temperature = temperature;
+    r.params.ignore_eos = true;
+    return r;
+  }
+
+  // 16 prompts with fixed seeds and mixed parameters, lengths 5..77 tokens.
+  static std::vector<GenerationRequest> mixed_requests() {
+    std::vector<GenerationRequest> out;
+    for (int i = 0; i < 16; ++i) {
+      GenerationRequest r = seeded(tiny_prompt(5 + 9 * (i % 9), 40 + i), 10 + i % 5, 1000 + i);
+      switch (i % 5) {
+        case 0: r.params.temperature = 0; break;
+        case 1: r.params.temperature = 0.9f, r.params.top_p = 0.8f; break;
+        case 2:
+          r.params.temperature = 0.7f, r.params.top_k = 20, r.params.frequency_penalty = 0.5f,
+          r.params.presence_penalty = 0.3f;
+          break;
+        case 3: r.params.temperature = 1.0f, r.params.repetition_penalty = 1.3f, r.n = 2; break;
+        case 4: r.params.temperature = 1.2f, r.params.min_p = 0.05f, r.params.logprobs = 2; break;
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  static std::vector<Drained> run_one_at_a_time(const std::vector<GenerationRequest>& reqs, EngineOptions o) {
+    Engine engine(*lm_->model, tok(), o);
+    std::vector<Drained> out;
+    for (const auto& r : reqs) out.push_back(drain(*engine.submit(r)));
+    EXPECT_EQ(engine.stats().kv_blocks_used, 0);
+    return out;
+  }
+
+  // Waits for the engine thread to publish stats where nothing is running.
+  static EngineStats idle_stats(Engine& engine) {
+    EngineStats s = engine.stats();
+    for (int i = 0; i < 500 && (s.running != 0 || s.waiting != 0 || s.kv_blocks_used != 0); ++i) {
+      std::this_thread::sleep_for(5ms);
+      s = engine.stats();
+    }
+    return s;
+  }
+
+  static test::TinyLm* lm_;
+};
+test::TinyLm* EngineTest::lm_ = nullptr;
+
+void expect_same_outputs(const Drained& a, const Drained& b, const std::string& what) {
+  EXPECT_EQ(a.tokens, b.tokens) << what;
+  EXPECT_EQ(a.text, b.text) << what;
+  EXPECT_EQ(a.finish, b.finish) << what;
+}
+
+// ---- batch invariance ----
+
+TEST_F(EngineTest, BatchInvarianceWithStaggeredArrival) {
+  const auto reqs = mixed_requests();
+  const std::vector<Drained> alone = run_one_at_a_time(reqs, opts());
+  EngineOptions o = opts();
+  o.max_batched_tokens = 24;  // long prompts are chunked next to running decodes
+  Engine engine(*lm_->model, tok(), o);
+  std::vector<std::unique_ptr<RequestHandle>> handles;
+  std::map<size_t, Drained> together;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    handles.push_back(engine.submit(reqs[i]));
+    if (i % 4 == 3) together[i - 3] = drain(*handles[i - 3]);  // submit a few, let them run, submit more
+  }
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    if (!together.count(i)) together[i] = drain(*handles[i]);
+  }
+  int differing = 0;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    expect_same_outputs(together[i], alone[i], "request " + std::to_string(i));
+    EXPECT_EQ(together[i].tokens.size(), static_cast<size_t>(reqs[i].n));
+    EXPECT_EQ(together[i].tokens.at(0).size(), static_cast<size_t>(reqs[i].max_tokens));
+    differing += together[i].tokens != together[(i + 1) % reqs.size()].tokens;
+  }
+  EXPECT_GT(differing, 12) << "outputs hardly depend on the request: the test would not notice a mix-up";
+  const EngineStats s = idle_stats(engine);
+  EXPECT_EQ(s.kv_blocks_used, 0);
+  std::printf("  16 mixed requests (greedy, top_p, top_k+penalties, n=2, min_p+logprobs): identical tokens and "
+              "text alone and concurrent with staggered arrival, in %ld steps\n",
+              static_cast<long>(s.steps));
+}
+
+// ---- prefix cache ----
+
+TEST_F(EngineTest, PrefixCacheHitReusesBlocksAndGivesTheSameTokensAsAMiss) {
+  const GenerationRequest r = seeded(tiny_prompt(75, 3), 12, 5, 0.8f);
+  Engine engine(*lm_->model, tok(), opts());
+  const Drained miss = drain(*engine.submit(r));
+  const Drained hit = drain(*engine.submit(r));
+  EXPECT_EQ(miss.usage.cached_prompt_tokens, 0);
+  EXPECT_EQ(hit.usage.cached_prompt_tokens, (75 - 1) / 16 * 16);  // whole blocks, at most prompt - 1 tokens
+  EXPECT_EQ(hit.usage.prompt_tokens, 75);
+  expect_same_outputs(hit, miss, "hit vs miss");
+  EXPECT_EQ(idle_stats(engine).prefix_hits, 64);
+
+  EngineOptions off = opts();
+  off.prefix_cache = false;
+  Engine no_cache(*lm_->model, tok(), off);
+  const Drained plain = drain(*no_cache.submit(r));
+  const Drained plain2 = drain(*no_cache.submit(r));
+  expect_same_outputs(plain, miss, "prefix cache off");
+  EXPECT_EQ(plain2.usage.cached_prompt_tokens, 0);
+  EXPECT_EQ(no_cache.stats().prefix_hits, 0);
+}
+
+TEST_F(EngineTest, PromptOfWholeBlocksRecomputesItsLastToken) {
+  const GenerationRequest r = seeded(tiny_prompt(32, 4), 6, 9);  // exactly two blocks
+  Engine engine(*lm_->model, tok(), opts());
+  const Drained miss = drain(*engine.submit(r));
+  const Drained hit = drain(*engine.submit(r));
+  EXPECT_EQ(hit.usage.cached_prompt_tokens, 16);  // not 32: the last token must be computed for logits
+  expect_same_outputs(hit, miss, "whole-block prompt");
+}
+
+// ---- n > 1: copy-on-write of the shared prompt blocks ----
+
+TEST_F(EngineTest, SiblingsDoNotInterfereThroughSharedBlocks) {
+  // 21 tokens: the second block is partial and shared by the siblings, so each
+  // sibling's first write must copy it. Sibling k's noise is keyed by (seed, k,
+  // position), not by n, so sibling k of an n = 3 request must equal sibling k
+  // of n = 2 and (k = 0) the n = 1 request: a sibling writing into another's
+  // block would change the other's tokens.
+  GenerationRequest r = seeded(tiny_prompt(21, 8), 15, 321, 1.0f);
+  Engine engine(*lm_->model, tok(), opts());
+  r.n = 1;
+  const Drained one = drain(*engine.submit(r));
+  r.n = 2;
+  const Drained two = drain(*engine.submit(r));
+  r.n = 3;
+  const Drained three = drain(*engine.submit(r));
+  const Drained three_again = drain(*engine.submit(r));
+  ASSERT_EQ(three.tokens.size(), 3u);
+  EXPECT_EQ(three.tokens.at(0), one.tokens.at(0));
+  EXPECT_EQ(two.tokens.at(0), one.tokens.at(0));
+  EXPECT_EQ(three.tokens.at(1), two.tokens.at(1));
+  EXPECT_EQ(three.tokens, three_again.tokens);
+  EXPECT_NE(three.tokens.at(0), three.tokens.at(1));
+  EXPECT_NE(three.tokens.at(1), three.tokens.at(2));
+  EXPECT_EQ(three.usage.completion_tokens, 45);
+  EXPECT_EQ(three.usage.prompt_tokens, 21);
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(three.finish.at(k), FinishReason::kLength);
+
+  EngineOptions off = opts();
+  off.prefix_cache = false;
+  Engine no_cache(*lm_->model, tok(), off);
+  EXPECT_EQ(drain(*no_cache.submit(r)).tokens, three.tokens) << "prefix cache off changed n = 3 outputs";
+  EXPECT_EQ(idle_stats(engine).kv_blocks_used, 0);
+}
+
+// ---- preemption ----
+
+TEST_F(EngineTest, PreemptionUnderATinyCacheGivesTheSameOutputs) {
+  const auto reqs = mixed_requests();
+  const std::vector<Drained> big = run_one_at_a_time(reqs, opts());
+  // The longest request (77 + 14 tokens) needs 6 blocks of 16; 8 blocks hold
+  // about one and a half sequences, so concurrent requests preempt each other.
+  for (bool prefix_cache : {true, false}) {
+    EngineOptions o = opts(8);
+    o.prefix_cache = prefix_cache;
+    Engine engine(*lm_->model, tok(), o);
+    std::vector<std::unique_ptr<RequestHandle>> handles;
+    for (const auto& r : reqs) handles.push_back(engine.submit(r));
+    for (size_t i = 0; i < reqs.size(); ++i) {
+      expect_same_outputs(drain(*handles[i]), big[i], "request " + std::to_string(i));
+    }
+    const EngineStats stats = idle_stats(engine);
+    EXPECT_GT(stats.preemptions, 0);
+    EXPECT_EQ(stats.kv_blocks_used, 0);
+    EXPECT_EQ(stats.kv_blocks_total, 8);
+    std::printf("  tiny cache (8 blocks, prefix cache %s): %ld preemptions, outputs identical to a 256-block cache\n",
+                prefix_cache ? "on" : "off", static_cast<long>(stats.preemptions));
+  }
+}
+
+// ---- aborts ----
+
+TEST_F(EngineTest, AbortMidPrefillAndMidDecodeLeaksNothing) {
+  EngineOptions o = opts();
+  o.max_batched_tokens = 4;  // a 400-token prompt takes ~130 steps of prefill
+  Engine engine(*lm_->model, tok(), o);
+  auto decoding = engine.submit(seeded(tiny_prompt(5, 1), 400, 1));
+  int seen = 0;
+  while (seen < 3) {
+    auto event = decoding->next(30s);
+    ASSERT_TRUE(event.has_value());
+    for (const auto& d : event->deltas) seen += static_cast<int>(d.tokens.size());
+  }
+  auto prefilling = engine.submit(seeded(tiny_prompt(400, 2), 50, 2));
+  // Wait until its prefill has taken blocks (the decode holds one block).
+  bool mid_prefill = false;
+  for (int i = 0; i < 2000 && !mid_prefill; ++i) {
+    mid_prefill = engine.stats().kv_blocks_used >= 4;
+    if (!mid_prefill) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(mid_prefill) << "never saw the long prompt's prefill in progress";
+  prefilling->abort();
+  Drained p = drain(*prefilling);
+  EXPECT_EQ(p.finish.at(0), FinishReason::kAbort);
+  EXPECT_TRUE(p.tokens[0].empty()) << "the prefill finished before the abort: the test did not abort mid-prefill";
+  EXPECT_EQ(p.usage.prompt_tokens, 400);
+  decoding->abort();
+  Drained d = drain(*decoding);
+  EXPECT_EQ(d.finish.at(0), FinishReason::kAbort);
+  EXPECT_LT(d.tokens[0].size(), 397u);
+  // A handle destroyed mid-flight aborts too.
+  { auto dropped = engine.submit(seeded(tiny_prompt(50, 3), 400, 3)); }
+  for (int i = 0; i < 1000 && engine.stats().finished_abort < 3; ++i) std::this_thread::sleep_for(2ms);
+  const EngineStats s = idle_stats(engine);
+  EXPECT_EQ(s.kv_blocks_used, 0);
+  EXPECT_EQ(s.running, 0);
+  EXPECT_EQ(s.finished_abort, 3);
+  // The engine still works afterwards.
+  EXPECT_EQ(drain(*engine.submit(seeded(tiny_prompt(5, 1), 3, 1))).finish.at(0), FinishReason::kLength);
+}
+
+TEST_F(EngineTest, AbortOfAnNRequestBeforeItForksEndsIt) {
+  EngineOptions o = opts();
+  o.max_batched_tokens = 4;
+  Engine engine(*lm_->model, tok(), o);
+  GenerationRequest r = seeded(tiny_prompt(300, 5), 20, 5);
+  r.n = 3;
+  auto h = engine.submit(r);
+  std::this_thread::sleep_for(5ms);
+  h->abort();
+  const Drained out = drain(*h);
+  EXPECT_TRUE(out.done);
+  EXPECT_EQ(out.finish.at(0), FinishReason::kAbort);
+  EXPECT_EQ(idle_stats(engine).kv_blocks_used, 0);
+}
+
+// ---- stop conditions ----
+
+TEST_F(EngineTest, EosStopsUnlessIgnored) {
+  Engine engine(*lm_->model, tok(), opts());
+  GenerationRequest r = seeded(tiny_prompt(10, 6), 8, 6);
+  r.params.ignore_eos = false;
+  r.params.logit_bias = {{lm_->eos, 100.0f}};  // EOS every time
+  Drained out = drain(*engine.submit(r));
+  EXPECT_EQ(out.tokens.at(0), std::vector<int32_t>{lm_->eos});
+  EXPECT_EQ(out.finish.at(0), FinishReason::kStop);
+  EXPECT_EQ(out.text.at(0), "");  // special tokens are skipped in the text
+  EXPECT_EQ(out.usage.completion_tokens, 1);
+
+  r.params.ignore_eos = true;
+  out = drain(*engine.submit(r));
+  EXPECT_EQ(out.tokens.at(0), std::vector<int32_t>(8, lm_->eos));
+  EXPECT_EQ(out.finish.at(0), FinishReason::kLength);
+
+  // min_tokens suppresses EOS for the first 5 tokens; the 6th is EOS.
+  r.params.ignore_eos = false;
+  r.params.min_tokens = 5;
+  out = drain(*engine.submit(r));
+  ASSERT_EQ(out.tokens.at(0).size(), 6u);
+  for (int i = 0; i < 5; ++i) EXPECT_NE(out.tokens.at(0)[i], lm_->eos);
+  EXPECT_EQ(out.tokens.at(0)[5], lm_->eos);
+  EXPECT_EQ(out.finish.at(0), FinishReason::kStop);
+}
+
+TEST_F(EngineTest, StopTokenIdsAndMaxTokens) {
+  Engine engine(*lm_->model, tok(), opts());
+  // Greedy, no stop: the reference sequence. Then stop at the id of its 4th token.
+  GenerationRequest r = seeded(tiny_prompt(12, 7), 12, 7, 0.0f);
+  const Drained full = drain(*engine.submit(r));
+  ASSERT_EQ(full.tokens.at(0).size(), 12u);
+  EXPECT_EQ(full.finish.at(0), FinishReason::kLength);
+  EXPECT_EQ(full.usage.completion_tokens, 12);
+  const int32_t stop_id = full.tokens.at(0)[3];
+  size_t first = 0;
+  while (full.tokens.at(0)[first] != stop_id) ++first;  // it may occur before position 3
+  r.params.stop_token_ids = {stop_id};
+  const Drained stopped = drain(*engine.submit(r));
+  EXPECT_EQ(stopped.tokens.at(0),
+            std::vector<int32_t>(full.tokens.at(0).begin(), full.tokens.at(0).begin() + first + 1));
+  EXPECT_EQ(stopped.finish.at(0), FinishReason::kStop);
+  EXPECT_EQ(stopped.stop_reason.at(0), std::to_string(stop_id));
+  // min_tokens delays the stop id past position first.
+  r.params.min_tokens = static_cast<int32_t>(first) + 1;
+  const Drained later = drain(*engine.submit(r));
+  EXPECT_GT(later.tokens.at(0).size(), first + 1);
+}
+
+// Output of a request restricted to the bytes 'a' and 'b'.
+GenerationRequest ab_request(uint64_t seed, int max_tokens) {
+  GenerationRequest r;
+  r.prompt = tiny_prompt(9, static_cast<uint32_t>(seed));
+  r.max_tokens = max_tokens;
+  r.params.has_seed = true;
+  r.params.seed = seed;
+  r.params.allowed_token_ids = {'a', 'b'};
+  return r;
+}
+
+TEST_F(EngineTest, StopStringsAreCutFromTheTextAndHeldBackAcrossDeltas) {
+  EngineOptions o = opts();
+  Engine engine(*lm_->model, tok(), o);
+  int stopped_runs = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    const GenerationRequest plain = ab_request(seed, 24);
+    const Drained full = drain(*engine.submit(plain));
+    const std::string text = full.text.at(0);
+    ASSERT_EQ(text, tok().decode(full.tokens.at(0)));
+    for (const std::string stop : {"bab", "aab", "bbb"}) {
+      for (bool include : {false, true}) {
+        GenerationRequest r = plain;
+        r.stop = {stop};
+        r.include_stop_str_in_output = include;
+        auto handle = engine.submit(r);
+        // Read every event as it comes: no delta may end in text that later turns out to be a stop.
+        Drained got;
+        std::string streamed;
+        while (true) {
+          auto ev = handle->next(30s);
+          ASSERT_TRUE(ev.has_value());
+          for (const auto& d : ev->deltas) {
+            streamed += d.text;
+            got.tokens[0].insert(got.tokens[0].end(), d.tokens.begin(), d.tokens.end());
+            if (d.finish != FinishReason::kNone) {
+              got.finish[0] = d.finish;
+              got.stop_reason[0] = d.stop_reason;
+            }
+          }
+          if (ev->done) break;
+        }
+        const size_t at = text.find(stop);
+        const std::string what = "seed " + std::to_string(seed) + " stop " + stop + (include ? " included" : "");
+        if (at == std::string::npos) {
+          EXPECT_EQ(streamed, text) << what;
+          EXPECT_EQ(got.finish[0], FinishReason::kLength) << what;
+          EXPECT_EQ(got.tokens[0], full.tokens.at(0)) << what;
+        } else {
+          ++stopped_runs;
+          EXPECT_EQ(streamed, text.substr(0, at + (include ? stop.size() : 0))) << what;
+          EXPECT_EQ(got.finish[0], FinishReason::kStop) << what;
+          EXPECT_EQ(got.stop_reason[0], stop) << what;
+          // One byte per token: generation ends with the token that completes the stop.
+          EXPECT_EQ(got.tokens[0].size(), at + stop.size()) << what;
+        }
+      }
+    }
+  }
+  EXPECT_GT(stopped_runs, 20);
+}
+
+TEST_F(EngineTest, HeldBackTextIsReleasedAtTheEndOfGeneration) {
+  Engine engine(*lm_->model, tok(), opts());
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    const Drained full = drain(*engine.submit(ab_request(seed, 6)));
+    const std::string text = full.text.at(0);
+    // A stop string that starts with the last two characters but never completes:
+    // those characters are held back until the length limit ends the sequence.
+    GenerationRequest r = ab_request(seed, 6);
+    r.stop = {text.substr(4) + "zz"};
+    const Drained out = drain(*engine.submit(r));
+    EXPECT_EQ(out.text.at(0), text) << "seed " << seed;
+    EXPECT_EQ(out.finish.at(0), FinishReason::kLength);
+  }
+}
+
+// ---- events and usage ----
+
+TEST_F(EngineTest, EventsCoalesceForASlowReader) {
+  Engine engine(*lm_->model, tok(), opts());
+  const GenerationRequest r = seeded(tiny_prompt(20, 9), 30, 9);
+  const Drained fast = drain(*engine.submit(r));
+  auto handle = engine.submit(r);
+  for (int i = 0; i < 2000 && engine.stats().finished_length < 2; ++i) std::this_thread::sleep_for(1ms);
+  // Generation is over; every step's deltas wait in one coalesced event.
+  const Drained slow = drain(*handle);
+  EXPECT_EQ(slow.events, 1);
+  EXPECT_EQ(slow.tokens, fast.tokens);
+  EXPECT_EQ(slow.text, fast.text);
+  EXPECT_EQ(slow.finish, fast.finish);
+  EXPECT_EQ(slow.usage.prompt_tokens, 20);
+  EXPECT_EQ(slow.usage.completion_tokens, 30);
+  EXPECT_EQ(slow.usage.cached_prompt_tokens, 16);  // the first request's first block
+  // After done, next() keeps returning empty done events.
+  auto again = handle->next(10ms);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->done);
+  EXPECT_TRUE(again->deltas.empty());
+}
+
+TEST_F(EngineTest, CoalescedNEventsKeepEverySequence) {
+  Engine engine(*lm_->model, tok(), opts());
+  GenerationRequest r = seeded(tiny_prompt(20, 10), 12, 10);
+  r.n = 3;
+  r.params.logprobs = 1;
+  const Drained fast = drain(*engine.submit(r));
+  auto handle = engine.submit(r);
+  for (int i = 0; i < 2000 && engine.stats().finished_length < 6; ++i) std::this_thread::sleep_for(1ms);
+  const Drained slow = drain(*handle);
+  EXPECT_EQ(slow.tokens, fast.tokens);
+  EXPECT_EQ(slow.text, fast.text);
+  EXPECT_EQ(slow.usage.completion_tokens, 36);
+  EXPECT_EQ(slow.events, 1);
+  ASSERT_EQ(slow.finish.size(), 3u);
+}
+
+// ---- admission ----
+
+TEST_F(EngineTest, AdmissionErrors) {
+  Engine engine(*lm_->model, tok(), opts(8));  // 8 blocks of 16 = 128 tokens
+  GenerationRequest r = seeded(tiny_prompt(10, 1), 119, 1);  // 129 tokens: 9 blocks
+  try {
+    engine.submit(r);
+    FAIL() << "a request larger than the whole cache was accepted";
+  } catch (const InvalidRequest& e) {
+    EXPECT_EQ(e.param(), "max_tokens");
+    EXPECT_NE(std::string(e.what()).find("cache"), std::string::npos) << e.what();
+  }
+  r.max_tokens = 118;  // exactly 128 tokens: fits
+  EXPECT_EQ(drain(*engine.submit(r)).tokens.at(0).size(), 118u);
+  r.max_tokens = 600;  // over the 512-token context
+  try {
+    engine.submit(r);
+    FAIL();
+  } catch (const InvalidRequest& e) {
+    EXPECT_EQ(e.param(), "max_tokens");
+  }
+  r.max_tokens = 4;
+  r.prompt.clear();
+  EXPECT_THROW(engine.submit(r), InvalidRequest);
+  r.prompt = {1, 2, lm_->vocab};
+  EXPECT_THROW(engine.submit(r), InvalidRequest);
+  r.prompt = {1, 2};
+  r.n = 0;
+  EXPECT_THROW(engine.submit(r), InvalidRequest);
+  r.n = 1;
+  r.params.temperature = 7;
+  try {
+    engine.submit(r);
+    FAIL();
+  } catch (const InvalidRequest& e) {
+    EXPECT_EQ(e.param(), "temperature");
+  }
+}
+
+TEST_F(EngineTest, FullQueueThrowsEngineOverloaded) {
+  EngineOptions o = opts();
+  o.max_queue = 2;
+  o.max_seqs = 1;  // one runs, the rest wait
+  Engine engine(*lm_->model, tok(), o);
+  std::vector<std::unique_ptr<RequestHandle>> held;
+  bool overloaded = false;
+  for (int i = 0; i < 200 && !overloaded; ++i) {
+    try {
+      held.push_back(engine.submit(seeded(tiny_prompt(5, i), 400, i)));
+    } catch (const EngineOverloaded&) {
+      overloaded = true;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(overloaded) << "the waiting queue never filled";
+  EXPECT_LE(held.size(), 5u);
+  held.clear();  // dropping the handles aborts them
+  EXPECT_EQ(idle_stats(engine).kv_blocks_used, 0);
+}
+
+// ---- randomized submit / abort ----
+
+TEST_F(EngineTest, RandomSubmitAbortAndFinishConserveBlocks) {
+  std::mt19937 rng(2024);
+  std::vector<GenerationRequest> reqs;
+  for (int i = 0; i < 40; ++i) {
+    GenerationRequest r = seeded(tiny_prompt(1 + static_cast<int>(rng() % 60), rng() % 4), 1 + rng() % 20,
+                                 rng(), (rng() % 3) * 0.5f);
+    r.n = rng() % 5 == 0 ? 2 : 1;
+    if (rng() % 4 == 0) r.params.ignore_eos = false;
+    if (rng() % 4 == 0) r.params.top_k = 5;
+    reqs.push_back(std::move(r));
+  }
+  const std::vector<Drained> reference = run_one_at_a_time(reqs, opts());
+
+  EngineOptions o = opts(10);
+  o.max_batched_tokens = 20;
+  o.max_seqs = 6;
+  Engine engine(*lm_->model, tok(), o);
+  std::vector<std::unique_ptr<RequestHandle>> handles(reqs.size());
+  std::vector<bool> aborted(reqs.size(), false);
+  size_t next = 0;
+  int snapshots = 0;
+  while (next < reqs.size()) {
+    const int burst = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < burst && next < reqs.size(); ++k, ++next) handles[next] = engine.submit(reqs[next]);
+    if (rng() % 3 == 0) {
+      const size_t victim = rng() % next;
+      if (rng() % 2) handles[victim]->abort();
+      else handles[victim].reset();  // dropping the handle aborts too
+      aborted[victim] = true;
+    }
+    for (int k = 0; k < 5; ++k) {
+      const EngineStats s = engine.stats();
+      ASSERT_LE(s.kv_blocks_used + s.kv_blocks_cached, s.kv_blocks_total);
+      ASSERT_GE(s.kv_blocks_used, 0);
+      ++snapshots;
+      std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
+    }
+  }
+  int compared = 0;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    if (!handles[i]) continue;
+    const Drained out = drain(*handles[i]);
+    EXPECT_TRUE(out.done);
+    if (aborted[i]) continue;  // finished or aborted, whichever came first
+    expect_same_outputs(out, reference[i], "request " + std::to_string(i));
+    ++compared;
+  }
+  const EngineStats s = idle_stats(engine);
+  EXPECT_EQ(s.kv_blocks_used, 0);
+  EXPECT_EQ(s.running, 0);
+  EXPECT_EQ(s.waiting, 0);
+  EXPECT_GT(compared, 25);
+  std::printf("  40 random requests, %d aborted, %ld preemptions, %d stats snapshots: %d outputs equal to a "
+              "one-at-a-time run, all blocks free at the end\n",
+              static_cast<int>(std::count(aborted.begin(), aborted.end(), true)), static_cast<long>(s.preemptions),
+              snapshots, compared);
+}
+
+// ---- EngineCore::step() without the thread ----
+
+// BUG (engine/engine_core.cc, reported, not fixed here): engine_core.h says
+// step() "runs one scheduling step on the calling thread (tests and `bench`
+// use it without start())", but step() never takes the requests submit()
+// queued in `incoming_` (take_incoming() runs only in loop()), nor handles
+// aborts: without start(), step() returns false forever and the handle never
+// gets an event. Enable once step() takes incoming requests and aborts.
+TEST_F(EngineTest, DISABLED_BUG_StepWithoutTheThreadServesSubmittedRequests) {
+  EngineCore core(*lm_->model, tok(), opts());
+  auto handle = core.submit(seeded(tiny_prompt(10, 1), 5, 1));
+  int steps = 0;
+  while (core.step() && steps < 100) ++steps;
+  EXPECT_EQ(steps, 5) << "step() did nothing: the submitted request was never taken in";
+  auto event = handle->next(10ms);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_TRUE(event->done);
+  EXPECT_EQ(event->deltas.at(0).tokens.size(), 5u);
+}
+
+}  // namespace
+}  // namespace nucleus
