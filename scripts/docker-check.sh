@@ -46,6 +46,10 @@ def check(path):
     errors = []
     def need(cond, what):
         if not cond: errors.append(what)
+    known = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
+             "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
+    for c in cmds:  # the Go parser splits lines; the instruction names are checked by the builder
+        need(c.cmd in known, f"line {c.start_line}: unknown instruction {c.cmd}")
     names = [s["name"] for s in st]
     need(names[:1] == ["build"] and names[-1:] == ["runtime"], f"stages build ... runtime (got {names})")
     build = next((s for s in st if s["name"] == "build"), {"cmds": [], "from": ""})
