@@ -78,9 +78,10 @@ inline void transpose_16x4(const uint8_t* const* src, size_t offset, __m512i out
   out[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-// Repacks blocks [0, nb) of rows [r0, r0 + n) (n <= 16; missing rows are zero).
+// Repacks blocks [0, nb) of rows [r0, r0 + n) (n <= 16; missing rows are zero),
+// prefetching the bytes of rows [r0 + 32, prefetch_end) into L2 on the way.
 template <Format F>
-void pack_panel(const MatmulArgs& a, int64_t r0, int n, int64_t nb, PackedBlock* out) {
+void pack_panel(const MatmulArgs& a, int64_t r0, int n, int64_t nb, int64_t prefetch_end, PackedBlock* out) {
   const uint8_t* rows[kPanel];
   for (int r = 0; r < kPanel; ++r) rows[r] = r < n ? a.w + (r0 + r) * a.w_row_bytes : kZeroBlock;
   const __mmask16 live = static_cast<__mmask16>((1u << n) - 1u);
@@ -89,7 +90,15 @@ void pack_panel(const MatmulArgs& a, int64_t r0, int n, int64_t nb, PackedBlock*
                                                  _mm512_set1_epi32(static_cast<int>(a.w_row_bytes)));
   const uint8_t* base = a.w + r0 * a.w_row_bytes;
   const __m512i nibble = _mm512_set1_epi8(0x0F);
+  // The panel reads 16 rows side by side: 16 short streams that the hardware
+  // prefetcher follows badly (measured 3-6x slower than one sequential stream
+  // on a 30 MB matrix). So the panel after next is fetched as one sequential
+  // range into L2, spread over this panel's blocks.
+  const char* pf = reinterpret_cast<const char*>(base + 2 * kPanel * a.w_row_bytes);
+  const char* pf_end = reinterpret_cast<const char*>(a.w + std::max(prefetch_end, r0 + 2 * kPanel) * a.w_row_bytes);
+  const int64_t pf_per_block = ((pf_end - pf) / 64 + nb) / nb;
   for (int64_t b = 0; b < nb; ++b) {
+    for (int64_t i = 0; i < pf_per_block && pf < pf_end; ++i, pf += 64) _mm_prefetch(pf, _MM_HINT_T1);
     PackedBlock& p = out[b];
     const size_t off = static_cast<size_t>(b) * block_bytes<F>();
     const uint8_t* block_rows[kPanel];
@@ -203,7 +212,8 @@ void gemm(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
     const int64_t panels = (g1 - g0 + kPanel - 1) / kPanel;
     for (int64_t p = 0; p < panels; ++p) {
       const int64_t r0 = g0 + p * kPanel;
-      pack_panel<F>(a, r0, static_cast<int>(std::min<int64_t>(kPanel, g1 - r0)), nb, scratch.data() + p * nb);
+      pack_panel<F>(a, r0, static_cast<int>(std::min<int64_t>(kPanel, g1 - r0)), nb, std::min(r_end, r0 + 3 * kPanel),
+                    scratch.data() + p * nb);
     }
     for (int64_t tc = 0; tc < a.T; tc += kTokenChunk) {
       const int64_t tc_end = std::min(a.T, tc + kTokenChunk);
