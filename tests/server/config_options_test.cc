@@ -1,0 +1,104 @@
+// Serve options: one declaration gives flag, env var and config key;
+// precedence CLI > env > file > default; every bad value names its option.
+#include <gtest/gtest.h>
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+
+#include "config/options.h"
+
+namespace nucleus::config {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+ServeOptions resolve(const std::map<std::string, std::string>& cli, const Env& env, const std::string& file = "") {
+  return resolve_serve_options(
+      cli,
+      [&env](const char* name) -> const char* {
+        auto it = env.find(name);
+        return it == env.end() ? nullptr : it->second.c_str();
+      },
+      file, "--config test.json");
+}
+
+std::string error_of(const std::map<std::string, std::string>& cli, const Env& env = {}, const std::string& file = "") {
+  try {
+    resolve(cli, env, file);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ServeOptions, NamesDeriveFromOneDeclaration) {
+  ServeOptions o;
+  bool found = false;
+  for (const OptionDef& def : serve_option_defs(o)) {
+    if (def.name != "max-batched-tokens") continue;
+    found = true;
+    EXPECT_EQ(def.env_name(), "NUCLEUS_MAX_BATCHED_TOKENS");
+    EXPECT_EQ(def.json_key(), "max_batched_tokens");
+    EXPECT_FALSE(def.help.empty());
+  }
+  EXPECT_TRUE(found);
+  // The engine options the issue names are all declared.
+  for (const char* name : {"kv-cache-memory", "max-batched-tokens", "max-seqs", "max-queue", "no-prefix-cache",
+                           "threads", "model", "host", "port", "api-key", "max-body", "shutdown-timeout",
+                           "chat-template"}) {
+    bool declared = false;
+    for (const OptionDef& def : serve_option_defs(o)) declared = declared || def.name == name;
+    EXPECT_TRUE(declared) << name;
+  }
+}
+
+TEST(ServeOptions, DefaultsMatchTheIssue) {
+  ServeOptions o = resolve({}, {});
+  EXPECT_EQ(o.host, "127.0.0.1");
+  EXPECT_EQ(o.port, 8080);
+  EXPECT_NE(o.model.find("SmolLM2-135M-Instruct.Q4_1.gguf"), std::string::npos);
+}
+
+TEST(ServeOptions, PrecedenceCliThenEnvThenFile) {
+  const std::string file = R"({"port": 9001, "max_seqs": 7, "threads": 3})";
+  ServeOptions o = resolve({{"port", "9003"}}, {{"NUCLEUS_PORT", "9002"}, {"NUCLEUS_MAX_SEQS", "9"}}, file);
+  EXPECT_EQ(o.port, 9003);     // CLI wins
+  EXPECT_EQ(o.max_seqs, 9);    // env over file
+  EXPECT_EQ(o.threads, 3);     // file over default
+}
+
+TEST(ServeOptions, ByteSizesAndBooleans) {
+  ServeOptions o = resolve({{"kv-cache-memory", "512MiB"}, {"no-prefix-cache", "true"}}, {{"NUCLEUS_MAX_BODY", "2M"}});
+  EXPECT_EQ(o.kv_cache_memory, 512LL << 20);
+  EXPECT_EQ(o.max_body, 2000000);
+  EXPECT_TRUE(o.no_prefix_cache);
+  EXPECT_EQ(parse_byte_size("x", "1GiB"), 1LL << 30);
+  EXPECT_THROW(parse_byte_size("x", "12 parsecs"), ConfigError);
+}
+
+TEST(ServeOptions, BadValuesNameTheOption) {
+  EXPECT_NE(error_of({{"port", "70000"}}).find("--port"), std::string::npos);
+  EXPECT_NE(error_of({{"port", "eighty"}}).find("--port"), std::string::npos);
+  EXPECT_NE(error_of({}, {{"NUCLEUS_MAX_SEQS", "0"}}).find("--max-seqs"), std::string::npos);
+  EXPECT_NE(error_of({}, {{"NUCLEUS_MAX_SEQS", "x"}}).find("NUCLEUS_MAX_SEQS"), std::string::npos);
+  EXPECT_NE(error_of({{"log-level", "loud"}}).find("--log-level"), std::string::npos);
+  EXPECT_NE(error_of({{"shutdown-timeout", "-1"}}).find("--shutdown-timeout"), std::string::npos);
+  EXPECT_NE(error_of({}, {}, R"({"no_such_option": 1})").find("no_such_option"), std::string::npos);
+  EXPECT_NE(error_of({}, {}, "{not json").find("--config"), std::string::npos);
+}
+
+TEST(ServeOptionsParser, FlagsParseThroughCli11) {
+  CLI::App app;
+  ServeOptionsParser parser(&app);
+  const char* argv[] = {"serve", "--port", "1234", "--no-prefix-cache", "--max-body", "64KiB"};
+  app.parse(6, const_cast<char**>(argv));
+  ServeOptions o = parser.resolve([](const char*) -> const char* { return nullptr; });
+  EXPECT_EQ(o.port, 1234);
+  EXPECT_TRUE(o.no_prefix_cache);
+  EXPECT_EQ(o.max_body, 64 * 1024);
+  EXPECT_EQ(o.host, "127.0.0.1");
+}
+
+}  // namespace
+}  // namespace nucleus::config

@@ -1,0 +1,234 @@
+// Request parsing and validation: each wrong input is a 400 ApiError naming
+// the parameter; each accepted form lands in the right field.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "server/errors.h"
+#include "server/openai_request.h"
+
+namespace nucleus::server {
+namespace {
+
+using nlohmann::json;
+
+// The status and param of the ApiError `fn` throws; fails the test if it does not throw one.
+template <class Fn>
+std::pair<int, std::string> error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const ApiError& e) {
+    return {e.status(), e.param()};
+  }
+  ADD_FAILURE() << "no ApiError thrown";
+  return {0, ""};
+}
+
+TEST(ParseJsonBody, MalformedInvalidUtf8AndNonObjectsAre400) {
+  EXPECT_EQ(error_of([] { parse_json_body("{\"prompt\": "); }).first, 400);
+  EXPECT_EQ(error_of([] { parse_json_body("{\"prompt\": \"\xff\xfe\"}"); }).first, 400);
+  EXPECT_EQ(error_of([] { parse_json_body("[1, 2]"); }).first, 400);
+  EXPECT_EQ(error_of([] { parse_json_body(""); }).first, 400);
+  EXPECT_TRUE(parse_json_body("{\"a\": 1}").is_object());
+}
+
+TEST(CompletionRequest, PromptForms) {
+  auto prompts = [](json p) { return parse_completion_request({{"prompt", p}}).prompts; };
+  auto one = prompts("hello");
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(one[0]), "hello");
+
+  auto two = prompts({"a", "b"});
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(std::get<std::string>(two[1]), "b");
+
+  auto ids = prompts({1, 2, 3});
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(std::get<std::vector<int32_t>>(ids[0]), (std::vector<int32_t>{1, 2, 3}));
+
+  auto batches = prompts({{4, 5}, {6}});
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(std::get<std::vector<int32_t>>(batches[1]), (std::vector<int32_t>{6}));
+
+  EXPECT_EQ(error_of([] { parse_completion_request({{"prompt", json::array()}}); }).second, "prompt");
+  EXPECT_EQ(error_of([] { parse_completion_request({{"prompt", 7}}); }).second, "prompt");
+  EXPECT_EQ(error_of([] { parse_completion_request({{"prompt", {1, -2}}}); }).second, "prompt");
+  EXPECT_EQ(error_of([] { parse_completion_request({{"model", "m"}}); }).second, "prompt");
+}
+
+TEST(CompletionRequest, SuffixIsNotSupported) {
+  auto [status, param] = error_of([] { parse_completion_request({{"prompt", "a"}, {"suffix", "b"}}); });
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(param, "suffix");
+}
+
+TEST(CompletionRequest, DefaultsFollowOpenAI) {
+  CompletionRequest r = parse_completion_request({{"prompt", "a"}});
+  EXPECT_EQ(r.common.max_tokens.value_or(-1), 16);  // legacy completions default
+  EXPECT_EQ(r.common.n, 1);
+  EXPECT_FALSE(r.common.stream);
+  EXPECT_EQ(r.logprobs, -1);
+  EXPECT_FLOAT_EQ(r.common.params.temperature, 1.0f);
+  EXPECT_FALSE(r.common.params.has_seed);
+}
+
+TEST(CompletionRequest, EveryParameterLandsInItsField) {
+  json body = {{"prompt", "a"},
+               {"max_tokens", 7},
+               {"temperature", 0.5},
+               {"top_p", 0.9},
+               {"n", 3},
+               {"stop", "END"},
+               {"seed", 42},
+               {"presence_penalty", 0.25},
+               {"frequency_penalty", -0.5},
+               {"logit_bias", {{"50", 100}, {"7", -1.5}}},
+               {"logprobs", 2},
+               {"echo", true},
+               {"stream", true},
+               {"stream_options", {{"include_usage", true}}},
+               {"user", "ignored"},
+               {"some_unknown_field", {1, 2}},
+               {"top_k", 40},
+               {"min_p", 0.05},
+               {"typical_p", 0.8},
+               {"repetition_penalty", 1.1},
+               {"min_tokens", 2},
+               {"ignore_eos", true},
+               {"stop_token_ids", {2, 3}},
+               {"include_stop_str_in_output", true},
+               {"skip_special_tokens", false}};
+  // echo with logprobs needs prompt logprobs: test echo separately.
+  body.erase("echo");
+  CompletionRequest r = parse_completion_request(body);
+  const auto& c = r.common;
+  const auto& p = c.params;
+  EXPECT_EQ(c.max_tokens.value(), 7);
+  EXPECT_EQ(c.n, 3);
+  EXPECT_EQ(c.stop, std::vector<std::string>{"END"});
+  EXPECT_TRUE(c.stream);
+  EXPECT_TRUE(c.include_usage);
+  EXPECT_TRUE(c.include_stop_str_in_output);
+  EXPECT_FALSE(c.skip_special_tokens);
+  EXPECT_FLOAT_EQ(p.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(p.top_p, 0.9f);
+  EXPECT_TRUE(p.has_seed);
+  EXPECT_EQ(p.seed, 42u);
+  EXPECT_FLOAT_EQ(p.presence_penalty, 0.25f);
+  EXPECT_FLOAT_EQ(p.frequency_penalty, -0.5f);
+  ASSERT_EQ(p.logit_bias.size(), 2u);
+  float bias50 = 0, bias7 = 0;
+  for (const auto& b : p.logit_bias) (b.token_id == 50 ? bias50 : bias7) = b.bias;
+  EXPECT_FLOAT_EQ(bias50, 100.0f);
+  EXPECT_FLOAT_EQ(bias7, -1.5f);
+  EXPECT_EQ(r.logprobs, 2);
+  EXPECT_EQ(p.logprobs, 2);
+  EXPECT_EQ(p.top_k, 40);
+  EXPECT_FLOAT_EQ(p.min_p, 0.05f);
+  EXPECT_FLOAT_EQ(p.typical_p, 0.8f);
+  EXPECT_FLOAT_EQ(p.repetition_penalty, 1.1f);
+  EXPECT_EQ(p.min_tokens, 2);
+  EXPECT_TRUE(p.ignore_eos);
+  EXPECT_EQ(p.stop_token_ids, (std::vector<int32_t>{2, 3}));
+
+  EXPECT_TRUE(parse_completion_request({{"prompt", "a"}, {"echo", true}}).echo);
+}
+
+TEST(CommonRequest, MaxCompletionTokensAndStopLists) {
+  ChatRequest r = parse_chat_request(
+      {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_completion_tokens", 9}, {"stop", {"a", "b"}}});
+  EXPECT_EQ(r.common.max_tokens.value(), 9);
+  EXPECT_EQ(r.common.stop, (std::vector<std::string>{"a", "b"}));
+  // Chat has no default max_tokens: generation runs to EOS or the context.
+  EXPECT_FALSE(parse_chat_request({{"messages", {{{"role", "user"}, {"content", "x"}}}}}).common.max_tokens);
+}
+
+TEST(CommonRequest, WrongTypesNameTheParameter) {
+  const std::vector<std::pair<std::string, json>> cases = {
+      {"temperature", "hot"},     {"top_p", true},      {"n", 1.5},           {"max_tokens", "10"},
+      {"stop", 5},                {"stop", {"a", 1}},   {"seed", "x"},        {"logit_bias", {1, 2}},
+      {"stream", "yes"},          {"top_k", 2.5},       {"stop_token_ids", 3}, {"ignore_eos", 1},
+      {"stream_options", "on"},   {"logprobs", "all"},  {"model", 12},
+  };
+  for (const auto& [name, value] : cases) {
+    json body = {{"prompt", "a"}, {name, value}};
+    auto [status, param] = error_of([&] { parse_completion_request(body); });
+    EXPECT_EQ(status, 400) << name << "=" << value.dump();
+    EXPECT_EQ(param, name) << name << "=" << value.dump();
+  }
+}
+
+TEST(CommonRequest, OutOfRangeValuesNameTheParameter) {
+  const std::vector<std::pair<std::string, json>> cases = {
+      {"temperature", -0.1}, {"temperature", 2.5}, {"top_p", 0},          {"top_p", 1.01},
+      {"n", 0},              {"n", 1000},          {"max_tokens", 0},     {"max_tokens", -5},
+      {"presence_penalty", 3}, {"frequency_penalty", -2.5}, {"logprobs", 21}, {"min_p", 1.5},
+      {"typical_p", 0},      {"repetition_penalty", 0}, {"min_tokens", -1}, {"logit_bias", {{"5", 101}}},
+      {"logit_bias", {{"abc", 1}}}, {"logit_bias", {{"-3", 1}}},
+  };
+  for (const auto& [name, value] : cases) {
+    json body = {{"prompt", "a"}, {name, value}};
+    auto [status, param] = error_of([&] { parse_completion_request(body); });
+    EXPECT_EQ(status, 400) << name << "=" << value.dump();
+    EXPECT_EQ(param, name) << name << "=" << value.dump();
+  }
+}
+
+TEST(CommonRequest, NullMeansAbsent) {
+  CompletionRequest r = parse_completion_request({{"prompt", "a"}, {"temperature", nullptr}, {"stop", nullptr}});
+  EXPECT_FLOAT_EQ(r.common.params.temperature, 1.0f);
+  EXPECT_TRUE(r.common.stop.empty());
+}
+
+TEST(CommonRequest, ResponseFormatOtherThanTextIsNotSupported) {
+  EXPECT_NO_THROW(parse_completion_request({{"prompt", "a"}, {"response_format", {{"type", "text"}}}}));
+  auto [status, param] =
+      error_of([] { parse_completion_request({{"prompt", "a"}, {"response_format", {{"type", "json_object"}}}}); });
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(param, "response_format");
+}
+
+TEST(ChatRequest, MessagesAsStringsOrTextParts) {
+  ChatRequest r = parse_chat_request(
+      {{"messages",
+        {{{"role", "system"}, {"content", "S"}},
+         {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "Hel"}}, {{"type", "text"}, {"text", "lo"}}}}},
+         {{"role", "assistant"}, {"content", "A"}}}}});
+  ASSERT_EQ(r.messages.size(), 3u);
+  EXPECT_EQ(r.messages[0].role, "system");
+  EXPECT_EQ(r.messages[1].content, "Hello");
+  EXPECT_EQ(r.messages[2].role, "assistant");
+}
+
+TEST(ChatRequest, BadMessagesAre400) {
+  EXPECT_EQ(error_of([] { parse_chat_request({{"messages", json::array()}}); }).second, "messages");
+  EXPECT_EQ(error_of([] { parse_chat_request({{"model", "m"}}); }).second, "messages");
+  EXPECT_EQ(error_of([] { parse_chat_request({{"messages", "hi"}}); }).second, "messages");
+  EXPECT_EQ(error_of([] { parse_chat_request({{"messages", {{{"role", "wizard"}, {"content", "x"}}}}}); }).first,
+            400);
+  EXPECT_EQ(error_of([] { parse_chat_request({{"messages", {{{"role", "user"}, {"content", 5}}}}}); }).first, 400);
+  EXPECT_EQ(error_of([] { parse_chat_request({{"messages", {{{"content", "x"}}}}}); }).first, 400);
+}
+
+TEST(ChatRequest, LogprobsAndTopLogprobs) {
+  json messages = {{{"role", "user"}, {"content", "x"}}};
+  ChatRequest r = parse_chat_request({{"messages", messages}, {"logprobs", true}, {"top_logprobs", 3}});
+  EXPECT_TRUE(r.logprobs);
+  EXPECT_EQ(r.common.params.logprobs, 3);
+  EXPECT_EQ(parse_chat_request({{"messages", messages}}).common.params.logprobs, -1);
+  EXPECT_EQ(error_of([&] { parse_chat_request({{"messages", messages}, {"logprobs", true}, {"top_logprobs", 21}}); })
+                .second,
+            "top_logprobs");
+}
+
+TEST(TokenizeRequests, VllmShapes) {
+  TokenizeRequest t = parse_tokenize_request({{"prompt", "hi"}});
+  ASSERT_TRUE(t.prompt.has_value());
+  EXPECT_EQ(*t.prompt, "hi");
+  EXPECT_EQ(parse_detokenize_request({{"tokens", {1, 2}}}), (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(error_of([] { parse_detokenize_request({{"tokens", "12"}}); }).second, "tokens");
+  EXPECT_EQ(error_of([] { parse_tokenize_request({{"prompt", 3}}); }).second, "prompt");
+}
+
+}  // namespace
+}  // namespace nucleus::server
