@@ -1,25 +1,31 @@
 // The ops of kernels/ops.h on a CUDA device; kernels/ops.cc validates the
 // arguments and dispatches here when ctx.device == Device::kCuda.
 //
-// Pointer convention: every float array (activations, weights, biases, the KV
-// cache) is DEVICE memory; every integer index array (token ids, positions,
-// slot_mapping, token_seq, token_pos, block_tables) is HOST memory, as the
-// engine builds it, and is copied to the device by the op (ops.cc reads them
-// on the host to validate them first).
+// Pointer convention: activations and the KV cache are DEVICE memory; every
+// integer index array (token ids, positions, slot_mapping, token_seq, token_pos,
+// block_tables) is HOST memory (or managed), as the engine builds it, and is
+// copied to the device by the op (ops.cc reads them on the host to validate).
+// Weights (WeightView, rms_norm's weight, matmul's bias) may be DEVICE memory,
+// or HOST memory such as the mmap'd GGUF file: a host weight is uploaded once on
+// first use (quantized -> fp16, see weights_cuda.h) and cached by its address,
+// so it must stay alive and unchanged until release_device_weights().
+// Work is queued on the legacy default stream in call order; only the copies of
+// index arrays synchronise the host.
 #pragma once
 
 #include "kernels/ops.h"
 
 namespace nucleus::kernels::cuda {
 
-// y = x * w^T (+ bias) with cuBLAS, FP32 accumulation. w must be F32 or F16 in
-// device memory (quantized GGUF weights are dequantized to F16 at upload).
+// y = x * w^T (+ bias) with cuBLAS, FP32 accumulation. A device w must be F32
+// or F16; a host w of any supported type is dequantized to F16 at upload.
 void matmul_cuda(const Context& ctx, const WeightView& w, const float* x, int64_t T, float* y, const float* bias);
 void rms_norm_cuda(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out);
 void rope_cuda(const Context& ctx, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params);
 void swiglu_cuda(const Context& ctx, const float* gate, const float* up, int64_t T, int64_t n, float* out);
 void add_inplace_cuda(const Context& ctx, float* y, const float* x, int64_t n);
-// Tables of type F32, F16 or Q8_0 in device memory.
+// Device tables of type F32, F16 or Q8_0; host tables of any supported type
+// (the T rows are dequantized on the host, exactly as on the CPU).
 void embedding_cuda(const Context& ctx, const WeightView& table, const int32_t* ids, int64_t T, float* out);
 void write_kv_cuda(const Context& ctx, const KvLayerView& cache, const float* k_new, const float* v_new,
                    const int32_t* slot_mapping, int64_t T);

@@ -1,38 +1,44 @@
-// Linear layers on CUDA through cuBLAS: y[T, rows] = x[T, cols] * w^T with
-// FP32 accumulation. Weights are F32, or F16 (GGUF's quantized types are
-// dequantized to F16 once, at upload); activations are FP32 and converted to
-// F16 for the F16 GEMM.
+// Linear layers on CUDA through cuBLAS: y[T, rows] = x[T, cols] * w^T with FP32
+// accumulation. Device weights are F32 (SGEMM-equivalent GemmEx) or F16; host
+// weights of any type (the mmap'd GGUF) are dequantized to F16 once, at their
+// first use (weights_cuda.h). For F16 weights the activations are rounded to
+// F16 for the GEMM (tensor cores, FP32 accumulation and output).
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
 
-#include <mutex>
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cuda/cuda_buffer.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/weights_cuda.h"
 
 namespace nucleus::kernels::cuda {
 namespace {
 
-void check_cublas(cublasStatus_t status, const char* call, int line) {
-  if (status != CUBLAS_STATUS_SUCCESS) {
-    throw std::runtime_error(std::string(call) + " failed at matmul_cuda.cu:" + std::to_string(line) + ": " +
-                             cublasGetStatusString(status));
+// Per-thread cuBLAS handle and activation scratch (the engine thread owns one set).
+struct GemmState {
+  cublasHandle_t handle = nullptr;
+  CudaBuffer<__half> x_half;
+  ~GemmState() {
+    if (handle != nullptr) cublasDestroy(handle);
   }
-}
-#define NUCLEUS_CUBLAS_CHECK(call) check_cublas((call), #call, __LINE__)
+};
 
-cublasHandle_t handle() {
-  static std::once_flag once;
-  static cublasHandle_t h = nullptr;
-  std::call_once(once, [] { NUCLEUS_CUBLAS_CHECK(cublasCreate(&h)); });
-  return h;
+GemmState& state() {
+  thread_local GemmState s;
+  if (s.handle == nullptr) {
+    NUCLEUS_CUBLAS_CHECK(cublasCreate(&s.handle));
+    // Default math: no TF32 for F32 inputs, FP32 accumulation everywhere.
+    NUCLEUS_CUBLAS_CHECK(cublasSetMathMode(s.handle, CUBLAS_DEFAULT_MATH));
+  }
+  return s;
 }
 
 __global__ void to_half_kernel(const float* x, int64_t n, __half* out) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i < n) out[i] = __float2half(x[i]);
+  if (i < n) out[i] = __float2half_rn(x[i]);
 }
 
 __global__ void add_bias_kernel(float* y, const float* bias, int64_t rows, int64_t count) {
@@ -40,41 +46,35 @@ __global__ void add_bias_kernel(float* y, const float* bias, int64_t rows, int64
   if (i < count) y[i] += bias[i % rows];
 }
 
+unsigned blocks_for(int64_t count) { return static_cast<unsigned>((count + 255) / 256); }
+
 }  // namespace
 
 void matmul_cuda(const Context&, const WeightView& w, const float* x, int64_t T, float* y, const float* bias) {
   if (T == 0) return;
-  if (w.type != GgmlType::F32 && w.type != GgmlType::F16) {
-    throw std::runtime_error("matmul on CUDA takes F32 or F16 weights in device memory; upload " +
-                             std::string(ggml_type_name(w.type)) + " weights dequantized to F16");
-  }
+  GemmState& s = state();
   const float alpha = 1.0f, beta = 0.0f;
   // Row-major y[T, rows] = x[T, cols] * w[rows, cols]^T is, column-major,
-  // y^T[rows, T] = w^T... i.e. C = op(A) * B with A = w (cols x rows, transposed), B = x (cols x T).
+  // y^T[rows, T] = op(A) * B with A = w seen as cols x rows (so op = T), B = x as cols x T.
   const int m = static_cast<int>(w.rows), n = static_cast<int>(T), k = static_cast<int>(w.cols);
-  if (w.type == GgmlType::F32) {
-    NUCLEUS_CUBLAS_CHECK(cublasGemmEx(handle(), CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w.data, CUDA_R_32F, k, x,
+  if (w.type == GgmlType::F32 && is_device_pointer(w.data)) {
+    NUCLEUS_CUBLAS_CHECK(cublasGemmEx(s.handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w.data, CUDA_R_32F, k, x,
                                       CUDA_R_32F, k, &beta, y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
                                       CUBLAS_GEMM_DEFAULT));
   } else {
-    __half* xh = nullptr;
-    NUCLEUS_CUDA_CHECK(cudaMalloc(&xh, static_cast<size_t>(T * w.cols) * sizeof(__half)));
-    to_half_kernel<<<static_cast<unsigned>((T * w.cols + 255) / 256), 256>>>(x, T * w.cols, xh);
-    const cudaError_t launch = cudaGetLastError();
-    const cublasStatus_t status =
-        launch == cudaSuccess
-            ? cublasGemmEx(handle(), CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w.data, CUDA_R_16F, k, xh, CUDA_R_16F,
-                           k, &beta, y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)
-            : CUBLAS_STATUS_EXECUTION_FAILED;
-    cudaFree(xh);
-    NUCLEUS_CUDA_CHECK(launch);
-    NUCLEUS_CUBLAS_CHECK(status);
+    const uint16_t* w16 = device_weight_fp16(w);  // device F16 as is, host anything uploaded once
+    s.x_half.resize(static_cast<size_t>(T * w.cols));
+    to_half_kernel<<<blocks_for(T * w.cols), 256>>>(x, T * w.cols, s.x_half.data());
+    NUCLEUS_CUDA_CHECK_LAUNCH("to_half_kernel");
+    NUCLEUS_CUBLAS_CHECK(cublasGemmEx(s.handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w16, CUDA_R_16F, k,
+                                      s.x_half.data(), CUDA_R_16F, k, &beta, y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
+                                      CUBLAS_GEMM_DEFAULT));
   }
-  if (bias) {
-    add_bias_kernel<<<static_cast<unsigned>((T * w.rows + 255) / 256), 256>>>(y, bias, w.rows, T * w.rows);
-    NUCLEUS_CUDA_CHECK(cudaGetLastError());
+  if (bias != nullptr) {
+    const float* b = device_floats(bias, w.rows);
+    add_bias_kernel<<<blocks_for(T * w.rows), 256>>>(y, b, w.rows, T * w.rows);
+    NUCLEUS_CUDA_CHECK_LAUNCH("add_bias_kernel");
   }
-  NUCLEUS_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 }  // namespace nucleus::kernels::cuda

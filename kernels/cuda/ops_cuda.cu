@@ -1,241 +1,288 @@
-// Elementwise ops, RoPE, embedding, KV writes and paged attention on CUDA.
-// One thread block per row (token, or token x head for attention); reductions
-// use a fixed tree inside the block, so a row's result does not depend on the
-// other rows of the batch (batch invariance, as on the CPU).
+// Elementwise ops, RMSNorm, RoPE, embedding, KV writes and paged attention on
+// the device (matmul is in matmul_cuda.cu; cuda_ops.h says where pointers live).
+// Arguments were validated by kernels/ops.cc. Each kernel computes one output
+// element (or one row, or one (token, head)) with a fixed order of operations,
+// so a row's result does not depend on the other rows of the batch.
 #include <cuda_fp16.h>
+#include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/block_reduce.cuh"
+#include "kernels/cuda/cuda_buffer.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/ops_math.h"
+#include "kernels/cuda/weights_cuda.h"
 #include "kernels/fp16.h"
+#include "kernels/ggml_types.h"
 
 namespace nucleus::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 256;
 
-// Sum over the block in a fixed order: per-thread partials, then a tree.
-__device__ float block_sum(float v, float* shared) {
-  shared[threadIdx.x] = v;
-  __syncthreads();
-  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) shared[threadIdx.x] += shared[threadIdx.x + stride];
-    __syncthreads();
-  }
-  const float total = shared[0];
-  __syncthreads();
-  return total;
+unsigned grid_for(int64_t n, int threads = kThreads) {
+  return static_cast<unsigned>((n + threads - 1) / threads);
 }
 
-__global__ void rms_norm_kernel(const float* x, const float* w, int64_t n, float eps, float* out) {
-  __shared__ float shared[kThreads];
-  const float* row = x + blockIdx.x * n;
-  float ss = 0.0f;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ss += row[i] * row[i];
-  const float scale = rsqrtf(block_sum(ss, shared) / static_cast<float>(n) + eps);
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[blockIdx.x * n + i] = row[i] * scale * w[i];
-}
-
-__global__ void rope_kernel(float* x, const int32_t* positions, int n_heads, int head_dim, int rot_dim, float base,
-                            float scale, bool neox) {
-  const int t = blockIdx.x;
-  const float pos = static_cast<float>(positions[t]) * scale;
-  for (int k = threadIdx.x; k < n_heads * (rot_dim / 2); k += blockDim.x) {
-    const int h = k / (rot_dim / 2), i = k % (rot_dim / 2);
-    float* v = x + (static_cast<int64_t>(t) * n_heads + h) * head_dim;
-    const float theta = pos * powf(base, -2.0f * static_cast<float>(i) / static_cast<float>(rot_dim));
-    const int a = neox ? i : 2 * i, b = neox ? i + rot_dim / 2 : 2 * i + 1;
-    float s, c;
-    sincosf(theta, &s, &c);
-    const float x0 = v[a], x1 = v[b];
-    v[a] = x0 * c - x1 * s;
-    v[b] = x0 * s + x1 * c;
-  }
-}
-
-__global__ void swiglu_kernel(const float* gate, const float* up, int64_t count, float* out) {
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i < count) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
-}
-
-__global__ void add_kernel(float* y, const float* x, int64_t count) {
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i < count) y[i] += x[i];
-}
-
-// Rows of F32, F16 or Q8_0 (blocks of 32: fp16 scale + 32 int8) tables.
-__global__ void embedding_kernel(const uint8_t* table, int type, size_t row_bytes, const int32_t* ids, int64_t cols,
-                                 float* out) {
-  const uint8_t* row = table + static_cast<size_t>(ids[blockIdx.x]) * row_bytes;
-  float* dst = out + blockIdx.x * cols;
-  for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
-    if (type == static_cast<int>(GgmlType::F32)) {
-      dst[i] = reinterpret_cast<const float*>(row)[i];
-    } else if (type == static_cast<int>(GgmlType::F16)) {
-      dst[i] = __half2float(reinterpret_cast<const __half*>(row)[i]);
-    } else {  // Q8_0
-      const uint8_t* block = row + (i / 32) * 34;
-      const __half d = *reinterpret_cast<const __half*>(block);
-      dst[i] = __half2float(d) * static_cast<float>(reinterpret_cast<const int8_t*>(block + 2)[i % 32]);
-    }
-  }
-}
-
-__global__ void write_kv_kernel(float* k, float* v, const float* k_new, const float* v_new, const int32_t* slots,
-                                int64_t width) {
-  const int32_t slot = slots[blockIdx.x];
-  if (slot < 0) return;
-  for (int64_t i = threadIdx.x; i < width; i += blockDim.x) {
-    k[slot * width + i] = k_new[blockIdx.x * width + i];
-    v[slot * width + i] = v_new[blockIdx.x * width + i];
-  }
-}
-
-// One block per (token, query head): scores over keys 0..pos in order, a
-// block-wide max and sum, then the weighted sum of V, one output dim per thread.
-__global__ void attention_kernel(const float* q, const float* kc, const float* vc, const int32_t* token_seq,
-                                 const int32_t* token_pos, const int32_t* block_tables, int max_blocks, int block_size,
-                                 int n_heads, int n_kv_heads, int head_dim, float scale, float* scores_all,
-                                 int64_t max_keys, float* out) {
-  __shared__ float shared[kThreads];
-  const int t = blockIdx.x / n_heads, h = blockIdx.x % n_heads;
-  const int kvh = h / (n_heads / n_kv_heads);
-  const int pos = token_pos[t];
-  const int32_t* table = block_tables + static_cast<int64_t>(token_seq[t]) * max_blocks;
-  const float* qh = q + (static_cast<int64_t>(t) * n_heads + h) * head_dim;
-  float* scores = scores_all + static_cast<int64_t>(blockIdx.x) * max_keys;
-  const int64_t width = static_cast<int64_t>(n_kv_heads) * head_dim;
-  float local_max = -INFINITY;
-  for (int j = threadIdx.x; j <= pos; j += blockDim.x) {
-    const int64_t slot = static_cast<int64_t>(table[j / block_size]) * block_size + j % block_size;
-    const float* kj = kc + slot * width + kvh * head_dim;
-    float dot = 0.0f;
-    for (int d = 0; d < head_dim; ++d) dot += qh[d] * kj[d];
-    scores[j] = dot * scale;
-    local_max = fmaxf(local_max, scores[j]);
-  }
-  shared[threadIdx.x] = local_max;
-  __syncthreads();
-  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) shared[threadIdx.x] = fmaxf(shared[threadIdx.x], shared[threadIdx.x + stride]);
-    __syncthreads();
-  }
-  const float max_score = shared[0];
-  __syncthreads();
-  float local_sum = 0.0f;
-  for (int j = threadIdx.x; j <= pos; j += blockDim.x) {
-    scores[j] = expf(scores[j] - max_score);
-    local_sum += scores[j];
-  }
-  const float inv = 1.0f / block_sum(local_sum, shared);
-  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
-    float acc = 0.0f;
-    for (int j = 0; j <= pos; ++j) {  // keys in position order
-      const int64_t slot = static_cast<int64_t>(table[j / block_size]) * block_size + j % block_size;
-      acc += scores[j] * vc[slot * width + kvh * head_dim + d];
-    }
-    out[(static_cast<int64_t>(t) * n_heads + h) * head_dim + d] = acc * inv;
-  }
-}
-
-// A host index array copied to the device for the duration of one op.
-class DeviceInts {
- public:
-  DeviceInts(const int32_t* host, size_t n) : n_(n) {
-    NUCLEUS_CUDA_CHECK(cudaMalloc(&data_, (n == 0 ? 1 : n) * sizeof(int32_t)));
-    if (n) NUCLEUS_CUDA_CHECK(cudaMemcpy(data_, host, n * sizeof(int32_t), cudaMemcpyHostToDevice));
-  }
-  ~DeviceInts() { cudaFree(data_); }
-  DeviceInts(const DeviceInts&) = delete;
-  DeviceInts& operator=(const DeviceInts&) = delete;
-  const int32_t* get() const { return data_; }
-
- private:
-  int32_t* data_ = nullptr;
-  size_t n_;
+// Per-thread device scratch for index arrays (the engine thread owns one).
+struct Scratch {
+  CudaBuffer<int32_t> ints;
 };
 
-void check_launch() {
-  NUCLEUS_CUDA_CHECK(cudaGetLastError());
-  NUCLEUS_CUDA_CHECK(cudaDeviceSynchronize());
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
 }
 
-unsigned blocks_for(int64_t count) { return static_cast<unsigned>((count + kThreads - 1) / kThreads); }
+// Copies host-readable int arrays to one device scratch, laid end to end; returns
+// the device address of each part in order.
+std::vector<const int32_t*> upload_ints(std::initializer_list<std::pair<const int32_t*, int64_t>> parts) {
+  int64_t total = 0;
+  for (const auto& p : parts) total += p.second;
+  Scratch& s = scratch();
+  s.ints.resize(static_cast<size_t>(std::max<int64_t>(total, 1)));
+  std::vector<const int32_t*> out;
+  int64_t offset = 0;
+  for (const auto& p : parts) {
+    if (p.second > 0) {
+      NUCLEUS_CUDA_CHECK(cudaMemcpy(s.ints.data() + offset, p.first, static_cast<size_t>(p.second) * sizeof(int32_t),
+                                    cudaMemcpyDefault));
+    }
+    out.push_back(s.ints.data() + offset);
+    offset += p.second;
+  }
+  return out;
+}
+
+// ---- kernels -----------------------------------------------------------------------------
+
+// One block per row: sum of squares in double, strided per thread then a fixed tree.
+__global__ void rms_norm_kernel(const float* x, const float* w, int64_t n, float eps, float* out) {
+  __shared__ double shared[32];
+  const float* xt = x + static_cast<int64_t>(blockIdx.x) * n;
+  float* ot = out + static_cast<int64_t>(blockIdx.x) * n;
+  double s = 0.0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += static_cast<double>(xt[i]) * xt[i];
+  s = block_reduce(s, SumOp{}, 0.0, shared);
+  const float scale = rms_scale(s, n, eps);
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ot[i] = xt[i] * scale * w[i];
+}
+
+// One thread per (token, head, pair).
+__global__ void rope_kernel(float* x, const int32_t* positions, int64_t T, int n_heads, int head_dim, int rot_dim,
+                            bool neox, float freq_base, float freq_scale) {
+  const int half = rot_dim / 2;
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= T * n_heads * half) return;
+  const int pair = static_cast<int>(i % half);
+  const int64_t th = i / half;  // token * n_heads + head
+  const int64_t t = th / n_heads;
+  float* xh = x + th * head_dim;
+  const double theta = rope_theta(positions[t], freq_scale, freq_base, pair, rot_dim);
+  const float c = static_cast<float>(cos(theta)), s = static_cast<float>(sin(theta));
+  int a, b;
+  rope_pair(neox, pair, half, &a, &b);
+  const float x0 = xh[a], x1 = xh[b];
+  xh[a] = x0 * c - x1 * s;
+  xh[b] = x0 * s + x1 * c;
+}
+
+__global__ void swiglu_kernel(const float* gate, const float* up, int64_t n, float* out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = silu_mul(gate[i], up[i]);
+}
+
+__global__ void add_kernel(float* y, const float* x, int64_t n) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) y[i] += x[i];
+}
+
+// Rows of a device table (F32, F16 or Q8_0) by id: one block per token row.
+__global__ void gather_kernel(const uint8_t* table, GgmlType type, size_t row_bytes, const int32_t* ids, int64_t cols,
+                              float* out) {
+  const int64_t t = blockIdx.x;
+  const uint8_t* row = table + static_cast<size_t>(ids[t]) * row_bytes;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+    float v;
+    if (type == GgmlType::F32) {
+      v = reinterpret_cast<const float*>(row)[c];
+    } else if (type == GgmlType::F16) {
+      v = fp16_to_float(reinterpret_cast<const uint16_t*>(row)[c]);
+    } else {  // Q8_0: blocks of 32 = fp16 scale + 32 int8, as dequantize_row
+      const auto* block = reinterpret_cast<const BlockQ8_0*>(row) + c / kQK;
+      v = fp16_to_float(block->d) * static_cast<float>(block->qs[c % kQK]);
+    }
+    out[t * cols + c] = v;
+  }
+}
+
+// One block per token row; a negative slot skips the row.
+__global__ void write_kv_kernel(float* k, float* v, const float* k_new, const float* v_new, const int32_t* slots,
+                                int64_t row) {
+  const int64_t t = blockIdx.x;
+  const int64_t slot = slots[t];
+  if (slot < 0) return;
+  for (int64_t i = threadIdx.x; i < row; i += blockDim.x) {
+    k[slot * row + i] = k_new[t * row + i];
+    v[slot * row + i] = v_new[t * row + i];
+  }
+}
+
+// Paged causal GQA attention: one block of kAttnThreads per (token row, query head).
+// Keys 0..pos are visited in chunks of blockDim.x in position order: each thread
+// scores one key of the chunk (dot product in float, in dimension order), then the
+// chunk is folded into a running (max, sum, out) -- the online softmax. Each output
+// dimension is owned by one thread and accumulated in key order. The same code
+// serves prefill chunks (many rows per sequence) and decode (one row).
+// Dynamic shared memory: q (head_dim floats) + scores (blockDim.x floats).
+constexpr int kAttnThreads = 128;
+
+__global__ void attention_kernel(const float* q, const float* k_cache, const float* v_cache, const int32_t* token_seq,
+                                 const int32_t* token_pos, const int32_t* block_tables, int max_blocks_per_seq,
+                                 int block_size, int n_heads, int n_kv_heads, int head_dim, float scale, float* out) {
+  extern __shared__ float smem[];
+  __shared__ float red[32];
+  float* q_s = smem;
+  float* p_s = smem + head_dim;
+  const int64_t t = blockIdx.x / n_heads;
+  const int h = static_cast<int>(blockIdx.x % n_heads);
+  const int kv_head = h / (n_heads / n_kv_heads);
+  const int64_t q_row = static_cast<int64_t>(n_heads) * head_dim;
+  const int64_t slot_stride = static_cast<int64_t>(n_kv_heads) * head_dim;
+  const float* qh = q + t * q_row + static_cast<int64_t>(h) * head_dim;
+  float* oh = out + t * q_row + static_cast<int64_t>(h) * head_dim;
+  const int32_t* table = block_tables + static_cast<int64_t>(token_seq[t]) * max_blocks_per_seq;
+  const int n_keys = token_pos[t] + 1;
+  const float* k_base = k_cache + static_cast<int64_t>(kv_head) * head_dim;
+  const float* v_base = v_cache + static_cast<int64_t>(kv_head) * head_dim;
+
+  for (int i = threadIdx.x; i < head_dim; i += blockDim.x) q_s[i] = qh[i];
+  __syncthreads();
+
+  // Each thread owns dims threadIdx.x, +blockDim.x, ...; at most 4 per thread (head_dim <= 512).
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  float running_max = -INFINITY, running_sum = 0.0f;
+  for (int j0 = 0; j0 < n_keys; j0 += blockDim.x) {
+    const int j = j0 + static_cast<int>(threadIdx.x);
+    float score = -INFINITY;
+    if (j < n_keys) {
+      const float* kj = k_base + kv_slot(table, block_size, j) * slot_stride;
+      float dot = 0.0f;
+      for (int i = 0; i < head_dim; ++i) dot += q_s[i] * kj[i];
+      score = dot * scale;
+    }
+    const float chunk_max = block_reduce(score, MaxOp{}, -INFINITY, red);
+    const float new_max = running_max > chunk_max ? running_max : chunk_max;
+    const float p = j < n_keys ? expf(score - new_max) : 0.0f;
+    p_s[threadIdx.x] = p;
+    const float chunk_sum = block_reduce(p, SumOp{}, 0.0f, red);  // also orders p_s writes before reads
+    const float rescale = expf(running_max - new_max);             // 0 on the first chunk
+    running_sum = running_sum * rescale + chunk_sum;
+    running_max = new_max;
+    const int chunk = min(static_cast<int>(blockDim.x), n_keys - j0);
+    for (int r = 0, i = threadIdx.x; i < head_dim; ++r, i += blockDim.x) {
+      float a = acc[r] * rescale;
+      for (int jj = 0; jj < chunk; ++jj) {
+        a += p_s[jj] * v_base[kv_slot(table, block_size, j0 + jj) * slot_stride + i];
+      }
+      acc[r] = a;
+    }
+    __syncthreads();  // p_s is rewritten by the next chunk
+  }
+  const float inv = 1.0f / running_sum;
+  for (int r = 0, i = threadIdx.x; i < head_dim; ++r, i += blockDim.x) oh[i] = acc[r] * inv;
+}
 
 }  // namespace
 
+// ---- ops -----------------------------------------------------------------------------------
+
 void rms_norm_cuda(const Context&, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out) {
   if (T == 0) return;
-  rms_norm_kernel<<<static_cast<unsigned>(T), kThreads>>>(x, weight, n, eps, out);
-  check_launch();
+  const float* w = device_floats(weight, n);
+  rms_norm_kernel<<<static_cast<unsigned>(T), kThreads>>>(x, w, n, eps, out);
+  NUCLEUS_CUDA_CHECK_LAUNCH("rms_norm_kernel");
 }
 
 void rope_cuda(const Context&, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& p) {
   if (T == 0) return;
-  const DeviceInts pos(positions, static_cast<size_t>(T));
-  rope_kernel<<<static_cast<unsigned>(T), kThreads>>>(x, pos.get(), n_heads, p.head_dim, p.rot_dim, p.freq_base,
-                                                      p.freq_scale, p.style == RopeStyle::kNeox);
-  check_launch();
+  const auto d = upload_ints({{positions, T}});
+  const int64_t items = T * n_heads * (p.rot_dim / 2);
+  rope_kernel<<<grid_for(items), kThreads>>>(x, d[0], T, n_heads, p.head_dim, p.rot_dim, p.style == RopeStyle::kNeox,
+                                             p.freq_base, p.freq_scale);
+  NUCLEUS_CUDA_CHECK_LAUNCH("rope_kernel");
 }
 
 void swiglu_cuda(const Context&, const float* gate, const float* up, int64_t T, int64_t n, float* out) {
   if (T * n == 0) return;
-  swiglu_kernel<<<blocks_for(T * n), kThreads>>>(gate, up, T * n, out);
-  check_launch();
+  swiglu_kernel<<<grid_for(T * n), kThreads>>>(gate, up, T * n, out);
+  NUCLEUS_CUDA_CHECK_LAUNCH("swiglu_kernel");
 }
 
 void add_inplace_cuda(const Context&, float* y, const float* x, int64_t n) {
   if (n == 0) return;
-  add_kernel<<<blocks_for(n), kThreads>>>(y, x, n);
-  check_launch();
+  add_kernel<<<grid_for(n), kThreads>>>(y, x, n);
+  NUCLEUS_CUDA_CHECK_LAUNCH("add_kernel");
 }
 
 void embedding_cuda(const Context&, const WeightView& table, const int32_t* ids, int64_t T, float* out) {
-  if (table.type != GgmlType::F32 && table.type != GgmlType::F16 && table.type != GgmlType::Q8_0) {
-    throw std::runtime_error("embedding on CUDA supports F32, F16 and Q8_0 tables, not " +
-                             std::string(ggml_type_name(table.type)));
-  }
   if (T == 0) return;
-  const DeviceInts dev_ids(ids, static_cast<size_t>(T));
-  embedding_kernel<<<static_cast<unsigned>(T), kThreads>>>(static_cast<const uint8_t*>(table.data),
-                                                           static_cast<int>(table.type), table.row_bytes,
-                                                           dev_ids.get(), table.cols, out);
-  check_launch();
+  if (is_device_pointer(table.data)) {
+    if (table.type != GgmlType::F32 && table.type != GgmlType::F16 && table.type != GgmlType::Q8_0) {
+      throw std::invalid_argument("embedding: a device table must be F32, F16 or Q8_0, not " +
+                                  std::string(ggml_type_name(table.type)));
+    }
+    const auto d = upload_ints({{ids, T}});
+    gather_kernel<<<static_cast<unsigned>(T), kThreads>>>(static_cast<const uint8_t*>(table.data), table.type,
+                                                           table.row_bytes, d[0], table.cols, out);
+    NUCLEUS_CUDA_CHECK_LAUNCH("gather_kernel");
+    return;
+  }
+  // A host table (the mmap'd GGUF): dequantize just the T rows on the host, exactly as
+  // the CPU op does, and copy them up -- bitwise the CPU result, no fp16 rounding.
+  std::vector<float> rows(static_cast<size_t>(T * table.cols));
+  const auto* data = static_cast<const uint8_t*>(table.data);
+  for (int64_t t = 0; t < T; ++t) {
+    dequantize_row(table.type, data + static_cast<size_t>(ids[t]) * table.row_bytes, rows.data() + t * table.cols,
+                   table.cols);
+  }
+  NUCLEUS_CUDA_CHECK(cudaMemcpy(out, rows.data(), rows.size() * sizeof(float), cudaMemcpyHostToDevice));
 }
 
 void write_kv_cuda(const Context&, const KvLayerView& cache, const float* k_new, const float* v_new,
                    const int32_t* slot_mapping, int64_t T) {
   if (T == 0) return;
-  const DeviceInts slots(slot_mapping, static_cast<size_t>(T));
-  write_kv_kernel<<<static_cast<unsigned>(T), kThreads>>>(cache.k, cache.v, k_new, v_new, slots.get(),
-                                                          static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim);
-  check_launch();
+  const auto d = upload_ints({{slot_mapping, T}});
+  const int64_t row = static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim;
+  write_kv_kernel<<<static_cast<unsigned>(T), kThreads>>>(cache.k, cache.v, k_new, v_new, d[0], row);
+  NUCLEUS_CUDA_CHECK_LAUNCH("write_kv_kernel");
 }
 
 void attention_cuda(const Context&, const float* q, const KvLayerView& cache, const AttentionBatch& batch,
                     int n_heads, float scale, float* out) {
   const int64_t T = batch.num_tokens;
   if (T == 0) return;
-  int64_t num_seqs = 0, max_keys = 1;
-  for (int64_t t = 0; t < T; ++t) {
-    num_seqs = std::max<int64_t>(num_seqs, batch.token_seq[t] + 1);
-    max_keys = std::max<int64_t>(max_keys, batch.token_pos[t] + 1);
+  if (cache.head_dim > 4 * kAttnThreads) {
+    throw std::invalid_argument("attention: the CUDA kernel supports head_dim <= " + std::to_string(4 * kAttnThreads));
   }
-  const DeviceInts seq(batch.token_seq, static_cast<size_t>(T)), pos(batch.token_pos, static_cast<size_t>(T));
-  const DeviceInts tables(batch.block_tables, static_cast<size_t>(num_seqs * batch.max_blocks_per_seq));
-  float* scores = nullptr;  // [T * n_heads, max_keys] softmax scratch
-  NUCLEUS_CUDA_CHECK(cudaMalloc(&scores, static_cast<size_t>(T * n_heads * max_keys) * sizeof(float)));
-  attention_kernel<<<static_cast<unsigned>(T * n_heads), kThreads>>>(
-      q, cache.k, cache.v, seq.get(), pos.get(), tables.get(), batch.max_blocks_per_seq, batch.block_size, n_heads,
-      cache.n_kv_heads, cache.head_dim, scale, scores, max_keys, out);
-  const cudaError_t launch = cudaGetLastError();
-  const cudaError_t done = cudaDeviceSynchronize();
-  cudaFree(scores);
-  NUCLEUS_CUDA_CHECK(launch);
-  NUCLEUS_CUDA_CHECK(done);
+  // Rows of block_tables that the batch uses: up to the largest sequence index.
+  int64_t num_seqs = batch.num_seqs;
+  if (num_seqs <= 0) {
+    for (int64_t t = 0; t < T; ++t) num_seqs = std::max<int64_t>(num_seqs, batch.token_seq[t] + 1);
+  }
+  const auto d = upload_ints(
+      {{batch.token_seq, T}, {batch.token_pos, T}, {batch.block_tables, num_seqs * batch.max_blocks_per_seq}});
+  const size_t shared_bytes = static_cast<size_t>(cache.head_dim + kAttnThreads) * sizeof(float);
+  attention_kernel<<<static_cast<unsigned>(T * n_heads), kAttnThreads, shared_bytes>>>(
+      q, cache.k, cache.v, d[0], d[1], d[2], batch.max_blocks_per_seq, batch.block_size, n_heads, cache.n_kv_heads,
+      cache.head_dim, scale, out);
+  NUCLEUS_CUDA_CHECK_LAUNCH("attention_kernel");
 }
 
 }  // namespace nucleus::kernels::cuda

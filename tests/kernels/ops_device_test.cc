@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/ops_math.h"
 #include "kernels/device.h"
 #include "kernels/fp16.h"
 #include "kernels/ops.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace nucleus::kernels {
 namespace {
@@ -21,7 +23,7 @@ class OpDeviceTest : public ::testing::TestWithParam<Device> {
   void SetUp() override {
     if (GetParam() == Device::kCuda) {
       std::string why;
-      if (!cuda_available(&why)) GTEST_SKIP() << "CUDA case skipped: " << why;
+      if (!cuda_available(&why)) GTEST_SKIP() << "CUDA unavailable: " << why;
     }
     ctx_.device = GetParam();
     ctx_.pool = &pool_;
@@ -172,6 +174,144 @@ TEST_P(OpDeviceTest, PagedAttentionOverTwoSequences) {
       }
     }
   }
+}
+
+
+// A prefill chunk and a decode row of two sequences, GQA (4 query heads on 2 KV heads),
+// contexts longer than the CUDA kernel's 128-key chunk (its online softmax rescales).
+TEST_P(OpDeviceTest, PagedAttentionLongContextGqa) {
+  const int kv_heads = 2, heads = 4, hd = 64, block = 16, max_blocks = 20;
+  const int64_t slots = 2 * max_blocks * block, width = kv_heads * hd;
+  const auto kc = random(slots * width), vc = random(slots * width);
+  auto dk = put(kc), dv = put(vc);
+  KvLayerView cache{dk->as<float>(), dv->as<float>(), slots, kv_heads, hd};
+  std::vector<int32_t> tables(2 * max_blocks);
+  for (int b = 0; b < max_blocks; ++b) {  // interleaved, reversed block ids
+    tables[b] = 2 * (max_blocks - 1 - b);
+    tables[max_blocks + b] = 2 * b + 1;
+  }
+  // Sequence 0: a prefill chunk at positions 250..253; sequence 1: one decode row at 300.
+  const std::vector<int32_t> token_seq = {0, 0, 0, 0, 1}, token_pos = {250, 251, 252, 253, 300};
+  AttentionBatch batch;
+  batch.num_tokens = 5;
+  batch.token_seq = token_seq.data();
+  batch.token_pos = token_pos.data();
+  batch.block_tables = tables.data();
+  batch.max_blocks_per_seq = max_blocks;
+  batch.block_size = block;
+  batch.num_seqs = 2;
+  const auto q = random(5 * heads * hd);
+  auto dq = put(q);
+  DeviceBuffer out(GetParam(), q.size() * sizeof(float));
+  const float scale = 0.125f;
+  attention(ctx_, dq->as<float>(), cache, batch, heads, scale, out.as<float>());
+  const auto o = get(out, q.size());
+  for (int t = 0; t < 5; ++t) {
+    for (int h = 0; h < heads; ++h) {
+      const int kvh = h / 2;
+      std::vector<double> s;
+      double mx = -1e300;
+      auto slot_of = [&](int j) { return tables[token_seq[t] * max_blocks + j / block] * block + j % block; };
+      for (int j = 0; j <= token_pos[t]; ++j) {
+        double dot = 0;
+        for (int d = 0; d < hd; ++d) dot += double(q[(t * heads + h) * hd + d]) * kc[slot_of(j) * width + kvh * hd + d];
+        s.push_back(dot * scale);
+        mx = std::max(mx, s.back());
+      }
+      double z = 0;
+      for (double& v : s) z += (v = std::exp(v - mx));
+      for (int d = 0; d < hd; ++d) {
+        double acc = 0;
+        for (int j = 0; j <= token_pos[t]; ++j) acc += s[j] / z * vc[slot_of(j) * width + kvh * hd + d];
+        EXPECT_NEAR(o[(t * heads + h) * hd + d], acc, 1e-4) << "token " << t << " head " << h << " dim " << d;
+      }
+    }
+  }
+}
+
+// Weights as the model holds them: quantized rows in host memory (the mmap'd GGUF).
+// The CPU reads them in place; CUDA uploads them once as fp16 and runs cuBLAS.
+// Reference: float64 dot products with the dequantize_row values.
+TEST_P(OpDeviceTest, HostQuantizedWeightsMatmul) {
+  const int64_t rows = 40, cols = 256, T = 5;
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0,
+                        GgmlType::Q4_K, GgmlType::Q6_K}) {
+    const auto w = test::random_weights(rng_, type, rows, cols);
+    const auto x = random(T * cols), bias = random(rows);
+    auto dx = put(x);
+    DeviceBuffer out(GetParam(), T * rows * sizeof(float));
+    matmul(ctx_, w.view, dx->as<float>(), T, out.as<float>(), bias.data());  // host weight and bias
+    const auto y = get(out, T * rows);
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t r = 0; r < rows; ++r) {
+        double dot = bias[r], mag = 0.0;
+        for (int64_t c = 0; c < cols; ++c) {
+          dot += double(x[t * cols + c]) * w.dequantized[r * cols + c];
+          mag += std::fabs(double(x[t * cols + c]) * w.dequantized[r * cols + c]);
+        }
+        // CPU: 8-bit activation blocks for quantized types; CUDA: fp16 weights and activations.
+        EXPECT_NEAR(y[t * rows + r], dot, 1e-2 * mag + 1e-4) << ggml_type_name(type) << " t=" << t << " r=" << r;
+      }
+    }
+  }
+}
+
+TEST_P(OpDeviceTest, HostTableEmbeddingIsExact) {
+  const int64_t rows = 10, cols = 64;
+  const auto w = test::random_weights(rng_, GgmlType::Q4_1, rows, cols);
+  const std::vector<int32_t> ids = {9, 0, 3};
+  DeviceBuffer out(GetParam(), ids.size() * cols * sizeof(float));
+  embedding(ctx_, w.view, ids.data(), static_cast<int64_t>(ids.size()), out.as<float>());
+  const auto e = get(out, ids.size() * cols);
+  for (size_t t = 0; t < ids.size(); ++t) {
+    for (int64_t c = 0; c < cols; ++c) EXPECT_EQ(e[t * cols + c], w.dequantized[ids[t] * cols + c]);
+  }
+}
+
+// The per-element formulas the CUDA kernels run (kernels/cuda/ops_math.h, host-compiled
+// here) against the CPU op and float64: a GPU-free check of the device math.
+TEST(CudaOpsMath, FormulasMatchTheCpuOps) {
+  ThreadPool pool(1);
+  Context ctx;
+  ctx.pool = &pool;
+  std::mt19937 rng(5);
+  const auto g = test::random_floats(rng, 64, -8.0f, 8.0f), u = test::random_floats(rng, 64);
+  std::vector<float> out(64);
+  swiglu(ctx, g.data(), u.data(), 1, 64, out.data());
+  // The CPU may use a vectorised exp (a few ulp); the formula must agree to float precision.
+  for (int i = 0; i < 64; ++i) EXPECT_NEAR(cuda::silu_mul(g[i], u[i]), out[i], 1e-6 * std::fabs(out[i]) + 1e-12);
+
+  std::vector<float> ones(64, 1.0f), normed(64);
+  rms_norm(ctx, u.data(), ones.data(), 1, 64, 1e-6f, normed.data());
+  double ss = 0.0;
+  for (float v : u) ss += double(v) * v;
+  EXPECT_NEAR(u[7] * cuda::rms_scale(ss, 64, 1e-6f), normed[7], 1e-6);
+
+  for (bool neox : {false, true}) {
+    const int hd = 16, half = 8;
+    auto x = test::random_floats(rng, hd);
+    auto cpu = x;
+    const int32_t pos = 1234;
+    RopeParams p;
+    p.style = neox ? RopeStyle::kNeox : RopeStyle::kNormal;
+    p.head_dim = hd;
+    p.rot_dim = hd;
+    p.freq_base = 500000.0f;
+    p.freq_scale = 0.5f;
+    rope(ctx, cpu.data(), &pos, 1, 1, p);
+    for (int i = 0; i < half; ++i) {
+      int a, b;
+      cuda::rope_pair(neox, i, half, &a, &b);
+      const double theta = cuda::rope_theta(pos, p.freq_scale, p.freq_base, i, hd);
+      const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
+      EXPECT_EQ(x[a] * c - x[b] * s, cpu[a]) << "pair " << i;
+      EXPECT_EQ(x[a] * s + x[b] * c, cpu[b]) << "pair " << i;
+    }
+  }
+  const int32_t table[] = {7, 2, 5};
+  EXPECT_EQ(cuda::kv_slot(table, 16, 0), 7 * 16);
+  EXPECT_EQ(cuda::kv_slot(table, 16, 17), 2 * 16 + 1);
+  EXPECT_EQ(cuda::kv_slot(table, 16, 47), 5 * 16 + 15);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, OpDeviceTest, ::testing::Values(Device::kCpu, Device::kCuda),
