@@ -9,9 +9,11 @@
 // prefix gets it back (lookup() pulls it out of the free list in O(1)).
 //
 // Block hashes are chained: hash(block i) = H(hash(block i-1), tokens of
-// block i), so a hit on block i implies the whole prefix matches; the token
-// ids are re-checked on every hit anyway, so a hash collision can never
-// return wrong KV.
+// block i), so a hit on block i implies the whole prefix matches, up to a
+// 64-bit collision. The block's own token ids are re-checked on every hit, so
+// a collision between blocks of different tokens never returns wrong KV; only
+// two chains whose hashes collide AND whose last blocks hold the same tokens
+// could (the parent is not re-checked).
 #pragma once
 
 #include <cstdint>

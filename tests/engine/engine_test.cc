@@ -407,6 +407,51 @@ TEST_F(EngineTest, HeldBackTextIsReleasedAtTheEndOfGeneration) {
   }
 }
 
+TEST_F(EngineTest, DefaultMaxTokensRunsToTheEndOfTheContext) {
+  Engine engine(*lm_->model, tok(), opts());
+  GenerationRequest r = seeded(tiny_prompt(500, 11), -1, 11);  // context 512
+  const Drained out = drain(*engine.submit(r));
+  EXPECT_EQ(out.tokens.at(0).size(), 12u);
+  EXPECT_EQ(out.finish.at(0), FinishReason::kLength);
+  r.max_tokens = 13;  // 513 tokens: over the context
+  EXPECT_THROW(engine.submit(r), InvalidRequest);
+}
+
+// BUG (engine/engine_core.cc, reported): max_tokens = 0 is accepted, and the
+// step that finishes the prompt still appends a sampled token before checking
+// the length, so the response has 1 completion token instead of 0. Either
+// submit() should reject max_tokens < 1 (vLLM and OpenAI do) or the request
+// should finish with no tokens.
+TEST_F(EngineTest, DISABLED_BUG_MaxTokensZeroGivesNoTokens) {
+  Engine engine(*lm_->model, tok(), opts());
+  GenerationRequest r = seeded(tiny_prompt(10, 12), 0, 12);
+  try {
+    const Drained out = drain(*engine.submit(r));
+    EXPECT_EQ(out.usage.completion_tokens, 0);
+    EXPECT_TRUE(out.tokens.count(0) == 0 || out.tokens.at(0).empty());
+  } catch (const InvalidRequest& e) {
+    EXPECT_EQ(e.param(), "max_tokens");
+  }
+}
+
+TEST_F(EngineTest, NoSampleableTokenEndsTheRequestWithAnError) {
+  Engine engine(*lm_->model, tok(), opts());
+  GenerationRequest r = seeded(tiny_prompt(10, 15), 5, 15);
+  r.params.allowed_token_ids = {'a'};
+  r.params.bad_token_ids = {'a'};  // nothing left to sample
+  r.n = 2;
+  const Drained out = drain(*engine.submit(r));
+  EXPECT_TRUE(out.done);
+  EXPECT_FALSE(out.error.empty());
+  ASSERT_EQ(out.finish.size(), 2u);
+  EXPECT_EQ(out.finish.at(0), FinishReason::kError);
+  EXPECT_EQ(out.finish.at(1), FinishReason::kError);
+  EXPECT_EQ(out.usage.completion_tokens, 0);
+  const EngineStats s = idle_stats(engine);
+  EXPECT_EQ(s.kv_blocks_used, 0);
+  EXPECT_EQ(s.finished_error, 2);
+}
+
 // ---- events and usage ----
 
 TEST_F(EngineTest, EventsCoalesceForASlowReader) {
@@ -505,6 +550,29 @@ TEST_F(EngineTest, FullQueueThrowsEngineOverloaded) {
   EXPECT_LE(held.size(), 5u);
   held.clear();  // dropping the handles aborts them
   EXPECT_EQ(idle_stats(engine).kv_blocks_used, 0);
+}
+
+TEST_F(EngineTest, ShutdownLetsRunningRequestsFinishThenRefusesWork) {
+  Engine engine(*lm_->model, tok(), opts());
+  auto running = engine.submit(seeded(tiny_prompt(10, 13), 40, 13));
+  engine.shutdown(10s);
+  const Drained out = drain(*running, 100ms);  // already published before shutdown returned
+  EXPECT_EQ(out.finish.at(0), FinishReason::kLength);
+  EXPECT_EQ(out.tokens.at(0).size(), 40u);
+  EXPECT_THROW(engine.submit(seeded(tiny_prompt(10, 13), 4, 13)), EngineOverloaded);
+  EXPECT_EQ(engine.stats().kv_blocks_used, 0);
+}
+
+TEST_F(EngineTest, ShutdownWithZeroTimeoutAbortsWhatIsLeft) {
+  EngineOptions o = opts();
+  o.max_batched_tokens = 2;
+  Engine engine(*lm_->model, tok(), o);
+  auto running = engine.submit(seeded(tiny_prompt(300, 14), 100, 14));
+  engine.shutdown(0ms);
+  const Drained out = drain(*running, 100ms);
+  EXPECT_TRUE(out.done);
+  EXPECT_EQ(out.finish.at(0), FinishReason::kAbort);
+  EXPECT_EQ(engine.stats().kv_blocks_used, 0);
 }
 
 // ---- randomized submit / abort ----
