@@ -1,9 +1,10 @@
-// Scalar on purpose: both the AVX2 and the scalar matmul paths use these exact
-// blocks, so the two paths differ only in float summation order; and the cost
-// (one pass over T x cols floats) is small next to the matmul itself.
+// Every matmul path uses these exact blocks (quantize_row_q8_avx2 computes the
+// same bits), so the paths differ only in float summation order.
 #include "kernels/cpu/quantize_act.h"
 
 #include <cmath>
+
+#include "kernels/cpu/cpu_features.h"
 
 namespace nucleus::kernels::cpu {
 namespace {
@@ -53,6 +54,11 @@ size_t act_row_bytes(ActFormat format, int64_t n) {
 }
 
 void quantize_row_q8(const float* x, int64_t n, ActBlockQ8* out) {
+  if (avx2_enabled()) return quantize_row_q8_avx2(x, n, out);
+  quantize_row_q8_scalar(x, n, out);
+}
+
+void quantize_row_q8_scalar(const float* x, int64_t n, ActBlockQ8* out) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
     ActBlockQ8& block = out[b];
     block.d = quantize_block(x, kQK, block.qs);

@@ -40,7 +40,10 @@ ActFormat act_format(GgmlType weight_type);
 size_t act_row_bytes(ActFormat format, int64_t n);
 
 // x[n] -> n / 32 ActBlockQ8 blocks / n / 256 ActBlockQ8K blocks.
+// quantize_row_q8 uses the AVX2 version (bitwise the same blocks) when avx2_enabled().
 void quantize_row_q8(const float* x, int64_t n, ActBlockQ8* out);
+void quantize_row_q8_scalar(const float* x, int64_t n, ActBlockQ8* out);
+void quantize_row_q8_avx2(const float* x, int64_t n, ActBlockQ8* out);  // quantize_act_avx2.cc
 void quantize_row_q8k(const float* x, int64_t n, ActBlockQ8K* out);
 
 }  // namespace nucleus::kernels::cpu

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/quantize_act.h"
 #include "kernels/ops.h"
 #include "tests/kernels/kernel_test_util.h"
 
@@ -160,6 +162,24 @@ TEST_P(MatmulTypeTest, FastPathsAgreeWithScalar) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTypeTest, ::testing::ValuesIn(test::all_weight_types()),
                          [](const auto& info) { return std::string(ggml_type_name(info.param)); });
+
+// The AVX2 activation quantizer produces the scalar one's blocks bit for bit
+// (every matmul path relies on it), including all-zero and tiny blocks.
+TEST(QuantizeActTest, Avx2BlocksEqualScalar) {
+  if (!cpu::cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(5);
+  const int64_t n = 32 * 64;
+  auto x = random_floats(rng, n, -4.0f, 4.0f);
+  for (int i = 0; i < 32; ++i) x[i] = 0.0f;                // an all-zero block
+  for (int i = 32; i < 64; ++i) x[i] *= 1e-30f;            // a tiny one
+  for (int i = 64; i < 96; ++i) x[i] = (i % 2 ? 0.5f : -0.5f) * (i % 7);  // exact halves: ties round to even
+  std::vector<cpu::ActBlockQ8> fast(n / 32), slow(n / 32);
+  cpu::quantize_row_q8_avx2(x.data(), n, fast.data());
+  cpu::quantize_row_q8_scalar(x.data(), n, slow.data());
+  for (int64_t b = 0; b < n / 32; ++b) {
+    ASSERT_EQ(std::memcmp(&fast[b], &slow[b], sizeof(cpu::ActBlockQ8)), 0) << "block " << b;
+  }
+}
 
 TEST(MatmulTest, EmptyBatchWritesNothing) {
   std::mt19937 rng(1);
