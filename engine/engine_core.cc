@@ -55,6 +55,7 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
     }
   }
   if (spec.n < 1 || spec.n > 128) throw InvalidRequest("n", "n must be in [1, 128], got " + std::to_string(spec.n));
+  if (spec.max_tokens == 0) throw InvalidRequest("max_tokens", "max_tokens must be at least 1 (or -1: until the context is full)");
   if (spec.max_tokens < 0) spec.max_tokens = static_cast<int>(std::max<int64_t>(ctx - prompt_len, 0));
   if (prompt_len + spec.max_tokens > ctx || prompt_len >= ctx) {
     throw InvalidRequest("max_tokens", "This model's maximum context length is " + std::to_string(ctx) +
@@ -117,7 +118,7 @@ void EngineCore::loop() {
       if (stopping_ && Clock::now() >= abort_deadline_) abort_everything = true;
       if (stopping_ && incoming_.empty() && live_.empty()) break;
     }
-    take_incoming();
+    take_incoming();  // before the aborts, so a request aborted right after submit is seen
     handle_aborts(abort_everything);
     if (!step() && !live_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -166,6 +167,7 @@ void EngineCore::handle_aborts(bool abort_everything) {
 }
 
 bool EngineCore::step() {
+  take_incoming();  // here, not only in loop(), so tests and tools can drive steps without the thread
   if (live_.empty()) return false;
   const auto step_start = Clock::now();
   draft_tokens();

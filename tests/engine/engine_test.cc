@@ -422,7 +422,7 @@ TEST_F(EngineTest, DefaultMaxTokensRunsToTheEndOfTheContext) {
 // the length, so the response has 1 completion token instead of 0. Either
 // submit() should reject max_tokens < 1 (vLLM and OpenAI do) or the request
 // should finish with no tokens.
-TEST_F(EngineTest, DISABLED_BUG_MaxTokensZeroGivesNoTokens) {
+TEST_F(EngineTest, MaxTokensZeroGivesNoTokens) {
   Engine engine(*lm_->model, tok(), opts());
   GenerationRequest r = seeded(tiny_prompt(10, 12), 0, 12);
   try {
@@ -590,8 +590,8 @@ TEST_F(EngineTest, RandomSubmitAbortAndFinishConserveBlocks) {
   }
   const std::vector<Drained> reference = run_one_at_a_time(reqs, opts());
 
-  EngineOptions o = opts(10);
-  o.max_batched_tokens = 20;
+  EngineOptions o = opts(6);  // the largest request (80 tokens) needs 5 blocks
+  o.max_batched_tokens = 8;   // slow prefills, so requests overlap
   o.max_seqs = 6;
   Engine engine(*lm_->model, tok(), o);
   std::vector<std::unique_ptr<RequestHandle>> handles(reqs.size());
@@ -601,7 +601,7 @@ TEST_F(EngineTest, RandomSubmitAbortAndFinishConserveBlocks) {
   while (next < reqs.size()) {
     const int burst = 1 + static_cast<int>(rng() % 4);
     for (int k = 0; k < burst && next < reqs.size(); ++k, ++next) handles[next] = engine.submit(reqs[next]);
-    if (rng() % 3 == 0) {
+    if (rng() % 2 == 0) {
       const size_t victim = rng() % next;
       if (rng() % 2) handles[victim]->abort();
       else handles[victim].reset();  // dropping the handle aborts too
@@ -628,7 +628,8 @@ TEST_F(EngineTest, RandomSubmitAbortAndFinishConserveBlocks) {
   EXPECT_EQ(s.kv_blocks_used, 0);
   EXPECT_EQ(s.running, 0);
   EXPECT_EQ(s.waiting, 0);
-  EXPECT_GT(compared, 25);
+  EXPECT_GT(compared, 20);
+  EXPECT_GT(s.preemptions, 0);
   std::printf("  40 random requests, %d aborted, %ld preemptions, %d stats snapshots: %d outputs equal to a "
               "one-at-a-time run, all blocks free at the end\n",
               static_cast<int>(std::count(aborted.begin(), aborted.end(), true)), static_cast<long>(s.preemptions),
@@ -643,7 +644,7 @@ TEST_F(EngineTest, RandomSubmitAbortAndFinishConserveBlocks) {
 // queued in `incoming_` (take_incoming() runs only in loop()), nor handles
 // aborts: without start(), step() returns false forever and the handle never
 // gets an event. Enable once step() takes incoming requests and aborts.
-TEST_F(EngineTest, DISABLED_BUG_StepWithoutTheThreadServesSubmittedRequests) {
+TEST_F(EngineTest, StepWithoutTheThreadServesSubmittedRequests) {
   EngineCore core(*lm_->model, tok(), opts());
   auto handle = core.submit(seeded(tiny_prompt(10, 1), 5, 1));
   int steps = 0;
