@@ -18,7 +18,9 @@
 // These results differ from the AVX2 kernels' (which sum 8 float lanes per block).
 // GCC 12's avx512fintrin.h builds _mm512_undefined_*() from a self-initialised
 // variable, which -Wmaybe-uninitialized reports in every caller (a false positive).
+#if defined(__GNUC__) && !defined(__clang__)  // clang knows no such warning (and errors on the name)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <algorithm>
