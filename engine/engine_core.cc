@@ -167,7 +167,9 @@ void EngineCore::handle_aborts(bool abort_everything) {
 }
 
 bool EngineCore::step() {
-  take_incoming();  // here, not only in loop(), so tests and tools can drive steps without the thread
+  // Here, not only in loop(), so tests and tools can drive steps without the thread.
+  take_incoming();
+  handle_aborts(false);
   if (live_.empty()) return false;
   const auto step_start = Clock::now();
   draft_tokens();

@@ -715,7 +715,7 @@ TEST_F(EngineTest, SteppedRandomRunConservesBlocksAfterEveryStep) {
 // but does not handle aborts (handle_aborts() runs only in loop()), so without
 // the thread an aborted request keeps generating to its end and its blocks
 // stay used. Enable once step() also handles aborts.
-TEST_F(EngineTest, DISABLED_BUG_SteppedAbortFreesBlocksAtTheNextStep) {
+TEST_F(EngineTest, SteppedAbortFreesBlocksAtTheNextStep) {
   EngineCore core(*lm_->model, tok(), opts());
   auto handle = core.submit(seeded(tiny_prompt(10, 3), 200, 3));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(core.step());
