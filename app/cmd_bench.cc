@@ -20,6 +20,7 @@
 #include "engine/engine.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
+#include "kernels/device.h"
 
 namespace nucleus::app {
 namespace {
@@ -35,16 +36,24 @@ struct ModelBenchArgs {
   std::vector<int> batches{1, 8, 32};
   int repeats = 3;
   bool json = false;
+  std::string device = "auto";
 };
+
+// Resolves --device and says on stderr what was chosen (stdout may be JSON).
+kernels::Device bench_device(const std::string& choice) {
+  const kernels::DeviceChoice device = kernels::choose_device(choice);
+  std::fprintf(stderr, "[nucleus] %s\n", device.reason.c_str());
+  return device.device;
+}
 
 // Decode `steps` tokens for `batch` sequences at once, after a `context`-token prompt each.
 double decode_tokens_per_s(Model& model, const kernels::Context& ctx, int batch, int context, int steps,
                            std::mt19937& rng) {
   const int block = 16;
   const int blocks_per_seq = (context + steps + block - 1) / block;
-  KvStorage kv(model.config(), int64_t{batch} * blocks_per_seq, block);
+  KvStorage kv(model.config(), int64_t{batch} * blocks_per_seq, block, ctx.device);
   std::uniform_int_distribution<int32_t> token(0, model.config().vocab_size - 1);
-  std::vector<float> logits(static_cast<size_t>(batch) * model.config().vocab_size);
+  kernels::DeviceBuffer logits(ctx.device, sizeof(float) * batch * model.config().vocab_size);
   auto run = [&](int start, int len) {
     ForwardBatch b;
     b.max_blocks_per_seq = blocks_per_seq;
@@ -58,18 +67,19 @@ double decode_tokens_per_s(Model& model, const kernels::Context& ctx, int batch,
       }
       b.logit_rows.push_back(static_cast<int32_t>(b.tokens.size()) - 1);
     }
-    model.forward(ctx, b, kv, logits.data());
+    model.forward(ctx, b, kv, logits.as<float>());
   };
   run(0, context);
   const auto t0 = Clock::now();
   for (int step = 0; step < steps; ++step) run(context + step, 1);
+  kernels::device_synchronize(ctx.device);
   return double(batch) * steps / since(t0);
 }
 
 double prefill_tokens_per_s(Model& model, const kernels::Context& ctx, int tokens, std::mt19937& rng) {
   const int block = 16;
   const int blocks = (tokens + block - 1) / block;
-  KvStorage kv(model.config(), blocks, block);
+  KvStorage kv(model.config(), blocks, block, ctx.device);
   std::uniform_int_distribution<int32_t> token(0, model.config().vocab_size - 1);
   ForwardBatch b;
   b.max_blocks_per_seq = blocks;
@@ -81,9 +91,10 @@ double prefill_tokens_per_s(Model& model, const kernels::Context& ctx, int token
     b.slot_mapping.push_back(p);
   }
   b.logit_rows.push_back(tokens - 1);
-  std::vector<float> logits(model.config().vocab_size);
+  kernels::DeviceBuffer logits(ctx.device, sizeof(float) * model.config().vocab_size);
   const auto t0 = Clock::now();
-  model.forward(ctx, b, kv, logits.data());
+  model.forward(ctx, b, kv, logits.as<float>());
+  kernels::device_synchronize(ctx.device);  // CUDA queues work: time it to the end
   return tokens / since(t0);
 }
 
@@ -94,9 +105,10 @@ double median(std::vector<double> v) {
 
 int run_model_bench(const ModelBenchArgs& args) {
   const std::string path = args.model.empty() ? config::default_model_path() : args.model;
+  const kernels::Device device = bench_device(args.device);
   std::unique_ptr<Model> model = Model::load(path);
   kernels::ThreadPool pool(args.threads);
-  const kernels::Context ctx{kernels::Device::kCpu, &pool};
+  const kernels::Context ctx{device, &pool};
   std::mt19937 rng(1234);
   // Warm-up: page the weights in.
   prefill_tokens_per_s(*model, ctx, 32, rng);
@@ -140,6 +152,7 @@ struct OfflineBenchArgs {
   int max_batched_tokens = 512;
   int max_seqs = 64;
   bool skip_sequential = false;
+  kernels::Device device = kernels::Device::kCpu;
 };
 
 struct OfflineResult {
@@ -156,6 +169,7 @@ OfflineResult run_offline(Model& model, const Tokenizer& tokenizer, const Offlin
   options.max_batched_tokens = args.max_batched_tokens;
   options.max_seqs = args.max_seqs;
   options.max_queue = static_cast<int>(requests.size()) + 1;
+  options.device = args.device;
   Engine engine(model, tokenizer, options);
   OfflineResult result;
   const auto t0 = Clock::now();
@@ -246,6 +260,7 @@ struct SpecBenchArgs {
   int max_tokens = 128;
   int spec_tokens = 4;
   int repeats = 2;
+  kernels::Device device = kernels::Device::kCpu;
 };
 
 // Decode tokens/s of one request at batch 1 (first token to last) and the engine's draft counts.
@@ -256,6 +271,7 @@ std::pair<double, EngineStats> spec_run(Model& model, const Tokenizer& tokenizer
   options.speculation = mode;
   options.spec_tokens = args.spec_tokens;
   options.kv_cache_bytes = int64_t{512} << 20;
+  options.device = args.device;
   Engine engine(model, tokenizer, options);
   auto handle = engine.submit(request);
   Clock::time_point first = Clock::time_point::max(), last{};
@@ -352,7 +368,13 @@ NUCLEUS_REGISTER_COMMAND(
       model->add_option("--repeats", margs->repeats, "Runs per figure (the median is printed)")->capture_default_str()
           ->check(CLI::Range(1, 100));
       model->add_flag("--json", margs->json, "Print JSON instead of a table");
-      model->callback([run, margs] { *run = [margs] { return run_model_bench(*margs); }; });
+      auto mdevice = std::make_shared<config::DeviceOptionParser>(model);
+      model->callback([run, margs, mdevice] {
+        *run = [margs, mdevice] {
+          margs->device = mdevice->resolve();
+          return run_model_bench(*margs);
+        };
+      });
 
       auto oargs = std::make_shared<OfflineBenchArgs>();
       auto in_text = std::make_shared<std::string>("128..512");
@@ -366,10 +388,14 @@ NUCLEUS_REGISTER_COMMAND(
       offline->add_option("--max-batched-tokens", oargs->max_batched_tokens, "Token budget per step")->capture_default_str();
       offline->add_option("--max-seqs", oargs->max_seqs, "Sequences per step")->capture_default_str();
       offline->add_flag("--skip-sequential", oargs->skip_sequential, "Only the batched run");
-      offline->callback([run, oargs, in_text, out_text] {
+      auto odevice = std::make_shared<config::DeviceOptionParser>(offline);
+      offline->callback([run, oargs, in_text, out_text, odevice] {
         oargs->input_len = parse_range(*in_text, "--input-len");
         oargs->output_len = parse_range(*out_text, "--output-len");
-        *run = [oargs] { return run_offline_bench(*oargs); };
+        *run = [oargs, odevice] {
+          oargs->device = bench_device(odevice->resolve());
+          return run_offline_bench(*oargs);
+        };
       });
       auto sargs = std::make_shared<SpecBenchArgs>();
       CLI::App* spec = sub->add_subcommand("spec", "Speculative decoding: batch-1 decode with n-gram drafts vs without");
@@ -381,7 +407,13 @@ NUCLEUS_REGISTER_COMMAND(
           ->check(CLI::Range(1, 16));
       spec->add_option("--repeats", sargs->repeats, "Runs per figure (median)")->capture_default_str()
           ->check(CLI::Range(1, 20));
-      spec->callback([run, sargs] { *run = [sargs] { return run_spec_bench(*sargs); }; });
+      auto sdevice = std::make_shared<config::DeviceOptionParser>(spec);
+      spec->callback([run, sargs, sdevice] {
+        *run = [sargs, sdevice] {
+          sargs->device = bench_device(sdevice->resolve());
+          return run_spec_bench(*sargs);
+        };
+      });
 
       CLI::App* serve = sub->add_subcommand("serve", "Load an OpenAI-compatible server: TTFT, TPOT, ITL, throughput");
       auto serve_run = setup_bench_serve(serve);

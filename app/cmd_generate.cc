@@ -16,6 +16,7 @@
 #include "engine/engine.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
+#include "kernels/device.h"
 #include "server/chat_template.h"
 
 namespace nucleus::app {
@@ -40,6 +41,7 @@ struct GenerateArgs {
   int max_batched_tokens = 512;
   std::string speculative = "off";
   int spec_tokens = 4;
+  std::string device = "auto";
 };
 
 std::vector<std::string> read_prompts_file(const std::string& path) {
@@ -72,6 +74,8 @@ int run_generate(const GenerateArgs& args) {
   }
   if (prompts.empty()) throw std::runtime_error("give a prompt with --prompt TEXT (repeatable) or --prompts FILE");
   const std::string path = args.model.empty() ? config::default_model_path() : args.model;
+  const kernels::DeviceChoice device = kernels::choose_device(args.device);
+  std::fprintf(stderr, "[nucleus] %s\n", device.reason.c_str());
 
   std::unique_ptr<Model> model = Model::load(path);
   const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
@@ -82,6 +86,7 @@ int run_generate(const GenerateArgs& args) {
   options.max_queue = std::max<int>(1024, static_cast<int>(prompts.size()));
   options.speculation = args.speculative == "ngram" ? Speculation::kNgram : Speculation::kOff;
   options.spec_tokens = args.spec_tokens;
+  options.device = device.device;
   Engine engine(*model, tokenizer, options);
 
   std::vector<std::unique_ptr<RequestHandle>> handles;
@@ -184,7 +189,11 @@ NUCLEUS_REGISTER_COMMAND(
           ->capture_default_str()->check(CLI::IsMember({"off", "ngram"}));
       sub->add_option("--spec-tokens", args->spec_tokens, "Tokens drafted per step")->capture_default_str()
           ->check(CLI::Range(1, 16));
-      return [args] { return run_generate(*args); };
+      auto device = std::make_shared<config::DeviceOptionParser>(sub);
+      return [args, device] {
+        args->device = device->resolve();
+        return run_generate(*args);
+      };
     });
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
+#include "kernels/device.h"
 #include "server/http_server.h"
 
 namespace nucleus::app {
@@ -41,6 +42,10 @@ int run_serve(const config::ServeOptions& o) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread created below
+
+  // Before the port is bound: an unusable --device fails the start at once.
+  const kernels::DeviceChoice device = kernels::choose_device(o.device);
+  spdlog::info("{}", device.reason);
 
   server::ServerState state;
   state.api_key = o.api_key;
@@ -79,6 +84,7 @@ int run_serve(const config::ServeOptions& o) {
     options.threads = o.threads;
     options.speculation = o.speculative == "ngram" ? Speculation::kNgram : Speculation::kOff;
     options.spec_tokens = o.spec_tokens;
+    options.device = device.device;
     engine = std::make_unique<Engine>(*model, *tokenizer, options);
   } catch (...) {
     server.stop();

@@ -37,6 +37,8 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
       {"speculative", "speculative decoding for requests that do not choose: off or ngram (outputs are identical)",
        &o.speculative},
       {"spec-tokens", "most tokens drafted per step when speculating", &o.spec_tokens},
+      {"device", "where the model runs: cpu, cuda, or auto (cuda when a CUDA device is present, else cpu)",
+       &o.device},
   };
 }
 
@@ -213,6 +215,42 @@ void validate(const ServeOptions& o) {
           "--speculative must be off or ngram, got '" + o.speculative + "'");
   require(o.spec_tokens >= 1 && o.spec_tokens <= 16, "--spec-tokens must be in [1, 16], got " +
                                                          std::to_string(o.spec_tokens));
+  validate_device(o.device);
+}
+
+void validate_device(const std::string& device) {
+  if (device != "cpu" && device != "cuda" && device != "auto") {
+    throw ConfigError("--device must be cpu, cuda or auto, got '" + device + "'");
+  }
+}
+
+namespace {
+OptionDef device_def(ServeOptions& holder) {
+  for (OptionDef& def : serve_option_defs(holder)) {
+    if (def.name == "device") return def;
+  }
+  throw std::logic_error("serve_option_defs() lost --device");
+}
+}  // namespace
+
+DeviceOptionParser::DeviceOptionParser(CLI::App* app) : app_(app) {
+  ServeOptions defaults;
+  const OptionDef def = device_def(defaults);
+  app->add_option("--" + def.name, text_,
+                  def.help + " [env " + def.env_name() + "] (default: " + defaults.device + ")");
+}
+
+std::string DeviceOptionParser::resolve(const std::function<const char*(const char*)>& getenv) const {
+  ServeOptions options;
+  const OptionDef def = device_def(options);
+  if (app_->get_option("--" + def.name)->count() > 0) {
+    set_from_text(def, text_, "the command line");
+  } else {
+    auto env = getenv ? getenv : [](const char* name) -> const char* { return std::getenv(name); };
+    if (const char* value = env(def.env_name().c_str())) set_from_text(def, value, def.env_name());
+  }
+  validate_device(options.device);
+  return options.device;
 }
 
 ServeOptionsParser::ServeOptionsParser(CLI::App* app) : app_(app) {

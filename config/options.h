@@ -52,6 +52,7 @@ struct ServeOptions {
   int threads = 0;                   // 0 = one per core
   std::string speculative = "off";   // default speculative decoding: off or ngram
   int spec_tokens = 4;               // tokens drafted per step
+  std::string device = "auto";       // cpu, cuda or auto (app/ resolves it with kernels::choose_device)
 };
 
 // The default model: $NUCLEUS_MODEL_DIR (or ~/.cache/nucleus/models)/SmolLM2-135M-Instruct.Q4_1.gguf.
@@ -100,5 +101,21 @@ ServeOptions resolve_serve_options(const std::map<std::string, std::string>& cli
 
 // Every range check, in one place. Throws ConfigError naming the option.
 void validate(const ServeOptions& options);
+// The check of --device alone (serve's validate() calls it; so do the other commands).
+void validate_device(const std::string& device);
+
+// --device for the commands that do not take every serve option (generate,
+// bench): the same declaration as serve's (name, help, default, NUCLEUS_DEVICE,
+// check), bound to one CLI11 subcommand.
+class DeviceOptionParser {
+ public:
+  explicit DeviceOptionParser(CLI::App* app);
+  // Command line > NUCLEUS_DEVICE > default, validated. Throws ConfigError.
+  std::string resolve(const std::function<const char*(const char*)>& getenv = nullptr) const;
+
+ private:
+  CLI::App* app_;
+  std::string text_;
+};
 
 }  // namespace nucleus::config

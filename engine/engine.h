@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/ops.h"
 #include "sampling/params.h"
 
 namespace nucleus {
@@ -50,6 +51,7 @@ struct EngineOptions {
   int threads = 0;                    // CPU threads; 0 = one per core
   Speculation speculation = Speculation::kOff;  // default for requests that do not choose
   int spec_tokens = 4;                // drafted tokens per step and sequence
+  kernels::Device device = kernels::Device::kCpu;  // where the forward pass, the KV cache and sampling live
 };
 
 // submit() when the waiting queue is full; the server maps it to 503 + Retry-After.

@@ -18,9 +18,9 @@ EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOpt
       tokenizer_(tokenizer),
       options_(options),
       pool_(options.threads),
-      ctx_{kernels::Device::kCpu, &pool_},
-      sampler_(&pool_),
-      storage_(model.config(), kv_blocks_for(model.config(), options), options.block_size),
+      ctx_{options.device, &pool_},
+      backend_(make_step_backend(ctx_, model.config().vocab_size)),
+      storage_(model.config(), kv_blocks_for(model.config(), options), options.block_size, options.device),
       blocks_(storage_.num_blocks(), options.block_size, options.prefix_cache),
       kv_(blocks_, storage_),
       scheduler_(kv_, SchedulerOptions{options.max_batched_tokens, options.max_seqs}) {
@@ -206,10 +206,8 @@ bool EngineCore::step() {
     }
   }
 
-  const int64_t vocab = model_.config().vocab_size;
   const auto forward_start = Clock::now();
-  logits_.resize(batch_.logit_rows.size() * vocab);
-  model_.forward(ctx_, batch_, storage_, logits_.data());
+  backend_->forward(model_, batch_, storage_);
   const double forward_s = seconds_since(forward_start);
 
   // Advance the KV bookkeeping; collect the rows to sample. A speculating
@@ -249,25 +247,17 @@ bool EngineCore::step() {
     ++row;
   }
 
-  // One sampler call for every row; rows sharing logits get their own copy.
+  // One sampler call for every row (rows sharing logits get their own copy).
   const auto sample_start = Clock::now();
-  // The sampler works in place: rows can use logits_ directly unless a logit
-  // row is sampled more than once (n > 1 siblings), which needs copies.
-  bool one_to_one = true;
-  for (size_t i = 0; i < plan.size(); ++i) one_to_one = one_to_one && plan[i].logit_row == i;
-  if (!one_to_one) {
-    sample_rows_.resize(plan.size() * vocab);
-    for (size_t i = 0; i < plan.size(); ++i) {
-      std::copy_n(logits_.begin() + plan[i].logit_row * vocab, vocab, sample_rows_.begin() + i * vocab);
-    }
-  }
-  float* rows = one_to_one ? logits_.data() : sample_rows_.data();
-  std::vector<sampling::RowInput> inputs(plan.size());
+  std::vector<SampleRow> rows(plan.size());
   std::vector<sampling::RowResult> results(plan.size());
   const std::vector<int32_t>& eos = tokenizer_.end_of_generation_ids();
   for (size_t i = 0; i < plan.size(); ++i) {
     SequenceState& s = *plan[i].s;
-    sampling::RowInput& in = inputs[i];
+    rows[i].logit_row = plan[i].logit_row;
+    rows[i].seq_id = s.seq.id;
+    rows[i].output_tokens = std::span<const int32_t>(s.seq.tokens).subspan(static_cast<size_t>(s.seq.prompt_len));
+    sampling::RowInput& in = rows[i].input;
     in.params = &s.request->spec.params;
     in.penalties = &s.penalties;
     in.seed = s.request->seed;
@@ -279,7 +269,7 @@ bool EngineCore::step() {
       in.pending_tokens = std::span<const int32_t>(drafts_of[plan[i].chunk]).first(plan[i].draft_index);
     }
   }
-  if (!plan.empty()) sampler_.sample(rows, static_cast<int64_t>(plan.size()), vocab, inputs, results);
+  if (!plan.empty()) backend_->sample(rows, results);
   const double sample_s = seconds_since(sample_start);
 
   for (size_t i = 0; i < plan.size();) {

@@ -23,6 +23,7 @@
 #include "engine/model.h"
 #include "engine/request_state.h"
 #include "engine/scheduler.h"
+#include "engine/step_backend.h"
 #include "kernels/thread_pool.h"
 #include "sampling/sampler.h"
 
@@ -69,7 +70,7 @@ class EngineCore {
   EngineOptions options_;
   kernels::ThreadPool pool_;
   kernels::Context ctx_;
-  sampling::Sampler sampler_;
+  std::unique_ptr<StepBackend> backend_;  // the forward pass and the sampler on ctx_.device
   KvStorage storage_;
   BlockPool blocks_;
   KvCacheManager kv_;
@@ -79,8 +80,6 @@ class EngineCore {
   std::unordered_map<uint64_t, std::unique_ptr<Request>> live_;
   std::vector<Request*> touched_;  // requests with deltas this step
   ForwardBatch batch_;
-  std::vector<float> logits_;       // [logit rows, vocab] of the current step
-  std::vector<float> sample_rows_;  // copies when a logit row is sampled more than once
   uint64_t next_seq_id_ = 1;
   int64_t prompt_tokens_ = 0;      // over all requests taken in
   int64_t generation_tokens_ = 0;  // over all sequences

@@ -47,6 +47,11 @@ Model::Model(GgufFile file) : file_(std::move(file)), config_(ModelConfig::from_
   }
 }
 
+Model::~Model() {
+  // The CUDA upload cache is keyed by host address: it must not outlive the mmap.
+  if (used_cuda_) kernels::release_device_weights();
+}
+
 kernels::WeightView Model::weight(const std::string& name, int64_t rows, int64_t cols) const {
   const GgufTensorInfo& t = file_.tensor(name);
   if (t.shape.size() != 2 || t.shape[0] != cols || t.shape[1] != rows) {
@@ -84,10 +89,16 @@ int64_t Model::weight_bytes() const {
   return total;
 }
 
-void Model::Workspace::reserve(const ModelConfig& c, int64_t T, int64_t logit_rows) {
-  auto grow = [](std::vector<float>& v, int64_t n) {
-    if (static_cast<int64_t>(v.size()) < n) v.resize(n);
-  };
+void Model::Scratch::reserve(kernels::Device device, int64_t n) {
+  if (buffer_ && device_ == device && size_ >= n) return;
+  buffer_.reset();  // free first: the old and new buffer need not fit together
+  buffer_ = std::make_unique<kernels::DeviceBuffer>(device, static_cast<size_t>(n) * sizeof(float));
+  device_ = device;
+  size_ = n;
+}
+
+void Model::Workspace::reserve(kernels::Device device, const ModelConfig& c, int64_t T, int64_t logit_rows) {
+  auto grow = [device](Scratch& s, int64_t n) { s.reserve(device, n); };
   const int64_t q_dim = int64_t{c.n_heads} * c.head_dim;
   const int64_t kv_dim = int64_t{c.n_kv_heads} * c.head_dim;
   grow(x, T * c.n_embd);
@@ -136,7 +147,8 @@ void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorag
   const int64_t T = b.num_tokens();
   const int64_t R = static_cast<int64_t>(b.logit_rows.size());
   if (T == 0) return;
-  ws_.reserve(c, T, R);
+  if (ctx.device == kernels::Device::kCuda) used_cuda_ = true;
+  ws_.reserve(ctx.device, c, T, R);
   const int64_t D = c.n_embd;
 
   kernels::AttentionBatch ab;
@@ -185,10 +197,15 @@ void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorag
   if (R == 0) return;
   float* rows = ws_.final_rows.data();  // [R, D]
   float* normed = rows + R * D;         // [R, D]
-  for (int64_t r = 0; r < R; ++r) {
-    const float* src = x + int64_t{b.logit_rows[r]} * D;
-    std::copy(src, src + D, rows + r * D);
-  }
+  // The gather is an embedding lookup in the residual stream seen as an F32
+  // table: a plain row copy on every device, wherever x lives.
+  kernels::WeightView stream;
+  stream.type = GgmlType::F32;
+  stream.data = x;
+  stream.rows = T;
+  stream.cols = D;
+  stream.row_bytes = ggml_row_size(GgmlType::F32, D);
+  kernels::embedding(ctx, stream, b.logit_rows.data(), R, rows);
   kernels::rms_norm(ctx, rows, output_norm_.data(), R, D, c.rms_eps, normed);
   kernels::matmul(ctx, output_, normed, R, logits);
 }

@@ -8,6 +8,9 @@
 //
 // Weights stay in the memory-mapped GGUF file (quantized matmuls read them in
 // place); only 1-D tensors (norms, biases) are converted to float at load.
+// With a CUDA context the activations live in device memory and the CUDA ops
+// upload each host weight once (kernels/cuda/weights_cuda.h); ~Model() frees
+// those uploads.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include "engine/gguf.h"
 #include "engine/kv_storage.h"
 #include "engine/model_config.h"
+#include "kernels/device.h"
 #include "kernels/ops.h"
 
 namespace nucleus {
@@ -43,6 +47,9 @@ class Model {
   // Loads and validates a GGUF model (architecture, hyperparameters, tensor shapes).
   static std::unique_ptr<Model> load(const std::string& path);
   explicit Model(GgufFile file);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
 
   const ModelConfig& config() const { return config_; }
   const GgufFile& file() const { return file_; }
@@ -50,7 +57,8 @@ class Model {
   int64_t weight_bytes() const;
 
   // Runs the batch through every layer, writes its K/V into `kv`, and stores
-  // logits [batch.logit_rows.size(), vocab_size] into `logits`.
+  // logits [batch.logit_rows.size(), vocab_size] into `logits`. `kv` and
+  // `logits` are memory of ctx.device; the batch's index arrays stay on the host.
   void forward(const kernels::Context& ctx, const ForwardBatch& batch, KvStorage& kv, float* logits);
 
  private:
@@ -60,10 +68,21 @@ class Model {
     std::vector<float> bq, bk, bv;           // qwen2 only
     kernels::WeightView w_gate, w_up, w_down;  // gate/up: [n_ff, n_embd], down: [n_embd, n_ff]
   };
-  // Scratch activations, grown to the largest batch seen.
+  // Scratch floats on one device, grown (contents dropped) to the largest size asked.
+  class Scratch {
+   public:
+    void reserve(kernels::Device device, int64_t n);
+    float* data() const { return buffer_ ? buffer_->as<float>() : nullptr; }
+
+   private:
+    std::unique_ptr<kernels::DeviceBuffer> buffer_;
+    kernels::Device device_ = kernels::Device::kCpu;
+    int64_t size_ = 0;
+  };
+  // Scratch activations on the forward pass's device, grown to the largest batch seen.
   struct Workspace {
-    std::vector<float> x, xn, q, k, v, attn, proj, gate, up, hidden, final_rows;
-    void reserve(const ModelConfig& c, int64_t T, int64_t logit_rows);
+    Scratch x, xn, q, k, v, attn, proj, gate, up, hidden, final_rows;
+    void reserve(kernels::Device device, const ModelConfig& c, int64_t T, int64_t logit_rows);
   };
 
   kernels::WeightView weight(const std::string& name, int64_t rows, int64_t cols) const;
@@ -77,6 +96,7 @@ class Model {
   std::vector<float> output_norm_;  // [n_embd]
   std::vector<Layer> layers_;
   Workspace ws_;
+  bool used_cuda_ = false;  // some forward pass ran on CUDA: weights were uploaded
 };
 
 }  // namespace nucleus

@@ -9,6 +9,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/weights_cuda.h"
 #endif
 
 namespace nucleus::kernels {
@@ -29,6 +30,67 @@ bool cuda_available(std::string* why) {
 }
 
 const char* device_name(Device device) { return device == Device::kCuda ? "cuda" : "cpu"; }
+
+DeviceChoice choose_device(const std::string& choice, bool cuda_ok, const std::string& cuda_why) {
+  if (choice == "cpu") return {Device::kCpu, "device: cpu (--device cpu)"};
+  if (choice == "cuda") {
+    if (!cuda_ok) throw std::runtime_error("--device cuda: CUDA is unavailable: " + cuda_why);
+    return {Device::kCuda, "device: cuda (--device cuda)"};
+  }
+  if (choice == "auto") {
+    if (cuda_ok) return {Device::kCuda, "device: cuda (--device auto: a CUDA device is present)"};
+    return {Device::kCpu, "device: cpu (--device auto: CUDA unavailable: " + cuda_why + ")"};
+  }
+  throw std::invalid_argument("--device must be cpu, cuda or auto, got '" + choice + "'");
+}
+
+DeviceChoice choose_device(const std::string& choice) {
+  std::string why;
+  // Probe only when the answer matters: "cpu" must not touch the CUDA runtime.
+  const bool ok = choice != "cpu" && cuda_available(&why);
+  return choose_device(choice, ok, why);
+}
+
+void device_copy(Device device, void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  if (device == Device::kCpu) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#ifdef NUCLEUS_HAVE_CUDA
+  NUCLEUS_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+#else
+  throw std::runtime_error("unsupported device: nucleus was built without CUDA");
+#endif
+}
+
+void device_upload(Device device, void* dst, const void* host, size_t bytes) {
+  if (bytes == 0) return;
+  if (device == Device::kCpu) {
+    std::memcpy(dst, host, bytes);
+    return;
+  }
+#ifdef NUCLEUS_HAVE_CUDA
+  NUCLEUS_CUDA_CHECK(cudaMemcpy(dst, host, bytes, cudaMemcpyHostToDevice));
+#else
+  throw std::runtime_error("unsupported device: nucleus was built without CUDA");
+#endif
+}
+
+void device_synchronize(Device device) {
+  if (device == Device::kCpu) return;
+#ifdef NUCLEUS_HAVE_CUDA
+  NUCLEUS_CUDA_CHECK(cudaDeviceSynchronize());
+#else
+  throw std::runtime_error("unsupported device: nucleus was built without CUDA");
+#endif
+}
+
+void release_device_weights() {
+#ifdef NUCLEUS_HAVE_CUDA
+  cuda::release_device_weights();
+#endif
+}
 
 DeviceBuffer::DeviceBuffer(Device device, size_t bytes) : device_(device), bytes_(bytes) {
   if (device == Device::kCpu) {

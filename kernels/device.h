@@ -16,6 +16,31 @@ bool cuda_available(std::string* why = nullptr);
 
 const char* device_name(Device device);  // "cpu", "cuda"
 
+// What a --device choice resolves to on this build and machine.
+struct DeviceChoice {
+  Device device = Device::kCpu;
+  std::string reason;  // one line for the log: which device and why ("auto: CUDA unavailable (...), using the CPU")
+};
+// choice: "cpu", "cuda" or "auto" (CUDA when cuda_available(), else the CPU).
+// Throws std::invalid_argument for another name and std::runtime_error for
+// "cuda" when CUDA is unavailable; both messages name --device and say why.
+DeviceChoice choose_device(const std::string& choice);
+// Same, with the availability probe injected (tests).
+DeviceChoice choose_device(const std::string& choice, bool cuda_ok, const std::string& cuda_why);
+
+// Device-to-device copy of `bytes` between non-overlapping ranges of memory on `device`.
+void device_copy(Device device, void* dst, const void* src, size_t bytes);
+
+// Host-to-device copy of `bytes` to any address of `device`'s memory.
+void device_upload(Device device, void* dst, const void* host, size_t bytes);
+
+// Waits until the work queued on `device` is done (CUDA runs asynchronously; a no-op on the CPU).
+void device_synchronize(Device device);
+
+// Frees the device copies of host weights (kernels/cuda/weights_cuda.h); a no-op
+// without CUDA. Call before the host weights go away (a model is unloaded).
+void release_device_weights();
+
 // Memory on one device: host memory for kCpu, cudaMalloc'ed for kCuda.
 class DeviceBuffer {
  public:

@@ -24,8 +24,10 @@ void check_ids(int64_t row, const char* name, std::span<const int32_t> ids, int6
   }
 }
 
+}  // namespace
+
 // Everything sample_row() relies on, checked before any row is touched. O(sum of list sizes).
-void check_row(int64_t row, const RowInput& in, int64_t vocab) {
+void check_row_input(int64_t row, const RowInput& in, int64_t vocab) {
   if (!in.params) fail(row, "params is null");
   const SamplingParams& p = *in.params;
   check_ids(row, "allowed_token_ids", p.allowed_token_ids, vocab);
@@ -51,8 +53,6 @@ void check_row(int64_t row, const RowInput& in, int64_t vocab) {
     fail(row, e.what());
   }
 }
-
-}  // namespace
 
 Sampler::Sampler(kernels::ThreadPool* pool) : pool_(pool) {}
 Sampler::~Sampler() = default;
@@ -83,7 +83,7 @@ void Sampler::sample(float* logits, int64_t rows, int64_t vocab, std::span<const
   }
   if (rows == 0) return;
   if (!logits) throw std::invalid_argument("Sampler::sample: logits is null");
-  for (int64_t r = 0; r < rows; ++r) check_row(r, inputs[r], vocab);
+  for (int64_t r = 0; r < rows; ++r) check_row_input(r, inputs[r], vocab);
 
   // Each range of rows gets its own scratch; a row is computed entirely by one thread.
   auto run = [&](int64_t begin, int64_t end) {

@@ -97,6 +97,10 @@ struct RowResult {
   bool ok() const { return (flags & kNoCandidates) == 0; }
 };
 
+// The checks sample() makes on each row before touching any (device samplers
+// make them too). Throws std::invalid_argument naming the row and the field.
+void check_row_input(int64_t row, const RowInput& in, int64_t vocab);
+
 struct RowScratch;  // per-thread buffers, defined in row_sampler.h
 
 class Sampler {

@@ -4,9 +4,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "engine/model.h"
+#include "kernels/device.h"
 
 namespace nucleus::test {
 
@@ -35,6 +39,32 @@ inline ForwardBatch make_batch(const std::vector<SeqSpec>& seqs, int block_size,
   return b;
 }
 
+// The device model tests run on: $NUCLEUS_TEST_DEVICE (cpu, the default, or
+// cuda). *skip says why a CUDA run cannot happen here (empty when it can).
+inline kernels::Device test_device(std::string* skip) {
+  skip->clear();
+  const char* env = std::getenv("NUCLEUS_TEST_DEVICE");
+  const std::string name = env && *env ? env : "cpu";
+  if (name == "cpu") return kernels::Device::kCpu;
+  if (name != "cuda") throw std::invalid_argument("NUCLEUS_TEST_DEVICE must be cpu or cuda, got '" + name + "'");
+  std::string why;
+  if (!kernels::cuda_available(&why)) *skip = "NUCLEUS_TEST_DEVICE=cuda but CUDA is unavailable: " + why;
+  return kernels::Device::kCuda;
+}
+
+// Model::forward into host logits on any device: device logits are downloaded.
+inline void forward_to_host(Model& model, const kernels::Context& ctx, const ForwardBatch& b, KvStorage& kv,
+                            float* host_logits) {
+  if (ctx.device == kernels::Device::kCpu) {
+    model.forward(ctx, b, kv, host_logits);
+    return;
+  }
+  const size_t bytes = b.logit_rows.size() * static_cast<size_t>(model.config().vocab_size) * sizeof(float);
+  kernels::DeviceBuffer logits(ctx.device, bytes);
+  model.forward(ctx, b, kv, logits.as<float>());
+  logits.download(host_logits, bytes);
+}
+
 // Feeds `ids` to the model in chunks of `chunk` tokens as one sequence starting
 // at block `first_block`; returns the logits of every position [n, vocab].
 inline std::vector<float> run_chunked(Model& model, KvStorage& kv, const kernels::Context& ctx,
@@ -46,7 +76,7 @@ inline std::vector<float> run_chunked(Model& model, KvStorage& kv, const kernels
     const size_t end = std::min(ids.size(), begin + chunk);
     SeqSpec spec{std::vector<int32_t>(ids.begin() + begin, ids.begin() + end), static_cast<int32_t>(begin), first_block};
     ForwardBatch b = make_batch({spec}, kv.block_size(), max_blocks, true);
-    model.forward(ctx, b, kv, all.data() + begin * vocab);
+    forward_to_host(model, ctx, b, kv, all.data() + begin * vocab);
   }
   return all;
 }

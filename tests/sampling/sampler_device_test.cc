@@ -16,6 +16,7 @@
 
 #include "kernels/cuda/sample_math.h"
 #include "kernels/device.h"
+#include "sampling/device_rows.h"
 #include "sampling/filter_math.h"
 #include "sampling/penalties.h"
 #include "sampling/philox.h"
@@ -49,61 +50,36 @@ std::vector<RowResult> sample_on(Device device, const std::vector<TestRow>& rows
   std::vector<float> logits;
   for (const TestRow& r : rows) logits.insert(logits.end(), r.logits.begin(), r.logits.end());
   std::vector<RowResult> out(rows.size());
+  std::vector<RowInput> in(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    in[i].params = &rows[i].params;
+    in[i].penalties = rows[i].use_penalties ? &rows[i].penalties : nullptr;
+    in[i].seed = rows[i].seed;
+    in[i].position = rows[i].position;
+    in[i].seq_index = rows[i].seq_index;
+    in[i].num_output_tokens = rows[i].num_output_tokens;
+    in[i].eos_token_ids = rows[i].eos;
+  }
   if (device == Device::kCpu) {
-    std::vector<RowInput> in(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      in[i].params = &rows[i].params;
-      in[i].penalties = rows[i].use_penalties ? &rows[i].penalties : nullptr;
-      in[i].seed = rows[i].seed;
-      in[i].position = rows[i].position;
-      in[i].seq_index = rows[i].seq_index;
-      in[i].num_output_tokens = rows[i].num_output_tokens;
-      in[i].eos_token_ids = rows[i].eos;
-    }
     Sampler sampler;
     sampler.sample(logits.data(), static_cast<int64_t>(rows.size()), vocab, in, out);
     return out;
   }
 #ifdef NUCLEUS_HAVE_CUDA
-  // SamplingParams -> per-row device parameters (what the engine's CUDA path will do).
+  // The engine's conversion (sampling/device_rows.h): RowInput -> per-row device parameters and counts.
   using namespace kernels::cuda;
   SampleBatch batch;
   std::vector<uint32_t> counts;
   int32_t count_rows = 0;
-  for (const TestRow& r : rows) {
-    const SamplingParams& sp = r.params;
-    SampleRowParams p;
-    p.stage = sp.stage_params();
-    p.seed = r.seed;
-    p.seq_index = r.seq_index;
-    p.position = static_cast<uint32_t>(r.position);
-    p.logprobs = sp.logprobs;
-    p.logprobs_raw = sp.logprobs_mode == LogprobsMode::kRaw;
-    p.allowed_begin = static_cast<int32_t>(batch.ids.size());
-    p.allowed_count = static_cast<int32_t>(sp.allowed_token_ids.size());
-    batch.ids.insert(batch.ids.end(), sp.allowed_token_ids.begin(), sp.allowed_token_ids.end());
-    p.banned_begin = static_cast<int32_t>(batch.ids.size());
-    batch.ids.insert(batch.ids.end(), sp.bad_token_ids.begin(), sp.bad_token_ids.end());
-    if (r.num_output_tokens < sp.min_tokens) {
-      batch.ids.insert(batch.ids.end(), r.eos.begin(), r.eos.end());
-      batch.ids.insert(batch.ids.end(), sp.stop_token_ids.begin(), sp.stop_token_ids.end());
-    }
-    p.banned_count = static_cast<int32_t>(batch.ids.size()) - p.banned_begin;
-    p.bias_begin = static_cast<int32_t>(batch.bias_ids.size());
-    p.bias_count = static_cast<int32_t>(sp.logit_bias.size());
-    for (const LogitBias& b : sp.logit_bias) {
-      batch.bias_ids.push_back(b.token_id);
-      batch.bias_values.push_back(b.bias);
-    }
-    if (r.use_penalties) {
-      p.counts_row = count_rows++;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    int32_t counts_row = -1;
+    if (rows[i].use_penalties) {
+      counts_row = count_rows++;
       counts.resize(static_cast<size_t>(count_rows * vocab), 0u);
-      uint32_t* c = counts.data() + p.counts_row * vocab;
-      for (const PenaltyState::Entry& e : r.penalties.entries()) {
-        c[e.token_id] = e.output_count | (e.in_prompt ? 0x80000000u : 0u);
-      }
+      fill_penalty_counts(rows[i].penalties,
+                          std::span<uint32_t>(counts).subspan(static_cast<size_t>(counts_row * vocab), vocab));
     }
-    batch.rows.push_back(p);
+    append_device_row(in[i], counts_row, vocab, batch);
   }
   kernels::DeviceBuffer d_logits(Device::kCuda, logits.size() * sizeof(float));
   d_logits.upload(logits.data(), logits.size() * sizeof(float));
@@ -112,15 +88,7 @@ std::vector<RowResult> sample_on(Device device, const std::vector<TestRow>& rows
   std::vector<SampleRowResult> device_results(rows.size());
   CudaSampler sampler;
   sampler.sample(d_logits.as<float>(), vocab, batch, d_counts.as<uint32_t>(), device_results.data());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const SampleRowResult& d = device_results[i];
-    out[i].token_id = d.token_id;
-    out[i].logprob = d.logprob;
-    out[i].rank = d.rank;
-    out[i].num_top = d.num_top;
-    out[i].flags = d.flags;
-    for (int j = 0; j < d.num_top; ++j) out[i].top[j] = TokenLogprob{d.top_ids[j], d.top_logprobs[j]};
-  }
+  for (size_t i = 0; i < rows.size(); ++i) out[i] = to_row_result(device_results[i]);
 #endif
   return out;
 }

@@ -100,5 +100,56 @@ TEST(ServeOptionsParser, FlagsParseThroughCli11) {
   EXPECT_EQ(o.host, "127.0.0.1");
 }
 
+TEST(ServeOptions, DeviceDefaultsToAutoAndIsChecked) {
+  EXPECT_EQ(resolve({}, {}).device, "auto");
+  EXPECT_EQ(resolve({}, {{"NUCLEUS_DEVICE", "cpu"}}).device, "cpu");
+  EXPECT_EQ(resolve({{"device", "cuda"}}, {{"NUCLEUS_DEVICE", "cpu"}}).device, "cuda");
+  EXPECT_EQ(resolve({}, {}, R"({"device": "cpu"})").device, "cpu");
+  EXPECT_NE(error_of({{"device", "gpu"}}).find("--device must be cpu, cuda or auto"), std::string::npos);
+  EXPECT_NE(error_of({}, {{"NUCLEUS_DEVICE", "tpu"}}).find("--device"), std::string::npos);
+}
+
+// generate and bench bind --device alone, with serve's declaration and check.
+TEST(DeviceOptionParser, SameNameEnvDefaultAndCheckAsServe) {
+  auto env_of = [](const Env& env) {
+    return [env](const char* name) -> const char* {
+      auto it = env.find(name);
+      return it == env.end() ? nullptr : it->second.c_str();
+    };
+  };
+  {
+    CLI::App app;
+    DeviceOptionParser parser(&app);
+    const char* argv[] = {"generate"};
+    app.parse(1, const_cast<char**>(argv));
+    EXPECT_EQ(parser.resolve(env_of({})), "auto");
+    EXPECT_EQ(parser.resolve(env_of({{"NUCLEUS_DEVICE", "cpu"}})), "cpu");
+    EXPECT_THROW(parser.resolve(env_of({{"NUCLEUS_DEVICE", "npu"}})), ConfigError);
+    const std::string help = app.help();
+    EXPECT_NE(help.find("--device"), std::string::npos);
+    EXPECT_NE(help.find("NUCLEUS_DEVICE"), std::string::npos);
+  }
+  {
+    CLI::App app;
+    DeviceOptionParser parser(&app);
+    const char* argv[] = {"generate", "--device", "cuda"};
+    app.parse(3, const_cast<char**>(argv));
+    EXPECT_EQ(parser.resolve(env_of({{"NUCLEUS_DEVICE", "cpu"}})), "cuda");  // the command line wins
+  }
+  {
+    CLI::App app;
+    DeviceOptionParser parser(&app);
+    const char* argv[] = {"generate", "--device", "gpu"};
+    app.parse(3, const_cast<char**>(argv));
+    try {
+      parser.resolve(env_of({}));
+      ADD_FAILURE() << "--device gpu was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("--device must be cpu, cuda or auto, got 'gpu'"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace nucleus::config
