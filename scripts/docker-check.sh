@@ -14,6 +14,16 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$NUCLEUS_ROOT"
 
+trap 'rc=$?; [ "$rc" -eq 0 ] || echo "docker-check: FAILED (exit $rc): see the FAIL lines or the error above" >&2' EXIT
+trap 'exit 130' INT; trap 'exit 143' TERM
+
+# A fresh Debian 12 has python3 but not its venv module (python3-venv).
+if ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  log "apt-get install python3-venv (for the checkers' venv)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3 python3-venv
+fi
 venv="$NUCLEUS_CACHE/docker-check-venv"
 tools=(dockerfile==3.4.0 kubernetes-validate==1.37.0 check-jsonschema==0.39.0 pyyaml)
 stamp="$venv/.stamp-$(echo "${tools[*]}" | md5sum | cut -c1-12)"
@@ -140,7 +150,8 @@ EOF
 
 log "docker/entrypoint.sh (sh -n; model choice with a stub nucleus)"
 sh -n docker/entrypoint.sh
-tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+tmp="$(mktemp -d)"
+trap 'rc=$?; rm -rf "$tmp"; [ "$rc" -eq 0 ] || echo "docker-check: FAILED (exit $rc) in the entrypoint checks" >&2' EXIT
 printf '#!/bin/sh\necho "model=${NUCLEUS_MODEL:-} args=$*"\n' >"$tmp/stub"; chmod +x "$tmp/stub"
 pass=0; fail=0
 expect() {  # expect NAME WANT(substring of output, or FAIL) DIR [env...] -- [args...]
