@@ -6,7 +6,7 @@
 # /health and one /v1/completions, and stops gracefully on SIGTERM. This is also the proof that
 # the README's set-up (scripts/install-deps.sh, scripts/build.sh) works on a fresh machine.
 #
-# Needs root. Everything lives outside the repo, in $NUCLEUS_CHROOT_CACHE
+# Needs root (it re-runs itself with sudo otherwise). Everything lives outside the repo, in $NUCLEUS_CHROOT_CACHE
 # (default $NUCLEUS_CACHE/chroot): the debootstrapped base system as a tarball, reused while the
 # mirror and the ISO week are the same; the .deb and pip download caches (downloads only: the root
 # itself and everything built in it are made anew each run).
@@ -21,15 +21,24 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "chroot-check: needs root (debootstrap, mount, chroot)" >&2; exit 1; }
+if [ "$(id -u)" -ne 0 ]; then  # debootstrap, mount and chroot need root
+  command -v sudo >/dev/null || { echo "chroot-check: needs root (debootstrap, mount, chroot), and sudo is not installed" >&2; exit 1; }
+  # sudo resets the environment: keep NUCLEUS_* (the cache and model paths) and the network settings.
+  mapfile -t keep < <(env | grep -E '^(NUCLEUS_[A-Z_]*|https?_proxy|HTTPS?_PROXY|no_proxy|NO_PROXY|PIP_[A-Z_]*|SSL_CERT_[A-Z]*|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE)=')
+  exec sudo env "${keep[@]}" bash "$0" "$@"
+fi
 CACHE="${NUCLEUS_CHROOT_CACHE:-$NUCLEUS_CACHE/chroot}"
+case "$(realpath -m "$CACHE")/" in
+  "$NUCLEUS_ROOT"/*) echo "chroot-check: NUCLEUS_CHROOT_CACHE=$CACHE is inside the repository; choose a folder outside it" >&2; exit 2 ;;
+esac
 ROOT="$CACHE/root"
 REF="${NUCLEUS_CHROOT_REF:-HEAD}"
 SUITE=bookworm
 DOCKERFILE=docker/Dockerfile
 mkdir -p "$CACHE/apt-archives/partial" "$CACHE/pip-cache"
 t_start=$SECONDS
-phase() { log "$* [$((SECONDS - t_start))s]"; }
+step="start"
+phase() { step="$*"; log "$* [$((SECONDS - t_start))s]"; }
 
 # ---------- safety: nothing is ever deleted while something is mounted below it ----------
 mounts_under() { findmnt -rn -o TARGET | awk -v p="$1" 'index($0, p "/") == 1 || $0 == p' | sort -r; }
@@ -50,9 +59,25 @@ cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then kill -KILL "$server_pid" 2>/dev/null || true; fi
   unmount_all
   if [ "$rc" -eq 0 ] && [ "${NUCLEUS_CHROOT_KEEP:-0}" != 1 ]; then remove_root || true; fi
-  [ "$rc" -eq 0 ] || echo "chroot-check: FAILED (exit $rc) after $((SECONDS - t_start))s; the root is kept in $ROOT" >&2
+  [ "$rc" -eq 0 ] || echo "chroot-check: FAILED (exit $rc) after $((SECONDS - t_start))s, in: ${step%:}; the root is kept in $ROOT (mounts undone)" >&2
 }
 trap cleanup EXIT
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP  # so cleanup sees a failure
+
+# ---------- the host's own tools ----------
+host_missing=()
+for tool in debootstrap:debootstrap git:git python3:python3 findmnt:util-linux; do
+  command -v "${tool%%:*}" >/dev/null || host_missing+=("${tool#*:}")
+done
+if ((${#host_missing[@]})); then
+  log "apt-get install ${host_missing[*]} (the host's tools for this check)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${host_missing[@]}"
+fi
+# The repository as root sees it (under sudo its owner is another user: git's safe.directory).
+git_src() { git -c safe.directory="$NUCLEUS_ROOT" -C "$NUCLEUS_ROOT" "$@"; }
+git_src rev-parse --verify -q "$REF^{commit}" >/dev/null ||
+  { echo "chroot-check: $NUCLEUS_ROOT is not a git checkout with commit '$REF' (the root gets \`git archive $REF\`)" >&2; exit 1; }
 
 # ---------- the Debian mirror apt uses here ----------
 apt_uri() {  # $1 = suite; first URI serving it, from deb822 .sources files or one-line lists
@@ -74,11 +99,13 @@ apt_uri() {  # $1 = suite; first URI serving it, from deb822 .sources files or o
 }
 MIRROR="${NUCLEUS_DEBIAN_MIRROR:-$(apt_uri "$SUITE")}"; MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 SECURITY="$(apt_uri "$SUITE-security")"; SECURITY="${SECURITY:-http://deb.debian.org/debian-security}"
-echo "mirror: $MIRROR  security: $SECURITY  ref: $(git -C "$NUCLEUS_ROOT" rev-parse --short "$REF")"
+echo "mirror: $MIRROR  security: $SECURITY  ref: $(git_src rev-parse --short "$REF")"
+[ "$REF" != HEAD ] || [ -z "$(git_src status --porcelain --untracked-files=no)" ] ||
+  echo "note: the root gets the commit HEAD; uncommitted changes are not in it"
 
 # ---------- the base system: debootstrap once per mirror and week, then a tarball ----------
-command -v debootstrap >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
 base="$CACHE/base-$SUITE-minbase-$(echo "$MIRROR" | md5sum | cut -c1-8)-$(date +%G-W%V).tar.gz"
+fresh_base=0
 if [ ! -f "$base" ]; then
   phase "debootstrap --variant=minbase $SUITE from $MIRROR"
   remove_root
@@ -91,11 +118,14 @@ if [ ! -f "$base" ]; then
   tar -C "$ROOT" --numeric-owner -czf "$base.tmp" .
   mv "$base.tmp" "$base"
   find "$CACHE" -maxdepth 1 -name "base-$SUITE-*.tar.gz" ! -path "$base" -delete
+  fresh_base=1  # $ROOT is what the tarball holds: no need to unpack it again
 fi
 
 reuse=0
 if [ "${NUCLEUS_CHROOT_REUSE:-0}" = 1 ] && [ -f "$ROOT/.build-stage-passed" ]; then
   reuse=1; phase "reusing the root in $ROOT (NUCLEUS_CHROOT_REUSE=1)"
+elif [ "$fresh_base" = 1 ]; then
+  phase "fresh root, just debootstrapped (saved as $(basename "$base"))"
 else
   phase "fresh root from $(basename "$base")"
   remove_root
@@ -124,7 +154,7 @@ in_root() { nice -n 10 chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb "${ne
 
 # ---------- the build stage, replayed from the Dockerfile ----------
 # Its ENV, WORKDIR and RUN lines (continuations joined); COPY . . is the `git archive` of $REF.
-stage_script="$(git -C "$NUCLEUS_ROOT" show "$REF:$DOCKERFILE" | awk '
+stage_script="$(git_src show "$REF:$DOCKERFILE" | awk '
   /^[ \t]*#/ { next }
   { line = line $0 } /\\$/ { sub(/\\$/, "", line); next }
   { print line; line = "" }' | awk '
@@ -148,7 +178,7 @@ workdir=/
       COPY)    [ "$rest" = ". ." ] || { echo "chroot-check: unsupported COPY $rest" >&2; exit 1; }
                [ "$reuse" = 1 ] && continue
                mkdir -p "$ROOT$workdir"
-               git -C "$NUCLEUS_ROOT" archive --format=tar "$REF" | tar -x -C "$ROOT$workdir" ;;
+               git_src archive --format=tar "$REF" | tar -x -C "$ROOT$workdir" ;;
       RUN)     printf 'echo "--- [${SECONDS}s] RUN "%q >&2\n/bin/sh -ec %q\n' "$rest" "$rest" ;;
       *)       echo "chroot-check: unsupported instruction in the build stage: $rest" >&2; exit 1 ;;
     esac
@@ -165,7 +195,7 @@ fi
 
 # ---------- the runtime stage: its packages cover the binary's libraries ----------
 binary="$workdir/build/release/app/nucleus"
-runtime_pkgs="$(git -C "$NUCLEUS_ROOT" show "$REF:$DOCKERFILE" | awk '
+runtime_pkgs="$(git_src show "$REF:$DOCKERFILE" | awk '
   /^[ \t]*#/ { next } toupper($1) == "FROM" { rt = (tolower($0) ~ / as runtime[ \t]*$/) } rt' |
   tr -s ' \t\\' '\n' | awk '/^install$/ { on = 1; next } on && /^&&$/ { on = 0 } on && !/^-/' | sort -u)"
 # Libraries come from those packages or from what they depend on (apt installs that too).
@@ -190,7 +220,7 @@ echo "the runtime stage's packages (and their dependencies) provide every librar
 # ---------- the runtime stage's entrypoint serves the default model as the non-root user ----------
 phase "serve the default model through docker/entrypoint.sh"
 install -m 0755 "$ROOT$binary" "$ROOT/usr/local/bin/nucleus"
-git -C "$NUCLEUS_ROOT" show "$REF:docker/entrypoint.sh" >"$ROOT/usr/local/bin/nucleus-entrypoint"
+git_src show "$REF:docker/entrypoint.sh" >"$ROOT/usr/local/bin/nucleus-entrypoint"
 chmod 0755 "$ROOT/usr/local/bin/nucleus-entrypoint"
 mkdir -p "$ROOT/models"
 if [ "${NUCLEUS_CHROOT_FETCH:-0}" != 1 ] && [ -f "$NUCLEUS_DEFAULT_MODEL.verified" ]; then
