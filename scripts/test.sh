@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs dependencies,
-# fetches the default model, then builds and tests every flavour. CI runs this.
+# fetches the default model, then builds and tests every flavour, then checks the deployment
+# (docker/) and runs the CPU Dockerfile's build stage in a fresh Debian 12 chroot. CI runs this.
 #   NUCLEUS_FUZZ_SECONDS  time budget of each libFuzzer run (default 60)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -46,4 +47,12 @@ for t in tests/e2e/test_*.py; do
   log "e2e $t"
   "$NUCLEUS_VENV/bin/python" "$t" --nucleus build/release/app/nucleus --model "$NUCLEUS_DEFAULT_MODEL"
 done
+
+# 6. Deployment (no Docker engine needed): docker/ checked with real parsers and schemas, then the
+#    CPU Dockerfile's build stage run for real in a fresh debootstrapped Debian 12 chroot, whose
+#    image entrypoint serves the default model (the slowest step: a fresh machine's whole set-up).
+log "deployment: docker-check (Dockerfiles, compose, k8s manifests, entrypoint)"
+bash scripts/docker-check.sh
+log "deployment: chroot-check (the CPU Dockerfile's build stage in a fresh Debian 12 root, then serve)"
+bash scripts/chroot-check.sh
 log "all tests passed"
