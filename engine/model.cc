@@ -79,6 +79,20 @@ std::vector<float> Model::vector(const std::string& name, int64_t n) const {
   return out;
 }
 
+void Model::pack_for_cpu(kernels::ThreadPool& pool) {
+  std::vector<kernels::WeightView*> matrices = {&output_};
+  for (Layer& l : layers_) {
+    for (kernels::WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) matrices.push_back(w);
+  }
+  for (kernels::WeightView* w : matrices) {
+    kernels::PackedWeight packed = kernels::pack_weight_cpu(pool, *w);
+    if (packed.empty()) continue;
+    w->cpu_packed = packed.data();
+    packed_.push_back(std::move(packed));
+  }
+  cpu_packed_ = true;
+}
+
 int64_t Model::weight_bytes() const {
   int64_t total = static_cast<int64_t>(output_.rows * output_.row_bytes);
   for (const Layer& l : layers_) {
@@ -148,6 +162,7 @@ void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorag
   const int64_t R = static_cast<int64_t>(b.logit_rows.size());
   if (T == 0) return;
   if (ctx.device == kernels::Device::kCuda) used_cuda_ = true;
+  if (ctx.device == kernels::Device::kCpu && !cpu_packed_) pack_for_cpu(*ctx.pool);
   ws_.reserve(ctx.device, c, T, R);
   const int64_t D = c.n_embd;
 

@@ -8,6 +8,9 @@
 //
 // Weights stay in the memory-mapped GGUF file (quantized matmuls read them in
 // place); only 1-D tensors (norms, biases) are converted to float at load.
+// The first forward pass on the CPU also repacks the matrices that have an
+// AVX-512 packed kernel (kernels/packed_weight.h: same size, bitwise the same
+// results), so the weights' bytes are held twice from then on.
 // With a CUDA context the activations live in device memory and the CUDA ops
 // upload each host weight once (kernels/cuda/weights_cuda.h); ~Model() frees
 // those uploads.
@@ -23,6 +26,7 @@
 #include "engine/model_config.h"
 #include "kernels/device.h"
 #include "kernels/ops.h"
+#include "kernels/packed_weight.h"
 
 namespace nucleus {
 
@@ -88,6 +92,7 @@ class Model {
   kernels::WeightView weight(const std::string& name, int64_t rows, int64_t cols) const;
   std::vector<float> vector(const std::string& name, int64_t n) const;
   void validate_batch(const ForwardBatch& batch, const KvStorage& kv) const;
+  void pack_for_cpu(kernels::ThreadPool& pool);
 
   GgufFile file_;
   ModelConfig config_;
@@ -95,6 +100,8 @@ class Model {
   kernels::WeightView output_;      // [vocab, n_embd]; token_embd_ when tied
   std::vector<float> output_norm_;  // [n_embd]
   std::vector<Layer> layers_;
+  std::vector<kernels::PackedWeight> packed_;  // owners of the views' cpu_packed
+  bool cpu_packed_ = false;
   Workspace ws_;
   bool used_cuda_ = false;  // some forward pass ran on CUDA: weights were uploaded
 };

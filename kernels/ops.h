@@ -34,6 +34,9 @@ struct WeightView {
   int64_t rows = 0;
   int64_t cols = 0;
   size_t row_bytes = 0;  // ggml_row_size(type, cols)
+  // The same rows repacked once for the CPU's AVX-512 kernels (packed_weight.h),
+  // or null. The CPU reads these instead of `data` whenever that path runs.
+  const void* cpu_packed = nullptr;
 };
 
 // Where the ops run and with how many threads.

@@ -1,5 +1,5 @@
 // The matmul driver: quantizes the activation rows once per call (quantize_act.h),
-// picks the AVX-512, AVX2 or scalar kernel for the weight type, and splits the
+// picks the AVX-512 (prepacked or not), AVX2 or scalar kernel for the weight type, and splits the
 // weight rows over the pool in panels of kPanelRows. Splitting by output rows
 // keeps every y[t, r] on one thread with one fixed reduction order.
 #include <algorithm>
@@ -27,13 +27,17 @@ constexpr int64_t kMinChunkBytes = 32 * 1024;
 
 void matmul_cpu(ThreadPool& pool, const WeightView& w, const float* x, int64_t T, float* y, const float* bias) {
   if (T == 0) return;
-  MatmulKernel kernel = avx512_enabled() ? avx512_matmul_kernel(w.type) : nullptr;
+  // A prepacked weight (packed_weight.h) is read in its packed form whenever
+  // the AVX-512 path runs, so one weight always takes the same kernel.
+  const bool prepacked = w.cpu_packed != nullptr && avx512_enabled() && avx512_prepacked_kernel(w.type) != nullptr;
+  MatmulKernel kernel = prepacked ? avx512_prepacked_kernel(w.type) : nullptr;
+  if (kernel == nullptr && avx512_enabled()) kernel = avx512_matmul_kernel(w.type);
   if (kernel == nullptr && avx2_enabled()) kernel = avx2_matmul_kernel(w.type);
   if (kernel == nullptr) kernel = scalar_matmul_kernel(w.type);
   if (kernel == nullptr) throw std::invalid_argument("matmul: no CPU kernel for weight type " + std::string(ggml_type_name(w.type)));
 
   MatmulArgs args;
-  args.w = static_cast<const uint8_t*>(w.data);
+  args.w = static_cast<const uint8_t*>(prepacked ? w.cpu_packed : w.data);
   args.w_row_bytes = w.row_bytes;
   args.cols = w.cols;
   args.T = T;

@@ -33,6 +33,16 @@ MatmulKernel avx2_matmul_kernel(GgmlType type);  // call only when avx2_enabled(
 // kernels for the other types. Call only when avx512_enabled().
 MatmulKernel avx512_matmul_kernel(GgmlType type);
 
+// Weights repacked once (kernels/packed_weight.h) for the AVX-512 kernels:
+// avx512_packed_bytes is 0 when the type has none. avx512_pack_rows fills rows
+// [r_begin, r_end) of the packed form (r_begin a multiple of 16; rows past
+// `rows` in the last panel are zero). The prepacked kernel takes args.w = the
+// packed bytes and gives bitwise the results of avx512_matmul_kernel.
+size_t avx512_packed_bytes(GgmlType type, int64_t rows, int64_t cols);
+void avx512_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
+                      int64_t r_begin, int64_t r_end, uint8_t* out);
+MatmulKernel avx512_prepacked_kernel(GgmlType type);
+
 // The AVX2 kernels by family (matmul_{float,q,k}_avx2.cc), behind avx2_matmul_kernel.
 MatmulKernel avx2_float_kernel(GgmlType type);
 MatmulKernel avx2_simple_quant_kernel(GgmlType type);

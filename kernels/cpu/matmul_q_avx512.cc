@@ -2,9 +2,11 @@
 // activations.
 //
 // Layout: 16 weight rows (a panel) are one ZMM register, one row per 32-bit
-// lane. Each 32-element block of the panel is repacked once (PackedBlock):
-// q[g] holds, in lane r, the 4 weight bytes 4g..4g+3 of row r as unsigned
-// bytes. A token's block is then 8 VPDPBUSD with its 4-byte groups broadcast:
+// lane. Each 32-element block of the panel is repacked (PanelBlock*): either
+// on every call into thread-local scratch, or once at load (avx512_pack_rows,
+// kernels/packed_weight.h). After the tile splits the Q4 nibbles, register g
+// holds, in lane r, the 4 weight bytes 4g..4g+3 of row r as unsigned bytes.
+// A token's block is then 8 VPDPBUSD with its 4-byte groups broadcast:
 // lane r ends with the exact integer dot product of row r's block and the
 // token's block. The float work per block is one convert, one multiply and
 // one FMA per 16 rows.
@@ -15,7 +17,8 @@
 //   Q4_1 also: extra = 0; for b in order: extra = fma(m_w[r,b], s_x[t,b], extra); y = acc + extra
 // idot is exact: Q4_0 weights enter as q in [0, 15] with -8 * sum(x) added;
 // Q8_0 weights as w + 128 in [0, 255] with -128 * sum(x) added.
-// These results differ from the AVX2 kernels' (which sum 8 float lanes per block).
+// These results differ from the AVX2 kernels' (which sum 8 float lanes per block);
+// prepacked and repacked-per-call weights give bitwise the same results.
 // GCC 12's avx512fintrin.h builds _mm512_undefined_*() from a self-initialised
 // variable, which -Wmaybe-uninitialized reports in every caller (a false positive).
 #if defined(__GNUC__) && !defined(__clang__)  // clang knows no such warning (and errors on the name)
@@ -39,22 +42,51 @@ constexpr int kMR = 6;            // tokens per register tile: 6 x (int dot, acc
 constexpr int64_t kPanelsPerGroup = 4;  // panels repacked together, reused by every token chunk (T > kMR)
 constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel group passes
 
-struct alignas(64) PackedBlock {
-  __m512i q[kGroups];  // lane r: bytes 4g..4g+3 of row r, unsigned
-  __m512 d;            // lane r: row r's block scale
-  __m512 m;            // lane r: row r's block min (Q4_1)
-};
-
 enum class Format { kQ4_0, kQ4_1, kQ8_0 };
 
+// One 32-column block of a 16-row panel, as the tile reads it: q[g] holds, in
+// 32-bit lane r, the 4 bytes 4g..4g+3 of row r (Q4: the 16 bytes of nibbles as
+// stored, element j in the low nibble of byte j and element j + 16 in its high
+// nibble; Q8_0: the 32 bytes as unsigned, w + 128), then the rows' fp16 scales
+// (and Q4_1 mins) as stored. The same size as the 16 blocks it replaces, so a
+// prepacked weight costs no extra bandwidth; the tile splits nibbles itself.
+struct PanelBlockQ4_0 {
+  uint8_t q[4][64];
+  uint16_t d[kPanel];
+};
+struct PanelBlockQ4_1 {
+  uint8_t q[4][64];
+  uint16_t d[kPanel];
+  uint16_t m[kPanel];
+};
+struct PanelBlockQ8_0 {
+  uint8_t q[8][64];
+  uint16_t d[kPanel];
+};
+
 template <Format F>
-constexpr size_t block_bytes() {
-  return F == Format::kQ4_0 ? sizeof(BlockQ4_0) : F == Format::kQ4_1 ? sizeof(BlockQ4_1) : sizeof(BlockQ8_0);
-}
+struct FormatTraits;
+template <>
+struct FormatTraits<Format::kQ4_0> {
+  using Block = BlockQ4_0;
+  using Panel = PanelBlockQ4_0;
+};
+template <>
+struct FormatTraits<Format::kQ4_1> {
+  using Block = BlockQ4_1;
+  using Panel = PanelBlockQ4_1;
+};
+template <>
+struct FormatTraits<Format::kQ8_0> {
+  using Block = BlockQ8_0;
+  using Panel = PanelBlockQ8_0;
+};
+template <Format F>
+using PanelBlock = typename FormatTraits<F>::Panel;
 
 template <Format F>
 constexpr size_t qs_offset() {
-  return F == Format::kQ4_0 ? offsetof(BlockQ4_0, qs) : F == Format::kQ4_1 ? offsetof(BlockQ4_1, qs) : offsetof(BlockQ8_0, qs);
+  return offsetof(typename FormatTraits<F>::Block, qs);
 }
 
 // Bytes a row that is not in the panel (a masked lane) reads instead.
@@ -80,29 +112,31 @@ inline void transpose_16x4(const uint8_t* const* src, size_t offset, __m512i out
   out[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-// Repacks blocks [0, nb) of rows [r0, r0 + n) (n <= 16; missing rows are zero),
-// prefetching the bytes of rows [r0 + 32, prefetch_end) into L2 on the way.
+inline void store(uint8_t* dst, __m512i v) { _mm512_storeu_si512(dst, v); }
+
+// Repacks blocks [0, nb) of rows [r0, r0 + n) (n <= 16; missing rows are zero).
+// When prefetch_end > 0, the rows [r0 + 32, prefetch_end) are fetched into L2 on
+// the way: the panel reads 16 rows side by side, 16 short streams that the
+// hardware prefetcher follows badly (measured 3-6x slower than one sequential
+// stream on a 30 MB matrix), so the panel after next comes as one sequential range.
 template <Format F>
-void pack_panel(const MatmulArgs& a, int64_t r0, int n, int64_t nb, int64_t prefetch_end, PackedBlock* out) {
+void pack_panel(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, int64_t prefetch_end,
+                PanelBlock<F>* out) {
   const uint8_t* rows[kPanel];
-  for (int r = 0; r < kPanel; ++r) rows[r] = r < n ? a.w + (r0 + r) * a.w_row_bytes : kZeroBlock;
+  for (int r = 0; r < kPanel; ++r) rows[r] = r < n ? w + (r0 + r) * w_row_bytes : kZeroBlock;
   const __mmask16 live = static_cast<__mmask16>((1u << n) - 1u);
   // Byte offset of each row from row r0 (the scales are gathered).
   const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                 _mm512_set1_epi32(static_cast<int>(a.w_row_bytes)));
-  const uint8_t* base = a.w + r0 * a.w_row_bytes;
-  const __m512i nibble = _mm512_set1_epi8(0x0F);
-  // The panel reads 16 rows side by side: 16 short streams that the hardware
-  // prefetcher follows badly (measured 3-6x slower than one sequential stream
-  // on a 30 MB matrix). So the panel after next is fetched as one sequential
-  // range into L2, spread over this panel's blocks.
-  const char* pf = reinterpret_cast<const char*>(base + 2 * kPanel * a.w_row_bytes);
-  const char* pf_end = reinterpret_cast<const char*>(a.w + std::max(prefetch_end, r0 + 2 * kPanel) * a.w_row_bytes);
+                                                 _mm512_set1_epi32(static_cast<int>(w_row_bytes)));
+  const uint8_t* base = w + r0 * w_row_bytes;
+  const char* pf = reinterpret_cast<const char*>(base + 2 * kPanel * w_row_bytes);
+  const char* pf_end = prefetch_end > r0 + 2 * kPanel ? reinterpret_cast<const char*>(w + prefetch_end * w_row_bytes) : pf;
   const int64_t pf_per_block = ((pf_end - pf) / 64 + nb) / nb;
+  constexpr size_t kBlockBytes = sizeof(typename FormatTraits<F>::Block);
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t i = 0; i < pf_per_block && pf < pf_end; ++i, pf += 64) _mm_prefetch(pf, _MM_HINT_T1);
-    PackedBlock& p = out[b];
-    const size_t off = static_cast<size_t>(b) * block_bytes<F>();
+    PanelBlock<F>& p = out[b];
+    const size_t off = static_cast<size_t>(b) * kBlockBytes;
     const uint8_t* block_rows[kPanel];
     for (int r = 0; r < kPanel; ++r) block_rows[r] = r < n ? rows[r] + off : kZeroBlock;
     __m512i lo[4];
@@ -112,20 +146,18 @@ void pack_panel(const MatmulArgs& a, int64_t r0, int n, int64_t nb, int64_t pref
       transpose_16x4(block_rows, qs_offset<F>() + 16, hi);
       const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
       for (int g = 0; g < 4; ++g) {
-        p.q[g] = _mm512_xor_si512(lo[g], flip);
-        p.q[g + 4] = _mm512_xor_si512(hi[g], flip);
+        store(p.q[g], _mm512_xor_si512(lo[g], flip));
+        store(p.q[g + 4], _mm512_xor_si512(hi[g], flip));
       }
     } else {
-      // Byte j holds element j (low nibble) and element j + 16 (high nibble).
-      for (int g = 0; g < 4; ++g) {
-        p.q[g] = _mm512_and_si512(lo[g], nibble);
-        p.q[g + 4] = _mm512_and_si512(_mm512_srli_epi16(lo[g], 4), nibble);
-      }
+      for (int g = 0; g < 4; ++g) store(p.q[g], lo[g]);
     }
     // The dword at each block's start: fp16 d, then (Q4_1) fp16 m.
     const __m512i head = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, row_offsets, base + off, 1);
-    p.d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(head));
-    if constexpr (F == Format::kQ4_1) p.m = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(head, 16)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p.d), _mm512_cvtepi32_epi16(head));
+    if constexpr (F == Format::kQ4_1) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(p.m), _mm512_cvtepi32_epi16(_mm512_srli_epi32(head, 16)));
+    }
   }
 }
 
@@ -141,9 +173,13 @@ inline float load_f32(const uint8_t* p) {
   return v;
 }
 
+inline __m512 load_fp16x16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
 // Tokens [t0, t0 + MR) against one repacked panel; writes the lanes in `live`.
 template <Format F, int MR>
-__attribute__((always_inline)) inline void tile(const MatmulArgs& a, const PackedBlock* panel, int64_t nb, int64_t t0,
+__attribute__((always_inline)) inline void tile(const MatmulArgs& a, const PanelBlock<F>* panel, int64_t nb, int64_t t0,
                                                 int64_t r0, __mmask16 live) {
   __m512 acc[MR], extra[MR];
   const uint8_t* x_rows[MR];
@@ -153,11 +189,24 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Packe
     extra[t] = _mm512_setzero_ps();
     x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
   }
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
-    const PackedBlock& p = panel[b];
+    const PanelBlock<F>& p = panel[b];
     __m512i w[kGroups];
+    if constexpr (F == Format::kQ8_0) {
 #pragma GCC unroll 8
-    for (int g = 0; g < kGroups; ++g) w[g] = _mm512_load_si512(&p.q[g]);
+      for (int g = 0; g < kGroups; ++g) w[g] = _mm512_loadu_si512(p.q[g]);
+    } else {
+#pragma GCC unroll 4
+      for (int g = 0; g < kGroups / 2; ++g) {
+        const __m512i packed = _mm512_loadu_si512(p.q[g]);
+        w[g] = _mm512_and_si512(packed, nibble);
+        w[g + kGroups / 2] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+      }
+    }
+    const __m512 d = load_fp16x16(p.d);
+    __m512 m;
+    if constexpr (F == Format::kQ4_1) m = load_fp16x16(p.m);
 #pragma GCC unroll 8
     for (int t = 0; t < MR; ++t) {
       const uint8_t* xb = x_rows[t] + b * sizeof(ActBlockQ8);
@@ -172,10 +221,10 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Packe
       for (int g = 0; g < kGroups; ++g) {
         dot = _mm512_dpbusd_epi32(dot, w[g], _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8, qs) + 4 * g)));
       }
-      const __m512 scale = _mm512_mul_ps(p.d, _mm512_set1_ps(load_f32(xb + offsetof(ActBlockQ8, d))));
+      const __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(load_f32(xb + offsetof(ActBlockQ8, d))));
       acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot), acc[t]);
       if constexpr (F == Format::kQ4_1) {
-        extra[t] = _mm512_fmadd_ps(p.m, _mm512_set1_ps(load_f32(xb + offsetof(ActBlockQ8, s))), extra[t]);
+        extra[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(load_f32(xb + offsetof(ActBlockQ8, s))), extra[t]);
       }
     }
   }
@@ -187,7 +236,7 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Packe
 }
 
 template <Format F>
-void token_strip(const MatmulArgs& a, const PackedBlock* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0,
+void token_strip(const MatmulArgs& a, const PanelBlock<F>* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0,
                  __mmask16 live) {
   int64_t t = t0;
   for (; t + kMR <= t1; t += kMR) tile<F, kMR>(a, panel, nb, t, r0, live);
@@ -202,29 +251,71 @@ void token_strip(const MatmulArgs& a, const PackedBlock* panel, int64_t nb, int6
   static_assert(kMR == 6, "the remainder switch covers 1..kMR-1");
 }
 
-template <Format F>
-void gemm(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+// Rows [r_begin, r_end) (r_begin a multiple of 16) for all tokens, in groups
+// of panels that every token chunk reuses while they are hot. panel_of(p, r0,
+// n, group_end) returns panel p of the group (rows r0 .. r0 + n).
+template <Format F, typename PanelOf>
+void gemm_panels(const MatmulArgs& a, int64_t r_begin, int64_t r_end, PanelOf&& panel_of) {
   const int64_t nb = a.cols / kQK;
-  thread_local std::vector<PackedBlock> scratch;
-  if (scratch.size() < static_cast<size_t>(nb * kPanelsPerGroup)) scratch.resize(static_cast<size_t>(nb * kPanelsPerGroup));
-  // One token tile (decode): one panel at a time, its repacked blocks stay in L1.
+  // One token tile (decode): one panel at a time.
   const int64_t group_rows = kPanel * (a.T <= kMR ? 1 : kPanelsPerGroup);
+  const PanelBlock<F>* panels[kPanelsPerGroup];
   for (int64_t g0 = r_begin; g0 < r_end; g0 += group_rows) {
     const int64_t g1 = std::min(r_end, g0 + group_rows);
-    const int64_t panels = (g1 - g0 + kPanel - 1) / kPanel;
-    for (int64_t p = 0; p < panels; ++p) {
+    const int64_t count = (g1 - g0 + kPanel - 1) / kPanel;
+    for (int64_t p = 0; p < count; ++p) {
       const int64_t r0 = g0 + p * kPanel;
-      pack_panel<F>(a, r0, static_cast<int>(std::min<int64_t>(kPanel, g1 - r0)), nb, std::min(r_end, r0 + 3 * kPanel),
-                    scratch.data() + p * nb);
+      panels[p] = panel_of(p, r0, static_cast<int>(std::min<int64_t>(kPanel, g1 - r0)));
     }
     for (int64_t tc = 0; tc < a.T; tc += kTokenChunk) {
       const int64_t tc_end = std::min(a.T, tc + kTokenChunk);
-      for (int64_t p = 0; p < panels; ++p) {
+      for (int64_t p = 0; p < count; ++p) {
         const int64_t r0 = g0 + p * kPanel;
         const int n = static_cast<int>(std::min<int64_t>(kPanel, g1 - r0));
-        token_strip<F>(a, scratch.data() + p * nb, nb, tc, tc_end, r0, static_cast<__mmask16>((1u << n) - 1u));
+        token_strip<F>(a, panels[p], nb, tc, tc_end, r0, static_cast<__mmask16>((1u << n) - 1u));
       }
     }
+  }
+}
+
+// Weights as stored: each panel is repacked into thread-local scratch on the way.
+template <Format F>
+void gemm(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  const int64_t nb = a.cols / kQK;
+  thread_local std::vector<PanelBlock<F>> scratch;
+  if (scratch.size() < static_cast<size_t>(nb * kPanelsPerGroup)) scratch.resize(static_cast<size_t>(nb * kPanelsPerGroup));
+  gemm_panels<F>(a, r_begin, r_end, [&](int64_t p, int64_t r0, int n) {
+    PanelBlock<F>* out = scratch.data() + p * nb;
+    pack_panel<F>(a.w, a.w_row_bytes, r0, n, nb, std::min(r_end, r0 + 3 * kPanel), out);
+    return static_cast<const PanelBlock<F>*>(out);
+  });
+}
+
+// Weights repacked at load (avx512_pack_rows): panel k starts at block k * nb.
+template <Format F>
+void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  const int64_t nb = a.cols / kQK;
+  const auto* packed = reinterpret_cast<const PanelBlock<F>*>(a.w);
+  gemm_panels<F>(a, r_begin, r_end, [&](int64_t, int64_t r0, int) { return packed + (r0 / kPanel) * nb; });
+}
+
+template <Format F>
+void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols, int64_t r_begin, int64_t r_end,
+               uint8_t* out) {
+  const int64_t nb = cols / kQK;
+  auto* packed = reinterpret_cast<PanelBlock<F>*>(out);
+  for (int64_t r0 = r_begin; r0 < r_end; r0 += kPanel) {
+    pack_panel<F>(w, w_row_bytes, r0, static_cast<int>(std::min<int64_t>(kPanel, rows - r0)), nb, 0,
+                  packed + (r0 / kPanel) * nb);
+  }
+}
+
+bool format_of(GgmlType type, Format* f) {
+  switch (type) {
+    case GgmlType::Q4_0: *f = Format::kQ4_0; return true;
+    case GgmlType::Q4_1: *f = Format::kQ4_1; return true;
+    case GgmlType::Q8_0: *f = Format::kQ8_0; return true;
+    default: return false;
   }
 }
 
@@ -234,10 +325,42 @@ MatmulKernel avx512_matmul_kernel(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_0: return gemm<Format::kQ4_0>;
     case GgmlType::Q4_1: return gemm<Format::kQ4_1>;
-    // Q8_0 stays on the AVX2 kernel: the 16-row repacking of a 49152x576 Q8_0
-    // LM head stalls on memory at decode (3.7 ms vs 1.44 ms per token measured),
-    // and a path cannot be chosen per batch size without breaking batch invariance.
+    // Q8_0 as stored stays on the AVX2 kernel: repacking a 49152x576 Q8_0 LM
+    // head on every call stalls on memory at decode (3.7 ms vs 1.44 ms per token
+    // measured). Prepacked (avx512_pack_rows), it takes the kernel below.
     default: return nullptr;
+  }
+}
+
+MatmulKernel avx512_prepacked_kernel(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_0: return gemm_prepacked<Format::kQ4_0>;
+    case GgmlType::Q4_1: return gemm_prepacked<Format::kQ4_1>;
+    case GgmlType::Q8_0: return gemm_prepacked<Format::kQ8_0>;
+    default: return nullptr;
+  }
+}
+
+size_t avx512_packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
+  Format f;
+  if (!format_of(type, &f) || cols % kQK != 0) return 0;
+  const size_t blocks = static_cast<size_t>((rows + kPanel - 1) / kPanel) * static_cast<size_t>(cols / kQK);
+  switch (f) {
+    case Format::kQ4_0: return blocks * sizeof(PanelBlockQ4_0);
+    case Format::kQ4_1: return blocks * sizeof(PanelBlockQ4_1);
+    case Format::kQ8_0: return blocks * sizeof(PanelBlockQ8_0);
+  }
+  return 0;
+}
+
+void avx512_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
+                      int64_t r_begin, int64_t r_end, uint8_t* out) {
+  Format f;
+  if (!format_of(type, &f)) return;
+  switch (f) {
+    case Format::kQ4_0: return pack_rows<Format::kQ4_0>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
+    case Format::kQ4_1: return pack_rows<Format::kQ4_1>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
+    case Format::kQ8_0: return pack_rows<Format::kQ8_0>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
   }
 }
 

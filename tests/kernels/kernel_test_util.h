@@ -13,6 +13,7 @@
 #include "kernels/ggml_types.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/ops.h"
+#include "kernels/packed_weight.h"
 
 namespace nucleus::test {
 
@@ -28,6 +29,7 @@ struct RandomWeights {
   std::vector<uint8_t> bytes;
   kernels::WeightView view;
   std::vector<float> dequantized;  // [rows, cols] via dequantize_row
+  kernels::PackedWeight packed;    // filled by view_for(kAvx512Packed, ...)
 };
 
 inline void put_fp16(uint8_t* p, float v) {
@@ -118,19 +120,26 @@ inline std::vector<bool> kernel_paths() {
   return p;
 }
 
-// The matmul kernel paths: AVX-512 (VNNI kernels for Q4_0 / Q4_1 / Q8_0, AVX2
-// for the rest), AVX2 only, scalar only.
-enum class KernelPath { kAvx512, kAvx2, kScalar };
+// The matmul kernel paths: AVX-512 (VNNI kernels for Q4_0 / Q4_1, AVX2 for
+// the rest), AVX-512 with weights prepacked (packed_weight.h: Q4_0 / Q4_1 /
+// Q8_0), AVX2 only, scalar only.
+enum class KernelPath { kAvx512, kAvx512Packed, kAvx2, kScalar };
 
 inline const char* path_name(KernelPath p) {
-  return p == KernelPath::kAvx512 ? "avx512" : p == KernelPath::kAvx2 ? "avx2" : "scalar";
+  switch (p) {
+    case KernelPath::kAvx512: return "avx512";
+    case KernelPath::kAvx512Packed: return "avx512-packed";
+    case KernelPath::kAvx2: return "avx2";
+    case KernelPath::kScalar: return "scalar";
+  }
+  return "?";
 }
 
 // Forces a kernel path for its lifetime, restoring the default after.
 struct PathGuard {
   explicit PathGuard(KernelPath p) {
     kernels::cpu::force_scalar_kernels(p == KernelPath::kScalar);
-    kernels::cpu::force_no_avx512(p != KernelPath::kAvx512);
+    kernels::cpu::force_no_avx512(p != KernelPath::kAvx512 && p != KernelPath::kAvx512Packed);
   }
   ~PathGuard() {
     kernels::cpu::force_scalar_kernels(false);
@@ -143,10 +152,26 @@ struct PathGuard {
 // The paths this CPU can run, fastest first.
 inline std::vector<KernelPath> matmul_paths() {
   std::vector<KernelPath> p;
-  if (kernels::cpu::cpu_has_avx512()) p.push_back(KernelPath::kAvx512);
+  if (kernels::cpu::cpu_has_avx512()) {
+    p.push_back(KernelPath::kAvx512);
+    p.push_back(KernelPath::kAvx512Packed);
+  }
   if (kernels::cpu::cpu_has_avx2()) p.push_back(KernelPath::kAvx2);
   p.push_back(KernelPath::kScalar);
   return p;
+}
+
+// The view of w that path p's matmul takes: on kAvx512Packed, w repacked once
+// into w.packed (for the types that have a packed kernel; the others as stored).
+inline kernels::WeightView view_for(KernelPath p, RandomWeights& w) {
+  if (p != KernelPath::kAvx512Packed) return w.view;
+  if (w.packed.empty()) {
+    static kernels::ThreadPool pool(2);
+    w.packed = kernels::pack_weight_cpu(pool, w.view);
+  }
+  kernels::WeightView v = w.view;
+  v.cpu_packed = w.packed.empty() ? nullptr : w.packed.data();
+  return v;
 }
 
 }  // namespace nucleus::test

@@ -64,11 +64,11 @@ TEST_P(MatmulTypeTest, MatchesDoubleReference) {
     for (int64_t cols : col_choices) {
       for (int64_t rows : {1, 5, 13, 37}) {
         for (int64_t T : {1, 3, 7}) {
-          const auto w = random_weights(rng, type, rows, cols);
+          auto w = random_weights(rng, type, rows, cols);
           const auto x = random_floats(rng, T * cols, -2.0f, 2.0f);
           const auto bias = random_floats(rng, rows);
           std::vector<float> y(static_cast<size_t>(T * rows));
-          matmul(ctx, w.view, x.data(), T, y.data(), bias.data());
+          matmul(ctx, test::view_for(kp, w), x.data(), T, y.data(), bias.data());
           for (int64_t t = 0; t < T; ++t) {
             for (int64_t r = 0; r < rows; ++r) {
               const float* wr = w.dequantized.data() + r * cols;
@@ -96,15 +96,16 @@ TEST_P(MatmulTypeTest, BatchAndThreadInvariant) {
   const int64_t rows = 301;  // 18 panels of 16 + 13: hits every row-tile remainder
   const int64_t max_T = 100;  // token tiles of 6 with every remainder, and token chunks of 64
   std::mt19937 rng(99 + static_cast<int>(type));
-  const auto w = random_weights(rng, type, rows, cols);
+  auto w = random_weights(rng, type, rows, cols);
   const auto x = random_floats(rng, max_T * cols, -3.0f, 3.0f);
   ThreadPool pool1(1), pool2(2), pool3(3);
   for (KernelPath kp : test::matmul_paths()) {
     PathGuard path(kp);
+    const WeightView view = test::view_for(kp, w);
     // Each row alone, one thread.
     std::vector<float> alone(static_cast<size_t>(max_T * rows));
     for (int64_t t = 0; t < max_T; ++t) {
-      matmul(Context{Device::kCpu, &pool1}, w.view, x.data() + t * cols, 1, alone.data() + t * rows);
+      matmul(Context{Device::kCpu, &pool1}, view, x.data() + t * cols, 1, alone.data() + t * rows);
     }
     for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
       const Context ctx{Device::kCpu, pool};
@@ -112,7 +113,7 @@ TEST_P(MatmulTypeTest, BatchAndThreadInvariant) {
         // Rows [start, start + T) so a row meets different neighbours and tile positions.
         const int64_t start = (max_T - T) / 2;
         std::vector<float> y(static_cast<size_t>(T * rows));
-        matmul(ctx, w.view, x.data() + start * cols, T, y.data());
+        matmul(ctx, view, x.data() + start * cols, T, y.data());
         for (int64_t t = 0; t < T; ++t) {
           ASSERT_TRUE(test::bitwise_equal(y.data() + t * rows, alone.data() + (start + t) * rows, rows))
               << ggml_type_name(type) << " " << path_name(kp) << " threads=" << pool->num_threads()
@@ -132,7 +133,7 @@ TEST_P(MatmulTypeTest, FastPathsAgreeWithScalar) {
   const int64_t cols = bs == 256 ? 1536 : (bs == 32 ? 1536 : 579);
   const int64_t rows = 67, T = 9;
   std::mt19937 rng(7 + static_cast<int>(type));
-  const auto w = random_weights(rng, type, rows, cols);
+  auto w = random_weights(rng, type, rows, cols);
   const auto x = random_floats(rng, T * cols);
   ThreadPool pool(2);
   const Context ctx{Device::kCpu, &pool};
@@ -146,7 +147,7 @@ TEST_P(MatmulTypeTest, FastPathsAgreeWithScalar) {
     std::vector<float> fast(slow.size());
     {
       PathGuard path(kp);
-      matmul(ctx, w.view, x.data(), T, fast.data());
+      matmul(ctx, test::view_for(kp, w), x.data(), T, fast.data());
     }
     for (int64_t t = 0; t < T; ++t) {
       for (int64_t r = 0; r < rows; ++r) {
@@ -157,6 +158,44 @@ TEST_P(MatmulTypeTest, FastPathsAgreeWithScalar) {
             << ggml_type_name(type) << " " << path_name(kp) << " t=" << t << " r=" << r;
       }
     }
+  }
+}
+
+// Weights prepacked at load give bitwise the results of repacking them on every
+// call (the same kernel tile reads the same panel bytes), for every T.
+TEST(MatmulTest, PrepackedEqualsRepackedPerCall) {
+  if (!cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  ThreadPool pool(2);
+  const Context ctx{Device::kCpu, &pool};
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1}) {
+    std::mt19937 rng(31 + static_cast<int>(type));
+    const int64_t rows = 77, cols = 320;
+    auto w = random_weights(rng, type, rows, cols);
+    const WeightView packed = test::view_for(KernelPath::kAvx512Packed, w);
+    ASSERT_NE(packed.cpu_packed, nullptr) << ggml_type_name(type);
+    for (int64_t T : {1, 5, 6, 7, 64, 70}) {
+      const auto x = random_floats(rng, T * cols, -2.0f, 2.0f);
+      std::vector<float> per_call(static_cast<size_t>(T * rows)), prepacked(per_call.size());
+      PathGuard path(KernelPath::kAvx512);
+      matmul(ctx, w.view, x.data(), T, per_call.data());
+      matmul(ctx, packed, x.data(), T, prepacked.data());
+      ASSERT_TRUE(test::bitwise_equal(per_call.data(), prepacked.data(), T * rows)) << ggml_type_name(type) << " T=" << T;
+    }
+  }
+}
+
+// Packing is refused, not wrong, where no packed kernel exists.
+TEST(MatmulTest, PackingSkipsTypesWithoutPackedKernel) {
+  std::mt19937 rng(3);
+  ThreadPool pool(1);
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q5_0}) {
+    const auto w = random_weights(rng, type, 16, 256);
+    EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
+  }
+  {
+    PathGuard path(KernelPath::kAvx2);  // AVX-512 off: nothing would read the packed bytes
+    const auto w = random_weights(rng, GgmlType::Q4_1, 16, 64);
+    EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty());
   }
 }
 
