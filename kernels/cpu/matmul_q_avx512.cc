@@ -210,17 +210,22 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
 #pragma GCC unroll 8
     for (int t = 0; t < MR; ++t) {
       const uint8_t* xb = x_rows[t] + b * sizeof(ActBlockQ8);
-      __m512i dot;
+      // Two chains of 4 VPDPBUSD instead of one of 8 halve the latency a token
+      // waits on; integer sums are exact, so the result is the same.
+      __m512i dot_lo, dot_hi = _mm512_setzero_si512();
       if constexpr (F == Format::kQ4_1) {
-        dot = _mm512_setzero_si512();
+        dot_lo = _mm512_setzero_si512();
       } else {
         constexpr int kOffset = F == Format::kQ4_0 ? 8 : 128;
-        dot = _mm512_set1_epi32(-kOffset * load_i32(xb + offsetof(ActBlockQ8, sum)));
+        dot_lo = _mm512_set1_epi32(-kOffset * load_i32(xb + offsetof(ActBlockQ8, sum)));
       }
-#pragma GCC unroll 8
-      for (int g = 0; g < kGroups; ++g) {
-        dot = _mm512_dpbusd_epi32(dot, w[g], _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8, qs) + 4 * g)));
+#pragma GCC unroll 4
+      for (int g = 0; g < kGroups / 2; ++g) {
+        dot_lo = _mm512_dpbusd_epi32(dot_lo, w[g], _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8, qs) + 4 * g)));
+        dot_hi = _mm512_dpbusd_epi32(dot_hi, w[g + kGroups / 2],
+                                     _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8, qs) + 4 * (g + kGroups / 2))));
       }
+      const __m512i dot = _mm512_add_epi32(dot_lo, dot_hi);
       const __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(load_f32(xb + offsetof(ActBlockQ8, d))));
       acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot), acc[t]);
       if constexpr (F == Format::kQ4_1) {
