@@ -48,6 +48,10 @@ void RequestHandle::Shared::publish(RequestEvent event) {
           it->finish = d.finish;
           it->stop_reason = d.stop_reason;
         }
+        if (d.beam_score) {
+          it->cumulative_logprob = d.cumulative_logprob;
+          it->beam_score = d.beam_score;
+        }
       }
       pending->done = pending->done || event.done;
       if (event.done) pending->usage = event.usage;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "sampling/beam_score.h"
 #include "sampling/params.h"
 
 namespace nucleus {
@@ -72,6 +73,14 @@ class InvalidRequest : public std::invalid_argument {
   std::string param_;
 };
 
+// Beam search (vLLM's use_beam_search): deterministic, `width` beams, the n best
+// returned best first. The rules are written down in engine/beam_search.h.
+struct BeamSearchOptions {
+  int width = 1;                 // beams kept per step, >= n (vLLM: n, or best_of when given)
+  float length_penalty = 1.0f;   // score = cumulative logprob / length^length_penalty
+  sampling::EarlyStopping early_stopping = sampling::EarlyStopping::kHeuristic;
+};
+
 struct GenerationRequest {
   std::vector<int32_t> prompt;          // token ids, already tokenized
   sampling::SamplingParams params;      // per-request sampling parameters (validated by submit)
@@ -81,6 +90,7 @@ struct GenerationRequest {
   bool include_stop_str_in_output = false;
   bool skip_special_tokens = true;      // in the text deltas
   std::optional<Speculation> speculation;  // unset: EngineOptions::speculation
+  std::optional<BeamSearchOptions> beam;   // set: beam search instead of sampling (n = results)
 };
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
@@ -105,6 +115,10 @@ struct SequenceDelta {
   std::string text;                    // new text: whole UTF-8 characters, no partial stop string
   FinishReason finish = FinishReason::kNone;
   std::string stop_reason;             // the stop string or token that ended it, if any
+  // Beam search only (one delta per result, index = rank, best first): the
+  // result's cumulative logprob (the sum of its tokens' logprobs) and its score.
+  std::optional<double> cumulative_logprob;
+  std::optional<double> beam_score;
 };
 
 struct Usage {

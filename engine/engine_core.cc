@@ -71,6 +71,8 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
                                            std::to_string(blocks_.num_blocks()) + "; raise --kv-cache-memory");
   }
 
+  if (spec.beam) prepare_beam_request(spec, blocks_.num_blocks(), options_.block_size);
+
   auto request = std::make_unique<Request>();
   request->seed = spec.params.has_seed ? spec.params.seed : sampling::draw_entropy_seed();
   request->spec = std::move(spec);
@@ -144,6 +146,7 @@ void EngineCore::take_incoming() {
     first->stops = StopStringMatcher(spec.stop, spec.include_stop_str_in_output);
     scheduler_.add_waiting(&first->seq);
     request->seqs.push_back(std::move(first));
+    if (spec.beam) request->beam = std::make_unique<BeamSearch>(*request);
     prompt_tokens_ += static_cast<int64_t>(spec.prompt.size());
     const uint64_t id = request->id;
     live_.emplace(id, std::move(request));
@@ -240,7 +243,8 @@ bool EngineCore::step() {
     plan.push_back({s, row, -1, ci});
     // The first sequence of an n > 1 request finished its prompt: its siblings
     // fork from it here and sample their first token from the same logits.
-    if (s->index == 0 && s->seq.num_output() == 0 && s->request->spec.n > 1 && s->request->seqs.size() == 1) {
+    if (s->index == 0 && s->seq.num_output() == 0 && s->request->spec.n > 1 && s->request->seqs.size() == 1 &&
+        !s->request->beam) {
       fork_siblings(*s);
       for (size_t k = 1; k < s->request->seqs.size(); ++k) plan.push_back({s->request->seqs[k].get(), row, -1, ci});
     }
@@ -269,10 +273,23 @@ bool EngineCore::step() {
       in.pending_tokens = std::span<const int32_t>(drafts_of[plan[i].chunk]).first(plan[i].draft_index);
     }
   }
+  // Beam rows are ranked, not sampled: from the raw logits, read before the sampler works in place.
+  for (size_t i = 0; i < plan.size(); ++i) {
+    if (BeamSearch* beam = plan[i].s->request->beam.get()) {
+      const int64_t vocab = model_.config().vocab_size;
+      beam_row_.resize(static_cast<size_t>(vocab));
+      backend_->read_logits(plan[i].logit_row, beam_row_.data());
+      beam->take_row(*plan[i].s, beam_row_.data(), vocab, rows[i].input);
+    }
+  }
   if (!plan.empty()) backend_->sample(rows, results);
   const double sample_s = seconds_since(sample_start);
 
   for (size_t i = 0; i < plan.size();) {
+    if (plan[i].s->request->beam) {
+      ++i;
+      continue;
+    }
     if (plan[i].draft_index < 0) {
       append_token(*plan[i].s, results[i]);
       ++i;
@@ -282,6 +299,7 @@ bool EngineCore::step() {
     accept_drafts(*plan[i].s, std::span<const sampling::RowResult>(results).subspan(i, drafts.size() + 1), drafts);
     i += drafts.size() + 1;
   }
+  advance_beams();
   // Stats first, so a client woken by its final event already sees them.
   update_stats(seconds_since(step_start), forward_s, sample_s, schedule.preemptions);
   publish_and_retire();
@@ -438,6 +456,22 @@ void EngineCore::finish_sequence(SequenceState& s, FinishReason reason, std::str
   d.stop_reason = std::move(stop_reason);
   scheduler_.remove(&s.seq);
   ++request.num_finished;
+  count_finished(reason);
+}
+
+void EngineCore::advance_beams() {
+  BeamEnv env{kv_, scheduler_, tokenizer_, next_seq_id_, context_length()};
+  for (auto& [id, request] : live_) {
+    if (!request->beam || !request->beam->ready()) continue;
+    const BeamSearch::Outcome outcome = request->beam->advance(env);
+    generation_tokens_ += outcome.decoded;
+    if (!outcome.done) continue;
+    if (std::find(touched_.begin(), touched_.end(), request.get()) == touched_.end()) touched_.push_back(request.get());
+    for (const SequenceDelta& d : request->event.deltas) count_finished(d.finish);
+  }
+}
+
+void EngineCore::count_finished(FinishReason reason) {
   std::lock_guard<std::mutex> lock(mutex_);
   switch (reason) {
     case FinishReason::kStop: ++stats_.finished_stop; break;

@@ -62,6 +62,9 @@ class EngineCore {
   // it), frees its blocks and counts it.
   void finish_sequence(SequenceState& s, FinishReason reason, std::string stop_reason = {},
                        bool by_stop_string = false);
+  // Beam requests whose beams all have this step's rows expand, prune and fork.
+  void advance_beams();
+  void count_finished(FinishReason reason);
   void publish_and_retire();
   void update_stats(double step_s, double forward_s, double sample_s, int64_t preemptions);
 
@@ -80,6 +83,7 @@ class EngineCore {
   std::unordered_map<uint64_t, std::unique_ptr<Request>> live_;
   std::vector<Request*> touched_;  // requests with deltas this step
   ForwardBatch batch_;
+  std::vector<float> beam_row_;  // [vocab] a beam's raw logits, on the host
   uint64_t next_seq_id_ = 1;
   int64_t prompt_tokens_ = 0;      // over all requests taken in
   int64_t generation_tokens_ = 0;  // over all sequences

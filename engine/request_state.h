@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/beam_search.h"
 #include "engine/detokenizer.h"
 #include "engine/engine.h"
 #include "engine/sequence.h"
@@ -59,6 +60,7 @@ struct Request {
   int num_finished = 0;
   Usage usage;
   RequestEvent event;  // deltas of the current step, published at its end
+  std::unique_ptr<BeamSearch> beam;  // set for beam search (spec.beam): it owns the choice of tokens
 };
 
 }  // namespace nucleus

@@ -30,7 +30,7 @@ void Scheduler::remove(Sequence* seq) {
   seq->status = SequenceStatus::kFinished;
 }
 
-void Scheduler::preempt(Sequence* victim, Schedule& out, int64_t& budget) {
+void Scheduler::preempt(Sequence* victim, Schedule& out, int64_t& budget, bool behind_head) {
   auto chunk = std::find_if(out.chunks.begin(), out.chunks.end(), [victim](const auto& c) { return c.seq == victim; });
   if (chunk != out.chunks.end()) {
     budget += chunk->num_tokens;
@@ -41,7 +41,11 @@ void Scheduler::preempt(Sequence* victim, Schedule& out, int64_t& budget) {
   victim->drop_drafts();
   kv_.release(victim->kv);
   victim->status = SequenceStatus::kWaiting;
-  waiting_.push_front(victim);
+  if (behind_head && !waiting_.empty()) {
+    waiting_.insert(waiting_.begin() + 1, victim);
+  } else {
+    waiting_.push_front(victim);
+  }
   ++out.preemptions;
 }
 
@@ -84,6 +88,14 @@ Schedule Scheduler::schedule() {
     const int64_t n = std::min(seq->num_uncomputed(), budget);
     if (!kv_.allocate(seq->kv, n)) {
       kv_.release(seq->kv);  // give back the prefix blocks it matched
+      // Nothing else runs this step, so every running sequence is idle: a beam
+      // holding its blocks until a sibling's row arrives (engine/beam_search.h).
+      // Idle beams waiting on each other would wait forever; the newest yields
+      // its blocks to the head and queues right behind it.
+      if (out.chunks.empty() && !running_.empty()) {
+        preempt(running_.back(), out, budget, /*behind_head=*/true);
+        continue;
+      }
       break;
     }
     if (first_admission) {

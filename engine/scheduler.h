@@ -11,6 +11,9 @@
 // queue, to be recomputed. The waiting queue is never reordered, so nothing
 // starves; a single sequence always fits once everything else is preempted,
 // because requests larger than the whole cache are rejected at submission.
+// Running sequences with nothing to compute (beams waiting for a sibling's row)
+// hold blocks without being scheduled: when the waiting head does not fit and
+// nothing else runs, they are preempted newest first, queued behind the head.
 #pragma once
 
 #include <cstdint>
@@ -61,7 +64,9 @@ class Scheduler {
   int64_t prefix_hits() const { return prefix_hits_; }        // of which found cached
 
  private:
-  void preempt(Sequence* victim, Schedule& out, int64_t& budget);
+  // Frees the victim's blocks and queues it at the head of the waiting queue
+  // (behind_head: second, after the sequence being admitted).
+  void preempt(Sequence* victim, Schedule& out, int64_t& budget, bool behind_head = false);
 
   KvCacheManager& kv_;
   SchedulerOptions options_;

@@ -45,6 +45,13 @@ class CpuStepBackend final : public StepBackend {
                     inputs_, results);
   }
 
+  void read_logits(size_t logit_row, float* host) const override {
+    if ((logit_row + 1) * static_cast<size_t>(vocab_) > logits_.size()) {
+      throw std::invalid_argument("StepBackend::read_logits: no logit row " + std::to_string(logit_row));
+    }
+    std::copy_n(logits_.begin() + logit_row * vocab_, vocab_, host);
+  }
+
  private:
   kernels::Context ctx_;
   int64_t vocab_;

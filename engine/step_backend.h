@@ -39,6 +39,10 @@ class StepBackend {
   // Samples every row from the last forward()'s logits (once per forward: the
   // sampler works in place). Throws std::invalid_argument for bad rows.
   virtual void sample(std::span<const SampleRow> rows, std::span<sampling::RowResult> results) = 0;
+  // Copies row `logit_row` of the last forward()'s logits to host[vocab], as
+  // the model produced them: call it before sample(), which works in place.
+  // (Beam search ranks these rows on the host: engine/beam_search.h.)
+  virtual void read_logits(size_t logit_row, float* host) const = 0;
 };
 
 // ctx.device selects the backend (ctx.pool must outlive it). CUDA in a build

@@ -64,6 +64,14 @@ class CudaStepBackend final : public StepBackend {
     model.forward(ctx_, batch, kv, logits);
   }
 
+  void read_logits(size_t logit_row, float* host) const override {
+    if (logit_row >= logit_rows_) {
+      throw std::invalid_argument("StepBackend::read_logits: no logit row " + std::to_string(logit_row));
+    }
+    kernels::device_download(Device::kCuda, host, static_cast<const float*>(logits_.data()) + logit_row * vocab_,
+                             row_bytes());
+  }
+
   void sample(std::span<const SampleRow> rows, std::span<sampling::RowResult> results) override {
     if (rows.size() != results.size()) throw std::invalid_argument("StepBackend::sample: rows and results differ in size");
     if (rows.empty()) return;

@@ -77,6 +77,19 @@ void device_upload(Device device, void* dst, const void* host, size_t bytes) {
 #endif
 }
 
+void device_download(Device device, void* host, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  if (device == Device::kCpu) {
+    std::memcpy(host, src, bytes);
+    return;
+  }
+#ifdef NUCLEUS_HAVE_CUDA
+  NUCLEUS_CUDA_CHECK(cudaMemcpy(host, src, bytes, cudaMemcpyDeviceToHost));
+#else
+  throw std::runtime_error("unsupported device: nucleus was built without CUDA");
+#endif
+}
+
 void device_synchronize(Device device) {
   if (device == Device::kCpu) return;
 #ifdef NUCLEUS_HAVE_CUDA

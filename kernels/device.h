@@ -34,6 +34,9 @@ void device_copy(Device device, void* dst, const void* src, size_t bytes);
 // Host-to-device copy of `bytes` to any address of `device`'s memory.
 void device_upload(Device device, void* dst, const void* host, size_t bytes);
 
+// Device-to-host copy of `bytes` from any address of `device`'s memory.
+void device_download(Device device, void* host, const void* src, size_t bytes);
+
 // Waits until the work queued on `device` is done (CUDA runs asynchronously; a no-op on the CPU).
 void device_synchronize(Device device);
 
