@@ -18,6 +18,10 @@ GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
     request.stop = common.stop;
     request.include_stop_str_in_output = common.include_stop_str_in_output;
     request.skip_special_tokens = common.skip_special_tokens;
+    if (common.use_beam_search) {
+      request.beam = BeamSearchOptions{std::max(common.n, common.beam_width), common.length_penalty,
+                                       common.early_stopping};
+    }
     if (!common.speculative.empty()) {
       request.speculation = common.speculative == "ngram" ? Speculation::kNgram : Speculation::kOff;
     }

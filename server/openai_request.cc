@@ -89,6 +89,38 @@ std::vector<int32_t> get_token_list(const json& v, const std::string& name) {
   return ids;
 }
 
+// use_beam_search and its parameters; the sampling fields are parsed already.
+void parse_beam_search(const json& body, CommonRequest& r) {
+  r.use_beam_search = get_bool(body, "use_beam_search", false);
+  r.length_penalty = static_cast<float>(get_number(body, "length_penalty", 1.0, -100.0, 100.0));
+  if (const json* es = field(body, "early_stopping")) {
+    if (es->is_boolean()) {
+      r.early_stopping = es->get<bool>() ? sampling::EarlyStopping::kWhenComplete : sampling::EarlyStopping::kHeuristic;
+    } else if (es->is_string() && es->get<std::string>() == "never") {
+      r.early_stopping = sampling::EarlyStopping::kNever;
+    } else {
+      throw invalid_param("early_stopping", "early_stopping must be true, false or \"never\", got " + es->dump());
+    }
+  }
+  if (!r.use_beam_search) {
+    if (r.length_penalty != 1.0f)
+      throw invalid_param("length_penalty", "length_penalty applies only to beam search (use_beam_search: true)");
+    if (r.early_stopping != sampling::EarlyStopping::kHeuristic)
+      throw invalid_param("early_stopping", "early_stopping applies only to beam search (use_beam_search: true)");
+    return;
+  }
+  if (r.stream)
+    throw invalid_param("stream", "use_beam_search cannot be streamed: beams are ranked only when the search ends");
+  sampling::SamplingParams& p = r.params;
+  if (field(body, "temperature") && p.temperature != 0.0f)
+    throw invalid_param("temperature", "use_beam_search is deterministic: temperature must be 0 (or absent)");
+  p.temperature = 0.0f;
+  if (p.top_p != 1.0f) throw invalid_param("top_p", "top_p must be 1 with use_beam_search");
+  if (p.top_k > 0) throw invalid_param("top_k", "top_k must be -1 or 0 with use_beam_search");
+  if (p.min_p != 0.0f) throw invalid_param("min_p", "min_p must be 0 with use_beam_search");
+  if (p.typical_p != 1.0f) throw invalid_param("typical_p", "typical_p must be 1 with use_beam_search");
+}
+
 // The sampling parameters shared by both routes (vLLM names for the extras).
 CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   CommonRequest r;
@@ -184,8 +216,7 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   }
   if (const json* tools = field(body, "tools"); tools && !(tools->is_array() && tools->empty()))
     throw not_supported("tools", "tools (function calling) are not supported yet");
-  if (const json* beam = field(body, "use_beam_search"); beam && beam->is_boolean() && beam->get<bool>())
-    throw not_supported("use_beam_search", "use_beam_search is not supported yet");
+  parse_beam_search(body, r);
   return r;
 }
 
@@ -271,6 +302,10 @@ CompletionRequest parse_completion_request(const json& body) {
     }
     if (r.common.stream && r.best_of > r.common.n) {
       throw invalid_param("best_of", "best_of > n cannot be streamed: the best are known only at the end");
+    }
+    if (r.common.use_beam_search) {  // vLLM (v0): best_of beams, the n best returned
+      r.common.beam_width = r.best_of;
+      r.best_of = 0;
     }
   }
 

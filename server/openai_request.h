@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sampling/beam_score.h"
 #include "sampling/params.h"
 
 namespace nucleus::server {
@@ -32,6 +33,16 @@ struct CommonRequest {
   bool include_stop_str_in_output = false;
   bool skip_special_tokens = true;
   std::string speculative;               // "", "ngram" or "off"
+  // Beam search (vLLM's use_beam_search, length_penalty, early_stopping): the
+  // width is n, or best_of when a completions request gives it; the n best
+  // come back best first. Deterministic: temperature is 0 (absent = 0), and
+  // the sampling filters (top_p, top_k, min_p, typical_p) must stay off.
+  // Not streamable. Without it, length_penalty and early_stopping must keep
+  // their defaults (as vLLM checks).
+  bool use_beam_search = false;
+  int beam_width = 0;                    // 0: n
+  float length_penalty = 1.0f;
+  sampling::EarlyStopping early_stopping = sampling::EarlyStopping::kHeuristic;
 };
 
 // One prompt of /v1/completions: text, or token ids.

@@ -4,8 +4,16 @@
 // Disconnects: a streaming response notices a failed write; a non-streaming
 // one writes a space (legal leading JSON whitespace) every kHeartbeat while it
 // waits, so a closed socket aborts the request in the engine within that time.
+//
+// Beam search (use_beam_search, engine/beam_search.h): the choices come back
+// best first, and each choice's `logprobs` object always carries
+// `cumulative_logprob` (the sum of its tokens' logprobs, a final EOS included)
+// and `beam_score` (that sum over length^length_penalty, the ranking key;
+// length = prompt + output tokens, a final EOS or stop id not counted), beside
+// the per-token entries when logprobs were asked for.
 #include <chrono>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -61,6 +69,7 @@ struct Shape {
   int n = 1;             // choices returned per prompt
   int best_of = 0;       // > n: this many sampled per prompt, the n best returned
   bool logprobs = true;  // false: logprobs were only requested to rank best_of candidates
+  bool beam = false;     // use_beam_search: choices arrive ranked, each with its score
 };
 
 std::string token_text(const Tokenizer& tok, int32_t id) {
@@ -109,6 +118,7 @@ struct ChoiceState {
   std::vector<TokenLogprob> logprobs;
   FinishReason finish = FinishReason::kNone;
   SequenceDelta last;  // for stop_reason
+  std::optional<double> cumulative_logprob, beam_score;  // beam search results
   bool started = false;
   Clock::time_point first_token, last_token;
 };
@@ -271,6 +281,10 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
               c.finish = cd.delta.finish;
               c.last = cd.delta;
             }
+            if (cd.delta.beam_score) {
+              c.cumulative_logprob = cd.delta.cumulative_logprob;
+              c.beam_score = cd.delta.beam_score;
+            }
           }
           if (more && Clock::now() - last_beat > std::chrono::milliseconds(500)) {
             if (!sink.write(" ", 1)) {
@@ -289,7 +303,9 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
           const int outputs = shape.best_of > shape.n ? candidates / shape.best_of * shape.n : candidates;
           for (int i = 0; i < outputs; ++i) {
             const ChoiceState& c = (*choices)[pick_choice(shape, *choices, i)];
-            json choice = {{"index", i}};
+            // A beam search may end with fewer than n results (too few distinct continuations).
+            if (shape.beam && !c.beam_score) continue;
+            json choice = {{"index", static_cast<int>(out.size())}};
             const std::string prefix = shape.echo_prefix.empty() ? "" : shape.echo_prefix[i / shape.n];
             if (shape.chat) {
               choice["message"] = {{"role", "assistant"}, {"content", c.text}};
@@ -299,6 +315,13 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
             choice["logprobs"] = c.logprobs.empty() || !shape.logprobs
                                      ? json(nullptr)
                                      : logprobs_json(shape, tok, c.logprobs, prefix.size());
+            if (shape.beam) {
+              // The ranking key, always present: the sum of the token logprobs
+              // and that sum over length^length_penalty (engine/beam_search.h).
+              if (choice["logprobs"].is_null()) choice["logprobs"] = json::object();
+              choice["logprobs"]["cumulative_logprob"] = *c.cumulative_logprob;
+              choice["logprobs"]["beam_score"] = *c.beam_score;
+            }
             choice["finish_reason"] = finish_json(c.finish);
             choice["stop_reason"] = stop_reason_json(c.last);
             out.push_back(choice);
@@ -333,6 +356,7 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
   Shape shape;
   shape.object = shape.chunk_object = "text_completion";
   shape.n = r.common.n;
+  shape.beam = r.common.use_beam_search;
   std::vector<std::vector<int32_t>> prompts;
   for (const Prompt& p : r.prompts) {
     if (const auto* text = std::get_if<std::string>(&p)) {
@@ -373,6 +397,7 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   shape.object = "chat.completion";
   shape.chunk_object = "chat.completion.chunk";
   shape.n = r.common.n;
+  shape.beam = r.common.use_beam_search;
   // Chat answers run until the end of turn or the context (-1), as OpenAI's do.
   auto run = std::make_shared<GenerationRun>(state, r.common, std::vector<std::vector<int32_t>>{prompt}, -1);
   run_and_respond(state, req, res, run, shape, r.common.stream, r.common.include_usage, arrival);

@@ -268,6 +268,95 @@ def _(c):
     assert metric(metrics(c["srv"].url), "nucleus:spec_decode_num_draft_tokens_total") > before
 
 
+def beam_scores(choice):
+    """(cumulative_logprob, beam_score) of a beam search choice: always in its logprobs object."""
+    extra = choice.logprobs.to_dict()
+    return extra["cumulative_logprob"], extra["beam_score"]
+
+
+@check("use_beam_search (completions, extra_body): n choices best first with their scores in logprobs; "
+       "width 1 = greedy; the best beam scores at least greedy's")
+def _(c):
+    cl = c["client"]
+    kw = dict(model=c["model"], prompt="The three primary colors are", max_tokens=8, logprobs=0)
+    # ignore_eos: every beam runs to max_tokens, so the scored length is prompt + 8 for all.
+    greedy = cl.completions.create(temperature=0, extra_body={"ignore_eos": True}, **kw)
+    prompt_len = greedy.usage.prompt_tokens
+    greedy_score = sum(greedy.choices[0].logprobs.token_logprobs) / (prompt_len + 8)
+    r = cl.completions.create(n=3, extra_body={"use_beam_search": True, "ignore_eos": True}, **kw)
+    assert len(r.choices) == 3, r
+    scores = []
+    for i, ch in enumerate(r.choices):
+        assert ch.index == i and ch.finish_reason == "length", ch
+        cum, score = beam_scores(ch)
+        assert len(ch.logprobs.token_logprobs) == 8
+        assert abs(sum(ch.logprobs.token_logprobs) - cum) < 1e-3, (ch.logprobs.token_logprobs, cum)
+        assert abs(score - cum / (prompt_len + 8)) < 1e-6, (score, cum, prompt_len)
+        scores.append(score)
+    assert scores == sorted(scores, reverse=True), scores
+    assert scores[0] >= greedy_score - 1e-4, (scores, greedy_score)
+    assert r.usage.completion_tokens == 24, r.usage
+    one = cl.completions.create(n=1, extra_body={"use_beam_search": True, "ignore_eos": True}, **kw)
+    assert one.choices[0].text == greedy.choices[0].text, (one.choices[0].text, greedy.choices[0].text)
+    # length_penalty 0: the score is the cumulative logprob; best_of = the width, n best returned.
+    r = cl.completions.create(model=c["model"], prompt="Once upon a time", max_tokens=6, n=2, best_of=4,
+                              extra_body={"use_beam_search": True, "length_penalty": 0.0, "early_stopping": "never"})
+    assert len(r.choices) == 2 and r.choices[0].logprobs.token_logprobs is None, r
+    (cum0, s0), (cum1, s1) = beam_scores(r.choices[0]), beam_scores(r.choices[1])
+    assert s0 == cum0 and s1 == cum1 and s0 >= s1, (cum0, s0, cum1, s1)
+
+
+@check("use_beam_search (chat): choices best first, per-token logprobs summing to the score; stream and bad "
+       "values refused with 400 naming the parameter; blocks all free after finished and aborted beams")
+def _(c):
+    cl, url = c["client"], c["srv"].url
+    messages = [{"role": "user", "content": "Name a fruit."}]
+    r = cl.chat.completions.create(model=c["model"], messages=messages, n=2, max_tokens=10, logprobs=True,
+                                   extra_body={"use_beam_search": True, "early_stopping": True})
+    assert len(r.choices) == 2, r
+    scores = []
+    for ch in r.choices:
+        cum, score = beam_scores(ch)
+        total = sum(t.logprob for t in ch.logprobs.content)
+        assert abs(total - cum) < 1e-3, (total, cum)
+        scores.append(score)
+    assert scores[0] >= scores[1], scores
+    try:
+        cl.chat.completions.create(model=c["model"], messages=messages, stream=True,
+                                   extra_body={"use_beam_search": True})
+        raise AssertionError("a streamed beam search was accepted")
+    except openai.BadRequestError as e:
+        assert e.body["param"] == "stream", e.body
+    chat = "/v1/chat/completions"
+    expect_error(c, 400, json.dumps({"messages": messages, "use_beam_search": True, "temperature": 0.8}).encode(),
+                 "temperature", path=chat)
+    expect_error(c, 400, json.dumps({"messages": messages, "use_beam_search": True, "early_stopping": "maybe"})
+                 .encode(), "early_stopping", path=chat)
+    expect_error(c, 400, json.dumps({"prompt": "x", "length_penalty": 2.0}).encode(), "length_penalty")
+    expect_error(c, 400, json.dumps({"prompt": "x", "use_beam_search": True, "top_p": 0.5}).encode(), "top_p")
+    # A client that hangs up mid-search: the heartbeat notices, every beam's blocks come back.
+    aborted = 'nucleus:request_success_total{finished_reason="abort"}'
+    aborts_before = metrics(url)[aborted]
+    u = url.replace("http://", "")
+    host, port = u.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    conn.request("POST", "/v1/completions", headers={"Content-Type": "application/json"},
+                 body=json.dumps({"prompt": "A long story:", "max_tokens": 400, "n": 4, "ignore_eos": True,
+                                  "use_beam_search": True}))
+    time.sleep(1.5)
+    conn.close()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        m = metrics(url)
+        if metric(m, "nucleus:num_requests_running") == 0 and metric(m, "nucleus:kv_cache_blocks_used") == 0:
+            break
+        time.sleep(0.2)
+    m = metrics(url)
+    assert metric(m, "nucleus:num_requests_running") == 0, m
+    assert metric(m, "nucleus:kv_cache_blocks_used") == 0, {k: v for k, v in m.items() if "kv" in k}
+    assert m[aborted] > aborts_before, "the beam request finished before the hang-up: nothing was aborted"
+
+
 # ---- raw HTTP: every bad input gets the right status and an error object ----
 
 def raw(url, method, path, body=None, headers=None):

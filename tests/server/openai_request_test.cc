@@ -232,3 +232,73 @@ TEST(TokenizeRequests, VllmShapes) {
 
 }  // namespace
 }  // namespace nucleus::server
+
+namespace nucleus::server {
+namespace {
+
+// ---- use_beam_search and its parameters ----
+
+TEST(BeamSearchRequest, ParsedForBothRoutes) {
+  const json body = {{"prompt", "a"}, {"use_beam_search", true}, {"n", 3}, {"length_penalty", 0.5},
+                     {"early_stopping", "never"}};
+  const CompletionRequest c = parse_completion_request(body);
+  EXPECT_TRUE(c.common.use_beam_search);
+  EXPECT_EQ(c.common.n, 3);
+  EXPECT_FLOAT_EQ(c.common.length_penalty, 0.5f);
+  EXPECT_EQ(c.common.early_stopping, sampling::EarlyStopping::kNever);
+  EXPECT_EQ(c.common.params.temperature, 0.0f) << "absent temperature means 0 under beam search";
+  json chat = body;
+  chat.erase("prompt");
+  chat["messages"] = {{{"role", "user"}, {"content", "hi"}}};
+  chat["early_stopping"] = true;
+  const ChatRequest r = parse_chat_request(chat);
+  EXPECT_TRUE(r.common.use_beam_search);
+  EXPECT_EQ(r.common.early_stopping, sampling::EarlyStopping::kWhenComplete);
+  chat["early_stopping"] = false;
+  EXPECT_EQ(parse_chat_request(chat).common.early_stopping, sampling::EarlyStopping::kHeuristic);
+  chat["temperature"] = 0;  // an explicit 0 is fine
+  EXPECT_TRUE(parse_chat_request(chat).common.use_beam_search);
+}
+
+TEST(BeamSearchRequest, BestOfIsTheWidth) {
+  const CompletionRequest c =
+      parse_completion_request({{"prompt", "a"}, {"use_beam_search", true}, {"n", 2}, {"best_of", 5}});
+  EXPECT_EQ(c.common.beam_width, 5);
+  EXPECT_EQ(c.best_of, 0) << "best_of must not also sample candidates";
+  EXPECT_EQ(c.common.n, 2);
+  EXPECT_EQ(parse_completion_request({{"prompt", "a"}, {"use_beam_search", true}, {"n", 2}}).common.beam_width, 0);
+}
+
+TEST(BeamSearchRequest, BadValuesAndCombinationsName400TheParameter) {
+  auto param = [](json extra) {
+    json body = {{"prompt", "a"}, {"use_beam_search", true}};
+    for (auto it = extra.begin(); it != extra.end(); ++it) body[it.key()] = it.value();
+    return error_of([&] { parse_completion_request(body); });
+  };
+  EXPECT_EQ(param({{"use_beam_search", "yes"}}), (std::pair<int, std::string>{400, "use_beam_search"}));
+  EXPECT_EQ(param({{"early_stopping", "sometimes"}}).second, "early_stopping");
+  EXPECT_EQ(param({{"early_stopping", 1}}).second, "early_stopping");
+  EXPECT_EQ(param({{"length_penalty", "long"}}).second, "length_penalty");
+  EXPECT_EQ(param({{"length_penalty", 1000}}).second, "length_penalty");
+  EXPECT_EQ(param({{"stream", true}}), (std::pair<int, std::string>{400, "stream"}));
+  EXPECT_EQ(param({{"temperature", 0.7}}).second, "temperature");
+  EXPECT_EQ(param({{"top_p", 0.9}}).second, "top_p");
+  EXPECT_EQ(param({{"top_k", 5}}).second, "top_k");
+  EXPECT_EQ(param({{"min_p", 0.1}}).second, "min_p");
+  EXPECT_EQ(param({{"typical_p", 0.5}}).second, "typical_p");
+  EXPECT_EQ(param({{"n", 2}, {"best_of", 1}}).second, "best_of");  // best_of < n, as without beams
+  // Beam parameters without beam search are mistakes (vLLM rejects them too).
+  EXPECT_EQ(error_of([] { parse_completion_request({{"prompt", "a"}, {"length_penalty", 2}}); }).second,
+            "length_penalty");
+  EXPECT_EQ(error_of([] { parse_completion_request({{"prompt", "a"}, {"early_stopping", true}}); }).second,
+            "early_stopping");
+  // Defaults spelled out are fine either way.
+  EXPECT_FALSE(parse_completion_request({{"prompt", "a"}, {"use_beam_search", false}, {"length_penalty", 1},
+                                         {"early_stopping", false}})
+                   .common.use_beam_search);
+  EXPECT_TRUE(parse_completion_request({{"prompt", "a"}, {"use_beam_search", true}, {"top_k", -1}, {"top_p", 1}})
+                  .common.use_beam_search);
+}
+
+}  // namespace
+}  // namespace nucleus::server
