@@ -139,8 +139,17 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   if (const json* so = field(body, "stream_options")) {
     if (!so->is_object())
       throw invalid_param("stream_options", std::string("stream_options must be an object, got ") + type_name(*so));
-    r.include_usage = get_bool(*so, "include_usage", false);
+    // As OpenAI and vLLM: stream_options without streaming is a mistake worth telling.
+    if (!r.stream) throw invalid_param("stream_options", "stream_options is only allowed when stream is true");
+    const json* usage = field(*so, "include_usage");
+    if (usage && !usage->is_boolean()) {
+      throw invalid_param("stream_options.include_usage",
+                          std::string("stream_options.include_usage must be a boolean, got ") + type_name(*usage));
+    }
+    r.include_usage = usage && usage->get<bool>();
   }
+  if (const json* user = field(body, "user"); user && !user->is_string())  // accepted and ignored, as a string
+    throw invalid_param("user", std::string("user must be a string, got ") + type_name(*user));
 
   if (const json* stop = field(body, "stop")) {
     if (stop->is_string()) {
@@ -171,6 +180,10 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
     p.seed = static_cast<uint64_t>(as_integer(*seed, "seed"));
   }
   p.min_tokens = static_cast<int32_t>(get_int(body, "min_tokens", 0, std::numeric_limits<int32_t>::max()).value_or(0));
+  if (r.max_tokens && p.min_tokens > *r.max_tokens) {
+    throw invalid_param("min_tokens", "min_tokens must be <= max_tokens (" + std::to_string(*r.max_tokens) + "), got " +
+                                          std::to_string(p.min_tokens));
+  }
   p.ignore_eos = get_bool(body, "ignore_eos", false);
   if (const json* ids = field(body, "stop_token_ids")) p.stop_token_ids = get_token_list(*ids, "stop_token_ids");
   if (const json* bias = field(body, "logit_bias")) {
@@ -272,7 +285,8 @@ json parse_json_body(const std::string& body) {
   json parsed;
   try {
     parsed = json::parse(body);  // rejects invalid UTF-8 in strings
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number too large for a double (1e400).
     throw ApiError(400, "invalid_request_error", std::string("the request body is not valid JSON: ") + e.what(), "",
                    "invalid_json");
   }

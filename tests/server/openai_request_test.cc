@@ -29,6 +29,7 @@ TEST(ParseJsonBody, MalformedInvalidUtf8AndNonObjectsAre400) {
   EXPECT_EQ(error_of([] { parse_json_body("{\"prompt\": \"\xff\xfe\"}"); }).first, 400);
   EXPECT_EQ(error_of([] { parse_json_body("[1, 2]"); }).first, 400);
   EXPECT_EQ(error_of([] { parse_json_body(""); }).first, 400);
+  EXPECT_EQ(error_of([] { parse_json_body("{\"prompt\": \"a\", \"temperature\": 1e400}"); }).first, 400);
   EXPECT_TRUE(parse_json_body("{\"a\": 1}").is_object());
 }
 
@@ -172,6 +173,27 @@ TEST(CommonRequest, OutOfRangeValuesNameTheParameter) {
     EXPECT_EQ(status, 400) << name << "=" << value.dump();
     EXPECT_EQ(param, name) << name << "=" << value.dump();
   }
+}
+
+TEST(CommonRequest, StreamOptionsUserAndMinTokensAreChecked) {
+  auto param_of = [](json extra) {
+    json body = {{"prompt", "a"}};
+    body.update(extra);
+    return error_of([&] { parse_completion_request(body); });
+  };
+  // stream_options only with stream (OpenAI and vLLM refuse it otherwise); its field is named in full.
+  EXPECT_EQ(param_of({{"stream_options", {{"include_usage", true}}}}), std::make_pair(400, std::string("stream_options")));
+  EXPECT_EQ(param_of({{"stream", true}, {"stream_options", {{"include_usage", "yes"}}}}),
+            std::make_pair(400, std::string("stream_options.include_usage")));
+  EXPECT_TRUE(parse_completion_request({{"prompt", "a"}, {"stream", false}, {"stream_options", nullptr}}).common.stream ==
+              false);
+  EXPECT_EQ(param_of({{"user", 5}}), std::make_pair(400, std::string("user")));
+  // min_tokens above max_tokens (given, or the completions default 16) can never be met.
+  EXPECT_EQ(param_of({{"min_tokens", 5}, {"max_tokens", 4}}), std::make_pair(400, std::string("min_tokens")));
+  EXPECT_EQ(param_of({{"min_tokens", 17}}), std::make_pair(400, std::string("min_tokens")));
+  EXPECT_EQ(parse_completion_request({{"prompt", "a"}, {"min_tokens", 4}, {"max_tokens", 4}}).common.params.min_tokens, 4);
+  // Chat has no default max_tokens, so any min_tokens is fine there.
+  EXPECT_NO_THROW(parse_chat_request({{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"min_tokens", 50}}));
 }
 
 TEST(CommonRequest, NullMeansAbsent) {
