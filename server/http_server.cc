@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <functional>
+#include <map>
 #include <stdexcept>
 
 #include <httplib.h>
@@ -30,6 +31,10 @@ const char* error_type_for(int status) {
   }
 }
 
+std::string body_too_large_message(size_t max_body) {
+  return "request body larger than --max-body (" + std::to_string(max_body) + " bytes)";
+}
+
 }  // namespace
 
 HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
@@ -45,6 +50,10 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
   auto route = [this](Handler handler, bool needs_model, bool needs_auth) {
     return [this, handler, needs_model, needs_auth](const httplib::Request& req, httplib::Response& res) {
       try {
+        // httplib enforces the payload limit only on Content-Length bodies; a chunked body arrives whole.
+        if (req.body.size() > options_.max_body) {
+          throw ApiError(413, "invalid_request_error", body_too_large_message(options_.max_body));
+        }
         if (needs_auth && !authorized(req.get_header_value("Authorization"), state_.api_key)) {
           throw ApiError(401, "authentication_error", "Incorrect or missing API key", "", "invalid_api_key");
         }
@@ -65,7 +74,11 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
     };
   };
 
-  // The route table.
+  // The route table. Each path has one method; the path -> method map turns a
+  // known path asked with another method into 405 (httplib answers 404).
+  std::map<std::string, std::string> methods = {
+      {"/v1/completions", "POST"}, {"/v1/chat/completions", "POST"}, {"/tokenize", "POST"}, {"/detokenize", "POST"},
+      {"/v1/models", "GET"},       {"/health", "GET"},               {"/metrics", "GET"},   {"/version", "GET"}};
   s.Post("/v1/completions", route(handle_completions, true, true));
   s.Post("/v1/chat/completions", route(handle_chat, true, true));
   s.Get("/v1/models", route(handle_models, false, true));
@@ -76,11 +89,16 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
   s.Get("/version", route(handle_version, false, false));
 
   // Statuses httplib produces itself (404 unknown route, 413 body too large, 400 bad framing) get an error object.
-  s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+  s.set_error_handler([this, methods](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     std::string message = "HTTP " + std::to_string(res.status);
     if (res.status == 404) message = "no route for " + req.method + " " + req.path;
-    if (res.status == 413) message = "request body larger than --max-body (" + std::to_string(options_.max_body) + " bytes)";
+    if (auto known = methods.find(req.path); res.status == 404 && known != methods.end()) {
+      res.status = 405;
+      res.set_header("Allow", known->second == "GET" ? "GET, HEAD" : known->second);
+      message = "method " + req.method + " is not allowed for " + req.path + " (use " + known->second + ")";
+    }
+    if (res.status == 413) message = body_too_large_message(options_.max_body);
     send_error(res, res.status, error_body(message, error_type_for(res.status)));
     state_.metrics.count_response(res.status);
   });
