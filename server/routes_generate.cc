@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "engine/unicode_utf8.h"
 #include "server/errors.h"
 #include "server/generation.h"
 #include "server/routes.h"
@@ -72,10 +73,10 @@ struct Shape {
   bool beam = false;     // use_beam_search: choices arrive ranked, each with its score
 };
 
-std::string token_text(const Tokenizer& tok, int32_t id) {
-  const int32_t ids[1] = {id};
-  return tok.decode(ids);
-}
+// A token's text in logprobs: its own bytes, with U+FFFD where a piece ends
+// inside a UTF-8 character (its `bytes` keep the real bytes, so a client can
+// join a character split over tokens, as OpenAI and llama.cpp intend).
+std::string token_text(const Tokenizer& tok, int32_t id) { return unicode::to_valid_utf8(tok.token_to_piece(id)); }
 
 json bytes_of(const std::string& s) {
   json b = json::array();
@@ -92,9 +93,10 @@ json logprobs_json(const Shape& shape, const Tokenizer& tok, const std::vector<T
       json top = json::array();
       for (const TopLogprob& alt : lp.top) {
         const std::string at = token_text(tok, alt.token);
-        top.push_back({{"token", at}, {"logprob", alt.logprob}, {"bytes", bytes_of(at)}});
+        top.push_back({{"token", at}, {"logprob", alt.logprob}, {"bytes", bytes_of(tok.token_to_piece(alt.token))}});
       }
-      content.push_back({{"token", t}, {"logprob", lp.logprob}, {"bytes", bytes_of(t)}, {"top_logprobs", top}});
+      content.push_back(
+          {{"token", t}, {"logprob", lp.logprob}, {"bytes", bytes_of(tok.token_to_piece(lp.token))}, {"top_logprobs", top}});
     }
     return {{"content", content}};
   }

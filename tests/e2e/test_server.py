@@ -199,6 +199,12 @@ def _(c):
     content = r.choices[0].logprobs.content
     assert len(content) == r.usage.completion_tokens
     assert all(len(t.top_logprobs) == 2 and t.logprob <= 0 for t in content)
+    # bytes are each token's own bytes: joined, they give the text even where a character spans tokens.
+    r = cl.chat.completions.create(model=c["model"], max_tokens=12, temperature=0, logprobs=True, top_logprobs=1,
+                                   messages=[{"role": "user", "content": "用中文写一句关于海的话 🌊"}])
+    joined = b"".join(bytes(t.bytes) for t in r.choices[0].logprobs.content)
+    assert any(b >= 0x80 for b in joined), joined  # the answer has multi-byte characters to test
+    assert joined.decode("utf-8", "replace") == r.choices[0].message.content, (joined, r.choices[0].message.content)
 
 
 @check("stop strings end the text before the stop string, never leaking part of it")
@@ -400,6 +406,10 @@ def _(c):
     expect_error(c, 400, json.dumps({"messages": [{"role": "wizard", "content": "x"}]}).encode(),
                  path="/v1/chat/completions")
     expect_error(c, 400, b'{"prompt": "\xff\xfe"}')  # invalid UTF-8
+    expect_error(c, 400, b'{"prompt": "x", "temperature": 1e400}')  # a number no double holds (was a 500)
+    expect_error(c, 400, json.dumps({"prompt": "x", "stream_options": {"include_usage": True}}).encode(),
+                 "stream_options")  # only with stream, as OpenAI and vLLM
+    expect_error(c, 400, json.dumps({"prompt": "x", "max_tokens": 2, "min_tokens": 5}).encode(), "min_tokens")
 
 
 @check("prompt + max_tokens over the context: 400 naming both numbers")
@@ -412,8 +422,19 @@ def _(c):
 def _(c):
     code, data, _ = raw(c["srv"].url, "POST", "/v1/completions", b'{"prompt": "' + b"a" * (2 << 20) + b'"}')
     assert code == 413, code
+    # A chunked body is not bounded by httplib's Content-Length check; the server still answers 413.
+    body = b'{"prompt": "' + b"a" * (2 << 20) + b'"}'
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 65536]), body[i:i + 65536])
+                      for i in range(0, len(body), 65536))
+    with socket.create_connection(("127.0.0.1", c["srv"].port), timeout=30) as s:
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                  b"Connection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
+        status_line = s.makefile("rb").readline()
+    assert b" 413 " in status_line, status_line
     code, data, _ = raw(c["srv"].url, "GET", "/v2/nothing")
     assert code == 404 and "error" in json.loads(data)
+    code, data, headers = raw(c["srv"].url, "GET", "/v1/chat/completions")
+    assert code == 405 and headers.get("Allow") == "POST" and "error" in json.loads(data), (code, headers)
     r = c["client"].completions.create(model=c["model"], prompt="Still alive?", max_tokens=2)
     assert r.usage.completion_tokens == 2
 
