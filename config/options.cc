@@ -27,7 +27,7 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
       {"shutdown-timeout", "seconds running requests may take to finish after SIGTERM/SIGINT", &o.shutdown_timeout},
       {"log-level", "trace, debug, info, warn, error, off", &o.log_level},
       {"no-request-log", "do not log one line per request", &o.no_request_log},
-      {"kv-cache-memory", "KV cache size in bytes (suffixes allowed); 0 = a quarter of free RAM, at most 4 GiB", &o.kv_cache_memory,
+      {"kv-cache-memory", "KV cache size in bytes (suffixes allowed); 0 = a quarter of free RAM (of free GPU memory on CUDA), at most 4 GiB", &o.kv_cache_memory,
        true},
       {"max-batched-tokens", "token budget of one engine step (decode + prefill chunks)", &o.max_batched_tokens},
       {"max-seqs", "sequences in one engine step", &o.max_seqs},

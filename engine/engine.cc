@@ -10,6 +10,7 @@
 #include "engine/engine_core.h"
 #include "engine/model.h"
 #include "engine/request_state.h"
+#include "kernels/device.h"
 #include "engine/tokenizer.h"
 
 namespace nucleus {
@@ -108,8 +109,11 @@ constexpr int64_t kDefaultKvCacheCap = int64_t{4} << 30;
 int64_t EngineCore::kv_blocks_for(const ModelConfig& config, const EngineOptions& options) {
   int64_t budget = options.kv_cache_bytes;
   if (budget <= 0) {
-    budget = std::min<int64_t>(static_cast<int64_t>(options.kv_cache_fraction * available_memory_bytes()),
-                               kDefaultKvCacheCap);
+    // On CUDA the pool is device memory: a fraction of what the GPU has free
+    // (the weights' fp16 copies are uploaded later, on first use, and need room too).
+    const int64_t available = options.device == kernels::Device::kCuda ? kernels::device_free_bytes(options.device)
+                                                                       : available_memory_bytes();
+    budget = std::min<int64_t>(static_cast<int64_t>(options.kv_cache_fraction * available), kDefaultKvCacheCap);
   }
   const int64_t per_block = KvStorage::bytes_per_token(config) * options.block_size;
   const int64_t blocks = budget / per_block;

@@ -43,7 +43,7 @@ enum class Speculation { kOff, kNgram };
 
 struct EngineOptions {
   int block_size = 16;                // tokens per KV block
-  int64_t kv_cache_bytes = 0;         // KV pool budget; 0 = kv_cache_fraction of free RAM, at most 4 GiB
+  int64_t kv_cache_bytes = 0;         // KV pool budget; 0 = kv_cache_fraction of free RAM (GPU memory on CUDA), at most 4 GiB
   double kv_cache_fraction = 0.25;    // used when kv_cache_bytes == 0
   int max_batched_tokens = 512;       // token budget of one step (decode + prefill chunks)
   int max_seqs = 64;                  // sequences in one step

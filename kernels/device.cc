@@ -90,6 +90,17 @@ void device_download(Device device, void* host, const void* src, size_t bytes) {
 #endif
 }
 
+int64_t device_free_bytes(Device device) {
+  if (device == Device::kCpu) return -1;
+#ifdef NUCLEUS_HAVE_CUDA
+  size_t free = 0, total = 0;
+  NUCLEUS_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return static_cast<int64_t>(free);
+#else
+  throw std::runtime_error("unsupported device: nucleus was built without CUDA");
+#endif
+}
+
 void device_synchronize(Device device) {
   if (device == Device::kCpu) return;
 #ifdef NUCLEUS_HAVE_CUDA

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "kernels/ops.h"
@@ -36,6 +37,10 @@ void device_upload(Device device, void* dst, const void* host, size_t bytes);
 
 // Device-to-host copy of `bytes` from any address of `device`'s memory.
 void device_download(Device device, void* host, const void* src, size_t bytes);
+
+// Free bytes of `device`'s own memory (CUDA: cudaMemGetInfo); -1 for the CPU,
+// whose budget is the host's free RAM.
+int64_t device_free_bytes(Device device);
 
 // Waits until the work queued on `device` is done (CUDA runs asynchronously; a no-op on the CPU).
 void device_synchronize(Device device);
