@@ -34,9 +34,12 @@ for fuzzer in build/fuzz/tests/*_fuzz; do
   rm -rf "$corpus"
 done
 
-# 4. The CUDA build compiles and links (nothing here can run it: no GPU).
+# 4. The CUDA build compiles and links; without a GPU its binaries must still fall back to the CPU
+#    (--device auto) or fail clearly (--device cuda): the device-selection tests run here (~2 s).
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   bash scripts/build.sh cuda
+  log "ctest (cuda build, device selection)"
+  ctest --test-dir build/cuda --output-on-failure -R "DeviceChoice|DeviceRows|DeviceOptionParser|EngineDevice|cli.device"
 else
   log "skipping the CUDA build: nvcc not found"
 fi
