@@ -377,6 +377,7 @@ TokenizeRequest parse_tokenize_request(const json& body) {
   }
   r.add_special_tokens = get_bool(body, "add_special_tokens", prompt != nullptr);
   r.add_generation_prompt = get_bool(body, "add_generation_prompt", true);
+  r.return_token_strs = get_bool(body, "return_token_strs", false);
   return r;
 }
 

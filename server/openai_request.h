@@ -77,6 +77,7 @@ struct TokenizeRequest {
   std::vector<ChatMessage> messages;
   bool add_special_tokens = true;
   bool add_generation_prompt = true;
+  bool return_token_strs = false;  // vLLM: also answer the vocabulary strings of the tokens
 };
 TokenizeRequest parse_tokenize_request(const nlohmann::json& body);
 // vLLM's /detokenize: {"tokens": [ids]}.

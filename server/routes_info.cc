@@ -15,6 +15,18 @@ using json = nlohmann::json;
 void reply(httplib::Response& res, const json& body) {
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
+
+// vLLM's tokenizer routes take an optional model too: a wrong one is a 404, as on the generating routes.
+void check_model(const ServerState& state, const json& body) {
+  auto it = body.find("model");
+  if (it == body.end() || it->is_null()) return;
+  if (!it->is_string()) throw invalid_param("model", "model must be a string");
+  const std::string model = it->get<std::string>();
+  if (!model.empty() && model != state.model_name) {
+    throw ApiError(404, "invalid_request_error", "The model `" + model + "` does not exist", "model",
+                   "model_not_found");
+  }
+}
 }  // namespace
 
 void handle_models(ServerState& state, const httplib::Request&, httplib::Response& res) {
@@ -52,7 +64,9 @@ void handle_version(ServerState&, const httplib::Request&, httplib::Response& re
 }
 
 void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::Response& res) {
-  const TokenizeRequest r = parse_tokenize_request(parse_json_body(req.body));
+  const json body = parse_json_body(req.body);
+  const TokenizeRequest r = parse_tokenize_request(body);
+  check_model(state, body);
   std::vector<int32_t> tokens;
   if (r.prompt) {
     tokens = state.tokenizer->encode(*r.prompt, {.add_special = r.add_special_tokens, .parse_special = true});
@@ -60,11 +74,19 @@ void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::R
     if (!state.chat_template) throw ApiError(400, "invalid_request_error", "this model has no chat template");
     tokens = tokenize_segments(*state.tokenizer, state.chat_template->render(r.messages, r.add_generation_prompt));
   }
-  reply(res, {{"count", tokens.size()}, {"max_model_len", state.context_length}, {"tokens", tokens}});
+  json out = {{"count", tokens.size()}, {"max_model_len", state.context_length}, {"tokens", tokens}};
+  if (r.return_token_strs) {
+    json strs = json::array();
+    for (int32_t id : tokens) strs.push_back(state.tokenizer->token_text(id));
+    out["token_strs"] = strs;
+  }
+  reply(res, out);
 }
 
 void handle_detokenize(ServerState& state, const httplib::Request& req, httplib::Response& res) {
-  const std::vector<int32_t> tokens = parse_detokenize_request(parse_json_body(req.body));
+  const json body = parse_json_body(req.body);
+  const std::vector<int32_t> tokens = parse_detokenize_request(body);
+  check_model(state, body);
   for (int32_t id : tokens) {
     if (!state.tokenizer->is_valid_id(id)) {
       throw invalid_param("tokens", "token id " + std::to_string(id) + " is outside the vocabulary [0, " +

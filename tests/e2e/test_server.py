@@ -458,6 +458,12 @@ def _(c):
     assert t["count"] == len(t["tokens"]) and t["max_model_len"] == 8192
     d = requests.post(url + "/detokenize", json={"tokens": t["tokens"]}).json()
     assert d["prompt"] == "Hello, world! 你好", d
+    # vLLM's return_token_strs: one vocabulary string per token; a wrong model is a 404 here too.
+    s = requests.post(url + "/tokenize", json={"prompt": "Hello world", "return_token_strs": True}).json()
+    assert len(s["token_strs"]) == s["count"] and "world" in s["token_strs"][-1], s
+    for path, body in (("/tokenize", {"prompt": "x"}), ("/detokenize", {"tokens": [1]})):
+        r = requests.post(url + path, json={**body, "model": "no-such-model"})
+        assert r.status_code == 404 and r.json()["error"]["param"] == "model", r.text
     assert requests.get(url + "/version").json()["version"]
     assert requests.get(url + "/health").status_code == 200
 

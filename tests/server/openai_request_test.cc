@@ -250,6 +250,10 @@ TEST(TokenizeRequests, VllmShapes) {
   EXPECT_EQ(parse_detokenize_request({{"tokens", {1, 2}}}), (std::vector<int32_t>{1, 2}));
   EXPECT_EQ(error_of([] { parse_detokenize_request({{"tokens", "12"}}); }).second, "tokens");
   EXPECT_EQ(error_of([] { parse_tokenize_request({{"prompt", 3}}); }).second, "prompt");
+  EXPECT_FALSE(t.return_token_strs);
+  EXPECT_TRUE(parse_tokenize_request({{"prompt", "hi"}, {"return_token_strs", true}}).return_token_strs);
+  EXPECT_EQ(error_of([] { parse_tokenize_request({{"prompt", "hi"}, {"return_token_strs", "y"}}); }).second,
+            "return_token_strs");
 }
 
 }  // namespace
