@@ -435,7 +435,8 @@ def _(c):
     assert code == 404 and "error" in json.loads(data)
     code, data, headers = raw(c["srv"].url, "GET", "/v1/chat/completions")
     assert code == 405 and headers.get("Allow") == "POST" and "error" in json.loads(data), (code, headers)
-    r = c["client"].completions.create(model=c["model"], prompt="Still alive?", max_tokens=2)
+    r = c["client"].completions.create(model=c["model"], prompt="Still alive?", max_tokens=2,
+                                       extra_body={"ignore_eos": True})  # sampled: EOS first came ~5% of runs
     assert r.usage.completion_tokens == 2
 
 
