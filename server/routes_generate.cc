@@ -122,6 +122,7 @@ struct ChoiceState {
   SequenceDelta last;  // for stop_reason
   std::optional<double> cumulative_logprob, beam_score;  // beam search results
   bool started = false;
+  bool echoed = false;  // streaming with echo: the prompt went out in this choice's first chunk
   Clock::time_point first_token, last_token;
 };
 
@@ -230,13 +231,15 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
               observe_tokens(state, c, cd.delta, arrival);
               if (cd.delta.finish != FinishReason::kNone) c.finish = cd.delta.finish;
               if (cd.delta.text.empty() && cd.delta.finish == FinishReason::kNone && cd.delta.logprobs.empty()) continue;
+              // (Not keyed on c.started: observe_tokens above has already set it for this first delta.)
               std::string prefix;
-              if (!shape.chat && c.text.empty() && !c.started && !shape.echo_prefix.empty()) {
+              if (!shape.chat && !c.echoed && !shape.echo_prefix.empty()) {
                 prefix = shape.echo_prefix[cd.choice / shape.n];
+                c.echoed = true;
               }
               SequenceDelta d = cd.delta;
               d.text = prefix + d.text;
-              const size_t offset = c.text.size();
+              const size_t offset = c.text.size() + prefix.size();  // of this chunk's first generated token
               c.text += d.text;
               if (!send(sse_event(stream_chunk(shape, tok, id, created, model, cd.choice, d, false, offset)))) {
                 return false;

@@ -170,6 +170,14 @@ def _(c):
     assert r3.choices[0].text == r.choices[0].text, (r3.choices[0].text, r.choices[0].text)
     r4 = cl.completions.create(model=c["model"], prompt="Hello", max_tokens=3, temperature=0, echo=True)
     assert r4.choices[0].text.startswith("Hello")
+    # Streamed with echo, each choice's text starts with its own prompt too (it was dropped).
+    chunks = list(cl.completions.create(model=c["model"], prompt=["Hello", "Red, green,"], max_tokens=3, n=2,
+                                        temperature=0, echo=True, stream=True, extra_body={"ignore_eos": True}))
+    texts = {}
+    for ch in chunks:
+        for choice in ch.choices:
+            texts[choice.index] = texts.get(choice.index, "") + choice.text
+    assert texts[0] == texts[1] == r4.choices[0].text and texts[2].startswith("Red, green,"), texts
 
 
 @check("n=3 gives three choices; a seed reproduces a sampled answer")
