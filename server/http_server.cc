@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <sys/socket.h>
+
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -13,6 +15,8 @@
 
 namespace nucleus::server {
 namespace {
+
+constexpr int kListenBacklog = 1024;  // connections the kernel queues before they are accepted
 
 using Handler = void (*)(ServerState&, const httplib::Request&, httplib::Response&);
 
@@ -117,10 +121,27 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
 HttpServer::~HttpServer() = default;
 
 void HttpServer::bind() {
-  if (!server_->bind_to_port(options_.host, options_.port)) {
+  // httplib's default socket options set SO_REUSEPORT, which lets a second
+  // server bind the same port and silently take half its connections; only
+  // SO_REUSEADDR is kept (a restart need not wait out TIME_WAIT), so a clash fails here.
+  int listening = -1;
+  server_->set_socket_options([&listening](int sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
+  });
+  const bool bound = server_->bind_to_port(options_.host, options_.port);
+  server_->set_socket_options([](int sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  if (!bound) {
     throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                              " (address in use, or not an address of this machine)");
   }
+  // httplib listens with a backlog of 5: a burst of clients connecting at once
+  // overflowed it and some got a reset. listen() again only raises the backlog.
+  if (listening >= 0) ::listen(listening, kListenBacklog);
 }
 
 void HttpServer::run() { server_->listen_after_bind(); }

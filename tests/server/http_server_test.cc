@@ -1,0 +1,74 @@
+// The listening socket: a second server on a taken port fails to bind (no
+// SO_REUSEPORT sharing), and a burst of connections fits the accept queue.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <vector>
+
+#include "server/http_server.h"
+
+namespace nucleus::server {
+namespace {
+
+int free_port() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(s);
+  return ntohs(addr.sin_port);
+}
+
+// A non-blocking connect to 127.0.0.1:port; true when the handshake completes within timeout_ms.
+bool connects(int port, int timeout_ms, std::vector<int>& keep) {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  fcntl(s, F_SETFL, O_NONBLOCK);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  keep.push_back(s);
+  if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return true;
+  pollfd p{s, POLLOUT, 0};
+  if (poll(&p, 1, timeout_ms) != 1) return false;
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len);
+  return err == 0;
+}
+
+TEST(HttpServer, SecondServerOnTheSamePortFailsToBind) {
+  HttpOptions options;
+  options.port = free_port();
+  ServerState state_a, state_b;
+  HttpServer a(options, state_a);
+  a.bind();
+  HttpServer b(options, state_b);
+  EXPECT_THROW(b.bind(), std::runtime_error);
+}
+
+TEST(HttpServer, BurstOfConnectionsFitsTheAcceptQueue) {
+  HttpOptions options;
+  options.port = free_port();
+  ServerState state;
+  HttpServer server(options, state);
+  server.bind();  // listening, but nothing accepts yet: every connection waits in the kernel's queue
+  std::vector<int> sockets;
+  int connected = 0;
+  for (int i = 0; i < 64; ++i) connected += connects(options.port, 200, sockets);
+  for (int s : sockets) close(s);
+  EXPECT_EQ(connected, 64);  // httplib's own backlog of 5 queued 6
+}
+
+}  // namespace
+}  // namespace nucleus::server
