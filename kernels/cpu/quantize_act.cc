@@ -14,7 +14,7 @@ float quantize_block(const float* x, int n, int8_t* q) {
   float amax = 0.0f;
   for (int i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
   const float d = amax / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
   for (int i = 0; i < n; ++i) {
     // |x * id| <= 127 up to rounding of id; clamp keeps a one-ulp overshoot in range.
     const float v = std::nearbyint(x[i] * id);
@@ -61,10 +61,11 @@ void quantize_row_q8(const float* x, int64_t n, ActBlockQ8* out) {
 void quantize_row_q8_scalar(const float* x, int64_t n, ActBlockQ8* out) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
     ActBlockQ8& block = out[b];
-    block.d = quantize_block(x, kQK, block.qs);
+    const float d = quantize_block(x, kQK, block.qs);
     int sum = 0;
     for (int i = 0; i < kQK; ++i) sum += block.qs[i];
-    block.s = block.d * static_cast<float>(sum);
+    block.d = fp16_rounded(d);
+    block.s = fp16_rounded(d * static_cast<float>(sum));
     block.sum = sum;
   }
 }

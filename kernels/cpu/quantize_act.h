@@ -1,15 +1,22 @@
 // Activations quantized per row to 8-bit blocks, the right-hand side of the
 // quantized matmul kernels (as llama.cpp does with Q8_0 / Q8_1 / Q8_K).
 //
-// Each block of x is stored as q[i] = round(x[i] / d) with d = max|x| / 127, so
-// |x[i] - q[i] * d| <= d / 2 = max|x| / 254 within the block: that is the
-// error bound the matmul tests check against. Unlike llama.cpp we keep d (and
-// the block sum s) in float32 rather than fp16, which costs a few bytes per
-// block and removes one rounding.
+// Each block of x is stored as q[i] = round(x[i] * 127 / max|x|) (ties to
+// even), so |x[i] - q[i] * d| <= d / 2 = max|x| / 254 within the block with
+// d = max|x| / 127: that is the error bound the matmul tests check against.
+// The 32-element blocks (ActBlockQ8) are ggml's Q8_0 / Q8_1 exactly: the same
+// q, and d and s = d * sum(q) rounded to fp16 precision (held here as floats;
+// see fp16_rounded for scales below fp16's normal range), so every integer
+// dot product and block scale of a matmul is the one llama.cpp computes and
+// the two engines differ only in float summation order. The rounded scales
+// cost 2^-12 of a block's product, a twentieth of the 8-bit rounding.
+// ActBlockQ8K keeps its scale in float32, as ggml's Q8_K does.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+#include <cstring>
 
 #include "kernels/ggml_types.h"
 
@@ -31,6 +38,20 @@ struct ActBlockQ8K {
   int16_t bsums[kQK_K / 16];  // sum of each group of 16 qs (sub-block mins / Q6_K offsets)
 };
 static_assert(sizeof(ActBlockQ8K) == 292);
+
+// v rounded to fp16's precision, 11 significant bits (ties to even), keeping
+// float's exponent range: for |v| in fp16's normal range [2^-14, 65504] this
+// is exactly the fp16 value ggml stores; smaller scales (activation blocks
+// with max|x| < 2^-14 * 127) keep 11 bits where fp16 would go subnormal or 0.
+inline float fp16_rounded(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, sizeof u);
+  if ((u & 0x7F800000u) == 0x7F800000u) return v;  // inf / nan as they are
+  u += 0x0FFFu + ((u >> 13) & 1u);  // round the 13 dropped mantissa bits to nearest even
+  u &= ~0x1FFFu;
+  std::memcpy(&v, &u, sizeof v);
+  return v;
+}
 
 // How a weight type wants its activations.
 enum class ActFormat { kFloat, kQ8, kQ8K };

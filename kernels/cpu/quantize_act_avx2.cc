@@ -21,8 +21,9 @@ void quantize_row_q8_avx2(const float* x, int64_t n, ActBlockQ8* out) {
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    const float d = _mm_cvtss_f32(m4) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float amax_scalar = _mm_cvtss_f32(m4);
+    const float d = amax_scalar / 127.0f;
+    const float id = amax_scalar != 0.0f ? 127.0f / amax_scalar : 0.0f;
     const __m256 vid = _mm256_set1_ps(id);
     __m256i q[4];
     for (int i = 0; i < 4; ++i) {
@@ -40,8 +41,8 @@ void quantize_row_q8_avx2(const float* x, int64_t n, ActBlockQ8* out) {
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
     const int sum = _mm_cvtsi128_si32(s4);
-    block.d = d;
-    block.s = d * static_cast<float>(sum);
+    block.d = fp16_rounded(d);
+    block.s = fp16_rounded(d * static_cast<float>(sum));
     block.sum = sum;
   }
 }

@@ -33,15 +33,23 @@ std::vector<Vec> matrix(const GgufFile& f, const std::string& name) {
 Vec vec(const GgufFile& f, const std::string& name) { return matrix(f, name)[0]; }
 
 // The 8-bit activation quantization our quantized matmuls apply to their input
-// (blocks of 32, scale amax / 127, round to nearest), written out here so the
-// reference can follow the same scheme; `round_trip` returns the values the
-// integer dot products actually see.
+// (blocks of 32, q = round(x * 127 / amax) to nearest even, scale amax / 127
+// kept to fp16's 11 significant bits), written out here so the reference can
+// follow the same scheme; `round_trip` returns the values the integer dot
+// products actually see.
+double scale_to_11_bits(float d) {
+  int exponent = 0;
+  const double mantissa = std::frexp(double(d), &exponent);  // d = mantissa * 2^exponent, 0.5 <= mantissa < 1
+  return std::ldexp(std::nearbyint(std::ldexp(mantissa, 11)), exponent - 11);
+}
+
 Vec round_trip_q8(const Vec& x) {
   Vec y(x.size());
   for (size_t b = 0; b < x.size(); b += 32) {
     float amax = 0;
     for (size_t i = b; i < std::min(x.size(), b + 32); ++i) amax = std::max(amax, std::fabs(float(x[i])));
-    const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+    const float id = amax != 0 ? 127.0f / amax : 0.0f;
+    const double d = scale_to_11_bits(amax / 127.0f);
     for (size_t i = b; i < std::min(x.size(), b + 32); ++i) y[i] = double(std::nearbyint(float(x[i]) * id)) * d;
   }
   return y;

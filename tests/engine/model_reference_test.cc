@@ -19,19 +19,21 @@ namespace nucleus {
 namespace {
 
 // Bound on |our logit - llama.cpp's logit|. Both run the same Q4_1/Q8_0
-// weights, but both also quantize every activation row to 8-bit blocks before
-// each matmul, and that rounding noise is as large as the difference: on the
-// one-token prompt llama.cpp's logits are 0.64 away from a float64 forward
-// pass over the same dequantized weights (numpy), and any difference in
-// summation order, exp/rsqrt approximations or fp16 rounding of block scales
-// flips some int8 roundings, so two correct implementations land about that
-// far apart, growing with depth and context (we measure 0.39 on one token and
-// 1.84 at most over 663 tokens). The bound leaves headroom over that.
+// weights, and both quantize every activation row to ggml's 8-bit blocks
+// before each matmul, with the same int8 values and fp16 scales
+// (kernels/cpu/quantize_act.h). That rounding noise is large (on the one-token
+// prompt llama.cpp's logits are 0.64 away from a float64 forward pass over the
+// same dequantized weights, numpy) and chaotic: every other difference
+// (summation order, exp/silu approximations, RoPE angles computed by repeated
+// float products in ggml and in double here) moves a few activations across an
+// int8 rounding boundary, and the change grows with depth and context. We
+// measure 0.11 on one token and 1.27 at most over 663 tokens; the bound leaves
+// headroom over that for prompts this test has not seen.
 constexpr float kLogitBound = 2.5f;
 // Top-1 must agree wherever llama.cpp's top-2 margin is above this. The issue
-// asked for 0.05; with the noise above, positions with margins up to ~0.3
-// flip (8 of 962 here, the largest at 0.29), so the test asserts at 0.5 and
-// prints the 0.05 and 0.25 figures.
+// asked for 0.05; with the noise above, positions with margins up to ~0.25
+// flip (12 of 962 here), so the test asserts at 0.5 and prints the 0.05 and
+// 0.25 figures.
 constexpr float kTop1Margin = 0.5f;
 constexpr float kReportMargin = 0.25f;
 constexpr float kIssueMargin = 0.05f;

@@ -27,7 +27,8 @@ using test::path_name;
 // Largest error we accept for y[t, r], with why:
 //  - quantized weights: activations are rounded to 8-bit blocks of 32 (256 for
 //    the k-quants) with scale d = max|x| / 127, so each x moves by at most
-//    max|x_block| / 254; times |w| summed over the block.
+//    max|x_block| / 254; times |w| summed over the block. The 32-blocks' fp16
+//    scales add 2^-11 of the block's products.
 //  - float rounding of products and sums: at most ~(terms + tree depth) ulps
 //    of sum |w x|; 1e-5 covers 160 float roundings at 6e-8 each, and for float
 //    weights cols * 6e-8 is the classic worst case of a running sum.
@@ -35,15 +36,29 @@ double tolerance(GgmlType type, const float* w, const float* x, int64_t cols) {
   double abs_sum = 0.0;
   for (int64_t k = 0; k < cols; ++k) abs_sum += std::fabs(static_cast<double>(w[k]) * x[k]);
   if (test::is_float_type(type)) return (static_cast<double>(cols) + 16.0) * 6e-8 * abs_sum + 1e-30;
-  const int qblock = (type == GgmlType::Q4_K || type == GgmlType::Q6_K) ? 256 : 32;
+  const bool k_quant = type == GgmlType::Q4_K || type == GgmlType::Q6_K;
+  const bool has_min = type == GgmlType::Q4_1 || type == GgmlType::Q5_1;
+  const int qblock = k_quant ? 256 : 32;
   double quant = 0.0;
   for (int64_t b = 0; b < cols; b += qblock) {
-    double amax = 0.0, wsum = 0.0;
+    double amax = 0.0, wsum = 0.0, wmax = 0.0;
     for (int64_t k = b; k < b + qblock; ++k) {
       amax = std::fmax(amax, std::fabs(x[k]));
       wsum += std::fabs(w[k]);
+      wmax = std::fmax(wmax, std::fabs(w[k]));
     }
     quant += amax / 254.0 * wsum;
+    if (!k_quant) {
+      // The 32-element blocks keep d and s = d * sum(q) as fp16 values (quantize_act.h):
+      // each quantized x (|q d| <= |x| + amax / 254) and s carry 2^-11 relative error;
+      // s meets the block's min (|m| <= max |w|) on the types that have one.
+      double wx = 0.0, xs = 0.0;
+      for (int64_t k = b; k < b + qblock; ++k) {
+        wx += std::fabs(w[k]) * (std::fabs(x[k]) + amax / 254.0);
+        xs += std::fabs(x[k]) + amax / 254.0;
+      }
+      quant += 0x1p-11 * (wx + (has_min ? wmax * xs : 0.0));
+    }
   }
   return quant * 1.0001 + 1e-5 * abs_sum + 1e-30;
 }
@@ -218,6 +233,26 @@ TEST(QuantizeActTest, Avx2BlocksEqualScalar) {
   for (int64_t b = 0; b < n / 32; ++b) {
     ASSERT_EQ(std::memcmp(&fast[b], &slow[b], sizeof(cpu::ActBlockQ8)), 0) << "block " << b;
   }
+}
+
+// Block scales are rounded like ggml's fp16 scales where fp16 can hold them,
+// and to 11 significant bits (not to subnormals or 0) below that range.
+TEST(QuantizeActTest, ScalesRoundToFp16Precision) {
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<float> mantissa(1.0f, 2.0f);
+  for (int e = -14; e <= 15; ++e) {
+    for (int i = 0; i < 200; ++i) {
+      const float v = std::ldexp(mantissa(rng), e);
+      ASSERT_EQ(cpu::fp16_rounded(v), fp16_to_float(float_to_fp16(v))) << v;
+    }
+  }
+  for (int e = -60; e < -14; ++e) {
+    const float v = std::ldexp(mantissa(rng), e);
+    const float r = cpu::fp16_rounded(v);
+    EXPECT_LE(std::fabs(r - v), std::ldexp(1.0f, e - 11)) << v;  // half an ulp of an 11-bit mantissa
+    EXPECT_NE(r, 0.0f) << v;
+  }
+  EXPECT_EQ(cpu::fp16_rounded(0.0f), 0.0f);
 }
 
 TEST(MatmulTest, EmptyBatchWritesNothing) {
