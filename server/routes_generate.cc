@@ -159,6 +159,17 @@ void log_request(const ServerState& state, const std::string& id, const Generati
                finish.empty() ? "aborted" : finish, run.error().empty() ? "" : " error=" + run.error());
 }
 
+// A request whose client went away: wait briefly for the engine's final event
+// (it aborts within a step) so the log line has the usage, then log it.
+void log_aborted(const ServerState& state, const std::string& id, GenerationRun& run,
+                 const std::vector<ChoiceState>& choices, Clock::time_point arrival, bool stream) {
+  if (!state.request_log) return;
+  std::vector<ChoiceDelta> ignored;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(500);
+  while (run.poll(ignored, std::chrono::milliseconds(50)) && Clock::now() < deadline) ignored.clear();
+  log_request(state, id, run, choices, arrival, stream);
+}
+
 json stream_chunk(const Shape& shape, const Tokenizer& tok, const std::string& id, int64_t created,
                   const std::string& model, int choice, const SequenceDelta& d, bool first_of_choice,
                   size_t text_offset) {
@@ -262,7 +273,10 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
           sink.done();
           return true;
         },
-        [run](bool) { run->abort(); });
+        [&state, run, choices, id, arrival](bool success) {
+          run->abort();
+          if (!success) log_aborted(state, id, *run, *choices, arrival, true);  // the client went away
+        });
     return;
   }
 
@@ -341,7 +355,10 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
         sink.done();
         return true;
       },
-      [run](bool) { run->abort(); });
+      [&state, run, choices, id, arrival](bool success) {
+        run->abort();
+        if (!success) log_aborted(state, id, *run, *choices, arrival, false);  // the client went away
+      });
 }
 
 void check_model(const ServerState& state, const CommonRequest& common) {

@@ -499,6 +499,11 @@ def _(c):
         assert data.rstrip().endswith("data: [DONE]"), data[-200:]
         return "done"
 
+    def logged():
+        with open(c["srv"].log.name) as f:
+            return f.read().count("request id=")
+
+    logged_before = logged()
     with concurrent.futures.ThreadPoolExecutor(32) as pool:
         outcomes = list(pool.map(client, range(32)))
     assert outcomes.count("done") == 24
@@ -512,6 +517,11 @@ def _(c):
     assert metric(m, "nucleus:num_requests_running") == 0, m
     assert metric(m, "nucleus:kv_cache_blocks_used") == 0, {k: v for k, v in m.items() if "kv" in k}
     assert metric(m, "nucleus:request_success_total") >= 24, m
+    # Every request has its log line, the disconnected ones too (they had none).
+    deadline = time.time() + 10
+    while logged() - logged_before < 32 and time.time() < deadline:
+        time.sleep(0.2)
+    assert logged() - logged_before == 32, logged() - logged_before
 
 
 @check("bad or missing API key: 401 (second server with --api-key); the right key works")
