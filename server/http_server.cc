@@ -86,6 +86,7 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
   s.Post("/v1/completions", route(handle_completions, true, true));
   s.Post("/v1/chat/completions", route(handle_chat, true, true));
   s.Get("/v1/models", route(handle_models, false, true));
+  s.Get(R"(/v1/models/(.+))", route(handle_model, false, true));
   s.Post("/tokenize", route(handle_tokenize, true, true));
   s.Post("/detokenize", route(handle_detokenize, true, true));
   s.Get("/health", route(handle_health, false, false));

@@ -11,6 +11,7 @@ namespace nucleus::server {
 void handle_completions(ServerState& state, const httplib::Request& req, httplib::Response& res);
 void handle_chat(ServerState& state, const httplib::Request& req, httplib::Response& res);
 void handle_models(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_model(ServerState& state, const httplib::Request& req, httplib::Response& res);  // /v1/models/{id}
 void handle_health(ServerState& state, const httplib::Request& req, httplib::Response& res);
 void handle_metrics(ServerState& state, const httplib::Request& req, httplib::Response& res);
 void handle_version(ServerState& state, const httplib::Request& req, httplib::Response& res);

@@ -29,16 +29,29 @@ void check_model(const ServerState& state, const json& body) {
 }
 }  // namespace
 
-void handle_models(ServerState& state, const httplib::Request&, httplib::Response& res) {
+namespace {
+json model_object(const ServerState& state) {
   static const int64_t created =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  reply(res, {{"object", "list"},
-              {"data",
-               {{{"id", state.model_name},
-                 {"object", "model"},
-                 {"created", created},
-                 {"owned_by", "nucleus"},
-                 {"max_model_len", state.context_length}}}}});
+  return {{"id", state.model_name},
+          {"object", "model"},
+          {"created", created},
+          {"owned_by", "nucleus"},
+          {"max_model_len", state.context_length}};
+}
+}  // namespace
+
+void handle_models(ServerState& state, const httplib::Request&, httplib::Response& res) {
+  reply(res, {{"object", "list"}, {"data", json::array({model_object(state)})}});
+}
+
+// OpenAI's GET /v1/models/{model} (the client's models.retrieve).
+void handle_model(ServerState& state, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches.size() > 1 ? req.matches[1].str() : "";
+  if (id != state.model_name) {
+    throw ApiError(404, "invalid_request_error", "The model `" + id + "` does not exist", "model", "model_not_found");
+  }
+  reply(res, model_object(state));
 }
 
 void handle_health(ServerState& state, const httplib::Request&, httplib::Response& res) {

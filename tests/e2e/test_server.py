@@ -119,6 +119,12 @@ def main():
 def _(c):
     ids = [m.id for m in c["client"].models.list().data]
     assert ids == [c["model"]], ids
+    assert c["client"].models.retrieve(c["model"]).id == c["model"]  # GET /v1/models/{model}
+    try:
+        c["client"].models.retrieve("no-such-model")
+        raise AssertionError("an unknown model was retrieved")
+    except openai.NotFoundError:
+        pass
 
 
 @check("chat completion (non-streaming) answers and reports usage")
