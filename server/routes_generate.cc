@@ -217,7 +217,7 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
   if (stream) {
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
-        "text/event-stream", [&state, run, choices, shape, id, created, model, include_usage, arrival, tokp](
+        "text/event-stream; charset=utf-8", [&state, run, choices, shape, id, created, model, include_usage, arrival, tokp](
                                  size_t, httplib::DataSink& sink) {
           const Tokenizer& tok = *tokp;
           std::vector<ChoiceDelta> deltas;

@@ -66,9 +66,9 @@ void handle_health(ServerState& state, const httplib::Request&, httplib::Respons
 void handle_metrics(ServerState& state, const httplib::Request&, httplib::Response& res) {
   if (state.ready) {
     const EngineStats stats = state.engine->stats();
-    res.set_content(state.metrics.render(&stats), "text/plain; version=0.0.4");
+    res.set_content(state.metrics.render(&stats), "text/plain; version=0.0.4; charset=utf-8");
   } else {
-    res.set_content(state.metrics.render(nullptr), "text/plain; version=0.0.4");
+    res.set_content(state.metrics.render(nullptr), "text/plain; version=0.0.4; charset=utf-8");
   }
 }
 

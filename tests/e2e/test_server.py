@@ -462,6 +462,9 @@ def _(c):
                          capture_output=True, text=True, timeout=60).stdout
     events = [e for e in out.split("\n\n") if e.strip()]
     assert events[-1] == "data: [DONE]", events[-3:]
+    # The event stream says it is UTF-8, so clients that go by the header (requests' .text) do not read Latin-1.
+    r = requests.post(c["srv"].url + "/v1/completions", json={"prompt": "你好", "max_tokens": 3, "stream": True})
+    assert r.encoding.lower() == "utf-8" and r.text == r.content.decode("utf-8"), r.headers
     usage = json.loads(events[-2][len("data: "):])
     assert usage["choices"] == [] and usage["usage"]["completion_tokens"] == 3
 
