@@ -60,7 +60,10 @@ Schedule Scheduler::schedule() {
       Sequence* seq = running_[i];
       // A decoding sequence computes its last token plus any drafted ones, all
       // in this step or not at all (drafts are dropped when they do not fit).
-      if (seq->num_draft > 0 && seq->num_uncomputed() > budget) seq->drop_drafts();
+      // Only in the decode pass: in the prefill pass a sequence with drafts was
+      // already scheduled, and dropping them then would shrink its tokens
+      // under its chunk.
+      if (decode_pass && seq->num_draft > 0 && seq->num_uncomputed() > budget) seq->drop_drafts();
       const int64_t remaining = seq->num_uncomputed();
       if (remaining <= 0 || (remaining - seq->num_draft == 1) != decode_pass) continue;
       const int64_t n = std::min(remaining, budget);

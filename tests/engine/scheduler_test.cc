@@ -135,6 +135,25 @@ TEST(Scheduler, RunningPrefillChunksComeAfterDecodesAndBeforeAdmissions) {
   EXPECT_EQ(s.chunks[2].num_tokens, 8);
 }
 
+// Bug fixed: the prefill pass dropped the drafts of a sequence the decode pass
+// had already scheduled with them, whenever they exceeded the budget left;
+// its chunk then ran past its tokens (and its KV count past its length).
+TEST(Scheduler, DraftsScheduledInTheDecodePassStayForThePrefillPass) {
+  Harness h(64, 4, {.max_batched_tokens = 8, .max_seqs = 8});
+  Sequence* drafting = h.add(prompt_of(3, 1));
+  Sequence* other = h.add(prompt_of(3, 50));
+  Schedule s = h.scheduler.schedule();
+  h.advance(s);
+  for (int32_t d : {60, 61, 62}) drafting->tokens.push_back(d);
+  drafting->num_draft = 3;
+  s = h.scheduler.schedule();  // decodes: 4 + 1 of 8, leaving 3 < the drafting sequence's 4 for the prefill pass
+  ASSERT_EQ(s.chunks.size(), 2u);
+  EXPECT_EQ(h.tokens_of(s, drafting), 4);
+  EXPECT_EQ(h.tokens_of(s, other), 1);
+  EXPECT_EQ(drafting->num_draft, 3);
+  for (const ScheduledChunk& c : s.chunks) EXPECT_TRUE(c.completes()) << "chunk of sequence " << c.seq->id;
+}
+
 TEST(Scheduler, MaxSeqsAndBudgetAreRespectedAndTheQueueDrainsInOrder) {
   Harness h(256, 4, {.max_batched_tokens = 16, .max_seqs = 3});
   for (int i = 0; i < 10; ++i) h.add(prompt_of(3 + i, 10 * i));
