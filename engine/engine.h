@@ -39,7 +39,9 @@ class EngineCore;
 // Speculative decoding: a drafter proposes tokens, one forward pass scores
 // them, and only drafts equal to the target model's own samples are kept, so
 // outputs are bitwise the same with and without it (it is only a speed-up).
-enum class Speculation { kOff, kNgram };
+// kNgram: prompt lookup (ngram_drafter.h); kDraft: EngineOptions::draft_model
+// run greedily (draft_model_drafter.h).
+enum class Speculation { kOff, kNgram, kDraft };
 
 struct EngineOptions {
   int block_size = 16;                // tokens per KV block
@@ -53,6 +55,10 @@ struct EngineOptions {
   Speculation speculation = Speculation::kOff;  // default for requests that do not choose
   int spec_tokens = 4;                // drafted tokens per step and sequence
   kernels::Device device = kernels::Device::kCpu;  // where the forward pass, the KV cache and sampling live
+  // The drafter of Speculation::kDraft: a model with the same vocabulary (not
+  // owned; must outlive the engine; may be the target model itself). Its KV
+  // pool has as many blocks as the target's. nullptr: kDraft is refused.
+  Model* draft_model = nullptr;
 };
 
 // submit() when the waiting queue is full; the server maps it to 503 + Retry-After.
@@ -170,6 +176,7 @@ struct EngineStats {
   int64_t preemptions = 0;
   int64_t spec_drafted = 0;            // drafted tokens scored
   int64_t spec_accepted = 0;           // of which kept
+  int64_t spec_draft_kv_blocks_used = 0;  // blocks of the draft model's own KV pool in use
   int64_t steps = 0;
   int64_t prompt_tokens = 0;
   int64_t generation_tokens = 0;

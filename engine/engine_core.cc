@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "engine/draft_model_drafter.h"
 #include "engine/ngram_drafter.h"
 #include "engine/tokenizer.h"
 
@@ -29,6 +30,17 @@ EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOpt
                                 " tokens but the model's vocabulary is " + std::to_string(model.config().vocab_size));
   }
   stats_.kv_blocks_total = blocks_.num_blocks();
+  // Only suffixes of 2+ tokens: a 1-token match is mostly noise, and every
+  // drafted token costs a row of the forward pass and of the LM head.
+  ngram_drafter_ = std::make_unique<NgramDrafter>(NgramDrafterOptions{.max_n = 4, .min_n = 2});
+  if (options.draft_model) {
+    model_drafter_ = std::make_unique<DraftModelDrafter>(
+        model, *options.draft_model, ctx_,
+        DraftModelOptions{.num_blocks = blocks_.num_blocks(), .block_size = options.block_size,
+                          .prefix_cache = options.prefix_cache, .max_catch_up_tokens = options.max_batched_tokens});
+  } else if (options.speculation == Speculation::kDraft) {
+    throw std::invalid_argument("draft-model speculation needs a draft model (--draft-model PATH)");
+  }
 }
 
 EngineCore::~EngineCore() { shutdown(std::chrono::milliseconds(0)); }
@@ -53,6 +65,10 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
       throw InvalidRequest("prompt", "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
                                          std::to_string(vocab) + ")");
     }
+  }
+  if (spec.speculation == Speculation::kDraft && !model_drafter_) {
+    throw InvalidRequest("speculative", "speculative \"draft\" needs a draft model, and this server has none "
+                                        "(start it with --draft-model PATH)");
   }
   if (spec.n < 1 || spec.n > 128) throw InvalidRequest("n", "n must be in [1, 128], got " + std::to_string(spec.n));
   if (spec.max_tokens == 0) throw InvalidRequest("max_tokens", "max_tokens must be at least 1 (or -1: until the context is full)");
@@ -307,6 +323,7 @@ bool EngineCore::step() {
 }
 
 void EngineCore::draft_tokens() {
+  ngram_jobs_.clear(), model_jobs_.clear(), ngram_seqs_.clear(), model_seqs_.clear();
   for (Sequence* seq : scheduler_.running()) {
     auto* s = static_cast<SequenceState*>(seq->owner);
     const Request& request = *s->request;
@@ -321,13 +338,27 @@ void EngineCore::draft_tokens() {
                                            context_length() - static_cast<int64_t>(seq->tokens.size())) - 1;
     const int k = static_cast<int>(std::min<int64_t>({options_.spec_tokens, s->spec_k, room}));
     if (k <= 0) continue;
-    // Only suffixes of 2+ tokens: a 1-token match is mostly noise, and every
-    // drafted token costs a row of the forward pass and of the LM head.
-    const std::vector<int32_t> draft = draft_ngram(seq->tokens, k, {.max_n = 4, .min_n = 2});
-    if (draft.empty()) continue;
-    seq->tokens.insert(seq->tokens.end(), draft.begin(), draft.end());
-    seq->num_draft = static_cast<int64_t>(draft.size());
+    const bool by_model = mode == Speculation::kDraft;
+    (by_model ? model_jobs_ : ngram_jobs_).push_back({.seq_id = seq->id, .tokens = seq->tokens, .max_tokens = k, .draft = {}});
+    (by_model ? model_seqs_ : ngram_seqs_).push_back(seq);
   }
+  // Each drafter sees all of its sequences at once (one batch per draft step).
+  if (!ngram_jobs_.empty()) ngram_drafter_->propose(ngram_jobs_);
+  if (!model_jobs_.empty()) model_drafter_->propose(model_jobs_);
+  for (auto [jobs, seqs] : {std::pair{&ngram_jobs_, &ngram_seqs_}, std::pair{&model_jobs_, &model_seqs_}}) {
+    for (size_t i = 0; i < jobs->size(); ++i) {
+      const std::vector<int32_t>& draft = (*jobs)[i].draft;
+      if (draft.empty()) continue;
+      Sequence* seq = (*seqs)[i];
+      seq->tokens.insert(seq->tokens.end(), draft.begin(), draft.end());
+      seq->num_draft = static_cast<int64_t>(draft.size());
+    }
+  }
+}
+
+void EngineCore::forget_drafts(uint64_t seq_id) {
+  if (model_drafter_) model_drafter_->forget(seq_id);
+  ngram_drafter_->forget(seq_id);
 }
 
 void EngineCore::accept_drafts(SequenceState& s, std::span<const sampling::RowResult> rows,
@@ -455,6 +486,7 @@ void EngineCore::finish_sequence(SequenceState& s, FinishReason reason, std::str
   d.finish = reason;
   d.stop_reason = std::move(stop_reason);
   scheduler_.remove(&s.seq);
+  forget_drafts(s.seq.id);
   ++request.num_finished;
   count_finished(reason);
 }
@@ -525,6 +557,7 @@ void EngineCore::update_stats(double step_s, double forward_s, double sample_s, 
   stats_.sample_seconds += sample_s;
   stats_.spec_drafted = spec_drafted_;
   stats_.spec_accepted = spec_accepted_;
+  stats_.spec_draft_kv_blocks_used = model_drafter_ ? model_drafter_->blocks_used() : 0;
   stats_.prompt_tokens = prompt_tokens_;
   stats_.generation_tokens = generation_tokens_;
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/block_pool.h"
+#include "engine/drafter.h"
 #include "engine/engine.h"
 #include "engine/kv_cache_manager.h"
 #include "engine/kv_storage.h"
@@ -54,6 +55,8 @@ class EngineCore {
   void fork_siblings(SequenceState& first);
   // Appends drafted tokens to the decoding sequences that speculate this step.
   void draft_tokens();
+  // The sequence is done: every drafter drops its state (draft KV blocks).
+  void forget_drafts(uint64_t seq_id);
   // Verification: appends the target's samples up to the first mismatch and
   // keeps the KV of the drafts that were right.
   void accept_drafts(SequenceState& s, std::span<const sampling::RowResult> rows, std::span<const int32_t> drafts);
@@ -78,6 +81,8 @@ class EngineCore {
   BlockPool blocks_;
   KvCacheManager kv_;
   Scheduler scheduler_;
+  std::unique_ptr<Drafter> ngram_drafter_;
+  std::unique_ptr<Drafter> model_drafter_;  // nullptr without EngineOptions::draft_model
 
   // Engine-thread state.
   std::unordered_map<uint64_t, std::unique_ptr<Request>> live_;
@@ -89,6 +94,8 @@ class EngineCore {
   int64_t generation_tokens_ = 0;  // over all sequences
   int64_t spec_drafted_ = 0;
   int64_t spec_accepted_ = 0;
+  std::vector<DraftJob> ngram_jobs_, model_jobs_;  // this step's speculating sequences
+  std::vector<Sequence*> ngram_seqs_, model_seqs_;  // ... and their sequences, in the same order
 
   // Shared with other threads.
   mutable std::mutex mutex_;

@@ -11,7 +11,7 @@ KvCacheManager::KvCacheManager(BlockPool& pool, KvStorage& storage) : pool_(pool
   }
 }
 
-int64_t KvCacheManager::match_prefix(SequenceKv& kv, const std::vector<int32_t>& tokens) {
+int64_t KvCacheManager::match_prefix(SequenceKv& kv, std::span<const int32_t> tokens) {
   if (!kv.block_table.empty()) throw std::logic_error("match_prefix on a sequence that has blocks");
   if (!pool_.prefix_cache_enabled() || tokens.size() < 2) return 0;
   const int bs = block_size();
@@ -49,7 +49,7 @@ bool KvCacheManager::allocate(SequenceKv& kv, int64_t n) {
   return true;
 }
 
-void KvCacheManager::register_full_blocks(SequenceKv& kv, const std::vector<int32_t>& tokens) {
+void KvCacheManager::register_full_blocks(SequenceKv& kv, std::span<const int32_t> tokens) {
   if (!pool_.prefix_cache_enabled()) return;
   const int bs = block_size();
   const int64_t full = std::min<int64_t>(kv.num_computed, static_cast<int64_t>(tokens.size())) / bs;

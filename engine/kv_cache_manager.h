@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "engine/block_pool.h"
@@ -34,7 +35,7 @@ class KvCacheManager {
   // For a sequence with no blocks yet: takes the longest cached prefix of
   // `tokens`, at most tokens.size() - 1 tokens (the last token is always
   // computed, so there are logits to sample from). Returns the tokens reused.
-  int64_t match_prefix(SequenceKv& kv, const std::vector<int32_t>& tokens);
+  int64_t match_prefix(SequenceKv& kv, std::span<const int32_t> tokens);
 
   // Ensures blocks for `n` more tokens after kv.num_computed, copying a shared
   // partial block before it is written. Returns false, changing nothing, when
@@ -48,7 +49,7 @@ class KvCacheManager {
 
   // After a step computed tokens up to kv.num_computed: registers every newly
   // full block in the prefix cache.
-  void register_full_blocks(SequenceKv& kv, const std::vector<int32_t>& tokens);
+  void register_full_blocks(SequenceKv& kv, std::span<const int32_t> tokens);
 
   // `child` shares all of `parent`'s blocks (n > 1 after the prompt).
   void fork(const SequenceKv& parent, SequenceKv& child);

@@ -20,4 +20,8 @@ std::vector<int32_t> draft_ngram(std::span<const int32_t> tokens, int max_tokens
   return {};
 }
 
+void NgramDrafter::propose(std::span<DraftJob> jobs) {
+  for (DraftJob& job : jobs) job.draft = draft_ngram(job.tokens, job.max_tokens, options_);
+}
+
 }  // namespace nucleus

@@ -13,6 +13,8 @@
 #include <span>
 #include <vector>
 
+#include "engine/drafter.h"
+
 namespace nucleus {
 
 struct NgramDrafterOptions {
@@ -22,5 +24,15 @@ struct NgramDrafterOptions {
 
 // Up to `max_tokens` drafted tokens following `tokens`; empty when no suffix matches.
 std::vector<int32_t> draft_ngram(std::span<const int32_t> tokens, int max_tokens, NgramDrafterOptions options = {});
+
+// draft_ngram behind the Drafter interface; keeps no state.
+class NgramDrafter final : public Drafter {
+ public:
+  explicit NgramDrafter(NgramDrafterOptions options) : options_(options) {}
+  void propose(std::span<DraftJob> jobs) override;
+
+ private:
+  NgramDrafterOptions options_;
+};
 
 }  // namespace nucleus

@@ -100,7 +100,7 @@ TEST_F(KvCacheManagerTest, AtMostAllButTheLastTokenIsReused) {
   kv_.release(c);
   // A one-token prompt never matches.
   SequenceKv d;
-  EXPECT_EQ(kv_.match_prefix(d, {10}), 0);
+  EXPECT_EQ(kv_.match_prefix(d, std::vector<int32_t>{10}), 0);
   EXPECT_TRUE(d.block_table.empty());
 }
 

@@ -1,0 +1,178 @@
+#include "engine/draft_model_drafter.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace nucleus {
+
+void check_same_vocabulary(const Model& target, const Model& draft) {
+  const std::string both = "the draft model " + draft.file().path() + " and the model " + target.file().path();
+  const int64_t a = target.config().vocab_size, b = draft.config().vocab_size;
+  if (a != b) {
+    throw std::invalid_argument(both + " have different vocabularies (" + std::to_string(b) + " vs " +
+                                std::to_string(a) + " tokens); a draft model must share the model's tokenizer");
+  }
+  constexpr const char* kTokens = "tokenizer.ggml.tokens";
+  const bool target_has = target.file().has(kTokens), draft_has = draft.file().has(kTokens);
+  if (target_has != draft_has) {
+    throw std::invalid_argument(both + ": only one of them has " + kTokens + ", so their vocabularies cannot be compared");
+  }
+  if (!target_has) return;
+  const std::vector<std::string> ta = target.file().get_string_array(kTokens);
+  const std::vector<std::string> da = draft.file().get_string_array(kTokens);
+  for (size_t i = 0; i < ta.size(); ++i) {
+    if (ta[i] != da[i]) {
+      throw std::invalid_argument(both + " have different vocabularies: token " + std::to_string(i) + " is '" + da[i] +
+                                  "' in the draft model and '" + ta[i] + "' in the model");
+    }
+  }
+}
+
+DraftModelDrafter::DraftModelDrafter(const Model& target, Model& draft, const kernels::Context& ctx,
+                                     DraftModelOptions options)
+    : draft_(draft),
+      ctx_(ctx),
+      options_(options),
+      storage_(draft.config(), options.num_blocks, options.block_size),
+      pool_(options.num_blocks, options.block_size, options.prefix_cache),
+      kv_(pool_, storage_) {
+  check_same_vocabulary(target, draft);
+  if (options.max_catch_up_tokens < 1) throw std::invalid_argument("DraftModelOptions: max_catch_up_tokens must be >= 1");
+}
+
+void DraftModelDrafter::forget(uint64_t seq_id) {
+  auto it = states_.find(seq_id);
+  if (it == states_.end()) return;
+  kv_.release(it->second.kv);
+  states_.erase(it);
+}
+
+void DraftModelDrafter::resync(State& s, std::span<const int32_t> tokens) {
+  // The draft KV is valid up to the first position computed with another
+  // token than the sequence has now (a rejected draft), and never covers the
+  // last real token: it is recomputed for its logits.
+  const size_t limit = std::min(s.computed.size(), tokens.size() - 1);
+  const size_t keep = static_cast<size_t>(
+      std::mismatch(s.computed.begin(), s.computed.begin() + static_cast<std::ptrdiff_t>(limit), tokens.begin()).first -
+      s.computed.begin());
+  if (keep < s.kv.block_hashes.size() * static_cast<size_t>(options_.block_size)) {
+    // A block already registered in the prefix cache no longer matches (the
+    // sequence's real tokens changed, which decoding never does): start over.
+    kv_.release(s.kv);
+    s.computed.clear();
+    return;
+  }
+  s.computed.resize(keep);
+  s.kv.num_computed = static_cast<int64_t>(keep);
+  kv_.register_full_blocks(s.kv, tokens);
+}
+
+void DraftModelDrafter::run_batch(std::vector<int32_t>& argmax) {
+  const int64_t vocab = draft_.config().vocab_size;
+  const size_t rows = batch_.logit_rows.size();
+  logits_.resize(rows * vocab);
+  draft_.forward(ctx_, batch_, storage_, logits_.data());
+  argmax.resize(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = logits_.data() + r * vocab;
+    // Greedy, lowest id on ties (as the sampler's greedy path).
+    argmax[r] = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+  }
+}
+
+void DraftModelDrafter::propose(std::span<DraftJob> jobs) {
+  const int64_t context = draft_.config().context_length;
+  struct Active {
+    DraftJob* job;
+    State* state;
+    int k;  // tokens to draft; 0: only catching up this call
+  };
+  std::vector<Active> active;
+  int64_t budget = options_.max_catch_up_tokens;
+  std::vector<int64_t> chunk;  // catch-up tokens of each active job
+  for (DraftJob& job : jobs) {
+    job.draft.clear();
+    const int64_t len = static_cast<int64_t>(job.tokens.size());
+    if (budget <= 0 || len < 1 || len > context || job.max_tokens < 1) continue;
+    State& s = states_[job.seq_id];
+    resync(s, job.tokens);
+    if (s.kv.block_table.empty()) {
+      kv_.match_prefix(s.kv, job.tokens);
+      s.computed.assign(job.tokens.begin(), job.tokens.begin() + s.kv.num_computed);
+    }
+    const int64_t behind = len - s.kv.num_computed;  // >= 1: the last real token at least
+    const int64_t n = std::min(behind, budget);
+    // The last draft is never fed back, so positions up to len + k - 2 are computed.
+    const int k = n == behind ? static_cast<int>(std::min<int64_t>(job.max_tokens, context - len + 1)) : 0;
+    // A full draft pool only costs this sequence its draft (never an output).
+    if (!kv_.allocate(s.kv, n + std::max(k - 1, 0))) continue;
+    active.push_back({&job, &s, k});
+    chunk.push_back(n);
+    budget -= n;
+  }
+  if (active.empty()) return;
+
+  auto start_batch = [&](const std::vector<size_t>& members) {
+    batch_.clear();
+    int max_blocks = 1;
+    for (size_t a : members) {
+      max_blocks = std::max<int>(max_blocks, static_cast<int>(active[a].state->kv.block_table.size()));
+    }
+    batch_.max_blocks_per_seq = max_blocks;
+    batch_.block_tables.assign(members.size() * max_blocks, 0);
+    for (size_t i = 0; i < members.size(); ++i) {
+      const std::vector<int32_t>& table = active[members[i]].state->kv.block_table;
+      std::copy(table.begin(), table.end(), batch_.block_tables.begin() + static_cast<int64_t>(i) * max_blocks);
+    }
+  };
+  auto add_token = [&](State& s, int32_t token, int32_t batch_seq) {
+    const int64_t pos = s.kv.num_computed;
+    batch_.tokens.push_back(token);
+    batch_.positions.push_back(static_cast<int32_t>(pos));
+    batch_.token_seq.push_back(batch_seq);
+    batch_.slot_mapping.push_back(kv_.slot(s.kv, pos));
+    s.computed.push_back(token);
+    ++s.kv.num_computed;
+  };
+
+  // Pass 0: every active sequence catches up; those that complete it get their first draft.
+  std::vector<size_t> members(active.size());
+  for (size_t a = 0; a < active.size(); ++a) members[a] = a;
+  start_batch(members);
+  for (size_t a = 0; a < active.size(); ++a) {
+    State& s = *active[a].state;
+    const std::span<const int32_t> tokens = active[a].job->tokens;
+    for (int64_t j = 0; j < chunk[a]; ++j) add_token(s, tokens[s.kv.num_computed], static_cast<int32_t>(a));
+    if (active[a].k > 0) batch_.logit_rows.push_back(static_cast<int32_t>(batch_.tokens.size() - 1));
+  }
+  std::vector<int32_t> next;
+  run_batch(next);
+  members.clear();
+  for (size_t a = 0, row = 0; a < active.size(); ++a) {
+    kv_.register_full_blocks(active[a].state->kv, active[a].job->tokens);
+    if (active[a].k == 0) continue;
+    active[a].job->draft.push_back(next[row++]);
+    if (active[a].k > 1) members.push_back(a);
+  }
+
+  // Passes 1 .. k-1: feed each still-drafting sequence its newest draft.
+  while (!members.empty()) {
+    start_batch(members);
+    for (size_t i = 0; i < members.size(); ++i) {
+      Active& x = active[members[i]];
+      add_token(*x.state, x.job->draft.back(), static_cast<int32_t>(i));
+      batch_.logit_rows.push_back(static_cast<int32_t>(i));
+    }
+    run_batch(next);
+    std::vector<size_t> still;
+    for (size_t i = 0; i < members.size(); ++i) {
+      Active& x = active[members[i]];
+      x.job->draft.push_back(next[i]);
+      if (static_cast<int>(x.job->draft.size()) < x.k) still.push_back(members[i]);
+    }
+    members = std::move(still);
+  }
+}
+
+}  // namespace nucleus
