@@ -41,6 +41,7 @@ struct GenerateArgs {
   int max_batched_tokens = 512;
   std::string speculative = "off";
   int spec_tokens = 4;
+  std::string draft_model;
   std::string device = "auto";
 };
 
@@ -84,8 +85,16 @@ int run_generate(const GenerateArgs& args) {
   options.max_batched_tokens = args.max_batched_tokens;
   options.max_seqs = std::max<int>(64, static_cast<int>(prompts.size()));
   options.max_queue = std::max<int>(1024, static_cast<int>(prompts.size()));
-  options.speculation = args.speculative == "ngram" ? Speculation::kNgram : Speculation::kOff;
+  options.speculation = speculation_from_name(args.speculative).value();  // CLI11 checked the name
   options.spec_tokens = args.spec_tokens;
+  std::unique_ptr<Model> draft_model;
+  if (args.speculative == "draft" && args.draft_model.empty()) {
+    throw std::runtime_error("--speculative draft needs a draft model: give --draft-model PATH");
+  }
+  if (!args.draft_model.empty()) {
+    draft_model = args.draft_model == path ? nullptr : Model::load(args.draft_model);
+    options.draft_model = draft_model ? draft_model.get() : model.get();
+  }
   options.device = device.device;
   Engine engine(*model, tokenizer, options);
 
@@ -185,8 +194,11 @@ NUCLEUS_REGISTER_COMMAND(
       sub->add_option("--max-batched-tokens", args->max_batched_tokens, "Token budget of one engine step")
           ->capture_default_str()->check(CLI::Range(1, 1 << 20));
       sub->add_option("--speculative", args->speculative,
-                      "Speculative decoding: off, or ngram (prompt lookup); outputs are identical either way")
-          ->capture_default_str()->check(CLI::IsMember({"off", "ngram"}));
+                      "Speculative decoding: off, ngram (prompt lookup) or draft (--draft-model); outputs are "
+                      "identical either way")
+          ->capture_default_str()->check(CLI::IsMember({"off", "ngram", "draft"}));
+      sub->add_option("--draft-model", args->draft_model,
+                      "GGUF draft model with the model's vocabulary, for --speculative draft");
       sub->add_option("--spec-tokens", args->spec_tokens, "Tokens drafted per step")->capture_default_str()
           ->check(CLI::Range(1, 16));
       auto device = std::make_shared<config::DeviceOptionParser>(sub);

@@ -61,6 +61,7 @@ int run_serve(const config::ServeOptions& o) {
   std::thread listener([&server] { server.run(); });
 
   std::unique_ptr<Model> model;
+  std::unique_ptr<Model> draft_model;  // --draft-model (unless it is --model itself)
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<Engine> engine;
   try {
@@ -82,8 +83,14 @@ int run_serve(const config::ServeOptions& o) {
     options.max_queue = o.max_queue;
     options.prefix_cache = !o.no_prefix_cache;
     options.threads = o.threads;
-    options.speculation = o.speculative == "ngram" ? Speculation::kNgram : Speculation::kOff;
+    options.speculation = speculation_from_name(o.speculative).value();  // validated with the options
     options.spec_tokens = o.spec_tokens;
+    if (!o.draft_model.empty()) {
+      // The engine checks that the vocabularies match.
+      draft_model = o.draft_model == o.model ? nullptr : Model::load(o.draft_model);
+      options.draft_model = draft_model ? draft_model.get() : model.get();
+      spdlog::info("draft model for speculative \"draft\": {}", o.draft_model);
+    }
     options.device = device.device;
     engine = std::make_unique<Engine>(*model, *tokenizer, options);
   } catch (...) {

@@ -34,9 +34,15 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
       {"max-queue", "waiting requests beyond which new ones get 503", &o.max_queue},
       {"no-prefix-cache", "disable automatic prefix caching", &o.no_prefix_cache},
       {"threads", "CPU threads for the forward pass (0 = one per core)", &o.threads},
-      {"speculative", "speculative decoding for requests that do not choose: off or ngram (outputs are identical)",
+      {"speculative",
+       "speculative decoding for requests that do not choose: off, ngram (prompt lookup) or draft (--draft-model); "
+       "outputs are identical",
        &o.speculative},
       {"spec-tokens", "most tokens drafted per step when speculating", &o.spec_tokens},
+      {"draft-model",
+       "GGUF draft model with the model's vocabulary, run greedily for speculative \"draft\" (its own KV cache, as "
+       "many tokens as the model's)",
+       &o.draft_model},
       {"device", "where the model runs: cpu, cuda, or auto (cuda when a CUDA device is present, else cpu)",
        &o.device},
   };
@@ -211,8 +217,10 @@ void validate(const ServeOptions& o) {
   require(o.max_queue >= 1, "--max-queue must be >= 1, got " + std::to_string(o.max_queue));
   require(o.threads >= 0 && o.threads <= 1024, "--threads must be in [0, 1024], got " + std::to_string(o.threads));
   require(!o.model.empty(), "--model must not be empty");
-  require(o.speculative == "off" || o.speculative == "ngram",
-          "--speculative must be off or ngram, got '" + o.speculative + "'");
+  require(o.speculative == "off" || o.speculative == "ngram" || o.speculative == "draft",
+          "--speculative must be off, ngram or draft, got '" + o.speculative + "'");
+  require(o.speculative != "draft" || !o.draft_model.empty(),
+          "--speculative draft needs a draft model: give --draft-model PATH (a GGUF with the model's vocabulary)");
   require(o.spec_tokens >= 1 && o.spec_tokens <= 16, "--spec-tokens must be in [1, 16], got " +
                                                          std::to_string(o.spec_tokens));
   validate_device(o.device);

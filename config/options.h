@@ -50,8 +50,9 @@ struct ServeOptions {
   int max_queue = 1024;
   bool no_prefix_cache = false;
   int threads = 0;                   // 0 = one per core
-  std::string speculative = "off";   // default speculative decoding: off or ngram
+  std::string speculative = "off";   // default speculative decoding: off, ngram or draft
   int spec_tokens = 4;               // tokens drafted per step
+  std::string draft_model;           // GGUF path of the draft model; empty = none (per-request "draft" is refused)
   std::string device = "auto";       // cpu, cuda or auto (app/ resolves it with kernels::choose_device)
 };
 

@@ -34,7 +34,7 @@ DraftModelDrafter::DraftModelDrafter(const Model& target, Model& draft, const ke
     : draft_(draft),
       ctx_(ctx),
       options_(options),
-      storage_(draft.config(), options.num_blocks, options.block_size),
+      storage_(draft.config(), options.num_blocks, options.block_size, ctx.device),
       pool_(options.num_blocks, options.block_size, options.prefix_cache),
       kv_(pool_, storage_) {
   check_same_vocabulary(target, draft);
@@ -71,8 +71,18 @@ void DraftModelDrafter::resync(State& s, std::span<const int32_t> tokens) {
 void DraftModelDrafter::run_batch(std::vector<int32_t>& argmax) {
   const int64_t vocab = draft_.config().vocab_size;
   const size_t rows = batch_.logit_rows.size();
+  const size_t bytes = rows * vocab * sizeof(float);
   logits_.resize(rows * vocab);
-  draft_.forward(ctx_, batch_, storage_, logits_.data());
+  if (ctx_.device == kernels::Device::kCpu) {
+    draft_.forward(ctx_, batch_, storage_, logits_.data());
+  } else {
+    // The logits land in device memory; the argmax is cheap enough on the host.
+    if (bytes > 0 && (!device_logits_ || device_logits_->bytes() < bytes)) {
+      device_logits_ = std::make_unique<kernels::DeviceBuffer>(ctx_.device, bytes);
+    }
+    draft_.forward(ctx_, batch_, storage_, bytes > 0 ? device_logits_->as<float>() : nullptr);
+    if (bytes > 0) device_logits_->download(logits_.data(), bytes);
+  }
   argmax.resize(rows);
   for (size_t r = 0; r < rows; ++r) {
     const float* row = logits_.data() + r * vocab;

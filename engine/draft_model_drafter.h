@@ -1,6 +1,6 @@
 // Draft-model speculation: a second, usually smaller GGUF with the same
 // vocabulary proposes the next tokens greedily (argmax, lowest id on ties),
-// run in the engine thread on the same kernels as the target.
+// run in the engine thread on the same kernels and device as the target.
 //
 // The draft model's KV lives in its own KvStorage + BlockPool (with its own
 // prefix cache), never in the target's: the target's block accounting,
@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "engine/kv_cache_manager.h"
 #include "engine/kv_storage.h"
 #include "engine/model.h"
+#include "kernels/device.h"
 #include "kernels/ops.h"
 
 namespace nucleus {
@@ -74,7 +76,8 @@ class DraftModelDrafter final : public Drafter {
   KvCacheManager kv_;
   std::unordered_map<uint64_t, State> states_;  // by sequence id
   ForwardBatch batch_;
-  std::vector<float> logits_;  // [logit rows, vocab]
+  std::vector<float> logits_;  // [logit rows, vocab] on the host
+  std::unique_ptr<kernels::DeviceBuffer> device_logits_;  // the same on ctx.device when it is not the CPU
 };
 
 }  // namespace nucleus

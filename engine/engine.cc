@@ -26,6 +26,22 @@ const char* finish_reason_name(FinishReason reason) {
   return "";
 }
 
+const char* speculation_name(Speculation mode) {
+  switch (mode) {
+    case Speculation::kNgram: return "ngram";
+    case Speculation::kDraft: return "draft";
+    case Speculation::kOff: break;
+  }
+  return "off";
+}
+
+std::optional<Speculation> speculation_from_name(const std::string& name) {
+  for (Speculation mode : {Speculation::kOff, Speculation::kNgram, Speculation::kDraft}) {
+    if (name == speculation_name(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
 // ---- the mailbox between the engine thread and a handle ----
 
 void RequestHandle::Shared::publish(RequestEvent event) {

@@ -42,6 +42,9 @@ class EngineCore;
 // kNgram: prompt lookup (ngram_drafter.h); kDraft: EngineOptions::draft_model
 // run greedily (draft_model_drafter.h).
 enum class Speculation { kOff, kNgram, kDraft };
+const char* speculation_name(Speculation mode);  // "off", "ngram", "draft"
+// The mode named "off", "ngram" or "draft"; nullopt for another name.
+std::optional<Speculation> speculation_from_name(const std::string& name);
 
 struct EngineOptions {
   int block_size = 16;                // tokens per KV block

@@ -23,7 +23,7 @@ GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
                                        common.early_stopping};
     }
     if (!common.speculative.empty()) {
-      request.speculation = common.speculative == "ngram" ? Speculation::kNgram : Speculation::kOff;
+      request.speculation = speculation_from_name(common.speculative);  // checked by the parser
     }
     try {
       handles_.push_back(state.engine->submit(std::move(request)));

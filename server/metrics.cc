@@ -106,6 +106,9 @@ std::string ServerMetrics::render(const EngineStats* s) const {
            static_cast<double>(s->spec_accepted));
     metric(out, "nucleus:spec_decode_draft_acceptance_rate", "gauge", "Accepted / drafted speculative tokens.",
            s->spec_drafted ? static_cast<double>(s->spec_accepted) / static_cast<double>(s->spec_drafted) : 0.0);
+    metric(out, "nucleus:spec_decode_draft_kv_blocks_used", "gauge",
+           "Blocks of the draft model's own KV cache in use (0 without --draft-model).",
+           static_cast<double>(s->spec_draft_kv_blocks_used));
     metric(out, "nucleus:engine_steps_total", "counter", "Engine steps run.", static_cast<double>(s->steps));
     metric(out, "nucleus:engine_step_seconds_total", "counter", "Wall time spent in engine steps.", s->step_seconds);
   }

@@ -212,8 +212,9 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   r.include_stop_str_in_output = get_bool(body, "include_stop_str_in_output", false);
   // Per-request speculative decoding (the server default is --speculative); outputs are identical either way.
   if (const json* spec = field(body, "speculative"); spec && !spec->is_null()) {
-    if (!spec->is_string() || (spec->get<std::string>() != "ngram" && spec->get<std::string>() != "off")) {
-      throw invalid_param("speculative", "speculative must be \"ngram\" or \"off\"");
+    const std::string value = spec->is_string() ? spec->get<std::string>() : "";
+    if (value != "ngram" && value != "draft" && value != "off") {
+      throw invalid_param("speculative", "speculative must be \"ngram\", \"draft\" or \"off\"");
     }
     r.speculative = spec->get<std::string>();
   }

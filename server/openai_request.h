@@ -32,7 +32,7 @@ struct CommonRequest {
   sampling::SamplingParams params;       // every sampling field; logprobs set by the route
   bool include_stop_str_in_output = false;
   bool skip_special_tokens = true;
-  std::string speculative;               // "", "ngram" or "off"
+  std::string speculative;               // "", "ngram", "draft" or "off"
   // Beam search (vLLM's use_beam_search, length_penalty, early_stopping): the
   // width is n, or best_of when a completions request gives it; the n best
   // come back best first. Deterministic: temperature is 0 (absent = 0), and

@@ -377,6 +377,38 @@ def _(c):
     assert m[aborted] > aborts_before, "the beam request finished before the hang-up: nothing was aborted"
 
 
+@check("draft-model speculation: a server with --draft-model (the model as its own draft) returns exactly the plain "
+       "output; without one, \"draft\" is a 400 naming the parameter and --speculative draft fails the start")
+def _(c):
+    args = c["args"]
+    body = json.dumps({"model": c["model"], "prompt": "x", "max_tokens": 2, "speculative": "draft"}).encode()
+    code, data, _ = raw(c["srv"].url, "POST", "/v1/completions", body)
+    err = json.loads(data)["error"]
+    assert code == 400 and err["param"] == "speculative" and "--draft-model" in err["message"], (code, err)
+
+    proc = subprocess.run([args.nucleus, "serve", "--model", args.model, "--port", str(free_port()),
+                           "--speculative", "draft"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "--draft-model" in proc.stderr + proc.stdout, (proc.returncode, proc.stderr)
+
+    srv = Server(args.nucleus, args.model, "--draft-model", args.model, "--speculative", "draft", "--no-request-log")
+    try:
+        spec = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=120)
+        prompt = "Repeat: red green blue, red green blue, red green blue, red green blue, red"
+        for kw in (dict(temperature=0), dict(temperature=0.9, seed=11), dict(temperature=0.8, seed=5, n=2)):
+            plain = c["client"].completions.create(model=c["model"], prompt=prompt, max_tokens=24, **kw)
+            drafted = spec.completions.create(model=c["model"], prompt=prompt, max_tokens=24, **kw)
+            assert [ch.text for ch in drafted.choices] == [ch.text for ch in plain.choices], (drafted, plain)
+            off = spec.completions.create(model=c["model"], prompt=prompt, max_tokens=24,
+                                          extra_body={"speculative": "off"}, **kw)
+            assert [ch.text for ch in off.choices] == [ch.text for ch in plain.choices]
+        m = metrics(srv.url)
+        assert metric(m, "nucleus:spec_decode_num_draft_tokens_total") > 0, m
+        assert metric(m, "nucleus:kv_cache_blocks_used") == 0, m
+        assert metric(m, "nucleus:spec_decode_draft_kv_blocks_used") == 0, m
+    finally:
+        assert srv.stop() == 0
+
+
 # ---- raw HTTP: every bad input gets the right status and an error object ----
 
 def raw(url, method, path, body=None, headers=None):

@@ -109,6 +109,21 @@ TEST(ServeOptions, DeviceDefaultsToAutoAndIsChecked) {
   EXPECT_NE(error_of({}, {{"NUCLEUS_DEVICE", "tpu"}}).find("--device"), std::string::npos);
 }
 
+TEST(ServeOptions, SpeculativeDraftNeedsADraftModel) {
+  EXPECT_EQ(resolve({}, {}).draft_model, "");
+  EXPECT_EQ(resolve({}, {{"NUCLEUS_DRAFT_MODEL", "/m/draft.gguf"}}).draft_model, "/m/draft.gguf");
+  EXPECT_EQ(resolve({}, {}, R"({"draft_model": "/m/d.gguf", "speculative": "draft"})").speculative, "draft");
+  const ServeOptions o = resolve({{"speculative", "draft"}, {"draft-model", "/m/d.gguf"}}, {});
+  EXPECT_EQ(o.speculative, "draft");
+  EXPECT_EQ(o.draft_model, "/m/d.gguf");
+  // A draft model alone is fine: requests may still ask for "draft" themselves.
+  EXPECT_EQ(resolve({{"draft-model", "/m/d.gguf"}}, {}).speculative, "off");
+  const std::string missing = error_of({{"speculative", "draft"}});
+  EXPECT_NE(missing.find("--speculative draft"), std::string::npos) << missing;
+  EXPECT_NE(missing.find("--draft-model"), std::string::npos) << missing;
+  EXPECT_NE(error_of({{"speculative", "eagle"}}).find("--speculative must be off, ngram or draft"), std::string::npos);
+}
+
 // generate and bench bind --device alone, with serve's declaration and check.
 TEST(DeviceOptionParser, SameNameEnvDefaultAndCheckAsServe) {
   auto env_of = [](const Env& env) {

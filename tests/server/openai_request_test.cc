@@ -159,6 +159,18 @@ TEST(CommonRequest, WrongTypesNameTheParameter) {
   }
 }
 
+TEST(CommonRequest, SpeculativeChoices) {
+  for (const std::string value : {"ngram", "draft", "off"}) {
+    EXPECT_EQ(parse_completion_request({{"prompt", "a"}, {"speculative", value}}).common.speculative, value);
+  }
+  EXPECT_EQ(parse_completion_request({{"prompt", "a"}}).common.speculative, "");
+  for (const json& bad : {json("eagle"), json(true), json(1)}) {
+    auto [status, param] = error_of([&] { parse_completion_request({{"prompt", "a"}, {"speculative", bad}}); });
+    EXPECT_EQ(status, 400) << bad.dump();
+    EXPECT_EQ(param, "speculative") << bad.dump();
+  }
+}
+
 TEST(CommonRequest, OutOfRangeValuesNameTheParameter) {
   const std::vector<std::pair<std::string, json>> cases = {
       {"temperature", -0.1}, {"temperature", 2.5}, {"top_p", 0},          {"top_p", 1.01},
