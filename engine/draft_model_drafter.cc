@@ -16,7 +16,8 @@ void check_same_vocabulary(const Model& target, const Model& draft) {
   constexpr const char* kTokens = "tokenizer.ggml.tokens";
   const bool target_has = target.file().has(kTokens), draft_has = draft.file().has(kTokens);
   if (target_has != draft_has) {
-    throw std::invalid_argument(both + ": only one of them has " + kTokens + ", so their vocabularies cannot be compared");
+    throw std::invalid_argument(both + ": only one of them has " + kTokens +
+                                ", so their vocabularies cannot be compared");
   }
   if (!target_has) return;
   const std::vector<std::string> ta = target.file().get_string_array(kTokens);
@@ -38,7 +39,8 @@ DraftModelDrafter::DraftModelDrafter(const Model& target, Model& draft, const ke
       pool_(options.num_blocks, options.block_size, options.prefix_cache),
       kv_(pool_, storage_) {
   check_same_vocabulary(target, draft);
-  if (options.max_catch_up_tokens < 1) throw std::invalid_argument("DraftModelOptions: max_catch_up_tokens must be >= 1");
+  if (options.max_catch_up_tokens < 1)
+    throw std::invalid_argument("DraftModelOptions: max_catch_up_tokens must be >= 1");
 }
 
 void DraftModelDrafter::forget(uint64_t seq_id) {

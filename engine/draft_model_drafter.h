@@ -42,10 +42,10 @@ namespace nucleus {
 void check_same_vocabulary(const Model& target, const Model& draft);
 
 struct DraftModelOptions {
-  int64_t num_blocks = 0;              // draft KV pool size
+  int64_t num_blocks = 0;  // draft KV pool size
   int block_size = 16;
-  bool prefix_cache = true;            // shares prompt KV between sequences (n > 1, repeated prompts)
-  int64_t max_catch_up_tokens = 512;   // per propose() call, over all sequences
+  bool prefix_cache = true;           // shares prompt KV between sequences (n > 1, repeated prompts)
+  int64_t max_catch_up_tokens = 512;  // per propose() call, over all sequences
 };
 
 class DraftModelDrafter final : public Drafter {
@@ -76,7 +76,7 @@ class DraftModelDrafter final : public Drafter {
   KvCacheManager kv_;
   std::unordered_map<uint64_t, State> states_;  // by sequence id
   ForwardBatch batch_;
-  std::vector<float> logits_;  // [logit rows, vocab] on the host
+  std::vector<float> logits_;                             // [logit rows, vocab] on the host
   std::unique_ptr<kernels::DeviceBuffer> device_logits_;  // the same on ctx.device when it is not the CPU
 };
 

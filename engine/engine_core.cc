@@ -339,7 +339,8 @@ void EngineCore::draft_tokens() {
     const int k = static_cast<int>(std::min<int64_t>({options_.spec_tokens, s->spec_k, room}));
     if (k <= 0) continue;
     const bool by_model = mode == Speculation::kDraft;
-    (by_model ? model_jobs_ : ngram_jobs_).push_back({.seq_id = seq->id, .tokens = seq->tokens, .max_tokens = k, .draft = {}});
+    (by_model ? model_jobs_ : ngram_jobs_)
+        .push_back({.seq_id = seq->id, .tokens = seq->tokens, .max_tokens = k, .draft = {}});
     (by_model ? model_seqs_ : ngram_seqs_).push_back(seq);
   }
   // Each drafter sees all of its sequences at once (one batch per draft step).

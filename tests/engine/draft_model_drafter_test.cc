@@ -28,8 +28,8 @@ namespace nucleus {
 namespace {
 
 using namespace std::chrono_literals;
-using test::Drained;
 using test::drain;
+using test::Drained;
 using test::tiny_prompt;
 
 std::unique_ptr<Model> tiny_model(const std::string& name, int vocab, uint32_t seed,
@@ -131,14 +131,22 @@ class DraftModelSpeculation : public ::testing::Test {
       r.params.ignore_eos = true;
       r.params.logprobs = 1;
       switch (i % 5) {
-        case 0: r.params.temperature = 0; break;
-        case 1: r.params.temperature = 0.8f, r.params.top_p = 0.9f, r.params.top_k = 30; break;
+        case 0:
+          r.params.temperature = 0;
+          break;
+        case 1:
+          r.params.temperature = 0.8f, r.params.top_p = 0.9f, r.params.top_k = 30;
+          break;
         case 2:
           r.params.temperature = 0.7f, r.params.repetition_penalty = 1.2f, r.params.presence_penalty = 0.4f,
           r.params.frequency_penalty = 0.3f;
           break;
-        case 3: r.params.temperature = 1.0f, r.n = 2; break;
-        case 4: r.params.temperature = 0.5f, r.params.min_p = 0.1f, r.params.logprobs = 3; break;
+        case 3:
+          r.params.temperature = 1.0f, r.n = 2;
+          break;
+        case 4:
+          r.params.temperature = 0.5f, r.params.min_p = 0.1f, r.params.logprobs = 3;
+          break;
       }
       out.push_back(std::move(r));
     }
