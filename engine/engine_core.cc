@@ -41,6 +41,7 @@ EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOpt
   } else if (options.speculation == Speculation::kDraft) {
     throw std::invalid_argument("draft-model speculation needs a draft model (--draft-model PATH)");
   }
+  model_.prepare(ctx_);
 }
 
 EngineCore::~EngineCore() { shutdown(std::chrono::milliseconds(0)); }

@@ -79,6 +79,10 @@ std::vector<float> Model::vector(const std::string& name, int64_t n) const {
   return out;
 }
 
+void Model::prepare(const kernels::Context& ctx) {
+  if (ctx.device == kernels::Device::kCpu && !cpu_packed_ && ctx.pool != nullptr) pack_for_cpu(*ctx.pool);
+}
+
 void Model::pack_for_cpu(kernels::ThreadPool& pool) {
   std::vector<kernels::WeightView*> matrices = {&output_};
   for (Layer& l : layers_) {
@@ -162,7 +166,7 @@ void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorag
   const int64_t R = static_cast<int64_t>(b.logit_rows.size());
   if (T == 0) return;
   if (ctx.device == kernels::Device::kCuda) used_cuda_ = true;
-  if (ctx.device == kernels::Device::kCpu && !cpu_packed_) pack_for_cpu(*ctx.pool);
+  prepare(ctx);
   ws_.reserve(ctx.device, c, T, R);
   const int64_t D = c.n_embd;
 

@@ -60,6 +60,10 @@ class Model {
   // Bytes of weights read by one decode step (every matrix once).
   int64_t weight_bytes() const;
 
+  // Readies the weights for ctx's device (CPU: the AVX-512 repacking), so the
+  // first forward pass does not pay for it; forward() does it when not called.
+  void prepare(const kernels::Context& ctx);
+
   // Runs the batch through every layer, writes its K/V into `kv`, and stores
   // logits [batch.logit_rows.size(), vocab_size] into `logits`. `kv` and
   // `logits` are memory of ctx.device; the batch's index arrays stay on the host.
