@@ -1,5 +1,5 @@
 // The CUDA backend: logits, KV cache and activations in device memory,
-// kernels/cuda/sampler_cuda.h samples on the device, and only token ids and
+// sampling/cuda/sampler_cuda.h samples on the device, and only token ids and
 // logprobs come back. Compiled in every build; without NUCLEUS_HAVE_CUDA only
 // the factory's error remains.
 //
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "engine/penalty_rows.h"
-#include "kernels/cuda/sampler_cuda.h"
+#include "sampling/cuda/sampler_cuda.h"
 #include "sampling/device_rows.h"
 #endif
 
@@ -64,7 +64,7 @@ class DeviceCountsTable final : public PenaltyTableOps {
     kernels::device_upload(Device::kCuda, at(row), host_row_.data(), width_ * sizeof(uint32_t));
   }
   void add_outputs(std::span<const int32_t> rows, std::span<const int32_t> ids) override {
-    kernels::cuda::add_penalty_counts(data(), static_cast<int64_t>(width_), rows.data(), ids.data(),
+    sampling::cuda::add_penalty_counts(data(), static_cast<int64_t>(width_), rows.data(), ids.data(),
                                       static_cast<int64_t>(rows.size()), false);
   }
   void copy(int32_t dst, int32_t src) override {
@@ -147,13 +147,13 @@ class CudaStepBackend final : public StepBackend {
 
   kernels::Context ctx_;
   int64_t vocab_;
-  kernels::cuda::CudaSampler sampler_;
+  sampling::cuda::CudaSampler sampler_;
   DeviceArea logits_;       // [logit rows, vocab] of the last forward
   DeviceArea sample_rows_;  // gathered copies
   size_t logit_rows_ = 0;
   std::vector<int32_t> gather_ids_;
-  kernels::cuda::SampleBatch batch_;
-  std::vector<kernels::cuda::SampleRowResult> device_results_;
+  sampling::cuda::SampleBatch batch_;
+  std::vector<sampling::cuda::SampleRowResult> device_results_;
   DeviceCountsTable table_;
   PenaltyRows penalty_rows_;
 };

@@ -6,12 +6,12 @@
 
 namespace nucleus::sampling {
 
-static_assert(kernels::cuda::kMaxTopLogprobs == kMaxLogprobs);
-static_assert(uint32_t{kernels::cuda::kSampleNanLogits} == uint32_t{kNanLogits} &&
-              uint32_t{kernels::cuda::kSampleInfLogits} == uint32_t{kInfLogits} &&
-              uint32_t{kernels::cuda::kSampleNoCandidates} == uint32_t{kNoCandidates});
+static_assert(cuda::kMaxTopLogprobs == kMaxLogprobs);
+static_assert(uint32_t{cuda::kSampleNanLogits} == uint32_t{kNanLogits} &&
+              uint32_t{cuda::kSampleInfLogits} == uint32_t{kInfLogits} &&
+              uint32_t{cuda::kSampleNoCandidates} == uint32_t{kNoCandidates});
 
-void append_device_row(const RowInput& in, int32_t counts_row, int64_t vocab, kernels::cuda::SampleBatch& batch) {
+void append_device_row(const RowInput& in, int32_t counts_row, int64_t vocab, cuda::SampleBatch& batch) {
   const int64_t row = static_cast<int64_t>(batch.rows.size());
   check_row_input(row, in, vocab);
   if (in.position > INT32_MAX) {
@@ -19,7 +19,7 @@ void append_device_row(const RowInput& in, int32_t counts_row, int64_t vocab, ke
                                 std::to_string(in.position) + " does not fit the device's 32-bit key");
   }
   const SamplingParams& sp = *in.params;
-  kernels::cuda::SampleRowParams p;
+  cuda::SampleRowParams p;
   p.stage = sp.stage_params();
   p.seed = in.seed;
   p.seq_index = in.seq_index;
@@ -61,7 +61,7 @@ void fill_penalty_counts(const PenaltyState& state, std::span<uint32_t> row) {
   }
 }
 
-RowResult to_row_result(const kernels::cuda::SampleRowResult& d) {
+RowResult to_row_result(const cuda::SampleRowResult& d) {
   RowResult r;
   r.token_id = d.token_id;
   r.logprob = d.logprob;

@@ -1,4 +1,4 @@
-// The host half of sampling on a device: what kernels/cuda/sampler_cuda.h needs
+// The host half of sampling on a device: what sampling/cuda/sampler_cuda.h needs
 // per row, built from the same RowInput the CPU sampler takes. Plain host code,
 // compiled (and tested) in every build, so the conversion is checked on the CPU.
 //
@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <span>
 
-#include "kernels/cuda/sampler_cuda.h"
+#include "sampling/cuda/sampler_cuda.h"
 #include "sampling/penalties.h"
 #include "sampling/sampler.h"
 
@@ -25,13 +25,13 @@ inline constexpr uint32_t kPromptCountBit = 0x80000000u;
 // allowed / banned / bias lists (bans = bad_token_ids, plus EOS and
 // stop_token_ids while output + pending < min_tokens). Checks the row as
 // Sampler::sample does (check_row_input) and throws std::invalid_argument.
-void append_device_row(const RowInput& in, int32_t counts_row, int64_t vocab, kernels::cuda::SampleBatch& batch);
+void append_device_row(const RowInput& in, int32_t counts_row, int64_t vocab, cuda::SampleBatch& batch);
 
 // Writes a sequence's counts into one row of the device table's host image
 // (row[vocab], zeroed first).
 void fill_penalty_counts(const PenaltyState& state, std::span<uint32_t> row);
 
 // The device sampler's answer as the CPU sampler gives it.
-RowResult to_row_result(const kernels::cuda::SampleRowResult& device);
+RowResult to_row_result(const cuda::SampleRowResult& device);
 
 }  // namespace nucleus::sampling

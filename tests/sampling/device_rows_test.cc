@@ -13,8 +13,8 @@
 namespace nucleus::sampling {
 namespace {
 
-using kernels::cuda::SampleBatch;
-using kernels::cuda::SampleRowParams;
+using sampling::cuda::SampleBatch;
+using sampling::cuda::SampleRowParams;
 
 std::vector<int32_t> slice(const std::vector<int32_t>& v, int32_t begin, int32_t count) {
   return std::vector<int32_t>(v.begin() + begin, v.begin() + begin + count);
@@ -144,12 +144,12 @@ TEST(DeviceRows, PenaltyCountsRowFromTheState) {
 }
 
 TEST(DeviceRows, ResultsConvertToRowResults) {
-  kernels::cuda::SampleRowResult d;
+  sampling::cuda::SampleRowResult d;
   d.token_id = 17;
   d.logprob = -0.5f;
   d.rank = 2;
   d.num_top = 2;
-  d.flags = kernels::cuda::kSampleNanLogits;
+  d.flags = sampling::cuda::kSampleNanLogits;
   d.top_ids[0] = 4;
   d.top_logprobs[0] = -0.1f;
   d.top_ids[1] = 17;
@@ -163,7 +163,7 @@ TEST(DeviceRows, ResultsConvertToRowResults) {
   EXPECT_EQ(r.flags, static_cast<uint32_t>(kNanLogits));
   EXPECT_EQ(r.top[0].token_id, 4);
   EXPECT_EQ(r.top[1].logprob, -0.5f);
-  d.flags = kernels::cuda::kSampleNoCandidates;
+  d.flags = sampling::cuda::kSampleNoCandidates;
   EXPECT_FALSE(to_row_result(d).ok());
 }
 

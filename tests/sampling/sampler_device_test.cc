@@ -1,10 +1,10 @@
 // One test body per device (CTranslate2's pattern) for the batched sampler: the
-// CPU cases run sampling::Sampler, the CUDA cases kernels/cuda/sampler_cuda.h on
+// CPU cases run sampling::Sampler, the CUDA cases sampling/cuda/sampler_cuda.h on
 // device logits; both are compared with a plain float64, sort-based reference
 // that uses the same Philox words. CUDA cases skip with "CUDA unavailable: <why>"
 // where the build has no CUDA or the machine no GPU; CPU cases always run.
 // The host tests at the end run the device sampler's own selection math
-// (kernels/cuda/sample_math.h) against the CPU's quickselect.
+// (sampling/cuda/sample_math.h) against the CPU's quickselect.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cuda/sample_math.h"
+#include "sampling/cuda/sample_math.h"
 #include "kernels/device.h"
 #include "sampling/device_rows.h"
 #include "sampling/filter_math.h"
@@ -23,7 +23,7 @@
 #include "sampling/sampler.h"
 
 #ifdef NUCLEUS_HAVE_CUDA
-#include "kernels/cuda/sampler_cuda.h"
+#include "sampling/cuda/sampler_cuda.h"
 #endif
 
 namespace nucleus::sampling {
@@ -67,7 +67,7 @@ std::vector<RowResult> sample_on(Device device, const std::vector<TestRow>& rows
   }
 #ifdef NUCLEUS_HAVE_CUDA
   // The engine's conversion (sampling/device_rows.h): RowInput -> per-row device parameters and counts.
-  using namespace kernels::cuda;
+  using namespace sampling::cuda;
   SampleBatch batch;
   std::vector<uint32_t> counts;
   int32_t count_rows = 0;
@@ -290,15 +290,15 @@ TEST(DeviceSelectionMath, BisectionKeepsTheQuickselectSet) {
                                        : total * (0.05 + 0.9 * (rng() % 1000) / 1000.0);
     auto k = keys, w = weights;
     const float quick = weighted_select_threshold(k.data(), w.data(), n, mass);
-    const uint32_t bisect = kernels::cuda::bisect_threshold(
+    const uint32_t bisect = sampling::cuda::bisect_threshold(
         [&](uint32_t u) {
           double below = 0.0;
-          for (int i = 0; i < n; ++i) below += kernels::cuda::ordered_key(keys[i]) < u ? weights[i] : 0.0f;
+          for (int i = 0; i < n; ++i) below += sampling::cuda::ordered_key(keys[i]) < u ? weights[i] : 0.0f;
           return below;
         },
         mass);
     for (int i = 0; i < n; ++i) {
-      ASSERT_EQ(keys[i] <= quick, kernels::cuda::ordered_key(keys[i]) <= bisect)
+      ASSERT_EQ(keys[i] <= quick, sampling::cuda::ordered_key(keys[i]) <= bisect)
           << "trial " << trial << " key " << keys[i] << " mass " << mass;
     }
   }
@@ -307,12 +307,12 @@ TEST(DeviceSelectionMath, BisectionKeepsTheQuickselectSet) {
 TEST(DeviceSelectionMath, OrderedKeysAreMonotone) {
   const float values[] = {-INFINITY, -3e38f, -1.0f, -1e-40f, -0.0f, 0.0f, 1e-40f, 1.0f, 3e38f, INFINITY};
   for (size_t i = 0; i + 1 < std::size(values); ++i) {
-    EXPECT_LE(kernels::cuda::ordered_key(values[i]), kernels::cuda::ordered_key(values[i + 1])) << values[i];
+    EXPECT_LE(sampling::cuda::ordered_key(values[i]), sampling::cuda::ordered_key(values[i + 1])) << values[i];
   }
-  EXPECT_EQ(kernels::cuda::ordered_key(-0.0f), kernels::cuda::ordered_key(0.0f));
+  EXPECT_EQ(sampling::cuda::ordered_key(-0.0f), sampling::cuda::ordered_key(0.0f));
   // The race's exponential is the CPU's: -log1p(-(1 - U)) = -log U.
   for (uint32_t w : {0u, 1u, 12345u, 0x80000000u, 0xFFFFFFFFu}) {
-    EXPECT_NEAR(kernels::cuda::race_exponential(w), -std::log(open_uniform(w)), 1e-12 * (1 + race_e(w)));
+    EXPECT_NEAR(sampling::cuda::race_exponential(w), -std::log(open_uniform(w)), 1e-12 * (1 + race_e(w)));
   }
 }
 

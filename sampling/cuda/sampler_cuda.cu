@@ -11,12 +11,15 @@
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_buffer.h"
 #include "kernels/cuda/cuda_check.h"
-#include "kernels/cuda/sample_math.h"
-#include "kernels/cuda/sampler_cuda.h"
+#include "sampling/cuda/sample_math.h"
+#include "sampling/cuda/sampler_cuda.h"
 #include "sampling/filter_math.h"
 #include "sampling/philox.h"
 
-namespace nucleus::kernels::cuda {
+namespace nucleus::sampling::cuda {
+// The generic device pieces (CudaBuffer, block reductions) live with the ops.
+using namespace kernels::cuda;
+
 namespace {
 
 constexpr int kSampleThreads = 512;
@@ -394,4 +397,4 @@ void add_penalty_counts(uint32_t* d_counts, int64_t vocab, const int32_t* count_
   NUCLEUS_CUDA_CHECK(cudaDeviceSynchronize());  // before the temporaries are freed
 }
 
-}  // namespace nucleus::kernels::cuda
+}  // namespace nucleus::sampling::cuda

@@ -19,7 +19,7 @@
 #include "kernels/fp16.h"
 #include "sampling/philox.h"
 
-namespace nucleus::kernels::cuda {
+namespace nucleus::sampling::cuda {
 
 // Monotone map of non-NaN floats to uint32: a < b  <=>  ordered(a) < ordered(b), and -0 < +0.
 NUCLEUS_HD inline uint32_t ordered_bits(float f) {
@@ -56,4 +56,4 @@ NUCLEUS_HD inline double race_exponential(uint32_t word) {
   return -log1p(-sampling::open_uniform_complement(word));
 }
 
-}  // namespace nucleus::kernels::cuda
+}  // namespace nucleus::sampling::cuda

@@ -27,7 +27,7 @@
 
 #include "sampling/filter_math.h"
 
-namespace nucleus::kernels::cuda {
+namespace nucleus::sampling::cuda {
 
 inline constexpr int kMaxTopLogprobs = 20;  // = sampling::kMaxLogprobs
 
@@ -88,4 +88,4 @@ class CudaSampler {
 void add_penalty_counts(uint32_t* d_counts, int64_t vocab, const int32_t* count_rows, const int32_t* ids, int64_t n,
                         bool prompt);
 
-}  // namespace nucleus::kernels::cuda
+}  // namespace nucleus::sampling::cuda
