@@ -74,7 +74,12 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
   if (spec.n < 1 || spec.n > 128) throw InvalidRequest("n", "n must be in [1, 128], got " + std::to_string(spec.n));
   if (spec.max_tokens == 0) throw InvalidRequest("max_tokens", "max_tokens must be at least 1 (or -1: until the context is full)");
   if (spec.max_tokens < 0) spec.max_tokens = static_cast<int>(std::max<int64_t>(ctx - prompt_len, 0));
-  if (prompt_len + spec.max_tokens > ctx || prompt_len >= ctx) {
+  if (prompt_len >= ctx) {
+    throw InvalidRequest("prompt", "This model's maximum context length is " + std::to_string(ctx) +
+                                       " tokens, but the prompt has " + std::to_string(prompt_len) +
+                                       " tokens, which leaves no room for the completion.");
+  }
+  if (prompt_len + spec.max_tokens > ctx) {
     throw InvalidRequest("max_tokens", "This model's maximum context length is " + std::to_string(ctx) +
                                            " tokens. However, you requested " +
                                            std::to_string(prompt_len + spec.max_tokens) + " tokens (" +

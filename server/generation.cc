@@ -29,7 +29,8 @@ GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
       handles_.push_back(state.engine->submit(std::move(request)));
     } catch (const InvalidRequest& e) {
       abort();
-      throw invalid_param(e.param(), e.what());
+      // The engine knows one length field; name the one the client sent.
+      throw invalid_param(e.param() == "max_tokens" ? common.max_tokens_param : e.param(), e.what());
     } catch (const EngineOverloaded& e) {
       abort();
       throw ApiError(503, "server_overloaded", e.what());

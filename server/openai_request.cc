@@ -130,7 +130,10 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   }
   // max_completion_tokens is the newer name of max_tokens; it wins when both are given.
   std::optional<int64_t> max_tokens = get_int(body, "max_tokens", 1, std::numeric_limits<int32_t>::max());
-  if (auto mct = get_int(body, "max_completion_tokens", 1, std::numeric_limits<int32_t>::max())) max_tokens = mct;
+  if (auto mct = get_int(body, "max_completion_tokens", 1, std::numeric_limits<int32_t>::max())) {
+    max_tokens = mct;
+    r.max_tokens_param = "max_completion_tokens";
+  }
   if (max_tokens) r.max_tokens = static_cast<int>(*max_tokens);
   else if (default_max_tokens_or_minus1 > 0) r.max_tokens = default_max_tokens_or_minus1;
 

@@ -25,6 +25,7 @@ nlohmann::json parse_json_body(const std::string& body);
 struct CommonRequest {
   std::string model;                     // empty when absent
   std::optional<int> max_tokens;         // absent: the route's default
+  std::string max_tokens_param = "max_tokens";  // the field that set it, for errors: or "max_completion_tokens"
   int n = 1;
   bool stream = false;
   bool include_usage = false;            // stream_options.include_usage

@@ -462,6 +462,12 @@ def _(c):
 def _(c):
     err = expect_error(c, 400, json.dumps({"prompt": "hello", "max_tokens": 9000}).encode(), "max_tokens")
     assert "8192" in err["message"] and "9000" in err["message"], err
+    # The length is named as the client sent it; a prompt that fills the context names the prompt.
+    raw_chat = json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 9000}).encode()
+    code, data, _ = raw(c["srv"].url, "POST", "/v1/chat/completions", raw_chat)
+    assert code == 400 and json.loads(data)["error"]["param"] == "max_completion_tokens", (code, data)
+    err = expect_error(c, 400, json.dumps({"prompt": [1] * 8192, "max_tokens": 1}).encode(), "prompt")
+    assert "8192" in err["message"], err
 
 
 @check("huge body gets 413, unknown route 404, and the server keeps serving")

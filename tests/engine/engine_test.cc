@@ -511,6 +511,14 @@ TEST_F(EngineTest, AdmissionErrors) {
     EXPECT_EQ(e.param(), "max_tokens");
   }
   r.max_tokens = 4;
+  r.prompt = tiny_prompt(512, 1);  // the prompt alone fills the context: the prompt is named
+  try {
+    engine.submit(r);
+    FAIL();
+  } catch (const InvalidRequest& e) {
+    EXPECT_EQ(e.param(), "prompt");
+    EXPECT_NE(std::string(e.what()).find("512"), std::string::npos) << e.what();
+  }
   r.prompt.clear();
   EXPECT_THROW(engine.submit(r), InvalidRequest);
   r.prompt = {1, 2, lm_->vocab};

@@ -139,6 +139,10 @@ TEST(CommonRequest, MaxCompletionTokensAndStopLists) {
   ChatRequest r = parse_chat_request(
       {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_completion_tokens", 9}, {"stop", {"a", "b"}}});
   EXPECT_EQ(r.common.max_tokens.value(), 9);
+  EXPECT_EQ(r.common.max_tokens_param, "max_completion_tokens");  // errors about the length name it
+  EXPECT_EQ(parse_chat_request({{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_tokens", 9}})
+                .common.max_tokens_param,
+            "max_tokens");
   EXPECT_EQ(r.common.stop, (std::vector<std::string>{"a", "b"}));
   // Chat has no default max_tokens: generation runs to EOS or the context.
   EXPECT_FALSE(parse_chat_request({{"messages", {{{"role", "user"}, {"content", "x"}}}}}).common.max_tokens);
