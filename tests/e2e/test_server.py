@@ -365,13 +365,7 @@ def _(c):
                                   "use_beam_search": True}))
     time.sleep(1.5)
     conn.close()
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        m = metrics(url)
-        if metric(m, "nucleus:num_requests_running") == 0 and metric(m, "nucleus:kv_cache_blocks_used") == 0:
-            break
-        time.sleep(0.2)
-    m = metrics(url)
+    m = wait_until_idle(url)
     assert metric(m, "nucleus:num_requests_running") == 0, m
     assert metric(m, "nucleus:kv_cache_blocks_used") == 0, {k: v for k, v in m.items() if "kv" in k}
     assert m[aborted] > aborts_before, "the beam request finished before the hang-up: nothing was aborted"
@@ -420,6 +414,17 @@ def raw(url, method, path, body=None, headers=None):
     data = resp.read()
     conn.close()
     return resp.status, data, dict(resp.getheaders())
+
+
+def wait_until_idle(url, timeout=20):
+    """Polls /metrics until nothing runs and no KV block is in use (or the timeout); returns the last metrics."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = metrics(url)
+        if metric(m, "nucleus:num_requests_running") == 0 and metric(m, "nucleus:kv_cache_blocks_used") == 0:
+            return m
+        time.sleep(0.2)
+    return metrics(url)
 
 
 def expect_error(c, status, body, param=None, path="/v1/completions", headers=None):
@@ -554,13 +559,7 @@ def _(c):
     with concurrent.futures.ThreadPoolExecutor(32) as pool:
         outcomes = list(pool.map(client, range(32)))
     assert outcomes.count("done") == 24
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        m = metrics(url)
-        if metric(m, "nucleus:num_requests_running") == 0 and metric(m, "nucleus:kv_cache_blocks_used") == 0:
-            break
-        time.sleep(0.2)
-    m = metrics(url)
+    m = wait_until_idle(url)
     assert metric(m, "nucleus:num_requests_running") == 0, m
     assert metric(m, "nucleus:kv_cache_blocks_used") == 0, {k: v for k, v in m.items() if "kv" in k}
     assert metric(m, "nucleus:request_success_total") >= 24, m
