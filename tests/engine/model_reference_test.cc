@@ -33,12 +33,33 @@ constexpr float kLogitBound = 2.5f;
 // Top-1 must agree wherever llama.cpp's top-2 margin is above this. The issue
 // asked for 0.05; with the noise above, positions with margins up to ~0.25
 // flip (12 of 962 here), so the test asserts at 0.5 and prints the 0.05 and
-// 0.25 figures.
+// 0.25 figures. llama.cpp is no closer to itself: with flash attention on (the
+// same mathematics in another float order) it agrees with its own reference at
+// 948 of 962 positions where the margin exceeds 0.05, and at 894 of 895 where it
+// exceeds 0.25 (llama_variants.json, scripts/golden/gen_llama_self_agreement.py);
+// the test prints those figures next to ours.
 constexpr float kTop1Margin = 0.5f;
 constexpr float kReportMargin = 0.25f;
 constexpr float kIssueMargin = 0.05f;
 
 int argmax(const float* row, int n) { return static_cast<int>(std::max_element(row, row + n) - row); }
+
+// llama.cpp measured against its own reference with one evaluation setting
+// changed (llama_variants.json), for comparison with the figures above.
+void print_llama_variants() {
+  std::ifstream in(test::data_dir() + "/model_ref/llama_variants.json");
+  if (!in) return;
+  const nlohmann::json variants = nlohmann::json::parse(in);
+  std::printf("  llama.cpp against its own reference, one setting changed:\n");
+  for (const auto& v : variants["variants"]) {
+    std::printf("    %-16s max |logit diff| = %.4f; top-1", v["name"].get<std::string>().c_str(),
+                v["max_abs_diff"].get<double>());
+    for (const auto& t : v["top1"]) {
+      std::printf(" %d/%d where margin > %.2f", t["agree"].get<int>(), t["checked"].get<int>(), t["margin"].get<double>());
+    }
+    std::printf("  (%s)\n", v["change"].get<std::string>().c_str());
+  }
+}
 
 class ModelReferenceTest : public ::testing::Test {
  protected:
@@ -115,6 +136,7 @@ TEST_F(ModelReferenceTest, LogitsMatchLlamaCpp) {
               "%d/%d where margin > %.2f, %d/%d where margin > %.2f\n",
               worst, kLogitBound, agree_top1, checked_top1, kTop1Margin, agree_report, checked_report, kReportMargin,
               agree_issue, checked_issue, kIssueMargin);
+  print_llama_variants();
 }
 
 TEST_F(ModelReferenceTest, GreedyContinuationMatchesLlamaCpp) {
