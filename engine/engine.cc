@@ -73,6 +73,7 @@ void RequestHandle::Shared::publish(RequestEvent event) {
       pending->done = pending->done || event.done;
       if (event.done) pending->usage = event.usage;
       if (!event.error.empty()) pending->error = event.error;
+      if (!event.prompt_logprobs.empty()) pending->prompt_logprobs = std::move(event.prompt_logprobs);
     }
     if (event.done) finished = true;
   }

@@ -100,6 +100,11 @@ struct GenerationRequest {
   bool skip_special_tokens = true;      // in the text deltas
   std::optional<Speculation> speculation;  // unset: EngineOptions::speculation
   std::optional<BeamSearchOptions> beam;   // set: beam search instead of sampling (n = results)
+  // Prompt logprobs (engine/prompt_logprobs.h): -1 off; 0..sampling::kMaxLogprobs:
+  // each prompt token's logprob and rank from the second token on, plus the top N.
+  // Every position's logits are then needed, so this prompt is computed whole:
+  // it does not reuse the prefix cache (its blocks are still cached for others).
+  int prompt_logprobs = -1;
 };
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
@@ -141,6 +146,9 @@ struct RequestEvent {
   bool done = false;                   // every sequence has finished; this is the last event
   Usage usage;                         // filled on the last event
   std::string error;                   // non-empty when the engine failed this request
+  // GenerationRequest::prompt_logprobs >= 0: prompt tokens 1..P-1 (P - 1 entries), in
+  // the event that ends the prompt, which is no later than the first token's.
+  std::vector<TokenLogprob> prompt_logprobs;
 };
 
 // The caller's side of one request. next() blocks for the next event; events

@@ -5,6 +5,7 @@
 
 #include "engine/draft_model_drafter.h"
 #include "engine/ngram_drafter.h"
+#include "engine/prompt_logprobs.h"
 #include "engine/tokenizer.h"
 
 namespace nucleus {
@@ -72,6 +73,10 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
                                         "(start it with --draft-model PATH)");
   }
   if (spec.n < 1 || spec.n > 128) throw InvalidRequest("n", "n must be in [1, 128], got " + std::to_string(spec.n));
+  if (spec.prompt_logprobs < -1 || spec.prompt_logprobs > sampling::kMaxLogprobs) {
+    throw InvalidRequest("prompt_logprobs", "prompt_logprobs must be in [0, " + std::to_string(sampling::kMaxLogprobs) +
+                                                "] (or -1: off), got " + std::to_string(spec.prompt_logprobs));
+  }
   if (spec.max_tokens == 0) throw InvalidRequest("max_tokens", "max_tokens must be at least 1 (or -1: until the context is full)");
   if (spec.max_tokens < 0) spec.max_tokens = static_cast<int>(std::max<int64_t>(ctx - prompt_len, 0));
   if (prompt_len >= ctx) {
@@ -164,6 +169,10 @@ void EngineCore::take_incoming() {
     first->seq.tokens = spec.prompt;
     first->seq.prompt_len = static_cast<int64_t>(spec.prompt.size());
     first->seq.owner = first.get();
+    if (spec.prompt_logprobs >= 0) {
+      first->seq.reuse_prefix = false;
+      request->prompt_logprobs.resize(spec.prompt.size() - 1);
+    }
     first->penalties = sampling::PenaltyState(spec.prompt);
     first->stops = StopStringMatcher(spec.stop, spec.include_stop_str_in_output);
     scheduler_.add_waiting(&first->seq);
@@ -211,11 +220,13 @@ bool EngineCore::step() {
     max_blocks = std::max<int>(max_blocks, static_cast<int>(c.seq->kv.block_table.size()));
   }
   batch_.max_blocks_per_seq = max_blocks;
+  chunk_first_row_.assign(schedule.chunks.size(), 0);
   batch_.block_tables.assign(schedule.chunks.size() * max_blocks, 0);
   for (size_t i = 0; i < schedule.chunks.size(); ++i) {
     const ScheduledChunk& c = schedule.chunks[i];
     const Sequence& seq = *c.seq;
     std::copy(seq.kv.block_table.begin(), seq.kv.block_table.end(), batch_.block_tables.begin() + i * max_blocks);
+    chunk_first_row_[i] = batch_.tokens.size();
     for (int64_t j = 0; j < c.num_tokens; ++j) {
       const int64_t pos = seq.kv.num_computed + j;
       batch_.tokens.push_back(seq.tokens[pos]);
@@ -231,9 +242,13 @@ bool EngineCore::step() {
     }
   }
 
+  const size_t prompt_rows_begin = batch_.logit_rows.size();
+  add_prompt_logprob_rows(schedule);
+
   const auto forward_start = Clock::now();
   backend_->forward(model_, batch_, storage_);
   const double forward_s = seconds_since(forward_start);
+  read_prompt_logprobs(schedule, prompt_rows_begin);
 
   // Advance the KV bookkeeping; collect the rows to sample. A speculating
   // sequence has one row per drafted token plus one, each sampled as plain
@@ -262,6 +277,7 @@ bool EngineCore::step() {
     c.seq->kv.num_computed += c.num_tokens;
     kv_.register_full_blocks(c.seq->kv, c.seq->tokens);
     if (!completes) continue;
+    if (s->index == 0 && s->seq.num_output() == 0) send_prompt_logprobs(*s->request);
     plan.push_back({s, row, -1, ci});
     // The first sequence of an n > 1 request finished its prompt: its siblings
     // fork from it here and sample their first token from the same logits.
@@ -419,6 +435,49 @@ void EngineCore::fork_siblings(SequenceState& first) {
     after = &sibling->seq;
     request.seqs.push_back(std::move(sibling));
   }
+}
+
+namespace {
+// The chunk's positions whose logits predict a prompt token (p + 1 < prompt_len),
+// when its request wants prompt logprobs that are not sent yet: [begin, end).
+std::pair<int64_t, int64_t> prompt_logprob_span(const ScheduledChunk& c) {
+  const auto* s = static_cast<const SequenceState*>(c.seq->owner);
+  const Request& request = *s->request;
+  if (request.spec.prompt_logprobs < 0 || request.prompt_logprobs_sent || s->index != 0) return {0, 0};
+  const int64_t begin = c.seq->kv.num_computed;
+  return {begin, std::max(begin, std::min(begin + c.num_tokens, c.seq->prompt_len - 1))};
+}
+}  // namespace
+
+void EngineCore::add_prompt_logprob_rows(const Schedule& schedule) {
+  for (size_t i = 0; i < schedule.chunks.size(); ++i) {
+    const auto [begin, end] = prompt_logprob_span(schedule.chunks[i]);
+    for (int64_t pos = begin; pos < end; ++pos) {
+      batch_.logit_rows.push_back(static_cast<int32_t>(chunk_first_row_[i] + static_cast<size_t>(pos - begin)));
+    }
+  }
+}
+
+void EngineCore::read_prompt_logprobs(const Schedule& schedule, size_t first_row) {
+  size_t row = first_row;
+  for (const ScheduledChunk& c : schedule.chunks) {
+    const auto [begin, end] = prompt_logprob_span(c);
+    Request& request = *static_cast<SequenceState*>(c.seq->owner)->request;
+    for (int64_t pos = begin; pos < end; ++pos, ++row) {
+      prompt_row_.resize(static_cast<size_t>(model_.config().vocab_size));
+      backend_->read_logits(row, prompt_row_.data());
+      request.prompt_logprobs[static_cast<size_t>(pos)] =
+          prompt_token_logprob(prompt_row_, c.seq->tokens[static_cast<size_t>(pos + 1)], request.spec.prompt_logprobs);
+    }
+  }
+}
+
+void EngineCore::send_prompt_logprobs(Request& request) {
+  if (request.spec.prompt_logprobs < 0 || request.prompt_logprobs_sent) return;
+  request.prompt_logprobs_sent = true;
+  request.seqs.front()->seq.reuse_prefix = true;  // a later recompute (preemption) needs no logits
+  request.event.prompt_logprobs = std::move(request.prompt_logprobs);
+  if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
 }
 
 namespace {

@@ -61,6 +61,12 @@ class EngineCore {
   // keeps the KV of the drafts that were right.
   void accept_drafts(SequenceState& s, std::span<const sampling::RowResult> rows, std::span<const int32_t> drafts);
   void append_token(SequenceState& s, const sampling::RowResult& r);
+  // Prompt logprobs: extra logit rows (after the sampled ones) for the prompt
+  // positions of this step's chunks, read after the forward pass, and sent
+  // with the event of the step that ends the prompt.
+  void add_prompt_logprob_rows(const Schedule& schedule);
+  void read_prompt_logprobs(const Schedule& schedule, size_t first_row);
+  void send_prompt_logprobs(Request& request);
   // Ends one sequence: flushes its held-back text (unless a stop string ended
   // it), frees its blocks and counts it.
   void finish_sequence(SequenceState& s, FinishReason reason, std::string stop_reason = {},
@@ -89,6 +95,8 @@ class EngineCore {
   std::vector<Request*> touched_;  // requests with deltas this step
   ForwardBatch batch_;
   std::vector<float> beam_row_;  // [vocab] a beam's raw logits, on the host
+  std::vector<float> prompt_row_;  // [vocab] a prompt position's logits, on the host
+  std::vector<size_t> chunk_first_row_;  // this step's batch row of each chunk's first token
   uint64_t next_seq_id_ = 1;
   int64_t prompt_tokens_ = 0;      // over all requests taken in
   int64_t generation_tokens_ = 0;  // over all sequences

@@ -61,6 +61,10 @@ struct Request {
   Usage usage;
   RequestEvent event;  // deltas of the current step, published at its end
   std::unique_ptr<BeamSearch> beam;  // set for beam search (spec.beam): it owns the choice of tokens
+  // spec.prompt_logprobs >= 0: entry p is prompt token p + 1's, filled as the
+  // prompt is computed (again, identically, after a preemption), sent once.
+  std::vector<TokenLogprob> prompt_logprobs;
+  bool prompt_logprobs_sent = false;
 };
 
 }  // namespace nucleus

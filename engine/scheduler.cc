@@ -87,7 +87,7 @@ Schedule Scheduler::schedule() {
   while (!waiting_.empty() && budget > 0 && seq_room()) {
     Sequence* seq = waiting_.front();
     const bool first_admission = !seq->admitted_before;
-    const int64_t hit = kv_.match_prefix(seq->kv, seq->tokens);
+    const int64_t hit = seq->reuse_prefix ? kv_.match_prefix(seq->kv, seq->tokens) : 0;
     const int64_t n = std::min(seq->num_uncomputed(), budget);
     if (!kv_.allocate(seq->kv, n)) {
       kv_.release(seq->kv);  // give back the prefix blocks it matched

@@ -23,6 +23,7 @@ struct Sequence {
   SequenceStatus status = SequenceStatus::kWaiting;
   int64_t cached_prompt_tokens = 0;  // prompt tokens the prefix cache served on first admission
   bool admitted_before = false;
+  bool reuse_prefix = true;         // false: computed from position 0 even when the prefix cache has it
   void* owner = nullptr;            // the engine's per-sequence state
   // Speculative decoding: the last num_draft entries of `tokens` are drafted,
   // not yet verified; the step computes them with the real last token and

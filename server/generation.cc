@@ -18,6 +18,7 @@ GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
     request.stop = common.stop;
     request.include_stop_str_in_output = common.include_stop_str_in_output;
     request.skip_special_tokens = common.skip_special_tokens;
+    request.prompt_logprobs = common.prompt_logprobs;
     if (common.use_beam_search) {
       request.beam = BeamSearchOptions{std::max(common.n, common.beam_width), common.length_penalty,
                                        common.early_stopping};
@@ -36,6 +37,7 @@ GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
       throw ApiError(503, "server_overloaded", e.what());
     }
     done_.push_back(false);
+    prompt_logprobs_.emplace_back();
   }
 }
 
@@ -48,6 +50,7 @@ bool GenerationRun::poll(std::vector<ChoiceDelta>& out, std::chrono::millisecond
     waited = true;
     std::optional<RequestEvent> event = handles_[p]->next(wait);
     if (!event) continue;
+    if (!event->prompt_logprobs.empty()) prompt_logprobs_[p] = std::move(event->prompt_logprobs);
     for (SequenceDelta& d : event->deltas) {
       out.push_back({static_cast<int>(p) * n_ + d.index, std::move(d)});
     }

@@ -37,12 +37,16 @@ class GenerationRun {
   const Usage& usage() const { return usage_; }
   const std::string& error() const { return error_; }
   int num_choices() const { return static_cast<int>(handles_.size()) * n_; }
+  // Prompt p's token logprobs from its second token on, once the engine sent
+  // them (CommonRequest::prompt_logprobs >= 0); they precede its first token.
+  const std::vector<TokenLogprob>& prompt_logprobs(int prompt) const { return prompt_logprobs_[prompt]; }
 
  private:
   ServerState& state_;
   int n_;
   std::vector<std::unique_ptr<RequestHandle>> handles_;
   std::vector<bool> done_;
+  std::vector<std::vector<TokenLogprob>> prompt_logprobs_;
   Usage usage_;
   std::string error_;
 };

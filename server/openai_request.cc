@@ -309,9 +309,9 @@ CompletionRequest parse_completion_request(const json& body) {
     if (lp->is_boolean()) r.logprobs = lp->get<bool>() ? 0 : -1;
     else r.logprobs = static_cast<int>(get_int(body, "logprobs", 0, sampling::kMaxLogprobs).value());
   }
-  if (r.echo && r.logprobs >= 0)
-    throw not_supported("echo", "echo together with logprobs (prompt logprobs) is not supported yet");
   r.common.params.logprobs = r.logprobs;
+  // echo with logprobs: the prompt's tokens get logprobs too (the first one null), as in OpenAI's legacy API.
+  if (r.echo && r.logprobs >= 0) r.common.prompt_logprobs = r.logprobs;
   if (const json* best = field(body, "best_of"); best && !best->is_null()) {
     r.best_of = static_cast<int>(get_int(body, "best_of", 1, 128).value());
     if (r.best_of < r.common.n) {

@@ -41,6 +41,7 @@ struct CommonRequest {
   // Not streamable. Without it, length_penalty and early_stopping must keep
   // their defaults (as vLLM checks).
   bool use_beam_search = false;
+  int prompt_logprobs = -1;              // completions with echo and logprobs: the prompt's too (GenerationRequest)
   int beam_width = 0;                    // 0: n
   float length_penalty = 1.0f;
   sampling::EarlyStopping early_stopping = sampling::EarlyStopping::kHeuristic;

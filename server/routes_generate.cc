@@ -67,6 +67,8 @@ struct Shape {
   std::string object;        // "text_completion" or "chat.completion"
   std::string chunk_object;  // "text_completion" or "chat.completion.chunk"
   std::vector<std::string> echo_prefix;  // completions with echo: per prompt
+  std::vector<std::vector<int32_t>> echo_ids;  // ... and its token ids, when logprobs cover the prompt too
+  bool echo_logprobs = false;             // echo with logprobs: the prompt's tokens lead each choice's logprobs
   int n = 1;             // choices returned per prompt
   int best_of = 0;       // > n: this many sampled per prompt, the n best returned
   bool logprobs = true;  // false: logprobs were only requested to rank best_of candidates
@@ -113,6 +115,40 @@ json logprobs_json(const Shape& shape, const Tokenizer& tok, const std::vector<T
     text_offset += t.size();
   }
   return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
+}
+
+// Echo with logprobs: the prompt's tokens lead the legacy arrays. The first has
+// null logprob and alternatives (nothing predicts it); text_offset counts from
+// the start of the echoed prompt. `completion` (this choice's own tokens, or
+// null) is appended.
+json echo_logprobs_json(const Tokenizer& tok, const std::vector<int32_t>& ids, const std::vector<TokenLogprob>& lps,
+                        const json& completion) {
+  json tokens = json::array(), token_logprobs = json::array(), top = json::array(), offsets = json::array();
+  size_t offset = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string t = token_text(tok, ids[i]);
+    tokens.push_back(t);
+    offsets.push_back(offset);
+    offset += t.size();
+    if (i == 0 || i - 1 >= lps.size()) {
+      token_logprobs.push_back(nullptr);
+      top.push_back(nullptr);
+      continue;
+    }
+    const TokenLogprob& lp = lps[i - 1];
+    token_logprobs.push_back(lp.logprob);
+    json alts = json::object();
+    for (const TopLogprob& alt : lp.top) alts[token_text(tok, alt.token)] = alt.logprob;
+    if (!lp.top.empty()) alts[t] = lp.logprob;  // as for generated tokens: the prompt's own token is among them
+    top.push_back(alts);
+  }
+  json out = {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
+  if (completion.is_object()) {
+    for (const char* key : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) {
+      for (const json& v : completion[key]) out[key].push_back(v);
+    }
+  }
+  return out;
 }
 
 struct ChoiceState {
@@ -170,9 +206,11 @@ void log_aborted(const ServerState& state, const std::string& id, GenerationRun&
   log_request(state, id, run, choices, arrival, stream);
 }
 
+// echo_run: set on a completions choice's first chunk when echo and logprobs
+// were asked: the echoed prompt's logprobs lead the chunk's.
 json stream_chunk(const Shape& shape, const Tokenizer& tok, const std::string& id, int64_t created,
                   const std::string& model, int choice, const SequenceDelta& d, bool first_of_choice,
-                  size_t text_offset) {
+                  size_t text_offset, const GenerationRun* echo_run = nullptr) {
   json c = {{"index", choice}};
   if (shape.chat) {
     json delta = json::object();
@@ -183,6 +221,10 @@ json stream_chunk(const Shape& shape, const Tokenizer& tok, const std::string& i
     c["text"] = d.text;
   }
   c["logprobs"] = d.logprobs.empty() ? json(nullptr) : logprobs_json(shape, tok, d.logprobs, text_offset);
+  if (echo_run) {
+    const int prompt = choice / shape.n;
+    c["logprobs"] = echo_logprobs_json(tok, shape.echo_ids[prompt], echo_run->prompt_logprobs(prompt), c["logprobs"]);
+  }
   c["finish_reason"] = finish_json(d.finish);
   if (d.finish != FinishReason::kNone) c["stop_reason"] = stop_reason_json(d);
   return {{"id", id}, {"object", shape.chunk_object}, {"created", created}, {"model", model}, {"choices", {c}}};
@@ -244,15 +286,17 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
               if (cd.delta.text.empty() && cd.delta.finish == FinishReason::kNone && cd.delta.logprobs.empty()) continue;
               // (Not keyed on c.started: observe_tokens above has already set it for this first delta.)
               std::string prefix;
+              const GenerationRun* echo_run = nullptr;
               if (!shape.chat && !c.echoed && !shape.echo_prefix.empty()) {
                 prefix = shape.echo_prefix[cd.choice / shape.n];
                 c.echoed = true;
+                if (shape.echo_logprobs) echo_run = run.get();
               }
               SequenceDelta d = cd.delta;
               d.text = prefix + d.text;
               const size_t offset = c.text.size() + prefix.size();  // of this chunk's first generated token
               c.text += d.text;
-              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, cd.choice, d, false, offset)))) {
+              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, cd.choice, d, false, offset, echo_run)))) {
                 return false;
               }
             }
@@ -334,6 +378,10 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
             choice["logprobs"] = c.logprobs.empty() || !shape.logprobs
                                      ? json(nullptr)
                                      : logprobs_json(shape, tok, c.logprobs, prefix.size());
+            if (shape.echo_logprobs) {
+              choice["logprobs"] = echo_logprobs_json(tok, shape.echo_ids[i / shape.n], run->prompt_logprobs(i / shape.n),
+                                                      choice["logprobs"]);
+            }
             if (shape.beam) {
               // The ranking key, always present: the sum of the token logprobs
               // and that sum over length^length_penalty (engine/beam_search.h).
@@ -384,6 +432,7 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
     if (const auto* text = std::get_if<std::string>(&p)) {
       prompts.push_back(tok.encode(*text, {.add_special = true, .parse_special = true}));
       if (r.echo) shape.echo_prefix.push_back(*text);
+      if (r.echo) shape.echo_ids.push_back(prompts.back());
     } else {
       const auto& ids = std::get<std::vector<int32_t>>(p);
       for (int32_t id : ids) {
@@ -394,8 +443,10 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
       }
       prompts.push_back(ids);
       if (r.echo) shape.echo_prefix.push_back(tok.decode(ids));
+      if (r.echo) shape.echo_ids.push_back(ids);
     }
   }
+  shape.echo_logprobs = r.common.prompt_logprobs >= 0;
   if (r.best_of > r.common.n) {
     shape.best_of = r.best_of;
     shape.logprobs = r.common.params.logprobs >= 0;

@@ -186,6 +186,49 @@ def _(c):
     assert texts[0] == texts[1] == r4.choices[0].text and texts[2].startswith("Red, green,"), texts
 
 
+@check("completions: echo with logprobs scores the prompt (as lm-eval-harness asks), consistent with generation")
+def _(c):
+    cl, url = c["client"], c["srv"].url
+    prompt = "The capital of France is"
+    gen = cl.completions.create(model=c["model"], prompt=prompt, max_tokens=6, temperature=0, logprobs=2,
+                                extra_body={"ignore_eos": True})
+    completion = gen.choices[0].text
+    ids = requests.post(url + "/tokenize", json={"prompt": prompt}).json()["tokens"]
+    full_ids = requests.post(url + "/tokenize", json={"prompt": prompt + completion}).json()["tokens"]
+    r = cl.completions.create(model=c["model"], prompt=prompt + completion, max_tokens=1, temperature=0,
+                              logprobs=2, echo=True)
+    lp = r.choices[0].logprobs
+    assert r.choices[0].text.startswith(prompt + completion), r.choices[0].text
+    assert len(lp.tokens) == len(full_ids) + 1 == len(lp.token_logprobs) == len(lp.top_logprobs) == len(lp.text_offset)
+    assert lp.token_logprobs[0] is None and lp.top_logprobs[0] is None, (lp.token_logprobs[0], lp.top_logprobs[0])
+    assert all(x <= 0 for x in lp.token_logprobs[1:]), lp.token_logprobs
+    assert lp.text_offset == sorted(lp.text_offset) and lp.text_offset[0] == 0, lp.text_offset
+    assert "".join(lp.tokens[:len(full_ids)]) == prompt + completion, lp.tokens
+    for i, top in enumerate(lp.top_logprobs[1:], 1):
+        # The prompt's own token is always listed, with the top 2.
+        assert lp.tokens[i] in top and 2 <= len(top) <= 3 and top[lp.tokens[i]] == lp.token_logprobs[i], (i, top)
+    # Where the prompt repeats what greedy decoding produced, the prompt path and
+    # the sampling path must give the same logprobs and alternatives.
+    if full_ids[:len(ids)] == ids and len(full_ids) == len(ids) + 6:
+        for k in range(6):
+            a, b = lp.token_logprobs[len(ids) + k], gen.choices[0].logprobs.token_logprobs[k]
+            assert abs(a - b) < 1e-4, (k, a, b)
+            assert set(lp.top_logprobs[len(ids) + k]) == set(gen.choices[0].logprobs.top_logprobs[k]), k
+            # Greedy: each generated token is the argmax, which the prompt path ranks first too.
+            top = lp.top_logprobs[len(ids) + k]
+            assert max(top, key=top.get) == lp.tokens[len(ids) + k], (k, top)
+    else:
+        print(f"    (re-tokenizing the completion changed its tokens; {len(full_ids)} vs {len(ids)} + 6)")
+    # Streamed: the first chunk carries the prompt's logprobs before the first generated token's.
+    chunks = list(cl.completions.create(model=c["model"], prompt=prompt, max_tokens=2, temperature=0, logprobs=0,
+                                        echo=True, stream=True))
+    first = next(ch for ch in chunks if ch.choices and ch.choices[0].logprobs)
+    flp = first.choices[0].logprobs
+    assert flp.tokens[:len(ids)] == lp.tokens[:len(ids)] and flp.token_logprobs[0] is None, flp.tokens
+    if full_ids[:len(ids)] == ids:  # the same prefix: bitwise the same logits (batch invariance)
+        assert flp.token_logprobs[1:len(ids)] == lp.token_logprobs[1:len(ids)], (flp.token_logprobs, lp.token_logprobs)
+
+
 @check("n=3 gives three choices; a seed reproduces a sampled answer")
 def _(c):
     cl = c["client"]

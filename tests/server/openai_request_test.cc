@@ -99,9 +99,9 @@ TEST(CompletionRequest, EveryParameterLandsInItsField) {
                {"stop_token_ids", {2, 3}},
                {"include_stop_str_in_output", true},
                {"skip_special_tokens", false}};
-  // echo with logprobs needs prompt logprobs: test echo separately.
-  body.erase("echo");
   CompletionRequest r = parse_completion_request(body);
+  EXPECT_TRUE(r.echo);
+  EXPECT_EQ(r.common.prompt_logprobs, 2);  // echo with logprobs: the prompt's tokens get them too
   const auto& c = r.common;
   const auto& p = c.params;
   EXPECT_EQ(c.max_tokens.value(), 7);
@@ -132,7 +132,10 @@ TEST(CompletionRequest, EveryParameterLandsInItsField) {
   EXPECT_TRUE(p.ignore_eos);
   EXPECT_EQ(p.stop_token_ids, (std::vector<int32_t>{2, 3}));
 
-  EXPECT_TRUE(parse_completion_request({{"prompt", "a"}, {"echo", true}}).echo);
+  const CompletionRequest echo_only = parse_completion_request({{"prompt", "a"}, {"echo", true}});
+  EXPECT_TRUE(echo_only.echo);
+  EXPECT_EQ(echo_only.common.prompt_logprobs, -1);
+  EXPECT_EQ(parse_completion_request({{"prompt", "a"}, {"logprobs", 1}}).common.prompt_logprobs, -1);
 }
 
 TEST(CommonRequest, MaxCompletionTokensAndStopLists) {
