@@ -56,6 +56,11 @@ int run_serve(const config::ServeOptions& o) {
   http.port = o.port;
   http.http_threads = o.http_threads;
   http.max_body = static_cast<size_t>(o.max_body);
+  try {
+    http.cors = server::CorsPolicy::parse(o.allowed_origins);
+  } catch (const std::invalid_argument& e) {
+    throw config::ConfigError(std::string("--allowed-origins: ") + e.what());
+  }
   server::HttpServer server(http, state);
   server.bind();
   std::thread listener([&server] { server.run(); });

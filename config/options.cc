@@ -20,6 +20,10 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
       {"chat-template", "chat template: chatml, llama3, llama2, mistral, gemma, phi3 (default: detect from the model)",
        &o.chat_template},
       {"api-key", "require 'Authorization: Bearer KEY' on /v1/* routes", &o.api_key},
+      {"allowed-origins",
+       "CORS: web origins browsers may call from, comma-separated (scheme://host[:port]); '*' = any, as vLLM and "
+       "llama.cpp; '' = send no CORS headers",
+       &o.allowed_origins},
       {"host", "address to listen on", &o.host},
       {"port", "TCP port to listen on (0 = any free port)", &o.port},
       {"http-threads", "HTTP worker threads (connections served at once)", &o.http_threads},

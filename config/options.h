@@ -35,6 +35,7 @@ struct ServeOptions {
   std::string served_model_name;     // the "model" name clients use; default: the file name without .gguf
   std::string chat_template;         // template family name; empty = detect from the GGUF
   std::string api_key;               // empty = no auth
+  std::string allowed_origins = "*";  // CORS origins (server/cors.h): "*" any, a comma-separated list, "" none
   // HTTP.
   std::string host = "127.0.0.1";
   int port = 8080;

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/auth.h"
+#include "server/cors.h"
 #include "server/errors.h"
 #include "server/routes.h"
 
@@ -92,6 +93,25 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
   s.Get("/health", route(handle_health, false, false));
   s.Get("/metrics", route(handle_metrics, false, false));
   s.Get("/version", route(handle_version, false, false));
+
+  // CORS: every response (errors and streams too) names the allowed origin;
+  // preflights are answered here, before auth (browsers send them without credentials).
+  const CorsPolicy cors = options.cors;
+  if (cors.enabled()) {
+    s.set_post_routing_handler([cors](const httplib::Request& req, httplib::Response& res) {
+      const std::string allow = cors.allow_origin(req.get_header_value("Origin"));
+      if (!allow.empty()) res.set_header("Access-Control-Allow-Origin", allow);
+      if (cors.varies_by_origin()) res.set_header("Vary", "Origin");
+    });
+    s.Options(R"(.*)", [cors](const httplib::Request& req, httplib::Response& res) {
+      res.status = 204;
+      if (cors.allow_origin(req.get_header_value("Origin")).empty()) return;
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      const std::string asked = req.get_header_value("Access-Control-Request-Headers");
+      res.set_header("Access-Control-Allow-Headers", asked.empty() ? "Authorization, Content-Type" : asked);
+      res.set_header("Access-Control-Max-Age", "600");
+    });
+  }
 
   // Statuses httplib produces itself (404 unknown route, 413 body too large, 400 bad framing) get an error object.
   s.set_error_handler([this, methods](const httplib::Request& req, httplib::Response& res) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "server/cors.h"
 #include "server/server_state.h"
 
 namespace httplib {
@@ -24,6 +25,7 @@ struct HttpOptions {
   int port = 8080;
   int http_threads = 64;
   size_t max_body = 8 << 20;
+  CorsPolicy cors = CorsPolicy::parse("*");  // which web origins may call (server/cors.h)
 };
 
 class HttpServer {

@@ -60,7 +60,7 @@ void handle_health(ServerState& state, const httplib::Request&, httplib::Respons
     reply(res, error_body(state.draining ? "shutting down" : "loading the model", "service_unavailable"));
     return;
   }
-  reply(res, json::object());
+  reply(res, {{"status", "ok"}});  // as llama.cpp's server; load balancers only read the status code
 }
 
 void handle_metrics(ServerState& state, const httplib::Request&, httplib::Response& res) {

@@ -569,7 +569,8 @@ def _(c):
         r = requests.post(url + path, json={**body, "model": "no-such-model"})
         assert r.status_code == 404 and r.json()["error"]["param"] == "model", r.text
     assert requests.get(url + "/version").json()["version"]
-    assert requests.get(url + "/health").status_code == 200
+    health = requests.get(url + "/health")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}, health.text
 
 
 @check("32 concurrent streaming clients, a quarter disconnecting early: nothing left running, all KV blocks free")
@@ -613,11 +614,43 @@ def _(c):
     assert logged() - logged_before == 32, logged() - logged_before
 
 
-@check("bad or missing API key: 401 (second server with --api-key); the right key works")
+@check("CORS: preflight answered, Access-Control-Allow-Origin on results, errors and streams (default '*')")
+def _(c):
+    url = c["srv"].url
+    code, data, h = raw(url, "OPTIONS", "/v1/chat/completions", None,
+                        {"Origin": "http://ui.example", "Access-Control-Request-Method": "POST",
+                         "Access-Control-Request-Headers": "authorization, content-type"})
+    assert code == 204 and h.get("Access-Control-Allow-Origin") == "*", (code, h)
+    assert "POST" in h.get("Access-Control-Allow-Methods", "") and \
+        h.get("Access-Control-Allow-Headers") == "authorization, content-type", h
+    origin = {"Content-Type": "application/json", "Origin": "http://ui.example"}
+    for body in ({"prompt": "x", "max_tokens": 1}, {"prompt": "x", "max_tokens": 1, "stream": True},
+                 {"prompt": "x", "max_tokens": -5}):
+        code, data, h = raw(url, "POST", "/v1/completions", json.dumps(body).encode(), origin)
+        assert h.get("Access-Control-Allow-Origin") == "*", (body, code, h)
+    code, _, h = raw(url, "GET", "/v1/models", None, {"Origin": "http://ui.example"})
+    assert code == 200 and h.get("Access-Control-Allow-Origin") == "*", h
+    code, _, h = raw(url, "GET", "/v1/models", None, {})
+    assert "Access-Control-Allow-Origin" not in h, h  # not a cross-origin request
+    proc = subprocess.run([c["args"].nucleus, "serve", "--model", c["args"].model, "--port", str(free_port()),
+                           "--allowed-origins", "localhost:3000"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "--allowed-origins" in proc.stderr and "localhost:3000" in proc.stderr, proc.stderr
+
+
+@check("bad or missing API key: 401 (second server with --api-key); the right key works; CORS preflight needs no key "
+       "and only listed origins are allowed (--allowed-origins)")
 def _(c):
     args = c["args"]
-    srv = Server(args.nucleus, args.model, "--api-key", "sekrit", "--no-request-log", "--no-prefix-cache")
+    srv = Server(args.nucleus, args.model, "--api-key", "sekrit", "--no-request-log", "--no-prefix-cache",
+                 "--allowed-origins", "http://ok.example")
     try:
+        pre = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+        code, _, h = raw(srv.url, "OPTIONS", "/v1/completions", None, {"Origin": "http://ok.example", **pre})
+        assert code == 204 and h.get("Access-Control-Allow-Origin") == "http://ok.example", (code, h)
+        code, _, h = raw(srv.url, "OPTIONS", "/v1/completions", None, {"Origin": "http://evil.example", **pre})
+        assert "Access-Control-Allow-Origin" not in h and "Access-Control-Allow-Methods" not in h, h
+        code, _, h = raw(srv.url, "GET", "/v1/models", None, {"Origin": "http://evil.example"})
+        assert code == 401 and "Access-Control-Allow-Origin" not in h, (code, h)
         body = json.dumps({"prompt": "x", "max_tokens": 1}).encode()
         code, data, _ = raw(srv.url, "POST", "/v1/completions", body)
         assert code == 401 and json.loads(data)["error"]["type"] == "authentication_error"
