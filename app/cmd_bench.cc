@@ -259,14 +259,22 @@ struct SpecBenchArgs {
   int threads = 0;
   int max_tokens = 128;
   int spec_tokens = 4;
-  int repeats = 2;
+  int repeats = 5;
+  std::vector<Speculation> modes{Speculation::kNgram, Speculation::kDraft};
+  bool verbose = false;  // also where a step's time goes
   kernels::Device device = kernels::Device::kCpu;
   std::string draft_model;  // empty: the model drafts for itself
 };
 
+struct SpecRun {
+  double tok_s = 0;    // decode tokens/s, first token to last
+  EngineStats stats;   // at the end of the run
+  EngineStats prefill; // at the first token: the prefill step alone
+};
+
 // Decode tokens/s of one request at batch 1 (first token to last) and the engine's draft counts.
-std::pair<double, EngineStats> spec_run(Model& model, const Tokenizer& tokenizer, const SpecBenchArgs& args,
-                                        const GenerationRequest& request, Speculation mode, Model* draft) {
+SpecRun spec_run(Model& model, const Tokenizer& tokenizer, const SpecBenchArgs& args, const GenerationRequest& request,
+                 Speculation mode, Model* draft) {
   EngineOptions options;
   options.threads = args.threads;
   options.speculation = mode;
@@ -278,18 +286,23 @@ std::pair<double, EngineStats> spec_run(Model& model, const Tokenizer& tokenizer
   auto handle = engine.submit(request);
   Clock::time_point first = Clock::time_point::max(), last{};
   int64_t tokens = 0;
+  SpecRun run;
   while (true) {
     auto event = handle->next();
     if (!event) continue;
     for (const auto& d : event->deltas) {
       if (d.tokens.empty()) continue;
+      // The stats are published before the event, so here they hold the prefill step.
+      if (tokens == 0) run.prefill = engine.stats();
       first = std::min(first, Clock::now());
       last = Clock::now();
       tokens += static_cast<int64_t>(d.tokens.size());
     }
     if (event->done) break;
   }
-  return {double(tokens - 1) / std::chrono::duration<double>(last - first).count(), engine.stats()};
+  run.tok_s = double(tokens - 1) / std::chrono::duration<double>(last - first).count();
+  run.stats = engine.stats();
+  return run;
 }
 
 int run_spec_bench(const SpecBenchArgs& args) {
@@ -318,9 +331,9 @@ int run_spec_bench(const SpecBenchArgs& args) {
       {"no repeats", "<|im_start|>user\nWrite a short poem about autumn leaves.<|im_end|>\n<|im_start|>assistant\n",
        0.8f},
   };
-  std::printf("nucleus bench spec: decode tok/s at batch 1, n-gram and draft-model speculation (%d drafted tokens) "
-              "vs off, %s; draft model %s\n",
-              args.spec_tokens, path.c_str(), draft_path.c_str());
+  std::printf("nucleus bench spec: decode tok/s at batch 1, speculation (up to %d drafted tokens) vs off, "
+              "runs interleaved off/on repeat by repeat, medians of %d; %s; draft model %s\n",
+              args.spec_tokens, args.repeats, path.c_str(), draft_path.c_str());
   for (const Workload& w : workloads) {
     GenerationRequest request;
     request.prompt = tokenizer.encode(w.prompt, {.add_special = true, .parse_special = true});
@@ -329,24 +342,47 @@ int run_spec_bench(const SpecBenchArgs& args) {
     request.params.has_seed = true;
     request.params.seed = 7;
     request.params.ignore_eos = true;
+    // This VM's speed drifts up to 2x from minute to minute, so the modes run
+    // in turn within each repeat (off, ngram, draft, off, ngram, ...): a slow
+    // minute then slows every mode alike instead of biasing one ratio. The
+    // ratio printed is the median of the per-repeat ratios (each against the
+    // off run just before it).
     std::vector<double> off;
+    std::vector<std::vector<double>> on(args.modes.size()), ratio(args.modes.size());
+    std::vector<SpecRun> last(args.modes.size());
+    SpecRun off_runs;
     for (int r = 0; r < args.repeats; ++r) {
-      off.push_back(spec_run(*model, tokenizer, args, request, Speculation::kOff, nullptr).first);
-    }
-    const double a = median(off);
-    for (Speculation mode : {Speculation::kNgram, Speculation::kDraft}) {
-      std::vector<double> on;
-      EngineStats stats;
-      for (int r = 0; r < args.repeats; ++r) {
-        auto [tps, st] = spec_run(*model, tokenizer, args, request, mode, draft);
-        on.push_back(tps);
-        stats = st;
+      const SpecRun plain = spec_run(*model, tokenizer, args, request, Speculation::kOff, nullptr);
+      off.push_back(plain.tok_s);
+      off_runs = plain;
+      for (size_t m = 0; m < args.modes.size(); ++m) {
+        last[m] = spec_run(*model, tokenizer, args, request, args.modes[m], draft);
+        on[m].push_back(last[m].tok_s);
+        ratio[m].push_back(last[m].tok_s / off.back());  // drafts are deterministic: every repeat drafts the same
       }
-      const double b = median(on);
-      std::printf("  %-12s off %7.1f tok/s   %-5s %7.1f tok/s   %.2fx   acceptance %ld/%ld (%.0f%%)\n", w.name, a,
-                  speculation_name(mode), b, b / a, static_cast<long>(stats.spec_accepted),
-                  static_cast<long>(stats.spec_drafted),
-                  stats.spec_drafted ? 100.0 * stats.spec_accepted / stats.spec_drafted : 0.0);
+    }
+    for (size_t m = 0; m < args.modes.size(); ++m) {
+      const EngineStats& st = last[m].stats;
+      std::printf("  %-12s off %7.1f tok/s   %-5s %7.1f tok/s   %.2fx   acceptance %ld/%ld (%.0f%%)\n", w.name,
+                  median(off), speculation_name(args.modes[m]), median(on[m]), median(ratio[m]),
+                  static_cast<long>(st.spec_accepted), static_cast<long>(st.spec_drafted),
+                  st.spec_drafted ? 100.0 * st.spec_accepted / st.spec_drafted : 0.0);
+    }
+    if (args.verbose) {
+      // Where a decode step's time goes (the prefill step left out), from the last repeat.
+      auto split = [](const char* name, const SpecRun& r) {
+        const EngineStats& a = r.prefill;
+        const EngineStats& b = r.stats;
+        const double n = static_cast<double>(std::max<int64_t>(b.steps - a.steps, 1));
+        const double step = b.step_seconds - a.step_seconds, fwd = b.forward_seconds - a.forward_seconds;
+        const double smp = b.sample_seconds - a.sample_seconds;
+        std::printf("    %-5s %3ld decode steps, %5.2f tokens/step: %.2f ms/step = forward %.2f + sampler %.2f + rest %.2f\n",
+                    name, static_cast<long>(b.steps - a.steps),
+                    double(b.generation_tokens - a.generation_tokens) / n, 1e3 * step / n, 1e3 * fwd / n,
+                    1e3 * smp / n, 1e3 * (step - fwd - smp) / n);
+      };
+      split("off", off_runs);
+      for (size_t m = 0; m < args.modes.size(); ++m) split(speculation_name(args.modes[m]), last[m]);
     }
   }
   return 0;
@@ -423,10 +459,17 @@ NUCLEUS_REGISTER_COMMAND(
           ->check(CLI::Range(1, 16));
       spec->add_option("--repeats", sargs->repeats, "Runs per figure (median)")->capture_default_str()
           ->check(CLI::Range(1, 20));
+      auto mode_names = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"ngram", "draft"});
+      spec->add_option("--modes", *mode_names, "Speculation modes compared with off")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"ngram", "draft"}));
       spec->add_option("--draft-model", sargs->draft_model,
                        "GGUF draft model with the model's vocabulary (default: the model drafts for itself)");
+      spec->add_flag("--verbose", sargs->verbose, "Also print where a step's time goes (forward, sampler, rest)");
       auto sdevice = std::make_shared<config::DeviceOptionParser>(spec);
-      spec->callback([run, sargs, sdevice] {
+      spec->callback([run, sargs, sdevice, mode_names] {
+        sargs->modes.clear();
+        for (const std::string& m : *mode_names) sargs->modes.push_back(m == "ngram" ? Speculation::kNgram : Speculation::kDraft);
         *run = [sargs, sdevice] {
           sargs->device = bench_device(sdevice->resolve());
           return run_spec_bench(*sargs);
