@@ -1,7 +1,9 @@
 // N-gram prompt lookup: the drafter of speculative decoding that needs no
-// second model. The last n tokens of a sequence (n from max_n down to min_n)
-// are looked up earlier in the same sequence (prompt and output); the tokens
-// that followed the most recent earlier occurrence are the draft. Copy-heavy
+// second model. The sequence's last tokens are looked up earlier in the same
+// sequence (prompt and output): the earlier position whose preceding tokens
+// match the longest suffix (at least min_n, at most max_n tokens; the most
+// recent such position on ties) gives the draft, the tokens that followed it.
+// Copy-heavy
 // work (rewriting, quoting, editing code) repeats long spans, so drafts there
 // are often right; elsewhere there is usually no match and no cost.
 //
@@ -20,6 +22,9 @@ namespace nucleus {
 struct NgramDrafterOptions {
   int max_n = 3;  // longest suffix to match
   int min_n = 1;  // shortest suffix to match
+  // Draft at most (match length - 1) tokens: a short match is weak evidence
+  // that the continuation repeats too, a long one strong evidence.
+  bool length_by_match = false;
 };
 
 // Up to `max_tokens` drafted tokens following `tokens`; empty when no suffix matches.

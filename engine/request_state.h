@@ -16,6 +16,7 @@
 #include "engine/detokenizer.h"
 #include "engine/engine.h"
 #include "engine/sequence.h"
+#include "engine/spec_pacing.h"
 #include "engine/stop_strings.h"
 #include "sampling/penalties.h"
 
@@ -42,11 +43,8 @@ struct SequenceState {
   Detokenizer detokenizer;
   StopStringMatcher stops;
   FinishReason finish = FinishReason::kNone;
-  // Drafting backs off after drafts that were all rejected, so workloads
-  // without repeats lose (almost) nothing: skip this many steps, doubling.
-  int spec_skip = 0;
-  int spec_misses = 0;
-  int spec_k = 2;  // tokens to draft next (grows while drafts are all kept)
+  // Draft length and back-off from how this sequence's drafts fared.
+  SpecPacing spec_pacing;
 
   SequenceState(const Tokenizer& tokenizer, DecodeOptions decode) : detokenizer(tokenizer, decode) {}
 };

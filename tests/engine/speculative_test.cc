@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "engine/model.h"
 #include "engine/ngram_drafter.h"
+#include "engine/spec_pacing.h"
 #include "engine/tokenizer.h"
 #include "tests/common/gguf_writer.h"
 #include "tests/common/test_env.h"
@@ -34,6 +35,65 @@ TEST(NgramDrafter, DraftsWhatFollowedTheMostRecentMatch) {
   EXPECT_EQ(draft_ngram(std::vector<int32_t>{4, 5, 6}, 3), std::vector<int32_t>{});  // no repeat
   EXPECT_EQ(draft_ngram(std::vector<int32_t>{4, 5, 4}, 2), (std::vector<int32_t>{5, 4}));  // 1-gram fallback
   EXPECT_EQ(draft_ngram(tokens, 0), std::vector<int32_t>{});
+}
+
+TEST(NgramDrafter, PrefersTheLongestMatchOverTheMostRecent) {
+  // The suffix [4, 1, 2] matched 3 long at 0..2 (then 7, 8); its last two
+  // tokens [1, 2] alone recur later at 5..6, followed by 9.
+  const std::vector<int32_t> tokens = {4, 1, 2, 7, 8, 1, 2, 9, 6, 4, 1, 2};
+  EXPECT_EQ(draft_ngram(tokens, 2, {.max_n = 8, .min_n = 2}), (std::vector<int32_t>{7, 8}));
+  // Capped at 2 tokens, both matches are equally long and the most recent wins.
+  EXPECT_EQ(draft_ngram(tokens, 2, {.max_n = 2, .min_n = 2}), (std::vector<int32_t>{9, 6}));
+  // A match must reach min_n tokens.
+  EXPECT_EQ(draft_ngram(tokens, 2, {.max_n = 8, .min_n = 4}), std::vector<int32_t>{});
+  // Matches as long as max_n tie, whatever lies before them: the more recent wins.
+  const std::vector<int32_t> twice = {1, 2, 3, 4, 5, 1, 2, 3, 4, 6, 1, 2, 3, 4};
+  EXPECT_EQ(draft_ngram(twice, 1, {.max_n = 3, .min_n = 2}), std::vector<int32_t>{6});
+  EXPECT_EQ(draft_ngram(twice, 1, {.max_n = 4, .min_n = 2}), std::vector<int32_t>{6});
+}
+
+TEST(NgramDrafter, LengthByMatchDraftsOneTokenLessThanTheMatch) {
+  const NgramDrafterOptions by_match{.max_n = 64, .min_n = 2, .length_by_match = true};
+  // Suffix [1, 2] matches 2 long (the 9 before it differs): one token.
+  const std::vector<int32_t> short_match = {5, 1, 2, 3, 4, 5, 6, 9, 1, 2};
+  EXPECT_EQ(draft_ngram(short_match, 8, by_match), std::vector<int32_t>{3});
+  EXPECT_EQ(draft_ngram(short_match, 8, {.max_n = 64, .min_n = 2}), (std::vector<int32_t>{3, 4, 5, 6, 9, 1, 2}));
+  // Suffix [5, 1, 2] matches 3 long: two tokens; max_tokens still caps.
+  const std::vector<int32_t> longer = {5, 1, 2, 3, 4, 5, 6, 5, 1, 2};
+  EXPECT_EQ(draft_ngram(longer, 8, by_match), (std::vector<int32_t>{3, 4}));
+  EXPECT_EQ(draft_ngram(longer, 1, by_match), std::vector<int32_t>{3});
+}
+
+TEST(SpecPacing, GrowsWhileDraftsAreKeptAndBacksOffOnRepeatedMisses) {
+  SpecPacing p;
+  const int cap = 8;
+  EXPECT_EQ(p.next(cap), 2);
+  p.update(2, 2, cap);  // all kept: double
+  EXPECT_EQ(p.next(cap), 4);
+  p.update(4, 4, cap);
+  EXPECT_EQ(p.next(cap), 8);
+  p.update(8, 8, cap);
+  EXPECT_EQ(p.next(cap), 8);  // capped
+  EXPECT_EQ(p.next(3), 3);    // whatever the cap of the step
+  p.update(8, 2, cap);        // 2 kept, then a miss: one more than kept
+  EXPECT_EQ(p.next(cap), 3);
+  p.update(3, 0, cap);  // one miss: half, and no pause
+  EXPECT_EQ(p.next(cap), 1);
+  p.update(1, 1, cap);  // a kept token ends the run of misses
+  EXPECT_EQ(p.next(cap), 2);
+  p.update(2, 0, cap);
+  EXPECT_EQ(p.next(cap), 1);
+  p.update(1, 0, cap);  // second miss in a row: pause 2 steps
+  EXPECT_EQ(p.next(cap), 0);
+  EXPECT_EQ(p.next(cap), 0);
+  EXPECT_EQ(p.next(cap), 1);
+  // Pauses double with every further miss in a row, up to 64 steps.
+  for (int expected : {4, 8, 16, 32, 64, 64}) {
+    p.update(1, 0, cap);
+    int paused = 0;
+    while (p.next(cap) == 0) ++paused;
+    EXPECT_EQ(paused, expected);
+  }
 }
 
 struct Output {
