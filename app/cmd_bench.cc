@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -257,7 +258,7 @@ int run_offline_bench(const OfflineBenchArgs& args) {
 struct SpecBenchArgs {
   std::string model;
   int threads = 0;
-  int max_tokens = 128;
+  int max_tokens = 0;  // 0: each workload's own length
   int spec_tokens = 4;
   int repeats = 5;
   std::vector<Speculation> modes{Speculation::kNgram, Speculation::kDraft};
@@ -320,16 +321,38 @@ int run_spec_bench(const SpecBenchArgs& args) {
       "            if not line or line.startswith('#'):\n                continue\n"
       "            key, _, value = line.partition('=')\n            config[key.strip()] = value.strip()\n"
       "    return config\n";
+  // A whole file to rewrite: the output is the file again with one edit,
+  // the copy-heavy work (editing code) that prompt lookup is for. The model
+  // does not always follow the edit; only its copying matters here.
+  const std::string code_file =
+      "import json\nimport os\n\n\nclass Inventory:\n    \"\"\"A small stock list kept in a JSON file.\"\"\"\n\n"
+      "    def __init__(self, path):\n        self.path = path\n        self.items = {}\n"
+      "        if os.path.exists(path):\n            with open(path) as f:\n                self.items = json.load(f)\n\n"
+      "    def add(self, name, count):\n        if count <= 0:\n            raise ValueError(\"count must be positive\")\n"
+      "        self.items[name] = self.items.get(name, 0) + count\n\n"
+      "    def remove(self, name, count):\n        have = self.items.get(name, 0)\n        if count > have:\n"
+      "            raise ValueError(f\"only {have} of {name} left\")\n        self.items[name] = have - count\n"
+      "        if self.items[name] == 0:\n            del self.items[name]\n\n"
+      "    def total(self):\n        return sum(self.items.values())\n\n"
+      "    def save(self):\n        with open(self.path, \"w\") as f:\n"
+      "            json.dump(self.items, f, indent=2, sort_keys=True)\n";
   struct Workload {
     const char* name;
     std::string prompt;
     float temperature;
+    int max_tokens;
   };
+  // "copy (code)": a short function; its 128 tokens are ~90 of copy and then
+  // the model's own explanation, so it is part copy, part free text.
+  // "rewrite (file)": the ~250-token file above; 256 tokens cover the whole
+  // rewritten file plus the few lines the model adds after it.
   const std::vector<Workload> workloads = {
       {"copy (code)", "<|im_start|>user\nCopy this code exactly, without comments of your own:\n" + passage +
-                          "<|im_end|>\n<|im_start|>assistant\n", 0.0f},
+                          "<|im_end|>\n<|im_start|>assistant\n", 0.0f, 128},
+      {"rewrite (file)", "<|im_start|>user\nRewrite this code file with the class renamed from Inventory to Stock. "
+                         "Change nothing else.\n\n" + code_file + "<|im_end|>\n<|im_start|>assistant\n", 0.0f, 256},
       {"no repeats", "<|im_start|>user\nWrite a short poem about autumn leaves.<|im_end|>\n<|im_start|>assistant\n",
-       0.8f},
+       0.8f, 128},
   };
   std::printf("nucleus bench spec: decode tok/s at batch 1, speculation (up to %d drafted tokens) vs off, "
               "runs interleaved off/on repeat by repeat, medians of %d; %s; draft model %s\n",
@@ -337,7 +360,7 @@ int run_spec_bench(const SpecBenchArgs& args) {
   for (const Workload& w : workloads) {
     GenerationRequest request;
     request.prompt = tokenizer.encode(w.prompt, {.add_special = true, .parse_special = true});
-    request.max_tokens = args.max_tokens;
+    request.max_tokens = args.max_tokens > 0 ? args.max_tokens : w.max_tokens;
     request.params.temperature = w.temperature;
     request.params.has_seed = true;
     request.params.seed = 7;
@@ -363,7 +386,7 @@ int run_spec_bench(const SpecBenchArgs& args) {
     }
     for (size_t m = 0; m < args.modes.size(); ++m) {
       const EngineStats& st = last[m].stats;
-      std::printf("  %-12s off %7.1f tok/s   %-5s %7.1f tok/s   %.2fx   acceptance %ld/%ld (%.0f%%)\n", w.name,
+      std::printf("  %-14s off %7.1f tok/s   %-5s %7.1f tok/s   %.2fx   acceptance %ld/%ld (%.0f%%)\n", w.name,
                   median(off), speculation_name(args.modes[m]), median(on[m]), median(ratio[m]),
                   static_cast<long>(st.spec_accepted), static_cast<long>(st.spec_drafted),
                   st.spec_drafted ? 100.0 * st.spec_accepted / st.spec_drafted : 0.0);
@@ -453,8 +476,14 @@ NUCLEUS_REGISTER_COMMAND(
           "spec", "Speculative decoding: batch-1 decode with n-gram and draft-model drafts vs without");
       spec->add_option("--model,-m", sargs->model, "GGUF model file (default: the default model)");
       spec->add_option("--threads", sargs->threads, "CPU threads; 0 = one per core")->capture_default_str();
-      spec->add_option("--max-tokens", sargs->max_tokens, "Tokens generated per run")->capture_default_str()
-          ->check(CLI::Range(2, 4096));
+      spec->add_option("--max-tokens", sargs->max_tokens, "Tokens generated per run; 0 = each workload's own (128, 256, 128)")
+          ->capture_default_str()
+          ->check(CLI::Validator(
+              [](const std::string& v) {
+                const int n = std::atoi(v.c_str());
+                return n == 0 || (n >= 2 && n <= 4096) ? std::string() : "must be 0 or in [2, 4096], got " + v;
+              },
+              "0 or [2, 4096]"));
       spec->add_option("--spec-tokens", sargs->spec_tokens, "Tokens drafted per step")->capture_default_str()
           ->check(CLI::Range(1, 16));
       spec->add_option("--repeats", sargs->repeats, "Runs per figure (median)")->capture_default_str()
