@@ -19,6 +19,7 @@
 #include "app/command.h"
 #include "config/options.h"
 #include "engine/engine.h"
+#include "engine/engine_core.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
 #include "kernels/device.h"
@@ -268,42 +269,68 @@ struct SpecBenchArgs {
 };
 
 struct SpecRun {
-  double tok_s = 0;    // decode tokens/s, first token to last
+  double tok_s = 0;    // decode tokens/s: tokens after the first over the time of the steps after the first
   EngineStats stats;   // at the end of the run
-  EngineStats prefill; // at the first token: the prefill step alone
+  EngineStats prefill; // after the step that gave the first token (the prefill step)
 };
 
-// Decode tokens/s of one request at batch 1 (first token to last) and the engine's draft counts.
-SpecRun spec_run(Model& model, const Tokenizer& tokenizer, const SpecBenchArgs& args, const GenerationRequest& request,
-                 Speculation mode, Model* draft) {
-  EngineOptions options;
-  options.threads = args.threads;
-  options.speculation = mode;
-  options.draft_model = mode == Speculation::kDraft ? draft : nullptr;
-  options.spec_tokens = args.spec_tokens;
-  options.kv_cache_bytes = int64_t{512} << 20;
-  options.device = args.device;
-  Engine engine(model, tokenizer, options);
-  auto handle = engine.submit(request);
-  Clock::time_point first = Clock::time_point::max(), last{};
-  int64_t tokens = 0;
-  SpecRun run;
-  while (true) {
-    auto event = handle->next();
-    if (!event) continue;
-    for (const auto& d : event->deltas) {
-      if (d.tokens.empty()) continue;
-      // The stats are published before the event, so here they hold the prefill step.
-      if (tokens == 0) run.prefill = engine.stats();
-      first = std::min(first, Clock::now());
-      last = Clock::now();
-      tokens += static_cast<int64_t>(d.tokens.size());
-    }
-    if (event->done) break;
+// One request per mode, each in its own engine, stepped by hand in lockstep:
+// always the engine that has produced the fewest tokens steps next. Every
+// mode produces the same tokens, so each mode's k-th token is computed at
+// about the same moment as every other's, and the VM's speed drift (2x from
+// one second to the next while others build) falls on all modes alike.
+// lanes[0] is the first mode given.
+std::vector<SpecRun> spec_lockstep(Model& model, const Tokenizer& tokenizer, const SpecBenchArgs& args,
+                                   const GenerationRequest& request, const std::vector<Speculation>& modes,
+                                   Model* draft) {
+  struct Lane {
+    std::unique_ptr<EngineCore> core;
+    std::unique_ptr<RequestHandle> handle;
+    int64_t tokens = 0;
+    double seconds = 0;
+    bool done = false;
+    SpecRun run;
+  };
+  std::vector<Lane> lanes(modes.size());
+  for (size_t i = 0; i < modes.size(); ++i) {
+    EngineOptions options;
+    options.threads = args.threads;
+    options.speculation = modes[i];
+    options.draft_model = modes[i] == Speculation::kDraft ? draft : nullptr;
+    options.spec_tokens = args.spec_tokens;
+    options.kv_cache_bytes = int64_t{512} << 20;
+    options.device = args.device;
+    lanes[i].core = std::make_unique<EngineCore>(model, tokenizer, options);
+    lanes[i].handle = lanes[i].core->submit(request);
   }
-  run.tok_s = double(tokens - 1) / std::chrono::duration<double>(last - first).count();
-  run.stats = engine.stats();
-  return run;
+  while (true) {
+    Lane* next = nullptr;
+    for (Lane& lane : lanes) {
+      if (!lane.done && (next == nullptr || lane.tokens < next->tokens)) next = &lane;
+    }
+    if (next == nullptr) break;
+    const bool decoding = next->tokens > 0;
+    const auto t0 = Clock::now();
+    if (!next->core->step()) throw std::runtime_error("bench spec: the engine stopped before the request finished");
+    kernels::device_synchronize(args.device);
+    if (decoding) next->seconds += since(t0);
+    while (auto event = next->handle->next(std::chrono::milliseconds(0))) {
+      if (!event->error.empty()) throw std::runtime_error("bench spec: " + event->error);
+      for (const auto& d : event->deltas) next->tokens += static_cast<int64_t>(d.tokens.size());
+      if (!decoding && next->tokens > 0) next->run.prefill = next->core->stats();
+      if (event->done) {
+        next->done = true;
+        break;  // after the last event, next() answers `done` again and again
+      }
+    }
+  }
+  std::vector<SpecRun> runs;
+  for (Lane& lane : lanes) {
+    lane.run.tok_s = double(lane.tokens - 1) / std::max(lane.seconds, 1e-9);
+    lane.run.stats = lane.core->stats();
+    runs.push_back(lane.run);
+  }
+  return runs;
 }
 
 int run_spec_bench(const SpecBenchArgs& args) {
@@ -355,7 +382,7 @@ int run_spec_bench(const SpecBenchArgs& args) {
        0.8f, 128},
   };
   std::printf("nucleus bench spec: decode tok/s at batch 1, speculation (up to %d drafted tokens) vs off, "
-              "runs interleaved off/on repeat by repeat, medians of %d; %s; draft model %s\n",
+              "modes stepped in lockstep, medians of %d runs; %s; draft model %s\n",
               args.spec_tokens, args.repeats, path.c_str(), draft_path.c_str());
   for (const Workload& w : workloads) {
     GenerationRequest request;
@@ -365,21 +392,20 @@ int run_spec_bench(const SpecBenchArgs& args) {
     request.params.has_seed = true;
     request.params.seed = 7;
     request.params.ignore_eos = true;
-    // This VM's speed drifts up to 2x from minute to minute, so the modes run
-    // in turn within each repeat (off, ngram, draft, off, ngram, ...): a slow
-    // minute then slows every mode alike instead of biasing one ratio. The
-    // ratio printed is the median of the per-repeat ratios (each against the
-    // off run just before it).
+    // Every repeat runs off and each mode in lockstep (spec_lockstep); the
+    // ratio printed is the median of the per-repeat ratios.
+    std::vector<Speculation> lanes{Speculation::kOff};
+    lanes.insert(lanes.end(), args.modes.begin(), args.modes.end());
     std::vector<double> off;
     std::vector<std::vector<double>> on(args.modes.size()), ratio(args.modes.size());
     std::vector<SpecRun> last(args.modes.size());
     SpecRun off_runs;
     for (int r = 0; r < args.repeats; ++r) {
-      const SpecRun plain = spec_run(*model, tokenizer, args, request, Speculation::kOff, nullptr);
-      off.push_back(plain.tok_s);
-      off_runs = plain;
+      const std::vector<SpecRun> runs = spec_lockstep(*model, tokenizer, args, request, lanes, draft);
+      off.push_back(runs[0].tok_s);
+      off_runs = runs[0];
       for (size_t m = 0; m < args.modes.size(); ++m) {
-        last[m] = spec_run(*model, tokenizer, args, request, args.modes[m], draft);
+        last[m] = runs[m + 1];
         on[m].push_back(last[m].tok_s);
         ratio[m].push_back(last[m].tok_s / off.back());  // drafts are deterministic: every repeat drafts the same
       }
@@ -392,6 +418,11 @@ int run_spec_bench(const SpecBenchArgs& args) {
                   st.spec_drafted ? 100.0 * st.spec_accepted / st.spec_drafted : 0.0);
     }
     if (args.verbose) {
+      for (size_t m = 0; m < args.modes.size(); ++m) {
+        std::printf("    %-5s per repeat (off, on tok/s):", speculation_name(args.modes[m]));
+        for (int r = 0; r < args.repeats; ++r) std::printf(" %.0f,%.0f", off[r], on[m][r]);
+        std::printf("\n");
+      }
       // Where a decode step's time goes (the prefill step left out), from the last repeat.
       auto split = [](const char* name, const SpecRun& r) {
         const EngineStats& a = r.prefill;
@@ -489,16 +520,16 @@ NUCLEUS_REGISTER_COMMAND(
       spec->add_option("--repeats", sargs->repeats, "Runs per figure (median)")->capture_default_str()
           ->check(CLI::Range(1, 20));
       auto mode_names = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"ngram", "draft"});
-      spec->add_option("--modes", *mode_names, "Speculation modes compared with off")
+      spec->add_option("--modes", *mode_names, "Speculation modes compared with off (off too: a control that should give 1.00x)")
           ->capture_default_str()
-          ->check(CLI::IsMember({"ngram", "draft"}));
+          ->check(CLI::IsMember({"off", "ngram", "draft"}));
       spec->add_option("--draft-model", sargs->draft_model,
                        "GGUF draft model with the model's vocabulary (default: the model drafts for itself)");
       spec->add_flag("--verbose", sargs->verbose, "Also print where a step's time goes (forward, sampler, rest)");
       auto sdevice = std::make_shared<config::DeviceOptionParser>(spec);
       spec->callback([run, sargs, sdevice, mode_names] {
         sargs->modes.clear();
-        for (const std::string& m : *mode_names) sargs->modes.push_back(m == "ngram" ? Speculation::kNgram : Speculation::kDraft);
+        for (const std::string& m : *mode_names) sargs->modes.push_back(m == "off" ? Speculation::kOff : m == "ngram" ? Speculation::kNgram : Speculation::kDraft);
         *run = [sargs, sdevice] {
           sargs->device = bench_device(sdevice->resolve());
           return run_spec_bench(*sargs);
