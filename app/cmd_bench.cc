@@ -260,7 +260,7 @@ struct SpecBenchArgs {
   std::string model;
   int threads = 0;
   int max_tokens = 0;  // 0: each workload's own length
-  int spec_tokens = 4;
+  int spec_tokens = 8;
   int repeats = 5;
   std::vector<Speculation> modes{Speculation::kNgram, Speculation::kDraft};
   bool verbose = false;  // also where a step's time goes

@@ -40,7 +40,7 @@ struct GenerateArgs {
   int threads = 0;
   int max_batched_tokens = 512;
   std::string speculative = "off";
-  int spec_tokens = 4;
+  int spec_tokens = 8;
   std::string draft_model;
   std::string device = "auto";
 };

@@ -52,7 +52,7 @@ struct ServeOptions {
   bool no_prefix_cache = false;
   int threads = 0;                   // 0 = one per core
   std::string speculative = "off";   // default speculative decoding: off, ngram or draft
-  int spec_tokens = 4;               // tokens drafted per step
+  int spec_tokens = 8;               // most tokens drafted per step
   std::string draft_model;           // GGUF path of the draft model; empty = none (per-request "draft" is refused)
   std::string device = "auto";       // cpu, cuda or auto (app/ resolves it with kernels::choose_device)
 };

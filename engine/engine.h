@@ -56,7 +56,7 @@ struct EngineOptions {
   bool prefix_cache = true;           // automatic prefix caching
   int threads = 0;                    // CPU threads; 0 = one per core
   Speculation speculation = Speculation::kOff;  // default for requests that do not choose
-  int spec_tokens = 4;                // drafted tokens per step and sequence
+  int spec_tokens = 8;                // most drafted tokens per step and sequence (SpecPacing picks fewer)
   kernels::Device device = kernels::Device::kCpu;  // where the forward pass, the KV cache and sampling live
   // The drafter of Speculation::kDraft: a model with the same vocabulary (not
   // owned; must outlive the engine; may be the target model itself). Its KV
