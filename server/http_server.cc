@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -55,10 +56,6 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
   auto route = [this](Handler handler, bool needs_model, bool needs_auth) {
     return [this, handler, needs_model, needs_auth](const httplib::Request& req, httplib::Response& res) {
       try {
-        // httplib enforces the payload limit only on Content-Length bodies; a chunked body arrives whole.
-        if (req.body.size() > options_.max_body) {
-          throw ApiError(413, "invalid_request_error", body_too_large_message(options_.max_body));
-        }
         if (needs_auth && !authorized(req.get_header_value("Authorization"), state_.api_key)) {
           throw ApiError(401, "authentication_error", "Incorrect or missing API key", "", "invalid_api_key");
         }
@@ -79,17 +76,50 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
     };
   };
 
+  // POST routes read their body here, up to --max-body: httplib enforces its
+  // payload limit only on Content-Length bodies and would buffer a chunked one
+  // whole (a 200 MB chunked body took 257 MB before its 413), so the body is
+  // taken through a content reader that stops at the limit.
+  auto post_route = [this, route](Handler handler, bool needs_model, bool needs_auth) {
+    auto inner = route(handler, needs_model, needs_auth);
+    return [this, inner](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+      std::string body;
+      bool too_large = false;
+      const bool read = reader([&](const char* data, size_t length) {
+        if (body.size() + length > options_.max_body) {
+          too_large = true;
+          return false;
+        }
+        body.append(data, length);
+        return true;
+      });
+      if (too_large || !read) {
+        const std::string declared = req.get_header_value("Content-Length");
+        const bool over = too_large || (!declared.empty() && std::strtoull(declared.c_str(), nullptr, 10) > options_.max_body);
+        res.set_header("Connection", "close");  // the rest of the body is not read
+        send_error(res, over ? 413 : 400,
+                   error_body(over ? body_too_large_message(options_.max_body) : "the request body could not be read",
+                              "invalid_request_error"));
+        state_.metrics.count_response(res.status);
+        return;
+      }
+      httplib::Request whole = req;
+      whole.body = std::move(body);
+      inner(whole, res);
+    };
+  };
+
   // The route table. Each path has one method; the path -> method map turns a
   // known path asked with another method into 405 (httplib answers 404).
   std::map<std::string, std::string> methods = {
       {"/v1/completions", "POST"}, {"/v1/chat/completions", "POST"}, {"/tokenize", "POST"}, {"/detokenize", "POST"},
       {"/v1/models", "GET"},       {"/health", "GET"},               {"/metrics", "GET"},   {"/version", "GET"}};
-  s.Post("/v1/completions", route(handle_completions, true, true));
-  s.Post("/v1/chat/completions", route(handle_chat, true, true));
+  s.Post("/v1/completions", post_route(handle_completions, true, true));
+  s.Post("/v1/chat/completions", post_route(handle_chat, true, true));
   s.Get("/v1/models", route(handle_models, false, true));
   s.Get(R"(/v1/models/(.+))", route(handle_model, false, true));
-  s.Post("/tokenize", route(handle_tokenize, true, true));
-  s.Post("/detokenize", route(handle_detokenize, true, true));
+  s.Post("/tokenize", post_route(handle_tokenize, true, true));
+  s.Post("/detokenize", post_route(handle_detokenize, true, true));
   s.Get("/health", route(handle_health, false, false));
   s.Get("/metrics", route(handle_metrics, false, false));
   s.Get("/version", route(handle_version, false, false));
