@@ -90,6 +90,12 @@ struct BeamSearchOptions {
   sampling::EarlyStopping early_stopping = sampling::EarlyStopping::kHeuristic;
 };
 
+// kJsonObject (OpenAI's response_format {"type": "json_object"}): every sampled
+// token keeps the output a prefix of one valid JSON object, and generation ends
+// (end-of-generation token) when the object closes; sampling/json_grammar.h
+// says exactly what is accepted. Such a request does not speculate.
+enum class ResponseFormat { kText, kJsonObject };
+
 struct GenerationRequest {
   std::vector<int32_t> prompt;          // token ids, already tokenized
   sampling::SamplingParams params;      // per-request sampling parameters (validated by submit)
@@ -105,6 +111,7 @@ struct GenerationRequest {
   // Every position's logits are then needed, so this prompt is computed whole:
   // it does not reuse the prefix cache (its blocks are still cached for others).
   int prompt_logprobs = -1;
+  ResponseFormat response_format = ResponseFormat::kText;  // not with beam search or min_tokens
 };
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/draft_model_drafter.h"
+#include "engine/json_token_mask.h"
 #include "engine/ngram_drafter.h"
 #include "engine/prompt_logprobs.h"
 #include "engine/tokenizer.h"
@@ -79,6 +80,13 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
                                         "(start it with --draft-model PATH)");
   }
   if (spec.n < 1 || spec.n > 128) throw InvalidRequest("n", "n must be in [1, 128], got " + std::to_string(spec.n));
+  if (spec.response_format == ResponseFormat::kJsonObject) {
+    if (spec.beam) throw InvalidRequest("response_format", "JSON mode (json_object) cannot be used with beam search");
+    if (spec.params.min_tokens > 0) {
+      throw InvalidRequest("min_tokens", "min_tokens cannot be used with JSON mode (json_object): generation must "
+                                         "end when the object closes");
+    }
+  }
   if (spec.prompt_logprobs < -1 || spec.prompt_logprobs > sampling::kMaxLogprobs) {
     throw InvalidRequest("prompt_logprobs", "prompt_logprobs must be in [0, " + std::to_string(sampling::kMaxLogprobs) +
                                                 "] (or -1: off), got " + std::to_string(spec.prompt_logprobs));
@@ -175,6 +183,10 @@ void EngineCore::take_incoming() {
     first->seq.tokens = spec.prompt;
     first->seq.prompt_len = static_cast<int64_t>(spec.prompt.size());
     first->seq.owner = first.get();
+    if (spec.response_format == ResponseFormat::kJsonObject) {
+      first->json.emplace();
+      if (!json_mask_) json_mask_ = std::make_unique<JsonTokenMask>(tokenizer_, model_.config().vocab_size);
+    }
     if (spec.prompt_logprobs >= 0) {
       first->seq.reuse_prefix = false;
       request->prompt_logprobs.resize(spec.prompt.size() - 1);
@@ -317,6 +329,13 @@ bool EngineCore::step() {
       in.pending_tokens = std::span<const int32_t>(drafts_of[plan[i].chunk]).first(plan[i].draft_index);
     }
   }
+  // JSON mode: each such row may only take tokens that keep its object valid.
+  if (row_masks_.size() < plan.size()) row_masks_.resize(plan.size());
+  for (size_t i = 0; i < plan.size(); ++i) {
+    if (!plan[i].s->json) continue;
+    json_mask_->fill(*plan[i].s->json, row_masks_[i]);
+    rows[i].input.token_mask = row_masks_[i].data();
+  }
   // Beam rows are ranked, not sampled: from the raw logits, read before the sampler works in place.
   for (size_t i = 0; i < plan.size(); ++i) {
     if (BeamSearch* beam = plan[i].s->request->beam.get()) {
@@ -356,7 +375,7 @@ void EngineCore::draft_tokens() {
     auto* s = static_cast<SequenceState*>(seq->owner);
     const Request& request = *s->request;
     const Speculation mode = request.spec.speculation.value_or(options_.speculation);
-    if (mode == Speculation::kOff || seq->num_draft > 0 || seq->num_uncomputed() != 1) continue;
+    if (mode == Speculation::kOff || s->json || seq->num_draft > 0 || seq->num_uncomputed() != 1) continue;
     // Never draft past max_tokens or the context: the last sample needs a row too.
     const int64_t room = std::min<int64_t>(request.spec.max_tokens - seq->num_output(),
                                            context_length() - static_cast<int64_t>(seq->tokens.size())) - 1;
@@ -424,6 +443,7 @@ void EngineCore::fork_siblings(SequenceState& first) {
     sibling->seq.prompt_len = first.seq.prompt_len;
     sibling->seq.owner = sibling.get();
     sibling->penalties = first.penalties;
+    sibling->json = first.json;
     sibling->stops = StopStringMatcher(request.spec.stop, request.spec.include_stop_str_in_output);
     kv_.fork(first.seq.kv, sibling->seq.kv);
     scheduler_.add_running_after(after, &sibling->seq);
@@ -497,6 +517,12 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
   }
   const int32_t token = r.token_id;
   const GenerationRequest& spec = request.spec;
+  if (s.json && !tokenizer_.is_end_of_generation(token) && !s.json->step(tokenizer_.token_to_piece(token))) {
+    // The mask allows only tokens the recognizer accepts; this would be a bug, so say so.
+    request.event.error = "JSON mode: the sampled token " + std::to_string(token) + " does not continue the object";
+    finish_sequence(s, FinishReason::kError);
+    return;
+  }
   s.seq.tokens.push_back(token);
   s.penalties.accept(token);
   ++request.usage.completion_tokens;

@@ -30,6 +30,8 @@
 
 namespace nucleus {
 
+class JsonTokenMask;
+
 class EngineCore {
  public:
   EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOptions& options);
@@ -96,6 +98,8 @@ class EngineCore {
   ForwardBatch batch_;
   std::vector<float> beam_row_;  // [vocab] a beam's raw logits, on the host
   std::vector<float> prompt_row_;  // [vocab] a prompt position's logits, on the host
+  std::unique_ptr<JsonTokenMask> json_mask_;  // built at the first JSON-mode request
+  std::vector<std::vector<uint8_t>> row_masks_;  // [row][vocab] this step's JSON-mode masks
   std::vector<size_t> chunk_first_row_;  // this step's batch row of each chunk's first token
   uint64_t next_seq_id_ = 1;
   int64_t prompt_tokens_ = 0;      // over all requests taken in

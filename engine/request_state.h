@@ -18,6 +18,7 @@
 #include "engine/sequence.h"
 #include "engine/spec_pacing.h"
 #include "engine/stop_strings.h"
+#include "sampling/json_grammar.h"
 #include "sampling/penalties.h"
 
 namespace nucleus {
@@ -45,6 +46,8 @@ struct SequenceState {
   FinishReason finish = FinishReason::kNone;
   // Draft length and back-off from how this sequence's drafts fared.
   SpecPacing spec_pacing;
+  // JSON mode (ResponseFormat::kJsonObject): the recognizer after this sequence's output.
+  std::optional<sampling::JsonState> json;
 
   SequenceState(const Tokenizer& tokenizer, DecodeOptions decode) : detokenizer(tokenizer, decode) {}
 };

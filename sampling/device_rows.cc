@@ -33,6 +33,11 @@ void append_device_row(const RowInput& in, int32_t counts_row, int64_t vocab, cu
   ids.insert(ids.end(), sp.allowed_token_ids.begin(), sp.allowed_token_ids.end());
   p.banned_begin = static_cast<int32_t>(ids.size());
   ids.insert(ids.end(), sp.bad_token_ids.begin(), sp.bad_token_ids.end());
+  if (in.token_mask) {  // the device takes the mask as more banned ids
+    for (int64_t i = 0; i < vocab; ++i) {
+      if (!in.token_mask[i]) ids.push_back(static_cast<int32_t>(i));
+    }
+  }
   // Stage 3: pending tokens count as output, as in the CPU sampler.
   const int64_t outputs = in.num_output_tokens + static_cast<int64_t>(in.pending_tokens.size());
   if (outputs < sp.min_tokens) {

@@ -49,6 +49,11 @@ void edit_logits(float* l, int64_t vocab, const RowInput& in, const StageParams&
     for (size_t j = 0; j < sp.allowed_token_ids.size(); ++j) l[sp.allowed_token_ids[j]] = s.saved[j];
   }
   for (const int32_t id : sp.bad_token_ids) l[id] = -INFINITY;
+  if (in.token_mask) {
+    for (int64_t i = 0; i < vocab; ++i) {
+      if (!in.token_mask[i]) l[i] = -INFINITY;
+    }
+  }
   for (const LogitBias& b : sp.logit_bias) l[b.token_id] += b.bias;
   const int64_t produced = in.num_output_tokens + static_cast<int64_t>(in.pending_tokens.size());
   if (produced < sp.min_tokens) {

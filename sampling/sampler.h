@@ -4,7 +4,7 @@
 // ORDER OF THE STAGES (the one place it is written down; row_sampler.cc follows it)
 //   0. Sanitise: NaN logits -> -inf (flag kNanLogits), +inf -> FLT_MAX (flag kInfLogits).
 //      Raw logprobs are taken from this row.
-//   1. allowed_token_ids (everything else -> -inf), bad_token_ids (-> -inf).
+//   1. allowed_token_ids (everything else -> -inf), bad_token_ids and token_mask zeros (-> -inf).
 //   2. logit_bias is added.
 //   3. min_tokens: while output tokens (+ pending) < min_tokens, EOS ids and stop_token_ids -> -inf.
 //   4. Penalties (vLLM): repetition over prompt + output ids (divide positive logits, multiply
@@ -73,6 +73,9 @@ struct RowInput {
   int64_t position = 0;                       // absolute position of the token being sampled
   int64_t num_output_tokens = 0;              // generated so far (for min_tokens), pending excluded
   std::span<const int32_t> eos_token_ids;     // the model's EOS ids (for min_tokens)
+  // [vocab] or null: ids whose entry is 0 are never sampled (stage 1), e.g. the
+  // tokens that would break JSON mode's object (engine/json_token_mask.h).
+  const uint8_t* token_mask = nullptr;
 };
 
 struct TokenLogprob {

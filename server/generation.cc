@@ -19,6 +19,7 @@ GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
     request.include_stop_str_in_output = common.include_stop_str_in_output;
     request.skip_special_tokens = common.skip_special_tokens;
     request.prompt_logprobs = common.prompt_logprobs;
+    if (common.json_object) request.response_format = ResponseFormat::kJsonObject;
     if (common.use_beam_search) {
       request.beam = BeamSearchOptions{std::max(common.n, common.beam_width), common.length_penalty,
                                        common.early_stopping};

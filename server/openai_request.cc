@@ -227,9 +227,16 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
     const json* type = rf->is_object() ? field(*rf, "type") : nullptr;
     if (!type || !type->is_string())
       throw invalid_param("response_format", "response_format must be an object with a string \"type\"");
-    if (type->get<std::string>() != "text")
+    const std::string kind = type->get<std::string>();
+    if (kind == "json_object") {
+      r.json_object = true;
+    } else if (kind == "json_schema") {
       throw not_supported("response_format",
-                          "response_format type '" + type->get<std::string>() + "' is not supported yet (only text)");
+                          "response_format type 'json_schema' is not supported yet (json_object and text are)");
+    } else if (kind != "text") {
+      throw invalid_param("response_format",
+                          "response_format type must be 'text', 'json_object' or 'json_schema', got '" + kind + "'");
+    }
   }
   if (const json* tools = field(body, "tools"); tools && !(tools->is_array() && tools->empty()))
     throw not_supported("tools", "tools (function calling) are not supported yet");

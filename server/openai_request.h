@@ -42,6 +42,7 @@ struct CommonRequest {
   // their defaults (as vLLM checks).
   bool use_beam_search = false;
   int prompt_logprobs = -1;              // completions with echo and logprobs: the prompt's too (GenerationRequest)
+  bool json_object = false;              // response_format {"type": "json_object"}: JSON mode (ResponseFormat)
   int beam_width = 0;                    // 0: n
   float length_penalty = 1.0f;
   sampling::EarlyStopping early_stopping = sampling::EarlyStopping::kHeuristic;

@@ -221,12 +221,17 @@ TEST(CommonRequest, NullMeansAbsent) {
   EXPECT_TRUE(r.common.stop.empty());
 }
 
-TEST(CommonRequest, ResponseFormatOtherThanTextIsNotSupported) {
-  EXPECT_NO_THROW(parse_completion_request({{"prompt", "a"}, {"response_format", {{"type", "text"}}}}));
-  auto [status, param] =
-      error_of([] { parse_completion_request({{"prompt", "a"}, {"response_format", {{"type", "json_object"}}}}); });
-  EXPECT_EQ(status, 400);
-  EXPECT_EQ(param, "response_format");
+TEST(CommonRequest, ResponseFormatTextOrJsonObject) {
+  EXPECT_FALSE(parse_completion_request({{"prompt", "a"}, {"response_format", {{"type", "text"}}}}).common.json_object);
+  EXPECT_TRUE(
+      parse_completion_request({{"prompt", "a"}, {"response_format", {{"type", "json_object"}}}}).common.json_object);
+  for (const char* type : {"json_schema", "xml"}) {
+    auto [status, param] = error_of([type] {
+      parse_completion_request({{"prompt", "a"}, {"response_format", {{"type", type}}}});
+    });
+    EXPECT_EQ(status, 400) << type;
+    EXPECT_EQ(param, "response_format") << type;
+  }
 }
 
 TEST(ChatRequest, MessagesAsStringsOrTextParts) {

@@ -1,0 +1,72 @@
+#include "engine/json_token_mask.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "engine/tokenizer.h"
+
+namespace nucleus {
+
+JsonTokenMask::JsonTokenMask(const Tokenizer& tokenizer, int32_t vocab) : vocab_(vocab) {
+  std::vector<int32_t> ids;
+  for (int32_t id = 0; id < std::min(vocab, tokenizer.vocab_size()); ++id) {
+    if (tokenizer.is_end_of_generation(id)) {
+      end_ids_.push_back(id);
+    } else if (!tokenizer.is_special(id) && !tokenizer.token_to_piece(id).empty()) {
+      ids.push_back(id);
+    }
+  }
+  std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
+    const std::string& pa = tokenizer.token_to_piece(a);
+    const std::string& pb = tokenizer.token_to_piece(b);
+    return pa != pb ? pa < pb : a < b;
+  });
+  order_ = ids;
+  bytes_.reserve(ids.size());
+  lcp_.reserve(ids.size());
+  for (size_t k = 0; k < ids.size(); ++k) {
+    bytes_.push_back(tokenizer.token_to_piece(ids[k]));
+    max_len_ = std::max(max_len_, bytes_.back().size());
+    uint32_t common = 0;
+    if (k > 0) {
+      const std::string& a = bytes_[k - 1];
+      const std::string& b = bytes_[k];
+      while (common < a.size() && common < b.size() && a[common] == b[common]) ++common;
+    }
+    lcp_.push_back(common);
+  }
+}
+
+void JsonTokenMask::fill(const sampling::JsonState& state, std::vector<uint8_t>& mask) const {
+  mask.assign(static_cast<size_t>(vocab_), 0);
+  if (state.complete()) {
+    for (int32_t id : end_ids_) mask[static_cast<size_t>(id)] = 1;
+    return;
+  }
+  // states[i]: the state after the first i bytes of the current token. For the
+  // previous token, `valid` bytes were accepted and, if it failed, byte `valid`
+  // was the one refused; a token sharing more than `valid` bytes with it fails
+  // at that same byte.
+  std::vector<sampling::JsonState> states(max_len_ + 1);
+  states[0] = state;
+  size_t valid = 0;
+  bool failed = false;
+  for (size_t k = 0; k < order_.size(); ++k) {
+    const std::string& b = bytes_[k];
+    const size_t common = k == 0 ? 0 : lcp_[k];
+    if (failed && common > valid) continue;  // same failing prefix: ruled out, `valid` unchanged
+    size_t i = std::min(common, valid);
+    failed = false;
+    for (; i < b.size(); ++i) {
+      states[i + 1] = states[i];
+      if (!states[i + 1].step(static_cast<uint8_t>(b[i]))) {
+        failed = true;
+        break;
+      }
+    }
+    valid = i;
+    if (!failed) mask[static_cast<size_t>(order_[k])] = 1;
+  }
+}
+
+}  // namespace nucleus
