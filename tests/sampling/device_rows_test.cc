@@ -103,6 +103,26 @@ TEST(DeviceRows, ParametersAndListsOfEachRow) {
   EXPECT_FALSE(r.stage.uses_penalties());
 }
 
+TEST(DeviceRows, TokenMaskZerosBecomeBannedIds) {
+  // JSON mode's per-row mask (RowInput::token_mask) reaches the device as banned ids.
+  const int64_t vocab = 10;
+  SamplingParams sp;
+  sp.bad_token_ids = {1};
+  const uint8_t mask[vocab] = {1, 1, 0, 1, 0, 0, 1, 1, 1, 0};
+  RowInput in;
+  in.params = &sp;
+  in.token_mask = mask;
+  RowInput plain;
+  plain.params = &sp;
+  SampleBatch batch;
+  append_device_row(in, -1, vocab, batch);
+  append_device_row(plain, -1, vocab, batch);
+  const SampleRowParams& p = batch.rows[0];
+  EXPECT_EQ(slice(batch.ids, p.banned_begin, p.banned_count), (std::vector<int32_t>{1, 2, 4, 5, 9}));
+  const SampleRowParams& q = batch.rows[1];
+  EXPECT_EQ(slice(batch.ids, q.banned_begin, q.banned_count), (std::vector<int32_t>{1}));
+}
+
 TEST(DeviceRows, BadRowsAreRejectedLikeTheCpuSampler) {
   SamplingParams p;
   p.bad_token_ids = {100};

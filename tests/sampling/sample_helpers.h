@@ -17,6 +17,7 @@ struct OneRow {
   std::vector<int32_t> pending;
   int64_t num_output_tokens = 0;
   std::vector<int32_t> eos;
+  const uint8_t* token_mask = nullptr;
 };
 
 // Samples a single row (the logits are copied, the sampler edits its copy).
@@ -37,6 +38,7 @@ inline RowResult sample_one(std::vector<float> logits, const SamplingParams& par
   in.seq_index = row.seq_index;
   in.num_output_tokens = row.num_output_tokens;
   in.eos_token_ids = row.eos;
+  in.token_mask = row.token_mask;
   RowResult out;
   sampler.sample(logits.data(), 1, static_cast<int64_t>(logits.size()), {&in, 1}, {&out, 1});
   return out;

@@ -122,6 +122,14 @@ TEST(Stages, LogitBiasAndMasks) {
   SamplingParams allowed;
   allowed.allowed_token_ids = {0, 3};
   expect_probs(processed_probs(log_of(kProbs), allowed), {0.2, 0, 0, 0.8});
+  // A per-row token mask (JSON mode) acts like a list of bad ids; greedy takes the best allowed.
+  const uint8_t mask[4] = {1, 0, 1, 0};
+  test::OneRow masked;
+  masked.token_mask = mask;
+  expect_probs(processed_probs(log_of(kProbs), {}, masked), {0.25, 0, 0.75, 0});
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  EXPECT_EQ(sample_one(log_of(kProbs), greedy, masked).token_id, 2);
 }
 
 TEST(Stages, MinTokensSuppressesEosAndStopIds) {
