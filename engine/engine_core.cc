@@ -475,11 +475,11 @@ void EngineCore::add_prompt_logprob_rows(const Schedule& schedule) {
 
 void EngineCore::read_prompt_logprobs(const Schedule& schedule, size_t first_row) {
   size_t row = first_row;
+  prompt_row_.resize(static_cast<size_t>(model_.config().vocab_size));
   for (const ScheduledChunk& c : schedule.chunks) {
     const auto [begin, end] = prompt_logprob_span(c);
     Request& request = *static_cast<SequenceState*>(c.seq->owner)->request;
     for (int64_t pos = begin; pos < end; ++pos, ++row) {
-      prompt_row_.resize(static_cast<size_t>(model_.config().vocab_size));
       backend_->read_logits(row, prompt_row_.data());
       request.prompt_logprobs[static_cast<size_t>(pos)] =
           prompt_token_logprob(prompt_row_, c.seq->tokens[static_cast<size_t>(pos + 1)], request.spec.prompt_logprobs);
@@ -530,14 +530,7 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
 
   SequenceDelta& d = delta_for(request, s.index);
   d.tokens.push_back(token);
-  if (spec.params.logprobs >= 0) {
-    TokenLogprob lp;
-    lp.token = token;
-    lp.logprob = r.logprob;
-    lp.rank = r.rank;
-    for (int i = 0; i < r.num_top; ++i) lp.top.push_back({r.top[i].token_id, r.top[i].logprob});
-    d.logprobs.push_back(std::move(lp));
-  }
+  if (spec.params.logprobs >= 0) d.logprobs.push_back(token_logprob(r));
 
   // Stop conditions, in order: end of generation, stop token ids, stop strings, length.
   const bool eog = tokenizer_.is_end_of_generation(token) && !spec.params.ignore_eos;

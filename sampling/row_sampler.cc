@@ -222,6 +222,14 @@ void report_logprobs(const float* values, const int32_t* ids, int64_t n, float m
 
 }  // namespace
 
+RowResult raw_logprob(float* logits, int64_t vocab, int32_t token, int32_t count) {
+  RowResult r;
+  r.flags = sanitize(logits, vocab);
+  r.token_id = token;
+  report_logprobs(logits, nullptr, vocab, row_max(logits, vocab), logits[token], count, r);
+  return r;
+}
+
 void sample_row(float* l, int64_t vocab, const RowInput& in, RowScratch& s, RowResult& r) {
   r = RowResult{};
   const SamplingParams& sp = *in.params;

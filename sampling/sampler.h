@@ -100,6 +100,13 @@ struct RowResult {
   bool ok() const { return (flags & kNoCandidates) == 0; }
 };
 
+// The raw logprob report (stage 12, raw mode) of `token` in logits[vocab],
+// without sampling: stage 0 is applied in place, then token_id, logprob, rank
+// and the top `count` (<= kMaxLogprobs) are filled as a raw-logprobs row that
+// sampled `token` would report them. For tokens that were not sampled, such as
+// a prompt's (echo with logprobs), so that they report the same numbers.
+RowResult raw_logprob(float* logits, int64_t vocab, int32_t token, int32_t count);
+
 // The checks sample() makes on each row before touching any (device samplers
 // make them too). Throws std::invalid_argument naming the row and the field.
 void check_row_input(int64_t row, const RowInput& in, int64_t vocab);
