@@ -1,7 +1,6 @@
 #include "engine/json_token_mask.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "engine/tokenizer.h"
 

@@ -1,6 +1,6 @@
 // How many tokens a speculating sequence drafts next, from how its recent
 // drafts fared. Kept apart from the step loop so the rule is tested alone
-// (tests/engine/spec_pacing_test.cc); it only sets draft lengths, so no
+// (SpecPacing.* in tests/engine/speculative_test.cc); it only sets draft lengths, so no
 // choice here can change an output (verification keeps outputs identical).
 //
 //   all drafts kept        -> draft twice as many next time (up to the cap)

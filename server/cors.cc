@@ -1,6 +1,7 @@
 #include "server/cors.h"
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace nucleus::server {
@@ -10,6 +11,12 @@ std::string trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t");
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+// Origins compare case-insensitively (scheme and host are).
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
 }
 
 // scheme://host[:port], nothing after: what browsers put in Origin.
@@ -33,9 +40,7 @@ CorsPolicy CorsPolicy::parse(const std::string& list) {
     if (entry == "*") {
       policy.any_ = true;
     } else if (looks_like_origin(entry)) {
-      std::string lower = entry;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-      policy.origins_.push_back(lower);
+      policy.origins_.push_back(lower(entry));
     } else {
       throw std::invalid_argument("'" + entry + "' is not an origin (scheme://host[:port], or * for any)");
     }
@@ -46,9 +51,7 @@ CorsPolicy CorsPolicy::parse(const std::string& list) {
 std::string CorsPolicy::allow_origin(const std::string& origin) const {
   if (origin.empty()) return "";
   if (any_) return "*";
-  std::string lower = origin;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  return std::find(origins_.begin(), origins_.end(), lower) != origins_.end() ? origin : "";
+  return std::find(origins_.begin(), origins_.end(), lower(origin)) != origins_.end() ? origin : "";
 }
 
 }  // namespace nucleus::server

@@ -11,10 +11,12 @@
 // and `beam_score` (that sum over length^length_penalty, the ranking key;
 // length = prompt + output tokens, a final EOS or stop id not counted), beside
 // the per-token entries when logprobs were asked for.
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 
 #include <httplib.h>
@@ -87,7 +89,7 @@ json bytes_of(const std::string& s) {
 }
 
 // Logprobs of a run of tokens in the route's shape.
-json logprobs_json(const Shape& shape, const Tokenizer& tok, const std::vector<TokenLogprob>& lps, size_t text_offset) {
+json logprobs_json(const Shape& shape, const Tokenizer& tok, std::span<const TokenLogprob> lps, size_t text_offset) {
   if (shape.chat) {
     json content = json::array();
     for (const TokenLogprob& lp : lps) {
@@ -117,37 +119,37 @@ json logprobs_json(const Shape& shape, const Tokenizer& tok, const std::vector<T
   return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
 }
 
-// Echo with logprobs: the prompt's tokens lead the legacy arrays. The first has
-// null logprob and alternatives (nothing predicts it); text_offset counts from
-// the start of the echoed prompt. `completion` (this choice's own tokens, or
-// null) is appended.
-json echo_logprobs_json(const Tokenizer& tok, const std::vector<int32_t>& ids, const std::vector<TokenLogprob>& lps,
-                        const json& completion) {
-  json tokens = json::array(), token_logprobs = json::array(), top = json::array(), offsets = json::array();
-  size_t offset = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const std::string t = token_text(tok, ids[i]);
-    tokens.push_back(t);
-    offsets.push_back(offset);
-    offset += t.size();
-    if (i == 0 || i - 1 >= lps.size()) {
-      token_logprobs.push_back(nullptr);
-      top.push_back(nullptr);
-      continue;
-    }
-    const TokenLogprob& lp = lps[i - 1];
-    token_logprobs.push_back(lp.logprob);
-    json alts = json::object();
-    for (const TopLogprob& alt : lp.top) alts[token_text(tok, alt.token)] = alt.logprob;
-    if (!lp.top.empty()) alts[t] = lp.logprob;  // as for generated tokens: the prompt's own token is among them
-    top.push_back(alts);
-  }
-  json out = {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
-  if (completion.is_object()) {
+// Echo with logprobs: the prompt's tokens lead the legacy arrays, scored by
+// logprobs_json (lps[i - 1] is ids[i]'s entry); text_offset counts from the
+// start of the echoed prompt. Null entries: the first token (nothing predicts
+// it) and, when the request ended before its prompt was scored (an abort at
+// shutdown), the rest of the prompt. `completion` (this choice's own tokens,
+// or null) is appended.
+json echo_logprobs_json(const Shape& shape, const Tokenizer& tok, const std::vector<int32_t>& ids,
+                        const std::vector<TokenLogprob>& lps, const json& completion) {
+  json out = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()},
+              {"text_offset", json::array()}};
+  auto append = [&out](const json& part) {
     for (const char* key : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) {
-      for (const json& v : completion[key]) out[key].push_back(v);
+      for (const json& v : part[key]) out[key].push_back(v);
     }
-  }
+  };
+  size_t offset = 0;
+  auto unscored = [&](int32_t id) {
+    const std::string t = token_text(tok, id);
+    out["tokens"].push_back(t);
+    out["token_logprobs"].push_back(nullptr);
+    out["top_logprobs"].push_back(nullptr);
+    out["text_offset"].push_back(offset);
+    offset += t.size();
+  };
+  const size_t scored = ids.empty() ? 0 : std::min(lps.size(), ids.size() - 1);
+  if (!ids.empty()) unscored(ids[0]);
+  const json prompt = logprobs_json(shape, tok, std::span<const TokenLogprob>(lps).first(scored), offset);
+  for (const json& t : prompt["tokens"]) offset += t.get<std::string>().size();
+  append(prompt);
+  for (size_t i = scored + 1; i < ids.size(); ++i) unscored(ids[i]);
+  if (completion.is_object()) append(completion);
   return out;
 }
 
@@ -223,7 +225,8 @@ json stream_chunk(const Shape& shape, const Tokenizer& tok, const std::string& i
   c["logprobs"] = d.logprobs.empty() ? json(nullptr) : logprobs_json(shape, tok, d.logprobs, text_offset);
   if (echo_run) {
     const int prompt = choice / shape.n;
-    c["logprobs"] = echo_logprobs_json(tok, shape.echo_ids[prompt], echo_run->prompt_logprobs(prompt), c["logprobs"]);
+    c["logprobs"] =
+        echo_logprobs_json(shape, tok, shape.echo_ids[prompt], echo_run->prompt_logprobs(prompt), c["logprobs"]);
   }
   c["finish_reason"] = finish_json(d.finish);
   if (d.finish != FinishReason::kNone) c["stop_reason"] = stop_reason_json(d);
@@ -379,8 +382,8 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
                                      ? json(nullptr)
                                      : logprobs_json(shape, tok, c.logprobs, prefix.size());
             if (shape.echo_logprobs) {
-              choice["logprobs"] = echo_logprobs_json(tok, shape.echo_ids[i / shape.n], run->prompt_logprobs(i / shape.n),
-                                                      choice["logprobs"]);
+              choice["logprobs"] = echo_logprobs_json(shape, tok, shape.echo_ids[i / shape.n],
+                                                      run->prompt_logprobs(i / shape.n), choice["logprobs"]);
             }
             if (shape.beam) {
               // The ranking key, always present: the sum of the token logprobs
