@@ -10,10 +10,13 @@ model="$(bash scripts/fetch-model.sh)"
 bash scripts/build.sh release nucleus
 cat <<'MSG'
 
-Nucleus is starting on http://127.0.0.1:8080. Try, from another terminal:
+Nucleus is starting on http://127.0.0.1:8080 (unless --host/--port say otherwise). Try, from another terminal:
 
   curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \
     -d '{"messages": [{"role": "user", "content": "Write a haiku about the sea."}], "max_tokens": 64}'
 
 MSG
-exec build/release/app/nucleus serve --model "$model" --host 127.0.0.1 --port 8080 "$@"
+# Defaults through the environment, so the same options given as arguments win
+# (CLI11 refuses an option given twice on the command line).
+export NUCLEUS_MODEL="${NUCLEUS_MODEL:-$model}" NUCLEUS_HOST="${NUCLEUS_HOST:-127.0.0.1}" NUCLEUS_PORT="${NUCLEUS_PORT:-8080}"
+exec build/release/app/nucleus serve "$@"
