@@ -50,15 +50,17 @@ double get_number(const json& body, const char* name, double fallback, double lo
   return x;
 }
 
-// An integer (an integral float such as 3.0 is accepted too).
+// An integer (an integral float such as 3.0 is accepted too). Unsigned first:
+// nlohmann's is_number_integer() is true for unsigned values as well, and
+// get<int64_t>() would wrap 2^64 - 1 to -1.
 int64_t as_integer(const json& v, const std::string& name) {
-  if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_unsigned()) {
     uint64_t u = v.get<uint64_t>();
     if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
       throw invalid_param(name, name + " is out of range, got " + v.dump());
     return static_cast<int64_t>(u);
   }
+  if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     double d = v.get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) return static_cast<int64_t>(d);

@@ -2,6 +2,8 @@
 // the parameter; each accepted form lands in the right field.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "server/errors.h"
@@ -192,6 +194,35 @@ TEST(CommonRequest, OutOfRangeValuesNameTheParameter) {
     EXPECT_EQ(status, 400) << name << "=" << value.dump();
     EXPECT_EQ(param, name) << name << "=" << value.dump();
   }
+}
+
+// JSON integers above INT64_MAX arrive as unsigned 64-bit values: they must be
+// refused as out of range, not wrapped to negatives (2^64 - 1 became top_k -1,
+// "off", and was accepted; errors reported 2^63 as -9223372036854775808).
+TEST(CommonRequest, IntegersAboveInt64MaxAreOutOfRangeNotWrapped) {
+  const uint64_t all_ones = std::numeric_limits<uint64_t>::max(), two_63 = uint64_t{1} << 63;
+  for (const std::string name : {"top_k", "max_tokens", "n", "seed", "min_tokens", "logprobs", "best_of"}) {
+    for (const uint64_t value : {all_ones, two_63}) {
+      json body = {{"prompt", "a"}, {name, value}};
+      try {
+        parse_completion_request(body);
+        ADD_FAILURE() << name << "=" << value << " was accepted";
+      } catch (const ApiError& e) {
+        EXPECT_EQ(e.status(), 400) << name << "=" << value;
+        EXPECT_EQ(e.param(), name) << name << "=" << value;
+        EXPECT_EQ(std::string(e.what()).find("got -"), std::string::npos) << name << ": " << e.what();
+      }
+    }
+  }
+  for (const json& ids : {json{all_ones}, json{{1, two_63}}}) {
+    EXPECT_EQ(error_of([&] { parse_completion_request({{"prompt", ids}}); }).second, "prompt") << ids.dump();
+    EXPECT_EQ(error_of([&] { parse_completion_request({{"prompt", "a"}, {"stop_token_ids", ids}}); }).second,
+              "stop_token_ids") << ids.dump();
+  }
+  // The largest values that fit are still taken as they are.
+  EXPECT_EQ(parse_completion_request({{"prompt", "a"}, {"top_k", 2147483647u}}).common.params.top_k, 2147483647);
+  EXPECT_EQ(parse_completion_request({{"prompt", "a"}, {"seed", uint64_t{9223372036854775807u}}}).common.params.seed,
+            uint64_t{9223372036854775807u});
 }
 
 TEST(CommonRequest, StreamOptionsUserAndMinTokensAreChecked) {
