@@ -46,6 +46,7 @@ struct BeamSearch::Child {
   double score = 0;
   FinishReason finish = FinishReason::kNone;
   std::string stop_reason;
+  bool stop_reason_is_token = false;  // SequenceDelta::stop_reason_is_token
   std::optional<Detokenizer> detokenizer;
   StopStringMatcher stops;
   std::string emit;  // text final after this token
@@ -95,7 +96,10 @@ BeamSearch::Child BeamSearch::make_child(const Beam& parent, const sampling::Bea
                        spec.params.stop_token_ids.end();
   if (eog || stop_id) {
     child.finish = FinishReason::kStop;
-    if (stop_id) child.stop_reason = std::to_string(c.token);
+    if (stop_id) {
+      child.stop_reason = std::to_string(c.token);
+      child.stop_reason_is_token = true;
+    }
     scored_length = length - 1;
   } else {
     StopStringMatcher::Result text = child.stops.push(child.detokenizer->push(c.token));
@@ -175,6 +179,7 @@ BeamSearch::Outcome BeamSearch::advance(BeamEnv& env) {
     f.score = child.score;
     f.finish = child.finish;
     f.stop_reason = child.stop_reason;
+    f.stop_reason_is_token = child.stop_reason_is_token;
     all.push_back(std::move(f));
   }
   std::stable_sort(all.begin(), all.end(), [](const Finished& a, const Finished& b) { return a.score > b.score; });
@@ -290,6 +295,7 @@ BeamSearch::Outcome BeamSearch::finish(BeamEnv& env, int64_t decoded, const std:
     d.text = std::move(f.text);
     d.finish = f.finish;
     d.stop_reason = std::move(f.stop_reason);
+    d.stop_reason_is_token = f.stop_reason_is_token;
     d.cumulative_logprob = f.cum_logprob;
     d.beam_score = f.score;
     event.deltas.push_back(std::move(d));

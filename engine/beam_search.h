@@ -105,6 +105,7 @@ class BeamSearch {
     double score = 0;
     FinishReason finish = FinishReason::kNone;
     std::string stop_reason;
+    bool stop_reason_is_token = false;
   };
   struct Child;
 

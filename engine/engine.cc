@@ -64,6 +64,7 @@ void RequestHandle::Shared::publish(RequestEvent event) {
         if (d.finish != FinishReason::kNone) {
           it->finish = d.finish;
           it->stop_reason = d.stop_reason;
+          it->stop_reason_is_token = d.stop_reason_is_token;
         }
         if (d.beam_score) {
           it->cumulative_logprob = d.cumulative_logprob;

@@ -136,6 +136,10 @@ struct SequenceDelta {
   std::string text;                    // new text: whole UTF-8 characters, no partial stop string
   FinishReason finish = FinishReason::kNone;
   std::string stop_reason;             // the stop string or token that ended it, if any
+  // stop_reason is a stop_token_ids entry in decimal, not a stop string: the
+  // API answers an integer for one and a string for the other, and a stop
+  // string may itself be digits ("2", or longer than an int holds).
+  bool stop_reason_is_token = false;
   // Beam search only (one delta per result, index = rank, best first): the
   // result's cumulative logprob (the sum of its tokens' logprobs) and its score.
   std::optional<double> cumulative_logprob;

@@ -564,6 +564,8 @@ void EngineCore::finish_sequence(SequenceState& s, FinishReason reason, std::str
   }
   s.finish = reason;
   d.finish = reason;
+  // Not a stop string, yet a reason: the stop token id (append_token).
+  d.stop_reason_is_token = !by_stop_string && !stop_reason.empty();
   d.stop_reason = std::move(stop_reason);
   scheduler_.remove(&s.seq);
   forget_drafts(s.seq.id);

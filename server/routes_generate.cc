@@ -57,9 +57,12 @@ json usage_json(const Usage& u) {
 
 json finish_json(FinishReason f) { return f == FinishReason::kNone ? json(nullptr) : json(finish_reason_name(f)); }
 
+// As vLLM: the stop token id as an integer, the stop string as a string (even
+// one of digits: stop "2" is "2", and "99999999999" once threw from std::stoi
+// and took the server down), null for EOS or length.
 json stop_reason_json(const SequenceDelta& d) {
   if (d.stop_reason.empty()) return nullptr;
-  if (std::all_of(d.stop_reason.begin(), d.stop_reason.end(), ::isdigit)) return std::stoi(d.stop_reason);
+  if (d.stop_reason_is_token) return std::stoll(d.stop_reason);  // the engine's std::to_string of an int32 id
   return d.stop_reason;
 }
 

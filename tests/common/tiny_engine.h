@@ -96,6 +96,7 @@ struct Drained {
   std::map<int, std::string> text;
   std::map<int, FinishReason> finish;
   std::map<int, std::string> stop_reason;
+  std::map<int, bool> stop_reason_is_token;
   Usage usage;
   std::string error;
   int events = 0;
@@ -118,6 +119,7 @@ inline Drained drain(RequestHandle& handle, std::chrono::milliseconds timeout = 
         EXPECT_EQ(out.finish.count(d.index), 0u) << "sequence " << d.index << " finished twice";
         out.finish[d.index] = d.finish;
         out.stop_reason[d.index] = d.stop_reason;
+        out.stop_reason_is_token[d.index] = d.stop_reason_is_token;
       }
     }
     if (!event->error.empty()) out.error = event->error;

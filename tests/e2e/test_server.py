@@ -86,7 +86,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nucleus", required=True)
     ap.add_argument("--model", required=True)
+    ap.add_argument("--only", default="", help="run only the checks whose name matches this regex")
     args = ap.parse_args()
+    if args.only:
+        RESULTS[:] = [(name, fn) for name, fn in RESULTS if re.search(args.only, name)]
 
     srv = Server(args.nucleus, args.model)
     client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=120)
@@ -313,6 +316,31 @@ def _(c):
                                         stop=stop, stream=True))
     streamed = "".join(ch.choices[0].text for ch in chunks)
     assert streamed == r.choices[0].text, (streamed, r.choices[0].text)
+
+
+@check("stop_reason: a stop string stays a string even when it is digits (one longer than an int took the "
+       "server down), a stop token id is an integer")
+def _(c):
+    srv = c["srv"]
+    nine = requests.post(srv.url + "/tokenize", json={"prompt": "9", "add_special_tokens": False}).json()["tokens"]
+    assert len(nine) == 1, nine
+    body = {"prompt": "Numbers:", "temperature": 0, "logit_bias": {str(nine[0]): 100}}  # it writes 9s only
+    for stop, max_tokens in (("9", 3), ("99999999999", 16)):
+        for stream in (False, True):
+            r = requests.post(srv.url + "/v1/completions", json={**body, "stop": [stop], "max_tokens": max_tokens,
+                                                               "stream": stream}, timeout=60)
+            assert r.status_code == 200, r.text[:300]
+            if stream:
+                events = [json.loads(line[6:]) for line in r.text.splitlines()
+                          if line.startswith("data: {")]
+                last = events[-1]["choices"][0]
+                assert r.text.rstrip().endswith("data: [DONE]"), r.text[-200:]
+            else:
+                last = r.json()["choices"][0]
+            assert last["finish_reason"] == "stop" and last["stop_reason"] == stop, (stop, stream, last)
+    r = requests.post(srv.url + "/v1/completions", json={**body, "stop_token_ids": nine, "max_tokens": 3}).json()
+    assert r["choices"][0]["stop_reason"] == nine[0], r
+    assert requests.get(srv.url + "/health").status_code == 200
 
 
 @check("logit_bias (string keys) forces a token")

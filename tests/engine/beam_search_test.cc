@@ -37,6 +37,7 @@ struct Result {
   std::string text;
   FinishReason finish = FinishReason::kNone;
   std::string stop_reason;
+  bool stop_reason_is_token = false;
   double cum = 0, score = 0;
   std::vector<TokenLogprob> logprobs;
 };
@@ -61,7 +62,11 @@ BeamRun drain_beams(RequestHandle& h) {
       r.tokens.insert(r.tokens.end(), d.tokens.begin(), d.tokens.end());
       r.text += d.text;
       r.logprobs.insert(r.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
-      if (d.finish != FinishReason::kNone) r.finish = d.finish, r.stop_reason = d.stop_reason;
+      if (d.finish != FinishReason::kNone) {
+        r.finish = d.finish;
+        r.stop_reason = d.stop_reason;
+        r.stop_reason_is_token = d.stop_reason_is_token;
+      }
       if (d.beam_score) r.cum = *d.cumulative_logprob, r.score = *d.beam_score;
     }
     if (!event->error.empty()) run.error = event->error;
@@ -158,6 +163,7 @@ class BeamSearchTest : public ::testing::Test {
     double score = 0;
     FinishReason finish = FinishReason::kNone;
     std::string stop_reason;
+    bool stop_reason_is_token = false;
     std::string text;
   };
 
@@ -201,7 +207,7 @@ class BeamSearchTest : public ::testing::Test {
         const size_t length = prompt.size() + h.out.size();
         if (p.token == lm_->eos || stop_id) {
           h.finish = FinishReason::kStop;
-          if (stop_id) h.stop_reason = std::to_string(p.token);
+          if (stop_id) h.stop_reason = std::to_string(p.token), h.stop_reason_is_token = true;
           h.text = tok().decode(std::vector<int32_t>(h.out.begin(), h.out.end() - 1));
           h.score = score(c, h.cum, length - 1);
         } else {
@@ -262,6 +268,7 @@ class BeamSearchTest : public ::testing::Test {
       EXPECT_EQ(got.results[i].tokens, want[i].out);
       EXPECT_EQ(got.results[i].finish, want[i].finish);
       EXPECT_EQ(got.results[i].stop_reason, want[i].stop_reason);
+      EXPECT_EQ(got.results[i].stop_reason_is_token, want[i].stop_reason_is_token);
       EXPECT_EQ(got.results[i].text, want[i].text);
       EXPECT_NEAR(got.results[i].cum, want[i].cum, 1e-9);
       EXPECT_NEAR(got.results[i].score, want[i].score, 1e-9);

@@ -328,6 +328,8 @@ TEST_F(EngineTest, StopTokenIdsAndMaxTokens) {
             std::vector<int32_t>(full.tokens.at(0).begin(), full.tokens.at(0).begin() + first + 1));
   EXPECT_EQ(stopped.finish.at(0), FinishReason::kStop);
   EXPECT_EQ(stopped.stop_reason.at(0), std::to_string(stop_id));
+  EXPECT_TRUE(stopped.stop_reason_is_token.at(0));  // the API answers it as an integer
+  EXPECT_FALSE(full.stop_reason_is_token.at(0));
   // min_tokens delays the stop id past position first.
   r.params.min_tokens = static_cast<int32_t>(first) + 1;
   const Drained later = drain(*engine.submit(r));
@@ -372,6 +374,7 @@ TEST_F(EngineTest, StopStringsAreCutFromTheTextAndHeldBackAcrossDeltas) {
             if (d.finish != FinishReason::kNone) {
               got.finish[0] = d.finish;
               got.stop_reason[0] = d.stop_reason;
+              got.stop_reason_is_token[0] = d.stop_reason_is_token;
             }
           }
           if (ev->done) break;
@@ -387,6 +390,7 @@ TEST_F(EngineTest, StopStringsAreCutFromTheTextAndHeldBackAcrossDeltas) {
           EXPECT_EQ(streamed, text.substr(0, at + (include ? stop.size() : 0))) << what;
           EXPECT_EQ(got.finish[0], FinishReason::kStop) << what;
           EXPECT_EQ(got.stop_reason[0], stop) << what;
+          EXPECT_FALSE(got.stop_reason_is_token[0]) << what;  // a string, whatever its characters
           // One byte per token: generation ends with the token that completes the stop.
           EXPECT_EQ(got.tokens[0].size(), at + stop.size()) << what;
         }
