@@ -1,6 +1,8 @@
-// AVX2 attention for one query head (see attention_kernels.h). Keys in order:
-// scores with 8-lane dot products, one vector exp pass, then the weighted sum
-// of V kept in registers when head_dim is a multiple of 8 up to 128.
+// AVX2 attention for the query heads of one KV head (see attention_kernels.h).
+// Per query head, keys in order: scores with 8-lane dot products, one vector
+// exp pass, then the weighted sum of V in registers when head_dim is a
+// multiple of 8 up to 128. The heads of a group take each block of keys in
+// turn, so a block's K and V come from memory once for the whole group.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -11,6 +13,8 @@
 
 namespace nucleus::kernels::cpu {
 namespace {
+
+constexpr int kMaxQueries = 16;  // query heads taken together (larger groups go in parts)
 
 // Calls fn(j, slot) for keys j = 0..n_keys-1 in order, walking the block table
 // block by block (no division per key).
@@ -57,21 +61,63 @@ float softmax_numerators(float* scores, int n, float max_score) {
   return hsum(acc);
 }
 
-// out = sum_j scores[j] * v_j / sum, head_dim = 8 * kChunks, in registers.
-template <int kChunks>
-void weighted_values_fixed(const HeadJob& job, float inv_sum) {
-  __m256 acc[kChunks];
-  for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_setzero_ps();
-  for_each_key(job, [&](int j, int64_t slot) {
-    const float* v = job.v + slot * job.slot_stride;
-    const __m256 p = _mm256_set1_ps(job.scores[j]);
-#pragma GCC unroll 16
-    for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * c), acc[c]);
-  });
-  const __m256 inv = _mm256_set1_ps(inv_sum);
-  for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(job.out + 8 * c, _mm256_mul_ps(acc[c], inv));
+// The rows of the block after the current one (its slots are consecutive),
+// fetched while this block is computed: the block table scatters a sequence's
+// blocks, so the hardware prefetcher cannot see the next one coming.
+inline void prefetch_block(const HeadJob& job, const float* base, int b, int j_next) {
+  if (j_next >= job.n_keys) return;
+  const int64_t slot0 = static_cast<int64_t>(job.block_table[b + 1]) * job.block_size;
+  const int keys = std::min(job.block_size, job.n_keys - j_next);
+  const char* row = reinterpret_cast<const char*>(base + slot0 * job.slot_stride);
+  const size_t row_bytes = static_cast<size_t>(job.head_dim) * sizeof(float);
+  for (int j = 0; j < keys; ++j, row += job.slot_stride * static_cast<int64_t>(sizeof(float))) {
+    for (size_t line = 0; line < row_bytes; line += 64) _mm_prefetch(row + line, _MM_HINT_T0);
+  }
 }
 
+// out_g = sum_j scores_g[j] * v_j / sum_g, head_dim = 8 * kChunks: block by
+// block, each query head of the group in turn accumulating in registers over
+// the block's keys (which stay in L1 for the next head), its running sum kept
+// in out between blocks. Per output element: acc = 0; acc = fma(p_j, v_j, acc)
+// for j in order; out = acc * inv, whatever the group size.
+template <int kChunks>
+void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
+  constexpr int kDim = 8 * kChunks;
+  for (int g = 0; g < job.n_queries; ++g) {
+    for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(job.out + g * kDim + 8 * c, _mm256_setzero_ps());
+  }
+  for (int j = 0, b = 0; j < job.n_keys; ++b) {
+    const int64_t slot0 = static_cast<int64_t>(job.block_table[b]) * job.block_size;
+    const int end = std::min(job.n_keys, j + job.block_size);
+    const float* v0 = job.v + slot0 * job.slot_stride;
+    prefetch_block(job, job.v, b, end);
+    for (int g = 0; g < job.n_queries; ++g) {
+      float* out = job.out + g * kDim;
+      const float* scores = job.scores + static_cast<int64_t>(g) * job.n_keys;
+      __m256 acc[kChunks];
+#pragma GCC unroll 16
+      for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_loadu_ps(out + 8 * c);
+      const float* v = v0;
+      for (int jj = j; jj < end; ++jj, v += job.slot_stride) {
+        const __m256 p = _mm256_set1_ps(scores[jj]);
+#pragma GCC unroll 16
+        for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * c), acc[c]);
+      }
+#pragma GCC unroll 16
+      for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(out + 8 * c, acc[c]);
+    }
+    j = end;
+  }
+  for (int g = 0; g < job.n_queries; ++g) {
+    const __m256 inv = _mm256_set1_ps(inv_sums[g]);
+    for (int c = 0; c < kChunks; ++c) {
+      float* o = job.out + g * kDim + 8 * c;
+      _mm256_storeu_ps(o, _mm256_mul_ps(_mm256_loadu_ps(o), inv));
+    }
+  }
+}
+
+// Any head_dim, one query head (n_queries == 1).
 void weighted_values_any(const HeadJob& job, float inv_sum) {
   const int d = job.head_dim;
   for (int i = 0; i < d; ++i) job.out[i] = 0.0f;
@@ -106,49 +152,138 @@ inline void dot4(const float* q, const float* k, int64_t stride, int n, float* o
   out[3] = hsum(a3);
 }
 
+// One query head (n_queries == 1), head_dim not a multiple of 8:
 // scores[j] = (q . k_j) * scale for every key in order; returns their max.
-float key_scores(const HeadJob& job) {
+float key_scores_any(const HeadJob& job) {
   float max_score = -INFINITY;
-  if (job.head_dim % 8 != 0) {
-    for_each_key(job, [&](int j, int64_t slot) {
-      const float s = dot(job.q, job.k + slot * job.slot_stride, job.head_dim) * job.scale;
-      job.scores[j] = s;
-      max_score = std::fmax(max_score, s);
-    });
-    return max_score;
+  for_each_key(job, [&](int j, int64_t slot) {
+    const float s = dot(job.q, job.k + slot * job.slot_stride, job.head_dim) * job.scale;
+    job.scores[j] = s;
+    max_score = std::fmax(max_score, s);
+  });
+  return max_score;
+}
+
+// hsum() of each of a[0..7], as one vector: lane j = hsum(a[j]), through the
+// same additions in the same pairs (lanes l + l+4, then + l+2, then + l+1),
+// so each lane is bitwise what hsum() gives. Transposing the final sums
+// instead of reducing each vector alone is 12 shuffles and 7 adds for 8 keys.
+inline __m256 hsum8(const __m256 a[8]) {
+  __m256 s[4];  // s[i] = [a[2i] lanes l + l+4 | a[2i+1] lanes l + l+4]
+  for (int i = 0; i < 4; ++i) {
+    s[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20),
+                         _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31));
   }
-  // Block by block: the slots of one block are consecutive.
+  // u0: low half [a0: l0+l2, l1+l3, a2: same], high half the same of a1, a3; u1 of a4..a7.
+  const __m256 u0 = _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m256 u1 = _mm256_add_ps(_mm256_shuffle_ps(s[2], s[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm256_shuffle_ps(s[2], s[3], _MM_SHUFFLE(3, 2, 3, 2)));
+  // Low half: keys 0, 2, 4, 6; high half: keys 1, 3, 5, 7.
+  const __m256 r = _mm256_add_ps(_mm256_shuffle_ps(u0, u1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm256_shuffle_ps(u0, u1, _MM_SHUFFLE(3, 1, 3, 1)));
+  return _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// Dot products of q with 8 consecutive keys, each the operations of dot() in
+// dot()'s order (one 8-lane FMA chain per key, then hsum), so every score is
+// bitwise what dot() gives for that key alone; eight independent chains keep
+// both FMA ports busy where one chain would wait on its latency.
+inline __m256 dot8(const float* q, const float* k, int64_t stride, int n) {
+  __m256 acc[8];
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+  for (int i = 0; i < n; i += 8) {
+    const __m256 qi = _mm256_loadu_ps(q + i);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k + j * stride + i), acc[j]);
+  }
+  return hsum8(acc);
+}
+
+// head_dim a multiple of 8: scores_g[j] = (q_g . k_j) * scale for every query
+// head g of the group and every key in order, block by block (the slots of one
+// block are consecutive), the heads in turn over a block's keys while those
+// are in L1; max_scores[g] = max_j scores_g[j]. The max is a vector max over
+// lanes, exact in any order (NaN scores are skipped, as std::fmax does).
+void key_scores(const HeadJob& job, float* max_scores) {
+  __m256 max8[kMaxQueries];
+  for (int g = 0; g < job.n_queries; ++g) max8[g] = _mm256_set1_ps(-INFINITY);
+  const __m256 scale = _mm256_set1_ps(job.scale);
   for (int j = 0, b = 0; j < job.n_keys; ++b) {
     const int64_t slot0 = static_cast<int64_t>(job.block_table[b]) * job.block_size;
     const int end = std::min(job.n_keys, j + job.block_size);
-    const float* k = job.k + slot0 * job.slot_stride;
-    for (; j + 4 <= end; j += 4, k += 4 * job.slot_stride) {
-      float d[4];
-      dot4(job.q, k, job.slot_stride, job.head_dim, d);
-      for (int i = 0; i < 4; ++i) {
-        job.scores[j + i] = d[i] * job.scale;
-        max_score = std::fmax(max_score, job.scores[j + i]);
+    const float* k0 = job.k + slot0 * job.slot_stride;
+    prefetch_block(job, job.k, b, end);
+    for (int g = 0; g < job.n_queries; ++g) {
+      const float* q = job.q + static_cast<int64_t>(g) * job.head_dim;
+      float* scores = job.scores + static_cast<int64_t>(g) * job.n_keys;
+      const float* k = k0;
+      int jj = j;
+      for (; jj + 8 <= end; jj += 8, k += 8 * job.slot_stride) {
+        const __m256 s = _mm256_mul_ps(dot8(q, k, job.slot_stride, job.head_dim), scale);
+        _mm256_storeu_ps(scores + jj, s);
+        max8[g] = _mm256_max_ps(s, max8[g]);  // a NaN in s gives the second operand
+      }
+      for (; jj + 4 <= end; jj += 4, k += 4 * job.slot_stride) {
+        float d[4];
+        dot4(q, k, job.slot_stride, job.head_dim, d);
+        for (int i = 0; i < 4; ++i) scores[jj + i] = d[i] * job.scale;
+        max8[g] = _mm256_max_ps(_mm256_set_m128(_mm_set1_ps(-INFINITY), _mm_loadu_ps(scores + jj)), max8[g]);
+      }
+      for (; jj < end; ++jj, k += job.slot_stride) {
+        scores[jj] = dot(q, k, job.head_dim) * job.scale;
+        max8[g] = _mm256_max_ps(_mm256_set1_ps(scores[jj]), max8[g]);
       }
     }
-    for (; j < end; ++j, k += job.slot_stride) {
-      job.scores[j] = dot(job.q, k, job.head_dim) * job.scale;
-      max_score = std::fmax(max_score, job.scores[j]);
-    }
+    j = end;
   }
-  return max_score;
+  for (int g = 0; g < job.n_queries; ++g) {
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, max8[g]);
+    float m = lanes[0];
+    for (int i = 1; i < 8; ++i) m = std::fmax(m, lanes[i]);
+    max_scores[g] = m;
+  }
 }
 
 }  // namespace
 
 void attend_head_avx2(const HeadJob& job) {
-  const float max_score = key_scores(job);
-  const float inv_sum = 1.0f / softmax_numerators(job.scores, job.n_keys, max_score);
+  if (job.n_queries > kMaxQueries || (job.n_queries > 1 && job.head_dim % 8 != 0)) {
+    for (int g0 = 0; g0 < job.n_queries; g0 += job.head_dim % 8 != 0 ? 1 : kMaxQueries) {
+      HeadJob part = job;
+      part.n_queries = std::min(job.n_queries - g0, job.head_dim % 8 != 0 ? 1 : kMaxQueries);
+      part.q = job.q + static_cast<int64_t>(g0) * job.head_dim;
+      part.out = job.out + static_cast<int64_t>(g0) * job.head_dim;
+      part.scores = job.scores + static_cast<int64_t>(g0) * job.n_keys;
+      attend_head_avx2(part);
+    }
+    return;
+  }
+  if (job.head_dim % 8 != 0) {
+    const float inv_sum = 1.0f / softmax_numerators(job.scores, job.n_keys, key_scores_any(job));
+    return weighted_values_any(job, inv_sum);
+  }
+  float max_scores[kMaxQueries], inv_sums[kMaxQueries];
+  key_scores(job, max_scores);
+  for (int g = 0; g < job.n_queries; ++g) {
+    inv_sums[g] = 1.0f / softmax_numerators(job.scores + static_cast<int64_t>(g) * job.n_keys, job.n_keys, max_scores[g]);
+  }
   switch (job.head_dim) {
-    case 32: return weighted_values_fixed<4>(job, inv_sum);
-    case 64: return weighted_values_fixed<8>(job, inv_sum);
-    case 96: return weighted_values_fixed<12>(job, inv_sum);
-    case 128: return weighted_values_fixed<16>(job, inv_sum);
-    default: return weighted_values_any(job, inv_sum);
+    case 32: return weighted_values_fixed<4>(job, inv_sums);
+    case 64: return weighted_values_fixed<8>(job, inv_sums);
+    case 96: return weighted_values_fixed<12>(job, inv_sums);
+    case 128: return weighted_values_fixed<16>(job, inv_sums);
+    default:
+      for (int g = 0; g < job.n_queries; ++g) {
+        HeadJob one = job;
+        one.n_queries = 1;
+        one.q = job.q + static_cast<int64_t>(g) * job.head_dim;
+        one.out = job.out + static_cast<int64_t>(g) * job.head_dim;
+        one.scores = job.scores + static_cast<int64_t>(g) * job.n_keys;
+        weighted_values_any(one, inv_sums[g]);
+      }
   }
 }
 

@@ -1,6 +1,6 @@
-// Causal grouped-query attention over the paged KV cache. One work item is one
-// (token row, query head): it reads its keys 0..pos in order and nothing else,
-// so its result is the same alone, in any batch, and with any thread count.
+// Causal grouped-query attention over the paged KV cache. Each query head of a
+// token row reads its keys 0..pos in order and nothing else, so its result is
+// the same alone, in any batch, and with any thread count.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -11,7 +11,9 @@
 
 namespace nucleus::kernels::cpu {
 
-void attend_head_scalar(const HeadJob& job) {
+namespace {
+
+void attend_one_head_scalar(const HeadJob& job) {
   const int d = job.head_dim;
   float max_score = -INFINITY;
   for (int j = 0; j < job.n_keys; ++j) {
@@ -35,22 +37,42 @@ void attend_head_scalar(const HeadJob& job) {
   for (int i = 0; i < d; ++i) job.out[i] *= inv;
 }
 
+}  // namespace
+
+void attend_head_scalar(const HeadJob& job) {
+  for (int g = 0; g < job.n_queries; ++g) {
+    HeadJob one = job;
+    one.n_queries = 1;
+    one.q = job.q + static_cast<int64_t>(g) * job.head_dim;
+    one.out = job.out + static_cast<int64_t>(g) * job.head_dim;
+    one.scores = job.scores + static_cast<int64_t>(g) * job.n_keys;
+    attend_one_head_scalar(one);
+  }
+}
+
 void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, const AttentionBatch& batch,
                    int n_heads, float scale, float* out) {
   const auto attend = avx2_enabled() ? attend_head_avx2 : attend_head_scalar;
   const int group = n_heads / cache.n_kv_heads;
   const int64_t slot_stride = static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim;
   const int64_t q_row = static_cast<int64_t>(n_heads) * cache.head_dim;
-  const int64_t items = batch.num_tokens * n_heads;
+  // One item per (token row, KV head) with its `group` query heads, so K and V
+  // are read once per group; when that leaves too few items to keep every
+  // thread busy (batch-1 decode: 3 items on 2 threads), one per query head.
+  // Either way each query head's result is the same (attention_kernels.h).
+  const int per_item = batch.num_tokens * cache.n_kv_heads >= 4 * pool.num_threads() ? group : 1;
+  const int items_per_token = n_heads / per_item;
+  const int64_t items = batch.num_tokens * items_per_token;
   pool.parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
     std::vector<float> scores;
     for (int64_t item = i0; item < i1; ++item) {
-      const int64_t t = item / n_heads;
-      const int h = static_cast<int>(item % n_heads);
+      const int64_t t = item / items_per_token;
+      const int h = static_cast<int>(item % items_per_token) * per_item;  // the item's first query head
       const int kv_head = h / group;
       HeadJob job;
       job.q = q + t * q_row + static_cast<int64_t>(h) * cache.head_dim;
       job.out = out + t * q_row + static_cast<int64_t>(h) * cache.head_dim;
+      job.n_queries = per_item;
       job.k = cache.k + static_cast<int64_t>(kv_head) * cache.head_dim;
       job.v = cache.v + static_cast<int64_t>(kv_head) * cache.head_dim;
       job.slot_stride = slot_stride;
@@ -59,7 +81,8 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
       job.head_dim = cache.head_dim;
       job.n_keys = batch.token_pos[t] + 1;
       job.scale = scale;
-      if (scores.size() < static_cast<size_t>(job.n_keys)) scores.resize(static_cast<size_t>(job.n_keys));
+      const size_t need = static_cast<size_t>(job.n_keys) * static_cast<size_t>(per_item);
+      if (scores.size() < need) scores.resize(need);
       job.scores = scores.data();
       attend(job);
     }

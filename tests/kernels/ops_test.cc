@@ -352,6 +352,74 @@ TEST(AttentionTest, BatchChunkAndThreadInvariant) {
   }
 }
 
+// Other head shapes than SmolLM2's: head_dim not a multiple of 8, one query
+// head per KV head, and groups of 7 and 20 (more than the AVX2 kernel takes
+// at once). A batch of 12 rows goes through grouped work items, a row alone
+// on one thread through one item per query head: bitwise equal, and each
+// within float rounding of a double-precision softmax.
+TEST(AttentionTest, AnyHeadShapeAndGroupSize) {
+  struct Shape {
+    int head_dim, n_heads, n_kv_heads;
+  };
+  constexpr int kLen = 40, kBlk = 16;
+  for (const Shape sh : {Shape{40, 6, 2}, Shape{128, 4, 4}, Shape{96, 14, 2}, Shape{32, 40, 2}, Shape{24, 9, 3}}) {
+    std::mt19937 rng(static_cast<uint32_t>(sh.head_dim * 100 + sh.n_heads));
+    const int64_t kv_row = static_cast<int64_t>(sh.n_kv_heads) * sh.head_dim;
+    const int64_t q_row = static_cast<int64_t>(sh.n_heads) * sh.head_dim;
+    const int group = sh.n_heads / sh.n_kv_heads;
+    const std::vector<int32_t> blocks{2, 0, 1};  // out of order in memory
+    std::vector<float> k(static_cast<size_t>(3 * kBlk * kv_row)), v(k.size());
+    const auto k_new = random_floats(rng, kLen * kv_row, -2.0f, 2.0f), v_new = random_floats(rng, kLen * kv_row);
+    const auto q = random_floats(rng, kLen * q_row, -1.0f, 1.0f);
+    const KvLayerView cache{k.data(), v.data(), 3 * kBlk, sh.n_kv_heads, sh.head_dim};
+    std::vector<int32_t> slots(kLen), seq(kLen, 0), pos(kLen);
+    for (int p = 0; p < kLen; ++p) slots[p] = blocks[p / kBlk] * kBlk + p % kBlk;
+    std::iota(pos.begin(), pos.end(), 0);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(sh.head_dim));
+    for (bool scalar : paths()) {
+      ScalarPath path(scalar);
+      ThreadPool pool1(1), pool2(2);
+      write_kv(Context{Device::kCpu, &pool1}, cache, k_new.data(), v_new.data(), slots.data(), kLen);
+      // Rows 28..39 in one batch on 2 threads.
+      constexpr int kFirst = 28, kRows = kLen - kFirst;
+      std::vector<float> batched(static_cast<size_t>(kRows * q_row)), alone(static_cast<size_t>(q_row));
+      const AttentionBatch batch{kRows, seq.data(), pos.data() + kFirst, blocks.data(), 3, kBlk, 1};
+      attention(Context{Device::kCpu, &pool2}, q.data() + kFirst * q_row, cache, batch, sh.n_heads, scale,
+                batched.data());
+      for (int r = 0; r < kRows; ++r) {
+        const int p = kFirst + r;
+        const AttentionBatch one{1, seq.data(), pos.data() + p, blocks.data(), 3, kBlk, 1};
+        attention(Context{Device::kCpu, &pool1}, q.data() + p * q_row, cache, one, sh.n_heads, scale, alone.data());
+        ASSERT_TRUE(test::bitwise_equal(alone.data(), batched.data() + r * q_row, q_row))
+            << (scalar ? "scalar" : "avx2") << " head_dim=" << sh.head_dim << " heads=" << sh.n_heads
+            << " kv_heads=" << sh.n_kv_heads << " pos=" << p;
+        for (int h = 0; h < sh.n_heads; ++h) {
+          const int64_t kv_off = static_cast<int64_t>(h / group) * sh.head_dim;
+          std::vector<double> w(static_cast<size_t>(p + 1));
+          double max_w = -INFINITY, sum = 0.0;
+          for (int j = 0; j <= p; ++j) {
+            double dot = 0.0;
+            for (int i = 0; i < sh.head_dim; ++i) {
+              dot += static_cast<double>(q[p * q_row + h * sh.head_dim + i]) * k_new[j * kv_row + kv_off + i];
+            }
+            w[j] = dot * scale;
+            max_w = std::max(max_w, w[j]);
+          }
+          for (int j = 0; j <= p; ++j) sum += (w[j] = std::exp(w[j] - max_w));
+          for (int i = 0; i < sh.head_dim; ++i) {
+            double ref = 0.0;
+            for (int j = 0; j <= p; ++j) ref += w[j] / sum * v_new[j * kv_row + kv_off + i];
+            // |q.k| <= 128 * 2 = 256 before scaling: scores carry <= 128 roundings of 256 * 2^-24
+            // (2e-3 absolute at the worst, usually far less), weights the same relative error.
+            ASSERT_NEAR(alone[h * sh.head_dim + i], ref, 2e-4)
+                << (scalar ? "scalar" : "avx2") << " head_dim=" << sh.head_dim << " head=" << h << " dim=" << i;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(AttentionTest, Avx2AgreesWithScalar) {
   if (!cpu::cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
   std::mt19937 rng(9);
