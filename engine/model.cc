@@ -194,9 +194,10 @@ void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorag
     const kernels::KvLayerView cache = kv.layer(li);
     // Attention block.
     kernels::rms_norm(ctx, x, l.attn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
-    kernels::matmul(ctx, l.wq, ws_.xn.data(), T, ws_.q.data(), l.bq.empty() ? nullptr : l.bq.data());
-    kernels::matmul(ctx, l.wk, ws_.xn.data(), T, ws_.k.data(), l.bk.empty() ? nullptr : l.bk.data());
-    kernels::matmul(ctx, l.wv, ws_.xn.data(), T, ws_.v.data(), l.bv.empty() ? nullptr : l.bv.data());
+    const kernels::MatmulOutput qkv[3] = {{l.wq, ws_.q.data(), l.bq.empty() ? nullptr : l.bq.data()},
+                                          {l.wk, ws_.k.data(), l.bk.empty() ? nullptr : l.bk.data()},
+                                          {l.wv, ws_.v.data(), l.bv.empty() ? nullptr : l.bv.data()}};
+    kernels::matmul_shared_input(ctx, ws_.xn.data(), T, qkv, 3);
     kernels::rope(ctx, ws_.q.data(), b.positions.data(), T, c.n_heads, rope);
     kernels::rope(ctx, ws_.k.data(), b.positions.data(), T, c.n_kv_heads, rope);
     kernels::write_kv(ctx, cache, ws_.k.data(), ws_.v.data(), b.slot_mapping.data(), T);
@@ -205,8 +206,8 @@ void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorag
     kernels::add_inplace(ctx, x, ws_.proj.data(), T * D);
     // Feed-forward block (SwiGLU).
     kernels::rms_norm(ctx, x, l.ffn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
-    kernels::matmul(ctx, l.w_gate, ws_.xn.data(), T, ws_.gate.data());
-    kernels::matmul(ctx, l.w_up, ws_.xn.data(), T, ws_.up.data());
+    const kernels::MatmulOutput gate_up[2] = {{l.w_gate, ws_.gate.data(), nullptr}, {l.w_up, ws_.up.data(), nullptr}};
+    kernels::matmul_shared_input(ctx, ws_.xn.data(), T, gate_up, 2);
     kernels::swiglu(ctx, ws_.gate.data(), ws_.up.data(), T, c.n_ff, ws_.hidden.data());
     kernels::matmul(ctx, l.w_down, ws_.hidden.data(), T, ws_.proj.data());
     kernels::add_inplace(ctx, x, ws_.proj.data(), T * D);

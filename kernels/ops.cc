@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "kernels/cpu/cpu_ops.h"
 
@@ -21,9 +22,16 @@ namespace {
   throw std::invalid_argument(std::string(op) + ": " + what);
 }
 
-void require(bool ok, const char* op, const std::string& what) {
-  if (!ok) fail(op, what);
-}
+// Checks an argument. A macro so that the message is built only when the
+// check fails: these run on every op call, and for attention once per token
+// row and KV block, where building the strings up front cost more than the
+// checks (malloc and to_string on every call of a decode step).
+#define REQUIRE(ok, op, what)        \
+  do {                               \
+    if (!(ok)) [[unlikely]] {        \
+      fail(op, what);                \
+    }                                \
+  } while (0)
 
 void require_ptr(const void* p, const char* op, const char* name) {
   if (p == nullptr) fail(op, std::string(name) + " is null");
@@ -45,19 +53,19 @@ ThreadPool& cpu_pool(const Context& ctx, const char* op) {
 }
 
 void validate_weight(const WeightView& w, const char* op, const char* name) {
-  const std::string n = name;
+  const std::string_view n = name;
   const auto traits = ggml_type_traits(static_cast<uint32_t>(w.type));
-  require(traits.has_value(), op, n + ".type " + std::to_string(static_cast<uint32_t>(w.type)) + " is not a ggml type");
-  require(traits->supported, op, n + ".type " + std::string(traits->name) + " is not supported");
-  require_ptr(w.data, op, (n + ".data").c_str());
-  require(w.rows > 0, op, n + ".rows must be > 0, got " + std::to_string(w.rows));
-  require(w.cols > 0, op, n + ".cols must be > 0, got " + std::to_string(w.cols));
-  require(w.cols % traits->block_size == 0, op,
-          n + ".cols " + std::to_string(w.cols) + " is not a multiple of the " + std::string(traits->name) +
+  REQUIRE(traits.has_value(), op, std::string(n) + ".type " + std::to_string(static_cast<uint32_t>(w.type)) + " is not a ggml type");
+  REQUIRE(traits->supported, op, std::string(n) + ".type " + std::string(traits->name) + " is not supported");
+  REQUIRE(w.data != nullptr, op, std::string(n) + ".data is null");
+  REQUIRE(w.rows > 0, op, std::string(n) + ".rows must be > 0, got " + std::to_string(w.rows));
+  REQUIRE(w.cols > 0, op, std::string(n) + ".cols must be > 0, got " + std::to_string(w.cols));
+  REQUIRE(w.cols % traits->block_size == 0, op,
+          std::string(n) + ".cols " + std::to_string(w.cols) + " is not a multiple of the " + std::string(traits->name) +
               " block size " + std::to_string(traits->block_size));
   const size_t expected = ggml_row_size(w.type, w.cols);
-  require(w.row_bytes == expected, op,
-          n + ".row_bytes is " + std::to_string(w.row_bytes) + " but " + std::to_string(w.cols) + " " +
+  REQUIRE(w.row_bytes == expected, op,
+          std::string(n) + ".row_bytes is " + std::to_string(w.row_bytes) + " but " + std::to_string(w.cols) + " " +
               std::string(traits->name) + " elements take " + std::to_string(expected));
 }
 
@@ -71,11 +79,11 @@ bool overlaps(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
 void matmul(const Context& ctx, const WeightView& w, const float* x, int64_t T, float* y, const float* bias) {
   constexpr const char* op = "matmul";
   validate_weight(w, op, "w");
-  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  REQUIRE(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
   if (T > 0) {
     require_ptr(x, op, "x");
     require_ptr(y, op, "y");
-    require(!overlaps(x, sizeof(float) * T * w.cols, y, sizeof(float) * T * w.rows), op, "y overlaps x");
+    REQUIRE(!overlaps(x, sizeof(float) * T * w.cols, y, sizeof(float) * T * w.rows), op, "y overlaps x");
   }
   if (ctx.device == Device::kCuda) {
 #ifdef NUCLEUS_CUDA_OPS
@@ -87,11 +95,45 @@ void matmul(const Context& ctx, const WeightView& w, const float* x, int64_t T, 
   cpu::matmul_cpu(cpu_pool(ctx, op), w, x, T, y, bias);
 }
 
+void matmul_shared_input(const Context& ctx, const float* x, int64_t T, const MatmulOutput* outputs, int count) {
+  constexpr const char* op = "matmul_shared_input";
+  REQUIRE(count >= 0, op, "count must be >= 0, got " + std::to_string(count));
+  REQUIRE(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  if (count == 0) return;
+  require_ptr(outputs, op, "outputs");
+  for (int i = 0; i < count; ++i) {
+    const MatmulOutput& o = outputs[i];
+    const auto name = [i] { return std::string("outputs[").append(std::to_string(i)).append("]"); };
+    validate_weight(o.w, op, (name() + ".w").c_str());
+    REQUIRE(o.w.cols == outputs[0].w.cols, op,
+            name() + ".w has " + std::to_string(o.w.cols) + " columns but outputs[0].w has " +
+                std::to_string(outputs[0].w.cols) + ": all weights must take the same x");
+    if (T == 0) continue;
+    REQUIRE(o.y != nullptr, op, name() + ".y is null");
+    REQUIRE(!overlaps(x, sizeof(float) * T * o.w.cols, o.y, sizeof(float) * T * o.w.rows), op, name() + ".y overlaps x");
+    for (int j = 0; j < i; ++j) {
+      REQUIRE(!overlaps(outputs[j].y, sizeof(float) * T * outputs[j].w.rows, o.y, sizeof(float) * T * o.w.rows), op,
+              name() + ".y overlaps outputs[" + std::to_string(j) + "].y");
+    }
+  }
+  if (T > 0) require_ptr(x, op, "x");
+  if (ctx.device == Device::kCuda) {
+#ifdef NUCLEUS_CUDA_OPS
+    // The device path has no per-call quantization or hand-off to save.
+    for (int i = 0; i < count; ++i) cuda::matmul_cuda(ctx, outputs[i].w, x, T, outputs[i].y, outputs[i].bias);
+    return;
+#else
+    no_cuda(op);
+#endif
+  }
+  cpu::matmul_shared_input_cpu(cpu_pool(ctx, op), x, T, outputs, count);
+}
+
 void rms_norm(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out) {
   constexpr const char* op = "rms_norm";
-  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
-  require(n > 0, op, "n must be > 0, got " + std::to_string(n));
-  require(std::isfinite(eps) && eps >= 0.0f, op, "eps must be finite and >= 0, got " + std::to_string(eps));
+  REQUIRE(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  REQUIRE(n > 0, op, "n must be > 0, got " + std::to_string(n));
+  REQUIRE(std::isfinite(eps) && eps >= 0.0f, op, "eps must be finite and >= 0, got " + std::to_string(eps));
   require_ptr(weight, op, "weight");
   if (T > 0) {
     require_ptr(x, op, "x");
@@ -109,17 +151,17 @@ void rms_norm(const Context& ctx, const float* x, const float* weight, int64_t T
 
 void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params) {
   constexpr const char* op = "rope";
-  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
-  require(n_heads > 0, op, "n_heads must be > 0, got " + std::to_string(n_heads));
-  require(params.head_dim > 0, op, "params.head_dim must be > 0, got " + std::to_string(params.head_dim));
-  require(params.rot_dim > 0 && params.rot_dim <= params.head_dim && params.rot_dim % 2 == 0, op,
+  REQUIRE(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  REQUIRE(n_heads > 0, op, "n_heads must be > 0, got " + std::to_string(n_heads));
+  REQUIRE(params.head_dim > 0, op, "params.head_dim must be > 0, got " + std::to_string(params.head_dim));
+  REQUIRE(params.rot_dim > 0 && params.rot_dim <= params.head_dim && params.rot_dim % 2 == 0, op,
           "params.rot_dim must be even and in [2, head_dim=" + std::to_string(params.head_dim) + "], got " +
               std::to_string(params.rot_dim));
-  require(std::isfinite(params.freq_base) && params.freq_base > 0.0f, op,
+  REQUIRE(std::isfinite(params.freq_base) && params.freq_base > 0.0f, op,
           "params.freq_base must be finite and > 0, got " + std::to_string(params.freq_base));
-  require(std::isfinite(params.freq_scale) && params.freq_scale > 0.0f, op,
+  REQUIRE(std::isfinite(params.freq_scale) && params.freq_scale > 0.0f, op,
           "params.freq_scale must be finite and > 0, got " + std::to_string(params.freq_scale));
-  require(params.style == RopeStyle::kNormal || params.style == RopeStyle::kNeox, op, "params.style is not a RopeStyle");
+  REQUIRE(params.style == RopeStyle::kNormal || params.style == RopeStyle::kNeox, op, "params.style is not a RopeStyle");
   if (T > 0) {
     require_ptr(x, op, "x");
     require_ptr(positions, op, "positions");
@@ -136,8 +178,8 @@ void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int
 
 void swiglu(const Context& ctx, const float* gate, const float* up, int64_t T, int64_t n, float* out) {
   constexpr const char* op = "swiglu";
-  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
-  require(n >= 0, op, "n must be >= 0, got " + std::to_string(n));
+  REQUIRE(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  REQUIRE(n >= 0, op, "n must be >= 0, got " + std::to_string(n));
   if (T * n > 0) {
     require_ptr(gate, op, "gate");
     require_ptr(up, op, "up");
@@ -155,7 +197,7 @@ void swiglu(const Context& ctx, const float* gate, const float* up, int64_t T, i
 
 void add_inplace(const Context& ctx, float* y, const float* x, int64_t n) {
   constexpr const char* op = "add_inplace";
-  require(n >= 0, op, "n must be >= 0, got " + std::to_string(n));
+  REQUIRE(n >= 0, op, "n must be >= 0, got " + std::to_string(n));
   if (n > 0) {
     require_ptr(y, op, "y");
     require_ptr(x, op, "x");
@@ -173,7 +215,7 @@ void add_inplace(const Context& ctx, float* y, const float* x, int64_t n) {
 void embedding(const Context& ctx, const WeightView& table, const int32_t* ids, int64_t T, float* out) {
   constexpr const char* op = "embedding";
   validate_weight(table, op, "table");
-  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  REQUIRE(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
   if (T > 0) {
     require_ptr(ids, op, "ids");
     require_ptr(out, op, "out");
@@ -199,9 +241,9 @@ namespace {
 void validate_cache(const KvLayerView& cache, const char* op) {
   require_ptr(cache.k, op, "cache.k");
   require_ptr(cache.v, op, "cache.v");
-  require(cache.num_slots >= 0, op, "cache.num_slots must be >= 0, got " + std::to_string(cache.num_slots));
-  require(cache.n_kv_heads > 0, op, "cache.n_kv_heads must be > 0, got " + std::to_string(cache.n_kv_heads));
-  require(cache.head_dim > 0, op, "cache.head_dim must be > 0, got " + std::to_string(cache.head_dim));
+  REQUIRE(cache.num_slots >= 0, op, "cache.num_slots must be >= 0, got " + std::to_string(cache.num_slots));
+  REQUIRE(cache.n_kv_heads > 0, op, "cache.n_kv_heads must be > 0, got " + std::to_string(cache.n_kv_heads));
+  REQUIRE(cache.head_dim > 0, op, "cache.head_dim must be > 0, got " + std::to_string(cache.head_dim));
 }
 
 }  // namespace
@@ -210,7 +252,7 @@ void write_kv(const Context& ctx, const KvLayerView& cache, const float* k_new, 
               const int32_t* slot_mapping, int64_t T) {
   constexpr const char* op = "write_kv";
   validate_cache(cache, op);
-  require(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  REQUIRE(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
   if (T > 0) {
     require_ptr(k_new, op, "k_new");
     require_ptr(v_new, op, "v_new");
@@ -237,13 +279,13 @@ void attention(const Context& ctx, const float* q, const KvLayerView& cache, con
   constexpr const char* op = "attention";
   validate_cache(cache, op);
   const int64_t T = batch.num_tokens;
-  require(T >= 0, op, "batch.num_tokens must be >= 0, got " + std::to_string(T));
-  require(n_heads > 0 && n_heads % cache.n_kv_heads == 0, op,
+  REQUIRE(T >= 0, op, "batch.num_tokens must be >= 0, got " + std::to_string(T));
+  REQUIRE(n_heads > 0 && n_heads % cache.n_kv_heads == 0, op,
           "n_heads (" + std::to_string(n_heads) + ") must be a positive multiple of cache.n_kv_heads (" +
               std::to_string(cache.n_kv_heads) + ")");
-  require(std::isfinite(scale), op, "scale must be finite");
-  require(batch.block_size > 0, op, "batch.block_size must be > 0, got " + std::to_string(batch.block_size));
-  require(batch.max_blocks_per_seq > 0, op,
+  REQUIRE(std::isfinite(scale), op, "scale must be finite");
+  REQUIRE(batch.block_size > 0, op, "batch.block_size must be > 0, got " + std::to_string(batch.block_size));
+  REQUIRE(batch.max_blocks_per_seq > 0, op,
           "batch.max_blocks_per_seq must be > 0, got " + std::to_string(batch.max_blocks_per_seq));
   if (T > 0) {
     require_ptr(q, op, "q");
@@ -254,18 +296,18 @@ void attention(const Context& ctx, const float* q, const KvLayerView& cache, con
   }
   const int64_t max_pos = static_cast<int64_t>(batch.max_blocks_per_seq) * batch.block_size;
   for (int64_t t = 0; t < T; ++t) {
-    const std::string row = "[" + std::to_string(t) + "]";
+    const auto row = [t] { return std::string("[").append(std::to_string(t)).append("]"); };
     const int32_t seq = batch.token_seq[t];
     const int32_t pos = batch.token_pos[t];
-    require(seq >= 0 && (batch.num_seqs <= 0 || seq < batch.num_seqs), op,
-            "batch.token_seq" + row + " = " + std::to_string(seq) + " is not a sequence of the batch");
-    require(pos >= 0 && pos < max_pos, op,
-            "batch.token_pos" + row + " = " + std::to_string(pos) + " is outside [0, " + std::to_string(max_pos) +
+    REQUIRE(seq >= 0 && (batch.num_seqs <= 0 || seq < batch.num_seqs), op,
+            "batch.token_seq" + row() + " = " + std::to_string(seq) + " is not a sequence of the batch");
+    REQUIRE(pos >= 0 && pos < max_pos, op,
+            "batch.token_pos" + row() + " = " + std::to_string(pos) + " is outside [0, " + std::to_string(max_pos) +
                 ") (max_blocks_per_seq * block_size)");
     const int32_t* table = batch.block_tables + static_cast<int64_t>(seq) * batch.max_blocks_per_seq;
     for (int b = 0; b <= pos / batch.block_size; ++b) {
       const int64_t end_slot = (static_cast<int64_t>(table[b]) + 1) * batch.block_size;
-      require(table[b] >= 0 && end_slot <= cache.num_slots, op,
+      REQUIRE(table[b] >= 0 && end_slot <= cache.num_slots, op,
               "block " + std::to_string(table[b]) + " (block_tables[" + std::to_string(seq) + "][" +
                   std::to_string(b) + "]) is outside the cache's " + std::to_string(cache.num_slots) + " slots");
     }

@@ -51,6 +51,18 @@ struct Context {
 // 8-bit blocks and block dot products are accumulated in block order.
 void matmul(const Context& ctx, const WeightView& w, const float* x, int64_t T, float* y, const float* bias = nullptr);
 
+// Several weights applied to the same x[T, cols]: y_i[T, w_i.rows] = x * w_i^T
+// (+ bias_i), as matmul() would give for each, bitwise. On the CPU the
+// activations are quantized once and all the weights' rows are split over the
+// pool in one pass, instead of a quantization and a hand-off per weight
+// (Q, K and V projections; gate and up of the feed-forward block).
+struct MatmulOutput {
+  WeightView w;
+  float* y = nullptr;
+  const float* bias = nullptr;
+};
+void matmul_shared_input(const Context& ctx, const float* x, int64_t T, const MatmulOutput* outputs, int count);
+
 // out[T, n] = x / sqrt(mean(x^2) + eps) * weight[n], per row.
 void rms_norm(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out);
 

@@ -10,6 +10,7 @@
 namespace nucleus::kernels::cpu {
 
 void matmul_cpu(ThreadPool& pool, const WeightView& w, const float* x, int64_t T, float* y, const float* bias);
+void matmul_shared_input_cpu(ThreadPool& pool, const float* x, int64_t T, const MatmulOutput* outputs, int count);
 void rms_norm_cpu(ThreadPool& pool, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out);
 void rope_cpu(ThreadPool& pool, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params);
 void swiglu_cpu(ThreadPool& pool, const float* gate, const float* up, int64_t T, int64_t n, float* out);

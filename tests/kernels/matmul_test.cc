@@ -275,6 +275,87 @@ void expect_error(Fn fn, const std::string& needle) {
   }
 }
 
+// Weights sharing one input (Q/K/V, gate/up) give bitwise what a matmul per
+// weight gives, whatever the mix of types, biases, T and thread count: the
+// shared pass only saves quantizations and hand-offs.
+TEST(MatmulTest, SharedInputEqualsOneMatmulPerWeight) {
+  std::mt19937 rng(31);
+  const int64_t cols = 256;  // a whole k-quant block, and 8 blocks of 32
+  struct Part {
+    GgmlType type;
+    int64_t rows;
+    bool bias;
+  };
+  const Part parts[] = {{GgmlType::Q4_1, 37, true}, {GgmlType::Q8_0, 16, false}, {GgmlType::F32, 5, true},
+                        {GgmlType::Q4_K, 50, false}, {GgmlType::Q4_1, 130, false}};
+  std::vector<test::RandomWeights> weights;
+  std::vector<std::vector<float>> biases;
+  for (const Part& p : parts) {
+    weights.push_back(random_weights(rng, p.type, p.rows, cols));
+    biases.push_back(p.bias ? random_floats(rng, p.rows) : std::vector<float>{});
+  }
+  const int64_t max_T = 40;
+  const auto x = random_floats(rng, max_T * cols, -3.0f, 3.0f);
+  for (KernelPath kp : test::matmul_paths()) {
+    PathGuard path(kp);
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      const Context ctx{Device::kCpu, &pool};
+      for (int64_t T : {1, 5, 7, 40}) {
+        std::vector<std::vector<float>> shared, separate;
+        std::vector<MatmulOutput> outputs;
+        for (size_t i = 0; i < weights.size(); ++i) {
+          shared.emplace_back(static_cast<size_t>(T * parts[i].rows), -1.0f);
+          separate.emplace_back(static_cast<size_t>(T * parts[i].rows), -2.0f);
+        }
+        for (size_t i = 0; i < weights.size(); ++i) {
+          const WeightView view = test::view_for(kp, weights[i]);
+          const float* bias = biases[i].empty() ? nullptr : biases[i].data();
+          outputs.push_back({view, shared[i].data(), bias});
+          matmul(ctx, view, x.data(), T, separate[i].data(), bias);
+        }
+        matmul_shared_input(ctx, x.data(), T, outputs.data(), static_cast<int>(outputs.size()));
+        for (size_t i = 0; i < weights.size(); ++i) {
+          ASSERT_TRUE(test::bitwise_equal(shared[i].data(), separate[i].data(), T * parts[i].rows))
+              << path_name(kp) << " threads=" << threads << " T=" << T << " output " << i << " ("
+              << ggml_type_name(parts[i].type) << ")";
+        }
+      }
+    }
+  }
+}
+
+TEST(MatmulTest, SharedInputRejectsBadArguments) {
+  std::mt19937 rng(5);
+  auto a = random_weights(rng, GgmlType::Q4_1, 4, 64);
+  auto b = random_weights(rng, GgmlType::Q4_1, 4, 96);
+  ThreadPool pool(1);
+  const Context ctx{Device::kCpu, &pool};
+  std::vector<float> x(96 * 2), y(4 * 2), z(4 * 2);
+  {
+    const MatmulOutput outs[2] = {{a.view, y.data(), nullptr}, {b.view, z.data(), nullptr}};
+    expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, x.data(), 1, outs, 2); },
+                                        "outputs[1].w has 96 columns but outputs[0].w has 64");
+  }
+  {
+    const MatmulOutput outs[2] = {{a.view, y.data(), nullptr}, {a.view, y.data() + 2, nullptr}};
+    expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, x.data(), 1, outs, 2); },
+                                        "outputs[1].y overlaps outputs[0].y");
+  }
+  {
+    const MatmulOutput outs[1] = {{a.view, nullptr, nullptr}};
+    expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, x.data(), 1, outs, 1); }, "outputs[0].y is null");
+  }
+  {
+    WeightView bad = a.view;
+    bad.row_bytes = 1;
+    const MatmulOutput outs[1] = {{bad, y.data(), nullptr}};
+    expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, x.data(), 1, outs, 1); }, "outputs[0].w.row_bytes");
+  }
+  expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, x.data(), 1, nullptr, 1); }, "outputs is null");
+  expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, x.data(), 1, nullptr, -1); }, "count must be");
+}
+
 TEST(MatmulTest, RejectsBadArguments) {
   std::mt19937 rng(2);
   auto w = random_weights(rng, GgmlType::Q4_1, 4, 64);
