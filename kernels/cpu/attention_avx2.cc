@@ -1,8 +1,9 @@
-// AVX2 attention for the query heads of one KV head (see attention_kernels.h).
-// Per query head, keys in order: scores with 8-lane dot products, one vector
-// exp pass, then the weighted sum of V in registers when head_dim is a
-// multiple of 8 up to 128. The heads of a group take each block of keys in
-// turn, so a block's K and V come from memory once for the whole group.
+// AVX2 attention for one job of attention_kernels.h: the query heads of one KV
+// head in a few token rows of one sequence. Per query, keys in order: scores
+// with 8-lane dot products, one vector exp pass, then the weighted sum of V in
+// registers when head_dim is a multiple of 8 up to 128. The job's queries take
+// each block of keys in turn, so a block's K and V come from memory once for
+// all of them.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -14,7 +15,6 @@
 namespace nucleus::kernels::cpu {
 namespace {
 
-constexpr int kMaxQueries = 16;  // query heads taken together (larger groups go in parts)
 
 // Calls fn(j, slot) for keys j = 0..n_keys-1 in order, walking the block table
 // block by block (no division per key).
@@ -75,25 +75,27 @@ inline void prefetch_block(const HeadJob& job, const float* base, int b, int j_n
   }
 }
 
-// out_g = sum_j scores_g[j] * v_j / sum_g, head_dim = 8 * kChunks: block by
-// block, each query head of the group in turn accumulating in registers over
-// the block's keys (which stay in L1 for the next head), its running sum kept
-// in out between blocks. Per output element: acc = 0; acc = fma(p_j, v_j, acc)
-// for j in order; out = acc * inv, whatever the group size.
+// out_q = sum_j scores_q[j] * v_j / sum_q, head_dim = 8 * kChunks: block by
+// block, each query of the job in turn accumulating in registers over the
+// block's keys (which stay in L1 for the next query), its running sum kept in
+// its output between blocks. Per output element: acc = 0; acc = fma(p_j, v_j,
+// acc) for j in order; out = acc * inv, however the job groups queries.
 template <int kChunks>
 void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
-  constexpr int kDim = 8 * kChunks;
-  for (int g = 0; g < job.n_queries; ++g) {
-    for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(job.out + g * kDim + 8 * c, _mm256_setzero_ps());
+  const int queries = job.total_queries();
+  for (int qi = 0; qi < queries; ++qi) {
+    for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(job.output(qi) + 8 * c, _mm256_setzero_ps());
   }
   for (int j = 0, b = 0; j < job.n_keys; ++b) {
     const int64_t slot0 = static_cast<int64_t>(job.block_table[b]) * job.block_size;
-    const int end = std::min(job.n_keys, j + job.block_size);
+    const int block_end = std::min(job.n_keys, j + job.block_size);
     const float* v0 = job.v + slot0 * job.slot_stride;
-    prefetch_block(job, job.v, b, end);
-    for (int g = 0; g < job.n_queries; ++g) {
-      float* out = job.out + g * kDim;
-      const float* scores = job.scores + static_cast<int64_t>(g) * job.n_keys;
+    prefetch_block(job, job.v, b, block_end);
+    for (int qi = 0; qi < queries; ++qi) {
+      const int end = std::min(block_end, job.keys_of(qi));
+      if (end <= j) continue;
+      float* out = job.output(qi);
+      const float* scores = job.scores_of(qi);
       __m256 acc[kChunks];
 #pragma GCC unroll 16
       for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_loadu_ps(out + 8 * c);
@@ -106,12 +108,12 @@ void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
 #pragma GCC unroll 16
       for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(out + 8 * c, acc[c]);
     }
-    j = end;
+    j = block_end;
   }
-  for (int g = 0; g < job.n_queries; ++g) {
-    const __m256 inv = _mm256_set1_ps(inv_sums[g]);
+  for (int qi = 0; qi < queries; ++qi) {
+    const __m256 inv = _mm256_set1_ps(inv_sums[qi]);
     for (int c = 0; c < kChunks; ++c) {
-      float* o = job.out + g * kDim + 8 * c;
+      float* o = job.output(qi) + 8 * c;
       _mm256_storeu_ps(o, _mm256_mul_ps(_mm256_loadu_ps(o), inv));
     }
   }
@@ -201,74 +203,72 @@ inline __m256 dot8(const float* q, const float* k, int64_t stride, int n) {
   return hsum8(acc);
 }
 
-// head_dim a multiple of 8: scores_g[j] = (q_g . k_j) * scale for every query
-// head g of the group and every key in order, block by block (the slots of one
-// block are consecutive), the heads in turn over a block's keys while those
-// are in L1; max_scores[g] = max_j scores_g[j]. The max is a vector max over
-// lanes, exact in any order (NaN scores are skipped, as std::fmax does).
+// head_dim a multiple of 8: scores_q[j] = (q . k_j) * scale for every query
+// of the job and each of its keys in order, block by block (the slots of one
+// block are consecutive), the queries in turn over a block's keys while those
+// are in L1; max_scores[qi] = max_j scores_q[j]. dot8, dot4 and dot give a key
+// bitwise the same score, so which one a key meets does not matter. The max
+// is a vector max over lanes, exact in any order (NaN scores are skipped, as
+// std::fmax does).
 void key_scores(const HeadJob& job, float* max_scores) {
-  __m256 max8[kMaxQueries];
-  for (int g = 0; g < job.n_queries; ++g) max8[g] = _mm256_set1_ps(-INFINITY);
+  const int queries = job.total_queries();
+  __m256 max8[kMaxJobQueries];
+  for (int qi = 0; qi < queries; ++qi) max8[qi] = _mm256_set1_ps(-INFINITY);
   const __m256 scale = _mm256_set1_ps(job.scale);
   for (int j = 0, b = 0; j < job.n_keys; ++b) {
     const int64_t slot0 = static_cast<int64_t>(job.block_table[b]) * job.block_size;
-    const int end = std::min(job.n_keys, j + job.block_size);
+    const int block_end = std::min(job.n_keys, j + job.block_size);
     const float* k0 = job.k + slot0 * job.slot_stride;
-    prefetch_block(job, job.k, b, end);
-    for (int g = 0; g < job.n_queries; ++g) {
-      const float* q = job.q + static_cast<int64_t>(g) * job.head_dim;
-      float* scores = job.scores + static_cast<int64_t>(g) * job.n_keys;
+    prefetch_block(job, job.k, b, block_end);
+    for (int qi = 0; qi < queries; ++qi) {
+      const int end = std::min(block_end, job.keys_of(qi));
+      const float* q = job.query(qi);
+      float* scores = job.scores_of(qi);
       const float* k = k0;
       int jj = j;
       for (; jj + 8 <= end; jj += 8, k += 8 * job.slot_stride) {
         const __m256 s = _mm256_mul_ps(dot8(q, k, job.slot_stride, job.head_dim), scale);
         _mm256_storeu_ps(scores + jj, s);
-        max8[g] = _mm256_max_ps(s, max8[g]);  // a NaN in s gives the second operand
+        max8[qi] = _mm256_max_ps(s, max8[qi]);  // a NaN in s gives the second operand
       }
       for (; jj + 4 <= end; jj += 4, k += 4 * job.slot_stride) {
         float d[4];
         dot4(q, k, job.slot_stride, job.head_dim, d);
         for (int i = 0; i < 4; ++i) scores[jj + i] = d[i] * job.scale;
-        max8[g] = _mm256_max_ps(_mm256_set_m128(_mm_set1_ps(-INFINITY), _mm_loadu_ps(scores + jj)), max8[g]);
+        max8[qi] = _mm256_max_ps(_mm256_set_m128(_mm_set1_ps(-INFINITY), _mm_loadu_ps(scores + jj)), max8[qi]);
       }
       for (; jj < end; ++jj, k += job.slot_stride) {
         scores[jj] = dot(q, k, job.head_dim) * job.scale;
-        max8[g] = _mm256_max_ps(_mm256_set1_ps(scores[jj]), max8[g]);
+        max8[qi] = _mm256_max_ps(_mm256_set1_ps(scores[jj]), max8[qi]);
       }
     }
-    j = end;
+    j = block_end;
   }
-  for (int g = 0; g < job.n_queries; ++g) {
+  for (int qi = 0; qi < queries; ++qi) {
     alignas(32) float lanes[8];
-    _mm256_store_ps(lanes, max8[g]);
+    _mm256_store_ps(lanes, max8[qi]);
     float m = lanes[0];
     for (int i = 1; i < 8; ++i) m = std::fmax(m, lanes[i]);
-    max_scores[g] = m;
+    max_scores[qi] = m;
   }
 }
 
 }  // namespace
 
 void attend_head_avx2(const HeadJob& job) {
-  if (job.n_queries > kMaxQueries || (job.n_queries > 1 && job.head_dim % 8 != 0)) {
-    for (int g0 = 0; g0 < job.n_queries; g0 += job.head_dim % 8 != 0 ? 1 : kMaxQueries) {
-      HeadJob part = job;
-      part.n_queries = std::min(job.n_queries - g0, job.head_dim % 8 != 0 ? 1 : kMaxQueries);
-      part.q = job.q + static_cast<int64_t>(g0) * job.head_dim;
-      part.out = job.out + static_cast<int64_t>(g0) * job.head_dim;
-      part.scores = job.scores + static_cast<int64_t>(g0) * job.n_keys;
-      attend_head_avx2(part);
+  const int queries = job.total_queries();
+  if (job.head_dim % 8 != 0) {
+    for (int qi = 0; qi < queries; ++qi) {
+      const HeadJob one = job.single(qi);
+      const float inv_sum = 1.0f / softmax_numerators(one.scores, one.n_keys, key_scores_any(one));
+      weighted_values_any(one, inv_sum);
     }
     return;
   }
-  if (job.head_dim % 8 != 0) {
-    const float inv_sum = 1.0f / softmax_numerators(job.scores, job.n_keys, key_scores_any(job));
-    return weighted_values_any(job, inv_sum);
-  }
-  float max_scores[kMaxQueries], inv_sums[kMaxQueries];
+  float max_scores[kMaxJobQueries], inv_sums[kMaxJobQueries];
   key_scores(job, max_scores);
-  for (int g = 0; g < job.n_queries; ++g) {
-    inv_sums[g] = 1.0f / softmax_numerators(job.scores + static_cast<int64_t>(g) * job.n_keys, job.n_keys, max_scores[g]);
+  for (int qi = 0; qi < queries; ++qi) {
+    inv_sums[qi] = 1.0f / softmax_numerators(job.scores_of(qi), job.keys_of(qi), max_scores[qi]);
   }
   switch (job.head_dim) {
     case 32: return weighted_values_fixed<4>(job, inv_sums);
@@ -276,14 +276,7 @@ void attend_head_avx2(const HeadJob& job) {
     case 96: return weighted_values_fixed<12>(job, inv_sums);
     case 128: return weighted_values_fixed<16>(job, inv_sums);
     default:
-      for (int g = 0; g < job.n_queries; ++g) {
-        HeadJob one = job;
-        one.n_queries = 1;
-        one.q = job.q + static_cast<int64_t>(g) * job.head_dim;
-        one.out = job.out + static_cast<int64_t>(g) * job.head_dim;
-        one.scores = job.scores + static_cast<int64_t>(g) * job.n_keys;
-        weighted_values_any(one, inv_sums[g]);
-      }
+      for (int qi = 0; qi < queries; ++qi) weighted_values_any(job.single(qi), inv_sums[qi]);
   }
 }
 

@@ -3,6 +3,7 @@
 // the same alone, in any batch, and with any thread count.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/attention_kernels.h"
@@ -40,14 +41,7 @@ void attend_one_head_scalar(const HeadJob& job) {
 }  // namespace
 
 void attend_head_scalar(const HeadJob& job) {
-  for (int g = 0; g < job.n_queries; ++g) {
-    HeadJob one = job;
-    one.n_queries = 1;
-    one.q = job.q + static_cast<int64_t>(g) * job.head_dim;
-    one.out = job.out + static_cast<int64_t>(g) * job.head_dim;
-    one.scores = job.scores + static_cast<int64_t>(g) * job.n_keys;
-    attend_one_head_scalar(one);
-  }
+  for (int qi = 0; qi < job.total_queries(); ++qi) attend_one_head_scalar(job.single(qi));
 }
 
 void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, const AttentionBatch& batch,
@@ -56,32 +50,60 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
   const int group = n_heads / cache.n_kv_heads;
   const int64_t slot_stride = static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim;
   const int64_t q_row = static_cast<int64_t>(n_heads) * cache.head_dim;
-  // One item per (token row, KV head) with its `group` query heads, so K and V
-  // are read once per group; when that leaves too few items to keep every
-  // thread busy (batch-1 decode: 3 items on 2 threads), one per query head.
-  // Either way each query head's result is the same (attention_kernels.h).
-  const int per_item = batch.num_tokens * cache.n_kv_heads >= 4 * pool.num_threads() ? group : 1;
-  const int items_per_token = n_heads / per_item;
-  const int64_t items = batch.num_tokens * items_per_token;
+  // Work items: (tile of token rows, KV head) with query heads of that KV
+  // head, so K and V are read once for all of an item's queries. A tile is up
+  // to kMaxJobRows consecutive rows of one sequence (a prefill chunk's rows
+  // share their keys; decode rows are one per sequence). When that leaves too
+  // few items to keep every thread busy (batch-1 decode: 3 items on 2
+  // threads), one item per query head. However queries are grouped, each
+  // one's result is the same (attention_kernels.h).
+  int per_item = 1;  // query heads per item: the largest divisor of group that fits a job
+  for (int d = std::min(group, kMaxJobQueries); d >= 1; --d) {
+    if (group % d == 0) {
+      per_item = d;
+      break;
+    }
+  }
+  const int max_rows = std::max(1, std::min(kMaxJobRows, kMaxJobQueries / per_item));
+  std::vector<std::pair<int64_t, int>> tiles;  // (first row, rows)
+  for (int64_t t = 0; t < batch.num_tokens;) {
+    int rows = 1;
+    while (rows < max_rows && t + rows < batch.num_tokens && batch.token_seq[t + rows] == batch.token_seq[t]) ++rows;
+    tiles.emplace_back(t, rows);
+    t += rows;
+  }
+  if (static_cast<int64_t>(tiles.size()) * (n_heads / per_item) < 4 * pool.num_threads()) {
+    per_item = 1;
+    tiles.clear();
+    for (int64_t t = 0; t < batch.num_tokens; ++t) tiles.emplace_back(t, 1);
+  }
+  const int items_per_tile = n_heads / per_item;
+  const int64_t items = static_cast<int64_t>(tiles.size()) * items_per_tile;
   pool.parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
     std::vector<float> scores;
     for (int64_t item = i0; item < i1; ++item) {
-      const int64_t t = item / items_per_token;
-      const int h = static_cast<int>(item % items_per_token) * per_item;  // the item's first query head
+      const auto [t, rows] = tiles[static_cast<size_t>(item / items_per_tile)];
+      const int h = static_cast<int>(item % items_per_tile) * per_item;  // the item's first query head
       const int kv_head = h / group;
       HeadJob job;
       job.q = q + t * q_row + static_cast<int64_t>(h) * cache.head_dim;
       job.out = out + t * q_row + static_cast<int64_t>(h) * cache.head_dim;
       job.n_queries = per_item;
+      job.n_rows = rows;
+      job.row_stride = q_row;
+      job.n_keys = 0;
+      for (int r = 0; r < rows; ++r) {
+        job.row_keys[r] = batch.token_pos[t + r] + 1;
+        job.n_keys = std::max(job.n_keys, job.row_keys[r]);
+      }
       job.k = cache.k + static_cast<int64_t>(kv_head) * cache.head_dim;
       job.v = cache.v + static_cast<int64_t>(kv_head) * cache.head_dim;
       job.slot_stride = slot_stride;
       job.block_table = batch.block_tables + static_cast<int64_t>(batch.token_seq[t]) * batch.max_blocks_per_seq;
       job.block_size = batch.block_size;
       job.head_dim = cache.head_dim;
-      job.n_keys = batch.token_pos[t] + 1;
       job.scale = scale;
-      const size_t need = static_cast<size_t>(job.n_keys) * static_cast<size_t>(per_item);
+      const size_t need = static_cast<size_t>(job.n_keys) * static_cast<size_t>(job.total_queries());
       if (scores.size() < need) scores.resize(need);
       job.scores = scores.data();
       attend(job);

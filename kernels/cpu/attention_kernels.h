@@ -1,8 +1,9 @@
-// The query heads of one KV head against their sequence's keys: the unit of
-// work of attention_cpu. Taking a KV head's query heads together (grouped-query
-// attention shares one K/V among them) reads each key and value once for the
-// group instead of once per query head; every query head's arithmetic is the
-// same as alone, so grouping never changes a result.
+// The query heads of one KV head, in one or a few token rows of one sequence,
+// against that sequence's keys: the unit of work of attention_cpu. Grouped-query
+// attention shares one K/V among a group's heads, and a prefill chunk's rows
+// share their keys, so a job reads each key and value once for all its
+// queries instead of once per query; every query's arithmetic is the same as
+// alone, so how queries are grouped never changes a result.
 #pragma once
 
 #include <cstddef>
@@ -10,26 +11,51 @@
 
 namespace nucleus::kernels::cpu {
 
+// Query heads and token rows taken together, at most this many queries a job.
+constexpr int kMaxJobQueries = 16;
+constexpr int kMaxJobRows = 4;
+
+// Query qi = r * n_queries + g is head g of the job's group in token row r.
 struct HeadJob {
-  const float* q = nullptr;             // [n_queries, head_dim], query heads side by side
-  float* out = nullptr;                 // [n_queries, head_dim]
-  int n_queries = 1;                    // query heads sharing this KV head
+  const float* q = nullptr;             // query qi at q + r * row_stride + g * head_dim
+  float* out = nullptr;                 // the same layout as q
+  int n_queries = 1;                    // query heads per row sharing this KV head
+  int n_rows = 1;                       // token rows of one sequence (n_rows * n_queries <= kMaxJobQueries)
+  int64_t row_stride = 0;               // floats from one token row of q (and out) to the next
+  int row_keys[kMaxJobRows] = {};       // keys 0..row_keys[r]-1 for row r (its position + 1)
   const float* k = nullptr;             // cache K of this KV head: slot s at k + s * slot_stride
   const float* v = nullptr;             // cache V of this KV head, same layout
   int64_t slot_stride = 0;              // floats per slot (n_kv_heads * head_dim)
   const int32_t* block_table = nullptr;  // the sequence's block ids
   int block_size = 0;
   int head_dim = 0;
-  int n_keys = 0;                       // keys 0..n_keys-1 (position + 1)
+  int n_keys = 0;                       // max of row_keys: the scores stride
   float scale = 0.0f;
-  float* scores = nullptr;              // scratch [n_queries, n_keys]
+  float* scores = nullptr;              // scratch [n_rows * n_queries, n_keys]
+
+  int total_queries() const { return n_rows * n_queries; }
+  int keys_of(int qi) const { return row_keys[qi / n_queries]; }
+  int64_t offset_of(int qi) const { return (qi / n_queries) * row_stride + static_cast<int64_t>(qi % n_queries) * head_dim; }
+  const float* query(int qi) const { return q + offset_of(qi); }
+  float* output(int qi) const { return out + offset_of(qi); }
+  float* scores_of(int qi) const { return scores + static_cast<int64_t>(qi) * n_keys; }
+  // Query qi alone, as a job of one query (same K, V, blocks and scratch row).
+  HeadJob single(int qi) const {
+    HeadJob one = *this;
+    one.q = query(qi);
+    one.out = output(qi);
+    one.n_queries = one.n_rows = 1;
+    one.n_keys = one.row_keys[0] = keys_of(qi);
+    one.scores = scores_of(qi);
+    return one;
+  }
 };
 
 inline int64_t key_slot(const HeadJob& job, int j) {
   return static_cast<int64_t>(job.block_table[j / job.block_size]) * job.block_size + j % job.block_size;
 }
 
-// For each query head: softmax(q . k_j * scale) weighted sum of v_j over j in order.
+// For each query of the job: softmax(q . k_j * scale) weighted sum of v_j over j in order.
 void attend_head_scalar(const HeadJob& job);
 void attend_head_avx2(const HeadJob& job);  // only when avx2_enabled()
 
