@@ -59,8 +59,7 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
         if (needs_auth && !authorized(req.get_header_value("Authorization"), state_.api_key)) {
           throw ApiError(401, "authentication_error", "Incorrect or missing API key", "", "invalid_api_key");
         }
-        if (needs_model && (!state_.ready || state_.draining)) {
-          res.set_header("Retry-After", "1");
+        if (needs_model && (!state_.ready || state_.draining)) {  // Retry-After: set once, below
           throw ApiError(503, "service_unavailable",
                          state_.draining ? "the server is shutting down" : "the model is still loading");
         }

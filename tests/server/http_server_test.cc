@@ -10,7 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <thread>
 #include <vector>
+
+#include <httplib.h>
 
 #include "server/http_server.h"
 
@@ -68,6 +71,29 @@ TEST(HttpServer, BurstOfConnectionsFitsTheAcceptQueue) {
   for (int i = 0; i < 64; ++i) connected += connects(options.port, 200, sockets);
   for (int s : sockets) close(s);
   EXPECT_EQ(connected, 64);  // httplib's own backlog of 5 queued 6
+}
+
+// A 503 carries one Retry-After: it was set before the throw and again by the
+// error wrapper, and two headers reach a client joined as "1, 1", which the
+// openai client cannot parse as a number of seconds.
+TEST(HttpServer, ServiceUnavailableHasOneRetryAfter) {
+  HttpOptions options;
+  options.port = free_port();
+  ServerState state;  // never ready: the model is "still loading"
+  HttpServer server(options, state);
+  server.bind();
+  std::thread serving([&] { server.run(); });
+  httplib::Client client("127.0.0.1", options.port);
+  for (int i = 0; i < 100 && !client.Get("/health"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (const char* path : {"/v1/completions", "/v1/chat/completions"}) {
+    const auto res = client.Post(path, R"({"prompt": "x"})", "application/json");
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 503) << path;
+    EXPECT_EQ(res->headers.count("Retry-After"), 1u) << path;
+    EXPECT_EQ(res->get_header_value("Retry-After"), "1") << path;
+  }
+  server.stop();
+  serving.join();
 }
 
 }  // namespace
