@@ -43,9 +43,12 @@ void SamplingParams::validate(int64_t vocab_size) const {
   }
   check_closed("presence_penalty", presence_penalty, -2.0, 2.0);
   check_closed("frequency_penalty", frequency_penalty, -2.0, 2.0);
-  // Upper bound only to keep the logits finite; vLLM asks for > 0.
-  if (!(repetition_penalty > 0.0f && repetition_penalty <= 1e6f)) {
-    throw std::invalid_argument("repetition_penalty must be > 0, got " + std::to_string(repetition_penalty));
+  // Upper bound only to keep the logits finite; vLLM asks for > 0. The message
+  // names both ends: "must be > 0, got 10000000" told a client nothing.
+  if (!(repetition_penalty > 0.0f && repetition_penalty <= kMaxRepetitionPenalty)) {
+    std::ostringstream msg;
+    msg << "repetition_penalty must be in (0, " << kMaxRepetitionPenalty << "], got " << repetition_penalty;
+    throw std::invalid_argument(msg.str());
   }
   for (const LogitBias& b : logit_bias) {
     if (b.token_id < 0 || (vocab_size > 0 && b.token_id >= vocab_size)) {

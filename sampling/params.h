@@ -26,6 +26,7 @@ struct LogitBias {
 };
 
 inline constexpr int kMaxLogprobs = 20;
+inline constexpr float kMaxRepetitionPenalty = 1e6f;  // keeps penalized logits finite
 
 struct SamplingParams {
   float temperature = 1.0f;  // [0, 2]; 0 = greedy

@@ -36,7 +36,8 @@ TEST(SamplingParams, RangesNameTheParameter) {
   expect_invalid([](SamplingParams& p) { p.typical_p = 0.0f; }, {"typical_p"});
   expect_invalid([](SamplingParams& p) { p.presence_penalty = 2.5f; }, {"presence_penalty", "[-2, 2]"});
   expect_invalid([](SamplingParams& p) { p.frequency_penalty = -3.0f; }, {"frequency_penalty"});
-  expect_invalid([](SamplingParams& p) { p.repetition_penalty = 0.0f; }, {"repetition_penalty", "> 0"});
+  expect_invalid([](SamplingParams& p) { p.repetition_penalty = 0.0f; }, {"repetition_penalty", "(0, 1e+06]"});
+  expect_invalid([](SamplingParams& p) { p.repetition_penalty = 1e7f; }, {"repetition_penalty", "(0, 1e+06]", "1e+07"});
   expect_invalid([](SamplingParams& p) { p.logit_bias = {{3, 150.0f}}; }, {"logit_bias", "[-100, 100]", "token 3"});
   expect_invalid([](SamplingParams& p) { p.logit_bias = {{-1, 1.0f}}; }, {"logit_bias", "-1"});
   expect_invalid([](SamplingParams& p) { p.logit_bias = {{10, 1.0f}}; }, {"logit_bias", "10", "[0, 10)"}, 10);
