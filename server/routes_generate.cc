@@ -28,6 +28,7 @@
 #include "server/generation.h"
 #include "server/routes.h"
 #include "server/sse.h"
+#include "server/text_offsets.h"
 
 namespace nucleus::server {
 namespace {
@@ -91,8 +92,9 @@ json bytes_of(const std::string& s) {
   return b;
 }
 
-// Logprobs of a run of tokens in the route's shape.
-json logprobs_json(const Shape& shape, const Tokenizer& tok, std::span<const TokenLogprob> lps, size_t text_offset) {
+// Logprobs of a run of tokens in the route's shape; `offsets` (completions)
+// gives each token's text_offset and moves past the run.
+json logprobs_json(const Shape& shape, const Tokenizer& tok, std::span<const TokenLogprob> lps, TextOffsets& offsets) {
   if (shape.chat) {
     json content = json::array();
     for (const TokenLogprob& lp : lps) {
@@ -107,7 +109,7 @@ json logprobs_json(const Shape& shape, const Tokenizer& tok, std::span<const Tok
     }
     return {{"content", content}};
   }
-  json tokens = json::array(), token_logprobs = json::array(), top = json::array(), offsets = json::array();
+  json tokens = json::array(), token_logprobs = json::array(), top = json::array(), text_offset = json::array();
   for (const TokenLogprob& lp : lps) {
     const std::string t = token_text(tok, lp.token);
     tokens.push_back(t);
@@ -116,15 +118,14 @@ json logprobs_json(const Shape& shape, const Tokenizer& tok, std::span<const Tok
     for (const TopLogprob& alt : lp.top) alts[token_text(tok, alt.token)] = alt.logprob;
     if (!lp.top.empty()) alts[t] = lp.logprob;  // as vLLM: the sampled token is always among the alternatives
     top.push_back(alts);
-    offsets.push_back(text_offset);
-    text_offset += t.size();
+    text_offset.push_back(offsets.next(tok.token_to_piece(lp.token)));
   }
-  return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
+  return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", text_offset}};
 }
 
 // Echo with logprobs: the prompt's tokens lead the legacy arrays, scored by
 // logprobs_json (lps[i - 1] is ids[i]'s entry); text_offset counts from the
-// start of the echoed prompt. Null entries: the first token (nothing predicts
+// start of the echoed prompt (`completion` counts on from the prompt's end). Null entries: the first token (nothing predicts
 // it) and, when the request ended before its prompt was scored (an abort at
 // shutdown), the rest of the prompt. `completion` (this choice's own tokens,
 // or null) is appended.
@@ -137,20 +138,16 @@ json echo_logprobs_json(const Shape& shape, const Tokenizer& tok, const std::vec
       for (const json& v : part[key]) out[key].push_back(v);
     }
   };
-  size_t offset = 0;
+  TextOffsets offsets;
   auto unscored = [&](int32_t id) {
-    const std::string t = token_text(tok, id);
-    out["tokens"].push_back(t);
+    out["tokens"].push_back(token_text(tok, id));
     out["token_logprobs"].push_back(nullptr);
     out["top_logprobs"].push_back(nullptr);
-    out["text_offset"].push_back(offset);
-    offset += t.size();
+    out["text_offset"].push_back(offsets.next(tok.token_to_piece(id)));
   };
   const size_t scored = ids.empty() ? 0 : std::min(lps.size(), ids.size() - 1);
   if (!ids.empty()) unscored(ids[0]);
-  const json prompt = logprobs_json(shape, tok, std::span<const TokenLogprob>(lps).first(scored), offset);
-  for (const json& t : prompt["tokens"]) offset += t.get<std::string>().size();
-  append(prompt);
+  append(logprobs_json(shape, tok, std::span<const TokenLogprob>(lps).first(scored), offsets));
   for (size_t i = scored + 1; i < ids.size(); ++i) unscored(ids[i]);
   if (completion.is_object()) append(completion);
   return out;
@@ -164,6 +161,7 @@ struct ChoiceState {
   std::optional<double> cumulative_logprob, beam_score;  // beam search results
   bool started = false;
   bool echoed = false;  // streaming with echo: the prompt went out in this choice's first chunk
+  TextOffsets offsets;  // streaming: text_offset of the next token
   Clock::time_point first_token, last_token;
 };
 
@@ -212,10 +210,11 @@ void log_aborted(const ServerState& state, const std::string& id, GenerationRun&
 }
 
 // echo_run: set on a completions choice's first chunk when echo and logprobs
-// were asked: the echoed prompt's logprobs lead the chunk's.
+// were asked: the echoed prompt's logprobs lead the chunk's. `offsets`: the
+// choice's text_offset counter (completions logprobs).
 json stream_chunk(const Shape& shape, const Tokenizer& tok, const std::string& id, int64_t created,
                   const std::string& model, int choice, const SequenceDelta& d, bool first_of_choice,
-                  size_t text_offset, const GenerationRun* echo_run = nullptr) {
+                  TextOffsets& offsets, const GenerationRun* echo_run = nullptr) {
   json c = {{"index", choice}};
   if (shape.chat) {
     json delta = json::object();
@@ -225,7 +224,7 @@ json stream_chunk(const Shape& shape, const Tokenizer& tok, const std::string& i
   } else {
     c["text"] = d.text;
   }
-  c["logprobs"] = d.logprobs.empty() ? json(nullptr) : logprobs_json(shape, tok, d.logprobs, text_offset);
+  c["logprobs"] = d.logprobs.empty() ? json(nullptr) : logprobs_json(shape, tok, d.logprobs, offsets);
   if (echo_run) {
     const int prompt = choice / shape.n;
     c["logprobs"] =
@@ -278,7 +277,8 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
           if (shape.chat) {
             for (int c = 0; c < run->num_choices(); ++c) {
               SequenceDelta opening;
-              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, c, opening, true, 0)))) return false;
+              TextOffsets unused;
+              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, c, opening, true, unused)))) return false;
             }
           }
           bool more = true;
@@ -296,13 +296,13 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
               if (!shape.chat && !c.echoed && !shape.echo_prefix.empty()) {
                 prefix = shape.echo_prefix[cd.choice / shape.n];
                 c.echoed = true;
+                c.offsets = TextOffsets(TextOffsets::characters(prefix));  // the generated text follows the prompt
                 if (shape.echo_logprobs) echo_run = run.get();
               }
               SequenceDelta d = cd.delta;
               d.text = prefix + d.text;
-              const size_t offset = c.text.size() + prefix.size();  // of this chunk's first generated token
               c.text += d.text;
-              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, cd.choice, d, false, offset, echo_run)))) {
+              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, cd.choice, d, false, c.offsets, echo_run)))) {
                 return false;
               }
             }
@@ -381,9 +381,10 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
             } else {
               choice["text"] = prefix + c.text;
             }
+            TextOffsets offsets(TextOffsets::characters(prefix));  // the generated text follows an echoed prompt
             choice["logprobs"] = c.logprobs.empty() || !shape.logprobs
                                      ? json(nullptr)
-                                     : logprobs_json(shape, tok, c.logprobs, prefix.size());
+                                     : logprobs_json(shape, tok, c.logprobs, offsets);
             if (shape.echo_logprobs) {
               choice["logprobs"] = echo_logprobs_json(shape, tok, shape.echo_ids[i / shape.n],
                                                       run->prompt_logprobs(i / shape.n), choice["logprobs"]);

@@ -343,6 +343,29 @@ def _(c):
     assert requests.get(srv.url + "/health").status_code == 200
 
 
+@check("logprobs text_offset: characters of the choice's text, never decreasing, the same streamed (non-ASCII "
+       "prompt, echo)")
+def _(c):
+    cl = c["client"]
+    prompt = "日本語 café 🤖 ok"
+    for echo in (False, True):
+        args = dict(model=c["model"], prompt=prompt, max_tokens=6, temperature=0, logprobs=0, echo=echo)
+        full = cl.completions.create(**args)
+        r = full.choices[0]
+        text, lp = r.text, r.logprobs
+        assert lp.text_offset[0] == 0 and lp.text_offset == sorted(lp.text_offset), (echo, lp.text_offset, lp.tokens)
+        for token, offset in zip(lp.tokens, lp.text_offset):
+            if "\ufffd" not in token and not token.startswith("<|"):  # whole characters, not a special token
+                assert text[offset:offset + len(token)] == token, (echo, token, offset, text)
+        if echo:  # the first generated token starts where the prompt ends
+            assert lp.text_offset[full.usage.prompt_tokens] == len(prompt), (lp.text_offset, len(prompt))
+        streamed = []
+        for chunk in cl.completions.create(**args, stream=True):
+            if chunk.choices and chunk.choices[0].logprobs:
+                streamed += chunk.choices[0].logprobs.text_offset
+        assert streamed == lp.text_offset, (echo, streamed, lp.text_offset)
+
+
 @check("logit_bias (string keys) forces a token")
 def _(c):
     srv = c["srv"]
