@@ -1,16 +1,26 @@
 // CPU kernel throughput: matmul for the default model's shapes (Q4_1 1536x576,
 // Q8_0 49152x576 output head) at T in {1, 8, 32, 512} with 1 and 2 threads,
-// and decode attention over 512 keys. Reports GB/s of weights read per call
-// (what bounds decode) and GFLOP/s (2 * T * rows * cols per call).
+// repacked per call and prepacked at load (as the model runs them); attention
+// at decode (one sequence over 512 keys; 32 sequences over 80 keys, as in
+// `bench model` at batch 32) and at prefill (512 rows of one sequence); and
+// the core's peak rate for the instructions the kernels are built on
+// (VPDPBUSD on ZMM for the quantized matmul, 256-bit FMA for attention), the
+// ceiling the matmul figures are measured against. Reports GB/s of weights
+// read per call (what bounds decode) and GFLOP/s (2 * MACs per call).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
 
+#include <immintrin.h>
+
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/fp16.h"
 #include "kernels/ops.h"
+#include "kernels/packed_weight.h"
 
 namespace nucleus::kernels {
 namespace {
@@ -29,12 +39,21 @@ std::vector<uint8_t> random_weight_bytes(GgmlType type, int64_t rows, int64_t co
   return bytes;
 }
 
-void BM_Matmul(benchmark::State& state, GgmlType type, int64_t rows, int64_t cols) {
+void BM_Matmul(benchmark::State& state, GgmlType type, int64_t rows, int64_t cols, bool prepack) {
   const int64_t T = state.range(0);
   ThreadPool pool(static_cast<int>(state.range(1)));
   const Context ctx{Device::kCpu, &pool};
   const auto bytes = random_weight_bytes(type, rows, cols);
-  const WeightView w{type, bytes.data(), rows, cols, ggml_row_size(type, cols)};
+  WeightView w{type, bytes.data(), rows, cols, ggml_row_size(type, cols)};
+  PackedWeight packed;
+  if (prepack) {
+    packed = pack_weight_cpu(pool, w);
+    if (packed.empty()) {
+      state.SkipWithError("no prepacked kernel on this CPU (AVX-512 VNNI)");
+      return;
+    }
+    w.cpu_packed = packed.data();
+  }
   std::vector<float> x(static_cast<size_t>(T * cols)), y(static_cast<size_t>(T * rows));
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -56,38 +75,127 @@ void matmul_args(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMicrosecond)->UseRealTime();  // wall time: the pool's workers are not in the main thread's CPU time
 }
 
-BENCHMARK_CAPTURE(BM_Matmul, Q4_1_1536x576, GgmlType::Q4_1, 1536, 576)->Apply(matmul_args);
-BENCHMARK_CAPTURE(BM_Matmul, Q8_0_49152x576, GgmlType::Q8_0, 49152, 576)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q4_1_1536x576, GgmlType::Q4_1, 1536, 576, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q4_1_1536x576_prepacked, GgmlType::Q4_1, 1536, 576, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q8_0_49152x576, GgmlType::Q8_0, 49152, 576, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q8_0_49152x576_prepacked, GgmlType::Q8_0, 49152, 576, true)->Apply(matmul_args);
 
-// One decode token of SmolLM2 (9 query heads, 3 KV heads, head_dim 64) over
-// `keys` cached positions in blocks of 16.
-void BM_AttentionDecode(benchmark::State& state) {
-  const int keys = static_cast<int>(state.range(0));
-  ThreadPool pool(static_cast<int>(state.range(1)));
+// SmolLM2's attention (9 query heads, 3 KV heads, head_dim 64) for `seqs`
+// sequences with `rows` query rows each (their last positions) over `keys`
+// cached positions, in blocks of 16 scattered in memory (shuffled block ids).
+void BM_Attention(benchmark::State& state) {
+  const int seqs = static_cast<int>(state.range(0)), rows = static_cast<int>(state.range(1));
+  const int keys = static_cast<int>(state.range(2));
+  ThreadPool pool(static_cast<int>(state.range(3)));
   const Context ctx{Device::kCpu, &pool};
   constexpr int kHeads = 9, kKvHeads = 3, kHeadDim = 64, kBlock = 16;
   const int blocks = (keys + kBlock - 1) / kBlock;
-  const int64_t slots = static_cast<int64_t>(blocks) * kBlock;
+  const int64_t slots = static_cast<int64_t>(seqs) * blocks * kBlock;
   std::vector<float> k(static_cast<size_t>(slots * kKvHeads * kHeadDim)), v(k.size());
-  std::vector<float> q(kHeads * kHeadDim), out(q.size());
+  const int64_t T = static_cast<int64_t>(seqs) * rows;
+  std::vector<float> q(static_cast<size_t>(T * kHeads * kHeadDim)), out(q.size());
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (float& f : k) f = dist(rng);
   for (float& f : v) f = dist(rng);
   for (float& f : q) f = dist(rng);
-  std::vector<int32_t> table(static_cast<size_t>(blocks));
-  for (int b = 0; b < blocks; ++b) table[b] = blocks - 1 - b;  // reversed: not contiguous in memory
-  const int32_t seq = 0, pos = keys - 1;
+  std::vector<int32_t> table(static_cast<size_t>(seqs) * blocks);
+  for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<int32_t>(i);
+  std::shuffle(table.begin(), table.end(), rng);
+  std::vector<int32_t> seq(static_cast<size_t>(T)), pos(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) {
+    seq[t] = static_cast<int32_t>(t / rows);
+    pos[t] = keys - rows + static_cast<int32_t>(t % rows);
+  }
   const KvLayerView cache{k.data(), v.data(), slots, kKvHeads, kHeadDim};
-  const AttentionBatch batch{1, &seq, &pos, table.data(), blocks, kBlock, 1};
+  const AttentionBatch batch{T, seq.data(), pos.data(), table.data(), blocks, kBlock, seqs};
+  double macs = 0;  // q.k and p.v per query head and key
+  for (int64_t t = 0; t < T; ++t) macs += 2.0 * kHeads * kHeadDim * (pos[t] + 1);
   for (auto _ : state) {
     attention(ctx, q.data(), cache, batch, kHeads, 0.125f, out.data());
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["GB/s"] = benchmark::Counter(2.0 * keys * kKvHeads * kHeadDim * sizeof(float) / 1e9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * macs / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_AttentionDecode)->ArgNames({"keys", "threads"})->Args({512, 1})->Args({512, 2})->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Attention)
+    ->ArgNames({"seqs", "rows", "keys", "threads"})
+    ->Args({1, 1, 512, 1})
+    ->Args({1, 1, 512, 2})
+    ->Args({32, 1, 80, 1})
+    ->Args({32, 1, 80, 2})
+    ->Args({1, 512, 512, 1})
+    ->Args({1, 512, 512, 2})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// One core's peak: 12 independent chains of one instruction, the rate the
+// matmul and attention figures above can be held against.
+__attribute__((target("avx512f,avx512vnni"))) void vnni_chains(int64_t iters, int32_t* sink) {
+  __m512i acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    // Keeps the compiler from folding iterations together: each one is 12 instructions.
+    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]), "+v"(acc[4]), "+v"(acc[5]),
+                     "+v"(acc[6]), "+v"(acc[7]), "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]));
+  }
+  int32_t s = 0;
+  for (int i = 0; i < 12; ++i) {
+    int32_t lanes[16];
+    _mm512_storeu_si512(lanes, acc[i]);
+    for (int32_t lane : lanes) s += lane;
+  }
+  *sink = s;
+}
+
+__attribute__((target("avx2,fma"))) void fma256_chains(int64_t iters, float* sink) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  const __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(0.001f);
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]), "+v"(acc[4]), "+v"(acc[5]),
+                     "+v"(acc[6]), "+v"(acc[7]), "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]));
+  }
+  float s = 0;
+  for (int i = 0; i < 12; ++i) s += _mm256_cvtss_f32(acc[i]);
+  *sink = s;
+}
+
+// GFLOP/s counts 2 per multiply-add, as the matmul figures do: VPDPBUSD on ZMM
+// is 64 multiply-adds (u8 x s8 into int32), a 256-bit FMA 8.
+void BM_PeakVnniZmm(benchmark::State& state) {
+  if (!cpu::avx512_enabled()) {
+    state.SkipWithError("no AVX-512 VNNI on this CPU");
+    return;
+  }
+  constexpr int64_t kIters = 1 << 20;
+  int32_t sink = 0;
+  for (auto _ : state) {
+    vnni_chains(kIters, &sink);
+    benchmark::DoNotOptimize(sink);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 64 * 12 * kIters / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PeakVnniZmm)->Unit(benchmark::kMicrosecond);
+
+void BM_PeakFma256(benchmark::State& state) {
+  if (!cpu::avx2_enabled()) {
+    state.SkipWithError("no AVX2/FMA on this CPU");
+    return;
+  }
+  constexpr int64_t kIters = 1 << 20;
+  float sink = 0;
+  for (auto _ : state) {
+    fma256_chains(kIters, &sink);
+    benchmark::DoNotOptimize(sink);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 8 * 12 * kIters / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PeakFma256)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace nucleus::kernels
