@@ -167,35 +167,23 @@ __attribute__((target("avx2,fma"))) void fma256_chains(int64_t iters, float* sin
 
 // GFLOP/s counts 2 per multiply-add, as the matmul figures do: VPDPBUSD on ZMM
 // is 64 multiply-adds (u8 x s8 into int32), a 256-bit FMA 8.
-void BM_PeakVnniZmm(benchmark::State& state) {
-  if (!cpu::avx512_enabled()) {
-    state.SkipWithError("no AVX-512 VNNI on this CPU");
+template <typename Sink>
+void BM_Peak(benchmark::State& state, bool (*enabled)(), void (*chains)(int64_t, Sink*), int macs_per_instruction) {
+  if (!enabled()) {
+    state.SkipWithError("this CPU lacks the instruction");
     return;
   }
   constexpr int64_t kIters = 1 << 20;
-  int32_t sink = 0;
+  Sink sink = 0;
   for (auto _ : state) {
-    vnni_chains(kIters, &sink);
+    chains(kIters, &sink);
     benchmark::DoNotOptimize(sink);
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 64 * 12 * kIters / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * macs_per_instruction * 12 * kIters / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_PeakVnniZmm)->Unit(benchmark::kMicrosecond);
-
-void BM_PeakFma256(benchmark::State& state) {
-  if (!cpu::avx2_enabled()) {
-    state.SkipWithError("no AVX2/FMA on this CPU");
-    return;
-  }
-  constexpr int64_t kIters = 1 << 20;
-  float sink = 0;
-  for (auto _ : state) {
-    fma256_chains(kIters, &sink);
-    benchmark::DoNotOptimize(sink);
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 8 * 12 * kIters / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-}
-BENCHMARK(BM_PeakFma256)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Peak, VnniZmm, cpu::avx512_enabled, vnni_chains, 64)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Peak, Fma256, cpu::avx2_enabled, fma256_chains, 8)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace nucleus::kernels
