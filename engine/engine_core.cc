@@ -92,7 +92,18 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
                                                 "] (or -1: off), got " + std::to_string(spec.prompt_logprobs));
   }
   if (spec.max_tokens == 0) throw InvalidRequest("max_tokens", "max_tokens must be at least 1 (or -1: until the context is full)");
-  if (spec.max_tokens < 0) spec.max_tokens = static_cast<int>(std::max<int64_t>(ctx - prompt_len, 0));
+  // No max_tokens (-1): until the context is full, or the whole KV cache when
+  // that holds less than a context (a long-context model on a small cache):
+  // a request that names no length must not be refused for one it never asked.
+  const int64_t cache_tokens = blocks_.num_blocks() * int64_t{options_.block_size};
+  if (spec.max_tokens < 0) {
+    if (prompt_len < ctx && prompt_len >= cache_tokens) {
+      throw InvalidRequest("prompt", "the prompt has " + std::to_string(prompt_len) +
+                                         " tokens but the whole KV cache holds " + std::to_string(cache_tokens) +
+                                         "; raise --kv-cache-memory");
+    }
+    spec.max_tokens = static_cast<int>(std::max<int64_t>(std::min(ctx, cache_tokens) - prompt_len, 0));
+  }
   if (prompt_len >= ctx) {
     throw InvalidRequest("prompt", "This model's maximum context length is " + std::to_string(ctx) +
                                        " tokens, but the prompt has " + std::to_string(prompt_len) +

@@ -43,8 +43,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(f"/tmp/nucleus-e2e-{self.port}.log", "w")
-        self.proc = subprocess.Popen([binary, "serve", "--model", model, "--port", str(self.port),
-                                      "--kv-cache-memory", "512MiB", "--max-body", "1MiB", *extra],
+        defaults = ["--max-body", "1MiB"] + ([] if "--kv-cache-memory" in extra else ["--kv-cache-memory", "512MiB"])
+        self.proc = subprocess.Popen([binary, "serve", "--model", model, "--port", str(self.port), *defaults, *extra],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -731,6 +731,26 @@ def _(c):
     proc = subprocess.run([c["args"].nucleus, "serve", "--model", c["args"].model, "--port", str(free_port()),
                            "--allowed-origins", "localhost:3000"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "--allowed-origins" in proc.stderr and "localhost:3000" in proc.stderr, proc.stderr
+
+
+@check("a KV cache smaller than the context: chat without max_tokens answers (was a 400 naming max_tokens); "
+       "an explicit max_tokens over the cache is still refused")
+def _(c):
+    args = c["args"]
+    srv = Server(args.nucleus, args.model, "--kv-cache-memory", "32MiB", "--no-request-log")
+    try:
+        cl = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=120)
+        r = cl.chat.completions.create(model=c["model"], temperature=0, messages=[{"role": "user", "content": "Hi"}])
+        assert r.choices[0].finish_reason in ("stop", "length") and r.choices[0].message.content, r
+        r = cl.completions.create(model=c["model"], prompt="x", max_tokens=2)  # an explicit length still works
+        assert r.usage.completion_tokens == 2, r
+        try:  # and one the cache cannot hold is still refused, naming it
+            cl.completions.create(model=c["model"], prompt="x", max_tokens=8000)
+            raise AssertionError("max_tokens larger than the cache was accepted")
+        except openai.BadRequestError as e:
+            assert e.body["param"] == "max_tokens" and "cache" in e.body["message"], e.body
+    finally:
+        assert srv.stop() == 0
 
 
 @check("bad or missing API key: 401 (second server with --api-key); the right key works; CORS preflight needs no key "

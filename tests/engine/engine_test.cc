@@ -511,6 +511,23 @@ TEST_F(EngineTest, AdmissionErrors) {
   }
   r.max_tokens = 118;  // exactly 128 tokens: fits
   EXPECT_EQ(drain(*engine.submit(r)).tokens.at(0).size(), 118u);
+  // No max_tokens (-1, a chat request without one): "until the context is full"
+  // must stop where the cache is full, not be refused for a cache smaller than
+  // the 512-token context (every such chat request got a 400 naming max_tokens).
+  GenerationRequest until_full = r;
+  until_full.max_tokens = -1;
+  until_full.params.ignore_eos = true;
+  const Drained full = drain(*engine.submit(until_full));
+  EXPECT_EQ(full.tokens.at(0).size(), 118u);
+  EXPECT_EQ(full.finish.at(0), FinishReason::kLength);
+  until_full.prompt = tiny_prompt(128, 1);  // the prompt alone fills the cache: nothing could follow
+  try {
+    engine.submit(until_full);
+    FAIL() << "a prompt that fills the whole cache was accepted";
+  } catch (const InvalidRequest& e) {
+    EXPECT_EQ(e.param(), "prompt");
+    EXPECT_NE(std::string(e.what()).find("cache"), std::string::npos) << e.what();
+  }
   r.max_tokens = 600;  // over the 512-token context
   try {
     engine.submit(r);
