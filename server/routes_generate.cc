@@ -252,7 +252,21 @@ size_t pick_choice(const Shape& shape, const std::vector<ChoiceState>& candidate
   return static_cast<size_t>(prompt * shape.best_of + scored[rank].second);
 }
 
-void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httplib::Response& res,
+// The body of a response written as it is produced: chunked, except to an
+// HTTP/1.0 client (ApacheBench, a proxy speaking 1.0 upstream), which cannot
+// read chunked framing (RFC 9112 sends Transfer-Encoding only to 1.1
+// requests) and gets the same bytes ended by closing the connection.
+void set_streamed_body(const httplib::Request& req, httplib::Response& res, const char* content_type,
+                       httplib::ContentProviderWithoutLength provider,
+                       httplib::ContentProviderResourceReleaser releaser) {
+  if (req.version == "HTTP/1.0") {
+    res.set_content_provider(content_type, std::move(provider), std::move(releaser));
+  } else {
+    res.set_chunked_content_provider(content_type, std::move(provider), std::move(releaser));
+  }
+}
+
+void run_and_respond(ServerState& state, const httplib::Request& req, httplib::Response& res,
                      std::shared_ptr<GenerationRun> run, const Shape& shape, bool stream, bool include_usage,
                      Clock::time_point arrival) {
   const std::string id = random_id(shape.chat ? "chatcmpl-" : "cmpl-");
@@ -263,8 +277,8 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
 
   if (stream) {
     res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider(
-        "text/event-stream; charset=utf-8", [&state, run, choices, shape, id, created, model, include_usage, arrival, tokp](
+    set_streamed_body(
+        req, res, "text/event-stream; charset=utf-8", [&state, run, choices, shape, id, created, model, include_usage, arrival, tokp](
                                  size_t, httplib::DataSink& sink) {
           const Tokenizer& tok = *tokp;
           std::vector<ChoiceDelta> deltas;
@@ -331,8 +345,8 @@ void run_and_respond(ServerState& state, const httplib::Request& /*req*/, httpli
   }
 
   // Non-streaming: wait for everything, writing a heartbeat space while waiting.
-  res.set_chunked_content_provider(
-      "application/json", [&state, run, choices, shape, id, created, model, arrival, tokp](size_t,
+  set_streamed_body(
+      req, res, "application/json", [&state, run, choices, shape, id, created, model, arrival, tokp](size_t,
                                                                                          httplib::DataSink& sink) {
         const Tokenizer& tok = *tokp;
         std::vector<ChoiceDelta> deltas;

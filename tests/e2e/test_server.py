@@ -636,6 +636,25 @@ def _(c):
     assert r.usage.completion_tokens == 2
 
 
+@check("an HTTP/1.0 client gets a body it can read: no chunked framing, ended by closing (JSON and SSE)")
+def _(c):
+    host, port = c["srv"].url.replace("http://", "").split(":")
+    for stream in (False, True):
+        body = json.dumps({"prompt": "Hi", "max_tokens": 3, "stream": stream}).encode()
+        with socket.create_connection((host, int(port)), timeout=30) as s:
+            s.sendall(b"POST /v1/completions HTTP/1.0\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            data = b""
+            while chunk := s.recv(65536):  # the server must close: HTTP/1.0 has no other end of body here
+                data += chunk
+        head, _, payload = data.partition(b"\r\n\r\n")
+        assert b" 200 " in head.split(b"\r\n")[0] and b"chunked" not in head.lower(), head
+        if stream:
+            assert payload.rstrip().endswith(b"data: [DONE]"), payload[-200:]
+        else:
+            assert json.loads(payload)["usage"]["completion_tokens"] == 3, payload[:300]
+
+
 @check("curl: streaming completion with include_usage ends with [DONE]")
 def _(c):
     out = subprocess.run(["curl", "-sN", c["srv"].url + "/v1/completions", "-H", "Content-Type: application/json",
