@@ -79,9 +79,20 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
   // payload limit only on Content-Length bodies and would buffer a chunked one
   // whole (a 200 MB chunked body took 257 MB before its 413), so the body is
   // taken through a content reader that stops at the limit.
-  auto post_route = [this, route](Handler handler, bool needs_model, bool needs_auth) {
+  //
+  // generates: the response is written while it is generated (SSE, or JSON
+  // behind heartbeat spaces), so it goes out uncompressed. httplib compresses
+  // any JSON or text/* body whose client accepts gzip or brotli (the openai
+  // client asks for gzip), and its compressor held the writes back: a stream's
+  // first token arrived with its last, and a client that left went unnoticed
+  // until generation ended. Accept-Encoding is taken off the request before
+  // httplib reads it (its Request is a non-const object it owns; handlers are
+  // only given a const reference).
+  auto post_route = [this, route](Handler handler, bool needs_model, bool needs_auth, bool generates = false) {
     auto inner = route(handler, needs_model, needs_auth);
-    return [this, inner](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    return [this, inner, generates](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& reader) {
+      if (generates) const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
       std::string body;
       bool too_large = false;
       const bool read = reader([&](const char* data, size_t length) {
@@ -113,8 +124,8 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
   std::map<std::string, std::string> methods = {
       {"/v1/completions", "POST"}, {"/v1/chat/completions", "POST"}, {"/tokenize", "POST"}, {"/detokenize", "POST"},
       {"/v1/models", "GET"},       {"/health", "GET"},               {"/metrics", "GET"},   {"/version", "GET"}};
-  s.Post("/v1/completions", post_route(handle_completions, true, true));
-  s.Post("/v1/chat/completions", post_route(handle_chat, true, true));
+  s.Post("/v1/completions", post_route(handle_completions, true, true, true));
+  s.Post("/v1/chat/completions", post_route(handle_chat, true, true, true));
   s.Get("/v1/models", route(handle_models, false, true));
   s.Get(R"(/v1/models/(.+))", route(handle_model, false, true));
   s.Post("/tokenize", post_route(handle_tokenize, true, true));

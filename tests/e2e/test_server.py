@@ -655,6 +655,35 @@ def _(c):
             assert json.loads(payload)["usage"]["completion_tokens"] == 3, payload[:300]
 
 
+@check("generated responses go out uncompressed to a client accepting gzip (the openai client): a stream's first "
+       "chunk arrives while it runs, and a non-streaming client that leaves is noticed")
+def _(c):
+    srv, cl = c["srv"], c["client"]
+    raw_resp = cl.completions.with_raw_response.create(model=c["model"], prompt="Tell me a story", max_tokens=200,
+                                                       stream=True, extra_body={"ignore_eos": True})
+    assert "gzip" in raw_resp.http_request.headers.get("accept-encoding", ""), raw_resp.http_request.headers
+    assert raw_resp.headers.get("content-encoding") is None, raw_resp.headers
+    stream = raw_resp.parse()
+    next(iter(stream))  # compressed, the first chunk came only with the last, after the request had finished
+    assert metric(metrics(srv.url), "nucleus:num_requests_running") >= 1
+    for _ in stream:
+        pass
+    wait_until_idle(srv.url)
+    abort_key = 'nucleus:request_success_total{finished_reason="abort"}'
+    aborted = metrics(srv.url).get(abort_key, 0)
+    host, port = srv.url.replace("http://", "").split(":")
+    body = json.dumps({"prompt": "Tell me a story", "max_tokens": 4000, "ignore_eos": True}).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        head = s.recv(4096)
+        assert b"content-encoding" not in head.lower(), head
+        time.sleep(0.5)
+    m = wait_until_idle(srv.url, timeout=10)  # 4000 tokens take far longer: only an abort ends it this soon
+    assert metric(m, "nucleus:num_requests_running") == 0, m
+    assert m.get(abort_key, 0) == aborted + 1, m
+
+
 @check("curl: streaming completion with include_usage ends with [DONE]")
 def _(c):
     out = subprocess.run(["curl", "-sN", c["srv"].url + "/v1/completions", "-H", "Content-Type: application/json",
