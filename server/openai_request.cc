@@ -179,7 +179,8 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   p.typical_p = static_cast<float>(get_number(body, "typical_p", 1.0, 0.0, 1.0, true));
   p.presence_penalty = static_cast<float>(get_number(body, "presence_penalty", 0.0, -2.0, 2.0));
   p.frequency_penalty = static_cast<float>(get_number(body, "frequency_penalty", 0.0, -2.0, 2.0));
-  p.repetition_penalty = static_cast<float>(get_number(body, "repetition_penalty", 1.0, 0.0, sampling::kMaxRepetitionPenalty, true));
+  p.repetition_penalty =
+      static_cast<float>(get_number(body, "repetition_penalty", 1.0, 0.0, sampling::kMaxRepetitionPenalty, true));
   if (const json* seed = field(body, "seed")) {
     p.has_seed = true;
     p.seed = static_cast<uint64_t>(as_integer(*seed, "seed"));

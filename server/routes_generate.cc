@@ -125,10 +125,10 @@ json logprobs_json(const Shape& shape, const Tokenizer& tok, std::span<const Tok
 
 // Echo with logprobs: the prompt's tokens lead the legacy arrays, scored by
 // logprobs_json (lps[i - 1] is ids[i]'s entry); text_offset counts from the
-// start of the echoed prompt (`completion` counts on from the prompt's end). Null entries: the first token (nothing predicts
-// it) and, when the request ended before its prompt was scored (an abort at
-// shutdown), the rest of the prompt. `completion` (this choice's own tokens,
-// or null) is appended.
+// start of the echoed prompt (`completion` counts on from the prompt's end).
+// Null entries: the first token (nothing predicts it) and, when the request
+// ended before its prompt was scored (an abort at shutdown), the rest of the
+// prompt. `completion` (this choice's own tokens, or null) is appended.
 json echo_logprobs_json(const Shape& shape, const Tokenizer& tok, const std::vector<int32_t>& ids,
                         const std::vector<TokenLogprob>& lps, const json& completion) {
   json out = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()},
@@ -278,8 +278,9 @@ void run_and_respond(ServerState& state, const httplib::Request& req, httplib::R
   if (stream) {
     res.set_header("Cache-Control", "no-cache");
     set_streamed_body(
-        req, res, "text/event-stream; charset=utf-8", [&state, run, choices, shape, id, created, model, include_usage, arrival, tokp](
-                                 size_t, httplib::DataSink& sink) {
+        req, res, "text/event-stream; charset=utf-8",
+        [&state, run, choices, shape, id, created, model, include_usage, arrival, tokp](size_t,
+                                                                                        httplib::DataSink& sink) {
           const Tokenizer& tok = *tokp;
           std::vector<ChoiceDelta> deltas;
           auto send = [&sink, run](const std::string& data) {
@@ -292,7 +293,8 @@ void run_and_respond(ServerState& state, const httplib::Request& req, httplib::R
             for (int c = 0; c < run->num_choices(); ++c) {
               SequenceDelta opening;
               TextOffsets unused;
-              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, c, opening, true, unused)))) return false;
+              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, c, opening, true, unused))))
+                return false;
             }
           }
           bool more = true;
@@ -316,7 +318,8 @@ void run_and_respond(ServerState& state, const httplib::Request& req, httplib::R
               SequenceDelta d = cd.delta;
               d.text = prefix + d.text;
               c.text += d.text;
-              if (!send(sse_event(stream_chunk(shape, tok, id, created, model, cd.choice, d, false, c.offsets, echo_run)))) {
+              if (!send(sse_event(
+                      stream_chunk(shape, tok, id, created, model, cd.choice, d, false, c.offsets, echo_run)))) {
                 return false;
               }
             }
@@ -346,8 +349,8 @@ void run_and_respond(ServerState& state, const httplib::Request& req, httplib::R
 
   // Non-streaming: wait for everything, writing a heartbeat space while waiting.
   set_streamed_body(
-      req, res, "application/json", [&state, run, choices, shape, id, created, model, arrival, tokp](size_t,
-                                                                                         httplib::DataSink& sink) {
+      req, res, "application/json",
+      [&state, run, choices, shape, id, created, model, arrival, tokp](size_t, httplib::DataSink& sink) {
         const Tokenizer& tok = *tokp;
         std::vector<ChoiceDelta> deltas;
         auto last_beat = Clock::now();

@@ -185,7 +185,8 @@ TEST(CommonRequest, OutOfRangeValuesNameTheParameter) {
       {"temperature", -0.1}, {"temperature", 2.5}, {"top_p", 0},          {"top_p", 1.01},
       {"n", 0},              {"n", 1000},          {"max_tokens", 0},     {"max_tokens", -5},
       {"presence_penalty", 3}, {"frequency_penalty", -2.5}, {"logprobs", 21}, {"min_p", 1.5},
-      {"typical_p", 0},      {"repetition_penalty", 0}, {"repetition_penalty", 1e7}, {"min_tokens", -1}, {"logit_bias", {{"5", 101}}},
+      {"typical_p", 0},      {"repetition_penalty", 0}, {"repetition_penalty", 1e7}, {"min_tokens", -1},
+      {"logit_bias", {{"5", 101}}},
       {"logit_bias", {{"abc", 1}}}, {"logit_bias", {{"-3", 1}}},
   };
   for (const auto& [name, value] : cases) {
