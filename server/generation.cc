@@ -31,8 +31,11 @@ GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
       handles_.push_back(state.engine->submit(std::move(request)));
     } catch (const InvalidRequest& e) {
       abort();
-      // The engine knows one length field; name the one the client sent.
-      throw invalid_param(e.param() == "max_tokens" ? common.max_tokens_param : e.param(), e.what());
+      // The engine knows one length field and one prompt; name the fields the client sent.
+      const std::string& param = e.param() == "max_tokens" ? common.max_tokens_param
+                                 : e.param() == "prompt"   ? common.prompt_param
+                                                           : e.param();
+      throw invalid_param(param, e.what());
     } catch (const EngineOverloaded& e) {
       abort();
       throw ApiError(503, "server_overloaded", e.what());

@@ -365,6 +365,7 @@ ChatRequest parse_chat_request(const json& body) {
   require_object(body);
   ChatRequest r;
   r.common = parse_common(body, -1);
+  r.common.prompt_param = "messages";
   const json* messages = field(body, "messages");
   if (!messages) throw invalid_param("messages", "messages is required");
   r.messages = parse_messages(*messages);

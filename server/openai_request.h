@@ -26,6 +26,7 @@ struct CommonRequest {
   std::string model;                     // empty when absent
   std::optional<int> max_tokens;         // absent: the route's default
   std::string max_tokens_param = "max_tokens";  // the field that set it, for errors: or "max_completion_tokens"
+  std::string prompt_param = "prompt";          // the field the prompt came from, for errors: chat's is "messages"
   int n = 1;
   bool stream = false;
   bool include_usage = false;            // stream_options.include_usage

@@ -602,6 +602,10 @@ def _(c):
     assert code == 400 and json.loads(data)["error"]["param"] == "max_completion_tokens", (code, data)
     err = expect_error(c, 400, json.dumps({"prompt": [1] * 8192, "max_tokens": 1}).encode(), "prompt")
     assert "8192" in err["message"], err
+    # Chat has no prompt parameter: messages that fill the context name messages, as OpenAI does.
+    err = expect_error(c, 400, json.dumps({"messages": [{"role": "user", "content": "hello " * 9000}]}).encode(),
+                       "messages", path="/v1/chat/completions")
+    assert "8192" in err["message"], err
 
 
 @check("huge body gets 413, unknown route 404, and the server keeps serving")

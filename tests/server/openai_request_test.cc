@@ -145,6 +145,9 @@ TEST(CommonRequest, MaxCompletionTokensAndStopLists) {
       {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_completion_tokens", 9}, {"stop", {"a", "b"}}});
   EXPECT_EQ(r.common.max_tokens.value(), 9);
   EXPECT_EQ(r.common.max_tokens_param, "max_completion_tokens");  // errors about the length name it
+  EXPECT_EQ(parse_completion_request({{"prompt", "a"}}).common.prompt_param, "prompt");
+  EXPECT_EQ(parse_chat_request({{"messages", {{{"role", "user"}, {"content", "x"}}}}}).common.prompt_param,
+            "messages");  // errors about the rendered prompt name the field the client sent
   EXPECT_EQ(parse_chat_request({{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_tokens", 9}})
                 .common.max_tokens_param,
             "max_tokens");
