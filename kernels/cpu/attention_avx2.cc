@@ -15,17 +15,23 @@
 namespace nucleus::kernels::cpu {
 namespace {
 
+// Calls fn(b, j, end, slot0) for the job's key blocks in order: block b holds
+// keys j..end-1, at the consecutive slots slot0, slot0 + 1, ...
+template <typename Fn>
+inline void for_each_block(const HeadJob& job, Fn&& fn) {
+  for (int j = 0, b = 0; j < job.n_keys; ++b) {
+    const int end = std::min(job.n_keys, j + job.block_size);
+    fn(b, j, end, static_cast<int64_t>(job.block_table[b]) * job.block_size);
+    j = end;
+  }
+}
 
-// Calls fn(j, slot) for keys j = 0..n_keys-1 in order, walking the block table
-// block by block (no division per key).
+// Calls fn(j, slot) for keys j = 0..n_keys-1 in order (no division per key).
 template <typename Fn>
 inline void for_each_key(const HeadJob& job, Fn&& fn) {
-  int j = 0;
-  for (int b = 0; j < job.n_keys; ++b) {
-    const int64_t base = static_cast<int64_t>(job.block_table[b]) * job.block_size;
-    const int end = std::min(job.n_keys, j + job.block_size);
-    for (int64_t slot = base; j < end; ++j, ++slot) fn(j, slot);
-  }
+  for_each_block(job, [&](int, int j, int end, int64_t slot0) {
+    for (int64_t slot = slot0; j < end; ++j, ++slot) fn(j, slot);
+  });
 }
 
 float dot(const float* a, const float* b, int n) {
@@ -86,9 +92,7 @@ void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
   for (int qi = 0; qi < queries; ++qi) {
     for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(job.output(qi) + 8 * c, _mm256_setzero_ps());
   }
-  for (int j = 0, b = 0; j < job.n_keys; ++b) {
-    const int64_t slot0 = static_cast<int64_t>(job.block_table[b]) * job.block_size;
-    const int block_end = std::min(job.n_keys, j + job.block_size);
+  for_each_block(job, [&](int b, int j, int block_end, int64_t slot0) {
     const float* v0 = job.v + slot0 * job.slot_stride;
     prefetch_block(job, job.v, b, block_end);
     for (int qi = 0; qi < queries; ++qi) {
@@ -108,8 +112,7 @@ void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
 #pragma GCC unroll 16
       for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(out + 8 * c, acc[c]);
     }
-    j = block_end;
-  }
+  });
   for (int qi = 0; qi < queries; ++qi) {
     const __m256 inv = _mm256_set1_ps(inv_sums[qi]);
     for (int c = 0; c < kChunks; ++c) {
@@ -215,9 +218,7 @@ void key_scores(const HeadJob& job, float* max_scores) {
   __m256 max8[kMaxJobQueries];
   for (int qi = 0; qi < queries; ++qi) max8[qi] = _mm256_set1_ps(-INFINITY);
   const __m256 scale = _mm256_set1_ps(job.scale);
-  for (int j = 0, b = 0; j < job.n_keys; ++b) {
-    const int64_t slot0 = static_cast<int64_t>(job.block_table[b]) * job.block_size;
-    const int block_end = std::min(job.n_keys, j + job.block_size);
+  for_each_block(job, [&](int b, int j, int block_end, int64_t slot0) {
     const float* k0 = job.k + slot0 * job.slot_stride;
     prefetch_block(job, job.k, b, block_end);
     for (int qi = 0; qi < queries; ++qi) {
@@ -242,8 +243,7 @@ void key_scores(const HeadJob& job, float* max_scores) {
         max8[qi] = _mm256_max_ps(_mm256_set1_ps(scores[jj]), max8[qi]);
       }
     }
-    j = block_end;
-  }
+  });
   for (int qi = 0; qi < queries; ++qi) {
     alignas(32) float lanes[8];
     _mm256_store_ps(lanes, max8[qi]);

@@ -64,7 +64,7 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
       break;
     }
   }
-  const int max_rows = std::max(1, std::min(kMaxJobRows, kMaxJobQueries / per_item));
+  const int max_rows = std::min(kMaxJobRows, kMaxJobQueries / per_item);  // per_item <= kMaxJobQueries
   std::vector<std::pair<int64_t, int>> tiles;  // (first row, rows)
   for (int64_t t = 0; t < batch.num_tokens;) {
     int rows = 1;
