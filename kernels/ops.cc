@@ -101,6 +101,7 @@ void matmul_shared_input(const Context& ctx, const float* x, int64_t T, const Ma
   REQUIRE(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
   if (count == 0) return;
   require_ptr(outputs, op, "outputs");
+  if (T > 0) require_ptr(x, op, "x");
   for (int i = 0; i < count; ++i) {
     const MatmulOutput& o = outputs[i];
     const auto name = [i] { return std::string("outputs[").append(std::to_string(i)).append("]"); };
@@ -116,7 +117,6 @@ void matmul_shared_input(const Context& ctx, const float* x, int64_t T, const Ma
               name() + ".y overlaps outputs[" + std::to_string(j) + "].y");
     }
   }
-  if (T > 0) require_ptr(x, op, "x");
   if (ctx.device == Device::kCuda) {
 #ifdef NUCLEUS_CUDA_OPS
     // The device path has no per-call quantization or hand-off to save.

@@ -131,9 +131,10 @@ void matmul_shared_input_cpu(ThreadPool& pool, const float* x, int64_t T, const 
   for (int i = 0; i < count; ++i) plans.push_back(plan_for(outputs[i].w, T, outputs[i].y, outputs[i].bias));
   // x is quantized once per activation format the weights need (usually one).
   const int64_t cols = outputs[0].w.cols;
-  std::unique_ptr<uint8_t[]> storage[3];
-  const uint8_t* xs[3] = {nullptr, nullptr, nullptr};
-  size_t row_bytes[3] = {0, 0, 0};
+  constexpr int kFormats = static_cast<int>(ActFormat::kQ8K) + 1;  // one slot per ActFormat
+  std::unique_ptr<uint8_t[]> storage[kFormats];
+  const uint8_t* xs[kFormats] = {};
+  size_t row_bytes[kFormats] = {};
   for (Plan& p : plans) {
     const int f = static_cast<int>(p.format);
     if (xs[f] == nullptr) xs[f] = activations(pool, p.format, x, T, cols, storage[f], &row_bytes[f]);

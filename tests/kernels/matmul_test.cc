@@ -352,6 +352,10 @@ TEST(MatmulTest, SharedInputRejectsBadArguments) {
     const MatmulOutput outs[1] = {{bad, y.data(), nullptr}};
     expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, x.data(), 1, outs, 1); }, "outputs[0].w.row_bytes");
   }
+  {
+    const MatmulOutput outs[1] = {{a.view, y.data(), nullptr}};
+    expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, nullptr, 1, outs, 1); }, "x is null");
+  }
   expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, x.data(), 1, nullptr, 1); }, "outputs is null");
   expect_error<std::invalid_argument>([&] { matmul_shared_input(ctx, x.data(), 1, nullptr, -1); }, "count must be");
 }
