@@ -22,8 +22,9 @@
 #include "config/options.h"
 #include "engine/engine.h"
 #include "engine/engine_core.h"
-#include "engine/model.h"
-#include "engine/tokenizer.h"
+#include "model/model.h"
+#include "model/tokenizer_gguf.h"
+#include "text/tokenizer.h"
 #include "kernels/device.h"
 
 namespace nucleus::app {
@@ -235,7 +236,7 @@ void print_offline(const char* label, const OfflineResult& r, size_t requests) {
 int run_offline_bench(const OfflineBenchArgs& args) {
   const std::string path = args.model.empty() ? config::default_model_path() : args.model;
   std::unique_ptr<Model> model = Model::load(path);
-  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  const Tokenizer tokenizer = tokenizer_from_gguf(model->file());
   std::mt19937 rng(42);
   std::uniform_int_distribution<int> in_len(args.input_len.first, args.input_len.second);
   std::uniform_int_distribution<int> out_len(args.output_len.first, args.output_len.second);
@@ -346,7 +347,7 @@ std::vector<SpecRun> spec_lockstep(Model& model, const Tokenizer& tokenizer, con
 int run_spec_bench(const SpecBenchArgs& args) {
   const std::string path = args.model.empty() ? config::default_model_path() : args.model;
   std::unique_ptr<Model> model = Model::load(path);
-  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  const Tokenizer tokenizer = tokenizer_from_gguf(model->file());
   // Without --draft-model the model drafts for itself: acceptance is then an
   // upper bound (only sampling disagrees), and there is no speed-up to expect.
   std::unique_ptr<Model> draft_owned = args.draft_model.empty() ? nullptr : Model::load(args.draft_model);

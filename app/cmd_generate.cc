@@ -14,10 +14,11 @@
 #include "app/command.h"
 #include "config/options.h"
 #include "engine/engine.h"
-#include "engine/model.h"
-#include "engine/tokenizer.h"
+#include "model/model.h"
+#include "model/tokenizer_gguf.h"
+#include "text/tokenizer.h"
 #include "kernels/device.h"
-#include "server/chat_template.h"
+#include "text/chat_template.h"
 
 namespace nucleus::app {
 namespace {
@@ -59,13 +60,13 @@ std::vector<std::string> read_prompts_file(const std::string& path) {
 
 std::vector<int32_t> encode_prompt(const Model& model, const Tokenizer& tokenizer, const std::string& prompt, bool chat) {
   if (!chat) return tokenizer.encode(prompt, {.add_special = true, .parse_special = true});
-  std::optional<server::ChatTemplate> tmpl =
-      server::ChatTemplate::detect(model.file().get_string("tokenizer.chat_template", ""));
+  std::optional<ChatTemplate> tmpl =
+      ChatTemplate::detect(model.file().get_string("tokenizer.chat_template", ""));
   if (!tmpl) throw std::runtime_error(model.file().path() + ": --chat: the model has no chat template we recognise");
-  std::vector<server::ChatMessage> messages(1);
+  std::vector<ChatMessage> messages(1);
   messages[0].role = "user";
   messages[0].content = prompt;
-  return server::tokenize_segments(tokenizer, tmpl->render(messages, true));
+  return tokenize_segments(tokenizer, tmpl->render(messages, true));
 }
 
 int run_generate(const GenerateArgs& args) {
@@ -79,7 +80,7 @@ int run_generate(const GenerateArgs& args) {
   std::fprintf(stderr, "[nucleus] %s\n", device.reason.c_str());
 
   std::unique_ptr<Model> model = Model::load(path);
-  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  const Tokenizer tokenizer = tokenizer_from_gguf(model->file());
   EngineOptions options;
   options.threads = args.threads;
   options.max_batched_tokens = args.max_batched_tokens;

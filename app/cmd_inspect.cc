@@ -8,8 +8,8 @@
 #include <string>
 
 #include "app/command.h"
-#include "engine/gguf.h"
-#include "engine/model_config.h"
+#include "model/gguf.h"
+#include "model/model_config.h"
 #include "config/options.h"
 
 namespace nucleus::app {

@@ -21,8 +21,9 @@
 #include "app/command.h"
 #include "config/options.h"
 #include "engine/engine.h"
-#include "engine/model.h"
-#include "engine/tokenizer.h"
+#include "model/model.h"
+#include "model/tokenizer_gguf.h"
+#include "text/tokenizer.h"
 #include "kernels/device.h"
 #include "server/http_server.h"
 
@@ -71,14 +72,14 @@ int run_serve(const config::ServeOptions& o) {
   std::unique_ptr<Engine> engine;
   try {
     model = Model::load(o.model);
-    tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_gguf(model->file()));
+    tokenizer = std::make_unique<Tokenizer>(tokenizer_from_gguf(model->file()));
     if (!o.chat_template.empty()) {
-      state.chat_template = server::ChatTemplate::from_name(o.chat_template);
+      state.chat_template = ChatTemplate::from_name(o.chat_template);
     } else if (model->file().has("tokenizer.chat_template")) {
-      state.chat_template = server::ChatTemplate::detect(model->file().get_string("tokenizer.chat_template"));
+      state.chat_template = ChatTemplate::detect(model->file().get_string("tokenizer.chat_template"));
       if (!state.chat_template) {
         throw std::runtime_error(o.model + ": unknown chat template; name one with --chat-template (" +
-                                 server::ChatTemplate::known_names() + ")");
+                                 ChatTemplate::known_names() + ")");
       }
     }
     EngineOptions options;

@@ -18,8 +18,9 @@
 
 #include "app/command.h"
 #include "config/options.h"
-#include "engine/gguf.h"
-#include "engine/tokenizer.h"
+#include "model/gguf.h"
+#include "model/tokenizer_gguf.h"
+#include "text/tokenizer.h"
 
 namespace nucleus::app {
 namespace {
@@ -87,7 +88,7 @@ struct TokenizeOptions {
 
 int run(const TokenizeOptions& o) {
   const std::string input = o.file.empty() ? o.text : read_file(o.file);
-  const Tokenizer tok = Tokenizer::from_gguf(GgufFile::open(o.model));
+  const Tokenizer tok = tokenizer_from_gguf(GgufFile::open(o.model));
   if (o.decode) {
     const std::vector<int32_t> ids = parse_ids(input, o.file.empty() ? "--text" : "--file " + o.file);
     for (int32_t id : ids) {

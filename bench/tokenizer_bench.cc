@@ -17,8 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/gguf.h"
-#include "engine/tokenizer.h"
+#include "model/gguf.h"
+#include "model/tokenizer_gguf.h"
+#include "text/tokenizer.h"
 
 namespace {
 
@@ -62,7 +63,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 const nucleus::Tokenizer& shared_tokenizer() {
-  static const nucleus::Tokenizer tok = nucleus::Tokenizer::from_gguf(nucleus::GgufFile::open(model_path()));
+  static const nucleus::Tokenizer tok = nucleus::tokenizer_from_gguf(nucleus::GgufFile::open(model_path()));
   return tok;
 }
 
@@ -100,7 +101,7 @@ void BM_EncodeWholeColdCache(benchmark::State& state) {
   const std::string& text = bench_text();
   for (auto _ : state) {
     state.PauseTiming();
-    auto tok = std::make_unique<nucleus::Tokenizer>(nucleus::Tokenizer::from_gguf(file));
+    auto tok = std::make_unique<nucleus::Tokenizer>(nucleus::tokenizer_from_gguf(file));
     state.ResumeTiming();
     auto ids = tok->encode(text, {.add_special = false});
     benchmark::DoNotOptimize(ids.data());

@@ -7,7 +7,7 @@
 #include "engine/kv_cache_manager.h"
 #include "engine/request_state.h"
 #include "engine/scheduler.h"
-#include "engine/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace nucleus {
 

@@ -43,9 +43,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/detokenizer.h"
+#include "text/detokenizer.h"
 #include "engine/engine.h"
-#include "engine/stop_strings.h"
+#include "text/stop_strings.h"
 #include "sampling/beam_score.h"
 #include "sampling/sampler.h"
 

@@ -29,8 +29,8 @@
 #include "engine/block_pool.h"
 #include "engine/drafter.h"
 #include "engine/kv_cache_manager.h"
-#include "engine/kv_storage.h"
-#include "engine/model.h"
+#include "model/kv_storage.h"
+#include "model/model.h"
 #include "kernels/device.h"
 #include "kernels/ops.h"
 

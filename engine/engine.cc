@@ -8,10 +8,10 @@
 
 #include "engine/block_pool.h"
 #include "engine/engine_core.h"
-#include "engine/model.h"
+#include "model/model.h"
 #include "engine/request_state.h"
 #include "kernels/device.h"
-#include "engine/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace nucleus {
 

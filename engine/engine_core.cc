@@ -7,7 +7,7 @@
 #include "engine/json_token_mask.h"
 #include "engine/ngram_drafter.h"
 #include "engine/prompt_logprobs.h"
-#include "engine/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace nucleus {
 

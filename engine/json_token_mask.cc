@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace nucleus {
 

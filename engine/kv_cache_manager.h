@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "engine/block_pool.h"
-#include "engine/kv_storage.h"
+#include "model/kv_storage.h"
 
 namespace nucleus {
 

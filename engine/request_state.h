@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "engine/beam_search.h"
-#include "engine/detokenizer.h"
+#include "text/detokenizer.h"
 #include "engine/engine.h"
 #include "engine/sequence.h"
 #include "engine/spec_pacing.h"
-#include "engine/stop_strings.h"
+#include "text/stop_strings.h"
 #include "sampling/json_grammar.h"
 #include "sampling/penalties.h"
 

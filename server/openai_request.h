@@ -15,6 +15,7 @@
 
 #include "sampling/beam_score.h"
 #include "sampling/params.h"
+#include "text/chat_template.h"
 
 namespace nucleus::server {
 
@@ -58,11 +59,6 @@ struct CompletionRequest {
   bool echo = false;
   int logprobs = -1;            // -1 = off, else number of top alternatives (0..20)
   int best_of = 0;              // 0 = off; else sample best_of per prompt, return the n best (mean logprob)
-};
-
-struct ChatMessage {
-  std::string role;     // system, user, assistant
-  std::string content;  // text parts joined
 };
 
 struct ChatRequest {

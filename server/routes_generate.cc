@@ -23,7 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "engine/unicode_utf8.h"
+#include "text/unicode_utf8.h"
 #include "server/errors.h"
 #include "server/generation.h"
 #include "server/routes.h"

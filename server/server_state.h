@@ -9,8 +9,8 @@
 #include <string>
 
 #include "engine/engine.h"
-#include "engine/tokenizer.h"
-#include "server/chat_template.h"
+#include "text/tokenizer.h"
+#include "text/chat_template.h"
 #include "server/metrics.h"
 
 namespace nucleus::server {

@@ -34,7 +34,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/gguf.h"
+#include "model/gguf.h"
 #include "kernels/fp16.h"
 #include "kernels/ggml_types.h"
 

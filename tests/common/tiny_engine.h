@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "engine/gguf.h"
-#include "engine/kv_storage.h"
-#include "engine/model.h"
-#include "engine/tokenizer.h"
-#include "engine/unicode_utf8.h"
+#include "model/gguf.h"
+#include "model/kv_storage.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
+#include "text/unicode_utf8.h"
 #include "tests/common/gguf_writer.h"
 
 namespace nucleus::test {

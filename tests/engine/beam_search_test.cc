@@ -19,10 +19,10 @@
 
 #include "engine/engine.h"
 #include "engine/engine_core.h"
-#include "engine/kv_storage.h"
+#include "model/kv_storage.h"
 #include "sampling/beam_score.h"
 #include "tests/common/tiny_engine.h"
-#include "tests/engine/model_test_util.h"
+#include "tests/model/model_test_util.h"
 
 namespace nucleus {
 namespace {

@@ -14,8 +14,9 @@
 
 #include "engine/block_pool.h"
 #include "engine/engine.h"
-#include "engine/model.h"
-#include "engine/tokenizer.h"
+#include "model/model.h"
+#include "model/tokenizer_gguf.h"
+#include "text/tokenizer.h"
 #include "tests/common/test_env.h"
 
 namespace nucleus {
@@ -127,7 +128,7 @@ class EngineOnModel : public ::testing::Test {
   void SetUp() override {
     NUCLEUS_REQUIRE_DEFAULT_MODEL(path);
     model_ = Model::load(path);
-    tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_gguf(model_->file()));
+    tokenizer_ = std::make_unique<Tokenizer>(tokenizer_from_gguf(model_->file()));
   }
 
   EngineOptions options(int64_t kv_bytes = int64_t{256} << 20) const {

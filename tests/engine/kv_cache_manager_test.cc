@@ -8,7 +8,7 @@
 #include <numeric>
 #include <vector>
 
-#include "engine/model_config.h"
+#include "model/model_config.h"
 
 namespace nucleus {
 namespace {

@@ -13,7 +13,7 @@
 #include "engine/engine.h"
 #include "engine/prompt_logprobs.h"
 #include "tests/common/tiny_engine.h"
-#include "tests/engine/model_test_util.h"
+#include "tests/model/model_test_util.h"
 
 namespace nucleus {
 namespace {

@@ -15,7 +15,7 @@
 #include <set>
 #include <vector>
 
-#include "engine/model_config.h"
+#include "model/model_config.h"
 
 namespace nucleus {
 namespace {

@@ -17,10 +17,11 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "engine/model.h"
+#include "model/model.h"
 #include "engine/ngram_drafter.h"
 #include "engine/spec_pacing.h"
-#include "engine/tokenizer.h"
+#include "model/tokenizer_gguf.h"
+#include "text/tokenizer.h"
 #include "tests/common/gguf_writer.h"
 #include "tests/common/test_env.h"
 
@@ -106,7 +107,7 @@ class SpeculativeIdentity : public ::testing::Test {
   void SetUp() override {
     NUCLEUS_REQUIRE_DEFAULT_MODEL(path);
     model_ = Model::load(path);
-    tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_gguf(model_->file()));
+    tokenizer_ = std::make_unique<Tokenizer>(tokenizer_from_gguf(model_->file()));
   }
 
   std::vector<GenerationRequest> requests() const {

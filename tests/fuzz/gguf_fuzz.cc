@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/gguf.h"
-#include "engine/model_config.h"
+#include "model/gguf.h"
+#include "model/model_config.h"
 
 namespace {
 

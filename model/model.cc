@@ -1,0 +1,233 @@
+#include "model/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace nucleus {
+
+void ForwardBatch::clear() {
+  tokens.clear();
+  positions.clear();
+  token_seq.clear();
+  slot_mapping.clear();
+  block_tables.clear();
+  max_blocks_per_seq = 0;
+  logit_rows.clear();
+}
+
+std::unique_ptr<Model> Model::load(const std::string& path) { return std::make_unique<Model>(GgufFile::open(path)); }
+
+Model::Model(GgufFile file) : file_(std::move(file)), config_(ModelConfig::from_gguf(file_)) {
+  const ModelConfig& c = config_;
+  const int64_t q_dim = int64_t{c.n_heads} * c.head_dim;
+  const int64_t kv_dim = int64_t{c.n_kv_heads} * c.head_dim;
+  token_embd_ = weight("token_embd.weight", c.vocab_size, c.n_embd);
+  output_ = c.tied_embeddings ? token_embd_ : weight("output.weight", c.vocab_size, c.n_embd);
+  output_norm_ = vector("output_norm.weight", c.n_embd);
+  layers_.resize(c.n_layers);
+  for (int i = 0; i < c.n_layers; ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    Layer& l = layers_[i];
+    l.attn_norm = vector(p + "attn_norm.weight", c.n_embd);
+    l.ffn_norm = vector(p + "ffn_norm.weight", c.n_embd);
+    l.wq = weight(p + "attn_q.weight", q_dim, c.n_embd);
+    l.wk = weight(p + "attn_k.weight", kv_dim, c.n_embd);
+    l.wv = weight(p + "attn_v.weight", kv_dim, c.n_embd);
+    l.wo = weight(p + "attn_output.weight", c.n_embd, q_dim);
+    if (c.has_qkv_bias) {
+      l.bq = vector(p + "attn_q.bias", q_dim);
+      l.bk = vector(p + "attn_k.bias", kv_dim);
+      l.bv = vector(p + "attn_v.bias", kv_dim);
+    }
+    l.w_gate = weight(p + "ffn_gate.weight", c.n_ff, c.n_embd);
+    l.w_up = weight(p + "ffn_up.weight", c.n_ff, c.n_embd);
+    l.w_down = weight(p + "ffn_down.weight", c.n_embd, c.n_ff);
+  }
+}
+
+Model::~Model() {
+  // The CUDA upload cache is keyed by host address: it must not outlive the mmap.
+  if (used_cuda_) kernels::release_device_weights();
+}
+
+kernels::WeightView Model::weight(const std::string& name, int64_t rows, int64_t cols) const {
+  const GgufTensorInfo& t = file_.tensor(name);
+  if (t.shape.size() != 2 || t.shape[0] != cols || t.shape[1] != rows) {
+    file_.fail("tensor '" + name + "' should have shape [" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
+  }
+  const auto traits = ggml_type_traits(static_cast<uint32_t>(t.type));
+  if (!traits || !traits->supported) file_.fail("tensor '" + name + "' has an unsupported type");
+  kernels::WeightView w;
+  w.type = t.type;
+  w.data = t.data;
+  w.rows = rows;
+  w.cols = cols;
+  w.row_bytes = ggml_row_size(t.type, cols);
+  return w;
+}
+
+std::vector<float> Model::vector(const std::string& name, int64_t n) const {
+  const GgufTensorInfo& t = file_.tensor(name);
+  if (t.num_elements() != n) {
+    file_.fail("tensor '" + name + "' should have " + std::to_string(n) + " elements, has " +
+               std::to_string(t.num_elements()));
+  }
+  std::vector<float> out(n);
+  dequantize_row(t.type, t.data, out.data(), n);
+  return out;
+}
+
+void Model::prepare(const kernels::Context& ctx) {
+  if (ctx.device == kernels::Device::kCpu && !cpu_packed_ && ctx.pool != nullptr) pack_for_cpu(*ctx.pool);
+}
+
+void Model::pack_for_cpu(kernels::ThreadPool& pool) {
+  std::vector<kernels::WeightView*> matrices = {&output_};
+  for (Layer& l : layers_) {
+    for (kernels::WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) matrices.push_back(w);
+  }
+  for (kernels::WeightView* w : matrices) {
+    kernels::PackedWeight packed = kernels::pack_weight_cpu(pool, *w);
+    if (packed.empty()) continue;
+    w->cpu_packed = packed.data();
+    packed_.push_back(std::move(packed));
+  }
+  cpu_packed_ = true;
+}
+
+int64_t Model::weight_bytes() const {
+  int64_t total = static_cast<int64_t>(output_.rows * output_.row_bytes);
+  for (const Layer& l : layers_) {
+    for (const kernels::WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      total += static_cast<int64_t>(w->rows * w->row_bytes);
+    }
+  }
+  return total;
+}
+
+void Model::Scratch::reserve(kernels::Device device, int64_t n) {
+  if (buffer_ && device_ == device && size_ >= n) return;
+  buffer_.reset();  // free first: the old and new buffer need not fit together
+  buffer_ = std::make_unique<kernels::DeviceBuffer>(device, static_cast<size_t>(n) * sizeof(float));
+  device_ = device;
+  size_ = n;
+}
+
+void Model::Workspace::reserve(kernels::Device device, const ModelConfig& c, int64_t T, int64_t logit_rows) {
+  auto grow = [device](Scratch& s, int64_t n) { s.reserve(device, n); };
+  const int64_t q_dim = int64_t{c.n_heads} * c.head_dim;
+  const int64_t kv_dim = int64_t{c.n_kv_heads} * c.head_dim;
+  grow(x, T * c.n_embd);
+  grow(xn, T * c.n_embd);
+  grow(q, T * q_dim);
+  grow(k, T * kv_dim);
+  grow(v, T * kv_dim);
+  grow(attn, T * q_dim);
+  grow(proj, T * c.n_embd);
+  grow(gate, T * c.n_ff);
+  grow(up, T * c.n_ff);
+  grow(hidden, T * c.n_ff);
+  grow(final_rows, 2 * logit_rows * c.n_embd);
+}
+
+void Model::validate_batch(const ForwardBatch& b, const KvStorage& kv) const {
+  const size_t T = b.tokens.size();
+  if (b.positions.size() != T || b.token_seq.size() != T || b.slot_mapping.size() != T) {
+    throw std::invalid_argument("ForwardBatch: tokens, positions, token_seq and slot_mapping must have equal sizes");
+  }
+  if (b.max_blocks_per_seq <= 0 || b.block_tables.size() % b.max_blocks_per_seq != 0) {
+    throw std::invalid_argument("ForwardBatch: block_tables must be whole rows of max_blocks_per_seq");
+  }
+  const int64_t num_seqs = static_cast<int64_t>(b.block_tables.size()) / b.max_blocks_per_seq;
+  for (size_t i = 0; i < T; ++i) {
+    if (b.tokens[i] < 0 || b.tokens[i] >= config_.vocab_size) {
+      throw std::out_of_range("ForwardBatch: token id " + std::to_string(b.tokens[i]) + " outside the vocabulary");
+    }
+    if (b.positions[i] < 0 || b.positions[i] >= int64_t{b.max_blocks_per_seq} * kv.block_size()) {
+      throw std::out_of_range("ForwardBatch: position " + std::to_string(b.positions[i]) + " outside the block table");
+    }
+    if (b.token_seq[i] < 0 || b.token_seq[i] >= num_seqs) throw std::out_of_range("ForwardBatch: bad token_seq");
+    if (b.slot_mapping[i] >= kv.num_slots()) throw std::out_of_range("ForwardBatch: slot outside the KV cache");
+  }
+  for (int32_t block : b.block_tables) {
+    if (block >= kv.num_blocks()) throw std::out_of_range("ForwardBatch: block id outside the KV cache");
+  }
+  for (int32_t row : b.logit_rows) {
+    if (row < 0 || static_cast<size_t>(row) >= T) throw std::out_of_range("ForwardBatch: logit row out of range");
+  }
+}
+
+void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorage& kv, float* logits) {
+  validate_batch(b, kv);
+  const ModelConfig& c = config_;
+  const int64_t T = b.num_tokens();
+  const int64_t R = static_cast<int64_t>(b.logit_rows.size());
+  if (T == 0) return;
+  if (ctx.device == kernels::Device::kCuda) used_cuda_ = true;
+  prepare(ctx);
+  ws_.reserve(ctx.device, c, T, R);
+  const int64_t D = c.n_embd;
+
+  kernels::AttentionBatch ab;
+  ab.num_tokens = T;
+  ab.token_seq = b.token_seq.data();
+  ab.token_pos = b.positions.data();
+  ab.block_tables = b.block_tables.data();
+  ab.max_blocks_per_seq = b.max_blocks_per_seq;
+  ab.block_size = kv.block_size();
+
+  kernels::RopeParams rope;
+  rope.style = c.rope_style;
+  rope.head_dim = c.head_dim;
+  rope.rot_dim = c.rope_dim;
+  rope.freq_base = c.rope_freq_base;
+  rope.freq_scale = c.rope_freq_scale;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+
+  float* x = ws_.x.data();  // [T, D] the residual stream
+  kernels::embedding(ctx, token_embd_, b.tokens.data(), T, x);
+
+  for (int li = 0; li < c.n_layers; ++li) {
+    const Layer& l = layers_[li];
+    const kernels::KvLayerView cache = kv.layer(li);
+    // Attention block.
+    kernels::rms_norm(ctx, x, l.attn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
+    const kernels::MatmulOutput qkv[3] = {{l.wq, ws_.q.data(), l.bq.empty() ? nullptr : l.bq.data()},
+                                          {l.wk, ws_.k.data(), l.bk.empty() ? nullptr : l.bk.data()},
+                                          {l.wv, ws_.v.data(), l.bv.empty() ? nullptr : l.bv.data()}};
+    kernels::matmul_shared_input(ctx, ws_.xn.data(), T, qkv, 3);
+    kernels::rope(ctx, ws_.q.data(), b.positions.data(), T, c.n_heads, rope);
+    kernels::rope(ctx, ws_.k.data(), b.positions.data(), T, c.n_kv_heads, rope);
+    kernels::write_kv(ctx, cache, ws_.k.data(), ws_.v.data(), b.slot_mapping.data(), T);
+    kernels::attention(ctx, ws_.q.data(), cache, ab, c.n_heads, scale, ws_.attn.data());
+    kernels::matmul(ctx, l.wo, ws_.attn.data(), T, ws_.proj.data());
+    kernels::add_inplace(ctx, x, ws_.proj.data(), T * D);
+    // Feed-forward block (SwiGLU).
+    kernels::rms_norm(ctx, x, l.ffn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
+    const kernels::MatmulOutput gate_up[2] = {{l.w_gate, ws_.gate.data(), nullptr}, {l.w_up, ws_.up.data(), nullptr}};
+    kernels::matmul_shared_input(ctx, ws_.xn.data(), T, gate_up, 2);
+    kernels::swiglu(ctx, ws_.gate.data(), ws_.up.data(), T, c.n_ff, ws_.hidden.data());
+    kernels::matmul(ctx, l.w_down, ws_.hidden.data(), T, ws_.proj.data());
+    kernels::add_inplace(ctx, x, ws_.proj.data(), T * D);
+  }
+
+  // Only the requested rows go through the final norm and the vocabulary projection.
+  if (R == 0) return;
+  float* rows = ws_.final_rows.data();  // [R, D]
+  float* normed = rows + R * D;         // [R, D]
+  // The gather is an embedding lookup in the residual stream seen as an F32
+  // table: a plain row copy on every device, wherever x lives.
+  kernels::WeightView stream;
+  stream.type = GgmlType::F32;
+  stream.data = x;
+  stream.rows = T;
+  stream.cols = D;
+  stream.row_bytes = ggml_row_size(GgmlType::F32, D);
+  kernels::embedding(ctx, stream, b.logit_rows.data(), R, rows);
+  kernels::rms_norm(ctx, rows, output_norm_.data(), R, D, c.rms_eps, normed);
+  kernels::matmul(ctx, output_, normed, R, logits);
+}
+
+}  // namespace nucleus

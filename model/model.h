@@ -1,0 +1,113 @@
+// The transformer forward pass (llama and qwen2 families) over a ragged batch.
+//
+// A ragged batch is every new token of every scheduled sequence laid end to
+// end: a prefill chunk contributes many rows, a decoding sequence one. Each
+// row carries its position and the KV slot its K/V goes to (slot_mapping);
+// attention reads each sequence's keys through its block table. So the model
+// never knows how memory is paged or how sequences were scheduled.
+//
+// Weights stay in the memory-mapped GGUF file (quantized matmuls read them in
+// place); only 1-D tensors (norms, biases) are converted to float at load.
+// The first forward pass on the CPU also repacks the matrices that have an
+// AVX-512 packed kernel (kernels/packed_weight.h: same size, bitwise the same
+// results), so the weights' bytes are held twice from then on.
+// With a CUDA context the activations live in device memory and the CUDA ops
+// upload each host weight once (kernels/cuda/weights_cuda.h); ~Model() frees
+// those uploads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/gguf.h"
+#include "model/kv_storage.h"
+#include "model/model_config.h"
+#include "kernels/device.h"
+#include "kernels/ops.h"
+#include "kernels/packed_weight.h"
+
+namespace nucleus {
+
+struct ForwardBatch {
+  // Per token row; T = tokens.size().
+  std::vector<int32_t> tokens;        // [T] token ids
+  std::vector<int32_t> positions;     // [T] absolute positions in their sequence
+  std::vector<int32_t> token_seq;     // [T] index of the row's sequence in this batch
+  std::vector<int32_t> slot_mapping;  // [T] KV slot each row's K/V is written to
+  // Per sequence: block ids, row s at [s * max_blocks_per_seq, (s + 1) * max_blocks_per_seq).
+  std::vector<int32_t> block_tables;
+  int max_blocks_per_seq = 0;
+  // Rows whose logits are wanted (usually the last new token of each sequence).
+  std::vector<int32_t> logit_rows;
+
+  int64_t num_tokens() const { return static_cast<int64_t>(tokens.size()); }
+  void clear();
+};
+
+class Model {
+ public:
+  // Loads and validates a GGUF model (architecture, hyperparameters, tensor shapes).
+  static std::unique_ptr<Model> load(const std::string& path);
+  explicit Model(GgufFile file);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelConfig& config() const { return config_; }
+  const GgufFile& file() const { return file_; }
+  // Bytes of weights read by one decode step (every matrix once).
+  int64_t weight_bytes() const;
+
+  // Readies the weights for ctx's device (CPU: the AVX-512 repacking), so the
+  // first forward pass does not pay for it; forward() does it when not called.
+  void prepare(const kernels::Context& ctx);
+
+  // Runs the batch through every layer, writes its K/V into `kv`, and stores
+  // logits [batch.logit_rows.size(), vocab_size] into `logits`. `kv` and
+  // `logits` are memory of ctx.device; the batch's index arrays stay on the host.
+  void forward(const kernels::Context& ctx, const ForwardBatch& batch, KvStorage& kv, float* logits);
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm, ffn_norm;  // [n_embd]
+    kernels::WeightView wq, wk, wv, wo;      // q: [n_heads*hd, n_embd], k/v: [n_kv*hd, n_embd], o: [n_embd, n_heads*hd]
+    std::vector<float> bq, bk, bv;           // qwen2 only
+    kernels::WeightView w_gate, w_up, w_down;  // gate/up: [n_ff, n_embd], down: [n_embd, n_ff]
+  };
+  // Scratch floats on one device, grown (contents dropped) to the largest size asked.
+  class Scratch {
+   public:
+    void reserve(kernels::Device device, int64_t n);
+    float* data() const { return buffer_ ? buffer_->as<float>() : nullptr; }
+
+   private:
+    std::unique_ptr<kernels::DeviceBuffer> buffer_;
+    kernels::Device device_ = kernels::Device::kCpu;
+    int64_t size_ = 0;
+  };
+  // Scratch activations on the forward pass's device, grown to the largest batch seen.
+  struct Workspace {
+    Scratch x, xn, q, k, v, attn, proj, gate, up, hidden, final_rows;
+    void reserve(kernels::Device device, const ModelConfig& c, int64_t T, int64_t logit_rows);
+  };
+
+  kernels::WeightView weight(const std::string& name, int64_t rows, int64_t cols) const;
+  std::vector<float> vector(const std::string& name, int64_t n) const;
+  void validate_batch(const ForwardBatch& batch, const KvStorage& kv) const;
+  void pack_for_cpu(kernels::ThreadPool& pool);
+
+  GgufFile file_;
+  ModelConfig config_;
+  kernels::WeightView token_embd_;  // [vocab, n_embd]
+  kernels::WeightView output_;      // [vocab, n_embd]; token_embd_ when tied
+  std::vector<float> output_norm_;  // [n_embd]
+  std::vector<Layer> layers_;
+  std::vector<kernels::PackedWeight> packed_;  // owners of the views' cpu_packed
+  bool cpu_packed_ = false;
+  Workspace ws_;
+  bool used_cuda_ = false;  // some forward pass ran on CUDA: weights were uploaded
+};
+
+}  // namespace nucleus
