@@ -7,6 +7,7 @@
 #include "engine/json_token_mask.h"
 #include "engine/ngram_drafter.h"
 #include "engine/prompt_logprobs.h"
+#include "sampling/token_ids.h"
 #include "text/tokenizer.h"
 
 namespace nucleus {
@@ -69,12 +70,7 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
     throw InvalidRequest(msg.substr(0, msg.find(' ')), msg);
   }
   if (prompt_len == 0) throw InvalidRequest("prompt", "the prompt must contain at least one token");
-  for (int32_t id : spec.prompt) {
-    if (id < 0 || id >= vocab) {
-      throw InvalidRequest("prompt", "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                                         std::to_string(vocab) + ")");
-    }
-  }
+  if (auto error = sampling::first_id_outside_vocabulary(spec.prompt, vocab)) throw InvalidRequest("prompt", *error);
   if (spec.speculation == Speculation::kDraft && !model_drafter_) {
     throw InvalidRequest("speculative", "speculative \"draft\" needs a draft model, and this server has none "
                                         "(start it with --draft-model PATH)");

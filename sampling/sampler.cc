@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sampling/row_sampler.h"
+#include "sampling/token_ids.h"
 
 namespace nucleus::sampling {
 namespace {
@@ -16,12 +17,7 @@ namespace {
 }
 
 void check_ids(int64_t row, const char* name, std::span<const int32_t> ids, int64_t vocab) {
-  for (const int32_t id : ids) {
-    if (id < 0 || id >= vocab) {
-      fail(row, std::string(name) + " has token id " + std::to_string(id) + ", outside the vocabulary [0, " +
-                    std::to_string(vocab) + ")");
-    }
-  }
+  if (auto error = first_id_outside_vocabulary(ids, vocab)) fail(row, std::string(name) + ": " + *error);
 }
 
 }  // namespace
@@ -36,14 +32,10 @@ void check_row_input(int64_t row, const RowInput& in, int64_t vocab) {
   check_ids(row, "eos_token_ids", in.eos_token_ids, vocab);
   check_ids(row, "pending_tokens", in.pending_tokens, vocab);
   for (const LogitBias& b : p.logit_bias) {
-    if (b.token_id < 0 || b.token_id >= vocab) {
-      fail(row, "logit_bias has token id " + std::to_string(b.token_id) + ", outside the vocabulary [0, " +
-                    std::to_string(vocab) + ")");
-    }
+    if (!in_vocabulary(b.token_id, vocab)) fail(row, "logit_bias: " + outside_vocabulary_message(b.token_id, vocab));
   }
   if (in.penalties && in.penalties->max_token_id() >= vocab) {
-    fail(row, "penalty state has token id " + std::to_string(in.penalties->max_token_id()) +
-                  ", outside the vocabulary [0, " + std::to_string(vocab) + ")");
+    fail(row, "penalty state: " + outside_vocabulary_message(in.penalties->max_token_id(), vocab));
   }
   if (in.position < 0) fail(row, "position must be >= 0, got " + std::to_string(in.position));
   // The stages assume in-range parameters (e.g. temperature > 0 when not greedy).

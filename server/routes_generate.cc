@@ -24,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "text/unicode_utf8.h"
+#include "sampling/token_ids.h"
 #include "server/errors.h"
 #include "server/generation.h"
 #include "server/routes.h"
@@ -459,12 +460,7 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
       if (r.echo) shape.echo_ids.push_back(prompts.back());
     } else {
       const auto& ids = std::get<std::vector<int32_t>>(p);
-      for (int32_t id : ids) {
-        if (!tok.is_valid_id(id)) {
-          throw invalid_param("prompt", "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                                            std::to_string(tok.vocab_size()) + ")");
-        }
-      }
+      if (auto error = sampling::first_id_outside_vocabulary(ids, tok.vocab_size())) throw invalid_param("prompt", *error);
       prompts.push_back(ids);
       if (r.echo) shape.echo_prefix.push_back(tok.decode(ids));
       if (r.echo) shape.echo_ids.push_back(ids);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/errors.h"
+#include "sampling/token_ids.h"
 #include "server/openai_request.h"
 #include "server/routes.h"
 
@@ -100,11 +101,8 @@ void handle_detokenize(ServerState& state, const httplib::Request& req, httplib:
   const json body = parse_json_body(req.body);
   const std::vector<int32_t> tokens = parse_detokenize_request(body);
   check_model(state, body);
-  for (int32_t id : tokens) {
-    if (!state.tokenizer->is_valid_id(id)) {
-      throw invalid_param("tokens", "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                                        std::to_string(state.tokenizer->vocab_size()) + ")");
-    }
+  if (auto error = sampling::first_id_outside_vocabulary(tokens, state.tokenizer->vocab_size())) {
+    throw invalid_param("tokens", *error);
   }
   reply(res, {{"prompt", state.tokenizer->decode(tokens)}});
 }
