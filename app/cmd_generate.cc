@@ -39,9 +39,9 @@ struct GenerateArgs {
   bool chat = false;
   bool ignore_eos = false;
   int threads = 0;
-  int max_batched_tokens = 512;
+  int max_batched_tokens = kDefaultMaxBatchedTokens;
   std::string speculative = "off";
-  int spec_tokens = 8;
+  int spec_tokens = kDefaultSpecTokens;
   std::string draft_model;
   std::string device = "auto";
 };

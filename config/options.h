@@ -14,6 +14,8 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+
+#include "engine/engine_defaults.h"
 #include <variant>
 #include <vector>
 
@@ -46,13 +48,13 @@ struct ServeOptions {
   bool no_request_log = false;      // true: no per-request log line
   // Engine (copied into EngineOptions by app/cmd_serve.cc).
   int64_t kv_cache_memory = 0;       // bytes; 0 = a fraction of free RAM
-  int max_batched_tokens = 512;
-  int max_seqs = 64;
-  int max_queue = 1024;
+  int max_batched_tokens = kDefaultMaxBatchedTokens;
+  int max_seqs = kDefaultMaxSeqs;
+  int max_queue = kDefaultMaxQueue;
   bool no_prefix_cache = false;
   int threads = 0;                   // 0 = one per core
   std::string speculative = "off";   // default speculative decoding: off, ngram or draft
-  int spec_tokens = 8;               // most tokens drafted per step
+  int spec_tokens = kDefaultSpecTokens;             // most tokens drafted per step
   std::string draft_model;           // GGUF path of the draft model; empty = none (per-request "draft" is refused)
   std::string device = "auto";       // cpu, cuda or auto (app/ resolves it with kernels::choose_device)
 };

@@ -44,7 +44,7 @@
 #include <vector>
 
 #include "text/detokenizer.h"
-#include "engine/engine.h"
+#include "engine/generation_request.h"
 #include "text/stop_strings.h"
 #include "sampling/beam_score.h"
 #include "sampling/sampler.h"

@@ -28,6 +28,7 @@
 
 #include "engine/block_pool.h"
 #include "engine/drafter.h"
+#include "engine/engine_defaults.h"
 #include "engine/kv_cache_manager.h"
 #include "model/kv_storage.h"
 #include "model/model.h"
@@ -43,9 +44,9 @@ void check_same_vocabulary(const Model& target, const Model& draft);
 
 struct DraftModelOptions {
   int64_t num_blocks = 0;  // draft KV pool size
-  int block_size = 16;
+  int block_size = kDefaultBlockSize;
   bool prefix_cache = true;           // shares prompt KV between sequences (n > 1, repeated prompts)
-  int64_t max_catch_up_tokens = 512;  // per propose() call, over all sequences
+  int64_t max_catch_up_tokens = kDefaultMaxBatchedTokens;  // per propose() call, over all sequences
 };
 
 class DraftModelDrafter final : public Drafter {

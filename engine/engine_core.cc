@@ -1,8 +1,10 @@
 #include "engine/engine_core.h"
+#include "engine/kv_budget.h"
 
 #include <algorithm>
 #include <string>
 
+#include "engine/beam_search.h"
 #include "engine/draft_model_drafter.h"
 #include "engine/json_token_mask.h"
 #include "engine/ngram_drafter.h"
@@ -17,6 +19,9 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 }  // namespace
 
+Request::Request() = default;
+Request::~Request() = default;
+
 EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOptions& options)
     : model_(model),
       tokenizer_(tokenizer),
@@ -24,7 +29,7 @@ EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOpt
       pool_(options.threads),
       ctx_{options.device, &pool_},
       backend_(make_step_backend(ctx_, model.config().vocab_size)),
-      storage_(model.config(), kv_blocks_for(model.config(), options), options.block_size, options.device),
+      storage_(model.config(), kv_cache_blocks(model.config(), options), options.block_size, options.device),
       blocks_(storage_.num_blocks(), options.block_size, options.prefix_cache),
       kv_(blocks_, storage_),
       scheduler_(kv_, SchedulerOptions{options.max_batched_tokens, options.max_seqs}) {

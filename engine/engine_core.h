@@ -18,7 +18,7 @@
 
 #include "engine/block_pool.h"
 #include "engine/drafter.h"
-#include "engine/engine.h"
+#include "engine/generation_request.h"
 #include "engine/kv_cache_manager.h"
 #include "model/kv_storage.h"
 #include "model/model.h"
@@ -47,8 +47,6 @@ class EngineCore {
   // Runs one scheduling step on the calling thread (tests and `bench` use it
   // without start()). Returns false when there was nothing to do.
   bool step();
-
-  static int64_t kv_blocks_for(const ModelConfig& config, const EngineOptions& options);
 
  private:
   void loop();

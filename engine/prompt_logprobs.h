@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/engine.h"
+#include "engine/generation_request.h"
 #include "sampling/sampler.h"
 
 namespace nucleus {

@@ -12,9 +12,8 @@
 #include <optional>
 #include <vector>
 
-#include "engine/beam_search.h"
 #include "text/detokenizer.h"
-#include "engine/engine.h"
+#include "engine/generation_request.h"
 #include "engine/sequence.h"
 #include "engine/spec_pacing.h"
 #include "text/stop_strings.h"
@@ -22,6 +21,8 @@
 #include "sampling/penalties.h"
 
 namespace nucleus {
+
+class BeamSearch;
 
 struct RequestHandle::Shared {
   std::mutex mutex;
@@ -53,6 +54,11 @@ struct SequenceState {
 };
 
 struct Request {
+  // Out of line (engine_core.cc, the owner of requests), where BeamSearch is a
+  // complete type: beam_search.h includes this header, not the other way round.
+  Request();
+  ~Request();
+
   uint64_t id = 0;
   GenerationRequest spec;
   uint64_t seed = 0;

@@ -20,14 +20,15 @@
 #include <deque>
 #include <vector>
 
+#include "engine/engine_defaults.h"
 #include "engine/kv_cache_manager.h"
 #include "engine/sequence.h"
 
 namespace nucleus {
 
 struct SchedulerOptions {
-  int64_t max_batched_tokens = 512;
-  int64_t max_seqs = 64;
+  int64_t max_batched_tokens = kDefaultMaxBatchedTokens;
+  int64_t max_seqs = kDefaultMaxSeqs;
 };
 
 // Compute tokens [seq->kv.num_computed, seq->kv.num_computed + num_tokens) of `seq`.

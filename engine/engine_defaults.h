@@ -1,0 +1,15 @@
+// The engine's tunable defaults, declared once: EngineOptions, the scheduler,
+// the draft-model drafter, `serve`'s options (config/) and the `generate` and
+// `bench` subcommands all start from these. No includes, so config/ can read
+// them without depending on the engine.
+#pragma once
+
+namespace nucleus {
+
+inline constexpr int kDefaultBlockSize = 16;          // tokens per KV block
+inline constexpr int kDefaultMaxBatchedTokens = 512;  // token budget of one step (decode + prefill chunks)
+inline constexpr int kDefaultMaxSeqs = 64;            // sequences in one step
+inline constexpr int kDefaultSpecTokens = 8;          // most tokens drafted per step and sequence
+inline constexpr int kDefaultMaxQueue = 1024;         // waiting requests beyond which submit() refuses
+
+}  // namespace nucleus
