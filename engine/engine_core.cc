@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <string>
 
+#include "engine/admission.h"
 #include "engine/beam_search.h"
 #include "engine/draft_model_drafter.h"
 #include "engine/json_token_mask.h"
 #include "engine/ngram_drafter.h"
 #include "engine/prompt_logprobs.h"
-#include "sampling/token_ids.h"
 #include "text/tokenizer.h"
 
 namespace nucleus {
@@ -65,72 +65,18 @@ int EngineCore::context_length() const { return model_.config().context_length; 
 void EngineCore::start() { thread_ = std::thread([this] { loop(); }); }
 
 std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
-  const int64_t vocab = model_.config().vocab_size;
-  const int64_t ctx = context_length();
-  const int64_t prompt_len = static_cast<int64_t>(spec.prompt.size());
-  try {
-    spec.params.validate(vocab);
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    throw InvalidRequest(msg.substr(0, msg.find(' ')), msg);
-  }
-  if (prompt_len == 0) throw InvalidRequest("prompt", "the prompt must contain at least one token");
-  if (auto error = sampling::first_id_outside_vocabulary(spec.prompt, vocab)) throw InvalidRequest("prompt", *error);
-  if (spec.speculation == Speculation::kDraft && !model_drafter_) {
-    throw InvalidRequest("speculative", "speculative \"draft\" needs a draft model, and this server has none "
-                                        "(start it with --draft-model PATH)");
-  }
-  if (spec.n < 1 || spec.n > 128) throw InvalidRequest("n", "n must be in [1, 128], got " + std::to_string(spec.n));
-  if (spec.response_format == ResponseFormat::kJsonObject) {
-    if (spec.beam) throw InvalidRequest("response_format", "JSON mode (json_object) cannot be used with beam search");
-    if (spec.params.min_tokens > 0) {
-      throw InvalidRequest("min_tokens", "min_tokens cannot be used with JSON mode (json_object): generation must "
-                                         "end when the object closes");
-    }
-  }
-  if (spec.prompt_logprobs < -1 || spec.prompt_logprobs > sampling::kMaxLogprobs) {
-    throw InvalidRequest("prompt_logprobs", "prompt_logprobs must be in [0, " + std::to_string(sampling::kMaxLogprobs) +
-                                                "] (or -1: off), got " + std::to_string(spec.prompt_logprobs));
-  }
-  if (spec.max_tokens == 0) throw InvalidRequest("max_tokens", "max_tokens must be at least 1 (or -1: until the context is full)");
-  // No max_tokens (-1): until the context is full, or the whole KV cache when
-  // that holds less than a context (a long-context model on a small cache):
-  // a request that names no length must not be refused for one it never asked.
-  const int64_t cache_tokens = blocks_.num_blocks() * int64_t{options_.block_size};
-  if (spec.max_tokens < 0) {
-    if (prompt_len < ctx && prompt_len >= cache_tokens) {
-      throw InvalidRequest("prompt", "the prompt has " + std::to_string(prompt_len) +
-                                         " tokens but the whole KV cache holds " + std::to_string(cache_tokens) +
-                                         "; raise --kv-cache-memory");
-    }
-    spec.max_tokens = static_cast<int>(std::max<int64_t>(std::min(ctx, cache_tokens) - prompt_len, 0));
-  }
-  if (prompt_len >= ctx) {
-    throw InvalidRequest("prompt", "This model's maximum context length is " + std::to_string(ctx) +
-                                       " tokens, but the prompt has " + std::to_string(prompt_len) +
-                                       " tokens, which leaves no room for the completion.");
-  }
-  if (prompt_len + spec.max_tokens > ctx) {
-    throw InvalidRequest("max_tokens", "This model's maximum context length is " + std::to_string(ctx) +
-                                           " tokens. However, you requested " +
-                                           std::to_string(prompt_len + spec.max_tokens) + " tokens (" +
-                                           std::to_string(prompt_len) + " in the prompt, " +
-                                           std::to_string(spec.max_tokens) + " for the completion).");
-  }
-  const int64_t blocks_needed = kv_.blocks_for(prompt_len + spec.max_tokens);
-  if (blocks_needed > blocks_.num_blocks()) {
-    throw InvalidRequest("max_tokens", "the request needs " + std::to_string(blocks_needed) +
-                                           " KV blocks but the whole cache has " +
-                                           std::to_string(blocks_.num_blocks()) + "; raise --kv-cache-memory");
-  }
-
+  admit(spec, {.vocab = model_.config().vocab_size,
+               .context_length = context_length(),
+               .cache_blocks = blocks_.num_blocks(),
+               .block_size = options_.block_size,
+               .has_draft_model = model_drafter_ != nullptr});
   if (spec.beam) prepare_beam_request(spec, blocks_.num_blocks(), options_.block_size);
 
   auto request = std::make_unique<Request>();
   request->seed = spec.params.has_seed ? spec.params.seed : sampling::draw_entropy_seed();
   request->spec = std::move(spec);
   request->mailbox = std::make_shared<RequestHandle::Shared>();
-  request->usage.prompt_tokens = prompt_len;
+  request->usage.prompt_tokens = static_cast<int64_t>(request->spec.prompt.size());
   std::shared_ptr<RequestHandle::Shared> mailbox = request->mailbox;
   uint64_t id;
   {
@@ -237,21 +183,46 @@ bool EngineCore::step() {
   if (live_.empty()) return false;
   const auto step_start = Clock::now();
   draft_tokens();
-  Schedule schedule = scheduler_.schedule();
+  const Schedule schedule = scheduler_.schedule();
   if (schedule.empty()) {
     update_stats(0, 0, 0, schedule.preemptions);
     return false;
   }
+  build_batch(schedule);
+  const size_t prompt_rows_begin = batch_.logit_rows.size();
+  add_prompt_logprob_rows(schedule);
 
-  // Build the ragged batch: each chunk's tokens, positions and KV slots.
+  const auto forward_start = Clock::now();
+  backend_->forward(model_, batch_, storage_);
+  const double forward_s = seconds_since(forward_start);
+  read_prompt_logprobs(schedule, prompt_rows_begin);
+
+  const StepPlan plan = plan_rows(schedule);
+  const auto sample_start = Clock::now();
+  std::vector<SampleRow> rows = sampler_rows(plan);
+  std::vector<sampling::RowResult> results(rows.size());
+  if (!rows.empty()) backend_->sample(rows, results);
+  const double sample_s = seconds_since(sample_start);
+
+  apply_results(plan, results);
+  advance_beams();
+  // Stats first, so a client woken by its final event already sees them.
+  update_stats(seconds_since(step_start), forward_s, sample_s, schedule.preemptions);
+  publish_and_retire();
+  return true;
+}
+
+// The ragged batch of one step: each chunk's tokens, positions and KV slots,
+// its block table, and the rows whose logits the step needs.
+void EngineCore::build_batch(const Schedule& schedule) {
   batch_.clear();
   int max_blocks = 1;
   for (const ScheduledChunk& c : schedule.chunks) {
     max_blocks = std::max<int>(max_blocks, static_cast<int>(c.seq->kv.block_table.size()));
   }
   batch_.max_blocks_per_seq = max_blocks;
-  chunk_first_row_.assign(schedule.chunks.size(), 0);
   batch_.block_tables.assign(schedule.chunks.size() * max_blocks, 0);
+  chunk_first_row_.assign(schedule.chunks.size(), 0);
   for (size_t i = 0; i < schedule.chunks.size(); ++i) {
     const ScheduledChunk& c = schedule.chunks[i];
     const Sequence& seq = *c.seq;
@@ -271,62 +242,55 @@ bool EngineCore::step() {
       }
     }
   }
+}
 
-  const size_t prompt_rows_begin = batch_.logit_rows.size();
-  add_prompt_logprob_rows(schedule);
-
-  const auto forward_start = Clock::now();
-  backend_->forward(model_, batch_, storage_);
-  const double forward_s = seconds_since(forward_start);
-  read_prompt_logprobs(schedule, prompt_rows_begin);
-
-  // Advance the KV bookkeeping; collect the rows to sample. A speculating
-  // sequence has one row per drafted token plus one, each sampled as plain
-  // decoding would at that position: same parameters, same position-keyed
-  // noise, and the drafts before it counted as output (pending tokens).
-  struct RowPlan {
-    SequenceState* s;
-    size_t logit_row;
-    int64_t draft_index;  // -1: not speculating; else the number of drafts before this row
-    size_t chunk;         // index in schedule.chunks
-  };
-  std::vector<RowPlan> plan;
-  std::vector<std::vector<int32_t>> drafts_of(schedule.chunks.size());
+// Advances the KV bookkeeping of the computed chunks and lists the rows to
+// sample. A speculating sequence has one row per drafted token plus one, each
+// sampled as plain decoding would at that position: same parameters, same
+// position-keyed noise, and the drafts before it counted as output (pending
+// tokens); its KV bookkeeping waits for verification (accept_drafts).
+EngineCore::StepPlan EngineCore::plan_rows(const Schedule& schedule) {
+  StepPlan plan;
+  plan.drafts_of.resize(schedule.chunks.size());
   size_t row = 0;
   for (size_t ci = 0; ci < schedule.chunks.size(); ++ci) {
     const ScheduledChunk& c = schedule.chunks[ci];
-    const bool completes = c.completes();
-    auto* s = static_cast<SequenceState*>(c.seq->owner);
+    SequenceState* s = c.seq->owner;
+    const bool completes = c.completes();  // before num_computed advances
     if (c.seq->num_draft > 0) {
-      // KV bookkeeping waits for verification (accept_drafts).
-      drafts_of[ci].assign(c.seq->tokens.end() - c.seq->num_draft, c.seq->tokens.end());
+      plan.drafts_of[ci].assign(c.seq->tokens.end() - c.seq->num_draft, c.seq->tokens.end());
       c.seq->drop_drafts();
-      for (int64_t j = 0; j <= static_cast<int64_t>(drafts_of[ci].size()); ++j) plan.push_back({s, row++, j, ci});
+      for (int64_t j = 0; j <= static_cast<int64_t>(plan.drafts_of[ci].size()); ++j) plan.rows.push_back({s, row++, j, ci});
       continue;
     }
     c.seq->kv.num_computed += c.num_tokens;
     kv_.register_full_blocks(c.seq->kv, c.seq->tokens);
     if (!completes) continue;
-    if (s->index == 0 && s->seq.num_output() == 0) send_prompt_logprobs(*s->request);
-    plan.push_back({s, row, -1, ci});
+    const bool prompt_done = s->index == 0 && s->seq.num_output() == 0;
+    if (prompt_done) send_prompt_logprobs(*s->request);
+    plan.rows.push_back({s, row, -1, ci});
     // The first sequence of an n > 1 request finished its prompt: its siblings
     // fork from it here and sample their first token from the same logits.
-    if (s->index == 0 && s->seq.num_output() == 0 && s->request->spec.n > 1 && s->request->seqs.size() == 1 &&
-        !s->request->beam) {
+    if (prompt_done && s->request->spec.n > 1 && s->request->seqs.size() == 1 && !s->request->beam) {
       fork_siblings(*s);
-      for (size_t k = 1; k < s->request->seqs.size(); ++k) plan.push_back({s->request->seqs[k].get(), row, -1, ci});
+      for (size_t k = 1; k < s->request->seqs.size(); ++k) plan.rows.push_back({s->request->seqs[k].get(), row, -1, ci});
     }
     ++row;
   }
+  return plan;
+}
 
-  // One sampler call for every row (rows sharing logits get their own copy).
-  const auto sample_start = Clock::now();
-  std::vector<SampleRow> rows(plan.size());
-  std::vector<sampling::RowResult> results(plan.size());
+// The sampler's input for every planned row (rows sharing logits get their own
+// copy): parameters, penalty state, the noise key, JSON-mode masks; beam rows
+// are ranked from the raw logits here, before the sampler works in place.
+std::vector<SampleRow> EngineCore::sampler_rows(const StepPlan& plan) {
+  std::vector<SampleRow> rows(plan.rows.size());
   const std::vector<int32_t>& eos = tokenizer_.end_of_generation_ids();
-  for (size_t i = 0; i < plan.size(); ++i) {
-    SequenceState& s = *plan[i].s;
-    rows[i].logit_row = plan[i].logit_row;
+  if (row_masks_.size() < rows.size()) row_masks_.resize(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const PlannedRow& p = plan.rows[i];
+    SequenceState& s = *p.s;
+    rows[i].logit_row = p.logit_row;
     rows[i].seq_id = s.seq.id;
     rows[i].output_tokens = std::span<const int32_t>(s.seq.tokens).subspan(static_cast<size_t>(s.seq.prompt_len));
     sampling::RowInput& in = rows[i].input;
@@ -334,57 +298,48 @@ bool EngineCore::step() {
     in.penalties = &s.penalties;
     in.seed = s.request->seed;
     in.seq_index = static_cast<uint32_t>(s.index);
-    in.position = static_cast<int64_t>(s.seq.tokens.size()) + std::max<int64_t>(plan[i].draft_index, 0);
+    in.position = static_cast<int64_t>(s.seq.tokens.size()) + std::max<int64_t>(p.draft_index, 0);
     in.num_output_tokens = s.seq.num_output();
     in.eos_token_ids = eos;
-    if (plan[i].draft_index > 0) {
-      in.pending_tokens = std::span<const int32_t>(drafts_of[plan[i].chunk]).first(plan[i].draft_index);
+    if (p.draft_index > 0) in.pending_tokens = std::span<const int32_t>(plan.drafts_of[p.chunk]).first(p.draft_index);
+    if (s.json) {
+      json_mask_->fill(*s.json, row_masks_[i]);
+      in.token_mask = row_masks_[i].data();
     }
   }
-  // JSON mode: each such row may only take tokens that keep its object valid.
-  if (row_masks_.size() < plan.size()) row_masks_.resize(plan.size());
-  for (size_t i = 0; i < plan.size(); ++i) {
-    if (!plan[i].s->json) continue;
-    json_mask_->fill(*plan[i].s->json, row_masks_[i]);
-    rows[i].input.token_mask = row_masks_[i].data();
-  }
-  // Beam rows are ranked, not sampled: from the raw logits, read before the sampler works in place.
-  for (size_t i = 0; i < plan.size(); ++i) {
-    if (BeamSearch* beam = plan[i].s->request->beam.get()) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (BeamSearch* beam = plan.rows[i].s->request->beam.get()) {
       const int64_t vocab = model_.config().vocab_size;
       beam_row_.resize(static_cast<size_t>(vocab));
-      backend_->read_logits(plan[i].logit_row, beam_row_.data());
-      beam->take_row(*plan[i].s, beam_row_.data(), vocab, rows[i].input);
+      backend_->read_logits(plan.rows[i].logit_row, beam_row_.data());
+      beam->take_row(*plan.rows[i].s, beam_row_.data(), vocab, rows[i].input);
     }
   }
-  if (!plan.empty()) backend_->sample(rows, results);
-  const double sample_s = seconds_since(sample_start);
+  return rows;
+}
 
-  for (size_t i = 0; i < plan.size();) {
-    if (plan[i].s->request->beam) {
+// Each sampled token goes to its sequence; a speculating sequence's rows
+// verify its drafts together; beam rows wait for advance_beams().
+void EngineCore::apply_results(const StepPlan& plan, std::span<const sampling::RowResult> results) {
+  for (size_t i = 0; i < plan.rows.size();) {
+    const PlannedRow& p = plan.rows[i];
+    if (p.s->request->beam) {
       ++i;
-      continue;
-    }
-    if (plan[i].draft_index < 0) {
-      append_token(*plan[i].s, results[i]);
+    } else if (p.draft_index < 0) {
+      append_token(*p.s, results[i]);
       ++i;
-      continue;
+    } else {
+      const std::vector<int32_t>& drafts = plan.drafts_of[p.chunk];
+      accept_drafts(*p.s, results.subspan(i, drafts.size() + 1), drafts);
+      i += drafts.size() + 1;
     }
-    const std::vector<int32_t>& drafts = drafts_of[plan[i].chunk];
-    accept_drafts(*plan[i].s, std::span<const sampling::RowResult>(results).subspan(i, drafts.size() + 1), drafts);
-    i += drafts.size() + 1;
   }
-  advance_beams();
-  // Stats first, so a client woken by its final event already sees them.
-  update_stats(seconds_since(step_start), forward_s, sample_s, schedule.preemptions);
-  publish_and_retire();
-  return true;
 }
 
 void EngineCore::draft_tokens() {
   ngram_jobs_.clear(), model_jobs_.clear(), ngram_seqs_.clear(), model_seqs_.clear();
   for (Sequence* seq : scheduler_.running()) {
-    auto* s = static_cast<SequenceState*>(seq->owner);
+    auto* s = seq->owner;
     const Request& request = *s->request;
     const Speculation mode = request.spec.speculation.value_or(options_.speculation);
     if (mode == Speculation::kOff || s->json || seq->num_draft > 0 || seq->num_uncomputed() != 1) continue;
@@ -468,7 +423,7 @@ namespace {
 // The chunk's positions whose logits predict a prompt token (p + 1 < prompt_len),
 // when its request wants prompt logprobs that are not sent yet: [begin, end).
 std::pair<int64_t, int64_t> prompt_logprob_span(const ScheduledChunk& c) {
-  const auto* s = static_cast<const SequenceState*>(c.seq->owner);
+  const auto* s = c.seq->owner;
   const Request& request = *s->request;
   if (request.spec.prompt_logprobs < 0 || request.prompt_logprobs_sent || s->index != 0) return {0, 0};
   const int64_t begin = c.seq->kv.num_computed;
@@ -490,7 +445,7 @@ void EngineCore::read_prompt_logprobs(const Schedule& schedule, size_t first_row
   prompt_row_.resize(static_cast<size_t>(model_.config().vocab_size));
   for (const ScheduledChunk& c : schedule.chunks) {
     const auto [begin, end] = prompt_logprob_span(c);
-    Request& request = *static_cast<SequenceState*>(c.seq->owner)->request;
+    Request& request = *c.seq->owner->request;
     for (int64_t pos = begin; pos < end; ++pos, ++row) {
       backend_->read_logits(row, prompt_row_.data());
       request.prompt_logprobs[static_cast<size_t>(pos)] =

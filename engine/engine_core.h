@@ -53,6 +53,22 @@ class EngineCore {
   void take_incoming();
   void handle_aborts(bool abort_everything);
   void fork_siblings(SequenceState& first);
+
+  // One step in parts: the batch, the rows to sample, the sampler's input, the results applied.
+  struct PlannedRow {
+    SequenceState* s;
+    size_t logit_row;
+    int64_t draft_index;  // -1: not speculating; else the number of drafts before this row
+    size_t chunk;         // index in the schedule's chunks
+  };
+  struct StepPlan {
+    std::vector<PlannedRow> rows;
+    std::vector<std::vector<int32_t>> drafts_of;  // [chunk] the drafts verified this step
+  };
+  void build_batch(const Schedule& schedule);
+  StepPlan plan_rows(const Schedule& schedule);
+  std::vector<SampleRow> sampler_rows(const StepPlan& plan);
+  void apply_results(const StepPlan& plan, std::span<const sampling::RowResult> results);
   // Appends drafted tokens to the decoding sequences that speculate this step.
   void draft_tokens();
   // The sequence is done: every drafter drops its state (draft KV blocks).

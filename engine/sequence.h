@@ -13,6 +13,8 @@
 
 namespace nucleus {
 
+struct SequenceState;  // the engine core's per-sequence state (request_state.h)
+
 enum class SequenceStatus { kWaiting, kRunning, kFinished };
 
 struct Sequence {
@@ -24,7 +26,7 @@ struct Sequence {
   int64_t cached_prompt_tokens = 0;  // prompt tokens the prefix cache served on first admission
   bool admitted_before = false;
   bool reuse_prefix = true;         // false: computed from position 0 even when the prefix cache has it
-  void* owner = nullptr;            // the engine's per-sequence state
+  SequenceState* owner = nullptr;   // the engine core's state of this sequence; the scheduler never reads it
   // Speculative decoding: the last num_draft entries of `tokens` are drafted,
   // not yet verified; the step computes them with the real last token and
   // keeps only those the target model's own samples agree with.

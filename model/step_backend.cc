@@ -1,5 +1,4 @@
 // The CPU backend: logits in host memory, sampling::Sampler on the thread pool.
-// This is the engine's step as it was before backends existed, moved here.
 #include "model/step_backend.h"
 
 #include <algorithm>

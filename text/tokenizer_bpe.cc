@@ -105,7 +105,6 @@ BpeModel::BpeModel(const TokenizerVocab& vocab, const TokenTextMap& text_to_id)
       continue;
     }
     merges_->insert(l->second, r->second, static_cast<int32_t>(rank), m->second);
-    ++merge_count_;
   }
 
   if (ignore_merges_) {

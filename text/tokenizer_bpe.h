@@ -35,7 +35,6 @@ class BpeModel {
   // Appends the ids of `word` (raw bytes, one pre-tokenizer piece) to `out`. Thread-safe.
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;
 
-  size_t merge_count() const { return merge_count_; }        // usable merges
   size_t skipped_merges() const { return skipped_merges_; }  // merges naming unknown tokens
   int missing_bytes() const { return missing_bytes_; }       // bytes with no byte-level token (dropped)
 
@@ -50,7 +49,6 @@ class BpeModel {
   TokenTextMap raw_to_id_;      // ignore_merges_ only: raw bytes of each token -> id
   std::unique_ptr<MergeTable> merges_;
   std::unique_ptr<WordCache> cache_;
-  size_t merge_count_ = 0;
   size_t skipped_merges_ = 0;
   int missing_bytes_ = 0;
 };

@@ -427,16 +427,17 @@ TEST_F(EngineTest, DefaultMaxTokensRunsToTheEndOfTheContext) {
 
 // Regression (fixed in 013cbc4): max_tokens = 0 was accepted and the step that
 // finished the prompt still appended a sampled token, giving 1 token, not 0.
-TEST_F(EngineTest, MaxTokensZeroGivesNoTokens) {
+TEST_F(EngineTest, MaxTokensZeroIsRefusedNamingMaxTokens) {
   Engine engine(*lm_->model, tok(), opts());
   GenerationRequest r = seeded(tiny_prompt(10, 12), 0, 12);
   try {
-    const Drained out = drain(*engine.submit(r));
-    EXPECT_EQ(out.usage.completion_tokens, 0);
-    EXPECT_TRUE(out.tokens.count(0) == 0 || out.tokens.at(0).empty());
+    engine.submit(r);
+    FAIL() << "max_tokens 0 was accepted";
   } catch (const InvalidRequest& e) {
     EXPECT_EQ(e.param(), "max_tokens");
+    EXPECT_NE(std::string(e.what()).find("at least 1"), std::string::npos) << e.what();
   }
+  EXPECT_EQ(idle_stats(engine).kv_blocks_used, 0);
 }
 
 TEST_F(EngineTest, NoSampleableTokenEndsTheRequestWithAnError) {
