@@ -131,18 +131,10 @@ TokenLogprob BeamSearch::logprob_of(const Beam& parent, const sampling::BeamCand
   return lp;
 }
 
-BeamSearch::Outcome BeamSearch::advance(BeamEnv& env) {
-  const GenerationRequest& spec = request_.spec;
-  const int64_t decoded = static_cast<int64_t>(beams_.size());
+// 2. The 2W best (beam, token) pairs by cumulative logprob; stable, so ties
+// keep beam order (best first) and then token order (lowest id first).
+std::vector<BeamSearch::Pick> BeamSearch::best_pairs() const {
   const size_t k = 2 * static_cast<size_t>(width_);
-
-  // 2. The 2W best (beam, token) pairs by cumulative logprob; stable, so ties
-  // keep beam order (best first) and then token order (lowest id first).
-  struct Pick {
-    int beam;
-    size_t cand;
-    double cum;
-  };
   std::vector<Pick> pool;
   for (size_t b = 0; b < beams_.size(); ++b) {
     const Beam& beam = beams_[b];
@@ -150,12 +142,52 @@ BeamSearch::Outcome BeamSearch::advance(BeamEnv& env) {
       pool.push_back({static_cast<int>(b), j, beam.cum_logprob + beam.candidates[j].logprob});
     }
   }
+  std::stable_sort(pool.begin(), pool.end(), [](const Pick& a, const Pick& b) { return a.cum > b.cum; });
+  if (pool.size() > k) pool.resize(k);
+  return pool;
+}
+
+// A child that ended, as a finished candidate: its parent's output plus its token.
+BeamSearch::Finished BeamSearch::finished_from(const Beam& parent, const Child& child) const {
+  Finished f;
+  f.tokens.assign(parent.s->seq.tokens.begin() + parent.s->seq.prompt_len, parent.s->seq.tokens.end());
+  f.tokens.push_back(child.cand->token);
+  if (request_.spec.params.logprobs >= 0) {
+    f.logprobs = parent.logprobs;
+    f.logprobs.push_back(logprob_of(parent, *child.cand));
+  }
+  f.text = parent.text + child.emit;
+  f.cum_logprob = child.cum_logprob;
+  f.score = child.score;
+  f.finish = child.finish;
+  f.stop_reason = child.stop_reason;
+  f.stop_reason_is_token = child.stop_reason_is_token;
+  return f;
+}
+
+// 4. Whether the search stops: nothing runs, or (with W results) the
+// early-stopping rule says no running beam can beat the worst kept result.
+bool BeamSearch::should_stop(const std::vector<Child>& running, size_t num_finished, const BeamEnv& env) const {
+  if (running.empty()) return true;
+  if (num_finished < static_cast<size_t>(width_)) return false;
+  const GenerationRequest& spec = request_.spec;
+  const Child& best = running.front();
+  sampling::StopQuery q;
+  q.mode = spec.beam->early_stopping;
+  q.length_penalty = spec.beam->length_penalty;
+  q.worst_finished_score = finished_.back().score;
+  q.best_running_cum = best.cum_logprob;
+  q.best_running_length = static_cast<int64_t>(beams_[best.beam].s->seq.tokens.size()) + 1;
+  q.max_length = std::min<int64_t>(beams_[best.beam].s->seq.prompt_len + spec.max_tokens, env.context_length);
+  return sampling::beam_search_can_stop(q);
+}
+
+BeamSearch::Outcome BeamSearch::advance(BeamEnv& env) {
+  const int64_t decoded = static_cast<int64_t>(beams_.size());
+  const std::vector<Pick> pool = best_pairs();
   if (pool.empty()) {
     return finish(env, decoded, "no token could be sampled (every logit was -inf or NaN after the request's filters)");
   }
-  std::stable_sort(pool.begin(), pool.end(), [](const Pick& a, const Pick& b) { return a.cum > b.cum; });
-  if (pool.size() > k) pool.resize(k);
-
   // 3. Ended children join the finished candidates; the W best are kept.
   std::vector<Child> running;
   std::vector<Finished> all = std::move(finished_);
@@ -165,22 +197,9 @@ BeamSearch::Outcome BeamSearch::advance(BeamEnv& env) {
     child.beam = p.beam;
     if (child.finish == FinishReason::kNone) {
       running.push_back(std::move(child));
-      continue;
+    } else {
+      all.push_back(finished_from(parent, child));
     }
-    Finished f;
-    f.tokens.assign(parent.s->seq.tokens.begin() + parent.s->seq.prompt_len, parent.s->seq.tokens.end());
-    f.tokens.push_back(child.cand->token);
-    if (spec.params.logprobs >= 0) {
-      f.logprobs = parent.logprobs;
-      f.logprobs.push_back(logprob_of(parent, *child.cand));
-    }
-    f.text = parent.text + child.emit;
-    f.cum_logprob = child.cum_logprob;
-    f.score = child.score;
-    f.finish = child.finish;
-    f.stop_reason = child.stop_reason;
-    f.stop_reason_is_token = child.stop_reason_is_token;
-    all.push_back(std::move(f));
   }
   std::stable_sort(all.begin(), all.end(), [](const Finished& a, const Finished& b) { return a.score > b.score; });
   const size_t num_finished = all.size();
@@ -189,19 +208,7 @@ BeamSearch::Outcome BeamSearch::advance(BeamEnv& env) {
 
   // 4. Stop, or go on with the W best running children.
   std::stable_sort(running.begin(), running.end(), [](const Child& a, const Child& b) { return a.score > b.score; });
-  bool stop = running.empty();
-  if (!stop && num_finished >= static_cast<size_t>(width_)) {
-    const Child& best = running.front();
-    sampling::StopQuery q;
-    q.mode = spec.beam->early_stopping;
-    q.length_penalty = spec.beam->length_penalty;
-    q.worst_finished_score = finished_.back().score;
-    q.best_running_cum = best.cum_logprob;
-    q.best_running_length = static_cast<int64_t>(beams_[best.beam].s->seq.tokens.size()) + 1;
-    q.max_length = std::min<int64_t>(beams_[best.beam].s->seq.prompt_len + spec.max_tokens, env.context_length);
-    stop = sampling::beam_search_can_stop(q);
-  }
-  if (stop) return finish(env, decoded);
+  if (should_stop(running, num_finished, env)) return finish(env, decoded);
   if (running.size() > static_cast<size_t>(width_)) running.resize(static_cast<size_t>(width_));
   continue_with(running, env);
   return {decoded, false};

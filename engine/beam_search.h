@@ -108,7 +108,15 @@ class BeamSearch {
     bool stop_reason_is_token = false;
   };
   struct Child;
+  struct Pick {  // a (beam, candidate) pair and its cumulative logprob
+    int beam;
+    size_t cand;
+    double cum;
+  };
 
+  std::vector<Pick> best_pairs() const;
+  Finished finished_from(const Beam& parent, const Child& child) const;
+  bool should_stop(const std::vector<Child>& running, size_t num_finished, const BeamEnv& env) const;
   Child make_child(const Beam& parent, const sampling::BeamCandidate& c, double cum, const BeamEnv& env) const;
   TokenLogprob logprob_of(const Beam& parent, const sampling::BeamCandidate& c) const;
   void continue_with(std::vector<Child>& kept, BeamEnv& env);

@@ -94,15 +94,18 @@ void DraftModelDrafter::run_batch(std::vector<int32_t>& argmax) {
 }
 
 void DraftModelDrafter::propose(std::span<DraftJob> jobs) {
+  std::vector<Active> active = admit_jobs(jobs);
+  if (active.empty()) return;
+  std::vector<size_t> members = catch_up(active);
+  while (!members.empty()) members = draft_one_more(active, members);
+}
+
+// The jobs this call works on, within the catch-up token budget and the draft
+// KV pool; each one's sequence is resynchronised with its tokens first.
+std::vector<DraftModelDrafter::Active> DraftModelDrafter::admit_jobs(std::span<DraftJob> jobs) {
   const int64_t context = draft_.config().context_length;
-  struct Active {
-    DraftJob* job;
-    State* state;
-    int k;  // tokens to draft; 0: only catching up this call
-  };
   std::vector<Active> active;
   int64_t budget = options_.max_catch_up_tokens;
-  std::vector<int64_t> chunk;  // catch-up tokens of each active job
   for (DraftJob& job : jobs) {
     job.draft.clear();
     const int64_t len = static_cast<int64_t>(job.tokens.size());
@@ -119,43 +122,45 @@ void DraftModelDrafter::propose(std::span<DraftJob> jobs) {
     const int k = n == behind ? static_cast<int>(std::min<int64_t>(job.max_tokens, context - len + 1)) : 0;
     // A full draft pool only costs this sequence its draft (never an output).
     if (!kv_.allocate(s.kv, n + std::max(k - 1, 0))) continue;
-    active.push_back({&job, &s, k});
-    chunk.push_back(n);
+    active.push_back({&job, &s, k, n});
     budget -= n;
   }
-  if (active.empty()) return;
+  return active;
+}
 
-  auto start_batch = [&](const std::vector<size_t>& members) {
-    batch_.clear();
-    int max_blocks = 1;
-    for (size_t a : members) {
-      max_blocks = std::max<int>(max_blocks, static_cast<int>(active[a].state->kv.block_table.size()));
-    }
-    batch_.max_blocks_per_seq = max_blocks;
-    batch_.block_tables.assign(members.size() * max_blocks, 0);
-    for (size_t i = 0; i < members.size(); ++i) {
-      const std::vector<int32_t>& table = active[members[i]].state->kv.block_table;
-      std::copy(table.begin(), table.end(), batch_.block_tables.begin() + static_cast<int64_t>(i) * max_blocks);
-    }
-  };
-  auto add_token = [&](State& s, int32_t token, int32_t batch_seq) {
-    const int64_t pos = s.kv.num_computed;
-    batch_.tokens.push_back(token);
-    batch_.positions.push_back(static_cast<int32_t>(pos));
-    batch_.token_seq.push_back(batch_seq);
-    batch_.slot_mapping.push_back(kv_.slot(s.kv, pos));
-    s.computed.push_back(token);
-    ++s.kv.num_computed;
-  };
+// batch_ emptied, with the block tables of `members` (indices into `active`).
+void DraftModelDrafter::start_batch(const std::vector<Active>& active, const std::vector<size_t>& members) {
+  batch_.clear();
+  int max_blocks = 1;
+  for (size_t a : members) max_blocks = std::max<int>(max_blocks, static_cast<int>(active[a].state->kv.block_table.size()));
+  batch_.max_blocks_per_seq = max_blocks;
+  batch_.block_tables.assign(members.size() * max_blocks, 0);
+  for (size_t i = 0; i < members.size(); ++i) {
+    const std::vector<int32_t>& table = active[members[i]].state->kv.block_table;
+    std::copy(table.begin(), table.end(), batch_.block_tables.begin() + static_cast<int64_t>(i) * max_blocks);
+  }
+}
 
-  // Pass 0: every active sequence catches up; those that complete it get their first draft.
+void DraftModelDrafter::add_token(State& s, int32_t token, int32_t batch_seq) {
+  const int64_t pos = s.kv.num_computed;
+  batch_.tokens.push_back(token);
+  batch_.positions.push_back(static_cast<int32_t>(pos));
+  batch_.token_seq.push_back(batch_seq);
+  batch_.slot_mapping.push_back(kv_.slot(s.kv, pos));
+  s.computed.push_back(token);
+  ++s.kv.num_computed;
+}
+
+// Pass 0: every active sequence catches up; those that complete it get their
+// first draft. Returns the sequences that draft more.
+std::vector<size_t> DraftModelDrafter::catch_up(std::vector<Active>& active) {
   std::vector<size_t> members(active.size());
   for (size_t a = 0; a < active.size(); ++a) members[a] = a;
-  start_batch(members);
+  start_batch(active, members);
   for (size_t a = 0; a < active.size(); ++a) {
     State& s = *active[a].state;
     const std::span<const int32_t> tokens = active[a].job->tokens;
-    for (int64_t j = 0; j < chunk[a]; ++j) add_token(s, tokens[s.kv.num_computed], static_cast<int32_t>(a));
+    for (int64_t j = 0; j < active[a].catch_up; ++j) add_token(s, tokens[s.kv.num_computed], static_cast<int32_t>(a));
     if (active[a].k > 0) batch_.logit_rows.push_back(static_cast<int32_t>(batch_.tokens.size() - 1));
   }
   std::vector<int32_t> next;
@@ -167,24 +172,27 @@ void DraftModelDrafter::propose(std::span<DraftJob> jobs) {
     active[a].job->draft.push_back(next[row++]);
     if (active[a].k > 1) members.push_back(a);
   }
+  return members;
+}
 
-  // Passes 1 .. k-1: feed each still-drafting sequence its newest draft.
-  while (!members.empty()) {
-    start_batch(members);
-    for (size_t i = 0; i < members.size(); ++i) {
-      Active& x = active[members[i]];
-      add_token(*x.state, x.job->draft.back(), static_cast<int32_t>(i));
-      batch_.logit_rows.push_back(static_cast<int32_t>(i));
-    }
-    run_batch(next);
-    std::vector<size_t> still;
-    for (size_t i = 0; i < members.size(); ++i) {
-      Active& x = active[members[i]];
-      x.job->draft.push_back(next[i]);
-      if (static_cast<int>(x.job->draft.size()) < x.k) still.push_back(members[i]);
-    }
-    members = std::move(still);
+// Passes 1 .. k-1: feeds each still-drafting sequence its newest draft.
+// Returns the sequences that draft more.
+std::vector<size_t> DraftModelDrafter::draft_one_more(std::vector<Active>& active, const std::vector<size_t>& members) {
+  start_batch(active, members);
+  for (size_t i = 0; i < members.size(); ++i) {
+    Active& x = active[members[i]];
+    add_token(*x.state, x.job->draft.back(), static_cast<int32_t>(i));
+    batch_.logit_rows.push_back(static_cast<int32_t>(i));
   }
+  std::vector<int32_t> next;
+  run_batch(next);
+  std::vector<size_t> still;
+  for (size_t i = 0; i < members.size(); ++i) {
+    Active& x = active[members[i]];
+    x.job->draft.push_back(next[i]);
+    if (static_cast<int>(x.job->draft.size()) < x.k) still.push_back(members[i]);
+  }
+  return still;
 }
 
 }  // namespace nucleus

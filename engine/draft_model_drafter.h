@@ -69,6 +69,19 @@ class DraftModelDrafter final : public Drafter {
   // One forward pass of the draft model over batch_; greedy token per logit row.
   void run_batch(std::vector<int32_t>& argmax);
 
+  // propose() in parts: which jobs, the catch-up pass, then one pass per further draft token.
+  struct Active {
+    DraftJob* job;
+    State* state;
+    int k;             // tokens to draft; 0: only catching up this call
+    int64_t catch_up;  // tokens of the job computed in the catch-up pass
+  };
+  std::vector<Active> admit_jobs(std::span<DraftJob> jobs);
+  void start_batch(const std::vector<Active>& active, const std::vector<size_t>& members);
+  void add_token(State& s, int32_t token, int32_t batch_seq);
+  std::vector<size_t> catch_up(std::vector<Active>& active);
+  std::vector<size_t> draft_one_more(std::vector<Active>& active, const std::vector<size_t>& members);
+
   Model& draft_;
   const kernels::Context& ctx_;
   DraftModelOptions options_;

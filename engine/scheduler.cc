@@ -52,39 +52,48 @@ void Scheduler::preempt(Sequence* victim, Schedule& out, int64_t& budget, bool b
 Schedule Scheduler::schedule() {
   Schedule out;
   int64_t budget = options_.max_batched_tokens;
-  auto seq_room = [&] { return static_cast<int64_t>(out.chunks.size()) < options_.max_seqs; };
+  schedule_running(out, budget, /*decode_pass=*/true);
+  schedule_running(out, budget, /*decode_pass=*/false);
+  admit_waiting(out, budget);
+  return out;
+}
 
-  // 1 and 2: running sequences, decodes first, then prefill chunks.
-  for (const bool decode_pass : {true, false}) {
-    for (size_t i = 0; i < running_.size() && budget > 0 && seq_room(); ++i) {
-      Sequence* seq = running_[i];
-      // A decoding sequence computes its last token plus any drafted ones, all
-      // in this step or not at all (drafts are dropped when they do not fit).
-      // Only in the decode pass: in the prefill pass a sequence with drafts was
-      // already scheduled, and dropping them then would shrink its tokens
-      // under its chunk.
-      if (decode_pass && seq->num_draft > 0 && seq->num_uncomputed() > budget) seq->drop_drafts();
-      const int64_t remaining = seq->num_uncomputed();
-      if (remaining <= 0 || (remaining - seq->num_draft == 1) != decode_pass) continue;
-      const int64_t n = std::min(remaining, budget);
-      bool preempted_self = false;
-      while (!kv_.allocate(seq->kv, n)) {
-        Sequence* victim = running_.back();
-        preempt(victim, out, budget);
-        if (victim == seq) {
-          preempted_self = true;
-          break;
-        }
+bool Scheduler::has_seq_room(const Schedule& out) const {
+  return static_cast<int64_t>(out.chunks.size()) < options_.max_seqs;
+}
+
+// 1 and 2: running sequences, decodes first (decode_pass), then prefill chunks.
+void Scheduler::schedule_running(Schedule& out, int64_t& budget, bool decode_pass) {
+  for (size_t i = 0; i < running_.size() && budget > 0 && has_seq_room(out); ++i) {
+    Sequence* seq = running_[i];
+    // A decoding sequence computes its last token plus any drafted ones, all
+    // in this step or not at all (drafts are dropped when they do not fit).
+    // Only in the decode pass: in the prefill pass a sequence with drafts was
+    // already scheduled, and dropping them then would shrink its tokens
+    // under its chunk.
+    if (decode_pass && seq->num_draft > 0 && seq->num_uncomputed() > budget) seq->drop_drafts();
+    const int64_t remaining = seq->num_uncomputed();
+    if (remaining <= 0 || (remaining - seq->num_draft == 1) != decode_pass) continue;
+    const int64_t n = std::min(remaining, budget);
+    bool preempted_self = false;
+    while (!kv_.allocate(seq->kv, n)) {
+      Sequence* victim = running_.back();
+      preempt(victim, out, budget);
+      if (victim == seq) {
+        preempted_self = true;
+        break;
       }
-      if (preempted_self) break;  // everything after it was preempted too
-      out.chunks.push_back({seq, n});
-      out.num_tokens += n;
-      budget -= n;
     }
+    if (preempted_self) break;  // everything after it was preempted too
+    out.chunks.push_back({seq, n});
+    out.num_tokens += n;
+    budget -= n;
   }
+}
 
-  // 3: admit waiting sequences in order, while they fit.
-  while (!waiting_.empty() && budget > 0 && seq_room()) {
+// 3: admits waiting sequences in order, while they fit.
+void Scheduler::admit_waiting(Schedule& out, int64_t& budget) {
+  while (!waiting_.empty() && budget > 0 && has_seq_room(out)) {
     Sequence* seq = waiting_.front();
     const bool first_admission = !seq->admitted_before;
     const int64_t hit = seq->reuse_prefix ? kv_.match_prefix(seq->kv, seq->tokens) : 0;
@@ -99,7 +108,7 @@ Schedule Scheduler::schedule() {
         preempt(running_.back(), out, budget, /*behind_head=*/true);
         continue;
       }
-      break;
+      return;
     }
     if (first_admission) {
       prefix_queries_ += seq->prompt_len;
@@ -114,7 +123,6 @@ Schedule Scheduler::schedule() {
     out.num_tokens += n;
     budget -= n;
   }
-  return out;
 }
 
 }  // namespace nucleus

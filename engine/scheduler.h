@@ -68,6 +68,9 @@ class Scheduler {
   // Frees the victim's blocks and queues it at the head of the waiting queue
   // (behind_head: second, after the sequence being admitted).
   void preempt(Sequence* victim, Schedule& out, int64_t& budget, bool behind_head = false);
+  bool has_seq_room(const Schedule& out) const;
+  void schedule_running(Schedule& out, int64_t& budget, bool decode_pass);
+  void admit_waiting(Schedule& out, int64_t& budget);
 
   KvCacheManager& kv_;
   SchedulerOptions options_;
