@@ -6,7 +6,7 @@ tests/data/model_ref/reference.json holds llama.cpp's logits for the default mod
 batch of up to 512 tokens, 2 threads). This script re-evaluates the same token ids with
 the same llama.cpp build and weights, changing one thing at a time that is the same
 mathematics in another float order, and measures each variant against the reference
-exactly as tests/engine/model_reference_test.cc measures us:
+exactly as tests/model/model_reference_test.cc measures us:
   - max |logit diff| over the reference's top-16 at every position and the full last row,
   - top-1 agreement where the reference's top-2 margin exceeds 0.5, 0.25 and 0.05.
 It writes tests/data/model_ref/llama_variants.json, which the test prints next to our

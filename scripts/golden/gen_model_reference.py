@@ -9,7 +9,7 @@ and a float32 KV cache, and writes tests/data/model_ref/:
                         (id, logit) pairs and the top-1/top-2 margin, and a
                         64-token greedy continuation with its per-step margins
   <name>.last.f32       the full logits of the prompt's last position (float32 LE)
-The C++ test (tests/engine/model_reference_test.cc) feeds the same token ids
+The C++ test (tests/model/model_reference_test.cc) feeds the same token ids
 to our model and compares. Usage (in the venv that has llama-cpp-python):
   python scripts/golden/gen_model_reference.py [MODEL] [OUT_DIR]
 """
