@@ -52,6 +52,10 @@ void BlockPool::forget_hash(int32_t id) {
   b.tokens.clear();
 }
 
+void BlockPool::forget_cached_prefixes() {
+  for (int32_t id = 0; id < static_cast<int32_t>(blocks_.size()); ++id) forget_hash(id);
+}
+
 int32_t BlockPool::allocate() {
   if (free_head_ < 0) return -1;
   const int32_t id = free_head_;

@@ -53,6 +53,9 @@ class BlockPool {
   // Does nothing when caching is off or another block already holds that hash.
   void register_full(int32_t block, uint64_t hash, std::span<const int32_t> tokens);
 
+  // Forgets every cached prefix (after a failed step, when KV contents are suspect).
+  void forget_cached_prefixes();
+
   // Consistency check for tests: ref counts, free-list membership and counts agree.
   bool check_invariants() const;
 

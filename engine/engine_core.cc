@@ -1,5 +1,6 @@
 #include "engine/engine_core.h"
-#include "engine/kv_budget.h"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <string>
@@ -8,6 +9,7 @@
 #include "engine/beam_search.h"
 #include "engine/draft_model_drafter.h"
 #include "engine/json_token_mask.h"
+#include "engine/kv_budget.h"
 #include "engine/ngram_drafter.h"
 #include "engine/prompt_logprobs.h"
 #include "text/tokenizer.h"
@@ -22,13 +24,14 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 Request::Request() = default;
 Request::~Request() = default;
 
-EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOptions& options)
+EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOptions& options,
+                       std::unique_ptr<StepBackend> backend)
     : model_(model),
       tokenizer_(tokenizer),
       options_(options),
       pool_(options.threads),
       ctx_{options.device, &pool_},
-      backend_(make_step_backend(ctx_, model.config().vocab_size)),
+      backend_(backend ? std::move(backend) : make_step_backend(ctx_, model.config().vocab_size)),
       storage_(model.config(), kv_cache_blocks(model.config(), options), options.block_size, options.device),
       blocks_(storage_.num_blocks(), options.block_size, options.prefix_cache),
       kv_(blocks_, storage_),
@@ -119,10 +122,34 @@ void EngineCore::loop() {
       if (stopping_ && Clock::now() >= abort_deadline_) abort_everything = true;
       if (stopping_ && incoming_.empty() && live_.empty()) break;
     }
-    take_incoming();  // before the aborts, so a request aborted right after submit is seen
-    handle_aborts(abort_everything);
-    if (!step() && !live_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // An exception must not leave the engine thread (std::terminate): the
+    // requests in flight fail with its message and the engine goes on.
+    try {
+      take_incoming();  // before the aborts, so a request aborted right after submit is seen
+      handle_aborts(abort_everything);
+      if (!step() && !live_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } catch (const std::exception& e) {
+      fail_live_requests(e.what());
+    }
   }
+}
+
+void EngineCore::fail_live_requests(const std::string& what) {
+  spdlog::error("engine step failed: {}; failing {} request(s) in flight", what, live_.size());
+  for (auto& [id, request] : live_) {
+    for (auto& s : request->seqs) {
+      if (s->finish == FinishReason::kNone) {
+        s->seq.drop_drafts();
+        finish_sequence(*s, FinishReason::kError);
+      }
+    }
+    request->event.error = "the engine failed while running this request: " + what;
+    request->num_finished = request->spec.n;  // siblings never forked fail too
+  }
+  // The failed step may have written part of a block's KV: no prefix is trusted.
+  blocks_.forget_cached_prefixes();
+  update_stats(0, 0, 0, 0);
+  publish_and_retire();
 }
 
 void EngineCore::take_incoming() {

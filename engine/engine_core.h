@@ -34,7 +34,9 @@ class JsonTokenMask;
 
 class EngineCore {
  public:
-  EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOptions& options);
+  // `backend`: the device half of each step; nullptr = make_step_backend for options.device.
+  EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOptions& options,
+             std::unique_ptr<StepBackend> backend = nullptr);
   ~EngineCore();
 
   void start();
@@ -52,6 +54,9 @@ class EngineCore {
   void loop();
   void take_incoming();
   void handle_aborts(bool abort_everything);
+  // A step threw: every live request fails with `what` (a 500 for its client),
+  // its blocks go back, and the engine goes on serving new requests.
+  void fail_live_requests(const std::string& what);
   void fork_siblings(SequenceState& first);
 
   // One step in parts: the batch, the rows to sample, the sampler's input, the results applied.
