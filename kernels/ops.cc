@@ -23,8 +23,8 @@ namespace {
 
 // Checks an argument. A macro so that the message is built only when the
 // check fails: these run on every op call, and for attention once per token
-// row and KV block, where building the strings up front cost more than the
-// checks (malloc and to_string on every call of a decode step).
+// row and KV block, where building the strings up front would cost more than
+// the checks (malloc and to_string on every call of a decode step).
 #define REQUIRE(ok, op, what)        \
   do {                               \
     if (!(ok)) [[unlikely]] {        \
