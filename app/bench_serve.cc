@@ -6,7 +6,7 @@
 // Requests are streamed /v1/completions with token-id prompts (exact input
 // lengths on both servers) and ignore_eos + max_tokens (exact output lengths).
 // Load: a fixed number of clients (--concurrency) or Poisson arrivals (--rate).
-#include "app/bench_serve.h"
+#include "app/bench.h"
 
 #include <algorithm>
 #include <atomic>
@@ -24,8 +24,6 @@
 
 namespace nucleus::app {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct ServeBenchArgs {
   std::string url = "http://127.0.0.1:8080";
@@ -117,31 +115,32 @@ Stats stats_of(std::vector<double> v) {
   return s;
 }
 
-int run_serve_bench(const ServeBenchArgs& args) {
-  if ((args.concurrency > 0) == (args.rate > 0)) {
-    throw std::runtime_error("bench serve: give exactly one of --concurrency C or --rate R");
-  }
+struct Job {
+  std::vector<int32_t> prompt;
+  int max_tokens;
+};
+
+std::vector<Job> serve_jobs(const ServeBenchArgs& args, std::mt19937& rng) {
   const auto in = range_of(args.input_len, "--input-len");
   const auto out = range_of(args.output_len, "--output-len");
-  std::mt19937 rng(args.seed);
   std::uniform_int_distribution<int> in_len(in.first, in.second), out_len(out.first, out.second);
   std::uniform_int_distribution<int32_t> token(1000, 20000);  // ordinary text tokens of a 32k+ vocabulary
-  struct Job {
-    std::vector<int32_t> prompt;
-    int max_tokens;
-  };
   std::vector<Job> jobs(args.requests);
   for (Job& j : jobs) {
     j.prompt.resize(in_len(rng));
     for (auto& t : j.prompt) t = token(rng);
     j.max_tokens = out_len(rng);
   }
+  return jobs;
+}
 
+// Sends every job, by --concurrency clients back to back or at Poisson --rate
+// arrivals (gaps drawn from `rng`); returns the results in job order.
+std::vector<RequestResult> send_jobs(const ServeBenchArgs& args, const std::vector<Job>& jobs, std::mt19937& rng) {
   std::vector<RequestResult> results(jobs.size());
-  std::atomic<size_t> next{0};
-  const auto start = Clock::now();
+  std::vector<std::thread> clients;
   if (args.concurrency > 0) {
-    std::vector<std::thread> clients;
+    std::atomic<size_t> next{0};
     for (int c = 0; c < args.concurrency; ++c) {
       clients.emplace_back([&] {
         for (size_t i = next++; i < jobs.size(); i = next++) {
@@ -152,7 +151,6 @@ int run_serve_bench(const ServeBenchArgs& args) {
     for (auto& t : clients) t.join();
   } else {
     std::exponential_distribution<double> gap(args.rate);
-    std::vector<std::thread> clients;
     for (size_t i = 0; i < jobs.size(); ++i) {
       clients.emplace_back([&, i] {
         results[i] = run_one(args.url, args.model, jobs[i].prompt, jobs[i].max_tokens, args.seed + int(i));
@@ -161,8 +159,11 @@ int run_serve_bench(const ServeBenchArgs& args) {
     }
     for (auto& t : clients) t.join();
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return results;
+}
 
+// The JSON report on stdout, a one-line summary (and the first error) on stderr; the exit code.
+int report_serve_bench(const ServeBenchArgs& args, const std::vector<RequestResult>& results, double seconds) {
   std::vector<double> ttft, tpot, itl, e2e;
   int64_t tokens = 0;
   int ok = 0;
@@ -199,10 +200,22 @@ int run_serve_bench(const ServeBenchArgs& args) {
   return ok == args.requests ? 0 : 1;
 }
 
+int run_serve_bench(const ServeBenchArgs& args) {
+  if ((args.concurrency > 0) == (args.rate > 0)) {
+    throw std::runtime_error("bench serve: give exactly one of --concurrency C or --rate R");
+  }
+  std::mt19937 rng(args.seed);
+  const std::vector<Job> jobs = serve_jobs(args, rng);
+  const auto start = Clock::now();
+  const std::vector<RequestResult> results = send_jobs(args, jobs, rng);
+  return report_serve_bench(args, results, seconds_since(start));
+}
+
 }  // namespace
 
-std::function<int()> setup_bench_serve(CLI::App* sub) {
+void add_serve_bench(CLI::App* bench, const BenchRun& run) {
   auto args = std::make_shared<ServeBenchArgs>();
+  CLI::App* sub = bench->add_subcommand("serve", "Load an OpenAI-compatible server: TTFT, TPOT, ITL, throughput");
   sub->add_option("--url", args->url, "Base URL of the server")->capture_default_str();
   sub->add_option("--model", args->model, "Model name to send (default: none, the server's own)");
   sub->add_option("--concurrency", args->concurrency, "Clients sending back to back")->check(CLI::Range(1, 4096));
@@ -213,7 +226,7 @@ std::function<int()> setup_bench_serve(CLI::App* sub) {
   sub->add_option("--output-len", args->output_len, "Output tokens: N or A..B")->capture_default_str();
   sub->add_option("--seed", args->seed, "Seed of the workload")->capture_default_str();
   sub->add_option("--label", args->label, "Name printed with the results")->capture_default_str();
-  return [args] { return run_serve_bench(*args); };
+  sub->callback([run, args] { *run = [args] { return run_serve_bench(*args); }; });
 }
 
 }  // namespace nucleus::app

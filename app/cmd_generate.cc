@@ -2,15 +2,19 @@
 // engine as one batch. One prompt streams its text to stdout as it comes;
 // several prompts print each completion when all are done. Prefill and decode
 // speed go to stderr at the end.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "app/chat_prompt.h"
 #include "app/command.h"
 #include "config/options.h"
 #include "engine/engine.h"
@@ -18,7 +22,6 @@
 #include "model/tokenizer_gguf.h"
 #include "text/tokenizer.h"
 #include "kernels/device.h"
-#include "text/chat_template.h"
 
 namespace nucleus::app {
 namespace {
@@ -60,13 +63,103 @@ std::vector<std::string> read_prompts_file(const std::string& path) {
 
 std::vector<int32_t> encode_prompt(const Model& model, const Tokenizer& tokenizer, const std::string& prompt, bool chat) {
   if (!chat) return tokenizer.encode(prompt, {.add_special = true, .parse_special = true});
-  std::optional<ChatTemplate> tmpl =
-      ChatTemplate::detect(model.file().get_string("tokenizer.chat_template", ""));
-  if (!tmpl) throw std::runtime_error(model.file().path() + ": --chat: the model has no chat template we recognise");
-  std::vector<ChatMessage> messages(1);
-  messages[0].role = "user";
-  messages[0].content = prompt;
-  return tokenize_segments(tokenizer, tmpl->render(messages, true));
+  return chat_prompt_tokens(model, tokenizer, prompt, "--chat");
+}
+
+// The engine's options for `prompts` prompts; loads the draft model into
+// `draft_model` unless it is the model itself.
+EngineOptions generate_engine_options(const GenerateArgs& args, size_t prompts, kernels::Device device,
+                                      const std::string& path, Model& model, std::unique_ptr<Model>& draft_model) {
+  EngineOptions options;
+  options.threads = args.threads;
+  options.max_batched_tokens = args.max_batched_tokens;
+  options.max_seqs = std::max<int>(64, static_cast<int>(prompts));
+  options.max_queue = std::max<int>(1024, static_cast<int>(prompts));
+  options.speculation = speculation_from_name(args.speculative).value();  // CLI11 checked the name
+  options.spec_tokens = args.spec_tokens;
+  if (args.speculative == "draft" && args.draft_model.empty()) {
+    throw std::runtime_error("--speculative draft needs a draft model: give --draft-model PATH");
+  }
+  if (!args.draft_model.empty()) {
+    draft_model = args.draft_model == path ? nullptr : Model::load(args.draft_model);
+    options.draft_model = draft_model ? draft_model.get() : &model;
+  }
+  options.device = device;
+  return options;
+}
+
+GenerationRequest generate_request(const GenerateArgs& args, std::vector<int32_t> prompt) {
+  GenerationRequest request;
+  request.prompt = std::move(prompt);
+  request.max_tokens = args.max_tokens;
+  request.params.temperature = args.temperature;
+  request.params.top_p = args.top_p;
+  request.params.top_k = args.top_k;
+  request.params.min_p = args.min_p;
+  request.params.repetition_penalty = args.repetition_penalty;
+  request.params.ignore_eos = args.ignore_eos;
+  if (args.seed >= 0) {
+    request.params.has_seed = true;
+    request.params.seed = static_cast<uint64_t>(args.seed);
+  }
+  return request;
+}
+
+// What the requests gave: each one's text and finish reason, in order.
+struct GenerateOutput {
+  std::vector<std::string> texts;
+  std::vector<std::string> reasons;
+  int64_t completion_tokens = 0;
+  Clock::time_point first_token = Clock::time_point::max();
+};
+
+// Reads every handle to its end, in order; with `stream`, writes text to stdout as it comes.
+GenerateOutput read_outputs(std::vector<std::unique_ptr<RequestHandle>>& handles, bool stream) {
+  GenerateOutput out;
+  out.texts.resize(handles.size());
+  out.reasons.resize(handles.size());
+  for (size_t i = 0; i < handles.size(); ++i) {
+    while (true) {
+      std::optional<RequestEvent> event = handles[i]->next();
+      if (!event) continue;
+      for (const SequenceDelta& d : event->deltas) {
+        if (!d.tokens.empty()) out.first_token = std::min(out.first_token, Clock::now());
+        out.texts[i] += d.text;
+        if (stream) {
+          std::fwrite(d.text.data(), 1, d.text.size(), stdout);
+          std::fflush(stdout);
+        }
+        if (d.finish != FinishReason::kNone) out.reasons[i] = finish_reason_name(d.finish);
+      }
+      if (!event->error.empty()) throw std::runtime_error("generation failed: " + event->error);
+      if (event->done) {
+        out.completion_tokens += event->usage.completion_tokens;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// Prefill and decode speed, and speculation's acceptance, on stderr.
+void print_speed(const GenerateOutput& out, size_t requests, int64_t prompt_tokens, Clock::time_point start,
+                 Clock::time_point end, const EngineStats& stats) {
+  // With one batch, the first token arrives when every prompt has been prefilled.
+  const double prefill_s = std::chrono::duration<double>(out.first_token - start).count();
+  const double decode_s = std::chrono::duration<double>(end - out.first_token).count();
+  const int64_t decode_tokens = out.completion_tokens - static_cast<int64_t>(requests);
+  std::fprintf(stderr, "\n[nucleus] %zu prompt(s), %ld prompt tokens in %.3f s (%.1f tok/s prefill), %ld tokens generated",
+               requests, static_cast<long>(prompt_tokens), prefill_s, prompt_tokens / std::max(prefill_s, 1e-9),
+               static_cast<long>(out.completion_tokens));
+  if (decode_tokens > 0) {
+    std::fprintf(stderr, ", %.1f tok/s decode", decode_tokens / std::max(decode_s, 1e-9));
+  }
+  std::fprintf(stderr, " (finish: %s)\n", out.reasons[0].c_str());
+  if (stats.spec_drafted > 0) {
+    std::fprintf(stderr, "[nucleus] speculative: %ld drafted, %ld accepted (%.0f%%)\n",
+                 static_cast<long>(stats.spec_drafted), static_cast<long>(stats.spec_accepted),
+                 100.0 * stats.spec_accepted / stats.spec_drafted);
+  }
 }
 
 int run_generate(const GenerateArgs& args) {
@@ -81,95 +174,29 @@ int run_generate(const GenerateArgs& args) {
 
   std::unique_ptr<Model> model = Model::load(path);
   const Tokenizer tokenizer = tokenizer_from_gguf(model->file());
-  EngineOptions options;
-  options.threads = args.threads;
-  options.max_batched_tokens = args.max_batched_tokens;
-  options.max_seqs = std::max<int>(64, static_cast<int>(prompts.size()));
-  options.max_queue = std::max<int>(1024, static_cast<int>(prompts.size()));
-  options.speculation = speculation_from_name(args.speculative).value();  // CLI11 checked the name
-  options.spec_tokens = args.spec_tokens;
   std::unique_ptr<Model> draft_model;
-  if (args.speculative == "draft" && args.draft_model.empty()) {
-    throw std::runtime_error("--speculative draft needs a draft model: give --draft-model PATH");
-  }
-  if (!args.draft_model.empty()) {
-    draft_model = args.draft_model == path ? nullptr : Model::load(args.draft_model);
-    options.draft_model = draft_model ? draft_model.get() : model.get();
-  }
-  options.device = device.device;
-  Engine engine(*model, tokenizer, options);
+  Engine engine(*model, tokenizer,
+                generate_engine_options(args, prompts.size(), device.device, path, *model, draft_model));
 
   std::vector<std::unique_ptr<RequestHandle>> handles;
   int64_t prompt_tokens = 0;
   const auto start = Clock::now();
   for (const std::string& prompt : prompts) {
-    GenerationRequest request;
-    request.prompt = encode_prompt(*model, tokenizer, prompt, args.chat);
+    GenerationRequest request = generate_request(args, encode_prompt(*model, tokenizer, prompt, args.chat));
     prompt_tokens += static_cast<int64_t>(request.prompt.size());
-    request.max_tokens = args.max_tokens;
-    request.params.temperature = args.temperature;
-    request.params.top_p = args.top_p;
-    request.params.top_k = args.top_k;
-    request.params.min_p = args.min_p;
-    request.params.repetition_penalty = args.repetition_penalty;
-    request.params.ignore_eos = args.ignore_eos;
-    if (args.seed >= 0) {
-      request.params.has_seed = true;
-      request.params.seed = static_cast<uint64_t>(args.seed);
-    }
     handles.push_back(engine.submit(std::move(request)));
   }
-
   const bool stream = handles.size() == 1;
-  std::vector<std::string> texts(handles.size());
-  std::vector<std::string> reasons(handles.size());
-  int64_t completion_tokens = 0;
-  Clock::time_point first_token = Clock::time_point::max();
-  for (size_t i = 0; i < handles.size(); ++i) {
-    while (true) {
-      std::optional<RequestEvent> event = handles[i]->next();
-      if (!event) continue;
-      for (const SequenceDelta& d : event->deltas) {
-        if (!d.tokens.empty()) first_token = std::min(first_token, Clock::now());
-        texts[i] += d.text;
-        if (stream) {
-          std::fwrite(d.text.data(), 1, d.text.size(), stdout);
-          std::fflush(stdout);
-        }
-        if (d.finish != FinishReason::kNone) reasons[i] = finish_reason_name(d.finish);
-      }
-      if (!event->error.empty()) throw std::runtime_error("generation failed: " + event->error);
-      if (event->done) {
-        completion_tokens += event->usage.completion_tokens;
-        break;
-      }
-    }
-  }
+  const GenerateOutput out = read_outputs(handles, stream);
   const auto end = Clock::now();
   if (stream) {
     std::printf("\n");
   } else {
     for (size_t i = 0; i < prompts.size(); ++i) {
-      std::printf("=== [%zu] %s\n%s\n", i, prompts[i].c_str(), texts[i].c_str());
+      std::printf("=== [%zu] %s\n%s\n", i, prompts[i].c_str(), out.texts[i].c_str());
     }
   }
-  // With one batch, the first token arrives when every prompt has been prefilled.
-  const double prefill_s = std::chrono::duration<double>(first_token - start).count();
-  const double decode_s = std::chrono::duration<double>(end - first_token).count();
-  const int64_t decode_tokens = completion_tokens - static_cast<int64_t>(handles.size());
-  std::fprintf(stderr, "\n[nucleus] %zu prompt(s), %ld prompt tokens in %.3f s (%.1f tok/s prefill), %ld tokens generated",
-               handles.size(), static_cast<long>(prompt_tokens), prefill_s, prompt_tokens / std::max(prefill_s, 1e-9),
-               static_cast<long>(completion_tokens));
-  if (decode_tokens > 0) {
-    std::fprintf(stderr, ", %.1f tok/s decode", decode_tokens / std::max(decode_s, 1e-9));
-  }
-  std::fprintf(stderr, " (finish: %s)\n", reasons[0].c_str());
-  const EngineStats stats = engine.stats();
-  if (stats.spec_drafted > 0) {
-    std::fprintf(stderr, "[nucleus] speculative: %ld drafted, %ld accepted (%.0f%%)\n",
-                 static_cast<long>(stats.spec_drafted), static_cast<long>(stats.spec_accepted),
-                 100.0 * stats.spec_accepted / stats.spec_drafted);
-  }
+  print_speed(out, handles.size(), prompt_tokens, start, end, engine.stats());
   return 0;
 }
 

@@ -14,6 +14,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -36,22 +39,18 @@ std::string model_name_from_path(const std::string& path) {
   return name;
 }
 
-int run_serve(const config::ServeOptions& o) {
-  spdlog::set_level(spdlog::level::from_str(o.log_level));
+// SIGTERM and SIGINT blocked in this thread and in every thread created after
+// it, so that only sigwait() sees them.
+sigset_t block_stop_signals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread created below
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
 
-  // Before the port is bound: an unusable --device fails the start at once.
-  const kernels::DeviceChoice device = kernels::choose_device(o.device);
-  spdlog::info("{}", device.reason);
-
-  server::ServerState state;
-  state.api_key = o.api_key;
-  state.request_log = !o.no_request_log;
-  state.model_name = o.served_model_name.empty() ? model_name_from_path(o.model) : o.served_model_name;
+server::HttpOptions http_options(const config::ServeOptions& o) {
   server::HttpOptions http;
   http.host = o.host;
   http.port = o.port;
@@ -62,51 +61,79 @@ int run_serve(const config::ServeOptions& o) {
   } catch (const std::invalid_argument& e) {
     throw config::ConfigError(std::string("--allowed-origins: ") + e.what());
   }
-  server::HttpServer server(http, state);
-  server.bind();
-  std::thread listener([&server] { server.run(); });
+  return http;
+}
 
+// --chat-template by name, else the one the GGUF declares (nullopt when it declares none).
+std::optional<ChatTemplate> serve_chat_template(const config::ServeOptions& o, const Model& model) {
+  if (!o.chat_template.empty()) return ChatTemplate::from_name(o.chat_template);
+  if (!model.file().has("tokenizer.chat_template")) return std::nullopt;
+  std::optional<ChatTemplate> tmpl = ChatTemplate::detect(model.file().get_string("tokenizer.chat_template"));
+  if (!tmpl) {
+    throw std::runtime_error(o.model + ": unknown chat template; name one with --chat-template (" +
+                             ChatTemplate::known_names() + ")");
+  }
+  return tmpl;
+}
+
+// What serving loads after the port is bound; members are destroyed engine first.
+struct Served {
   std::unique_ptr<Model> model;
   std::unique_ptr<Model> draft_model;  // --draft-model (unless it is --model itself)
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<Engine> engine;
+};
+
+void load_served(const config::ServeOptions& o, kernels::Device device, Served& s, server::ServerState& state) {
+  s.model = Model::load(o.model);
+  s.tokenizer = std::make_unique<Tokenizer>(tokenizer_from_gguf(s.model->file()));
+  state.chat_template = serve_chat_template(o, *s.model);
+  EngineOptions options;
+  options.kv_cache_bytes = o.kv_cache_memory;
+  options.max_batched_tokens = o.max_batched_tokens;
+  options.max_seqs = o.max_seqs;
+  options.max_queue = o.max_queue;
+  options.prefix_cache = !o.no_prefix_cache;
+  options.threads = o.threads;
+  options.speculation = speculation_from_name(o.speculative).value();  // validated with the options
+  options.spec_tokens = o.spec_tokens;
+  if (!o.draft_model.empty()) {
+    // The engine checks that the vocabularies match.
+    s.draft_model = o.draft_model == o.model ? nullptr : Model::load(o.draft_model);
+    options.draft_model = s.draft_model ? s.draft_model.get() : s.model.get();
+    spdlog::info("draft model for speculative \"draft\": {}", o.draft_model);
+  }
+  options.device = device;
+  s.engine = std::make_unique<Engine>(*s.model, *s.tokenizer, options);
+}
+
+int run_serve(const config::ServeOptions& o) {
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  sigset_t signals = block_stop_signals();
+
+  // Before the port is bound: an unusable --device fails the start at once.
+  const kernels::DeviceChoice device = kernels::choose_device(o.device);
+  spdlog::info("{}", device.reason);
+
+  server::ServerState state;
+  state.api_key = o.api_key;
+  state.request_log = !o.no_request_log;
+  state.model_name = o.served_model_name.empty() ? model_name_from_path(o.model) : o.served_model_name;
+  server::HttpServer server(http_options(o), state);
+  server.bind();
+  std::thread listener([&server] { server.run(); });
+
+  Served served;
   try {
-    model = Model::load(o.model);
-    tokenizer = std::make_unique<Tokenizer>(tokenizer_from_gguf(model->file()));
-    if (!o.chat_template.empty()) {
-      state.chat_template = ChatTemplate::from_name(o.chat_template);
-    } else if (model->file().has("tokenizer.chat_template")) {
-      state.chat_template = ChatTemplate::detect(model->file().get_string("tokenizer.chat_template"));
-      if (!state.chat_template) {
-        throw std::runtime_error(o.model + ": unknown chat template; name one with --chat-template (" +
-                                 ChatTemplate::known_names() + ")");
-      }
-    }
-    EngineOptions options;
-    options.kv_cache_bytes = o.kv_cache_memory;
-    options.max_batched_tokens = o.max_batched_tokens;
-    options.max_seqs = o.max_seqs;
-    options.max_queue = o.max_queue;
-    options.prefix_cache = !o.no_prefix_cache;
-    options.threads = o.threads;
-    options.speculation = speculation_from_name(o.speculative).value();  // validated with the options
-    options.spec_tokens = o.spec_tokens;
-    if (!o.draft_model.empty()) {
-      // The engine checks that the vocabularies match.
-      draft_model = o.draft_model == o.model ? nullptr : Model::load(o.draft_model);
-      options.draft_model = draft_model ? draft_model.get() : model.get();
-      spdlog::info("draft model for speculative \"draft\": {}", o.draft_model);
-    }
-    options.device = device.device;
-    engine = std::make_unique<Engine>(*model, *tokenizer, options);
+    load_served(o, device.device, served, state);
   } catch (...) {
     server.stop();
     listener.join();
     throw;
   }
-  state.tokenizer = tokenizer.get();
-  state.engine = engine.get();
-  state.context_length = engine->context_length();
+  state.tokenizer = served.tokenizer.get();
+  state.engine = served.engine.get();
+  state.context_length = served.engine->context_length();
   state.ready = true;
   spdlog::info("serving {} as '{}' on http://{}:{} ({} chat template)", o.model, state.model_name, o.host, o.port,
                state.chat_template ? state.chat_template->name() : "no");
@@ -117,7 +144,7 @@ int run_serve(const config::ServeOptions& o) {
   sigwait(&signals, &signal);
   spdlog::info("signal {}: draining (up to {} s)", signal, o.shutdown_timeout);
   state.draining = true;
-  engine->shutdown(std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_timeout * 1000)));
+  served.engine->shutdown(std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_timeout * 1000)));
   server.stop();
   listener.join();
   state.ready = false;

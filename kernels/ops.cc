@@ -10,9 +10,8 @@
 
 #include "kernels/cpu/cpu_ops.h"
 
-#if defined(NUCLEUS_HAVE_CUDA) && __has_include("kernels/cuda/cuda_ops.h")
+#ifdef NUCLEUS_HAVE_CUDA
 #include "kernels/cuda/cuda_ops.h"
-#define NUCLEUS_CUDA_OPS 1
 #endif
 
 namespace nucleus::kernels {
@@ -24,8 +23,8 @@ namespace {
 
 // Checks an argument. A macro so that the message is built only when the
 // check fails: these run on every op call, and for attention once per token
-// row and KV block, where building the strings up front cost more than the
-// checks (malloc and to_string on every call of a decode step).
+// row and KV block, where building the strings up front would cost more than
+// the checks (malloc and to_string on every call of a decode step).
 #define REQUIRE(ok, op, what)        \
   do {                               \
     if (!(ok)) [[unlikely]] {        \
@@ -37,20 +36,29 @@ void require_ptr(const void* p, const char* op, const char* name) {
   if (p == nullptr) fail(op, std::string(name) + " is null");
 }
 
-// CUDA requested: either there is a CUDA implementation of this op, or we throw.
-[[noreturn, maybe_unused]] void no_cuda(const char* op) {
-#ifdef NUCLEUS_HAVE_CUDA
-  throw std::runtime_error(std::string("unsupported device: no CUDA implementation of ") + op);
-#else
-  (void)op;
-  throw std::runtime_error("unsupported device: nucleus was built without CUDA");
-#endif
-}
-
 ThreadPool& cpu_pool(const Context& ctx, const char* op) {
   if (ctx.pool == nullptr) fail(op, "ctx.pool is null (the CPU device needs a thread pool)");
   return *ctx.pool;
 }
+
+// Runs op `name` on ctx.device, after the op has validated its arguments:
+// cpu::<name>_cpu(pool, args...) with the context's thread pool, or
+// cuda::<name>_cuda(ctx, args...). A macro, as CTranslate2's DEVICE_DISPATCH
+// (src/device_dispatch.h), so that a CPU-only build drops the CUDA call unread
+// and never references kernels/cuda/; a CUDA context then throws.
+#ifdef NUCLEUS_HAVE_CUDA
+#define RUN_ON_CUDA(name, ctx, ...) return cuda::name##_cuda(ctx, __VA_ARGS__)
+#else
+[[noreturn]] void unsupported_device() {
+  throw std::runtime_error("unsupported device: nucleus was built without CUDA");
+}
+#define RUN_ON_CUDA(name, ctx, ...) unsupported_device()
+#endif
+#define DISPATCH(name, ctx, ...)                                             \
+  do {                                                                       \
+    if ((ctx).device == Device::kCuda) RUN_ON_CUDA(name, ctx, __VA_ARGS__); \
+    return cpu::name##_cpu(cpu_pool(ctx, #name), __VA_ARGS__);               \
+  } while (0)
 
 void validate_weight(const WeightView& w, const char* op, const char* name) {
   const std::string_view n = name;
@@ -85,14 +93,7 @@ void matmul(const Context& ctx, const WeightView& w, const float* x, int64_t T, 
     require_ptr(y, op, "y");
     REQUIRE(!overlaps(x, sizeof(float) * T * w.cols, y, sizeof(float) * T * w.rows), op, "y overlaps x");
   }
-  if (ctx.device == Device::kCuda) {
-#ifdef NUCLEUS_CUDA_OPS
-    return cuda::matmul_cuda(ctx, w, x, T, y, bias);
-#else
-    no_cuda(op);
-#endif
-  }
-  cpu::matmul_cpu(cpu_pool(ctx, op), w, x, T, y, bias);
+  DISPATCH(matmul, ctx, w, x, T, y, bias);
 }
 
 void matmul_shared_input(const Context& ctx, const float* x, int64_t T, const MatmulOutput* outputs, int count) {
@@ -117,16 +118,7 @@ void matmul_shared_input(const Context& ctx, const float* x, int64_t T, const Ma
               name() + ".y overlaps outputs[" + std::to_string(j) + "].y");
     }
   }
-  if (ctx.device == Device::kCuda) {
-#ifdef NUCLEUS_CUDA_OPS
-    // The device path has no per-call quantization or hand-off to save.
-    for (int i = 0; i < count; ++i) cuda::matmul_cuda(ctx, outputs[i].w, x, T, outputs[i].y, outputs[i].bias);
-    return;
-#else
-    no_cuda(op);
-#endif
-  }
-  cpu::matmul_shared_input_cpu(cpu_pool(ctx, op), x, T, outputs, count);
+  DISPATCH(matmul_shared_input, ctx, x, T, outputs, count);
 }
 
 void rms_norm(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out) {
@@ -139,14 +131,7 @@ void rms_norm(const Context& ctx, const float* x, const float* weight, int64_t T
     require_ptr(x, op, "x");
     require_ptr(out, op, "out");
   }
-  if (ctx.device == Device::kCuda) {
-#ifdef NUCLEUS_CUDA_OPS
-    return cuda::rms_norm_cuda(ctx, x, weight, T, n, eps, out);
-#else
-    no_cuda(op);
-#endif
-  }
-  cpu::rms_norm_cpu(cpu_pool(ctx, op), x, weight, T, n, eps, out);
+  DISPATCH(rms_norm, ctx, x, weight, T, n, eps, out);
 }
 
 void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params) {
@@ -166,14 +151,7 @@ void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int
     require_ptr(x, op, "x");
     require_ptr(positions, op, "positions");
   }
-  if (ctx.device == Device::kCuda) {
-#ifdef NUCLEUS_CUDA_OPS
-    return cuda::rope_cuda(ctx, x, positions, T, n_heads, params);
-#else
-    no_cuda(op);
-#endif
-  }
-  cpu::rope_cpu(cpu_pool(ctx, op), x, positions, T, n_heads, params);
+  DISPATCH(rope, ctx, x, positions, T, n_heads, params);
 }
 
 void swiglu(const Context& ctx, const float* gate, const float* up, int64_t T, int64_t n, float* out) {
@@ -185,14 +163,7 @@ void swiglu(const Context& ctx, const float* gate, const float* up, int64_t T, i
     require_ptr(up, op, "up");
     require_ptr(out, op, "out");
   }
-  if (ctx.device == Device::kCuda) {
-#ifdef NUCLEUS_CUDA_OPS
-    return cuda::swiglu_cuda(ctx, gate, up, T, n, out);
-#else
-    no_cuda(op);
-#endif
-  }
-  cpu::swiglu_cpu(cpu_pool(ctx, op), gate, up, T, n, out);
+  DISPATCH(swiglu, ctx, gate, up, T, n, out);
 }
 
 void add_inplace(const Context& ctx, float* y, const float* x, int64_t n) {
@@ -202,14 +173,7 @@ void add_inplace(const Context& ctx, float* y, const float* x, int64_t n) {
     require_ptr(y, op, "y");
     require_ptr(x, op, "x");
   }
-  if (ctx.device == Device::kCuda) {
-#ifdef NUCLEUS_CUDA_OPS
-    return cuda::add_inplace_cuda(ctx, y, x, n);
-#else
-    no_cuda(op);
-#endif
-  }
-  cpu::add_inplace_cpu(cpu_pool(ctx, op), y, x, n);
+  DISPATCH(add_inplace, ctx, y, x, n);
 }
 
 void embedding(const Context& ctx, const WeightView& table, const int32_t* ids, int64_t T, float* out) {
@@ -226,14 +190,7 @@ void embedding(const Context& ctx, const WeightView& table, const int32_t* ids, 
                               " is outside [0, " + std::to_string(table.rows) + ")");
     }
   }
-  if (ctx.device == Device::kCuda) {
-#ifdef NUCLEUS_CUDA_OPS
-    return cuda::embedding_cuda(ctx, table, ids, T, out);
-#else
-    no_cuda(op);
-#endif
-  }
-  cpu::embedding_cpu(cpu_pool(ctx, op), table, ids, T, out);
+  DISPATCH(embedding, ctx, table, ids, T, out);
 }
 
 namespace {
@@ -264,14 +221,7 @@ void write_kv(const Context& ctx, const KvLayerView& cache, const float* k_new, 
                               " is outside the cache's " + std::to_string(cache.num_slots) + " slots");
     }
   }
-  if (ctx.device == Device::kCuda) {
-#ifdef NUCLEUS_CUDA_OPS
-    return cuda::write_kv_cuda(ctx, cache, k_new, v_new, slot_mapping, T);
-#else
-    no_cuda(op);
-#endif
-  }
-  cpu::write_kv_cpu(cpu_pool(ctx, op), cache, k_new, v_new, slot_mapping, T);
+  DISPATCH(write_kv, ctx, cache, k_new, v_new, slot_mapping, T);
 }
 
 void attention(const Context& ctx, const float* q, const KvLayerView& cache, const AttentionBatch& batch, int n_heads,
@@ -312,14 +262,7 @@ void attention(const Context& ctx, const float* q, const KvLayerView& cache, con
                   std::to_string(b) + "]) is outside the cache's " + std::to_string(cache.num_slots) + " slots");
     }
   }
-  if (ctx.device == Device::kCuda) {
-#ifdef NUCLEUS_CUDA_OPS
-    return cuda::attention_cuda(ctx, q, cache, batch, n_heads, scale, out);
-#else
-    no_cuda(op);
-#endif
-  }
-  cpu::attention_cpu(cpu_pool(ctx, op), q, cache, batch, n_heads, scale, out);
+  DISPATCH(attention, ctx, q, cache, batch, n_heads, scale, out);
 }
 
 }  // namespace nucleus::kernels

@@ -33,7 +33,6 @@ struct StageParams {
   NUCLEUS_HD bool greedy() const { return temperature < kGreedyTemperature || top_k == 1; }
   NUCLEUS_HD bool uses_top_k() const { return top_k > 1; }
   NUCLEUS_HD bool uses_top_p() const { return top_p < 1.0f; }
-  NUCLEUS_HD bool uses_min_p() const { return min_p > 0.0f; }
   NUCLEUS_HD bool uses_typical_p() const { return typical_p < 1.0f; }
   NUCLEUS_HD bool uses_penalties() const {
     return repetition_penalty != 1.0f || frequency_penalty != 0.0f || presence_penalty != 0.0f;

@@ -51,7 +51,6 @@ class PenaltyRows {
   std::vector<int32_t> prepare(std::span<const PenaltyRowInput> rows, PenaltyTableOps& ops);
 
   int64_t table_rows() const { return table_rows_; }
-  size_t tracked_sequences() const { return entries_.size(); }
 
  private:
   struct Entry {

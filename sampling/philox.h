@@ -39,11 +39,10 @@ NUCLEUS_HD inline Philox4x32 philox4x32_10(Philox4x32 counter, uint32_t key0, ui
   return Philox4x32{{c0, c1, c2, c3}};
 }
 
-// What a random stream is for; the last counter word, so that future uses
-// (e.g. the acceptance test of speculative decoding) never reuse the draw's noise.
+// What a random stream is for: the last counter word, so that noise drawn for
+// another purpose is independent of the draw's.
 enum class NoiseStream : uint32_t {
-  kDraw = 0,       // the exponential race over the vocabulary
-  kVerify = 1,     // reserved: per-position uniforms for draft verification
+  kDraw = 0,  // the exponential race over the vocabulary
 };
 
 // The noise of one row: key = request seed; counter = (vocab block, position,

@@ -44,12 +44,12 @@
 //     the engine must check ok() and end that request with an error. NaN/inf in the logits are
 //     reported in `flags`; the token is still a valid id sampled from the remaining logits.
 //
-// SPECULATIVE DECODING (open in the design): to verify drafts, put several rows of one sequence in
-// one call, one per drafted position, each with that position's key, the same PenaltyState and
+// SPECULATIVE DECODING: drafts are verified in one call with several rows of one sequence, one
+// per drafted position, each with that position's key, the same PenaltyState and
 // `pending_tokens` = the drafted tokens before that position (counted as accepted output for the
 // penalties and for min_tokens). The noise of a position is the same whether it is sampled
-// normally or during verification, so the target's draw at a position is reproducible; the
-// acceptance uniforms have their own Philox stream (NoiseStream::kVerify).
+// normally or during verification, so the target's draw at a position is reproducible: a draft
+// is kept where it equals that draw, and speculation never changes what is sampled.
 #pragma once
 
 #include <cstdint>

@@ -20,6 +20,8 @@ namespace nucleus::kernels::cuda {
 // y = x * w^T (+ bias) with cuBLAS, FP32 accumulation. A device w must be F32
 // or F16; a host w of any supported type is dequantized to F16 at upload.
 void matmul_cuda(const Context& ctx, const WeightView& w, const float* x, int64_t T, float* y, const float* bias);
+// matmul_cuda for each output in turn.
+void matmul_shared_input_cuda(const Context& ctx, const float* x, int64_t T, const MatmulOutput* outputs, int count);
 void rms_norm_cuda(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out);
 void rope_cuda(const Context& ctx, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params);
 void swiglu_cuda(const Context& ctx, const float* gate, const float* up, int64_t T, int64_t n, float* out);

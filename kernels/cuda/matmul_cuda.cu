@@ -77,4 +77,9 @@ void matmul_cuda(const Context&, const WeightView& w, const float* x, int64_t T,
   }
 }
 
+void matmul_shared_input_cuda(const Context& ctx, const float* x, int64_t T, const MatmulOutput* outputs, int count) {
+  // One GEMM each: the device path has no per-call quantization or hand-off to share.
+  for (int i = 0; i < count; ++i) matmul_cuda(ctx, outputs[i].w, x, T, outputs[i].y, outputs[i].bias);
+}
+
 }  // namespace nucleus::kernels::cuda

@@ -21,7 +21,6 @@ struct Cache {
   std::mutex mutex;
   std::map<Key, CudaBuffer<uint16_t>> halves;
   std::map<Key, CudaBuffer<float>> floats;
-  size_t bytes = 0;
 };
 
 Cache& cache() {
@@ -72,10 +71,7 @@ const uint16_t* device_weight_fp16(const WeightView& w) {
   const Key key{w.data, static_cast<uint32_t>(w.type), w.rows, w.cols};
   std::lock_guard<std::mutex> lock(c.mutex);
   auto it = c.halves.find(key);
-  if (it == c.halves.end()) {
-    it = c.halves.emplace(key, upload_fp16(w)).first;
-    c.bytes += it->second.size() * sizeof(uint16_t);
-  }
+  if (it == c.halves.end()) it = c.halves.emplace(key, upload_fp16(w)).first;
   return it->second.data();
 }
 
@@ -89,7 +85,6 @@ const float* device_floats(const float* p, int64_t n) {
     CudaBuffer<float> buffer;
     buffer.upload(p, static_cast<size_t>(n));
     it = c.floats.emplace(key, std::move(buffer)).first;
-    c.bytes += static_cast<size_t>(n) * sizeof(float);
   }
   return it->second.data();
 }
@@ -99,13 +94,6 @@ void release_device_weights() {
   std::lock_guard<std::mutex> lock(c.mutex);
   c.halves.clear();
   c.floats.clear();
-  c.bytes = 0;
-}
-
-size_t device_weight_bytes() {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mutex);
-  return c.bytes;
 }
 
 }  // namespace nucleus::kernels::cuda

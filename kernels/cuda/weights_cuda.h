@@ -8,7 +8,6 @@
 // dequantized value d*q(+m) is rounded to 11 bits; |values| > 65504 become inf.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 
 #include "kernels/ops.h"
@@ -28,7 +27,5 @@ const float* device_floats(const float* p, int64_t n);
 
 // Frees every cached upload (call before the host weights go away).
 void release_device_weights();
-// Device bytes held by the cache.
-size_t device_weight_bytes();
 
 }  // namespace nucleus::kernels::cuda

@@ -39,8 +39,11 @@ TEST(Philox, NoiseKeyAddressesWordsByVocabIndex) {
   const NoiseKey key{0x0123456789abcdefULL, 77, 3, NoiseStream::kDraw};
   const Philox4x32 b = philox4x32_10(Philox4x32{{5, 77, 3, 0}}, 0x89abcdefu, 0x01234567u);
   for (uint32_t lane = 0; lane < 4; ++lane) EXPECT_EQ(key.word(20 + lane), b.v[lane]);
+  // The stream is the counter's last word: another stream gets other noise.
   NoiseKey other = key;
-  other.stream = NoiseStream::kVerify;
+  other.stream = static_cast<NoiseStream>(1);
+  const Philox4x32 o = philox4x32_10(Philox4x32{{5, 77, 3, 1}}, 0x89abcdefu, 0x01234567u);
+  EXPECT_EQ(other.word(20), o.v[0]);
   EXPECT_NE(other.word(20), key.word(20));
 }
 

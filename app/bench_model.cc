@@ -1,0 +1,150 @@
+// `nucleus bench model`: prefill and decode tokens/s of the forward pass alone
+// (no engine, no sampling), on random tokens (bench/peers/model-bench.sh runs
+// llama.cpp's llama-bench beside it).
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "app/bench.h"
+#include "config/options.h"
+#include "engine/engine.h"
+#include "kernels/device.h"
+#include "model/model.h"
+
+namespace nucleus::app {
+namespace {
+
+struct ModelBenchArgs {
+  std::string model;
+  int threads = 0;
+  int prompt = 512;
+  int decode = 128;
+  std::vector<int> batches{1, 8, 32};
+  int repeats = 3;
+  bool json = false;
+  std::string device = "auto";
+};
+
+// Decode `steps` tokens for `batch` sequences at once, after a `context`-token prompt each.
+double decode_tokens_per_s(Model& model, const kernels::Context& ctx, int batch, int context, int steps,
+                           std::mt19937& rng) {
+  const int block = EngineOptions{}.block_size;
+  const int blocks_per_seq = (context + steps + block - 1) / block;
+  KvStorage kv(model.config(), int64_t{batch} * blocks_per_seq, block, ctx.device);
+  std::uniform_int_distribution<int32_t> token(0, model.config().vocab_size - 1);
+  kernels::DeviceBuffer logits(ctx.device, sizeof(float) * batch * model.config().vocab_size);
+  auto run = [&](int start, int len) {
+    ForwardBatch b;
+    b.max_blocks_per_seq = blocks_per_seq;
+    for (int s = 0; s < batch; ++s) {
+      for (int i = 0; i < blocks_per_seq; ++i) b.block_tables.push_back(s * blocks_per_seq + i);
+      for (int p = start; p < start + len; ++p) {
+        b.tokens.push_back(token(rng));
+        b.positions.push_back(p);
+        b.token_seq.push_back(s);
+        b.slot_mapping.push_back(s * blocks_per_seq * block + p);
+      }
+      b.logit_rows.push_back(static_cast<int32_t>(b.tokens.size()) - 1);
+    }
+    model.forward(ctx, b, kv, logits.as<float>());
+  };
+  run(0, context);
+  const auto t0 = Clock::now();
+  for (int step = 0; step < steps; ++step) run(context + step, 1);
+  kernels::device_synchronize(ctx.device);
+  return double(batch) * steps / seconds_since(t0);
+}
+
+double prefill_tokens_per_s(Model& model, const kernels::Context& ctx, int tokens, std::mt19937& rng) {
+  const int block = EngineOptions{}.block_size;
+  const int blocks = (tokens + block - 1) / block;
+  KvStorage kv(model.config(), blocks, block, ctx.device);
+  std::uniform_int_distribution<int32_t> token(0, model.config().vocab_size - 1);
+  ForwardBatch b;
+  b.max_blocks_per_seq = blocks;
+  for (int i = 0; i < blocks; ++i) b.block_tables.push_back(i);
+  for (int p = 0; p < tokens; ++p) {
+    b.tokens.push_back(token(rng));
+    b.positions.push_back(p);
+    b.token_seq.push_back(0);
+    b.slot_mapping.push_back(p);
+  }
+  b.logit_rows.push_back(tokens - 1);
+  kernels::DeviceBuffer logits(ctx.device, sizeof(float) * model.config().vocab_size);
+  const auto t0 = Clock::now();
+  model.forward(ctx, b, kv, logits.as<float>());
+  kernels::device_synchronize(ctx.device);  // CUDA queues work: time it to the end
+  return tokens / seconds_since(t0);
+}
+
+void print_model_table(const ModelBenchArgs& args, const std::string& path, int threads, const nlohmann::json& out,
+                       double weight_gb) {
+  std::printf("nucleus bench model: %s, %d threads, weights %.1f MB read per decode step\n", path.c_str(), threads,
+              weight_gb * 1e3);
+  std::printf("  %-28s %10.1f tok/s\n", ("prefill " + std::to_string(args.prompt)).c_str(), out["prefill_tok_s"].get<double>());
+  for (int batch : args.batches) {
+    const double tps = out["decode_tok_s"][std::to_string(batch)].get<double>();
+    std::printf("  %-28s %10.1f tok/s   (%.2f GB/s of weights)\n",
+                ("decode " + std::to_string(args.decode) + " @ batch " + std::to_string(batch)).c_str(), tps,
+                tps / batch * weight_gb);
+  }
+}
+
+int run_model_bench(const ModelBenchArgs& args) {
+  const std::string path = model_or_default(args.model);
+  const kernels::Device device = bench_device(args.device);
+  std::unique_ptr<Model> model = Model::load(path);
+  kernels::ThreadPool pool(args.threads);
+  const kernels::Context ctx{device, &pool};
+  std::mt19937 rng(1234);
+  // Warm-up: page the weights in.
+  prefill_tokens_per_s(*model, ctx, 32, rng);
+
+  nlohmann::json out;
+  out["model"] = path;
+  out["threads"] = pool.num_threads();
+  std::vector<double> pp;
+  for (int r = 0; r < args.repeats; ++r) pp.push_back(prefill_tokens_per_s(*model, ctx, args.prompt, rng));
+  out["prefill_tokens"] = args.prompt;
+  out["prefill_tok_s"] = median(pp);
+  for (int batch : args.batches) {
+    std::vector<double> tg;
+    for (int r = 0; r < args.repeats; ++r) tg.push_back(decode_tokens_per_s(*model, ctx, batch, 16, args.decode, rng));
+    out["decode_tok_s"][std::to_string(batch)] = median(tg);
+  }
+  out["weight_bytes"] = model->weight_bytes();
+  if (args.json) {
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    print_model_table(args, path, pool.num_threads(), out, model->weight_bytes() / 1e9);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_model_bench(CLI::App* bench, const BenchRun& run) {
+  auto args = std::make_shared<ModelBenchArgs>();
+  CLI::App* model = bench->add_subcommand("model", "Prefill and decode tokens/s of the forward pass");
+  model->add_option("--model,-m", args->model, "GGUF model file (default: the default model)");
+  model->add_option("--threads", args->threads, "CPU threads; 0 = one per core")->capture_default_str();
+  model->add_option("--prompt-tokens", args->prompt, "Prefill length")->capture_default_str()->check(CLI::Range(1, 8192));
+  model->add_option("--decode-tokens", args->decode, "Decode steps")->capture_default_str()->check(CLI::Range(1, 4096));
+  model->add_option("--batches", args->batches, "Decode batch sizes")->capture_default_str();
+  model->add_option("--repeats", args->repeats, "Runs per figure (the median is printed)")->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  model->add_flag("--json", args->json, "Print JSON instead of a table");
+  auto device = std::make_shared<config::DeviceOptionParser>(model);
+  model->callback([run, args, device] {
+    *run = [args, device] {
+      args->device = device->resolve();
+      return run_model_bench(*args);
+    };
+  });
+}
+
+}  // namespace nucleus::app
