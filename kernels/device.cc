@@ -5,6 +5,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "kernels/cuda_arch.h"
+
 #ifdef NUCLEUS_HAVE_CUDA
 #include <cuda_runtime.h>
 
@@ -20,6 +22,18 @@ bool cuda_available(std::string* why) {
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {
     if (why) *why = std::string("no CUDA device: ") + (err != cudaSuccess ? cudaGetErrorString(err) : "none found");
+    return false;
+  }
+  // The engine runs on the current device (0 unless CUDA_VISIBLE_DEVICES says otherwise).
+  cudaDeviceProp props{};
+  const cudaError_t prop_err = cudaGetDeviceProperties(&props, 0);
+  if (prop_err != cudaSuccess) {
+    if (why) *why = std::string("CUDA device 0: ") + cudaGetErrorString(prop_err);
+    return false;
+  }
+  std::string arch_why;
+  if (!cuda_architectures_run_on(parse_cuda_architectures(NUCLEUS_CUDA_ARCHS), props.major, props.minor, &arch_why)) {
+    if (why) *why = "CUDA device 0 (" + std::string(props.name) + ") cannot run this build: " + arch_why;
     return false;
   }
   return true;

@@ -22,7 +22,17 @@ log "ctest (asan+ubsan)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j "$NUCLEUS_JOBS" -E "ModelReference"  # the model-vs-llama.cpp comparison runs in release only: it is the slowest suite, and its kernels are already covered under ASan by kernels_tests
 
-# 3. Fuzz the GGUF reader for a bounded time on the committed seed corpus.
+# 3. ThreadSanitizer on the suites that start threads: the engine thread and its callers, the
+#    HTTP server (its pool and listener), the kernel thread pool. Must stay clean.
+bash scripts/build.sh tsan engine_tests server_tests kernels_tests
+log "tsan: engine, server and thread-pool tests"
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+build/tsan/tests/engine_tests --gtest_brief=1
+build/tsan/tests/server_tests --gtest_brief=1
+build/tsan/tests/kernels_tests --gtest_brief=1 --gtest_filter='ThreadPool*:*ThreadInvariant*:AttentionTest.*'
+unset TSAN_OPTIONS
+
+# 4. Fuzz the GGUF reader for a bounded time on the committed seed corpus.
 bash scripts/build.sh fuzz gguf_fuzz
 for fuzzer in build/fuzz/tests/*_fuzz; do
   [ -x "$fuzzer" ] || continue
@@ -34,7 +44,7 @@ for fuzzer in build/fuzz/tests/*_fuzz; do
   rm -rf "$corpus"
 done
 
-# 4. The CUDA build compiles and links; without a GPU its binaries must still fall back to the CPU
+# 5. The CUDA build compiles and links; without a GPU its binaries must still fall back to the CPU
 #    (--device auto) or fail clearly (--device cuda): the device-selection tests run here (~2 s).
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   bash scripts/build.sh cuda
@@ -44,14 +54,14 @@ else
   log "skipping the CUDA build: nvcc not found"
 fi
 
-# 5. End-to-end tests: the real binary, real clients.
+# 6. End-to-end tests: the real binary, real clients.
 for t in tests/e2e/test_*.py; do
   [ -f "$t" ] || continue
   log "e2e $t"
   "$NUCLEUS_VENV/bin/python" "$t" --nucleus build/release/app/nucleus --model "$NUCLEUS_DEFAULT_MODEL"
 done
 
-# 6. Deployment (no Docker engine needed): docker/ checked with real parsers and schemas, then the
+# 7. Deployment (no Docker engine needed): docker/ checked with real parsers and schemas, then the
 #    CPU Dockerfile's build stage run for real in a fresh debootstrapped Debian 12 chroot, whose
 #    image entrypoint serves the default model (the slowest step: a fresh machine's whole set-up).
 log "deployment: docker-check (Dockerfiles, compose, k8s manifests, entrypoint)"
