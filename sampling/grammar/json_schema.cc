@@ -12,7 +12,7 @@
 namespace nucleus::grammar {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // keeps "properties" in schema order
 
 const std::set<std::string, std::less<>> kAnnotations = {
     "title", "description", "default", "examples", "$schema", "$id", "$comment", "deprecated", "readOnly",
@@ -426,9 +426,9 @@ class SchemaCompiler {
 
 }  // namespace
 
-Grammar json_schema_grammar(const json& schema) { return SchemaCompiler(schema).compile(); }
+Grammar json_schema_grammar(const nlohmann::ordered_json& schema) { return SchemaCompiler(schema).compile(); }
 
-std::shared_ptr<const CompiledGrammar> compile_json_schema(const json& schema) {
+std::shared_ptr<const CompiledGrammar> compile_json_schema(const nlohmann::ordered_json& schema) {
   return CompiledGrammar::compile(json_schema_grammar(schema));
 }
 

@@ -35,8 +35,10 @@
 
 namespace nucleus::grammar {
 
-Grammar json_schema_grammar(const nlohmann::json& schema);
-std::shared_ptr<const CompiledGrammar> compile_json_schema(const nlohmann::json& schema);
+// An ordered_json, because property order is part of the grammar (a plain
+// nlohmann::json sorts keys). Prefer the text overload from a request body.
+Grammar json_schema_grammar(const nlohmann::ordered_json& schema);
+std::shared_ptr<const CompiledGrammar> compile_json_schema(const nlohmann::ordered_json& schema);
 // The schema as JSON text; invalid JSON is a GrammarError.
 std::shared_ptr<const CompiledGrammar> compile_json_schema(std::string_view schema_text);
 

@@ -154,7 +154,7 @@ Element JsonText::any_value() {
   return v;
 }
 
-Element JsonText::exact(const nlohmann::json& value) {
+Element JsonText::exact(const nlohmann::ordered_json& value) {
   if (value.is_object()) {
     Sequence seq{g_.byte('{'), ws()};
     bool first = true;

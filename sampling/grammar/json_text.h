@@ -36,7 +36,7 @@ class JsonText {
   Element any_value();
   // Exactly `value` (strings and numbers as nlohmann dumps them, objects with
   // their keys in order), whitespace allowed where JSON allows it.
-  Element exact(const nlohmann::json& value);
+  Element exact(const nlohmann::ordered_json& value);
   // The bytes of `s` as a JSON string literal, quotes included (minimal escaping).
   static std::string quote(const std::string& s);
 

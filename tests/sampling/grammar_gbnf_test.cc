@@ -9,24 +9,17 @@
 #include <string>
 
 #include "sampling/grammar/gbnf.h"
+#include "tests/sampling/grammar_test_util.h"
 #include "sampling/grammar/grammar_error.h"
 #include "sampling/grammar/grammar_state.h"
 
 namespace nucleus::grammar {
 namespace {
 
-bool matches(const std::shared_ptr<const CompiledGrammar>& g, std::string_view text) {
-  GrammarState s(g);
-  return s.accept_bytes(text) && s.can_end();
-}
+using testing::matches;
 
 std::string error_of(std::string_view gbnf) {
-  try {
-    compile_gbnf(gbnf);
-  } catch (const GrammarError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { compile_gbnf(gbnf); });
 }
 
 TEST(GrammarGbnf, LiteralsAlternativesAndGroups) {
