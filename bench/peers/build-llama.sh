@@ -8,20 +8,11 @@ source "$(dirname "$0")/../../scripts/common.sh"
 
 VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 peers="$NUCLEUS_CACHE/peers"
-src="$peers/llama_cpp_python-$VERSION/vendor/llama.cpp"
 build="$peers/llama.cpp-build-$VERSION"
 if [ -x "$build/bin/llama-bench" ] && [ -x "$build/bin/llama-server" ]; then
   echo "$build/bin"; exit 0
 fi
-mkdir -p "$peers"
-if [ ! -d "$src" ]; then
-  sdist="$peers/llama_cpp_python-$VERSION.tar.gz"
-  if [ ! -f "$sdist" ]; then
-    log "downloading llama-cpp-python==$VERSION sdist from PyPI"
-    "$NUCLEUS_VENV/bin/pip" download -q --no-deps --no-binary :all: -d "$peers" "llama-cpp-python==$VERSION" >&2
-  fi
-  tar -xzf "$sdist" -C "$peers"
-fi
+src="$(bash "$(dirname "$0")/fetch-llama-src.sh")"
 log "building llama-bench and llama-server (Release, native)"
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON >&2

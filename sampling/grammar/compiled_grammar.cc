@@ -1,0 +1,107 @@
+#include "sampling/grammar/compiled_grammar.h"
+
+#include <atomic>
+
+#include "sampling/grammar/automaton.h"
+#include "sampling/grammar/grammar_error.h"
+
+namespace nucleus::grammar {
+namespace {
+
+std::atomic<uint64_t> next_id{1};
+
+// Rules that can match the empty string (fixpoint).
+std::vector<bool> nullable_rules(const Grammar& g) {
+  std::vector<bool> nullable(g.rules().size(), false);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t r = 0; r < g.rules().size(); ++r) {
+      if (nullable[r]) continue;
+      for (const Sequence& alt : g.rules()[r].alternatives) {
+        bool all = true;
+        for (Element e : alt) all = all && e.kind == Element::Kind::kRule && nullable[e.index];
+        if (all) {
+          nullable[r] = changed = true;
+          break;
+        }
+      }
+    }
+  }
+  return nullable;
+}
+
+// The runtime expands rule calls until every stack tops on a byte; a rule that
+// can call itself before consuming a byte would expand forever, so it is
+// refused here, with the cycle in the message.
+void check_left_recursion(const Grammar& g) {
+  const auto nullable = nullable_rules(g);
+  const size_t n = g.rules().size();
+  std::vector<std::vector<uint32_t>> left(n);  // left[a]: rules a may call before consuming a byte
+  for (size_t r = 0; r < n; ++r) {
+    for (const Sequence& alt : g.rules()[r].alternatives) {
+      for (Element e : alt) {
+        if (e.kind != Element::Kind::kRule) break;
+        left[r].push_back(e.index);
+        if (!nullable[e.index]) break;
+      }
+    }
+  }
+  std::vector<uint8_t> color(n, 0);  // 0 new, 1 on the path, 2 done
+  std::vector<uint32_t> path;
+  const auto visit = [&](auto& self, uint32_t r) -> void {
+    color[r] = 1;
+    path.push_back(r);
+    for (uint32_t next : left[r]) {
+      if (color[next] == 1) {
+        std::string cycle;
+        bool on = false;
+        for (uint32_t p : path) {
+          on = on || p == next;
+          if (on) cycle += g.rules()[p].name + " -> ";
+        }
+        throw GrammarError("left recursion: rule '" + g.rules()[next].name +
+                           "' can reach itself without consuming input (" + cycle + g.rules()[next].name +
+                           "); rewrite it with repetition");
+      }
+      if (color[next] == 0) self(self, next);
+    }
+    path.pop_back();
+    color[r] = 2;
+  };
+  for (uint32_t r = 0; r < n; ++r) {
+    if (color[r] == 0) visit(visit, r);
+  }
+}
+
+}  // namespace
+
+CompiledGrammar::CompiledGrammar() = default;
+CompiledGrammar::~CompiledGrammar() = default;
+
+std::shared_ptr<const CompiledGrammar> CompiledGrammar::compile(const Grammar& g) {
+  if (g.rules().empty()) throw GrammarError("empty grammar: no rule 'root'");
+  for (const Rule& r : g.rules()) {
+    if (!r.defined) throw GrammarError("undefined rule '" + r.name + "'");
+  }
+  check_left_recursion(g);
+  std::shared_ptr<CompiledGrammar> c(new CompiledGrammar());
+  c->sets_ = g.byte_sets();
+  c->root_ = g.root();
+  c->starts_.resize(g.rules().size());
+  for (size_t r = 0; r < g.rules().size(); ++r) {
+    c->names_.push_back(g.rules()[r].name);
+    for (const Sequence& alt : g.rules()[r].alternatives) {
+      c->starts_[r].push_back(static_cast<uint32_t>(c->code_.size()));
+      for (Element e : alt) {
+        c->code_.push_back(e.kind == Element::Kind::kBytes ? static_cast<uint32_t>(Op::kBytes) | e.index
+                                                           : static_cast<uint32_t>(Op::kRule) | e.index);
+      }
+      c->code_.push_back(static_cast<uint32_t>(Op::kEnd));
+    }
+  }
+  c->id_ = next_id.fetch_add(1);
+  c->automaton_ = std::make_unique<Automaton>();
+  return c;
+}
+
+}  // namespace nucleus::grammar

@@ -1,0 +1,129 @@
+#include "sampling/grammar/grammar_state.h"
+
+#include <algorithm>
+
+#include "sampling/grammar/grammar_error.h"
+
+namespace nucleus::grammar {
+namespace {
+
+using Stack = std::vector<uint32_t>;
+
+struct Expansion {
+  const CompiledGrammar& g;
+  std::vector<Stack> out;
+  bool can_end = false;
+
+  // Follows rule calls and returns from `stack` until its top is a byte set
+  // (then it is kept), it empties (the grammar is complete) or it gets too deep
+  // (dropped). A call in tail position pushes no return address, so
+  // right-recursive rules (x ::= "a" x | "") run in constant depth.
+  void expand(Stack stack) {
+    const auto& code = g.code();
+    while (true) {
+      if (stack.empty()) {
+        can_end = true;
+        return;
+      }
+      const uint32_t pos = stack.back();
+      const uint32_t instr = code[pos];
+      switch (op_kind(instr)) {
+        case Op::kBytes:
+          if (out.size() >= 4 * GrammarState::kMaxStacks) too_ambiguous();
+          out.push_back(std::move(stack));
+          return;
+        case Op::kEnd:
+          stack.pop_back();
+          continue;
+        case Op::kRule: {
+          stack.pop_back();
+          if (op_kind(code[pos + 1]) != Op::kEnd) stack.push_back(pos + 1);
+          if (stack.size() >= GrammarState::kMaxDepth) return;
+          const auto& starts = g.alternatives(op_index(instr));
+          for (size_t i = 0; i + 1 < starts.size(); ++i) {
+            Stack copy = stack;
+            copy.push_back(starts[i]);
+            expand(std::move(copy));
+          }
+          stack.push_back(starts.back());
+          continue;
+        }
+      }
+    }
+  }
+
+  [[noreturn]] void too_ambiguous() const {
+    throw GrammarError("grammar too ambiguous: more than " + std::to_string(GrammarState::kMaxStacks) +
+                       " parses alive at once");
+  }
+
+  // Sorted, deduplicated, flattened.
+  std::vector<uint32_t> flatten() {
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    if (out.size() > GrammarState::kMaxStacks) too_ambiguous();
+    std::vector<uint32_t> flat;
+    size_t total = 0;
+    for (const Stack& s : out) total += s.size() + 1;
+    flat.reserve(total);
+    for (const Stack& s : out) {
+      flat.push_back(static_cast<uint32_t>(s.size()));
+      flat.insert(flat.end(), s.begin(), s.end());
+    }
+    return flat;
+  }
+};
+
+}  // namespace
+
+GrammarState::GrammarState(std::shared_ptr<const CompiledGrammar> grammar) : grammar_(std::move(grammar)) {
+  Expansion e{*grammar_, {}, false};
+  for (uint32_t start : grammar_->alternatives(grammar_->root())) e.expand({start});
+  stacks_ = e.flatten();
+  can_end_ = e.can_end;
+}
+
+bool GrammarState::accept_byte(uint8_t byte) {
+  Expansion e{*grammar_, {}, false};
+  const auto& code = grammar_->code();
+  for (size_t i = 0; i < stacks_.size(); i += stacks_[i] + 1) {
+    const uint32_t n = stacks_[i];
+    const uint32_t top = stacks_[i + n];
+    if (!grammar_->byte_set(op_index(code[top])).test(byte)) continue;
+    Stack s(stacks_.begin() + static_cast<ptrdiff_t>(i + 1), stacks_.begin() + static_cast<ptrdiff_t>(i + 1 + n));
+    s.back() = top + 1;
+    e.expand(std::move(s));
+  }
+  if (e.out.empty() && !e.can_end) return false;
+  stacks_ = e.flatten();
+  can_end_ = e.can_end;
+  return true;
+}
+
+bool GrammarState::accept_bytes(std::string_view bytes) {
+  GrammarState next = *this;
+  for (char c : bytes) {
+    if (!next.accept_byte(static_cast<uint8_t>(c))) return false;
+  }
+  *this = std::move(next);
+  return true;
+}
+
+bool GrammarState::allows(std::string_view bytes) const {
+  GrammarState copy = *this;
+  return copy.accept_bytes(bytes);
+}
+
+size_t GrammarState::stack_count() const {
+  size_t n = 0;
+  for (size_t i = 0; i < stacks_.size(); i += stacks_[i] + 1) ++n;
+  return n;
+}
+
+size_t GrammarState::hash() const {
+  uint64_t h = 0xcbf29ce484222325ull ^ grammar_->id() ^ (can_end_ ? 0x9e3779b97f4a7c15ull : 0);
+  for (uint32_t v : stacks_) h = (h ^ v) * 0x100000001b3ull;
+  return static_cast<size_t>(h);
+}
+
+}  // namespace nucleus::grammar

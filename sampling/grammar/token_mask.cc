@@ -1,0 +1,104 @@
+#include "sampling/grammar/token_mask.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "sampling/grammar/automaton.h"
+
+namespace nucleus::grammar {
+namespace {
+
+std::atomic<uint64_t> next_owner{1};
+
+}  // namespace
+
+GrammarTokenMask::GrammarTokenMask(const Vocabulary& vocab)
+    : rows_(vocab.rows > 0 ? vocab.rows : static_cast<int32_t>(vocab.tokens.size())),
+      owner_(next_owner.fetch_add(1)) {
+  const auto n = static_cast<int32_t>(std::min<size_t>(vocab.tokens.size(), static_cast<size_t>(rows_)));
+  std::vector<uint8_t> excluded(static_cast<size_t>(n), 0);
+  for (int32_t id : vocab.never_allowed) {
+    if (id >= 0 && id < n) excluded[static_cast<size_t>(id)] = 1;
+  }
+  for (int32_t id : vocab.end_of_generation) {
+    if (id >= 0 && id < rows_) end_ids_.push_back(id);
+    if (id >= 0 && id < n) excluded[static_cast<size_t>(id)] = 1;
+  }
+  for (int32_t id = 0; id < n; ++id) {
+    if (!excluded[static_cast<size_t>(id)] && !vocab.tokens[static_cast<size_t>(id)].empty()) order_.push_back(id);
+  }
+  std::sort(order_.begin(), order_.end(), [&](int32_t a, int32_t b) {
+    const std::string& pa = vocab.tokens[static_cast<size_t>(a)];
+    const std::string& pb = vocab.tokens[static_cast<size_t>(b)];
+    return pa != pb ? pa < pb : a < b;
+  });
+  bytes_.reserve(order_.size());
+  lcp_.reserve(order_.size());
+  for (size_t k = 0; k < order_.size(); ++k) {
+    bytes_.push_back(vocab.tokens[static_cast<size_t>(order_[k])]);
+    max_len_ = std::max(max_len_, bytes_.back().size());
+    uint32_t common = 0;
+    if (k > 0) {
+      const std::string& a = bytes_[k - 1];
+      const std::string& b = bytes_[k];
+      while (common < a.size() && common < b.size() && a[common] == b[common]) ++common;
+    }
+    lcp_.push_back(common);
+  }
+}
+
+void GrammarTokenMask::compute(Automaton& automaton, int32_t start, std::vector<uint64_t>& bits) const {
+  // ids[i]: the state after the first i bytes of the current token. For the
+  // previous token, `valid` bytes were accepted and, if it failed, byte `valid`
+  // was the one refused; a token sharing more than `valid` bytes with it fails
+  // at that same byte.
+  std::vector<int32_t> ids(max_len_ + 1);
+  ids[0] = start;
+  size_t valid = 0;
+  bool failed = false;
+  for (size_t k = 0; k < order_.size(); ++k) {
+    const std::string& b = bytes_[k];
+    const size_t common = lcp_[k];
+    if (failed && common > valid) continue;
+    size_t i = std::min(common, valid);
+    failed = false;
+    for (; i < b.size(); ++i) {
+      const int32_t next = automaton.next(ids[i], static_cast<uint8_t>(b[i]));
+      if (next < 0) {
+        failed = true;
+        break;
+      }
+      ids[i + 1] = next;
+    }
+    valid = i;
+    if (!failed) {
+      const auto id = static_cast<size_t>(order_[k]);
+      bits[id >> 6] |= uint64_t{1} << (id & 63);
+    }
+  }
+  if (automaton.can_end(start)) {
+    for (int32_t id : end_ids_) bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
+  }
+}
+
+void GrammarTokenMask::fill(const GrammarState& state, std::vector<uint8_t>& mask) const {
+  mask.assign(static_cast<size_t>(rows_), 0);
+  Automaton& automaton = state.grammar().automaton();
+  std::lock_guard lock(automaton.mutex());
+  if (automaton.size() > Automaton::kMaxStates) automaton.clear();
+  const int32_t start = automaton.intern(state);
+  const std::vector<uint64_t>* bits = automaton.find_mask(owner_, start);
+  if (bits == nullptr) {
+    std::vector<uint64_t> computed((static_cast<size_t>(rows_) + 63) / 64, 0);
+    compute(automaton, start, computed);
+    automaton.store_mask(owner_, start, std::move(computed));
+    bits = automaton.find_mask(owner_, start);
+  }
+  for (size_t w = 0; w < bits->size(); ++w) {
+    for (uint64_t word = (*bits)[w]; word != 0; word &= word - 1) {
+      mask[w * 64 + static_cast<size_t>(__builtin_ctzll(word))] = 1;
+    }
+  }
+}
+
+}  // namespace nucleus::grammar

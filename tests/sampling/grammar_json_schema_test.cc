@@ -1,0 +1,193 @@
+// JSON Schema front end: documents accepted and refused by hand, and errors
+// that name the keyword and its JSON pointer.
+#include <gtest/gtest.h>
+
+#include "sampling/grammar/json_schema.h"
+#include "tests/sampling/grammar_test_util.h"
+
+namespace nucleus::grammar {
+namespace {
+
+using testing::error_of;
+using testing::matches;
+
+std::shared_ptr<const CompiledGrammar> schema(const char* text) { return compile_json_schema(std::string_view(text)); }
+
+TEST(GrammarJsonSchema, ObjectPropertiesInSchemaOrder) {
+  auto g = schema(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"},
+                      "c":{"type":"boolean"}},"required":["a","c"],"additionalProperties":false})");
+  EXPECT_TRUE(matches(g, R"({"a":1,"c":true})"));
+  EXPECT_TRUE(matches(g, R"({"a": -12, "b": "x\"y", "c": false})"));
+  EXPECT_TRUE(matches(g, "{\n  \"a\": 0,\n  \"c\": true\n}"));
+  EXPECT_FALSE(matches(g, R"({"c":true,"a":1})"));  // schema order
+  EXPECT_FALSE(matches(g, R"({"a":1})"));           // c is required
+  EXPECT_FALSE(matches(g, R"({"a":1,"c":true,"d":1})"));
+  EXPECT_FALSE(matches(g, R"({"a":01,"c":true})"));
+  EXPECT_FALSE(matches(g, R"({"a":1,,"c":true})"));
+  EXPECT_FALSE(matches(g, R"({"a":1,"c":true,})"));
+  EXPECT_FALSE(matches(g, R"( {"a":1,"c":true})"));
+}
+
+TEST(GrammarJsonSchema, PropertyOrderIsTheSchemaTextOrderNotAlphabetical) {
+  auto g = schema(R"({"type":"object","properties":{"v":{"type":"integer"},"k":{"type":"null"}},"required":["v"]})");
+  EXPECT_TRUE(matches(g, R"({"v":1,"k":null})"));
+  EXPECT_TRUE(matches(g, R"({"v":1})"));
+  EXPECT_FALSE(matches(g, R"({"k":null,"v":1})"));
+}
+
+TEST(GrammarJsonSchema, AllOptionalPropertiesAndCommas) {
+  auto g = schema(R"({"type":"object","properties":{"x":{"type":"null"},"y":{"type":"null"},"z":{"type":"null"}}})");
+  for (const char* ok : {"{}", R"({"x":null})", R"({"y":null})", R"({"x":null,"z":null})", R"({"x":null,"y":null,"z":null})"}) {
+    EXPECT_TRUE(matches(g, ok)) << ok;
+  }
+  for (const char* bad : {R"({,"y":null})", R"({"x":null,})", R"({"x":null "y":null})", R"({"y":null,"x":null})"}) {
+    EXPECT_FALSE(matches(g, bad)) << bad;
+  }
+}
+
+TEST(GrammarJsonSchema, AdditionalPropertiesTrueAllowsOtherKeysOnly) {
+  auto g = schema(R"({"type":"object","properties":{"id":{"type":"integer"}},"additionalProperties":{"type":"string"}})");
+  EXPECT_TRUE(matches(g, R"({"id":1,"name":"x","i":"y"})"));
+  EXPECT_TRUE(matches(g, R"({"idx":"a"})"));
+  EXPECT_TRUE(matches(g, R"({})"));
+  EXPECT_FALSE(matches(g, R"({"id":1,"id":"x"})"));  // a declared name is not an extra key
+  EXPECT_FALSE(matches(g, R"({"name":1})"));         // extras follow additionalProperties
+}
+
+TEST(GrammarJsonSchema, ArraysWithBoundsAndPrefixItems) {
+  auto g = schema(R"({"type":"array","items":{"type":"integer"},"minItems":2,"maxItems":3})");
+  EXPECT_TRUE(matches(g, "[1,2]"));
+  EXPECT_TRUE(matches(g, "[1, 2, 3]"));
+  EXPECT_FALSE(matches(g, "[1]"));
+  EXPECT_FALSE(matches(g, "[1,2,3,4]"));
+  EXPECT_FALSE(matches(g, "[1,\"a\"]"));
+  auto tuple = schema(R"({"type":"array","prefixItems":[{"type":"string"},{"type":"integer"}],"items":false})");
+  EXPECT_TRUE(matches(tuple, R"(["a",1])"));
+  EXPECT_TRUE(matches(tuple, R"(["a"])"));
+  EXPECT_TRUE(matches(tuple, "[]"));
+  EXPECT_FALSE(matches(tuple, R"(["a",1,2])"));
+  EXPECT_FALSE(matches(tuple, R"([1,"a"])"));
+  auto empty = schema(R"({"type":"array","maxItems":0})");
+  EXPECT_TRUE(matches(empty, "[ ]"));
+  EXPECT_FALSE(matches(empty, "[1]"));
+}
+
+TEST(GrammarJsonSchema, StringsLengthsPatternsAndFormats) {
+  auto len = schema(R"({"type":"string","minLength":2,"maxLength":3})");
+  EXPECT_TRUE(matches(len, R"("ab")"));
+  EXPECT_TRUE(matches(len, R"("é\n😀")"));
+  EXPECT_FALSE(matches(len, R"("a")"));
+  EXPECT_FALSE(matches(len, R"("abcd")"));
+  EXPECT_FALSE(matches(len, "\"a\nb\""));  // a raw control byte
+  auto pattern = schema(R"({"type":"string","pattern":"^[a-z]+\"\\d$"})");
+  EXPECT_TRUE(matches(pattern, R"("abc\"7")"));
+  EXPECT_FALSE(matches(pattern, R"("abc"7")"));
+  auto search = schema(R"({"type":"string","pattern":"ab"})");
+  EXPECT_TRUE(matches(search, R"("xxabyy")"));
+  EXPECT_FALSE(matches(search, R"("xxayy")"));
+  auto date = schema(R"({"type":"string","format":"date"})");
+  EXPECT_TRUE(matches(date, R"("2024-02-28")"));
+  EXPECT_TRUE(matches(date, R"("2024-12-31")"));
+  EXPECT_FALSE(matches(date, R"("2024-02-30")"));
+  EXPECT_FALSE(matches(date, R"("2024-04-31")"));
+  EXPECT_FALSE(matches(date, R"("2024-13-01")"));
+  auto dt = schema(R"({"format":"date-time"})");
+  EXPECT_TRUE(matches(dt, R"("2024-05-06T07:08:09.123Z")"));
+  EXPECT_TRUE(matches(dt, R"("2024-05-06T23:59:59+05:30")"));
+  EXPECT_FALSE(matches(dt, R"("2024-05-06T24:00:00Z")"));
+  auto uuid = schema(R"({"type":"string","format":"uuid"})");
+  EXPECT_TRUE(matches(uuid, R"("123e4567-e89b-12d3-a456-426614174000")"));
+  EXPECT_FALSE(matches(uuid, R"("123e4567e89b12d3a456426614174000")"));
+  auto email = schema(R"({"type":"string","format":"email"})");
+  EXPECT_TRUE(matches(email, R"("a.b+c@example.co.uk")"));
+  EXPECT_FALSE(matches(email, R"("nobody")"));
+}
+
+TEST(GrammarJsonSchema, IntegerRangesAreExact) {
+  auto g = schema(R"({"type":"integer","minimum":-15,"exclusiveMaximum":123})");
+  for (int v = -40; v <= 300; ++v) {
+    EXPECT_EQ(matches(g, std::to_string(v)), v >= -15 && v < 123) << v;
+  }
+  EXPECT_FALSE(matches(g, "007"));
+  EXPECT_FALSE(matches(g, "-0"));
+  auto open_low = schema(R"({"type":"integer","maximum":-1000})");
+  EXPECT_TRUE(matches(open_low, "-1000"));
+  EXPECT_TRUE(matches(open_low, "-123456789"));
+  EXPECT_FALSE(matches(open_low, "-999"));
+  EXPECT_FALSE(matches(open_low, "5"));
+  auto open_high = schema(R"({"type":"integer","exclusiveMinimum":99.5})");
+  EXPECT_TRUE(matches(open_high, "100"));
+  EXPECT_TRUE(matches(open_high, "12345678901234"));
+  EXPECT_FALSE(matches(open_high, "99"));
+  EXPECT_FALSE(matches(open_high, "-100"));
+}
+
+TEST(GrammarJsonSchema, EnumConstAnyOfAndNullableTypes) {
+  auto e = schema(R"({"enum":["red","green","gre",1,null,{"a":[1,2]}]})");
+  for (const char* ok : {R"("red")", R"("gre")", "1", "null", R"({"a": [1, 2]})"}) EXPECT_TRUE(matches(e, ok)) << ok;
+  for (const char* bad : {R"("gree")", "2", R"({"a":[2,1]})", "true"}) EXPECT_FALSE(matches(e, bad)) << bad;
+  auto c = schema(R"({"const":"x\ny"})");
+  EXPECT_TRUE(matches(c, R"("x\ny")"));
+  auto any = schema(R"({"anyOf":[{"type":"integer"},{"type":"array","items":{"type":"boolean"}}]})");
+  EXPECT_TRUE(matches(any, "3"));
+  EXPECT_TRUE(matches(any, "[true,false]"));
+  EXPECT_FALSE(matches(any, "\"3\""));
+  auto nullable = schema(R"({"type":["string","null"]})");
+  EXPECT_TRUE(matches(nullable, "null"));
+  EXPECT_TRUE(matches(nullable, "\"s\""));
+  auto openapi = schema(R"({"type":"number","nullable":true})");
+  EXPECT_TRUE(matches(openapi, "null"));
+  EXPECT_TRUE(matches(openapi, "-1.5e3"));
+}
+
+TEST(GrammarJsonSchema, RecursiveRefs) {
+  auto g = schema(R"({"$ref":"#/$defs/node","$defs":{"node":{"type":"object","properties":{
+      "v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/node"}}},"required":["v"]}}})");
+  EXPECT_TRUE(matches(g, R"({"v":1,"kids":[{"v":2},{"v":3,"kids":[{"v":4,"kids":[]}]}]})"));
+  EXPECT_FALSE(matches(g, R"({"v":1,"kids":[{"kids":[]}]})"));
+  auto root = schema(R"({"type":"array","items":{"anyOf":[{"type":"null"},{"$ref":"#"}]}})");
+  EXPECT_TRUE(matches(root, "[null,[null,[]]]"));
+}
+
+TEST(GrammarJsonSchema, AnyValueWhenUnconstrained) {
+  auto g = schema("{}");
+  EXPECT_TRUE(matches(g, R"({"a":[1,{"b":null}],"c":"d"})"));
+  EXPECT_TRUE(matches(g, "-0.5"));
+  EXPECT_FALSE(matches(g, "{'a':1}"));
+  auto t = compile_json_schema(nlohmann::ordered_json(true));
+  EXPECT_TRUE(matches(t, "[]"));
+}
+
+TEST(GrammarJsonSchema, WhitespaceRunsAreBounded) {
+  auto g = schema(R"({"type":"array","items":{"type":"integer"}})");
+  EXPECT_TRUE(matches(g, "[" + std::string(20, ' ') + "1]"));
+  EXPECT_FALSE(matches(g, "[" + std::string(21, ' ') + "1]"));
+}
+
+TEST(GrammarJsonSchema, ErrorsNameTheKeywordAndPointer) {
+  const auto err = [](const char* text) { return error_of([&] { schema(text); }); };
+  EXPECT_NE(err(R"({"type":"object","properties":{"a":{"type":"string","contentEncoding":"base64"}}})")
+                .find("unsupported keyword 'contentEncoding' at '#/properties/a/contentEncoding'"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"type":"number","multipleOf":3})").find("'multipleOf'"), std::string::npos);
+  EXPECT_NE(err(R"({"type":"array","uniqueItems":true})").find("'uniqueItems'"), std::string::npos);
+  EXPECT_NE(err(R"({"type":"object","patternProperties":{}})").find("'patternProperties'"), std::string::npos);
+  EXPECT_NE(err(R"({"type":"number","minimum":0})").find("'minimum' is only supported for type 'integer' at '#/minimum'"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"type":"string","format":"hostname"})").find("unsupported format 'hostname' at '#/format'"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"$ref":"#/$defs/missing"})").find("points to nothing"), std::string::npos);
+  EXPECT_NE(err(R"({"$ref":"http://example.com/s.json"})").find("only local references"), std::string::npos);
+  EXPECT_NE(err(R"({"allOf":[{"type":"string"},{"minLength":1}]})").find("'allOf' with more than one"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"type":"objekt"})").find("unknown type 'objekt'"), std::string::npos);
+  EXPECT_NE(err(R"({"type":"object","required":["x"]})").find("required property 'x'"), std::string::npos);
+  EXPECT_NE(err(R"({"type":"string","pattern":"(a)\\1"})").find("backreference"), std::string::npos);
+  EXPECT_NE(err(R"({"type":"integer","minimum":5,"maximum":4})").find("no integer"), std::string::npos);
+  EXPECT_NE(err(R"({"anyOf":[{"$ref":"#"},{"type":"null"}]})").find("left recursion"), std::string::npos);
+  EXPECT_NE(err("{not json").find("not valid JSON"), std::string::npos);
+  EXPECT_EQ(err(R"({"title":"t","description":"d","$schema":"x","examples":[1],"type":"integer","default":1})"), "");
+}
+
+}  // namespace
+}  // namespace nucleus::grammar
