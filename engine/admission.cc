@@ -39,6 +39,17 @@ void check_features(const GenerationRequest& spec, const AdmissionLimits& limits
                                          "end when the object closes");
     }
   }
+  if (spec.grammar) {
+    const std::string& param = spec.grammar_param;
+    if (spec.beam) throw InvalidRequest(param, param + " (structured output) cannot be used with beam search");
+    if (spec.response_format == ResponseFormat::kJsonObject) {
+      throw InvalidRequest(param, param + " cannot be combined with response_format json_object");
+    }
+    if (spec.params.min_tokens > 0) {
+      throw InvalidRequest("min_tokens", "min_tokens cannot be used with structured output (" + param +
+                                             "): generation must end where the grammar ends");
+    }
+  }
   if (spec.prompt_logprobs < -1 || spec.prompt_logprobs > sampling::kMaxLogprobs) {
     throw InvalidRequest("prompt_logprobs", "prompt_logprobs must be in [0, " + std::to_string(sampling::kMaxLogprobs) +
                                                 "] (or -1: off), got " + std::to_string(spec.prompt_logprobs));

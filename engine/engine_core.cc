@@ -172,6 +172,7 @@ void EngineCore::take_incoming() {
       first->json.emplace();
       if (!json_mask_) json_mask_ = std::make_unique<JsonTokenMask>(tokenizer_, model_.config().vocab_size);
     }
+    if (spec.grammar) first->grammar.emplace(spec.grammar);
     if (spec.prompt_logprobs >= 0) {
       first->seq.reuse_prefix = false;
       request->prompt_logprobs.resize(spec.prompt.size() - 1);
@@ -332,6 +333,9 @@ std::vector<SampleRow> EngineCore::sampler_rows(const StepPlan& plan) {
     if (s.json) {
       json_mask_->fill(*s.json, row_masks_[i]);
       in.token_mask = row_masks_[i].data();
+    } else if (s.grammar) {
+      fill_grammar_mask(s, plan, p, row_masks_[i]);
+      in.token_mask = row_masks_[i].data();
     }
   }
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -343,6 +347,46 @@ std::vector<SampleRow> EngineCore::sampler_rows(const StepPlan& plan) {
     }
   }
   return rows;
+}
+
+// Row p of a sequence under a grammar: the mask after its drafts before p, so a
+// speculating sequence's rows are masked exactly as plain decoding would mask
+// them once those drafts were accepted. A draft the grammar refuses is one the
+// masked sample cannot equal, so verification stops there and later rows
+// (masked from the last state reached) are never used.
+void EngineCore::fill_grammar_mask(const SequenceState& s, const StepPlan& plan, const PlannedRow& p,
+                                   std::vector<uint8_t>& mask) {
+  if (p.draft_index <= 0) {
+    grammar_mask().fill(*s.grammar, mask);
+    return;
+  }
+  grammar::GrammarState state = *s.grammar;
+  for (int64_t j = 0; j < p.draft_index; ++j) {
+    const int32_t draft = plan.drafts_of[p.chunk][static_cast<size_t>(j)];
+    if (tokenizer_.is_end_of_generation(draft) || !state.accept_bytes(tokenizer_.token_to_piece(draft))) break;
+  }
+  grammar_mask().fill(state, mask);
+}
+
+// Built once, at the first structured-output row: every token's bytes, the
+// end-of-generation ids, and the special tokens no grammar may produce.
+const grammar::GrammarTokenMask& EngineCore::grammar_mask() {
+  if (grammar_mask_) return *grammar_mask_;
+  grammar::Vocabulary vocab;
+  vocab.rows = static_cast<int32_t>(model_.config().vocab_size);
+  const int32_t n = std::min<int32_t>(vocab.rows, tokenizer_.vocab_size());
+  vocab.tokens.resize(static_cast<size_t>(n));
+  for (int32_t id = 0; id < n; ++id) {
+    if (tokenizer_.is_end_of_generation(id)) {
+      vocab.end_of_generation.push_back(id);
+    } else if (tokenizer_.is_special(id)) {
+      vocab.never_allowed.push_back(id);
+    } else {
+      vocab.tokens[static_cast<size_t>(id)] = tokenizer_.token_to_piece(id);
+    }
+  }
+  grammar_mask_ = std::make_unique<grammar::GrammarTokenMask>(vocab);
+  return *grammar_mask_;
 }
 
 // Each sampled token goes to its sequence; a speculating sequence's rows
@@ -438,6 +482,7 @@ void EngineCore::fork_siblings(SequenceState& first) {
     sibling->seq.owner = sibling.get();
     sibling->penalties = first.penalties;
     sibling->json = first.json;
+    sibling->grammar = first.grammar;
     sibling->stops = StopStringMatcher(request.spec.stop, request.spec.include_stop_str_in_output);
     kv_.fork(first.seq.kv, sibling->seq.kv);
     scheduler_.add_running_after(after, &sibling->seq);
@@ -514,6 +559,12 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
   if (s.json && !tokenizer_.is_end_of_generation(token) && !s.json->step(tokenizer_.token_to_piece(token))) {
     // The mask allows only tokens the recognizer accepts; this would be a bug, so say so.
     request.event.error = "JSON mode: the sampled token " + std::to_string(token) + " does not continue the object";
+    finish_sequence(s, FinishReason::kError);
+    return;
+  }
+  if (s.grammar && !tokenizer_.is_end_of_generation(token) &&
+      !s.grammar->accept_bytes(tokenizer_.token_to_piece(token))) {
+    request.event.error = "structured output: the sampled token " + std::to_string(token) + " breaks the grammar";
     finish_sequence(s, FinishReason::kError);
     return;
   }

@@ -26,6 +26,7 @@
 #include "engine/scheduler.h"
 #include "model/step_backend.h"
 #include "kernels/thread_pool.h"
+#include "sampling/grammar/token_mask.h"
 #include "sampling/sampler.h"
 
 namespace nucleus {
@@ -73,6 +74,9 @@ class EngineCore {
   void build_batch(const Schedule& schedule);
   StepPlan plan_rows(const Schedule& schedule);
   std::vector<SampleRow> sampler_rows(const StepPlan& plan);
+  // The row's token mask under its sequence's grammar, after the drafts before it.
+  void fill_grammar_mask(const SequenceState& s, const StepPlan& plan, const PlannedRow& p, std::vector<uint8_t>& mask);
+  const grammar::GrammarTokenMask& grammar_mask();
   void apply_results(const StepPlan& plan, std::span<const sampling::RowResult> results);
   // Appends drafted tokens to the decoding sequences that speculate this step.
   void draft_tokens();
@@ -118,6 +122,7 @@ class EngineCore {
   std::vector<float> beam_row_;  // [vocab] a beam's raw logits, on the host
   std::vector<float> prompt_row_;  // [vocab] a prompt position's logits, on the host
   std::unique_ptr<JsonTokenMask> json_mask_;  // built at the first JSON-mode request
+  std::unique_ptr<grammar::GrammarTokenMask> grammar_mask_;  // built at the first structured-output request
   std::vector<std::vector<uint8_t>> row_masks_;  // [row][vocab] this step's JSON-mode masks
   std::vector<size_t> chunk_first_row_;  // this step's batch row of each chunk's first token
   uint64_t next_seq_id_ = 1;

@@ -14,6 +14,7 @@
 
 #include "engine/engine_options.h"
 #include "sampling/beam_score.h"
+#include "sampling/grammar/compiled_grammar.h"
 #include "sampling/params.h"
 
 namespace nucleus {
@@ -66,6 +67,13 @@ struct GenerationRequest {
   // it does not reuse the prefix cache (its blocks are still cached for others).
   int prompt_logprobs = -1;
   ResponseFormat response_format = ResponseFormat::kText;  // not with beam search or min_tokens
+  // Structured output (JSON Schema, regex, choice, GBNF; sampling/grammar/): every
+  // sampled token keeps the output a prefix of the grammar's language, and the
+  // end-of-generation token is allowed exactly where the grammar may end. Drafts
+  // of speculative decoding are verified under the same masks, so outputs stay
+  // those without speculation. Not with beam search, min_tokens or json_object.
+  std::shared_ptr<const grammar::CompiledGrammar> grammar;
+  std::string grammar_param = "response_format";  // the client's parameter that set it, for errors
 };
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };

@@ -17,6 +17,7 @@
 #include "engine/sequence.h"
 #include "engine/spec_pacing.h"
 #include "text/stop_strings.h"
+#include "sampling/grammar/grammar_state.h"
 #include "sampling/json_grammar.h"
 #include "sampling/penalties.h"
 
@@ -49,6 +50,8 @@ struct SequenceState {
   SpecPacing spec_pacing;
   // JSON mode (ResponseFormat::kJsonObject): the recognizer after this sequence's output.
   std::optional<sampling::JsonState> json;
+  // Structured output (GenerationRequest::grammar): the automaton after this sequence's output.
+  std::optional<grammar::GrammarState> grammar;
 
   SequenceState(const Tokenizer& tokenizer, DecodeOptions decode) : detokenizer(tokenizer, decode) {}
 };
