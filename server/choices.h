@@ -20,15 +20,15 @@ namespace nucleus::server {
 // What a route does differently: the shape of its chunks and final choices.
 struct ResponseShape {
   bool chat = false;
-  std::string object;        // "text_completion" or "chat.completion"
-  std::string chunk_object;  // "text_completion" or "chat.completion.chunk"
-  std::vector<std::string> echo_prefix;  // completions with echo: per prompt
+  std::string object;                          // "text_completion" or "chat.completion"
+  std::string chunk_object;                    // "text_completion" or "chat.completion.chunk"
+  std::vector<std::string> echo_prefix;        // completions with echo: per prompt
   std::vector<std::vector<int32_t>> echo_ids;  // ... and its token ids, when logprobs cover the prompt too
-  bool echo_logprobs = false;             // echo with logprobs: the prompt's tokens lead each choice's logprobs
-  int n = 1;             // choices returned per prompt
-  int best_of = 0;       // > n: this many sampled per prompt, the n best returned
-  bool logprobs = true;  // false: logprobs were only requested to rank best_of candidates
-  bool beam = false;     // use_beam_search: choices arrive ranked, each with its score
+  bool echo_logprobs = false;                  // echo with logprobs: the prompt's tokens lead each choice's logprobs
+  int n = 1;                                   // choices returned per prompt
+  int best_of = 0;                             // > n: this many sampled per prompt, the n best returned
+  bool logprobs = true;                        // false: logprobs were only requested to rank best_of candidates
+  bool beam = false;                           // use_beam_search: choices arrive ranked, each with its score
 };
 
 // One choice as its deltas arrive.
@@ -38,7 +38,7 @@ struct ChoiceState {
   std::string text;
   std::vector<TokenLogprob> logprobs;
   FinishReason finish = FinishReason::kNone;
-  SequenceDelta last;  // for stop_reason
+  SequenceDelta last;                                    // for stop_reason
   std::optional<double> cumulative_logprob, beam_score;  // beam search results
   bool started = false;
   bool echoed = false;  // streaming with echo: the prompt went out in this choice's first chunk

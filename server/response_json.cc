@@ -31,8 +31,10 @@ json chat_logprobs_json(const Tokenizer& tok, std::span<const TokenLogprob> lps)
       const std::string at = token_text(tok, alt.token);
       top.push_back({{"token", at}, {"logprob", alt.logprob}, {"bytes", bytes_of(tok.token_to_piece(alt.token))}});
     }
-    content.push_back(
-        {{"token", t}, {"logprob", lp.logprob}, {"bytes", bytes_of(tok.token_to_piece(lp.token))}, {"top_logprobs", top}});
+    content.push_back({{"token", t},
+                       {"logprob", lp.logprob},
+                       {"bytes", bytes_of(tok.token_to_piece(lp.token))},
+                       {"top_logprobs", top}});
   }
   return {{"content", content}};
 }
@@ -80,7 +82,9 @@ json logprobs_json(const ResponseShape& shape, const Tokenizer& tok, std::span<c
 
 json echo_logprobs_json(const ResponseShape& shape, const Tokenizer& tok, const std::vector<int32_t>& ids,
                         const std::vector<TokenLogprob>& lps, const json& completion) {
-  json out = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()},
+  json out = {{"tokens", json::array()},
+              {"token_logprobs", json::array()},
+              {"top_logprobs", json::array()},
               {"text_offset", json::array()}};
   auto append = [&out](const json& part) {
     for (const char* key : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) {
@@ -121,12 +125,12 @@ json stream_chunk(const ResponseShape& shape, const Tokenizer& tok, const Respon
   }
   c["finish_reason"] = finish_json(d.finish);
   if (d.finish != FinishReason::kNone) c["stop_reason"] = stop_reason_json(d);
-  return {{"id", ids.id}, {"object", shape.chunk_object}, {"created", ids.created}, {"model", ids.model},
-          {"choices", {c}}};
+  return {
+      {"id", ids.id}, {"object", shape.chunk_object}, {"created", ids.created}, {"model", ids.model}, {"choices", {c}}};
 }
 
 json usage_chunk(const ResponseShape& shape, const ResponseIds& ids, const Usage& usage) {
-  return {{"id", ids.id},     {"object", shape.chunk_object}, {"created", ids.created},
+  return {{"id", ids.id},       {"object", shape.chunk_object}, {"created", ids.created},
           {"model", ids.model}, {"choices", json::array()},     {"usage", usage_json(usage)}};
 }
 
@@ -158,7 +162,7 @@ json final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const C
 }
 
 json response_json(const ResponseShape& shape, const ResponseIds& ids, json choices, const Usage& usage) {
-  return {{"id", ids.id},     {"object", shape.object}, {"created", ids.created},
+  return {{"id", ids.id},       {"object", shape.object},        {"created", ids.created},
           {"model", ids.model}, {"choices", std::move(choices)}, {"usage", usage_json(usage)}};
 }
 

@@ -1,10 +1,10 @@
 #include "server/response_writer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <random>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 #include "server/errors.h"
 #include "server/sse.h"
@@ -32,8 +32,8 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 }  // namespace
 
-ResponseWriter::ResponseWriter(ServerState& state, std::shared_ptr<GenerationRun> run, ResponseShape shape,
-                               bool stream, bool include_usage, Clock::time_point arrival)
+ResponseWriter::ResponseWriter(ServerState& state, std::shared_ptr<GenerationRun> run, ResponseShape shape, bool stream,
+                               bool include_usage, Clock::time_point arrival)
     : state_(state),
       tok_(*state.tokenizer),
       run_(std::move(run)),
@@ -189,11 +189,12 @@ void ResponseWriter::log_request() const {
     if (c.finish != FinishReason::kNone) finish = finish_reason_name(c.finish);
   }
   const Usage& usage = run_->usage();
-  spdlog::info("request id={} stream={} prompt_tokens={} cached_tokens={} completion_tokens={} ttft_ms={:.1f} "
-               "duration_ms={:.1f} finish={}{}",
-               ids_.id, stream_, usage.prompt_tokens, usage.cached_prompt_tokens, usage.completion_tokens, ttft * 1e3,
-               seconds(Clock::now() - arrival_) * 1e3, finish.empty() ? "aborted" : finish,
-               run_->error().empty() ? "" : " error=" + run_->error());
+  spdlog::info(
+      "request id={} stream={} prompt_tokens={} cached_tokens={} completion_tokens={} ttft_ms={:.1f} "
+      "duration_ms={:.1f} finish={}{}",
+      ids_.id, stream_, usage.prompt_tokens, usage.cached_prompt_tokens, usage.completion_tokens, ttft * 1e3,
+      seconds(Clock::now() - arrival_) * 1e3, finish.empty() ? "aborted" : finish,
+      run_->error().empty() ? "" : " error=" + run_->error());
 }
 
 void ResponseWriter::log_aborted() {

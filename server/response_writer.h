@@ -11,12 +11,12 @@
 // turns it off).
 #pragma once
 
+#include <httplib.h>
+
 #include <chrono>
 #include <memory>
-#include <vector>
-
-#include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "server/choices.h"
 #include "server/generation.h"

@@ -1,10 +1,10 @@
 // Which candidates answer a request (best_of ranks by mean token logprob per
 // prompt), and what a choice collects from its deltas; hand-made logprobs.
+#include "server/choices.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "server/choices.h"
 
 namespace nucleus::server {
 namespace {
@@ -40,12 +40,11 @@ TEST(Choices, BestOfKeepsTheHighestMeanLogprobPerPrompt) {
   // Two prompts, best_of 3, n 1: candidates 0..2 answer prompt 0, 3..5 prompt 1.
   const ResponseShape shape = shape_of(1, 3);
   const std::vector<ChoiceState> candidates = {
-      with_logprobs({-1.0f, -3.0f}),  // mean -2
-      with_logprobs({-0.5f}),         // mean -0.5: best of prompt 0
-      with_logprobs({-1.0f}),
-      with_logprobs({}),              // no tokens: ranked last
-      with_logprobs({-4.0f, -2.0f}),  // mean -3
-      with_logprobs({-2.0f, -2.0f}),  // mean -2: best of prompt 1
+      with_logprobs({-1.0f, -3.0f}),                     // mean -2
+      with_logprobs({-0.5f}),                            // mean -0.5: best of prompt 0
+      with_logprobs({-1.0f}),        with_logprobs({}),  // no tokens: ranked last
+      with_logprobs({-4.0f, -2.0f}),                     // mean -3
+      with_logprobs({-2.0f, -2.0f}),                     // mean -2: best of prompt 1
   };
   EXPECT_EQ(output_count(shape, 6), 2);
   EXPECT_EQ(pick_choice(shape, candidates, 0), 1u);
@@ -54,8 +53,7 @@ TEST(Choices, BestOfKeepsTheHighestMeanLogprobPerPrompt) {
 
 TEST(Choices, BestOfTiesKeepTheEarlierCandidate) {
   const ResponseShape shape = shape_of(2, 3);
-  const std::vector<ChoiceState> candidates = {with_logprobs({-2.0f}), with_logprobs({-1.0f}),
-                                               with_logprobs({-1.0f})};
+  const std::vector<ChoiceState> candidates = {with_logprobs({-2.0f}), with_logprobs({-1.0f}), with_logprobs({-1.0f})};
   EXPECT_EQ(output_count(shape, 3), 2);
   EXPECT_EQ(pick_choice(shape, candidates, 0), 1u);
   EXPECT_EQ(pick_choice(shape, candidates, 1), 2u);
