@@ -127,7 +127,9 @@ void parse_beam_search(const json& body, CommonRequest& r) {
 std::string parse_model(const json& body) {
   const json* model = field(body, "model");
   if (!model) return "";
-  if (!model->is_string()) throw invalid_param("model", std::string("model must be a string, got ") + type_name(*model));
+  if (!model->is_string()) {
+    throw invalid_param("model", std::string("model must be a string, got ") + type_name(*model));
+  }
   return model->get<std::string>();
 }
 

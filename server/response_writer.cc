@@ -32,7 +32,7 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 }  // namespace
 
-ResponseWriter::ResponseWriter(ServerState& state, std::shared_ptr<GenerationRun> run, ResponseShape shape, bool stream,
+ResponseWriter::ResponseWriter(ServerState& state, std::unique_ptr<GenerationRun> run, ResponseShape shape, bool stream,
                                bool include_usage, Clock::time_point arrival)
     : state_(state),
       tok_(*state.tokenizer),

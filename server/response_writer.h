@@ -31,7 +31,7 @@ class ResponseWriter {
 
   // `stream`: which of stream() and collect() provides the body (for the log
   // line). `arrival`: when the request came in (the metrics' start).
-  ResponseWriter(ServerState& state, std::shared_ptr<GenerationRun> run, ResponseShape shape, bool stream,
+  ResponseWriter(ServerState& state, std::unique_ptr<GenerationRun> run, ResponseShape shape, bool stream,
                  bool include_usage, Clock::time_point arrival);
 
   // The content providers: false when the client went away (the run is aborted).
@@ -66,7 +66,7 @@ class ResponseWriter {
 
   ServerState& state_;
   const Tokenizer& tok_;
-  std::shared_ptr<GenerationRun> run_;
+  std::unique_ptr<GenerationRun> run_;
   const ResponseShape shape_;
   const bool stream_;
   const bool include_usage_;

@@ -42,14 +42,16 @@ void set_streamed_body(const httplib::Request& req, httplib::Response& res, cons
 }
 
 void run_and_respond(ServerState& state, const httplib::Request& req, httplib::Response& res,
-                     std::shared_ptr<GenerationRun> run, const ResponseShape& shape, const CommonRequest& common,
+                     std::unique_ptr<GenerationRun> run, const ResponseShape& shape, const CommonRequest& common,
                      Clock::time_point arrival) {
   const bool stream = common.stream;
   auto writer = std::make_shared<ResponseWriter>(state, std::move(run), shape, stream, common.include_usage, arrival);
   if (stream) res.set_header("Cache-Control", "no-cache");
   set_streamed_body(
       req, res, stream ? "text/event-stream; charset=utf-8" : "application/json",
-      [writer, stream](size_t, httplib::DataSink& sink) { return stream ? writer->stream(sink) : writer->collect(sink); },
+      [writer, stream](size_t, httplib::DataSink& sink) {
+        return stream ? writer->stream(sink) : writer->collect(sink);
+      },
       [writer](bool success) { writer->release(success); });
 }
 
@@ -91,7 +93,7 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
     r.common.n = r.best_of;  // sample every candidate; the n best are picked at the end
     r.common.params.logprobs = std::max(r.common.params.logprobs, 0);
   }
-  auto run = std::make_shared<GenerationRun>(state, r.common, prompts);
+  auto run = std::make_unique<GenerationRun>(state, r.common, prompts);
   run_and_respond(state, req, res, std::move(run), shape, r.common, arrival);
 }
 
@@ -108,7 +110,7 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   shape.chunk_object = "chat.completion.chunk";
   shape.n = r.common.n;
   shape.beam = r.common.use_beam_search;
-  auto run = std::make_shared<GenerationRun>(state, r.common, std::vector<std::vector<int32_t>>{prompt});
+  auto run = std::make_unique<GenerationRun>(state, r.common, std::vector<std::vector<int32_t>>{prompt});
   run_and_respond(state, req, res, std::move(run), shape, r.common, arrival);
 }
 
