@@ -20,4 +20,8 @@ ApiError not_supported(const std::string& param, const std::string& message) {
   return ApiError(400, "invalid_request_error", message, param, "not_supported");
 }
 
+ApiError model_not_found(const std::string& model) {
+  return ApiError(404, "invalid_request_error", "The model `" + model + "` does not exist", "model", "model_not_found");
+}
+
 }  // namespace nucleus::server

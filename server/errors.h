@@ -33,6 +33,8 @@ class ApiError : public std::runtime_error {
 ApiError invalid_param(const std::string& param, const std::string& message);
 // 400 for a feature we do not implement (suffix, response_format json).
 ApiError not_supported(const std::string& param, const std::string& message);
+// 404 for a model this server does not serve (the request's "model", or /v1/models/{id}).
+ApiError model_not_found(const std::string& model);
 
 // The JSON error body for any status (param/code null when empty).
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param = "",

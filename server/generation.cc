@@ -6,29 +6,38 @@
 
 namespace nucleus::server {
 
+namespace {
+
+// The engine request for one prompt of `common`.
+GenerationRequest engine_request(const CommonRequest& common, const std::vector<int32_t>& prompt) {
+  GenerationRequest request;
+  request.prompt = prompt;
+  request.params = common.params;
+  request.n = common.n;
+  request.max_tokens = common.max_tokens.value_or(-1);
+  request.stop = common.stop;
+  request.include_stop_str_in_output = common.include_stop_str_in_output;
+  request.skip_special_tokens = common.skip_special_tokens;
+  request.prompt_logprobs = common.prompt_logprobs;
+  if (common.json_object) request.response_format = ResponseFormat::kJsonObject;
+  if (common.use_beam_search) {
+    request.beam = BeamSearchOptions{std::max(common.n, common.beam_width), common.length_penalty,
+                                     common.early_stopping};
+  }
+  if (!common.speculative.empty()) {
+    request.speculation = speculation_from_name(common.speculative);  // checked by the parser
+  }
+  return request;
+}
+
+}  // namespace
+
 GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
-                             const std::vector<std::vector<int32_t>>& prompts, int default_max_tokens)
+                             const std::vector<std::vector<int32_t>>& prompts)
     : state_(state), n_(common.n) {
   for (const std::vector<int32_t>& prompt : prompts) {
-    GenerationRequest request;
-    request.prompt = prompt;
-    request.params = common.params;
-    request.n = common.n;
-    request.max_tokens = common.max_tokens.value_or(default_max_tokens);
-    request.stop = common.stop;
-    request.include_stop_str_in_output = common.include_stop_str_in_output;
-    request.skip_special_tokens = common.skip_special_tokens;
-    request.prompt_logprobs = common.prompt_logprobs;
-    if (common.json_object) request.response_format = ResponseFormat::kJsonObject;
-    if (common.use_beam_search) {
-      request.beam = BeamSearchOptions{std::max(common.n, common.beam_width), common.length_penalty,
-                                       common.early_stopping};
-    }
-    if (!common.speculative.empty()) {
-      request.speculation = speculation_from_name(common.speculative);  // checked by the parser
-    }
     try {
-      handles_.push_back(state.engine->submit(std::move(request)));
+      handles_.push_back(state.engine->submit(engine_request(common, prompt)));
     } catch (const InvalidRequest& e) {
       abort();
       // The engine knows one length field and one prompt; name the fields the client sent.

@@ -25,8 +25,9 @@ struct ChoiceDelta {
 class GenerationRun {
  public:
   // Submits one engine request per prompt; throws ApiError (400, 503).
-  GenerationRun(ServerState& state, const CommonRequest& common, const std::vector<std::vector<int32_t>>& prompts,
-                int default_max_tokens);
+  // Without max_tokens (chat's default) a request runs until it stops or
+  // fills the context; completions' parser sets OpenAI's legacy 16.
+  GenerationRun(ServerState& state, const CommonRequest& common, const std::vector<std::vector<int32_t>>& prompts);
 
   // Waits up to `timeout` for news; appends the deltas to `out`. Returns false
   // once every prompt's request has finished (after its last deltas).

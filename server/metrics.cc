@@ -20,6 +20,61 @@ void metric(std::string& out, const std::string& name, const char* type, const s
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + number(value) + "\n";
 }
 
+// Requests running, waiting and finished, and the tokens they took and gave.
+void render_requests(const EngineStats& s, std::string& out) {
+  metric(out, "nucleus:num_requests_running", "gauge", "Requests with sequences in the running batch.",
+         static_cast<double>(s.running));
+  metric(out, "nucleus:num_requests_waiting", "gauge", "Requests waiting to be scheduled.",
+         static_cast<double>(s.waiting));
+  out += "# HELP nucleus:request_success_total Finished requests by finish reason.\n"
+         "# TYPE nucleus:request_success_total counter\n";
+  const std::pair<const char*, int64_t> reasons[] = {{"stop", s.finished_stop},
+                                                     {"length", s.finished_length},
+                                                     {"abort", s.finished_abort},
+                                                     {"error", s.finished_error}};
+  for (const auto& [reason, n] : reasons)
+    out += std::string("nucleus:request_success_total{finished_reason=\"") + reason + "\"} " + std::to_string(n) + "\n";
+  metric(out, "nucleus:prompt_tokens_total", "counter", "Prompt tokens processed (prefilled or cached).",
+         static_cast<double>(s.prompt_tokens));
+  metric(out, "nucleus:generation_tokens_total", "counter", "Tokens generated.",
+         static_cast<double>(s.generation_tokens));
+}
+
+// KV blocks in use and cached, and the prefix cache's hits.
+void render_kv_cache(const EngineStats& s, std::string& out) {
+  metric(out, "nucleus:kv_cache_blocks_total", "gauge", "KV cache blocks.", static_cast<double>(s.kv_blocks_total));
+  metric(out, "nucleus:kv_cache_blocks_used", "gauge", "KV cache blocks referenced by live sequences.",
+         static_cast<double>(s.kv_blocks_used));
+  metric(out, "nucleus:kv_cache_blocks_cached", "gauge", "Free KV blocks that hold reusable prefixes.",
+         static_cast<double>(s.kv_blocks_cached));
+  metric(out, "nucleus:kv_cache_usage_perc", "gauge", "Fraction of KV blocks in use (1 = full).",
+         s.kv_blocks_total > 0 ? static_cast<double>(s.kv_blocks_used) / static_cast<double>(s.kv_blocks_total)
+                               : 0.0);
+  metric(out, "nucleus:prefix_cache_queries_total", "counter", "Prompt tokens looked up in the prefix cache.",
+         static_cast<double>(s.prefix_queries));
+  metric(out, "nucleus:prefix_cache_hits_total", "counter", "Prompt tokens served from the prefix cache.",
+         static_cast<double>(s.prefix_hits));
+  metric(out, "nucleus:prefix_cache_hit_rate", "gauge", "prefix_cache_hits_total / prefix_cache_queries_total.",
+         s.prefix_queries > 0 ? static_cast<double>(s.prefix_hits) / static_cast<double>(s.prefix_queries) : 0.0);
+  metric(out, "nucleus:num_preemptions_total", "counter", "Sequences preempted to free KV blocks.",
+         static_cast<double>(s.preemptions));
+}
+
+// Speculative decoding's drafts and acceptance, and the engine's steps.
+void render_speculation_and_steps(const EngineStats& s, std::string& out) {
+  metric(out, "nucleus:spec_decode_num_draft_tokens_total", "counter", "Speculative tokens drafted and scored.",
+         static_cast<double>(s.spec_drafted));
+  metric(out, "nucleus:spec_decode_num_accepted_tokens_total", "counter", "Drafted tokens kept.",
+         static_cast<double>(s.spec_accepted));
+  metric(out, "nucleus:spec_decode_draft_acceptance_rate", "gauge", "Accepted / drafted speculative tokens.",
+         s.spec_drafted ? static_cast<double>(s.spec_accepted) / static_cast<double>(s.spec_drafted) : 0.0);
+  metric(out, "nucleus:spec_decode_draft_kv_blocks_used", "gauge",
+         "Blocks of the draft model's own KV cache in use (0 without --draft-model).",
+         static_cast<double>(s.spec_draft_kv_blocks_used));
+  metric(out, "nucleus:engine_steps_total", "counter", "Engine steps run.", static_cast<double>(s.steps));
+  metric(out, "nucleus:engine_step_seconds_total", "counter", "Wall time spent in engine steps.", s.step_seconds);
+}
+
 }  // namespace
 
 Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {
@@ -68,49 +123,9 @@ std::string ServerMetrics::render(const EngineStats* s) const {
   std::string out;
   metric(out, "nucleus:model_loaded", "gauge", "1 when the model is loaded and requests are served", s ? 1 : 0);
   if (s) {
-    metric(out, "nucleus:num_requests_running", "gauge", "Requests with sequences in the running batch.",
-           static_cast<double>(s->running));
-    metric(out, "nucleus:num_requests_waiting", "gauge", "Requests waiting to be scheduled.",
-           static_cast<double>(s->waiting));
-    out += "# HELP nucleus:request_success_total Finished requests by finish reason.\n"
-           "# TYPE nucleus:request_success_total counter\n";
-    const std::pair<const char*, int64_t> reasons[] = {{"stop", s->finished_stop},
-                                                       {"length", s->finished_length},
-                                                       {"abort", s->finished_abort},
-                                                       {"error", s->finished_error}};
-    for (const auto& [reason, n] : reasons)
-      out += std::string("nucleus:request_success_total{finished_reason=\"") + reason + "\"} " + std::to_string(n) + "\n";
-    metric(out, "nucleus:prompt_tokens_total", "counter", "Prompt tokens processed (prefilled or cached).",
-           static_cast<double>(s->prompt_tokens));
-    metric(out, "nucleus:generation_tokens_total", "counter", "Tokens generated.",
-           static_cast<double>(s->generation_tokens));
-    metric(out, "nucleus:kv_cache_blocks_total", "gauge", "KV cache blocks.", static_cast<double>(s->kv_blocks_total));
-    metric(out, "nucleus:kv_cache_blocks_used", "gauge", "KV cache blocks referenced by live sequences.",
-           static_cast<double>(s->kv_blocks_used));
-    metric(out, "nucleus:kv_cache_blocks_cached", "gauge", "Free KV blocks that hold reusable prefixes.",
-           static_cast<double>(s->kv_blocks_cached));
-    metric(out, "nucleus:kv_cache_usage_perc", "gauge", "Fraction of KV blocks in use (1 = full).",
-           s->kv_blocks_total > 0 ? static_cast<double>(s->kv_blocks_used) / static_cast<double>(s->kv_blocks_total)
-                                  : 0.0);
-    metric(out, "nucleus:prefix_cache_queries_total", "counter", "Prompt tokens looked up in the prefix cache.",
-           static_cast<double>(s->prefix_queries));
-    metric(out, "nucleus:prefix_cache_hits_total", "counter", "Prompt tokens served from the prefix cache.",
-           static_cast<double>(s->prefix_hits));
-    metric(out, "nucleus:prefix_cache_hit_rate", "gauge", "prefix_cache_hits_total / prefix_cache_queries_total.",
-           s->prefix_queries > 0 ? static_cast<double>(s->prefix_hits) / static_cast<double>(s->prefix_queries) : 0.0);
-    metric(out, "nucleus:num_preemptions_total", "counter", "Sequences preempted to free KV blocks.",
-           static_cast<double>(s->preemptions));
-    metric(out, "nucleus:spec_decode_num_draft_tokens_total", "counter", "Speculative tokens drafted and scored.",
-           static_cast<double>(s->spec_drafted));
-    metric(out, "nucleus:spec_decode_num_accepted_tokens_total", "counter", "Drafted tokens kept.",
-           static_cast<double>(s->spec_accepted));
-    metric(out, "nucleus:spec_decode_draft_acceptance_rate", "gauge", "Accepted / drafted speculative tokens.",
-           s->spec_drafted ? static_cast<double>(s->spec_accepted) / static_cast<double>(s->spec_drafted) : 0.0);
-    metric(out, "nucleus:spec_decode_draft_kv_blocks_used", "gauge",
-           "Blocks of the draft model's own KV cache in use (0 without --draft-model).",
-           static_cast<double>(s->spec_draft_kv_blocks_used));
-    metric(out, "nucleus:engine_steps_total", "counter", "Engine steps run.", static_cast<double>(s->steps));
-    metric(out, "nucleus:engine_step_seconds_total", "counter", "Wall time spent in engine steps.", s->step_seconds);
+    render_requests(*s, out);
+    render_kv_cache(*s, out);
+    render_speculation_and_steps(*s, out);
   }
   ttft.render("nucleus:time_to_first_token_seconds", "Time from request arrival to its first token.", out);
   inter_token.render("nucleus:inter_token_latency_seconds", "Time between consecutive tokens of a sequence.", out);

@@ -123,54 +123,93 @@ void parse_beam_search(const json& body, CommonRequest& r) {
   if (p.typical_p != 1.0f) throw invalid_param("typical_p", "typical_p must be 1 with use_beam_search");
 }
 
-// The sampling parameters shared by both routes (vLLM names for the extras).
-CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
-  CommonRequest r;
-  if (const json* model = field(body, "model")) {
-    if (!model->is_string()) throw invalid_param("model", std::string("model must be a string, got ") + type_name(*model));
-    r.model = model->get<std::string>();
+// "model": empty when absent.
+std::string parse_model(const json& body) {
+  const json* model = field(body, "model");
+  if (!model) return "";
+  if (!model->is_string()) {
+    throw invalid_param("model", std::string("model must be a string, got ") + type_name(*model));
   }
-  // max_completion_tokens is the newer name of max_tokens; it wins when both are given.
+  return model->get<std::string>();
+}
+
+// max_tokens, or max_completion_tokens (its newer name, which wins when both
+// are given); absent: `route_default` when > 0, else unset.
+void parse_max_tokens(const json& body, int route_default, CommonRequest& r) {
   std::optional<int64_t> max_tokens = get_int(body, "max_tokens", 1, std::numeric_limits<int32_t>::max());
   if (auto mct = get_int(body, "max_completion_tokens", 1, std::numeric_limits<int32_t>::max())) {
     max_tokens = mct;
     r.max_tokens_param = "max_completion_tokens";
   }
   if (max_tokens) r.max_tokens = static_cast<int>(*max_tokens);
-  else if (default_max_tokens_or_minus1 > 0) r.max_tokens = default_max_tokens_or_minus1;
+  else if (route_default > 0) r.max_tokens = route_default;
+}
 
-  r.n = static_cast<int>(get_int(body, "n", 1, 128).value_or(1));
+// stream and stream_options.include_usage.
+void parse_stream(const json& body, CommonRequest& r) {
   r.stream = get_bool(body, "stream", false);
-  if (const json* so = field(body, "stream_options")) {
-    if (!so->is_object())
-      throw invalid_param("stream_options", std::string("stream_options must be an object, got ") + type_name(*so));
-    // As OpenAI and vLLM: stream_options without streaming is a mistake worth telling.
-    if (!r.stream) throw invalid_param("stream_options", "stream_options is only allowed when stream is true");
-    const json* usage = field(*so, "include_usage");
-    if (usage && !usage->is_boolean()) {
-      throw invalid_param("stream_options.include_usage",
-                          std::string("stream_options.include_usage must be a boolean, got ") + type_name(*usage));
-    }
-    r.include_usage = usage && usage->get<bool>();
+  const json* so = field(body, "stream_options");
+  if (!so) return;
+  if (!so->is_object())
+    throw invalid_param("stream_options", std::string("stream_options must be an object, got ") + type_name(*so));
+  // As OpenAI and vLLM: stream_options without streaming is a mistake worth telling.
+  if (!r.stream) throw invalid_param("stream_options", "stream_options is only allowed when stream is true");
+  const json* usage = field(*so, "include_usage");
+  if (usage && !usage->is_boolean()) {
+    throw invalid_param("stream_options.include_usage",
+                        std::string("stream_options.include_usage must be a boolean, got ") + type_name(*usage));
   }
-  if (const json* user = field(body, "user"); user && !user->is_string())  // accepted and ignored, as a string
-    throw invalid_param("user", std::string("user must be a string, got ") + type_name(*user));
+  r.include_usage = usage && usage->get<bool>();
+}
 
-  if (const json* stop = field(body, "stop")) {
-    if (stop->is_string()) {
-      r.stop.push_back(stop->get<std::string>());
-    } else if (stop->is_array()) {
-      for (const json& s : *stop) {
-        if (!s.is_string()) throw invalid_param("stop", "stop must be a string or an array of strings");
-        r.stop.push_back(s.get<std::string>());
-      }
-    } else {
-      throw invalid_param("stop", std::string("stop must be a string or an array of strings, got ") + type_name(*stop));
+// "stop": a string or an array of up to 64 strings; empty strings are dropped.
+std::vector<std::string> parse_stop(const json& body) {
+  std::vector<std::string> out;
+  const json* stop = field(body, "stop");
+  if (!stop) return out;
+  if (stop->is_string()) {
+    out.push_back(stop->get<std::string>());
+  } else if (stop->is_array()) {
+    for (const json& s : *stop) {
+      if (!s.is_string()) throw invalid_param("stop", "stop must be a string or an array of strings");
+      out.push_back(s.get<std::string>());
     }
-    std::erase_if(r.stop, [](const std::string& s) { return s.empty(); });
-    if (r.stop.size() > 64) throw invalid_param("stop", "stop may hold at most 64 strings");
+  } else {
+    throw invalid_param("stop", std::string("stop must be a string or an array of strings, got ") + type_name(*stop));
   }
+  std::erase_if(out, [](const std::string& s) { return s.empty(); });
+  if (out.size() > 64) throw invalid_param("stop", "stop may hold at most 64 strings");
+  return out;
+}
 
+// "logit_bias": {"<token id>": bias in [-100, 100]} (OpenAI's keys are ids as strings, "50256": -100).
+std::vector<sampling::LogitBias> parse_logit_bias(const json& bias) {
+  if (!bias.is_object())
+    throw invalid_param("logit_bias", std::string("logit_bias must be an object, got ") + type_name(bias));
+  std::vector<sampling::LogitBias> out;
+  for (auto it = bias.begin(); it != bias.end(); ++it) {
+    const std::string& key = it.key();
+    size_t pos = 0;
+    long long id = -1;
+    try {
+      id = std::stoll(key, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos == 0 || pos != key.size() || id < 0 || id > std::numeric_limits<int32_t>::max())
+      throw invalid_param("logit_bias", "logit_bias keys must be token ids, got \"" + key + "\"");
+    if (!it.value().is_number())
+      throw invalid_param("logit_bias", "logit_bias values must be numbers in [-100, 100]");
+    double b = it.value().get<double>();
+    if (!std::isfinite(b) || b < -100 || b > 100)
+      throw invalid_param("logit_bias", "logit_bias values must be in [-100, 100], got " + it.value().dump());
+    out.push_back({static_cast<int32_t>(id), static_cast<float>(b)});
+  }
+  return out;
+}
+
+// The sampling fields (vLLM's names for the extras); min_tokens is checked against r.max_tokens.
+void parse_sampling(const json& body, CommonRequest& r) {
   sampling::SamplingParams& p = r.params;
   p.temperature = static_cast<float>(get_number(body, "temperature", 1.0, 0.0, 2.0));
   p.top_p = static_cast<float>(get_number(body, "top_p", 1.0, 0.0, 1.0, true));
@@ -192,40 +231,22 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   }
   p.ignore_eos = get_bool(body, "ignore_eos", false);
   if (const json* ids = field(body, "stop_token_ids")) p.stop_token_ids = get_token_list(*ids, "stop_token_ids");
-  if (const json* bias = field(body, "logit_bias")) {
-    if (!bias->is_object())
-      throw invalid_param("logit_bias", std::string("logit_bias must be an object, got ") + type_name(*bias));
-    for (auto it = bias->begin(); it != bias->end(); ++it) {
-      // OpenAI keys are token ids as strings ("50256": -100).
-      const std::string& key = it.key();
-      size_t pos = 0;
-      long long id = -1;
-      try {
-        id = std::stoll(key, &pos);
-      } catch (const std::exception&) {
-        pos = 0;
-      }
-      if (pos == 0 || pos != key.size() || id < 0 || id > std::numeric_limits<int32_t>::max())
-        throw invalid_param("logit_bias", "logit_bias keys must be token ids, got \"" + key + "\"");
-      if (!it.value().is_number())
-        throw invalid_param("logit_bias", "logit_bias values must be numbers in [-100, 100]");
-      double b = it.value().get<double>();
-      if (!std::isfinite(b) || b < -100 || b > 100)
-        throw invalid_param("logit_bias", "logit_bias values must be in [-100, 100], got " + it.value().dump());
-      p.logit_bias.push_back({static_cast<int32_t>(id), static_cast<float>(b)});
-    }
-  }
-  r.include_stop_str_in_output = get_bool(body, "include_stop_str_in_output", false);
-  // Per-request speculative decoding (the server default is --speculative); outputs are identical either way.
-  if (const json* spec = field(body, "speculative"); spec && !spec->is_null()) {
-    const std::string value = spec->is_string() ? spec->get<std::string>() : "";
-    if (value != "ngram" && value != "draft" && value != "off") {
-      throw invalid_param("speculative", "speculative must be \"ngram\", \"draft\" or \"off\"");
-    }
-    r.speculative = spec->get<std::string>();
-  }
-  r.skip_special_tokens = get_bool(body, "skip_special_tokens", true);
+  if (const json* bias = field(body, "logit_bias")) p.logit_bias = parse_logit_bias(*bias);
+}
 
+// Per-request speculative decoding (the server default is --speculative); outputs are identical either way.
+std::string parse_speculative(const json& body) {
+  const json* spec = field(body, "speculative");
+  if (!spec) return "";
+  const std::string value = spec->is_string() ? spec->get<std::string>() : "";
+  if (value != "ngram" && value != "draft" && value != "off") {
+    throw invalid_param("speculative", "speculative must be \"ngram\", \"draft\" or \"off\"");
+  }
+  return value;
+}
+
+// response_format (text, or json_object for JSON mode), and tools, which are not supported.
+void parse_output_format(const json& body, CommonRequest& r) {
   if (const json* rf = field(body, "response_format")) {
     const json* type = rf->is_object() ? field(*rf, "type") : nullptr;
     if (!type || !type->is_string())
@@ -243,6 +264,24 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   }
   if (const json* tools = field(body, "tools"); tools && !(tools->is_array() && tools->empty()))
     throw not_supported("tools", "tools (function calling) are not supported yet");
+}
+
+// The fields both generating routes share, checked in the order they are
+// listed here (the first bad one is the one reported).
+CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
+  CommonRequest r;
+  r.model = parse_model(body);
+  parse_max_tokens(body, default_max_tokens_or_minus1, r);
+  r.n = static_cast<int>(get_int(body, "n", 1, 128).value_or(1));
+  parse_stream(body, r);
+  if (const json* user = field(body, "user"); user && !user->is_string())  // accepted and ignored, as a string
+    throw invalid_param("user", std::string("user must be a string, got ") + type_name(*user));
+  r.stop = parse_stop(body);
+  parse_sampling(body, r);
+  r.include_stop_str_in_output = get_bool(body, "include_stop_str_in_output", false);
+  r.speculative = parse_speculative(body);
+  r.skip_special_tokens = get_bool(body, "skip_special_tokens", true);
+  parse_output_format(body, r);
   parse_beam_search(body, r);
   return r;
 }
@@ -293,6 +332,59 @@ std::vector<ChatMessage> parse_messages(const json& v) {
   return out;
 }
 
+// The legacy "logprobs": an integer (alternatives per token), or a boolean
+// (true = 0 alternatives); -1 when off.
+int parse_legacy_logprobs(const json& body) {
+  const json* lp = field(body, "logprobs");
+  if (!lp) return -1;
+  if (lp->is_boolean()) return lp->get<bool>() ? 0 : -1;
+  return static_cast<int>(get_int(body, "logprobs", 0, sampling::kMaxLogprobs).value());
+}
+
+// best_of (>= n; more than n cannot stream). With beam search it is the beam
+// width instead (as vLLM v0: best_of beams, the n best returned).
+void parse_best_of(const json& body, CompletionRequest& r) {
+  if (!field(body, "best_of")) return;
+  r.best_of = static_cast<int>(get_int(body, "best_of", 1, 128).value());
+  if (r.best_of < r.common.n) {
+    throw invalid_param("best_of", "best_of must be >= n (" + std::to_string(r.common.n) + "), got " +
+                                       std::to_string(r.best_of));
+  }
+  if (r.common.stream && r.best_of > r.common.n) {
+    throw invalid_param("best_of", "best_of > n cannot be streamed: the best are known only at the end");
+  }
+  if (r.common.use_beam_search) {
+    r.common.beam_width = r.best_of;
+    r.best_of = 0;
+  }
+}
+
+// "prompt": a string, token ids, or a batch of up to 64 of either.
+std::vector<Prompt> parse_prompts(const json& body) {
+  const json* prompt = field(body, "prompt");
+  if (!prompt) throw invalid_param("prompt", "prompt is required");
+  std::vector<Prompt> prompts;
+  if (prompt->is_string()) {
+    prompts.emplace_back(prompt->get<std::string>());
+  } else if (prompt->is_array()) {
+    if (prompt->empty()) throw invalid_param("prompt", "prompt must not be an empty array");
+    if (prompt->front().is_number()) {
+      prompts.emplace_back(get_token_list(*prompt, "prompt"));
+    } else {
+      for (const json& item : *prompt) {
+        if (item.is_string()) prompts.emplace_back(item.get<std::string>());
+        else if (item.is_array()) prompts.emplace_back(get_token_list(item, "prompt"));
+        else throw invalid_param("prompt", "prompt must be a string, an array of strings, an array of token ids "
+                                           "or an array of token id arrays");
+      }
+    }
+    if (prompts.size() > 64) throw invalid_param("prompt", "at most 64 prompts per request");
+  } else {
+    throw invalid_param("prompt", std::string("prompt must be a string or an array, got ") + type_name(*prompt));
+  }
+  return prompts;
+}
+
 }  // namespace
 
 json parse_json_body(const std::string& body) {
@@ -314,50 +406,12 @@ CompletionRequest parse_completion_request(const json& body) {
   r.common = parse_common(body, 16);  // OpenAI's default for legacy completions
   if (field(body, "suffix")) throw not_supported("suffix", "suffix is not supported");
   r.echo = get_bool(body, "echo", false);
-  if (const json* lp = field(body, "logprobs")) {
-    // The legacy API takes an integer; accept a boolean too (true = 0 alternatives).
-    if (lp->is_boolean()) r.logprobs = lp->get<bool>() ? 0 : -1;
-    else r.logprobs = static_cast<int>(get_int(body, "logprobs", 0, sampling::kMaxLogprobs).value());
-  }
+  r.logprobs = parse_legacy_logprobs(body);
   r.common.params.logprobs = r.logprobs;
   // echo with logprobs: the prompt's tokens get logprobs too (the first one null), as in OpenAI's legacy API.
   if (r.echo && r.logprobs >= 0) r.common.prompt_logprobs = r.logprobs;
-  if (const json* best = field(body, "best_of"); best && !best->is_null()) {
-    r.best_of = static_cast<int>(get_int(body, "best_of", 1, 128).value());
-    if (r.best_of < r.common.n) {
-      throw invalid_param("best_of", "best_of must be >= n (" + std::to_string(r.common.n) + "), got " +
-                                         std::to_string(r.best_of));
-    }
-    if (r.common.stream && r.best_of > r.common.n) {
-      throw invalid_param("best_of", "best_of > n cannot be streamed: the best are known only at the end");
-    }
-    if (r.common.use_beam_search) {  // vLLM (v0): best_of beams, the n best returned
-      r.common.beam_width = r.best_of;
-      r.best_of = 0;
-    }
-  }
-
-  const json* prompt = field(body, "prompt");
-  if (!prompt) throw invalid_param("prompt", "prompt is required");
-  if (prompt->is_string()) {
-    r.prompts.emplace_back(prompt->get<std::string>());
-  } else if (prompt->is_array()) {
-    if (prompt->empty()) throw invalid_param("prompt", "prompt must not be an empty array");
-    const json& first = prompt->front();
-    if (first.is_number()) {
-      r.prompts.emplace_back(get_token_list(*prompt, "prompt"));
-    } else {
-      for (const json& item : *prompt) {
-        if (item.is_string()) r.prompts.emplace_back(item.get<std::string>());
-        else if (item.is_array()) r.prompts.emplace_back(get_token_list(item, "prompt"));
-        else throw invalid_param("prompt", "prompt must be a string, an array of strings, an array of token ids "
-                                           "or an array of token id arrays");
-      }
-    }
-    if (r.prompts.size() > 64) throw invalid_param("prompt", "at most 64 prompts per request");
-  } else {
-    throw invalid_param("prompt", std::string("prompt must be a string or an array, got ") + type_name(*prompt));
-  }
+  parse_best_of(body, r);
+  r.prompts = parse_prompts(body);
   return r;
 }
 

@@ -1,8 +1,9 @@
 // OpenAI/vLLM request JSON -> typed request structs, with every check that
 // needs no model (types, ranges, mutually exclusive fields). Anything wrong
 // throws ApiError 400 naming the parameter. Unknown fields are ignored, as
-// OpenAI does. What needs the tokenizer (prompt lengths, token id ranges) is
-// checked in generation.cc when the engine request is built.
+// OpenAI does. What needs the tokenizer or the model is checked later: token
+// id ranges by the routes (routes_generate.cc, routes_info.cc), prompt
+// lengths by the engine when GenerationRun submits the request.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +26,7 @@ nlohmann::json parse_json_body(const std::string& body);
 // The fields /v1/completions and /v1/chat/completions share.
 struct CommonRequest {
   std::string model;                     // empty when absent
-  std::optional<int> max_tokens;         // absent: the route's default
+  std::optional<int> max_tokens;         // completions: 16 when absent; chat: absent runs to the end
   std::string max_tokens_param = "max_tokens";  // the field that set it, for errors: or "max_completion_tokens"
   std::string prompt_param = "prompt";          // the field the prompt came from, for errors: chat's is "messages"
   int n = 1;

@@ -23,14 +23,9 @@ void check_model(const ServerState& state, const json& body) {
   if (it == body.end() || it->is_null()) return;
   if (!it->is_string()) throw invalid_param("model", "model must be a string");
   const std::string model = it->get<std::string>();
-  if (!model.empty() && model != state.model_name) {
-    throw ApiError(404, "invalid_request_error", "The model `" + model + "` does not exist", "model",
-                   "model_not_found");
-  }
+  if (!model.empty() && model != state.model_name) throw model_not_found(model);
 }
-}  // namespace
 
-namespace {
 json model_object(const ServerState& state) {
   static const int64_t created =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -49,9 +44,7 @@ void handle_models(ServerState& state, const httplib::Request&, httplib::Respons
 // OpenAI's GET /v1/models/{model} (the client's models.retrieve).
 void handle_model(ServerState& state, const httplib::Request& req, httplib::Response& res) {
   const std::string id = req.matches.size() > 1 ? req.matches[1].str() : "";
-  if (id != state.model_name) {
-    throw ApiError(404, "invalid_request_error", "The model `" + id + "` does not exist", "model", "model_not_found");
-  }
+  if (id != state.model_name) throw model_not_found(id);
   reply(res, model_object(state));
 }
 

@@ -1,0 +1,208 @@
+#include "server/response_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "server/errors.h"
+#include "server/sse.h"
+
+namespace nucleus::server {
+namespace {
+
+using json = nlohmann::json;
+using Clock = ResponseWriter::Clock;
+constexpr auto kPoll = std::chrono::milliseconds(100);
+constexpr auto kHeartbeat = std::chrono::milliseconds(500);
+
+std::string random_id(const char* prefix) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return std::string(prefix) + buf;
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+ResponseWriter::ResponseWriter(ServerState& state, std::unique_ptr<GenerationRun> run, ResponseShape shape, bool stream,
+                               bool include_usage, Clock::time_point arrival)
+    : state_(state),
+      tok_(*state.tokenizer),
+      run_(std::move(run)),
+      shape_(std::move(shape)),
+      stream_(stream),
+      include_usage_(include_usage),
+      arrival_(arrival),
+      ids_{random_id(shape_.chat ? "chatcmpl-" : "cmpl-"), unix_now(), state.model_name},
+      choices_(static_cast<size_t>(run_->num_choices())) {}
+
+bool ResponseWriter::stream(httplib::DataSink& sink) {
+  if (shape_.chat && !send_openings(sink)) return false;
+  std::vector<ChoiceDelta> deltas;
+  bool more = true;
+  while (more) {
+    deltas.clear();
+    more = run_->poll(deltas, kPoll);
+    for (const ChoiceDelta& cd : deltas) {
+      if (!send_delta(sink, cd)) return false;
+    }
+    if (!run_->error().empty()) return end_stream_with_error(sink);
+  }
+  return end_stream(sink);
+}
+
+bool ResponseWriter::collect(httplib::DataSink& sink) {
+  std::vector<ChoiceDelta> deltas;
+  auto last_beat = Clock::now();
+  bool more = true;
+  while (more) {
+    deltas.clear();
+    more = run_->poll(deltas, kPoll);
+    for (const ChoiceDelta& cd : deltas) {
+      ChoiceState& c = choices_[cd.choice];
+      observe_tokens(c, cd.delta);
+      c.collect(cd.delta);
+    }
+    if (more && Clock::now() - last_beat > kHeartbeat) {
+      if (!sink.write(" ", 1)) {
+        run_->abort();
+        return false;
+      }
+      last_beat = Clock::now();
+    }
+  }
+  const std::string text = final_body().dump(-1, ' ', false, json::error_handler_t::replace);
+  sink.write(text.data(), text.size());
+  finished();
+  sink.done();
+  return true;
+}
+
+void ResponseWriter::release(bool success) {
+  run_->abort();
+  if (!success) log_aborted();  // the client went away
+}
+
+bool ResponseWriter::send(httplib::DataSink& sink, const std::string& data) {
+  if (sink.write(data.data(), data.size())) return true;
+  run_->abort();  // the client went away
+  return false;
+}
+
+bool ResponseWriter::send_openings(httplib::DataSink& sink) {
+  for (int c = 0; c < run_->num_choices(); ++c) {
+    SequenceDelta opening;
+    TextOffsets unused;
+    if (!send(sink, sse_event(stream_chunk(shape_, tok_, ids_, c, opening, true, unused)))) return false;
+  }
+  return true;
+}
+
+bool ResponseWriter::send_delta(httplib::DataSink& sink, const ChoiceDelta& cd) {
+  ChoiceState& c = choices_[cd.choice];
+  observe_tokens(c, cd.delta);
+  if (cd.delta.finish != FinishReason::kNone) c.finish = cd.delta.finish;
+  if (cd.delta.text.empty() && cd.delta.finish == FinishReason::kNone && cd.delta.logprobs.empty()) return true;
+  // (Not keyed on c.started: observe_tokens above has already set it for this first delta.)
+  std::string prefix;
+  const std::vector<TokenLogprob>* echo_prompt_logprobs = nullptr;
+  if (!shape_.chat && !c.echoed && !shape_.echo_prefix.empty()) {
+    const int prompt = cd.choice / shape_.n;
+    prefix = shape_.echo_prefix[prompt];
+    c.echoed = true;
+    c.offsets = TextOffsets(TextOffsets::characters(prefix));  // the generated text follows the prompt
+    if (shape_.echo_logprobs) echo_prompt_logprobs = &run_->prompt_logprobs(prompt);
+  }
+  SequenceDelta d = cd.delta;
+  d.text = prefix + d.text;
+  c.text += d.text;
+  return send(sink, sse_event(stream_chunk(shape_, tok_, ids_, cd.choice, d, false, c.offsets, echo_prompt_logprobs)));
+}
+
+bool ResponseWriter::end_stream(httplib::DataSink& sink) {
+  if (include_usage_ && !send(sink, sse_event(usage_chunk(shape_, ids_, run_->usage())))) return false;
+  send(sink, sse_done());
+  finished();
+  sink.done();
+  return true;
+}
+
+bool ResponseWriter::end_stream_with_error(httplib::DataSink& sink) {
+  send(sink, sse_event(error_body(run_->error(), "server_error")));
+  sink.done();
+  return true;
+}
+
+json ResponseWriter::final_body() const {
+  if (!run_->error().empty()) return error_body(run_->error(), "server_error");
+  return response_json(shape_, ids_, final_choices(), run_->usage());
+}
+
+json ResponseWriter::final_choices() const {
+  json out = json::array();
+  const int outputs = output_count(shape_, static_cast<int>(choices_.size()));
+  for (int i = 0; i < outputs; ++i) {
+    const ChoiceState& c = choices_[pick_choice(shape_, choices_, i)];
+    // A beam search may end with fewer than n results (too few distinct continuations).
+    if (shape_.beam && !c.beam_score) continue;
+    const int prompt = i / shape_.n;
+    out.push_back(
+        final_choice_json(shape_, tok_, c, static_cast<int>(out.size()), prompt, run_->prompt_logprobs(prompt)));
+  }
+  return out;
+}
+
+void ResponseWriter::observe_tokens(ChoiceState& c, const SequenceDelta& d) {
+  if (d.tokens.empty()) return;
+  const auto now = Clock::now();
+  if (!c.started) {
+    c.first_token = now;
+    state_.metrics.ttft.observe(seconds(now - arrival_));
+  } else {
+    state_.metrics.inter_token.observe(seconds(now - c.last_token) / static_cast<double>(d.tokens.size()));
+  }
+  c.started = true;
+  c.last_token = now;
+}
+
+void ResponseWriter::finished() {
+  state_.metrics.e2e.observe(seconds(Clock::now() - arrival_));
+  log_request();
+}
+
+void ResponseWriter::log_request() const {
+  if (!state_.request_log) return;
+  double ttft = -1;
+  std::string finish;
+  for (const ChoiceState& c : choices_) {
+    if (c.started && (ttft < 0 || c.first_token - arrival_ < std::chrono::duration<double>(ttft))) {
+      ttft = seconds(c.first_token - arrival_);
+    }
+    if (c.finish != FinishReason::kNone) finish = finish_reason_name(c.finish);
+  }
+  const Usage& usage = run_->usage();
+  spdlog::info(
+      "request id={} stream={} prompt_tokens={} cached_tokens={} completion_tokens={} ttft_ms={:.1f} "
+      "duration_ms={:.1f} finish={}{}",
+      ids_.id, stream_, usage.prompt_tokens, usage.cached_prompt_tokens, usage.completion_tokens, ttft * 1e3,
+      seconds(Clock::now() - arrival_) * 1e3, finish.empty() ? "aborted" : finish,
+      run_->error().empty() ? "" : " error=" + run_->error());
+}
+
+void ResponseWriter::log_aborted() {
+  if (!state_.request_log) return;
+  std::vector<ChoiceDelta> ignored;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(500);
+  while (run_->poll(ignored, std::chrono::milliseconds(50)) && Clock::now() < deadline) ignored.clear();
+  log_request();
+}
+
+}  // namespace nucleus::server

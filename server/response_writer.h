@@ -1,0 +1,78 @@
+// Writes a generating request's answer while the engine produces it, as
+// httplib's content provider: stream() sends server-sent events, collect()
+// waits for everything and sends one JSON object.
+//
+// Disconnects: stream() notices a failed write; collect() writes a space
+// (legal leading JSON whitespace) every kHeartbeat while it waits, so a closed
+// socket aborts the request in the engine within that time.
+//
+// Metrics (time to first token, inter-token latency, end to end) are observed
+// here, and one log line per request is written when it ends (--no-request-log
+// turns it off).
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "server/choices.h"
+#include "server/generation.h"
+#include "server/response_json.h"
+#include "server/server_state.h"
+
+namespace nucleus::server {
+
+class ResponseWriter {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `stream`: which of stream() and collect() provides the body (for the log
+  // line). `arrival`: when the request came in (the metrics' start).
+  ResponseWriter(ServerState& state, std::unique_ptr<GenerationRun> run, ResponseShape shape, bool stream,
+                 bool include_usage, Clock::time_point arrival);
+
+  // The content providers: false when the client went away (the run is aborted).
+  bool stream(httplib::DataSink& sink);
+  bool collect(httplib::DataSink& sink);
+  // httplib's releaser: aborts what still runs; `success` false (the client
+  // went away) logs the request once the engine has ended it.
+  void release(bool success);
+
+ private:
+  // Writes `data`; on failure aborts the run and returns false.
+  bool send(httplib::DataSink& sink, const std::string& data);
+  // Chat: every choice opens with the assistant role, even before its first token.
+  bool send_openings(httplib::DataSink& sink);
+  // One streamed delta of choice cd.choice (with an echoed prompt before its first text).
+  bool send_delta(httplib::DataSink& sink, const ChoiceDelta& cd);
+  // The ends of a stream: after the last delta, or the error event.
+  bool end_stream(httplib::DataSink& sink);
+  bool end_stream_with_error(httplib::DataSink& sink);
+  // The response written at the end: its choices, or the run's error.
+  nlohmann::json final_body() const;
+  nlohmann::json final_choices() const;
+
+  // Metrics of tokens arriving for choice c.
+  void observe_tokens(ChoiceState& c, const SequenceDelta& d);
+  // The end-to-end latency and the request's log line.
+  void finished();
+  void log_request() const;
+  // A request whose client went away: waits briefly for the engine's final
+  // event (it aborts within a step) so the log line has the usage.
+  void log_aborted();
+
+  ServerState& state_;
+  const Tokenizer& tok_;
+  std::unique_ptr<GenerationRun> run_;
+  const ResponseShape shape_;
+  const bool stream_;
+  const bool include_usage_;
+  const Clock::time_point arrival_;
+  const ResponseIds ids_;
+  std::vector<ChoiceState> choices_;
+};
+
+}  // namespace nucleus::server
