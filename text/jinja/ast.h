@@ -29,11 +29,11 @@ struct Expr {
     kCompare,  // children: first, then one operand per ops[i]
     kAnd,      // children: left, right
     kOr,
-    kCond,     // children: test, then, else (else may be null: undefined when the test fails)
-    kConcat,   // children: operands of ~
-    kCall,     // children: callee, positional args...; kwargs; dyn_args (*x), dyn_kwargs (**x)
-    kFilter,   // name; children: subject (null inside a filter block / set block), positional args...
-    kTest,     // name; children: subject, positional args...; negated
+    kCond,    // children: test, then, else (else may be null: undefined when the test fails)
+    kConcat,  // children: operands of ~
+    kCall,    // children: callee, positional args...; kwargs; dyn_args (*x), dyn_kwargs (**x)
+    kFilter,  // name; children: subject (null inside a filter block / set block), positional args...
+    kTest,    // name; children: subject, positional args...; negated
   };
 
   Type type;
@@ -79,7 +79,7 @@ struct Stmt {
     kFilterBlock,  // filter, body
     kBreak,
     kContinue,
-    kScope,        // body in its own scope: transformers' {% generation %}
+    kScope,  // body in its own scope: transformers' {% generation %}
   };
 
   Type type;

@@ -59,8 +59,7 @@ Value Interpreter::eval_inner(const ast::Expr& e, Scope& scope) {
       Dict d;
       for (size_t i = 0; i + 1 < e.children.size(); i += 2) {
         Value k = eval(*e.children[i], scope);
-        if (!k.is_string()) throw TemplateError("dict keys must be strings here, got " + k.type_name());
-        d.set(k.as_string(), eval(*e.children[i + 1], scope));
+        d.set(std::move(k), eval(*e.children[i + 1], scope));
       }
       return Value::dict(std::move(d));
     }

@@ -45,19 +45,9 @@ void sort_values(std::vector<Value>& items, const std::vector<Value>& keys, bool
   items = std::move(out);
 }
 
-Value html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return Value(std::move(out));
+// Filters that return str methods' results keep a Markup input Markup (soft_str(s).upper(), ...).
+Value like(const Value& input, std::string s) {
+  return input.is_markup() ? Value::markup(std::move(s)) : Value(std::move(s));
 }
 
 // Python's round(x, ndigits) for floats: correctly rounded, ties to even on the exact value.
@@ -79,6 +69,7 @@ Value select(Interpreter& in, const Value& v, Args& args, bool keep, bool by_att
   size_t skip = by_attr ? 1 : 0;
   Value attribute = by_attr && !args.positional.empty() ? args.positional[0] : Value();
   if (by_attr && args.positional.empty()) throw TemplateError("Missing parameter for attribute name");
+  if (!v.truthy()) return Value::iterator({});  // jinja2: `if value:` before iterating (none|select is empty)
   std::string test = args.positional.size() > skip ? args.positional[skip].str() : "";
   Args test_args;
   test_args.positional.assign(args.positional.begin() + std::min(args.positional.size(), skip + 1),
@@ -96,11 +87,14 @@ Value select(Interpreter& in, const Value& v, Args& args, bool keep, bool by_att
 
 Value map(Interpreter& in, const Value& v, Args& args) {
   std::vector<Value> out;
+  if (!v.truthy()) return Value::iterator({});  // jinja2: `if value:` before iterating
   const Value* attribute = nullptr;
   Value dflt;
   for (const auto& [k, val] : args.keyword) {
-    if (k == "attribute") attribute = &val;
-    else if (k == "default") dflt = val;
+    if (k == "attribute")
+      attribute = &val;
+    else if (k == "default")
+      dflt = val;
   }
   if (attribute) {
     for (const Value& item : ops::iterate(v)) {
@@ -123,7 +117,9 @@ Value map(Interpreter& in, const Value& v, Args& args) {
 
 Value tojson(const Value& v, Args& args) {
   auto a = bind("tojson", args,
-                {{"ensure_ascii", Value(false)}, {"indent", Value(nullptr)}, {"separators", Value(nullptr)},
+                {{"ensure_ascii", Value(false)},
+                 {"indent", Value(nullptr)},
+                 {"separators", Value(nullptr)},
                  {"sort_keys", Value(false)}});
   JsonOptions o;
   o.ensure_ascii = a[0].truthy();
@@ -157,13 +153,15 @@ Value indent(const Value& v, Args& args) {
     for (size_t i = 1; i < lines.size(); ++i) rv += "\n" + (lines[i].empty() ? "" : ind + lines[i]);
   }
   if (a[1].truthy()) rv = ind + rv;
-  return Value(std::move(rv));
+  return like(v, std::move(rv));
 }
 
 // jinja2's title filter (not str.title): capitalizes each piece after runs of -, space, ( { [ <.
 std::string title(const std::string& s) {
   std::u32string t = pystr::decode(s), out;
-  auto is_sep = [](char32_t c) { return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || pystr::is_space(c); };
+  auto is_sep = [](char32_t c) {
+    return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || pystr::is_space(c);
+  };
   size_t i = 0;
   while (i < t.size()) {
     size_t j = i;
@@ -182,7 +180,8 @@ Value to_int(const Value& v, Args& args) {
   auto a = bind("int", args, {{"default", Value(0)}, {"base", Value(10)}});
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
   if (v.is_float()) {
-    if (!std::isfinite(v.as_float()) || std::fabs(v.as_float()) > 9.2e18) throw TemplateError("cannot convert float to integer");
+    if (!std::isfinite(v.as_float()) || std::fabs(v.as_float()) > 9.2e18)
+      throw TemplateError("cannot convert float to integer");
     return Value(static_cast<int64_t>(v.as_float()));
   }
   if (v.is_string()) {
@@ -241,18 +240,19 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
     m["rejectattr"] = [](Interpreter& in, const Value& v, Args& a) { return select(in, v, a, false, true); };
     m["min"] = plain([](const Value& v, Args& a) { return min_max(v, a, false); });
     m["max"] = plain([](const Value& v, Args& a) { return min_max(v, a, true); });
-    m["safe"] = plain([](const Value& v, Args& a) { return bind("safe", a, {}), v; });
-    m["string"] = plain([](const Value& v, Args& a) { return bind("string", a, {}), Value(v.str()); });
-    m["escape"] = m["e"] = m["forceescape"] = plain([](const Value& v, Args&) { return html_escape(v.str()); });
-    m["upper"] = plain([](const Value& v, Args&) { return Value(pystr::upper(v.str())); });
-    m["lower"] = plain([](const Value& v, Args&) { return Value(pystr::lower(v.str())); });
-    m["title"] = plain([](const Value& v, Args&) { return Value(title(v.str())); });
-    m["capitalize"] = plain([](const Value& v, Args&) { return Value(pystr::capitalize(v.str())); });
+    m["safe"] = plain([](const Value& v, Args& a) { return bind("safe", a, {}), Value::markup(v.str()); });
+    m["string"] = plain([](const Value& v, Args& a) { return bind("string", a, {}), like(v, v.str()); });
+    m["escape"] = m["e"] = m["forceescape"] =
+        plain([](const Value& v, Args&) { return v.is_markup() ? v : Value::markup(ops::html_escape(v.str())); });
+    m["upper"] = plain([](const Value& v, Args&) { return like(v, pystr::upper(v.str())); });
+    m["lower"] = plain([](const Value& v, Args&) { return like(v, pystr::lower(v.str())); });
+    m["title"] = plain([](const Value& v, Args&) { return like(v, title(v.str())); });
+    m["capitalize"] = plain([](const Value& v, Args&) { return like(v, pystr::capitalize(v.str())); });
     m["trim"] = plain([](const Value& v, Args& args) {
       auto a = bind("trim", args, {{"chars", Value(nullptr)}});
       std::optional<std::string> chars;
       if (!a[0].is_none()) chars = a[0].str();
-      return Value(pystr::strip(v.str(), chars, true, true));
+      return like(v, pystr::strip(v.str(), chars, true, true));
     });
     m["length"] = m["count"] = plain([](const Value& v, Args&) { return Value(ops::length(v)); });
     m["wordcount"] = plain([](const Value& v, Args&) {
@@ -288,26 +288,29 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       if (v.is_undefined()) return Value::iterator({});
       if (!v.is_dict()) throw TemplateError("Can only get item pairs from a mapping.");
       std::vector<Value> out;
-      for (const auto& [k, val] : v.as_dict().items) out.push_back(Value::tuple({Value(k), val}));
+      for (const auto& [k, val] : v.as_dict().items) out.push_back(Value::tuple({k, val}));
       return Value::iterator(std::move(out));
     });
     m["dictsort"] = plain([](const Value& v, Args& args) {
-      auto a = bind("dictsort", args, {{"case_sensitive", Value(false)}, {"by", Value("key")}, {"reverse", Value(false)}});
+      auto a =
+          bind("dictsort", args, {{"case_sensitive", Value(false)}, {"by", Value("key")}, {"reverse", Value(false)}});
       if (!v.is_dict()) throw TemplateError("dictsort: a mapping is required");
       int pos = a[1].str() == "key" ? 0 : a[1].str() == "value" ? 1 : -1;
       if (pos < 0) throw TemplateError("You can only sort by either \"key\" or \"value\"");
       std::vector<Value> items, keys;
       for (const auto& [k, val] : v.as_dict().items) {
-        items.push_back(Value::tuple({Value(k), val}));
-        keys.push_back(sort_key(pos == 0 ? Value(k) : val, a[0].truthy()));
+        items.push_back(Value::tuple({k, val}));
+        keys.push_back(sort_key(pos == 0 ? k : val, a[0].truthy()));
       }
       sort_values(items, keys, a[2].truthy());
       return Value::list(std::move(items));
     });
     m["sort"] = plain([](const Value& v, Args& args) {
-      auto a = bind("sort", args, {{"reverse", Value(false)}, {"case_sensitive", Value(false)}, {"attribute", Value(nullptr)}});
+      auto a = bind("sort", args,
+                    {{"reverse", Value(false)}, {"case_sensitive", Value(false)}, {"attribute", Value(nullptr)}});
       std::vector<Value> items = ops::iterate(v), keys;
-      for (const Value& item : items) keys.push_back(sort_key(a[2].is_none() ? item : lookup_path(item, a[2]), a[1].truthy()));
+      for (const Value& item : items)
+        keys.push_back(sort_key(a[2].is_none() ? item : lookup_path(item, a[2]), a[1].truthy()));
       sort_values(items, keys, a[0].truthy());
       return Value::list(std::move(items));
     });
@@ -364,7 +367,8 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
         total = ops::binary("+", total, a[0].is_none() ? item : lookup_path(item, a[0]), in);
       return total;
     };
-    m["attr"] = plain([](const Value& v, Args& args) { return ops::getattr(v, bind("attr", args, {"name"})[0].str()); });
+    m["attr"] =
+        plain([](const Value& v, Args& args) { return ops::getattr(v, bind("attr", args, {"name"})[0].str()); });
     m["center"] = plain([](const Value& v, Args& args) {
       auto a = bind("center", args, {{"width", Value(80)}});
       std::string s = v.str();

@@ -45,9 +45,9 @@ Value make_namespace(Interpreter&, Args& args) {
   }
   for (const auto& [k, v] : args.keyword) d.set(k, v);
   for (const auto& [k, v] : d.items)
-    if (!k.empty() && k[0] == '_')
-      throw TemplateError("Chat templates cannot store underscore-prefixed attributes on a namespace, but got '" + k +
-                          "'. Please rename the attribute.");
+    if (k.is_string() && !k.as_string().empty() && k.as_string()[0] == '_')
+      throw TemplateError("Chat templates cannot store underscore-prefixed attributes on a namespace, but got " +
+                          k.repr() + ". Please rename the attribute.");
   return Value::namespace_(std::move(d));
 }
 
@@ -61,8 +61,8 @@ Value make_dict(Interpreter&, Args& args) {
     } else {
       for (const Value& pair : ops::iterate(init)) {
         std::vector<Value> kv = ops::iterate(pair);
-        if (kv.size() != 2 || !kv[0].is_string()) throw TemplateError("dict() needs (str, value) pairs");
-        d.set(kv[0].as_string(), kv[1]);
+        if (kv.size() != 2) throw TemplateError("dict() needs (key, value) pairs");
+        d.set(kv[0], kv[1]);
       }
     }
   }
@@ -82,14 +82,14 @@ Value cycler(Interpreter&, Args& args) {
   std::vector<Value> items = args.positional;
   d.set("items", Value::list(items));
   d.set("next", Value::function("next", [state, items](Interpreter&, Args&) {
-    Value v = items[*state % items.size()];
-    ++*state;
-    return v;
-  }));
+          Value v = items[*state % items.size()];
+          ++*state;
+          return v;
+        }));
   d.set("reset", Value::function("reset", [state](Interpreter&, Args&) {
-    *state = 0;
-    return Value(nullptr);
-  }));
+          *state = 0;
+          return Value(nullptr);
+        }));
   d.set("current", items[0]);
   return Value::namespace_(std::move(d));
 }
@@ -117,20 +117,20 @@ Dict make_globals(const RenderOptions& options) {
   g.set("joiner", Value::function("joiner", joiner));
   std::optional<std::tm> now = options.now;
   g.set("strftime_now", Value::function("strftime_now", [now](Interpreter&, Args& args) {
-    auto a = bind("strftime_now", args, {"format"});
-    std::tm tm{};
-    if (now) {
-      tm = *now;
-    } else {
-      std::time_t t = std::time(nullptr);
-      localtime_r(&t, &tm);
-    }
-    std::string fmt = a[0].str();
-    if (fmt.size() > 256) throw TemplateError("strftime format too long");
-    char buf[1024];
-    size_t n = fmt.empty() ? 0 : std::strftime(buf, sizeof(buf), fmt.c_str(), &tm);
-    return Value(std::string(buf, n));
-  }));
+          auto a = bind("strftime_now", args, {"format"});
+          std::tm tm{};
+          if (now) {
+            tm = *now;
+          } else {
+            std::time_t t = std::time(nullptr);
+            localtime_r(&t, &tm);
+          }
+          std::string fmt = a[0].str();
+          if (fmt.size() > 256) throw TemplateError("strftime format too long");
+          char buf[1024];
+          size_t n = fmt.empty() ? 0 : std::strftime(buf, sizeof(buf), fmt.c_str(), &tm);
+          return Value(std::string(buf, n));
+        }));
   return g;
 }
 

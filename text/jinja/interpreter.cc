@@ -41,23 +41,20 @@ Interpreter::~Interpreter() = default;
 
 void Interpreter::check_size(size_t n) const {
   if (n > options_.limits.max_output_bytes)
-    throw TemplateError("output or string longer than " + std::to_string(options_.limits.max_output_bytes) +
-                            " bytes (limit)",
-                        line_);
+    throw TemplateError(
+        "output or string longer than " + std::to_string(options_.limits.max_output_bytes) + " bytes (limit)", line_);
 }
 
 void Interpreter::check_items(size_t n) const {
   if (n > options_.limits.max_container_items)
-    throw TemplateError("list or dict of more than " + std::to_string(options_.limits.max_container_items) +
-                            " items (limit)",
-                        line_);
+    throw TemplateError(
+        "list or dict of more than " + std::to_string(options_.limits.max_container_items) + " items (limit)", line_);
 }
 
 void Interpreter::count_iterations(size_t n) {
   iterations_ += static_cast<int64_t>(n);
   if (iterations_ > options_.limits.max_loop_iterations)
-    throw TemplateError("more than " + std::to_string(options_.limits.max_loop_iterations) +
-                            " loop iterations (limit)",
+    throw TemplateError("more than " + std::to_string(options_.limits.max_loop_iterations) + " loop iterations (limit)",
                         line_);
 }
 
@@ -209,15 +206,15 @@ void Interpreter::exec_for(const ast::Stmt& s, std::shared_ptr<Scope>& scope, st
     loop.set("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
     *cycle_index = i;
     loop.set("cycle", Value::function("cycle", [cycle_index](Interpreter&, Args& args) {
-      if (args.positional.empty()) throw TemplateError("no items for cycling given");
-      return args.positional[static_cast<size_t>(*cycle_index) % args.positional.size()];
-    }));
+               if (args.positional.empty()) throw TemplateError("no items for cycling given");
+               return args.positional[static_cast<size_t>(*cycle_index) % args.positional.size()];
+             }));
     loop.set("changed", Value::function("changed", [last_changed](Interpreter&, Args& args) {
-      Value v = Value::list(args.positional);
-      if (*last_changed && (*last_changed)->equals(v)) return Value(false);
-      *last_changed = v;
-      return Value(true);
-    }));
+               Value v = Value::list(args.positional);
+               if (*last_changed && (*last_changed)->equals(v)) return Value(false);
+               *last_changed = v;
+               return Value(true);
+             }));
     inner->vars.set("loop", Value::namespace_(std::move(loop)));
     assign(s.target, items[i], *inner);
     if (exec(s.body, inner, out) == Flow::kBreak) break;
@@ -260,7 +257,7 @@ Args Interpreter::eval_args(const ast::Expr& e, size_t first, Scope& scope) {
   if (e.dyn_kwargs) {
     Value extra = eval(*e.dyn_kwargs, scope);
     if (!extra.is_dict()) throw TemplateError("argument after ** must be a mapping", e.line);
-    for (const auto& [k, v] : extra.as_dict().items) args.keyword.emplace_back(k, v);
+    for (const auto& [k, v] : extra.as_dict().items) args.keyword.emplace_back(k.str(), v);
   }
   return args;
 }
@@ -283,15 +280,13 @@ Value Interpreter::make_macro(std::shared_ptr<ast::MacroDef> def, const std::sha
   // The macro sees its defining frame's variables as they are when it runs (jinja2's closures);
   // a weak reference, because the frame usually holds the macro itself.
   std::weak_ptr<Scope> closure = scope;
-  return Value::function(def->name, [def, closure](Interpreter& in, Args& args) {
-    return in.call_macro(*def, closure, args);
-  });
+  return Value::function(def->name,
+                         [def, closure](Interpreter& in, Args& args) { return in.call_macro(*def, closure, args); });
 }
 
 Value Interpreter::call_macro(const ast::MacroDef& def, const std::weak_ptr<Scope>& closure, Args& args) {
   if (call_depth_ >= options_.limits.max_call_depth)
-    throw TemplateError("macro calls nested deeper than " + std::to_string(options_.limits.max_call_depth) +
-                            " (limit)",
+    throw TemplateError("macro calls nested deeper than " + std::to_string(options_.limits.max_call_depth) + " (limit)",
                         line_);
   std::shared_ptr<Scope> parent = closure.lock();
   if (!parent) parent = root_;
@@ -322,19 +317,19 @@ Value Interpreter::call_macro(const ast::MacroDef& def, const std::weak_ptr<Scop
     }
   }
   if (!varargs.empty() && !def.uses_varargs)
-    throw TemplateError("macro '" + def.name + "' takes not more than " + std::to_string(def.params.size()) +
-                            " argument(s)",
-                        line_);
+    throw TemplateError(
+        "macro '" + def.name + "' takes not more than " + std::to_string(def.params.size()) + " argument(s)", line_);
   if (!kwargs.items.empty() && !def.uses_kwargs)
-    throw TemplateError("macro '" + def.name + "' takes no keyword argument '" + kwargs.items[0].first + "'", line_);
+    throw TemplateError("macro '" + def.name + "' takes no keyword argument '" + kwargs.items[0].first.str() + "'",
+                        line_);
   if (!caller.is_undefined() && !def.uses_caller)
     throw TemplateError("macro '" + def.name + "' was invoked with two values for the special caller argument", line_);
   for (size_t i = 0; i < def.params.size(); ++i) {
     if (bound[i]) continue;
     // Defaults are evaluated in the macro's frame, so they can use the arguments before them.
-    scope->vars.set(def.params[i].first,
-                    def.params[i].second ? eval(*def.params[i].second, *scope)
-                                         : Value::undefined("'" + def.params[i].first + "' is undefined"));
+    scope->vars.set(def.params[i].first, def.params[i].second
+                                             ? eval(*def.params[i].second, *scope)
+                                             : Value::undefined("'" + def.params[i].first + "' is undefined"));
   }
   scope->vars.set("varargs", Value::tuple(std::move(varargs)));
   scope->vars.set("kwargs", Value::dict(std::move(kwargs)));

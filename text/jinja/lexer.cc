@@ -37,9 +37,7 @@ size_t space_at(std::string_view s, size_t i) {
   return cp.size() == 1 && pystr::is_space(cp[0]) ? n : 0;
 }
 
-std::string rstrip_space(std::string_view s) {
-  return pystr::strip(s, std::nullopt, /*left=*/false, /*right=*/true);
-}
+std::string rstrip_space(std::string_view s) { return pystr::strip(s, std::nullopt, /*left=*/false, /*right=*/true); }
 
 // Python's "unicode-escape" decoding of a string literal's body, as jinja2 applies it.
 std::string unescape(std::string_view body, int line) {
@@ -68,20 +66,47 @@ std::string unescape(std::string_view body, int line) {
       unicode::append_utf8(cp, out);
     };
     switch (e) {
-      case '\n': break;
-      case '\\': out += '\\'; break;
-      case '\'': out += '\''; break;
-      case '"': out += '"'; break;
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case 'x': hex(2); break;
-      case 'u': hex(4); break;
-      case 'U': hex(8); break;
+      case '\n':
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '\'':
+        out += '\'';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case 'x':
+        hex(2);
+        break;
+      case 'u':
+        hex(4);
+        break;
+      case 'U':
+        hex(8);
+        break;
       default:
         if (e >= '0' && e <= '7') {
           uint32_t cp = static_cast<uint32_t>(e - '0');
@@ -233,17 +258,23 @@ class Lexer {
     advance_lines(opener, p);
     std::string stack;  // open brackets: the end marker only counts when they are balanced
     while (true) {
-      if (p >= s_.size()) throw TemplateError(std::string("unexpected end of template, expected '") +
-                                                  (variable ? "}}" : "%}") + "'", line_);
+      if (p >= s_.size())
+        throw TemplateError(std::string("unexpected end of template, expected '") + (variable ? "}}" : "%}") + "'",
+                            line_);
       if (stack.empty()) {
         size_t end = 0;
         if (variable) {
-          if (at(p, "-}}")) end = skip_space(p + 3);
-          else if (at(p, "}}")) end = p + 2;
+          if (at(p, "-}}"))
+            end = skip_space(p + 3);
+          else if (at(p, "}}"))
+            end = p + 2;
         } else {
-          if (at(p, "+%}")) end = p + 3;
-          else if (at(p, "-%}")) end = skip_space(p + 3);
-          else if (at(p, "%}")) end = p + 2 + (p + 2 < s_.size() && s_[p + 2] == '\n');
+          if (at(p, "+%}"))
+            end = p + 3;
+          else if (at(p, "-%}"))
+            end = skip_space(p + 3);
+          else if (at(p, "%}"))
+            end = p + 2 + (p + 2 < s_.size() && s_[p + 2] == '\n');
         }
         if (end) {
           tokens_.push_back(Token{variable ? Tok::kVarEnd : Tok::kBlockEnd, "", 0, 0, line_});
@@ -327,8 +358,10 @@ class Lexer {
       if (s_[i] != '_') text += s_[i];
     Token t{is_float ? Tok::kFloat : Tok::kInt, text, 0, 0, line_};
     try {
-      if (is_float) t.float_value = std::stod(text);
-      else t.int_value = std::stoll(text);
+      if (is_float)
+        t.float_value = std::stod(text);
+      else
+        t.int_value = std::stoll(text);
     } catch (const std::exception&) {
       throw TemplateError("number out of range: " + text, line_);
     }

@@ -10,7 +10,6 @@
 namespace nucleus::jinja::ops {
 namespace {
 
-
 std::optional<std::string> opt_string(const Value& v, const char* fn) {
   if (v.is_none()) return std::nullopt;
   if (!v.is_string()) throw TemplateError(std::string(fn) + " arg must be None or str");
@@ -77,7 +76,8 @@ std::string format_spec(const Value& v, const std::string& spec) {
   std::string body;
   char buf[160];
   if (type == 'd' || (type == 0 && (v.is_int() || v.is_bool()) && !v.is_bool())) {
-    if (!v.is_int() && !v.is_bool()) throw TemplateError("Unknown format code 'd' for object of type '" + v.type_name() + "'");
+    if (!v.is_int() && !v.is_bool())
+      throw TemplateError("Unknown format code 'd' for object of type '" + v.type_name() + "'");
     body = std::to_string(v.as_int());
   } else if (type == 'f' || type == 'F' || type == 'e' || type == 'g' || type == '%') {
     if (!v.is_number()) throw TemplateError("Unknown format code for object of type '" + v.type_name() + "'");
@@ -123,8 +123,10 @@ std::string format(const std::string& fmt, Args& args) {
   for (size_t i = 0; i < fmt.size(); ++i) {
     char c = fmt[i];
     if (c == '}') {
-      if (i + 1 < fmt.size() && fmt[i + 1] == '}') ++i;
-      else throw TemplateError("Single '}' encountered in format string");
+      if (i + 1 < fmt.size() && fmt[i + 1] == '}')
+        ++i;
+      else
+        throw TemplateError("Single '}' encountered in format string");
       out += '}';
       continue;
     }
@@ -151,7 +153,8 @@ std::string format(const std::string& fmt, Args& args) {
     Value v;
     if (field.empty() || std::isdigit(static_cast<unsigned char>(field[0]))) {
       size_t idx = field.empty() ? auto_index++ : std::stoul(field);
-      if (idx >= args.positional.size()) throw TemplateError("Replacement index " + std::to_string(idx) + " out of range for positional args tuple");
+      if (idx >= args.positional.size())
+        throw TemplateError("Replacement index " + std::to_string(idx) + " out of range for positional args tuple");
       v = args.positional[idx];
     } else {
       bool found = false;
@@ -257,16 +260,18 @@ Value dict_method(const std::string& name, const Value& self, Args& args) {
   const Dict& d = self.as_dict();
   if (name == "get") {
     auto a = bind(name, args, {"key", {"default", Value(nullptr)}});
-    if (a[0].is_string())
-      if (const Value* v = d.find(a[0].as_string())) return *v;
+    if (a[0].is_hashable())
+      if (const Value* v = d.find(a[0])) return *v;
     return a[1];
   }
   if (name == "items" || name == "keys" || name == "values") {
     bind(name, args, {});
     std::vector<Value> out;
     for (const auto& [k, v] : d.items) {
-      if (name == "items") out.push_back(Value::tuple({Value(k), v}));
-      else out.push_back(name == "keys" ? Value(k) : v);
+      if (name == "items")
+        out.push_back(Value::tuple({k, v}));
+      else
+        out.push_back(name == "keys" ? k : v);
     }
     return Value::list(std::move(out));
   }
@@ -299,10 +304,10 @@ bool is_one_of(const std::string& name, std::initializer_list<const char*> names
 Value method(const Value& obj, const std::string& name) {
   Value (*impl)(const std::string&, const Value&, Args&) = nullptr;
   if (obj.is_string() &&
-      is_one_of(name, {"strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith",
-                       "upper", "lower", "title", "capitalize", "casefold", "replace", "find", "rfind", "index",
-                       "count", "join", "removeprefix", "removesuffix", "isdigit", "isalpha", "isalnum", "isspace",
-                       "isupper", "islower", "format"})) {
+      is_one_of(name, {"strip",    "lstrip",  "rstrip",  "split",   "rsplit",     "splitlines",   "startswith",
+                       "endswith", "upper",   "lower",   "title",   "capitalize", "casefold",     "replace",
+                       "find",     "rfind",   "index",   "count",   "join",       "removeprefix", "removesuffix",
+                       "isdigit",  "isalpha", "isalnum", "isspace", "isupper",    "islower",      "format"})) {
     impl = str_method;
   } else if (obj.is_dict()) {
     if (is_one_of(name, {"pop", "popitem", "setdefault", "update", "clear"}))

@@ -19,8 +19,11 @@ std::string quoted_type(const Value& v) { return pystr::cat("'", v.type_name(), 
   type_error("unsupported operand type(s) for " + op + ": " + quoted_type(a) + " and " + quoted_type(b));
 }
 
-int64_t checked(bool overflow, int64_t r) {
-  if (overflow) type_error("integer overflow");
+// a op b on int64, an error on overflow (Python's ints are unbounded; ours stop at 64 bits).
+template <typename Op>
+int64_t checked(int64_t a, int64_t b, Op op) {
+  int64_t r = 0;
+  if (op(a, b, &r)) type_error("integer overflow");
   return r;
 }
 
@@ -30,7 +33,7 @@ Value repeat(const Value& seq, int64_t n, const Interpreter& in) {
     in.check_size(seq.as_string().size() * static_cast<size_t>(n));
     std::string out;
     for (int64_t i = 0; i < n; ++i) out += seq.as_string();
-    return Value(std::move(out));
+    return seq.is_markup() ? Value::markup(std::move(out)) : Value(std::move(out));
   }
   in.check_items(seq.items().size() * static_cast<size_t>(n));
   std::vector<Value> out;
@@ -78,7 +81,8 @@ std::string percent_format(const std::string& fmt, const Value& args) {
       type_error(std::string("unsupported format character '") + c + "'");
     }
   }
-  if (next < list.size() && args.kind() == Kind::kTuple) type_error("not all arguments converted during string formatting");
+  if (next < list.size() && args.kind() == Kind::kTuple)
+    type_error("not all arguments converted during string formatting");
   return out;
 }
 
@@ -89,6 +93,32 @@ std::string no_attribute(const Value& obj, const std::string& name) {
 }
 
 }  // namespace
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
 
 void fail_undefined(const Value& v) {
   if (v.is_unsafe()) throw TemplateError(v.undefined_hint());
@@ -104,11 +134,19 @@ Value binary(const std::string& op, const Value& a, const Value& b, const Interp
   require_defined(b);
   bool nums = a.is_number() && b.is_number();
   bool ints = is_intlike(a) && is_intlike(b);
-  int64_t r = 0;
   if (op == "+") {
-    if (ints) return Value(checked(__builtin_add_overflow(a.as_int(), b.as_int(), &r), r));
+    if (ints)
+      return Value(checked(a.as_int(), b.as_int(),
+                           [](int64_t x, int64_t y, int64_t* r) { return __builtin_add_overflow(x, y, r); }));
     if (nums) return Value(a.as_float() + b.as_float());
     if (a.is_string() && b.is_string()) {
+      if (a.is_markup() || b.is_markup()) {
+        // Markup + str escapes the plain side: templates that mark a prefix |safe get escaped JSON.
+        std::string l = a.is_markup() ? a.as_string() : html_escape(a.as_string());
+        std::string r = b.is_markup() ? b.as_string() : html_escape(b.as_string());
+        in.check_size(l.size() + r.size());
+        return Value::markup(l + r);
+      }
       in.check_size(a.as_string().size() + b.as_string().size());
       return Value(a.as_string() + b.as_string());
     }
@@ -123,12 +161,16 @@ Value binary(const std::string& op, const Value& a, const Value& b, const Interp
     unsupported(op, a, b);
   }
   if (op == "-") {
-    if (ints) return Value(checked(__builtin_sub_overflow(a.as_int(), b.as_int(), &r), r));
+    if (ints)
+      return Value(checked(a.as_int(), b.as_int(),
+                           [](int64_t x, int64_t y, int64_t* r) { return __builtin_sub_overflow(x, y, r); }));
     if (nums) return Value(a.as_float() - b.as_float());
     unsupported(op, a, b);
   }
   if (op == "*") {
-    if (ints) return Value(checked(__builtin_mul_overflow(a.as_int(), b.as_int(), &r), r));
+    if (ints)
+      return Value(checked(a.as_int(), b.as_int(),
+                           [](int64_t x, int64_t y, int64_t* r) { return __builtin_mul_overflow(x, y, r); }));
     if (nums) return Value(a.as_float() * b.as_float());
     bool a_seq = a.is_string() || a.kind() == Kind::kList || a.kind() == Kind::kTuple;
     bool b_seq = b.is_string() || b.kind() == Kind::kList || b.kind() == Kind::kTuple;
@@ -238,7 +280,7 @@ bool contains(const Value& c, const Value& item) {
         if (v.equals(item)) return true;
       return false;
     case Kind::kDict:
-      return item.is_string() && c.as_dict().find(item.as_string()) != nullptr;
+      return item.is_hashable() && c.as_dict().find(item) != nullptr;
     case Kind::kUndefined:
       if (c.is_unsafe()) fail_undefined(c);
       return false;
@@ -261,8 +303,8 @@ Value getattr(const Value& obj, const std::string& name) {
 
 Value getitem(const Value& obj, const Value& key) {
   if (obj.is_undefined()) fail_undefined(obj);
-  if (obj.is_dict() && key.is_string()) {
-    if (const Value* v = obj.as_dict().find(key.as_string())) return *v;
+  if (obj.is_dict() && key.is_hashable()) {
+    if (const Value* v = obj.as_dict().find(key)) return *v;
   }
   if ((obj.is_string() || obj.kind() == Kind::kList || obj.kind() == Kind::kTuple) && is_intlike(key)) {
     int64_t n = obj.is_string() ? static_cast<int64_t>(pystr::length(obj.as_string()))
@@ -305,7 +347,7 @@ std::vector<Value> iterate(const Value& v) {
       return v.items();
     case Kind::kDict: {
       std::vector<Value> keys;
-      for (const auto& [k, _] : v.as_dict().items) keys.emplace_back(k);
+      for (const auto& [k, _] : v.as_dict().items) keys.push_back(k);
       return keys;
     }
     case Kind::kString: {

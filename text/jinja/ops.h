@@ -19,6 +19,9 @@ namespace nucleus::jinja::ops {
 // Throws unless v is defined: for the operations jinja2's Undefined refuses.
 void require_defined(const Value& v);
 
+// markupsafe's escape(): & < > " ' as entities.
+std::string html_escape(const std::string& s);
+
 Value binary(const std::string& op, const Value& a, const Value& b, const Interpreter& in);
 Value negate(const Value& v);
 // op: == != < <= > >= in notin

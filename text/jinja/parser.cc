@@ -58,11 +58,16 @@ class Parser {
   [[noreturn]] void fail(const std::string& msg) const { throw TemplateError(msg, cur().line); }
   std::string describe() const {
     switch (cur().type) {
-      case Tok::kEof: return "end of template";
-      case Tok::kBlockEnd: return "end of statement block";
-      case Tok::kVarEnd: return "end of print statement";
-      case Tok::kText: return "template data";
-      default: return cur().text;
+      case Tok::kEof:
+        return "end of template";
+      case Tok::kBlockEnd:
+        return "end of statement block";
+      case Tok::kVarEnd:
+        return "end of print statement";
+      case Tok::kText:
+        return "template data";
+      default:
+        return cur().text;
     }
   }
   void expect_op(const char* op) {
@@ -382,9 +387,8 @@ class Parser {
     ExprPtr cmp;
     while (true) {
       std::string op;
-      if (cur().type == Tok::kOp &&
-          (cur().text == "==" || cur().text == "!=" || cur().text == "<" || cur().text == "<=" ||
-           cur().text == ">" || cur().text == ">=")) {
+      if (cur().type == Tok::kOp && (cur().text == "==" || cur().text == "!=" || cur().text == "<" ||
+                                     cur().text == "<=" || cur().text == ">" || cur().text == ">=")) {
         op = cur().text;
         next();
       } else if (skip_name("in")) {
@@ -446,7 +450,8 @@ class Parser {
     int line = cur().line;
     ExprPtr l = parse_unary(true);
     Depth d(this);
-    while (skip_op("**") && (d.step(), true)) l = binary(Expr::Type::kBinary, "**", std::move(l), parse_unary(true), line);
+    while (skip_op("**") && (d.step(), true))
+      l = binary(Expr::Type::kBinary, "**", std::move(l), parse_unary(true), line);
     return l;
   }
 

@@ -78,9 +78,7 @@ const std::map<std::string, TestFn, std::less<>>& tests() {
 
 }  // namespace
 
-bool has_test(std::string_view name) {
-  return tests().count(name) > 0 || name == "filter" || name == "test";
-}
+bool has_test(std::string_view name) { return tests().count(name) > 0 || name == "filter" || name == "test"; }
 
 bool run_test(Interpreter&, const std::string& name, const Value& v, Args& args) {
   if (name == "filter" || name == "test") {

@@ -19,4 +19,8 @@ std::string Template::render(const nlohmann::json& context, const RenderOptions&
   return render(Value::from_json(context), options);
 }
 
+std::string Template::render(const nlohmann::ordered_json& context, const RenderOptions& options) const {
+  return render(Value::from_json(context), options);
+}
+
 }  // namespace nucleus::jinja

@@ -17,10 +17,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "text/jinja/ast.h"
 #include "text/jinja/error.h"
@@ -38,6 +37,7 @@ class Template {
   // bos_token, eos_token, and any extra kwargs such as enable_thinking).
   std::string render(const Value& context, const RenderOptions& options = {}) const;
   std::string render(const nlohmann::json& context, const RenderOptions& options = {}) const;
+  std::string render(const nlohmann::ordered_json& context, const RenderOptions& options = {}) const;
 
  private:
   explicit Template(std::shared_ptr<const ast::Body> body) : body_(std::move(body)) {}

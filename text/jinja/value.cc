@@ -9,21 +9,45 @@ namespace nucleus::jinja {
 
 const Value* Dict::find(std::string_view key) const {
   for (const auto& [k, v] : items)
-    if (k == key) return &v;
+    if (k.is_string() && k.as_string() == key) return &v;
   return nullptr;
 }
 
-Value* Dict::find(std::string_view key) {
-  for (auto& [k, v] : items)
-    if (k == key) return &v;
+const Value* Dict::find(const Value& key) const {
+  for (const auto& [k, v] : items)
+    if (k.equals(key)) return &v;
   return nullptr;
 }
 
-void Dict::set(std::string key, Value value) {
-  if (Value* v = find(key)) {
-    *v = std::move(value);
+void Dict::set(Value key, Value value) {
+  if (!key.is_hashable()) throw TemplateError("unhashable type: '" + key.type_name() + "'");
+  if (const Value* v = find(key)) {
+    *const_cast<Value*>(v) = std::move(value);
   } else {
     items.emplace_back(std::move(key), std::move(value));
+  }
+}
+
+Value Value::markup(std::string s) {
+  Value v(std::move(s));
+  v.unsafe_ = true;
+  return v;
+}
+
+bool Value::is_hashable() const {
+  switch (kind_) {
+    case Kind::kNone:
+    case Kind::kBool:
+    case Kind::kInt:
+    case Kind::kFloat:
+    case Kind::kString:
+      return true;
+    case Kind::kTuple:
+      for (const Value& v : *list_)
+        if (!v.is_hashable()) return false;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -78,38 +102,46 @@ Value Value::function(std::string name, std::function<Value(Interpreter&, Args&)
   return v;
 }
 
-Value Value::from_json(const nlohmann::json& j) {
+namespace {
+
+template <typename Json>
+Value value_from_json(const Json& j) {
   switch (j.type()) {
     case nlohmann::json::value_t::null:
       return Value(nullptr);
     case nlohmann::json::value_t::boolean:
-      return Value(j.get<bool>());
+      return Value(j.template get<bool>());
     case nlohmann::json::value_t::number_integer:
-      return Value(j.get<int64_t>());
+      return Value(j.template get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
-      auto u = j.get<uint64_t>();
+      auto u = j.template get<uint64_t>();
       return u <= static_cast<uint64_t>(INT64_MAX) ? Value(static_cast<int64_t>(u)) : Value(static_cast<double>(u));
     }
     case nlohmann::json::value_t::number_float:
-      return Value(j.get<double>());
+      return Value(j.template get<double>());
     case nlohmann::json::value_t::string:
-      return Value(j.get<std::string>());
+      return Value(j.template get<std::string>());
     case nlohmann::json::value_t::array: {
       std::vector<Value> items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json(e));
-      return list(std::move(items));
+      for (const auto& e : j) items.push_back(value_from_json(e));
+      return Value::list(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       Dict d;
       d.items.reserve(j.size());
-      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json(it.value()));
-      return dict(std::move(d));
+      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), value_from_json(it.value()));
+      return Value::dict(std::move(d));
     }
     default:
       return Value(nullptr);  // binary and discarded values do not occur in parsed JSON text
   }
 }
+
+}  // namespace
+
+Value Value::from_json(const nlohmann::ordered_json& j) { return value_from_json(j); }
+Value Value::from_json(const nlohmann::json& j) { return value_from_json(j); }
 
 bool Value::truthy() const {
   switch (kind_) {
@@ -170,13 +202,13 @@ std::string Value::repr() const {
     case Kind::kDict: {
       std::string out = "{";
       for (size_t i = 0; i < dict_->items.size(); ++i)
-        out += (i ? ", " : "") + pystr::string_repr(dict_->items[i].first) + ": " + dict_->items[i].second.repr();
+        out += (i ? ", " : "") + dict_->items[i].first.repr() + ": " + dict_->items[i].second.repr();
       return out + "}";
     }
     case Kind::kNamespace: {
       std::string out = "<Namespace {";
       for (size_t i = 0; i < dict_->items.size(); ++i)
-        out += (i ? ", " : "") + pystr::string_repr(dict_->items[i].first) + ": " + dict_->items[i].second.repr();
+        out += (i ? ", " : "") + dict_->items[i].first.repr() + ": " + dict_->items[i].second.repr();
       return out + "}>";
     }
     case Kind::kIterator:

@@ -7,26 +7,28 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace nucleus::jinja {
 
 class Value;
 class Interpreter;
 
-// Python's dict: insertion-ordered. Keys are strings (JSON objects and template literals;
-// chat templates never key a dict by anything else). Lookup is linear: template dicts are small.
+// Python's dict: insertion-ordered; keys are strings (JSON objects) or other scalars (a template's
+// own literals such as {0: 0, 512: 128}); 1, 1.0 and True are the same key, as in Python. Lookup
+// is linear: template dicts are small.
 struct Dict {
-  std::vector<std::pair<std::string, Value>> items;
+  std::vector<std::pair<Value, Value>> items;
 
   const Value* find(std::string_view key) const;
-  Value* find(std::string_view key);
-  void set(std::string key, Value value);
+  const Value* find(const std::string& key) const { return find(std::string_view(key)); }
+  const Value* find(const char* key) const { return find(std::string_view(key)); }
+  const Value* find(const Value& key) const;
+  void set(Value key, Value value);
 };
 
 // Arguments of a call: positional, then keyword (in call order).
@@ -50,8 +52,8 @@ enum class Kind {
   kFloat,
   kString,
   kList,
-  kTuple,      // printed as (a, b); from dict.items(), tuple literals
-  kIterator,   // a Python generator/iterator (map, select, reverse, ...): iterable but not JSON
+  kTuple,     // printed as (a, b); from dict.items(), tuple literals
+  kIterator,  // a Python generator/iterator (map, select, reverse, ...): iterable but not JSON
   kDict,
   kNamespace,  // namespace(): attribute assignment allowed, not a mapping
   kFunction,
@@ -78,6 +80,9 @@ class Value {
   static Value dict(Dict d = {});
   static Value namespace_(Dict d = {});
   static Value function(std::string name, std::function<Value(Interpreter&, Args&)> fn);
+  // JSON to Value. Use ordered_json to keep the object key order a client sent: Python keeps it,
+  // and templates print dicts (tojson, items) in that order. nlohmann::json sorts the keys.
+  static Value from_json(const nlohmann::ordered_json& j);
   static Value from_json(const nlohmann::json& j);
 
   Kind kind() const { return kind_; }
@@ -93,6 +98,12 @@ class Value {
   bool is_namespace() const { return kind_ == Kind::kNamespace; }
   bool is_function() const { return kind_ == Kind::kFunction; }
   bool is_unsafe() const { return kind_ == Kind::kUndefined && unsafe_; }
+  // A string marked safe (markupsafe's Markup, from the `safe` and `escape` filters): adding a plain
+  // string to it HTML-escapes the plain one, as Python's Markup.__add__ does.
+  bool is_markup() const { return kind_ == Kind::kString && unsafe_; }
+  static Value markup(std::string s);
+  // Whether this value can be a dict key (Python: hashable); lists, dicts and the like cannot.
+  bool is_hashable() const;
 
   bool as_bool() const { return int_ != 0; }
   int64_t as_int() const { return int_; }  // also bools (Python's bool is an int)
@@ -116,7 +127,7 @@ class Value {
 
  private:
   Kind kind_ = Kind::kUndefined;
-  bool unsafe_ = false;
+  bool unsafe_ = false;  // undefined: refused by the sandbox; string: Markup
   int64_t int_ = 0;
   double float_ = 0;
   std::string str_;  // string value, or an undefined's message
