@@ -26,6 +26,9 @@ The templates are not committed (they are llama.cpp's): they are read from the
 llama-cpp-python sdist in the cache (bench/peers/fetch-llama-src.sh puts it
 there), and each one's sha256 is recorded so the C++ test can tell a changed file.
 
+It also writes tests/data/jinja/snippets.json: one small template per feature (jinja_snippets.py)
+rendered the same way, for the interpreter's unit tests.
+
 Runs offline in the project venv:
   ~/.cache/nucleus/venv/bin/python scripts/golden/gen_jinja_golden.py [--templates DIR] [--out PATH]
 """
@@ -37,9 +40,14 @@ import hashlib
 import json
 import os
 
+import sys
+
 import jinja2
 import transformers
 from transformers.utils.chat_template_utils import _compile_jinja_template
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jinja_snippets import CONTEXT, SNIPPETS  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHE = os.environ.get("NUCLEUS_CACHE", os.path.expanduser("~/.cache/nucleus"))
@@ -161,9 +169,9 @@ def context_of(messages, tools, add_generation_prompt, kwargs):
 
 
 def render(source, ctx):
-    template = _compile_jinja_template(source)
-    template.environment.globals["strftime_now"] = lambda fmt: FIXED_NOW.strftime(fmt)
     try:
+        template = _compile_jinja_template(source)
+        template.environment.globals["strftime_now"] = lambda fmt: FIXED_NOW.strftime(fmt)
         return {"output": template.render(**copy.deepcopy(ctx))}
     except Exception as e:  # noqa: BLE001 - every failure is an expected result to record
         own = type(e) is jinja2.exceptions.TemplateError  # what raise_exception() raises, nothing else does
@@ -174,7 +182,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--templates", default=DEFAULT_TEMPLATES)
     parser.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "jinja", "golden.json"))
+    parser.add_argument("--snippets-out", default=os.path.join(ROOT, "tests", "data", "jinja", "snippets.json"))
     args = parser.parse_args()
+
+    ids = [sid for sid, _ in SNIPPETS]
+    assert len(ids) == len(set(ids)), "snippet ids must be unique"
+    snippets = [{"id": sid, "template": src, **render(src, CONTEXT)} for sid, src in SNIPPETS]
+    with open(args.snippets_out, "w", encoding="utf-8") as f:
+        json.dump({"generator": "scripts/golden/gen_jinja_golden.py", "jinja2": jinja2.__version__,
+                   "strftime_now": FIXED_NOW.isoformat(), "context": CONTEXT, "snippets": snippets}, f,
+                  ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"{len(snippets)} snippets, {sum('error' in s for s in snippets)} raising")
 
     contexts = {cid: context_of(m, t, g, k) for cid, m, t, g, k in conversations()}
     templates = []

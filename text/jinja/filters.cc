@@ -367,8 +367,14 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
         total = ops::binary("+", total, a[0].is_none() ? item : lookup_path(item, a[0]), in);
       return total;
     };
-    m["attr"] =
-        plain([](const Value& v, Args& args) { return ops::getattr(v, bind("attr", args, {"name"})[0].str()); });
+    m["attr"] = plain([](const Value& v, Args& args) {
+      // Python attributes only (methods here), never dict keys: {'a': 1}|attr('a') is undefined.
+      std::string name = bind("attr", args, {"name"})[0].str();
+      Value m = ops::method(v, name);
+      return m.is_undefined() && !m.is_unsafe()
+                 ? Value::undefined("'" + v.type_name() + " object' has no attribute '" + name + "'")
+                 : m;
+    });
     m["center"] = plain([](const Value& v, Args& args) {
       auto a = bind("center", args, {{"width", Value(80)}});
       std::string s = v.str();
