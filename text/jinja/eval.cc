@@ -19,8 +19,9 @@ Value Interpreter::eval(const ast::Expr& e, Scope& scope) {
   DepthGuard guard(*this, e.line);
   try {
     return eval_inner(e, scope);
-  } catch (const RaisedException&) {
-    throw;
+  } catch (const RaisedException& err) {
+    if (err.line() > 0) throw;
+    throw RaisedException(err.message(), e.line);
   } catch (const TemplateError& err) {
     if (err.line() > 0) throw;
     throw TemplateError(err.message(), e.line);
