@@ -13,7 +13,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libpcre2-dev
   python3 python3-venv python3-pip
 )
-PIP_PACKAGES=(numpy gguf tokenizers transformers openai requests pyyaml
+PIP_PACKAGES=(numpy gguf tokenizers transformers jinja2 openai requests pyyaml
   jsonschema rfc3339-validator hypothesis hypothesis-jsonschema rstr)  # the last five: the grammar golden data and judges
 
 missing=()

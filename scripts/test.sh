@@ -9,7 +9,7 @@ cd "$NUCLEUS_ROOT"
 
 bash scripts/install-deps.sh
 bash scripts/fetch-model.sh >/dev/null
-bash bench/peers/fetch-llama-src.sh >/dev/null  # llama.cpp's example grammars, read by sampling_tests
+bash bench/peers/fetch-llama-src.sh >/dev/null  # llama.cpp's example grammars and chat templates, read by the tests
 export NUCLEUS_TEST_MODEL="$NUCLEUS_DEFAULT_MODEL" NUCLEUS_REQUIRE_MODEL=1
 
 # 1. Release build, warnings as errors; unit and model tests.
