@@ -334,7 +334,12 @@ std::vector<SampleRow> EngineCore::sampler_rows(const StepPlan& plan) {
       json_mask_->fill(*s.json, row_masks_[i]);
       in.token_mask = row_masks_[i].data();
     } else if (s.grammar) {
-      fill_grammar_mask(s, plan, p, row_masks_[i]);
+      try {
+        fill_grammar_mask(s, plan, p, row_masks_[i]);
+      } catch (const grammar::GrammarError& e) {  // this request's grammar only: the others go on
+        s.grammar_error = e.what();
+        row_masks_[i].assign(row_masks_[i].size(), 0);
+      }
       in.token_mask = row_masks_[i].data();
     }
   }
@@ -366,6 +371,19 @@ void EngineCore::fill_grammar_mask(const SequenceState& s, const StepPlan& plan,
     if (tokenizer_.is_end_of_generation(draft) || !state.accept_bytes(tokenizer_.token_to_piece(draft))) break;
   }
   grammar_mask().fill(state, mask);
+}
+
+// Feeds the sampled token to the sequence's grammar; false (with grammar_error
+// set) when it is refused, which the mask makes a bug, or when the grammar
+// becomes too ambiguous to follow.
+bool EngineCore::advance_grammar(SequenceState& s, int32_t token) {
+  try {
+    if (s.grammar->accept_bytes(tokenizer_.token_to_piece(token))) return true;
+    s.grammar_error = "the sampled token " + std::to_string(token) + " breaks the grammar";
+  } catch (const grammar::GrammarError& e) {
+    s.grammar_error = e.what();
+  }
+  return false;
 }
 
 // Built once, at the first structured-output row: every token's bytes, the
@@ -549,6 +567,11 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
   Request& request = *s.request;
   if (s.finish != FinishReason::kNone) return;
   if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
+  if (!s.grammar_error.empty()) {
+    request.event.error = "structured output: " + s.grammar_error;
+    finish_sequence(s, FinishReason::kError);
+    return;
+  }
   if (!r.ok()) {
     request.event.error = "no token could be sampled (every logit was -inf or NaN after the request's filters)";
     finish_sequence(s, FinishReason::kError);
@@ -562,9 +585,8 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
     finish_sequence(s, FinishReason::kError);
     return;
   }
-  if (s.grammar && !tokenizer_.is_end_of_generation(token) &&
-      !s.grammar->accept_bytes(tokenizer_.token_to_piece(token))) {
-    request.event.error = "structured output: the sampled token " + std::to_string(token) + " breaks the grammar";
+  if (s.grammar && !tokenizer_.is_end_of_generation(token) && !advance_grammar(s, token)) {
+    request.event.error = "structured output: " + s.grammar_error;
     finish_sequence(s, FinishReason::kError);
     return;
   }

@@ -77,6 +77,7 @@ class EngineCore {
   // The row's token mask under its sequence's grammar, after the drafts before it.
   void fill_grammar_mask(const SequenceState& s, const StepPlan& plan, const PlannedRow& p, std::vector<uint8_t>& mask);
   const grammar::GrammarTokenMask& grammar_mask();
+  bool advance_grammar(SequenceState& s, int32_t token);
   void apply_results(const StepPlan& plan, std::span<const sampling::RowResult> results);
   // Appends drafted tokens to the decoding sequences that speculate this step.
   void draft_tokens();

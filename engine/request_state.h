@@ -52,6 +52,7 @@ struct SequenceState {
   std::optional<sampling::JsonState> json;
   // Structured output (GenerationRequest::grammar): the automaton after this sequence's output.
   std::optional<grammar::GrammarState> grammar;
+  std::string grammar_error;  // the grammar failed at run time (too ambiguous): the sequence ends with it
 
   SequenceState(const Tokenizer& tokenizer, DecodeOptions decode) : detokenizer(tokenizer, decode) {}
 };

@@ -2,11 +2,23 @@
 
 #include <algorithm>
 
+#include "sampling/grammar/grammar_error.h"
 #include "server/errors.h"
 
 namespace nucleus::server {
 
 namespace {
+
+// The compiled grammar of the request's structured output (cached by source
+// text); a schema or pattern the compiler refuses is a 400 naming the field.
+std::shared_ptr<const grammar::CompiledGrammar> compile_structured(ServerState& state, const CommonRequest& common) {
+  if (!common.structured) return nullptr;
+  try {
+    return state.grammars.get(common.structured->kind, common.structured->source);
+  } catch (const grammar::GrammarError& e) {
+    throw invalid_param(common.structured->param, common.structured->param + ": " + e.what());
+  }
+}
 
 // The engine request for one prompt of `common`.
 GenerationRequest engine_request(const CommonRequest& common, const std::vector<int32_t>& prompt) {
@@ -20,6 +32,7 @@ GenerationRequest engine_request(const CommonRequest& common, const std::vector<
   request.skip_special_tokens = common.skip_special_tokens;
   request.prompt_logprobs = common.prompt_logprobs;
   if (common.json_object) request.response_format = ResponseFormat::kJsonObject;
+  if (common.structured) request.grammar_param = common.structured->param;
   if (common.use_beam_search) {
     request.beam = BeamSearchOptions{std::max(common.n, common.beam_width), common.length_penalty,
                                      common.early_stopping};
@@ -35,9 +48,12 @@ GenerationRequest engine_request(const CommonRequest& common, const std::vector<
 GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
                              const std::vector<std::vector<int32_t>>& prompts)
     : state_(state), n_(common.n) {
+  const std::shared_ptr<const grammar::CompiledGrammar> grammar = compile_structured(state, common);
   for (const std::vector<int32_t>& prompt : prompts) {
     try {
-      handles_.push_back(state.engine->submit(engine_request(common, prompt)));
+      GenerationRequest request = engine_request(common, prompt);
+      request.grammar = grammar;
+      handles_.push_back(state.engine->submit(std::move(request)));
     } catch (const InvalidRequest& e) {
       abort();
       // The engine knows one length field and one prompt; name the fields the client sent.

@@ -245,7 +245,8 @@ std::string parse_speculative(const json& body) {
   return value;
 }
 
-// response_format (text, or json_object for JSON mode), and tools, which are not supported.
+// response_format (text, json_object for JSON mode, json_schema), the other
+// structured-output fields (structured_output.h), and tools, which are not supported.
 void parse_output_format(const json& body, CommonRequest& r) {
   if (const json* rf = field(body, "response_format")) {
     const json* type = rf->is_object() ? field(*rf, "type") : nullptr;
@@ -253,15 +254,13 @@ void parse_output_format(const json& body, CommonRequest& r) {
       throw invalid_param("response_format", "response_format must be an object with a string \"type\"");
     const std::string kind = type->get<std::string>();
     if (kind == "json_object") {
-      r.json_object = true;
-    } else if (kind == "json_schema") {
-      throw not_supported("response_format",
-                          "response_format type 'json_schema' is not supported yet (json_object and text are)");
-    } else if (kind != "text") {
+      r.json_object = !field(*rf, "schema");  // with a schema (llama.cpp's form) it is a JSON Schema
+    } else if (kind != "text" && kind != "json_schema") {
       throw invalid_param("response_format",
                           "response_format type must be 'text', 'json_object' or 'json_schema', got '" + kind + "'");
     }
   }
+  r.structured = parse_structured_output(body, r.json_object);
   if (const json* tools = field(body, "tools"); tools && !(tools->is_array() && tools->empty()))
     throw not_supported("tools", "tools (function calling) are not supported yet");
 }

@@ -16,6 +16,7 @@
 
 #include "sampling/beam_score.h"
 #include "sampling/params.h"
+#include "server/structured_output.h"
 #include "text/chat_template.h"
 
 namespace nucleus::server {
@@ -46,6 +47,7 @@ struct CommonRequest {
   bool use_beam_search = false;
   int prompt_logprobs = -1;              // completions with echo and logprobs: the prompt's too (GenerationRequest)
   bool json_object = false;              // response_format {"type": "json_object"}: JSON mode (ResponseFormat)
+  std::optional<StructuredOutput> structured;  // a JSON Schema, regex, choice or GBNF (structured_output.h)
   int beam_width = 0;                    // 0: n
   float length_penalty = 1.0f;
   sampling::EarlyStopping early_stopping = sampling::EarlyStopping::kHeuristic;

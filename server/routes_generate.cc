@@ -81,6 +81,7 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
   const auto arrival = Clock::now();
   CompletionRequest r = parse_completion_request(parse_json_body(req.body));
   check_model(state, r.common);
+  if (r.common.structured) keep_schema_key_order(req.body, *r.common.structured);
   ResponseShape shape;
   shape.object = shape.chunk_object = "text_completion";
   shape.n = r.common.n;
@@ -101,6 +102,7 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   const auto arrival = Clock::now();
   ChatRequest r = parse_chat_request(parse_json_body(req.body));
   check_model(state, r.common);
+  if (r.common.structured) keep_schema_key_order(req.body, *r.common.structured);
   if (!state.chat_template) throw ApiError(400, "invalid_request_error", "this model has no chat template");
   const std::vector<int32_t> prompt =
       tokenize_segments(*state.tokenizer, state.chat_template->render(r.messages, true));

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "sampling/grammar/grammar_cache.h"
 #include "text/tokenizer.h"
 #include "text/chat_template.h"
 #include "server/metrics.h"
@@ -26,6 +27,7 @@ struct ServerState {
   std::string api_key;                   // empty: no auth
   bool request_log = true;               // one log line per finished request
   ServerMetrics metrics;
+  grammar::GrammarCache grammars{64};    // compiled structured-output grammars, by source text
 };
 
 }  // namespace nucleus::server
