@@ -38,6 +38,10 @@ class GrammarState {
   // Whether `bytes` could be accepted, without changing the state.
   bool allows(std::string_view bytes) const;
 
+  // Exactly the bytes accept_byte would accept now: the union of the byte sets
+  // on top of the live stacks.
+  ByteSet next_bytes() const;
+
   // The text so far is a complete match: end-of-generation may come here.
   bool can_end() const { return can_end_; }
   // No byte can follow (only ending, if can_end()).
