@@ -14,10 +14,10 @@ int32_t Automaton::intern(const GrammarState& state) {
   auto it = ids_.find(state);
   if (it != ids_.end()) return it->second;
   const auto id = static_cast<int32_t>(states_.size());
-  states_.push_back(state);
+  states_.push_back(state.non_owning());
   first_bytes_.push_back(state.next_bytes());
   rows_.emplace_back();
-  ids_.emplace(state, id);
+  ids_.emplace(states_.back(), id);
   return id;
 }
 

@@ -61,6 +61,15 @@ class GrammarState {
   size_t hash() const;
 
  private:
+  // The automaton keeps copies of states inside the grammar they point to; its
+  // copies hold a non-owning pointer, or the grammar would own itself and leak.
+  friend class Automaton;
+  GrammarState non_owning() const {
+    GrammarState copy = *this;
+    copy.grammar_ = std::shared_ptr<const CompiledGrammar>(std::shared_ptr<const CompiledGrammar>(), grammar_.get());
+    return copy;
+  }
+
   std::shared_ptr<const CompiledGrammar> grammar_;
   std::vector<uint32_t> stacks_;
   bool can_end_ = false;

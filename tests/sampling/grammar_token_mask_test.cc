@@ -92,6 +92,23 @@ TEST(GrammarTokenMask, OnlyEndOfGenerationOnceComplete) {
   for (size_t id = 0; id < mask.size(); ++id) EXPECT_EQ(mask[id], id == 1 ? 1 : 0) << id;
 }
 
+TEST(GrammarTokenMask, AGrammarIsFreedAfterItsMasksWereComputed) {
+  // The automaton inside a grammar holds states; they must not own the grammar.
+  const Vocabulary vocab = test_vocab();
+  GrammarTokenMask masks(vocab);
+  std::weak_ptr<const CompiledGrammar> weak;
+  {
+    auto g = compile_regex("(ab|a)+[0-9]");
+    weak = g;
+    GrammarState s(g);
+    std::vector<uint8_t> mask;
+    masks.fill(s, mask);
+    ASSERT_TRUE(s.accept_bytes("ab"));
+    masks.fill(s, mask);
+  }
+  EXPECT_TRUE(weak.expired());
+}
+
 TEST(GrammarCache, CompilesOncePerSourceAndEvictsTheOldest) {
   GrammarCache cache(2);
   auto a = cache.get(GrammarKind::kRegex, "a+");
