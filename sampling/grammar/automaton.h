@@ -22,7 +22,7 @@ namespace nucleus::grammar {
 
 class Automaton {
  public:
-  static constexpr size_t kMaxStates = 1 << 16;
+  static constexpr size_t kMaxStates = 1 << 13;  // rows of at most 8 MiB per grammar
   static constexpr size_t kMaxMasks = 256;
 
   std::mutex& mutex() { return mu_; }
@@ -30,10 +30,9 @@ class Automaton {
   int32_t intern(const GrammarState& state);
   // The state after `byte` from state `id`, or -1 when the byte is refused.
   int32_t next(int32_t id, uint8_t byte) {
-    if (!first_bytes_[static_cast<size_t>(id)].test(byte)) return -1;
-    const uint64_t key = (static_cast<uint64_t>(id) << 8) | byte;
-    size_t slot = probe(key);
-    if (keys_[slot] == key) return values_[slot];
+    const auto i = static_cast<size_t>(id);
+    if (!first_bytes_[i].test(byte)) return -1;
+    if (!rows_[i].empty() && rows_[i][byte] != kUnknown) return rows_[i][byte];
     return add_transition(id, byte);
   }
   bool can_end(int32_t id) const { return states_[static_cast<size_t>(id)].can_end(); }
@@ -48,25 +47,17 @@ class Automaton {
   struct Hash {
     size_t operator()(const GrammarState& s) const { return s.hash(); }
   };
-  static constexpr uint64_t kEmptyKey = ~uint64_t{0};
+  static constexpr int32_t kUnknown = -2;
 
-  size_t probe(uint64_t key) const {
-    size_t slot = static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
-    while (keys_[slot] != key && keys_[slot] != kEmptyKey) slot = (slot + 1) & (keys_.size() - 1);
-    return slot;
-  }
   int32_t add_transition(int32_t id, uint8_t byte);
-  void reset_table(size_t log2_capacity);
 
   std::mutex mu_;
   std::vector<GrammarState> states_;
   std::vector<ByteSet> first_bytes_;  // the bytes any stack of the state can take
   std::unordered_map<GrammarState, int32_t, Hash> ids_;
-  // Open addressing: key (id << 8 | byte), value the next id or -1.
-  std::vector<uint64_t> keys_;
-  std::vector<int32_t> values_;
-  size_t transitions_ = 0;
-  int shift_ = 64;
+  // rows_[id][byte]: the next id, -1 (refused) or kUnknown; a dense row per
+  // state that has been stepped from (1 KiB each), so a trie edge is one load.
+  std::vector<std::vector<int32_t>> rows_;
   std::unordered_map<uint64_t, std::vector<uint64_t>> masks_;
 };
 

@@ -4,31 +4,12 @@
 
 #include "sampling/grammar/automaton.h"
 #include "sampling/grammar/grammar_error.h"
+#include "sampling/grammar/ir_rewrite.h"
 
 namespace nucleus::grammar {
 namespace {
 
 std::atomic<uint64_t> next_id{1};
-
-// Rules that can match the empty string (fixpoint).
-std::vector<bool> nullable_rules(const Grammar& g) {
-  std::vector<bool> nullable(g.rules().size(), false);
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (size_t r = 0; r < g.rules().size(); ++r) {
-      if (nullable[r]) continue;
-      for (const Sequence& alt : g.rules()[r].alternatives) {
-        bool all = true;
-        for (Element e : alt) all = all && e.kind == Element::Kind::kRule && nullable[e.index];
-        if (all) {
-          nullable[r] = changed = true;
-          break;
-        }
-      }
-    }
-  }
-  return nullable;
-}
 
 // The runtime expands rule calls until every stack tops on a byte; a rule that
 // can call itself before consuming a byte would expand forever, so it is
@@ -78,11 +59,13 @@ void check_left_recursion(const Grammar& g) {
 CompiledGrammar::CompiledGrammar() = default;
 CompiledGrammar::~CompiledGrammar() = default;
 
-std::shared_ptr<const CompiledGrammar> CompiledGrammar::compile(const Grammar& g) {
-  if (g.rules().empty()) throw GrammarError("empty grammar: no rule 'root'");
-  for (const Rule& r : g.rules()) {
+std::shared_ptr<const CompiledGrammar> CompiledGrammar::compile(const Grammar& source) {
+  if (source.rules().empty()) throw GrammarError("empty grammar: no rule 'root'");
+  for (const Rule& r : source.rules()) {
     if (!r.defined) throw GrammarError("undefined rule '" + r.name + "'");
   }
+  Grammar g = source;
+  remove_empty_loops(g);
   check_left_recursion(g);
   std::shared_ptr<CompiledGrammar> c(new CompiledGrammar());
   c->sets_ = g.byte_sets();

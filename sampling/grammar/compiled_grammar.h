@@ -25,7 +25,8 @@ inline uint32_t op_index(uint32_t instr) { return instr & ~kOpMask; }
 class CompiledGrammar {
  public:
   // Throws GrammarError naming an undefined rule, a left-recursive rule (which
-  // the stack-based runtime could not run) or a missing root.
+  // the stack-based runtime could not run) or a missing root. Stars over
+  // bodies that can match empty are rewritten first (ir_rewrite.h).
   static std::shared_ptr<const CompiledGrammar> compile(const Grammar& grammar);
   ~CompiledGrammar();
 

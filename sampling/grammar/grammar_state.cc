@@ -40,6 +40,7 @@ struct Expansion {
           if (op_kind(code[pos + 1]) != Op::kEnd) stack.push_back(pos + 1);
           if (stack.size() >= GrammarState::kMaxDepth) return;
           const auto& starts = g.alternatives(op_index(instr));
+          if (starts.empty()) return;  // a rule that matches nothing
           for (size_t i = 0; i + 1 < starts.size(); ++i) {
             Stack copy = stack;
             copy.push_back(starts[i]);
@@ -112,6 +113,16 @@ bool GrammarState::accept_bytes(std::string_view bytes) {
 bool GrammarState::allows(std::string_view bytes) const {
   GrammarState copy = *this;
   return copy.accept_bytes(bytes);
+}
+
+ByteSet GrammarState::next_bytes() const {
+  ByteSet out;
+  const auto& code = grammar_->code();
+  for (size_t i = 0; i < stacks_.size(); i += stacks_[i] + 1) {
+    const ByteSet& set = grammar_->byte_set(op_index(code[stacks_[i + stacks_[i]]]));
+    for (size_t w = 0; w < out.bits.size(); ++w) out.bits[w] |= set.bits[w];
+  }
+  return out;
 }
 
 size_t GrammarState::stack_count() const {

@@ -38,6 +38,10 @@ class GrammarState {
   // Whether `bytes` could be accepted, without changing the state.
   bool allows(std::string_view bytes) const;
 
+  // Exactly the bytes accept_byte would accept now: the union of the byte sets
+  // on top of the live stacks.
+  ByteSet next_bytes() const;
+
   // The text so far is a complete match: end-of-generation may come here.
   bool can_end() const { return can_end_; }
   // No byte can follow (only ending, if can_end()).
@@ -57,6 +61,15 @@ class GrammarState {
   size_t hash() const;
 
  private:
+  // The automaton keeps copies of states inside the grammar they point to; its
+  // copies hold a non-owning pointer, or the grammar would own itself and leak.
+  friend class Automaton;
+  GrammarState non_owning() const {
+    GrammarState copy = *this;
+    copy.grammar_ = std::shared_ptr<const CompiledGrammar>(std::shared_ptr<const CompiledGrammar>(), grammar_.get());
+    return copy;
+  }
+
   std::shared_ptr<const CompiledGrammar> grammar_;
   std::vector<uint32_t> stacks_;
   bool can_end_ = false;

@@ -94,8 +94,8 @@ Element integer_range(Grammar& g, std::optional<int64_t> lo, std::optional<int64
     b.non_negative(from, to, {g.byte('-')}, alternatives);
   }
   if (!hi || *hi >= 0) {
-    b.non_negative(lo && *lo > 0 ? static_cast<uint64_t>(*lo) : 0, hi ? std::optional<uint64_t>(*hi) : std::nullopt,
-                   {}, alternatives);
+    b.non_negative(lo && *lo > 0 ? static_cast<uint64_t>(*lo) : 0, hi ? std::optional<uint64_t>(*hi) : std::nullopt, {},
+                   alternatives);
   }
   return g.group(std::move(alternatives), "int-range");
 }

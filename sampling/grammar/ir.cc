@@ -47,6 +47,12 @@ void Grammar::add_alternative(uint32_t rule, Sequence seq) {
   rules_[rule].defined = true;
 }
 
+uint32_t Grammar::new_empty_rule(std::string_view hint) {
+  const uint32_t r = new_rule(hint);
+  rules_[r].defined = true;
+  return r;
+}
+
 Element Grammar::bytes(const ByteSet& set) {
   auto [it, inserted] = byte_set_ids_.emplace(set, static_cast<uint32_t>(byte_sets_.size()));
   if (inserted) byte_sets_.push_back(set);
@@ -115,6 +121,7 @@ Element Grammar::repeat(Element body, uint32_t min, std::optional<uint32_t> max,
     const uint32_t star = new_rule(name);
     add_alternative(star, {body, ref(star)});
     add_alternative(star, {});
+    stars_.push_back({star, body});
     tail = ref(star);
   } else {
     for (uint32_t k = 0; k < *max - min; ++k) {

@@ -67,6 +67,20 @@ class Grammar {
   // prefixes do not multiply the parse stacks.
   Element one_of(const std::vector<std::string>& options, std::string_view hint);
 
+  // x* with a body that can match the empty string would let the runtime loop
+  // without consuming input; compile() rewrites those bodies to their non-empty
+  // part (ir_rewrite.h), so it records every star here.
+  struct Star {
+    uint32_t rule;
+    Element body;
+  };
+  const std::vector<Star>& stars() const { return stars_; }
+  // A rule that matches nothing (no alternatives), marked defined.
+  uint32_t new_empty_rule(std::string_view hint);
+  void replace_first_element(uint32_t rule, size_t alternative, Element e) {
+    rules_[rule].alternatives[alternative][0] = e;
+  }
+
   uint32_t root() const { return root_; }
   const std::vector<Rule>& rules() const { return rules_; }
   const std::vector<ByteSet>& byte_sets() const { return byte_sets_; }
@@ -74,6 +88,7 @@ class Grammar {
 
  private:
   std::vector<Rule> rules_;
+  std::vector<Star> stars_;
   std::vector<ByteSet> byte_sets_;
   std::map<ByteSet, uint32_t> byte_set_ids_;
   std::map<std::string, uint32_t, std::less<>> names_;

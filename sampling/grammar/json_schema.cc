@@ -14,13 +14,32 @@ namespace {
 
 using json = nlohmann::ordered_json;  // keeps "properties" in schema order
 
-const std::set<std::string, std::less<>> kAnnotations = {
-    "title", "description", "default", "examples", "$schema", "$id", "$comment", "deprecated", "readOnly",
-    "writeOnly", "$defs", "definitions"};
-const std::set<std::string, std::less<>> kKeywords = {
-    "type", "nullable", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "properties", "required",
-    "additionalProperties", "items", "prefixItems", "minItems", "maxItems", "minLength", "maxLength", "pattern",
-    "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
+const std::set<std::string, std::less<>> kAnnotations = {"title",    "description", "default",  "examples",
+                                                         "$schema",  "$id",         "$comment", "deprecated",
+                                                         "readOnly", "writeOnly",   "$defs",    "definitions"};
+const std::set<std::string, std::less<>> kKeywords = {"type",
+                                                      "nullable",
+                                                      "enum",
+                                                      "const",
+                                                      "anyOf",
+                                                      "oneOf",
+                                                      "allOf",
+                                                      "$ref",
+                                                      "properties",
+                                                      "required",
+                                                      "additionalProperties",
+                                                      "items",
+                                                      "prefixItems",
+                                                      "minItems",
+                                                      "maxItems",
+                                                      "minLength",
+                                                      "maxLength",
+                                                      "pattern",
+                                                      "format",
+                                                      "minimum",
+                                                      "maximum",
+                                                      "exclusiveMinimum",
+                                                      "exclusiveMaximum"};
 
 // Formats as whole-string regexes over ASCII (nothing to escape inside a JSON
 // string). Dates never have day 29 of February (no leap-year rule) nor
@@ -39,9 +58,12 @@ const std::map<std::string, std::string, std::less<>> kFormats = {
 std::string escape_pointer_token(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
   }
   return out;
 }
@@ -178,7 +200,8 @@ class SchemaCompiler {
   Element reference(const json& ref, const std::string& ptr) {
     if (!ref.is_string()) fail("'$ref' must be a string", ptr);
     const std::string target = ref.get<std::string>();
-    if (target.empty() || target[0] != '#') fail("only local references ('#/...') are supported, not '" + target + "'", ptr);
+    if (target.empty() || target[0] != '#')
+      fail("only local references ('#/...') are supported, not '" + target + "'", ptr);
     auto it = refs_.find(target);
     if (it != refs_.end()) return Grammar::ref(it->second);
     const std::string pointer = target.substr(1);
@@ -202,8 +225,10 @@ class SchemaCompiler {
     std::vector<std::string> strings;
     std::vector<Sequence> alternatives;
     for (const json& v : values) {
-      if (v.is_string()) strings.push_back(JsonText::quote(v.get<std::string>()));
-      else alternatives.push_back({text_.exact(v)});
+      if (v.is_string())
+        strings.push_back(JsonText::quote(v.get<std::string>()));
+      else
+        alternatives.push_back({text_.exact(v)});
     }
     if (!strings.empty()) alternatives.push_back({g_.one_of(strings, "enum")});
     return g_.group(std::move(alternatives), "enum");
@@ -396,8 +421,9 @@ class SchemaCompiler {
       if (!tail_item) tail_item = g_.group({{value(*items, ptr + "/items"), w}}, "item");
       return *tail_item;
     };
-    // after[i]: what may follow the i-th item (i >= 1).
-    const uint64_t fixed = std::max(min, max ? std::min(k, *max) : k);
+    // after[i]: what may follow the i-th item (i >= 1); from after[fixed] on, items
+    // are the tail schema and optional.
+    const uint64_t fixed = std::max<uint64_t>({1, min, max ? std::min(k, *max) : k});
     std::optional<Element> rest;  // after[fixed]
     if (!max || *max > fixed) {
       const Element more = g_.group({{g_.byte(','), w, item(fixed)}}, "more");

@@ -22,8 +22,8 @@
 // JSON pointer, never silently ignored.
 //
 // Whitespace: runs of at most kMaxJsonWhitespace between tokens, none before
-// or after the value. Integers have at most 20 digits; numbers at most 16
-// integer, 16 fraction and 3 exponent digits. Strings may hold any escape.
+// or after the value. Integers have at most 20 digits; numbers at most 20
+// integer, 20 fraction and 3 exponent digits. Strings may hold any escape.
 #pragma once
 
 #include <memory>

@@ -45,8 +45,8 @@ Element JsonText::escaped_class(const std::vector<CodePointRange>& ranges) {
   }
   std::vector<Sequence> alternatives;
   if (!raw.empty()) alternatives.push_back({g_.code_points(raw, false)});
-  static constexpr std::pair<uint32_t, char> kShort[] = {{'"', '"'},  {'\\', '\\'}, {'/', '/'}, {'\b', 'b'},
-                                                         {'\f', 'f'}, {'\n', 'n'},   {'\r', 'r'}, {'\t', 't'}};
+  static constexpr std::pair<uint32_t, char> kShort[] = {{'"', '"'},  {'\\', '\\'}, {'/', '/'},  {'\b', 'b'},
+                                                         {'\f', 'f'}, {'\n', 'n'},  {'\r', 'r'}, {'\t', 't'}};
   for (auto [cp, letter] : kShort) {
     if (contains(ranges, cp)) alternatives.push_back({g_.byte('\\'), g_.byte(static_cast<uint8_t>(letter))});
   }
@@ -114,8 +114,8 @@ Element JsonText::number() {
   if (number_) return *number_;
   ByteSet d;
   d.set_range('0', '9');
-  const Element frac = g_.repeat(g_.group({{g_.byte('.'), g_.repeat(g_.bytes(d), 1, 16, "frac")}}, "frac"), 0, 1,
-                                 "frac");
+  const Element frac =
+      g_.repeat(g_.group({{g_.byte('.'), g_.repeat(g_.bytes(d), 1, 20, "frac")}}, "frac"), 0, 1, "frac");
   const Element sign = g_.repeat(g_.bytes(chars("-+")), 0, 1, "sign");
   const Element exp =
       g_.repeat(g_.group({{g_.bytes(chars("eE")), sign, g_.repeat(g_.bytes(d), 1, 3, "exp")}}, "exp"), 0, 1, "exp");

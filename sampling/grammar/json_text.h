@@ -29,7 +29,7 @@ class JsonText {
   Element string_char(bool no_surrogate_escapes = false);
   // [ \t\n\r]{0, kMaxJsonWhitespace}
   Element ws();
-  Element number();   // -?(0|[1-9][0-9]{0,15})(.[0-9]{1,16})?([eE][-+]?[0-9]{1,3})?
+  Element number();   // -?(0|[1-9][0-9]{0,19})(.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})? (any Python float repr fits)
   Element integer();  // -?(0|[1-9][0-9]{0,19})
   Element string();   // "..." any string
   // Any JSON value (recursive), with bounded whitespace inside containers.

@@ -75,8 +75,7 @@ class RegexParser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw GrammarError("regex: " + what + " at offset " + std::to_string(pos_) + " in '" + std::string(pattern_) +
-                       "'");
+    throw GrammarError("regex: " + what + " at offset " + std::to_string(pos_) + " in '" + std::string(pattern_) + "'");
   }
   bool eof() const { return pos_ >= end_; }
   uint32_t peek(size_t ahead = 0) const { return pos_ + ahead < end_ ? cps_[pos_ + ahead] : 0; }
@@ -127,7 +126,9 @@ class RegexParser {
         fail("anchor '^' is only supported at the start of the pattern");
       case '$':
         fail("anchor '$' is only supported at the end of the pattern");
-      case '*': case '+': case '?':
+      case '*':
+      case '+':
+      case '?':
         fail("nothing to repeat before '" + std::string(1, static_cast<char>(c)) + "'");
       case '{':
         if (quantifier_ahead()) fail("nothing to repeat before '{'");
@@ -168,10 +169,20 @@ class RegexParser {
   bool shorthand(uint32_t c, Ranges& out) const {
     const Ranges* set = nullptr;
     switch (c) {
-      case 'd': case 'D': set = &kDigit; break;
-      case 'w': case 'W': set = &kWord; break;
-      case 's': case 'S': set = &kSpace; break;
-      default: return false;
+      case 'd':
+      case 'D':
+        set = &kDigit;
+        break;
+      case 'w':
+      case 'W':
+        set = &kWord;
+        break;
+      case 's':
+      case 'S':
+        set = &kSpace;
+        break;
+      default:
+        return false;
     }
     const Ranges add = (c >= 'a') ? *set : ascii_complement(*set);
     out.insert(out.end(), add.begin(), add.end());
@@ -183,16 +194,26 @@ class RegexParser {
     const uint32_t e = peek();
     ++pos_;
     switch (e) {
-      case 'n': return '\n';
-      case 't': return '\t';
-      case 'r': return '\r';
-      case 'f': return '\f';
-      case 'v': return '\v';
-      case '0': return 0;
-      case 'x': return hex(2);
-      case 'u': return hex(4);
-      case 'U': return hex(8);
-      default: break;
+      case 'n':
+        return '\n';
+      case 't':
+        return '\t';
+      case 'r':
+        return '\r';
+      case 'f':
+        return '\f';
+      case 'v':
+        return '\v';
+      case '0':
+        return 0;
+      case 'x':
+        return hex(2);
+      case 'u':
+        return hex(4);
+      case 'U':
+        return hex(8);
+      default:
+        break;
     }
     --pos_;
     if (e >= '1' && e <= '9') fail("backreference '\\" + std::string(1, static_cast<char>(e)) + "' is not supported");
@@ -201,7 +222,8 @@ class RegexParser {
       fail("anchor '\\" + std::string(1, static_cast<char>(e)) + "' is not supported; use ^ and $");
     }
     if (e == 'k') fail("backreference '\\k' is not supported");
-    if (e == 'p' || e == 'P') fail("Unicode property '\\" + std::string(1, static_cast<char>(e)) + "' is not supported");
+    if (e == 'p' || e == 'P')
+      fail("Unicode property '\\" + std::string(1, static_cast<char>(e)) + "' is not supported");
     if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) {
       fail("unknown escape '\\" + std::string(1, static_cast<char>(e)) + "'");
     }

@@ -13,8 +13,7 @@ std::atomic<uint64_t> next_owner{1};
 }  // namespace
 
 GrammarTokenMask::GrammarTokenMask(const Vocabulary& vocab)
-    : rows_(vocab.rows > 0 ? vocab.rows : static_cast<int32_t>(vocab.tokens.size())),
-      owner_(next_owner.fetch_add(1)) {
+    : rows_(vocab.rows > 0 ? vocab.rows : static_cast<int32_t>(vocab.tokens.size())), owner_(next_owner.fetch_add(1)) {
   const auto n = static_cast<int32_t>(std::min<size_t>(vocab.tokens.size(), static_cast<size_t>(rows_)));
   std::vector<uint8_t> excluded(static_cast<size_t>(n), 0);
   for (int32_t id : vocab.never_allowed) {

@@ -37,7 +37,8 @@ TEST(GrammarJsonSchema, PropertyOrderIsTheSchemaTextOrderNotAlphabetical) {
 
 TEST(GrammarJsonSchema, AllOptionalPropertiesAndCommas) {
   auto g = schema(R"({"type":"object","properties":{"x":{"type":"null"},"y":{"type":"null"},"z":{"type":"null"}}})");
-  for (const char* ok : {"{}", R"({"x":null})", R"({"y":null})", R"({"x":null,"z":null})", R"({"x":null,"y":null,"z":null})"}) {
+  for (const char* ok :
+       {"{}", R"({"x":null})", R"({"y":null})", R"({"x":null,"z":null})", R"({"x":null,"y":null,"z":null})"}) {
     EXPECT_TRUE(matches(g, ok)) << ok;
   }
   for (const char* bad : {R"({,"y":null})", R"({"x":null,})", R"({"x":null "y":null})", R"({"y":null,"x":null})"}) {
@@ -46,7 +47,8 @@ TEST(GrammarJsonSchema, AllOptionalPropertiesAndCommas) {
 }
 
 TEST(GrammarJsonSchema, AdditionalPropertiesTrueAllowsOtherKeysOnly) {
-  auto g = schema(R"({"type":"object","properties":{"id":{"type":"integer"}},"additionalProperties":{"type":"string"}})");
+  auto g =
+      schema(R"({"type":"object","properties":{"id":{"type":"integer"}},"additionalProperties":{"type":"string"}})");
   EXPECT_TRUE(matches(g, R"({"id":1,"name":"x","i":"y"})"));
   EXPECT_TRUE(matches(g, R"({"idx":"a"})"));
   EXPECT_TRUE(matches(g, R"({})"));
@@ -172,8 +174,9 @@ TEST(GrammarJsonSchema, ErrorsNameTheKeywordAndPointer) {
   EXPECT_NE(err(R"({"type":"number","multipleOf":3})").find("'multipleOf'"), std::string::npos);
   EXPECT_NE(err(R"({"type":"array","uniqueItems":true})").find("'uniqueItems'"), std::string::npos);
   EXPECT_NE(err(R"({"type":"object","patternProperties":{}})").find("'patternProperties'"), std::string::npos);
-  EXPECT_NE(err(R"({"type":"number","minimum":0})").find("'minimum' is only supported for type 'integer' at '#/minimum'"),
-            std::string::npos);
+  EXPECT_NE(
+      err(R"({"type":"number","minimum":0})").find("'minimum' is only supported for type 'integer' at '#/minimum'"),
+      std::string::npos);
   EXPECT_NE(err(R"({"type":"string","format":"hostname"})").find("unsupported format 'hostname' at '#/format'"),
             std::string::npos);
   EXPECT_NE(err(R"({"$ref":"#/$defs/missing"})").find("points to nothing"), std::string::npos);

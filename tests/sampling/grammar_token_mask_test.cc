@@ -21,10 +21,12 @@ namespace {
 Vocabulary test_vocab() {
   Vocabulary v;
   v.tokens = {"<s>", "</s>", ""};
-  for (const char* t : {"{", "}", "[", "]", ",", ":", "\"", " ", "\n", "{\"", "\":", "\": ", "\",", "\"}", "},",
-                        "true", "tr", "false", "null", "nul", "0", "1", "12", "123", "-", "-1", ".", "5", "e", "E+",
-                        "a", "ab", "abc", "name", "\"name", "age", "x", "é", "\xC3", "\xA9", "日本", "\xE6\x97",
-                        "\\", "\\n", "\\u00", "41", "yes", "no", "not", "2024", "-05", "-06", "T", "Z", "  ", "\t"}) {
+  for (const char* t : {"{",    "}",        "[",   "]",    ",",      ":",    "\"",  " ",     "\n",   "{\"",
+                        "\":",  "\": ",     "\",", "\"}",  "},",     "true", "tr",  "false", "null", "nul",
+                        "0",    "1",        "12",  "123",  "-",      "-1",   ".",   "5",     "e",    "E+",
+                        "a",    "ab",       "abc", "name", "\"name", "age",  "x",   "é",     "\xC3", "\xA9",
+                        "日本", "\xE6\x97", "\\",  "\\n",  "\\u00",  "41",   "yes", "no",    "not",  "2024",
+                        "-05",  "-06",      "T",   "Z",    "  ",     "\t"}) {
     v.tokens.push_back(t);
   }
   v.never_allowed = {0};
@@ -49,7 +51,8 @@ void check_walk(const std::shared_ptr<const CompiledGrammar>& g, const Vocabular
       } else if (id >= 3 && id < vocab.tokens.size()) {
         expect = state.allows(vocab.tokens[id]);
       }
-      ASSERT_EQ(mask[id], expect ? 1 : 0) << "step " << step << " token " << id << " '" << (id < vocab.tokens.size() ? vocab.tokens[id] : "") << "'";
+      ASSERT_EQ(mask[id], expect ? 1 : 0)
+          << "step " << step << " token " << id << " '" << (id < vocab.tokens.size() ? vocab.tokens[id] : "") << "'";
       if (expect && id != 1) allowed.push_back(static_cast<int32_t>(id));
     }
     masks.fill(state, again);  // from the cache
@@ -89,6 +92,23 @@ TEST(GrammarTokenMask, OnlyEndOfGenerationOnceComplete) {
   for (size_t id = 0; id < mask.size(); ++id) EXPECT_EQ(mask[id], id == 1 ? 1 : 0) << id;
 }
 
+TEST(GrammarTokenMask, AGrammarIsFreedAfterItsMasksWereComputed) {
+  // The automaton inside a grammar holds states; they must not own the grammar.
+  const Vocabulary vocab = test_vocab();
+  GrammarTokenMask masks(vocab);
+  std::weak_ptr<const CompiledGrammar> weak;
+  {
+    auto g = compile_regex("(ab|a)+[0-9]");
+    weak = g;
+    GrammarState s(g);
+    std::vector<uint8_t> mask;
+    masks.fill(s, mask);
+    ASSERT_TRUE(s.accept_bytes("ab"));
+    masks.fill(s, mask);
+  }
+  EXPECT_TRUE(weak.expired());
+}
+
 TEST(GrammarCache, CompilesOncePerSourceAndEvictsTheOldest) {
   GrammarCache cache(2);
   auto a = cache.get(GrammarKind::kRegex, "a+");
@@ -101,7 +121,8 @@ TEST(GrammarCache, CompilesOncePerSourceAndEvictsTheOldest) {
   EXPECT_EQ(cache.size(), 2u);
   EXPECT_NE(cache.get(GrammarKind::kRegex, "a+"), a);  // evicted, compiled again
   // Same text, different kind: different entries.
-  EXPECT_NE(cache.get(GrammarKind::kJsonSchema, R"({"const":"a"})"), cache.get(GrammarKind::kRegex, R"({"const":"a"})"));
+  EXPECT_NE(cache.get(GrammarKind::kJsonSchema, R"({"const":"a"})"),
+            cache.get(GrammarKind::kRegex, R"({"const":"a"})"));
   EXPECT_THROW(cache.get(GrammarKind::kChoice, "[1]"), GrammarError);
 }
 
