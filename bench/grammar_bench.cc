@@ -19,8 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/gguf.h"
-#include "engine/tokenizer.h"
+#include "model/gguf.h"
+#include "model/tokenizer_gguf.h"
+#include "text/tokenizer.h"
 #include "sampling/grammar/grammar_cache.h"
 #include "sampling/grammar/token_mask.h"
 
@@ -79,7 +80,7 @@ const Case kCases[] = {
 
 int main(int argc, char** argv) {
   const std::string path = model_path(argc, argv);
-  const auto tokenizer = nucleus::Tokenizer::from_gguf(nucleus::GgufFile::open(path));
+  const auto tokenizer = nucleus::tokenizer_from_gguf(nucleus::GgufFile::open(path));
   nucleus::grammar::Vocabulary vocab;
   for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
     vocab.tokens.push_back(tokenizer.token_to_piece(id));

@@ -10,6 +10,7 @@
 #include "engine/draft_model_drafter.h"
 #include "engine/json_token_mask.h"
 #include "engine/kv_budget.h"
+#include "sampling/grammar/grammar_error.h"
 #include "engine/ngram_drafter.h"
 #include "engine/prompt_logprobs.h"
 #include "text/tokenizer.h"
