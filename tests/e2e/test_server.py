@@ -267,6 +267,118 @@ def _(c):
     assert r.choices[0].finish_reason == "stop" and isinstance(json.loads(r.choices[0].text), dict), r.choices[0]
 
 
+PERSON_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 40},
+        "age": {"type": "integer", "minimum": 0, "maximum": 130},
+        "email": {"type": "string", "format": "email"},
+        "tags": {"type": "array", "items": {"enum": ["cat", "dog", "bird"]}, "maxItems": 3},
+        "address": {"anyOf": [{"type": "null"},
+                              {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30}},
+                               "required": ["city"], "additionalProperties": False}]},
+    },
+    "required": ["name", "age", "email", "tags", "address"],
+    "additionalProperties": False,
+}
+
+
+@check("response_format json_schema (openai client): every answer validates with jsonschema, keys in schema order, "
+       "streamed == not streamed, n=2, completions too")
+def _(c):
+    import jsonschema
+    cl = c["client"]
+    rf = {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON_SCHEMA, "strict": True}}
+    msgs = [{"role": "user", "content": "Make up a person as JSON."}]
+    validator = jsonschema.Draft202012Validator(PERSON_SCHEMA, format_checker=jsonschema.FormatChecker())
+    answers = 0
+    for kw in (dict(temperature=0), dict(temperature=1.0, seed=1), dict(temperature=1.0, seed=2, n=2)):
+        r = cl.chat.completions.create(model=c["model"], messages=msgs, max_tokens=300, response_format=rf, **kw)
+        for ch in r.choices:
+            assert ch.finish_reason == "stop", (kw, ch.finish_reason, ch.message.content)
+            doc = json.loads(ch.message.content)
+            validator.validate(doc)
+            assert list(doc) == list(PERSON_SCHEMA["properties"]), list(doc)  # the schema's order, not sorted
+            answers += 1
+    stream = cl.chat.completions.create(model=c["model"], messages=msgs, max_tokens=300, temperature=1.0, seed=1,
+                                        response_format=rf, stream=True)
+    streamed = "".join(ch.choices[0].delta.content or "" for ch in stream if ch.choices)
+    again = cl.chat.completions.create(model=c["model"], messages=msgs, max_tokens=300, temperature=1.0, seed=1,
+                                       response_format=rf)
+    assert streamed == again.choices[0].message.content, (streamed, again.choices[0].message.content)
+    r = cl.completions.create(model=c["model"], prompt="A person as JSON:", max_tokens=300, temperature=0.8, seed=3,
+                              extra_body={"response_format": rf})
+    validator.validate(json.loads(r.choices[0].text))
+    print(f"    {answers + 2} schema answers validated")
+
+
+@check("the openai client's parse() helper with a pydantic model gets a parsed object")
+def _(c):
+    import pydantic
+
+    class City(pydantic.BaseModel):
+        name: str
+        population: int
+        coastal: bool
+
+    r = c["client"].chat.completions.parse(model=c["model"], max_tokens=200, temperature=0,
+                                           messages=[{"role": "user", "content": "Describe Lisbon."}],
+                                           response_format=City)
+    city = r.choices[0].message.parsed
+    assert isinstance(city, City), r.choices[0].message
+    assert isinstance(city.population, int) and isinstance(city.coastal, bool), city
+
+
+@check("vLLM's guided_choice / guided_regex / structured_outputs and llama.cpp's GBNF grammar constrain the output")
+def _(c):
+    cl = c["client"]
+    choices = ["positive", "negative", "neutral"]
+    for seed in range(3):
+        r = cl.chat.completions.create(model=c["model"], max_tokens=20, temperature=1.0, seed=seed,
+                                       messages=[{"role": "user", "content": "Sentiment of: I love it!"}],
+                                       extra_body={"guided_choice": choices})
+        assert r.choices[0].message.content in choices, r.choices[0].message.content
+    pattern = r"\d{3}-\d{4}"
+    for body in ({"guided_regex": pattern}, {"structured_outputs": {"regex": pattern}}):
+        r = cl.completions.create(model=c["model"], prompt="Phone:", max_tokens=20, temperature=1.0, seed=4,
+                                  extra_body=body)
+        assert re.fullmatch(pattern, r.choices[0].text), (body, r.choices[0].text)
+    gbnf = 'root ::= "The answer is " [0-9]+ "."'
+    r = cl.completions.create(model=c["model"], prompt="2+2?", max_tokens=20, temperature=0,
+                              extra_body={"grammar": gbnf})
+    assert re.fullmatch(r"The answer is [0-9]+\.", r.choices[0].text), r.choices[0].text
+    r = cl.chat.completions.create(model=c["model"], max_tokens=120, temperature=0,
+                                   messages=[{"role": "user", "content": "A colour as JSON"}],
+                                   extra_body={"json_schema": {"type": "object", "properties": {
+                                       "colour": {"enum": ["red", "green", "blue"]}}, "required": ["colour"]}})
+    assert json.loads(r.choices[0].message.content)["colour"] in ("red", "green", "blue"), r.choices[0].message
+
+
+@check("structured output errors: unsupported keyword, bad regex and GBNF, two formats at once, with beam search "
+       "-> 400 naming the field")
+def _(c):
+    url = "/v1/chat/completions"
+    m = [{"role": "user", "content": "hi"}]
+
+    def err(body, param, words):
+        e = expect_error(c, 400, json.dumps({"messages": m, **body}).encode(), param, path=url)
+        assert words in e["message"], e["message"]
+
+    err({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+        "type": "object", "properties": {"a": {"type": "string", "contentEncoding": "base64"}}}}}},
+        "response_format", "contentEncoding")
+    err({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "response_format", "schema")
+    err({"guided_regex": "(a)\\1"}, "guided_regex", "guided_regex")
+    err({"grammar": "root ::= undefined_rule"}, "grammar", "undefined_rule")
+    err({"guided_choice": []}, "guided_choice", "non-empty")
+    err({"guided_choice": ["a"], "guided_regex": "b"}, "guided_choice", "one structured output")
+    err({"structured_outputs": {"regex": "a", "choice": ["b"]}}, "structured_outputs", "one of")
+    err({"structured_outputs": {"whitespace_pattern": " "}}, "structured_outputs.whitespace_pattern", "not supported")
+    err({"guided_choice": ["a"], "use_beam_search": True, "n": 2, "temperature": 0}, "guided_choice", "beam search")
+    expect_error(c, 400, json.dumps({"messages": m, "guided_choice": ["a", "b"], "min_tokens": 2}).encode(),
+                 "min_tokens", path=url)
+
+
 @check("n=3 gives three choices; a seed reproduces a sampled answer")
 def _(c):
     cl = c["client"]
