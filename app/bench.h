@@ -1,5 +1,5 @@
 // What the `nucleus bench` subcommands share. cmd_bench.cc registers `bench`;
-// each bench_*.cc adds one subcommand under it (model, offline, spec, serve).
+// each bench_*.cc adds one subcommand under it (model, offline, spec, serve, grammar).
 // Figures, not tests: compare them with a peer measured in the same run
 // (bench/peers/ runs llama.cpp's llama-bench and llama-server beside these).
 #pragma once
@@ -24,6 +24,7 @@ void add_model_bench(CLI::App* bench, const BenchRun& run);    // bench_model.cc
 void add_offline_bench(CLI::App* bench, const BenchRun& run);  // bench_offline.cc
 void add_spec_bench(CLI::App* bench, const BenchRun& run);     // bench_spec.cc
 void add_serve_bench(CLI::App* bench, const BenchRun& run);    // bench_serve.cc
+void add_grammar_bench(CLI::App* bench, const BenchRun& run);  // bench_grammar.cc
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t);

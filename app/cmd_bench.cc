@@ -33,13 +33,14 @@ kernels::Device bench_device(const std::string& choice) {
 namespace {
 
 NUCLEUS_REGISTER_COMMAND(
-    "bench", "Benchmarks: `bench model` (forward pass), `bench offline` (engine), `bench spec` (speculation), `bench serve` (HTTP)",
+    "bench", "Benchmarks: `bench model` (forward pass), `bench offline` (engine), `bench spec` (speculation), `bench grammar` (structured output), `bench serve` (HTTP)",
     [](CLI::App* sub) -> std::function<int()> {
       sub->require_subcommand(1);
       auto run = std::make_shared<std::function<int()>>();
       add_model_bench(sub, run);
       add_offline_bench(sub, run);
       add_spec_bench(sub, run);
+      add_grammar_bench(sub, run);
       add_serve_bench(sub, run);
       return [run] { return (*run)(); };
     });
