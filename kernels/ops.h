@@ -1,6 +1,6 @@
 // The ops the model is made of, behind one interface for every device.
 //
-// Each op validates its arguments here (ops.cc) and dispatches on the device
+// Each op validates its arguments here (ops_dispatch.cc) and dispatches on the device
 // to a *_cpu.cc implementation (kernels/cpu/) or a .cu one (kernels/cuda/).
 // A CPU-only build never references CUDA code: dispatching to CUDA then throws
 // "unsupported device".

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "sampling/sampler.h"
+#include "sampling/row.h"
 
 namespace nucleus::sampling {
 

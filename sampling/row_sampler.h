@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "sampling/sampler.h"
+#include "sampling/row.h"
 
 namespace nucleus::sampling {
 

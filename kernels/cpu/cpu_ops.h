@@ -1,4 +1,4 @@
-// The CPU implementations behind kernels/ops.h. ops.cc has validated every
+// The CPU implementations behind kernels/ops.h. ops_dispatch.cc has validated every
 // argument before these run; each splits its work over the pool by output
 // items (rows, heads, tokens), never by a reduction dimension.
 #pragma once

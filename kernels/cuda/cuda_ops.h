@@ -1,10 +1,10 @@
-// The ops of kernels/ops.h on a CUDA device; kernels/ops.cc validates the
+// The ops of kernels/ops.h on a CUDA device; kernels/ops_dispatch.cc validates the
 // arguments and dispatches here when ctx.device == Device::kCuda.
 //
 // Pointer convention: activations and the KV cache are DEVICE memory; every
 // integer index array (token ids, positions, slot_mapping, token_seq, token_pos,
 // block_tables) is HOST memory (or managed), as the engine builds it, and is
-// copied to the device by the op (ops.cc reads them on the host to validate).
+// copied to the device by the op (ops_dispatch.cc reads them on the host to validate).
 // Weights (WeightView, rms_norm's weight, matmul's bias) may be DEVICE memory,
 // or HOST memory such as the mmap'd GGUF file: a host weight is uploaded once on
 // first use (quantized -> fp16, see weights_cuda.h) and cached by its address,

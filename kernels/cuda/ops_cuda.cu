@@ -1,6 +1,6 @@
 // Elementwise ops, RMSNorm, RoPE, embedding, KV writes and paged attention on
 // the device (matmul is in matmul_cuda.cu; cuda_ops.h says where pointers live).
-// Arguments were validated by kernels/ops.cc. Each kernel computes one output
+// Arguments were validated by kernels/ops_dispatch.cc. Each kernel computes one output
 // element (or one row, or one (token, head)) with a fixed order of operations,
 // so a row's result does not depend on the other rows of the batch.
 #include <cuda_fp16.h>
