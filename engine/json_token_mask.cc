@@ -15,25 +15,8 @@ JsonTokenMask::JsonTokenMask(const Tokenizer& tokenizer, int32_t vocab) : vocab_
       ids.push_back(id);
     }
   }
-  std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
-    const std::string& pa = tokenizer.token_to_piece(a);
-    const std::string& pb = tokenizer.token_to_piece(b);
-    return pa != pb ? pa < pb : a < b;
-  });
-  order_ = ids;
-  bytes_.reserve(ids.size());
-  lcp_.reserve(ids.size());
-  for (size_t k = 0; k < ids.size(); ++k) {
-    bytes_.push_back(tokenizer.token_to_piece(ids[k]));
-    max_len_ = std::max(max_len_, bytes_.back().size());
-    uint32_t common = 0;
-    if (k > 0) {
-      const std::string& a = bytes_[k - 1];
-      const std::string& b = bytes_[k];
-      while (common < a.size() && common < b.size() && a[common] == b[common]) ++common;
-    }
-    lcp_.push_back(common);
-  }
+  sorted_ = sampling::SortedVocabulary::build(
+      std::move(ids), [&](int32_t id) -> const std::string& { return tokenizer.token_to_piece(id); });
 }
 
 void JsonTokenMask::fill(const sampling::JsonState& state, std::vector<uint8_t>& mask) const {
@@ -46,13 +29,13 @@ void JsonTokenMask::fill(const sampling::JsonState& state, std::vector<uint8_t>&
   // previous token, `valid` bytes were accepted and, if it failed, byte `valid`
   // was the one refused; a token sharing more than `valid` bytes with it fails
   // at that same byte.
-  std::vector<sampling::JsonState> states(max_len_ + 1);
+  std::vector<sampling::JsonState> states(sorted_.max_len + 1);
   states[0] = state;
   size_t valid = 0;
   bool failed = false;
-  for (size_t k = 0; k < order_.size(); ++k) {
-    const std::string& b = bytes_[k];
-    const size_t common = k == 0 ? 0 : lcp_[k];
+  for (size_t k = 0; k < sorted_.ids.size(); ++k) {
+    const std::string& b = sorted_.bytes[k];
+    const size_t common = k == 0 ? 0 : sorted_.lcp[k];
     if (failed && common > valid) continue;  // same failing prefix: ruled out, `valid` unchanged
     size_t i = std::min(common, valid);
     failed = false;
@@ -64,7 +47,7 @@ void JsonTokenMask::fill(const sampling::JsonState& state, std::vector<uint8_t>&
       }
     }
     valid = i;
-    if (!failed) mask[static_cast<size_t>(order_[k])] = 1;
+    if (!failed) mask[static_cast<size_t>(sorted_.ids[k])] = 1;
   }
 }
 

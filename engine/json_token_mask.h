@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sampling/json_grammar.h"
+#include "sampling/sorted_vocabulary.h"
 
 namespace nucleus {
 
@@ -30,11 +31,8 @@ class JsonTokenMask {
 
  private:
   int32_t vocab_ = 0;
-  std::vector<int32_t> order_;      // plain-text tokens with a non-empty piece, sorted by their bytes
-  std::vector<std::string> bytes_;  // bytes_[k]: the piece of order_[k]
-  std::vector<uint32_t> lcp_;       // lcp_[k]: bytes bytes_[k] shares with bytes_[k - 1]
+  sampling::SortedVocabulary sorted_;  // plain-text tokens with a non-empty piece
   std::vector<int32_t> end_ids_;    // end-of-generation ids
-  size_t max_len_ = 0;
 };
 
 }  // namespace nucleus

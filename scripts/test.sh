@@ -28,7 +28,9 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 bash scripts/build.sh tsan engine_tests server_tests kernels_tests
 log "tsan: engine, server and thread-pool tests"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
-build/tsan/tests/engine_tests --gtest_brief=1
+# The tests on the real model are left out: ten times slower under TSan, their waits time out, and
+# the tiny-model suites drive the same threads.
+build/tsan/tests/engine_tests --gtest_brief=1 --gtest_filter='-EngineOnModel.*:SpeculativeIdentity.*'
 build/tsan/tests/server_tests --gtest_brief=1
 build/tsan/tests/kernels_tests --gtest_brief=1 --gtest_filter='ThreadPool*:*ThreadInvariant*:AttentionTest.*'
 unset TSAN_OPTIONS

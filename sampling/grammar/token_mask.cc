@@ -23,27 +23,12 @@ GrammarTokenMask::GrammarTokenMask(const Vocabulary& vocab)
     if (id >= 0 && id < rows_) end_ids_.push_back(id);
     if (id >= 0 && id < n) excluded[static_cast<size_t>(id)] = 1;
   }
+  std::vector<int32_t> plain;
   for (int32_t id = 0; id < n; ++id) {
-    if (!excluded[static_cast<size_t>(id)] && !vocab.tokens[static_cast<size_t>(id)].empty()) order_.push_back(id);
+    if (!excluded[static_cast<size_t>(id)] && !vocab.tokens[static_cast<size_t>(id)].empty()) plain.push_back(id);
   }
-  std::sort(order_.begin(), order_.end(), [&](int32_t a, int32_t b) {
-    const std::string& pa = vocab.tokens[static_cast<size_t>(a)];
-    const std::string& pb = vocab.tokens[static_cast<size_t>(b)];
-    return pa != pb ? pa < pb : a < b;
-  });
-  bytes_.reserve(order_.size());
-  lcp_.reserve(order_.size());
-  for (size_t k = 0; k < order_.size(); ++k) {
-    bytes_.push_back(vocab.tokens[static_cast<size_t>(order_[k])]);
-    max_len_ = std::max(max_len_, bytes_.back().size());
-    uint32_t common = 0;
-    if (k > 0) {
-      const std::string& a = bytes_[k - 1];
-      const std::string& b = bytes_[k];
-      while (common < a.size() && common < b.size() && a[common] == b[common]) ++common;
-    }
-    lcp_.push_back(common);
-  }
+  sorted_ = sampling::SortedVocabulary::build(
+      std::move(plain), [&](int32_t id) -> const std::string& { return vocab.tokens[static_cast<size_t>(id)]; });
 }
 
 void GrammarTokenMask::compute(Automaton& automaton, int32_t start, std::vector<uint64_t>& bits) const {
@@ -51,13 +36,13 @@ void GrammarTokenMask::compute(Automaton& automaton, int32_t start, std::vector<
   // previous token, `valid` bytes were accepted and, if it failed, byte `valid`
   // was the one refused; a token sharing more than `valid` bytes with it fails
   // at that same byte.
-  std::vector<int32_t> ids(max_len_ + 1);
+  std::vector<int32_t> ids(sorted_.max_len + 1);
   ids[0] = start;
   size_t valid = 0;
   bool failed = false;
-  for (size_t k = 0; k < order_.size(); ++k) {
-    const std::string& b = bytes_[k];
-    const size_t common = lcp_[k];
+  for (size_t k = 0; k < sorted_.ids.size(); ++k) {
+    const std::string& b = sorted_.bytes[k];
+    const size_t common = sorted_.lcp[k];
     if (failed && common > valid) continue;
     size_t i = std::min(common, valid);
     failed = false;
@@ -71,7 +56,7 @@ void GrammarTokenMask::compute(Automaton& automaton, int32_t start, std::vector<
     }
     valid = i;
     if (!failed) {
-      const auto id = static_cast<size_t>(order_[k]);
+      const auto id = static_cast<size_t>(sorted_.ids[k]);
       bits[id >> 6] |= uint64_t{1} << (id & 63);
     }
   }

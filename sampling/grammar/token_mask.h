@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sampling/grammar/grammar_state.h"
+#include "sampling/sorted_vocabulary.h"
 
 namespace nucleus::grammar {
 
@@ -40,11 +41,8 @@ class GrammarTokenMask {
 
   int32_t rows_ = 0;
   uint64_t owner_ = 0;              // this vocabulary's key in the automata's mask caches
-  std::vector<int32_t> order_;      // plain tokens, sorted by their bytes
-  std::vector<std::string> bytes_;  // bytes_[k]: the bytes of order_[k]
-  std::vector<uint32_t> lcp_;       // lcp_[k]: bytes bytes_[k] shares with bytes_[k - 1]
+  sampling::SortedVocabulary sorted_;  // the plain tokens (not special, not end-of-generation, with bytes)
   std::vector<int32_t> end_ids_;
-  size_t max_len_ = 0;
 };
 
 }  // namespace nucleus::grammar
