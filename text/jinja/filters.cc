@@ -6,16 +6,15 @@
 #include <map>
 
 #include "text/jinja/args.h"
-#include "text/jinja/interpreter.h"
+#include "text/jinja/runtime.h"
 #include "text/jinja/json.h"
 #include "text/jinja/ops.h"
-#include "text/jinja/predicates.h"
 #include "text/jinja/pystr.h"
 
 namespace nucleus::jinja {
 namespace {
 
-using FilterFn = std::function<Value(Interpreter&, const Value&, Args&)>;
+using FilterFn = std::function<Value(Runtime&, const Value&, Args&)>;
 
 // jinja2's make_attrgetter: "a.b.0" is getitem(getitem(getitem(x, "a"), "b"), 0).
 Value lookup_path(const Value& item, const Value& attribute) {
@@ -65,7 +64,7 @@ double py_round(double x, int64_t ndigits) {
 }
 
 // select/reject/selectattr/rejectattr: keep items whose (attribute's) test result equals `keep`.
-Value select(Interpreter& in, const Value& v, Args& args, bool keep, bool by_attr) {
+Value select(Runtime& in, const Value& v, Args& args, bool keep, bool by_attr) {
   size_t skip = by_attr ? 1 : 0;
   Value attribute = by_attr && !args.positional.empty() ? args.positional[0] : Value();
   if (by_attr && args.positional.empty()) throw TemplateError("Missing parameter for attribute name");
@@ -85,7 +84,7 @@ Value select(Interpreter& in, const Value& v, Args& args, bool keep, bool by_att
   return Value::iterator(std::move(out));
 }
 
-Value map(Interpreter& in, const Value& v, Args& args) {
+Value map(Runtime& in, const Value& v, Args& args) {
   std::vector<Value> out;
   if (!v.truthy()) return Value::iterator({});  // jinja2: `if value:` before iterating
   const Value* attribute = nullptr;
@@ -227,17 +226,17 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
   static const std::map<std::string, FilterFn, std::less<>> f = [] {
     std::map<std::string, FilterFn, std::less<>> m;
     auto plain = [](std::function<Value(const Value&, Args&)> fn) {
-      return [fn](Interpreter&, const Value& v, Args& a) { return fn(v, a); };
+      return [fn](Runtime&, const Value& v, Args& a) { return fn(v, a); };
     };
     m["tojson"] = plain(tojson);
     m["indent"] = plain(indent);
     m["int"] = plain(to_int);
     m["float"] = plain(to_float);
     m["map"] = map;
-    m["select"] = [](Interpreter& in, const Value& v, Args& a) { return select(in, v, a, true, false); };
-    m["reject"] = [](Interpreter& in, const Value& v, Args& a) { return select(in, v, a, false, false); };
-    m["selectattr"] = [](Interpreter& in, const Value& v, Args& a) { return select(in, v, a, true, true); };
-    m["rejectattr"] = [](Interpreter& in, const Value& v, Args& a) { return select(in, v, a, false, true); };
+    m["select"] = [](Runtime& in, const Value& v, Args& a) { return select(in, v, a, true, false); };
+    m["reject"] = [](Runtime& in, const Value& v, Args& a) { return select(in, v, a, false, false); };
+    m["selectattr"] = [](Runtime& in, const Value& v, Args& a) { return select(in, v, a, true, true); };
+    m["rejectattr"] = [](Runtime& in, const Value& v, Args& a) { return select(in, v, a, false, true); };
     m["min"] = plain([](const Value& v, Args& a) { return min_max(v, a, false); });
     m["max"] = plain([](const Value& v, Args& a) { return min_max(v, a, true); });
     m["safe"] = plain([](const Value& v, Args& a) { return bind("safe", a, {}), Value::markup(v.str()); });
@@ -262,7 +261,7 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       auto a = bind("default", args, {{"default_value", Value("")}, {"boolean", Value(false)}});
       return v.is_undefined() || (a[1].truthy() && !v.truthy()) ? a[0] : v;
     });
-    m["join"] = [](Interpreter& in, const Value& v, Args& args) {
+    m["join"] = [](Runtime& in, const Value& v, Args& args) {
       auto a = bind("join", args, {{"d", Value("")}, {"attribute", Value(nullptr)}});
       std::string out, sep = a[0].str();
       bool first = true;
@@ -331,7 +330,7 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       std::reverse(items.begin(), items.end());
       return Value::iterator(std::move(items));
     });
-    m["replace"] = [](Interpreter& in, const Value& v, Args& args) {
+    m["replace"] = [](Runtime& in, const Value& v, Args& args) {
       auto a = bind("replace", args, {"old", "new", {"count", Value(nullptr)}});
       std::string s = v.str(), old = a[0].str(), repl = a[1].str();
       int64_t count = a[2].is_none() ? -1 : a[2].as_int();
@@ -360,7 +359,7 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       if (v.is_number()) return v.as_int() < 0 ? ops::negate(v) : Value(v.as_int());
       throw TemplateError("bad operand type for abs(): '" + v.type_name() + "'");
     });
-    m["sum"] = [](Interpreter& in, const Value& v, Args& args) {
+    m["sum"] = [](Runtime& in, const Value& v, Args& args) {
       auto a = bind("sum", args, {{"attribute", Value(nullptr)}, {"start", Value(0)}});
       Value total = a[1];
       for (const Value& item : ops::iterate(v))
@@ -399,7 +398,7 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       }
       return Value::iterator(std::move(out));
     });
-    m["format"] = [](Interpreter& in, const Value& v, Args& args) {
+    m["format"] = [](Runtime& in, const Value& v, Args& args) {
       if (!args.keyword.empty()) throw TemplateError("the format filter takes positional arguments only");
       return ops::binary("%", Value(v.str()), Value::tuple(args.positional), in);
     };
@@ -412,7 +411,7 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
 
 bool has_filter(std::string_view name) { return filters().count(name) > 0; }
 
-Value run_filter(Interpreter& in, const std::string& name, const Value& v, Args& args) {
+Value run_filter(Runtime& in, const std::string& name, const Value& v, Args& args) {
   auto it = filters().find(name);
   if (it == filters().end()) throw TemplateError("No filter named '" + name + "' found.");
   return it->second(in, v, args);

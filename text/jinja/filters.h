@@ -10,6 +10,6 @@ namespace nucleus::jinja {
 
 bool has_filter(std::string_view name);
 // Throws TemplateError("No filter named ... found.") for an unknown name, as jinja2 does at run time.
-Value run_filter(Interpreter& in, const std::string& name, const Value& v, Args& args);
+Value run_filter(Runtime& in, const std::string& name, const Value& v, Args& args);
 
 }  // namespace nucleus::jinja

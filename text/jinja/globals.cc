@@ -12,7 +12,7 @@ namespace {
 // jinja2's sandbox refuses ranges longer than this (MAX_RANGE).
 constexpr int64_t kMaxRange = 100000;
 
-Value range(Interpreter& in, Args& args) {
+Value range(Runtime& in, Args& args) {
   if (!args.keyword.empty()) throw TemplateError("range() takes no keyword arguments");
   std::vector<int64_t> a;
   for (const Value& v : args.positional) {
@@ -35,7 +35,7 @@ Value range(Interpreter& in, Args& args) {
 }
 
 // transformers' TemplateNamespace: namespace(dict?, **attrs), no underscore-prefixed names.
-Value make_namespace(Interpreter&, Args& args) {
+Value make_namespace(Runtime&, Args& args) {
   Dict d;
   if (args.positional.size() > 1) throw TemplateError("namespace() takes at most one positional argument");
   if (!args.positional.empty()) {
@@ -51,7 +51,7 @@ Value make_namespace(Interpreter&, Args& args) {
   return Value::namespace_(std::move(d));
 }
 
-Value make_dict(Interpreter&, Args& args) {
+Value make_dict(Runtime&, Args& args) {
   Dict d;
   if (args.positional.size() > 1) throw TemplateError("dict expected at most 1 argument");
   if (!args.positional.empty()) {
@@ -70,23 +70,23 @@ Value make_dict(Interpreter&, Args& args) {
   return Value::dict(std::move(d));
 }
 
-Value raise_exception(Interpreter&, Args& args) {
+Value raise_exception(Runtime&, Args& args) {
   auto a = bind("raise_exception", args, {"message"});
   throw RaisedException(a[0].str());
 }
 
-Value cycler(Interpreter&, Args& args) {
+Value cycler(Runtime&, Args& args) {
   if (args.positional.empty()) throw TemplateError("cycler() needs at least one item");
   auto state = std::make_shared<size_t>(0);
   Dict d;
   std::vector<Value> items = args.positional;
   d.set("items", Value::list(items));
-  d.set("next", Value::function("next", [state, items](Interpreter&, Args&) {
+  d.set("next", Value::function("next", [state, items](Runtime&, Args&) {
           Value v = items[*state % items.size()];
           ++*state;
           return v;
         }));
-  d.set("reset", Value::function("reset", [state](Interpreter&, Args&) {
+  d.set("reset", Value::function("reset", [state](Runtime&, Args&) {
           *state = 0;
           return Value(nullptr);
         }));
@@ -94,11 +94,11 @@ Value cycler(Interpreter&, Args& args) {
   return Value::namespace_(std::move(d));
 }
 
-Value joiner(Interpreter&, Args& args) {
+Value joiner(Runtime&, Args& args) {
   auto a = bind("joiner", args, {{"sep", Value(", ")}});
   auto used = std::make_shared<bool>(false);
   std::string sep = a[0].str();
-  return Value::function("joiner", [used, sep](Interpreter&, Args&) {
+  return Value::function("joiner", [used, sep](Runtime&, Args&) {
     bool first = !*used;
     *used = true;
     return Value(first ? std::string() : sep);
@@ -116,7 +116,7 @@ Dict make_globals(const RenderOptions& options) {
   g.set("cycler", Value::function("cycler", cycler));
   g.set("joiner", Value::function("joiner", joiner));
   std::optional<std::tm> now = options.now;
-  g.set("strftime_now", Value::function("strftime_now", [now](Interpreter&, Args& args) {
+  g.set("strftime_now", Value::function("strftime_now", [now](Runtime&, Args& args) {
           auto a = bind("strftime_now", args, {"format"});
           std::tm tm{};
           if (now) {

@@ -2,7 +2,7 @@
 // transformers' (raise_exception, strftime_now, and its namespace that refuses _names).
 #pragma once
 
-#include "text/jinja/interpreter.h"
+#include "text/jinja/runtime.h"
 #include "text/jinja/value.h"
 
 namespace nucleus::jinja {

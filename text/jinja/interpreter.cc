@@ -205,11 +205,11 @@ void Interpreter::exec_for(const ast::Stmt& s, std::shared_ptr<Scope>& scope, st
     loop.set("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
     loop.set("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
     *cycle_index = i;
-    loop.set("cycle", Value::function("cycle", [cycle_index](Interpreter&, Args& args) {
+    loop.set("cycle", Value::function("cycle", [cycle_index](Runtime&, Args& args) {
                if (args.positional.empty()) throw TemplateError("no items for cycling given");
                return args.positional[static_cast<size_t>(*cycle_index) % args.positional.size()];
              }));
-    loop.set("changed", Value::function("changed", [last_changed](Interpreter&, Args& args) {
+    loop.set("changed", Value::function("changed", [last_changed](Runtime&, Args& args) {
                Value v = Value::list(args.positional);
                if (*last_changed && (*last_changed)->equals(v)) return Value(false);
                *last_changed = v;
@@ -281,7 +281,10 @@ Value Interpreter::make_macro(std::shared_ptr<ast::MacroDef> def, const std::sha
   // a weak reference, because the frame usually holds the macro itself.
   std::weak_ptr<Scope> closure = scope;
   return Value::function(def->name,
-                         [def, closure](Interpreter& in, Args& args) { return in.call_macro(*def, closure, args); });
+                         [def, closure](Runtime& rt, Args& args) {
+                           // Only an Interpreter runs templates, and a macro is called within its own render.
+                           return static_cast<Interpreter&>(rt).call_macro(*def, closure, args);
+                         });
 }
 
 Value Interpreter::call_macro(const ast::MacroDef& def, const std::weak_ptr<Scope>& closure, Args& args) {

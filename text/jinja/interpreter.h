@@ -10,28 +10,14 @@
 #include <string>
 
 #include "text/jinja/ast.h"
+#include "text/jinja/runtime.h"
 #include "text/jinja/value.h"
 
 namespace nucleus::jinja {
 
-// Bounds that stop a hostile template with a TemplateError instead of exhausting the server.
-struct Limits {
-  size_t max_output_bytes = 16 << 20;       // any one string, including the whole output
-  size_t max_container_items = 1 << 20;     // any one list or dict built by the template
-  int64_t max_loop_iterations = 1'000'000;  // summed over all loops of one render
-  int max_call_depth = 64;                  // nested macro calls (recursion)
-  int max_eval_depth = 1000;                // nested statements + expressions being evaluated (C++ stack)
-};
-
-struct RenderOptions {
-  Limits limits;
-  // What strftime_now() formats; unset: the local time when it is called.
-  std::optional<std::tm> now;
-};
-
 struct Scope;
 
-class Interpreter {
+class Interpreter final : public Runtime {
  public:
   explicit Interpreter(const RenderOptions& options);
   ~Interpreter();
@@ -40,17 +26,15 @@ class Interpreter {
   std::string render(const ast::Body& body, const Value& context);
 
   // Calls a function value (global, macro, bound method); errors name `line` when thrown.
-  Value call(const Value& fn, Args& args);
-  Value apply_filter(const std::string& name, const Value& subject, Args& args);
-  bool apply_test(const std::string& name, const Value& subject, Args& args);
+  Value call(const Value& fn, Args& args) override;
+  Value apply_filter(const std::string& name, const Value& subject, Args& args) override;
+  bool apply_test(const std::string& name, const Value& subject, Args& args) override;
 
-  const RenderOptions& options() const { return options_; }
-  int line() const { return line_; }
-  // Throw a TemplateError at the current line when a string of n bytes / a container of n items
-  // would exceed the limits.
-  void check_size(size_t n) const;
-  void check_items(size_t n) const;
-  void count_iterations(size_t n);
+  const RenderOptions& options() const override { return options_; }
+  int line() const override { return line_; }
+  void check_size(size_t n) const override;
+  void check_items(size_t n) const override;
+  void count_iterations(size_t n) override;
 
  private:
   enum class Flow { kNormal, kBreak, kContinue };

@@ -320,7 +320,7 @@ Value method(const Value& obj, const std::string& name) {
     if (is_one_of(name, {"index", "count"})) impl = list_method;
   }
   if (!impl) return Value();
-  return Value::function(name, [impl, obj, name](Interpreter&, Args& args) { return impl(name, obj, args); });
+  return Value::function(name, [impl, obj, name](Runtime&, Args& args) { return impl(name, obj, args); });
 }
 
 }  // namespace nucleus::jinja::ops

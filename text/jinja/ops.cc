@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "text/jinja/error.h"
-#include "text/jinja/interpreter.h"
+#include "text/jinja/runtime.h"
 #include "text/jinja/pystr.h"
 
 namespace nucleus::jinja::ops {
@@ -27,7 +27,7 @@ int64_t checked(int64_t a, int64_t b, Op op) {
   return r;
 }
 
-Value repeat(const Value& seq, int64_t n, const Interpreter& in) {
+Value repeat(const Value& seq, int64_t n, const Runtime& in) {
   if (n < 0) n = 0;
   if (seq.is_string()) {
     in.check_size(seq.as_string().size() * static_cast<size_t>(n));
@@ -129,7 +129,7 @@ void require_defined(const Value& v) {
   if (v.is_undefined()) fail_undefined(v);
 }
 
-Value binary(const std::string& op, const Value& a, const Value& b, const Interpreter& in) {
+Value binary(const std::string& op, const Value& a, const Value& b, const Runtime& in) {
   require_defined(a);
   require_defined(b);
   bool nums = a.is_number() && b.is_number();

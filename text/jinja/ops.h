@@ -9,7 +9,7 @@
 #include "text/jinja/value.h"
 
 namespace nucleus::jinja {
-class Interpreter;
+class Runtime;
 }
 
 namespace nucleus::jinja::ops {
@@ -22,7 +22,7 @@ void require_defined(const Value& v);
 // markupsafe's escape(): & < > " ' as entities.
 std::string html_escape(const std::string& s);
 
-Value binary(const std::string& op, const Value& a, const Value& b, const Interpreter& in);
+Value binary(const std::string& op, const Value& a, const Value& b, const Runtime& in);
 Value negate(const Value& v);
 // op: == != < <= > >= in notin
 bool compare(const std::string& op, const Value& a, const Value& b);

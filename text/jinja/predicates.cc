@@ -80,7 +80,7 @@ const std::map<std::string, TestFn, std::less<>>& tests() {
 
 bool has_test(std::string_view name) { return tests().count(name) > 0 || name == "filter" || name == "test"; }
 
-bool run_test(Interpreter&, const std::string& name, const Value& v, Args& args) {
+bool run_test(Runtime&, const std::string& name, const Value& v, Args& args) {
   if (name == "filter" || name == "test") {  // `'upper' is filter`: is the value a filter's name
     bind(name, args, {});
     return v.is_string() && (name == "filter" ? has_filter(v.as_string()) : has_test(v.as_string()));

@@ -10,6 +10,6 @@ namespace nucleus::jinja {
 
 bool has_test(std::string_view name);
 // Throws TemplateError("No test named ...") for an unknown name, as jinja2 does at run time.
-bool run_test(Interpreter& in, const std::string& name, const Value& v, Args& args);
+bool run_test(Runtime& in, const std::string& name, const Value& v, Args& args);
 
 }  // namespace nucleus::jinja

@@ -95,7 +95,7 @@ Value Value::namespace_(Dict d) {
   return v;
 }
 
-Value Value::function(std::string name, std::function<Value(Interpreter&, Args&)> fn) {
+Value Value::function(std::string name, std::function<Value(Runtime&, Args&)> fn) {
   Value v;
   v.kind_ = Kind::kFunction;
   v.fn_ = std::make_shared<Function>(Function{std::move(name), std::move(fn)});

@@ -16,7 +16,7 @@
 namespace nucleus::jinja {
 
 class Value;
-class Interpreter;
+class Runtime;
 
 // Python's dict: insertion-ordered; keys are strings (JSON objects) or other scalars (a template's
 // own literals such as {0: 0, 512: 128}); 1, 1.0 and True are the same key, as in Python. Lookup
@@ -41,7 +41,7 @@ struct Args {
 // method such as the `strip` of `s.strip()`.
 struct Function {
   std::string name;
-  std::function<Value(Interpreter&, Args&)> call;
+  std::function<Value(Runtime&, Args&)> call;
 };
 
 enum class Kind {
@@ -79,7 +79,7 @@ class Value {
   static Value iterator(std::vector<Value> items);
   static Value dict(Dict d = {});
   static Value namespace_(Dict d = {});
-  static Value function(std::string name, std::function<Value(Interpreter&, Args&)> fn);
+  static Value function(std::string name, std::function<Value(Runtime&, Args&)> fn);
   // JSON to Value. Use ordered_json to keep the object key order a client sent: Python keeps it,
   // and templates print dicts (tojson, items) in that order. nlohmann::json sorts the keys.
   static Value from_json(const nlohmann::ordered_json& j);
