@@ -2,6 +2,11 @@
 
 namespace nucleus::grammar {
 
+// Here, where Automaton is a complete type: compiled_grammar.h only declares it,
+// so that the grammar (below the runtime) does not include the runtime's headers.
+CompiledGrammar::CompiledGrammar() : automaton_(std::make_unique<Automaton>()) {}
+CompiledGrammar::~CompiledGrammar() = default;
+
 void Automaton::clear() {
   states_.clear();
   first_bytes_.clear();

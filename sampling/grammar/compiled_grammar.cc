@@ -2,7 +2,6 @@
 
 #include <atomic>
 
-#include "sampling/grammar/automaton.h"
 #include "sampling/grammar/grammar_error.h"
 #include "sampling/grammar/ir_rewrite.h"
 
@@ -56,8 +55,6 @@ void check_left_recursion(const Grammar& g) {
 
 }  // namespace
 
-CompiledGrammar::CompiledGrammar() = default;
-CompiledGrammar::~CompiledGrammar() = default;
 
 std::shared_ptr<const CompiledGrammar> CompiledGrammar::compile(const Grammar& source) {
   if (source.rules().empty()) throw GrammarError("empty grammar: no rule 'root'");
@@ -83,7 +80,6 @@ std::shared_ptr<const CompiledGrammar> CompiledGrammar::compile(const Grammar& s
     }
   }
   c->id_ = next_id.fetch_add(1);
-  c->automaton_ = std::make_unique<Automaton>();
   return c;
 }
 
