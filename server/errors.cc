@@ -10,7 +10,7 @@ nlohmann::json error_body(const std::string& message, const std::string& type, c
   return {{"error", std::move(error)}};
 }
 
-nlohmann::json ApiError::to_json() const { return error_body(what(), type_, param_, code_); }
+nlohmann::json ApiError::to_json() const { return error_body(message_, type_, param_, code_); }
 
 ApiError invalid_param(const std::string& param, const std::string& message) {
   return ApiError(400, "invalid_request_error", message, param);

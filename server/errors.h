@@ -13,18 +13,21 @@ namespace nucleus::server {
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, std::string type, std::string message, std::string param = "", std::string code = "")
-      : std::runtime_error(message), status_(status), type_(std::move(type)), param_(std::move(param)),
-        code_(std::move(code)) {}
+      : std::runtime_error(message), status_(status), type_(std::move(type)), message_(std::move(message)),
+        param_(std::move(param)), code_(std::move(code)) {}
 
   int status() const { return status_; }
   const std::string& type() const { return type_; }
   const std::string& param() const { return param_; }
   const std::string& code() const { return code_; }
+  // The whole message: what() stops at a NUL byte a client's string may carry.
+  const std::string& message() const { return message_; }
   nlohmann::json to_json() const;
 
  private:
   int status_;
   std::string type_;
+  std::string message_;
   std::string param_;
   std::string code_;
 };

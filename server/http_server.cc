@@ -88,12 +88,19 @@ std::string body_too_large_message(size_t max_body) {
   return "request body larger than --max-body (" + std::to_string(max_body) + " bytes)";
 }
 
+// A header's whole value: httplib's get_header_value goes through a C string,
+// so "Bearer secret\0junk" would read as "Bearer secret".
+std::string whole_header(const httplib::Request& req, const char* name) {
+  const auto it = req.headers.find(name);
+  return it == req.headers.end() ? std::string() : it->second;
+}
+
 // The route's checks (API key, model loaded), then its handler; ApiError
 // becomes its status and error object, any other exception a 500.
 httplib::Server::Handler guarded(ServerState& state, const Route& route) {
   return [&state, route](const httplib::Request& req, httplib::Response& res) {
     try {
-      if (route.needs_auth && !authorized(req.get_header_value("Authorization"), state.api_key)) {
+      if (route.needs_auth && !authorized(whole_header(req, "Authorization"), state.api_key)) {
         throw ApiError(401, "authentication_error", "Incorrect or missing API key", "", "invalid_api_key");
       }
       if (route.needs_model && (!state.ready || state.draining)) {  // Retry-After: set with every 503, below
@@ -108,7 +115,8 @@ httplib::Server::Handler guarded(ServerState& state, const Route& route) {
       spdlog::error("{} {}: {}", req.method, req.path, e.what());
       send_error(res, 500, error_body(std::string("internal error: ") + e.what(), "server_error"));
     }
-    state.metrics.count_response(res.status);
+    // A handler that only sets content leaves the status at -1, which httplib sends as 200.
+    state.metrics.count_response(res.status == -1 ? 200 : res.status);
   };
 }
 

@@ -427,6 +427,11 @@ ChatRequest parse_chat_request(const json& body) {
   if (field(body, "top_logprobs") && !r.logprobs)
     throw invalid_param("top_logprobs", "top_logprobs requires logprobs to be true");
   r.common.params.logprobs = r.logprobs ? r.top_logprobs : -1;
+  // vLLM's template switches: checked for their type like every other field, never ignored.
+  r.add_generation_prompt = get_bool(body, "add_generation_prompt", true);
+  if (get_bool(body, "continue_final_message", false)) {
+    throw not_supported("continue_final_message", "continue_final_message is not supported yet");
+  }
   return r;
 }
 

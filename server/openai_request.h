@@ -69,6 +69,7 @@ struct ChatRequest {
   std::vector<ChatMessage> messages;
   bool logprobs = false;
   int top_logprobs = 0;
+  bool add_generation_prompt = true;  // false: the prompt ends after the last message, no assistant turn opened
 };
 
 CompletionRequest parse_completion_request(const nlohmann::json& body);

@@ -105,7 +105,7 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   if (r.common.structured) keep_schema_key_order(req.body, *r.common.structured);
   if (!state.chat_template) throw ApiError(400, "invalid_request_error", "this model has no chat template");
   const std::vector<int32_t> prompt =
-      tokenize_segments(*state.tokenizer, state.chat_template->render(r.messages, true));
+      tokenize_segments(*state.tokenizer, state.chat_template->render(r.messages, r.add_generation_prompt));
   ResponseShape shape;
   shape.chat = true;
   shape.object = "chat.completion";

@@ -387,6 +387,19 @@ def _(c):
     assert finished >= len(jobs) // 2, (finished, truncated)
 
 
+@check("/metrics counts generation responses under code 200 (never -1), errors under theirs")
+def _(c):
+    before = metrics(c["srv"].url)
+    c["client"].completions.create(model=c["model"], prompt="Hi", max_tokens=2, temperature=0)
+    list(c["client"].completions.create(model=c["model"], prompt="Hi", max_tokens=2, temperature=0, stream=True))
+    expect_error(c, 400, json.dumps({"prompt": "Hi", "temperature": -1}).encode(), "temperature")
+    after = metrics(c["srv"].url)
+    key = 'nucleus:http_responses_total{code="%s"}'
+    assert after.get(key % "200", 0) - before.get(key % "200", 0) >= 2, (before, after)
+    assert after.get(key % "400", 0) - before.get(key % "400", 0) >= 1, after
+    assert key % "-1" not in after, sorted(k for k in after if "http_responses" in k)
+
+
 @check("structured output errors: unsupported keyword, bad regex and GBNF, two formats at once, with beam search "
        "-> 400 naming the field")
 def _(c):

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -92,6 +93,44 @@ TEST(HttpServer, ServiceUnavailableHasOneRetryAfter) {
     EXPECT_EQ(res->headers.count("Retry-After"), 1u) << path;
     EXPECT_EQ(res->get_header_value("Retry-After"), "1") << path;
   }
+  server.stop();
+  serving.join();
+}
+
+// The status line of one raw HTTP/1.1 request (headers may hold any byte, NUL included).
+int raw_status(int port, const std::string& request) {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return -1;
+  send(s, request.data(), request.size(), 0);
+  char buf[64] = {};
+  const ssize_t n = recv(s, buf, sizeof buf - 1, 0);
+  close(s);
+  return n > 12 ? std::atoi(buf + 9) : -1;  // "HTTP/1.1 401 ..."
+}
+
+TEST(HttpServer, AnApiKeyWithJunkAfterANulIsRefused) {
+  HttpOptions options;
+  options.port = free_port();
+  ServerState state;  // not ready: a request that passes the key check gets 503, one that fails gets 401
+  state.api_key = "secret";
+  HttpServer server(options, state);
+  server.bind();
+  std::thread serving([&] { server.run(); });
+  httplib::Client client("127.0.0.1", options.port);
+  for (int i = 0; i < 100 && !client.Get("/health"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto request = [](const std::string& key) {
+    const std::string body = R"({"prompt": "x"})";
+    return "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nConnection: close\r\n\r\n" + body;
+  };
+  EXPECT_EQ(raw_status(options.port, request("secret")), 503);
+  EXPECT_EQ(raw_status(options.port, request(std::string("secret\0junk", 11))), 401);
+  EXPECT_EQ(raw_status(options.port, request("wrong")), 401);
   server.stop();
   serving.join();
 }

@@ -387,3 +387,34 @@ TEST(BeamSearchRequest, BadValuesAndCombinationsName400TheParameter) {
 
 }  // namespace
 }  // namespace nucleus::server
+
+namespace nucleus::server {
+namespace {
+
+TEST(ApiErrorMessage, KeepsEverythingAfterANulByte) {
+  const std::string role("assist\0ant", 10);
+  try {
+    parse_chat_request({{"messages", {{{"role", role}, {"content", "x"}}}}});
+    FAIL() << "a role with a NUL byte was accepted";
+  } catch (const ApiError& e) {
+    const std::string message = e.to_json()["error"]["message"].get<std::string>();
+    EXPECT_NE(message.find(role), std::string::npos) << message;
+    EXPECT_EQ(e.param(), "messages[0].role");
+  }
+}
+
+TEST(ChatRequest, TemplateSwitchesAreBooleansAndContinueFinalMessageIsRefused) {
+  const json messages = {{{"role", "user"}, {"content", "x"}}};
+  EXPECT_FALSE(parse_chat_request({{"messages", messages}, {"add_generation_prompt", false}}).add_generation_prompt);
+  EXPECT_TRUE(parse_chat_request({{"messages", messages}}).add_generation_prompt);
+  EXPECT_EQ(error_of([&] { parse_chat_request({{"messages", messages}, {"add_generation_prompt", "off"}}); }).second,
+            "add_generation_prompt");
+  EXPECT_EQ(error_of([&] { parse_chat_request({{"messages", messages}, {"continue_final_message", 1.5}}); }).second,
+            "continue_final_message");
+  EXPECT_EQ(error_of([&] { parse_chat_request({{"messages", messages}, {"continue_final_message", true}}); }).second,
+            "continue_final_message");
+  EXPECT_NO_THROW(parse_chat_request({{"messages", messages}, {"continue_final_message", false}}));
+}
+
+}  // namespace
+}  // namespace nucleus::server
