@@ -143,16 +143,22 @@ double mask_table(const Tokenizer& tokenizer, int walks) {
 struct RunResult {
   double seconds = 0;
   int64_t tokens = 0;
-  double step_ms = 0;  // mean engine step
+  double step_ms = 0;                      // mean engine step
+  std::vector<std::vector<int>> lengths;   // [client][request] output tokens
 };
 
 // A closed loop of `concurrency` clients, each sending `requests_per_client`
-// requests one after another (seeds differ), so the batch stays full until the
-// end whatever the lengths; output tokens over the wall time.
+// requests one after another (seeds differ); output tokens over the wall time.
+// With `lengths` (a constrained run's), request k of client c is made exactly
+// that long (ignore_eos), so both runs turn their requests over at the same
+// points and the difference is the grammar's cost alone.
 RunResult run_engine(Model& model, const Tokenizer& tokenizer, const GrammarBenchArgs& args,
-                     const std::vector<int32_t>& prompt, std::shared_ptr<const grammar::CompiledGrammar> g) {
+                     const std::vector<int32_t>& prompt, std::shared_ptr<const grammar::CompiledGrammar> g,
+                     const std::vector<std::vector<int>>* lengths = nullptr) {
   Engine engine(model, tokenizer, args.engine);
   std::vector<int64_t> tokens(static_cast<size_t>(args.concurrency), 0);
+  std::vector<std::vector<int>> made(static_cast<size_t>(args.concurrency),
+                                    std::vector<int>(static_cast<size_t>(args.requests_per_client), 0));
   std::vector<std::thread> clients;
   const auto t0 = Clock::now();
   for (int c = 0; c < args.concurrency; ++c) {
@@ -165,16 +171,24 @@ RunResult run_engine(Model& model, const Tokenizer& tokenizer, const GrammarBenc
         r.params.has_seed = true;
         r.params.seed = static_cast<uint64_t>(c * 1000 + k);
         r.grammar = g;
+        if (lengths) {
+          r.max_tokens = std::max(1, (*lengths)[static_cast<size_t>(c)][static_cast<size_t>(k)]);
+          r.params.ignore_eos = true;
+        }
         std::unique_ptr<RequestHandle> handle = engine.submit(r);
+        int n = 0;
         while (auto e = handle->next()) {
-          for (const auto& d : e->deltas) tokens[static_cast<size_t>(c)] += static_cast<int64_t>(d.tokens.size());
+          for (const auto& d : e->deltas) n += static_cast<int>(d.tokens.size());
           if (e->done) break;
         }
+        tokens[static_cast<size_t>(c)] += n;
+        made[static_cast<size_t>(c)][static_cast<size_t>(k)] = n;
       }
     });
   }
   for (auto& t : clients) t.join();
   RunResult result;
+  result.lengths = std::move(made);
   result.seconds = seconds_since(t0);
   for (int64_t t : tokens) result.tokens += t;
   const EngineStats stats = engine.stats();
@@ -195,12 +209,13 @@ int run_grammar_bench(const GrammarBenchArgs& args) {
   // automaton state for the first time (a new schema), later rounds find them
   // cached (a schema clients send again, as the server's grammar cache keeps it).
   const auto schema = grammar::compile_grammar(kCases[0].kind, kCases[0].source);
-  std::printf("\nengine, %d clients x %d requests, temperature 1, up to %d tokens each, %d interleaved rounds:\n",
+  std::printf("\nengine, %d clients x %d requests, temperature 1, up to %d tokens each (the unconstrained requests as long as "
+              "the constrained ones), %d interleaved rounds:\n",
               args.concurrency, args.requests_per_client, args.max_tokens, args.rounds);
   std::vector<double> ratios, steps;
   for (int round = 1; round <= args.rounds; ++round) {
-    const RunResult plain = run_engine(*model, tokenizer, args, prompt, nullptr);
     const RunResult constrained = run_engine(*model, tokenizer, args, prompt, schema);
+    const RunResult plain = run_engine(*model, tokenizer, args, prompt, nullptr, &constrained.lengths);
     const double ratio = (constrained.tokens / constrained.seconds) / (plain.tokens / plain.seconds);
     std::printf("  round %d%s: unconstrained %6.1f tok/s (step %.2f ms), JSON Schema %6.1f tok/s (step %.2f ms): %.2fx\n",
                 round, round == 1 ? " (cold grammar)" : "", plain.tokens / plain.seconds, plain.step_ms,
