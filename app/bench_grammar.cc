@@ -16,6 +16,7 @@
 #include "app/bench.h"
 #include "app/chat_prompt.h"
 #include "engine/engine.h"
+#include "engine/grammar_vocabulary.h"
 #include "model/model.h"
 #include "model/tokenizer_gguf.h"
 #include "sampling/grammar/grammar_cache.h"
@@ -78,17 +79,6 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
-grammar::Vocabulary vocabulary_of(const Tokenizer& tokenizer) {
-  grammar::Vocabulary vocab;
-  for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
-    const bool end = tokenizer.is_end_of_generation(id), special = tokenizer.is_special(id);
-    vocab.tokens.push_back(end || special ? std::string() : tokenizer.token_to_piece(id));
-    if (end) vocab.end_of_generation.push_back(id);
-    if (special && !end) vocab.never_allowed.push_back(id);
-  }
-  return vocab;
-}
-
 // One random walk of masks through `g`; after `budget` tokens it prefers closing tokens, to end.
 void walk(const grammar::GrammarTokenMask& masks, const grammar::Vocabulary& vocab,
           const std::shared_ptr<const grammar::CompiledGrammar>& g, std::mt19937_64& rng, std::vector<double>& us) {
@@ -114,7 +104,7 @@ void walk(const grammar::GrammarTokenMask& masks, const grammar::Vocabulary& voc
 
 // The per-grammar table; returns the largest "all" p99 in microseconds.
 double mask_table(const Tokenizer& tokenizer, int walks) {
-  const grammar::Vocabulary vocab = vocabulary_of(tokenizer);
+  const grammar::Vocabulary vocab = grammar_vocabulary(tokenizer);
   const auto t0 = Clock::now();
   const grammar::GrammarTokenMask masks(vocab);
   std::printf("vocabulary: %zu tokens; mask tables built in %.1f ms\n", vocab.tokens.size(), 1e3 * seconds_since(t0));

@@ -8,6 +8,7 @@
 #include "engine/admission.h"
 #include "engine/beam_search.h"
 #include "engine/draft_model_drafter.h"
+#include "engine/grammar_vocabulary.h"
 #include "engine/json_token_mask.h"
 #include "engine/kv_budget.h"
 #include "sampling/grammar/grammar_error.h"
@@ -391,20 +392,8 @@ bool EngineCore::advance_grammar(SequenceState& s, int32_t token) {
 // end-of-generation ids, and the special tokens no grammar may produce.
 const grammar::GrammarTokenMask& EngineCore::grammar_mask() {
   if (grammar_mask_) return *grammar_mask_;
-  grammar::Vocabulary vocab;
-  vocab.rows = static_cast<int32_t>(model_.config().vocab_size);
-  const int32_t n = std::min<int32_t>(vocab.rows, tokenizer_.vocab_size());
-  vocab.tokens.resize(static_cast<size_t>(n));
-  for (int32_t id = 0; id < n; ++id) {
-    if (tokenizer_.is_end_of_generation(id)) {
-      vocab.end_of_generation.push_back(id);
-    } else if (tokenizer_.is_special(id)) {
-      vocab.never_allowed.push_back(id);
-    } else {
-      vocab.tokens[static_cast<size_t>(id)] = tokenizer_.token_to_piece(id);
-    }
-  }
-  grammar_mask_ = std::make_unique<grammar::GrammarTokenMask>(vocab);
+  grammar_mask_ = std::make_unique<grammar::GrammarTokenMask>(
+      grammar_vocabulary(tokenizer_, static_cast<int32_t>(model_.config().vocab_size)));
   return *grammar_mask_;
 }
 

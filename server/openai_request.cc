@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "server/errors.h"
+#include "server/json_field.h"
 
 namespace nucleus::server {
 
@@ -21,13 +22,6 @@ const char* type_name(const json& v) {
     case json::value_t::number_float: return "a number";
     default: return "an integer";
   }
-}
-
-// Present and not null (OpenAI clients send null for "not given").
-const json* field(const json& body, const char* name) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return nullptr;
-  return &*it;
 }
 
 bool get_bool(const json& body, const char* name, bool fallback) {

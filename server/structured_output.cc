@@ -1,17 +1,13 @@
 #include "server/structured_output.h"
 
 #include "server/errors.h"
+#include "server/json_field.h"
 
 namespace nucleus::server {
 
 using nlohmann::json;
 
 namespace {
-
-const json* present(const json& object, const char* name) {
-  auto it = object.find(name);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
-}
 
 std::string string_field(const json& v, const std::string& param) {
   if (!v.is_string() || v.get<std::string>().empty()) throw invalid_param(param, param + " must be a non-empty string");
@@ -52,34 +48,34 @@ StructuredOutput gbnf(const json& v, const std::string& param) {
 
 // response_format {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}.
 std::optional<StructuredOutput> from_response_format(const json& body) {
-  const json* rf = present(body, "response_format");
+  const json* rf = field(body, "response_format");
   if (!rf || !rf->is_object()) return std::nullopt;
-  const json* type = present(*rf, "type");
+  const json* type = field(*rf, "type");
   // llama.cpp's form: {"type": "json_object", "schema": {...}}.
   if (type && *type == "json_object") {
-    const json* schema = present(*rf, "schema");
+    const json* schema = field(*rf, "schema");
     if (!schema) return std::nullopt;
     return json_schema(*schema, "response_format", {"response_format", "schema"});
   }
   if (!type || *type != "json_schema") return std::nullopt;
-  const json* spec = present(*rf, "json_schema");
+  const json* spec = field(*rf, "json_schema");
   if (!spec || !spec->is_object()) {
     throw invalid_param("response_format", "response_format json_schema needs a \"json_schema\" object with a \"schema\"");
   }
-  if (const json* name = present(*spec, "name"); name && !name->is_string()) {
+  if (const json* name = field(*spec, "name"); name && !name->is_string()) {
     throw invalid_param("response_format", "response_format json_schema.name must be a string");
   }
-  if (const json* strict = present(*spec, "strict"); strict && !strict->is_boolean()) {
+  if (const json* strict = field(*spec, "strict"); strict && !strict->is_boolean()) {
     throw invalid_param("response_format", "response_format json_schema.strict must be a boolean");
   }
-  const json* schema = present(*spec, "schema");
+  const json* schema = field(*spec, "schema");
   if (!schema) throw invalid_param("response_format", "response_format json_schema needs a \"schema\"");
   return json_schema(*schema, "response_format", {"response_format", "json_schema", "schema"});
 }
 
 // vLLM's structured_outputs: exactly one of json, regex, choice, grammar, json_object.
 std::optional<StructuredOutput> from_structured_outputs(const json& body, bool& json_object) {
-  const json* so = present(body, "structured_outputs");
+  const json* so = field(body, "structured_outputs");
   if (!so) return std::nullopt;
   if (!so->is_object()) throw invalid_param("structured_outputs", "structured_outputs must be an object");
   std::optional<StructuredOutput> out;
@@ -116,16 +112,16 @@ std::optional<StructuredOutput> from_structured_outputs(const json& body, bool& 
 // The single-field forms: vLLM's guided_* and llama.cpp's grammar and json_schema.
 std::vector<StructuredOutput> from_single_fields(const json& body) {
   std::vector<StructuredOutput> found;
-  if (const json* v = present(body, "guided_json")) found.push_back(json_schema(*v, "guided_json", {"guided_json"}));
-  if (const json* v = present(body, "guided_regex")) found.push_back(regex(*v, "guided_regex"));
-  if (const json* v = present(body, "guided_choice")) found.push_back(choice(*v, "guided_choice"));
-  if (const json* v = present(body, "guided_grammar")) found.push_back(gbnf(*v, "guided_grammar"));
-  if (const json* v = present(body, "json_schema")) found.push_back(json_schema(*v, "json_schema", {"json_schema"}));
-  if (const json* v = present(body, "grammar")) found.push_back(gbnf(*v, "grammar"));
-  if (present(body, "guided_whitespace_pattern")) {
+  if (const json* v = field(body, "guided_json")) found.push_back(json_schema(*v, "guided_json", {"guided_json"}));
+  if (const json* v = field(body, "guided_regex")) found.push_back(regex(*v, "guided_regex"));
+  if (const json* v = field(body, "guided_choice")) found.push_back(choice(*v, "guided_choice"));
+  if (const json* v = field(body, "guided_grammar")) found.push_back(gbnf(*v, "guided_grammar"));
+  if (const json* v = field(body, "json_schema")) found.push_back(json_schema(*v, "json_schema", {"json_schema"}));
+  if (const json* v = field(body, "grammar")) found.push_back(gbnf(*v, "grammar"));
+  if (field(body, "guided_whitespace_pattern")) {
     throw not_supported("guided_whitespace_pattern", "guided_whitespace_pattern is not supported");
   }
-  if (const json* v = present(body, "guided_decoding_backend"); v && !v->is_string()) {
+  if (const json* v = field(body, "guided_decoding_backend"); v && !v->is_string()) {
     throw invalid_param("guided_decoding_backend", "guided_decoding_backend must be a string");  // else ignored
   }
   return found;
