@@ -8,10 +8,15 @@
 //
 // Not thread-safe by itself: callers hold mutex() (GrammarTokenMask::fill does).
 // Memory is bounded: when it holds more than kMaxStates states, clear() starts
-// over (callers check between masks, never in the middle of one).
+// over (callers check between masks, never in the middle of one); the mask
+// cache keeps at most kMaxMaskBytes and evicts the least recently used mask.
+// A bounded string (maxLength 40) is 40 states, so a schema with a few of them
+// needs hundreds of masks: evicting one at a time, not all at once, keeps a
+// schema's working set warm.
 #pragma once
 
 #include <cstdint>
+#include <list>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -22,26 +27,30 @@ namespace nucleus::grammar {
 
 class Automaton {
  public:
-  static constexpr size_t kMaxStates = 1 << 13;  // rows of at most 8 MiB per grammar
-  static constexpr size_t kMaxMasks = 256;
+  explicit Automaton(const CompiledGrammar& grammar) : grammar_(grammar) {}
+
+  static constexpr size_t kMaxStates = 1 << 13;        // transition rows of at most 8 MiB per grammar
+  static constexpr size_t kMaxMaskBytes = size_t{16} << 20;  // ~2,700 masks of a 49k-token vocabulary
 
   std::mutex& mutex() { return mu_; }
 
   int32_t intern(const GrammarState& state);
   // The state after `byte` from state `id`, or -1 when the byte is refused.
+  // One load when known: the hot loop of a mask walks ~200k trie edges.
   int32_t next(int32_t id, uint8_t byte) {
-    const auto i = static_cast<size_t>(id);
-    if (!first_bytes_[i].test(byte)) return -1;
-    if (!rows_[i].empty() && rows_[i][byte] != kUnknown) return rows_[i][byte];
-    return add_transition(id, byte);
+    const int32_t to = transitions_[(static_cast<size_t>(id) << 8) | byte];
+    return to != kUnknown ? to : add_transition(id, byte);
   }
   bool can_end(int32_t id) const { return states_[static_cast<size_t>(id)].can_end(); }
   size_t size() const { return states_.size(); }
   void clear();
 
-  // The mask cache: bit-packed masks keyed by their vocabulary's owner id and the state.
-  const std::vector<uint64_t>* find_mask(uint64_t owner, int32_t id) const;
+  // The mask cache: bit-packed masks keyed by their vocabulary's owner id and
+  // the state. find_mask marks the mask as just used; the pointer stays valid
+  // until the next store_mask or clear.
+  const std::vector<uint64_t>* find_mask(uint64_t owner, int32_t id);
   void store_mask(uint64_t owner, int32_t id, std::vector<uint64_t> bits);
+  size_t mask_count() const { return masks_.size(); }
 
  private:
   struct Hash {
@@ -49,16 +58,29 @@ class Automaton {
   };
   static constexpr int32_t kUnknown = -2;
 
+  // Computes the transition on `byte` and records it for every byte of its
+  // class; the first call for a state computes all its classes at once
+  // (GrammarState::successors), which costs about what one accept_byte does.
   int32_t add_transition(int32_t id, uint8_t byte);
+  void set_class(int32_t id, uint8_t byte, int32_t to);
 
+  struct CachedMask {
+    std::vector<uint64_t> bits;
+    std::list<uint64_t>::iterator use;  // its place in uses_
+  };
+
+  const CompiledGrammar& grammar_;  // the grammar that owns this automaton
   std::mutex mu_;
   std::vector<GrammarState> states_;
-  std::vector<ByteSet> first_bytes_;  // the bytes any stack of the state can take
   std::unordered_map<GrammarState, int32_t, Hash> ids_;
-  // rows_[id][byte]: the next id, -1 (refused) or kUnknown; a dense row per
-  // state that has been stepped from (1 KiB each), so a trie edge is one load.
-  std::vector<std::vector<int32_t>> rows_;
-  std::unordered_map<uint64_t, std::vector<uint64_t>> masks_;
+  // transitions_[id * 256 + byte]: the next id, -1 (refused) or kUnknown; a
+  // row is filled with -1 for the bytes no stack of the state can take when
+  // the state is interned, so a refused byte never reaches add_transition.
+  std::vector<int32_t> transitions_;
+  std::vector<uint8_t> expanded_;  // expanded_[id]: successors() already recorded
+  std::unordered_map<uint64_t, CachedMask> masks_;
+  std::list<uint64_t> uses_;  // mask keys, most recently used first
+  size_t mask_bytes_ = 0;
 };
 
 }  // namespace nucleus::grammar

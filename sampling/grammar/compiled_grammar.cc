@@ -53,8 +53,33 @@ void check_left_recursion(const Grammar& g) {
   }
 }
 
-}  // namespace
+// Partitions the 256 bytes by their membership in every byte set: each set
+// splits the classes it cuts in two.
+void byte_classes(const std::vector<ByteSet>& sets, std::array<uint8_t, 256>& classes,
+                  std::vector<std::vector<uint8_t>>& members) {
+  std::vector<uint32_t> cls(256, 0);
+  uint32_t count = 1;
+  for (const ByteSet& set : sets) {
+    // (old class, in set) -> new class; a class wholly in or out keeps its id.
+    std::vector<int64_t> split(2 * count, -1);
+    uint32_t next = 0;
+    std::vector<uint32_t> renamed(256);
+    for (int b = 0; b < 256; ++b) {
+      int64_t& slot = split[2 * cls[static_cast<size_t>(b)] + (set.test(static_cast<uint8_t>(b)) ? 1 : 0)];
+      if (slot < 0) slot = next++;
+      renamed[static_cast<size_t>(b)] = static_cast<uint32_t>(slot);
+    }
+    cls = std::move(renamed);
+    count = next;
+  }
+  members.assign(count, {});
+  for (int b = 0; b < 256; ++b) {
+    classes[static_cast<size_t>(b)] = static_cast<uint8_t>(cls[static_cast<size_t>(b)]);
+    members[cls[static_cast<size_t>(b)]].push_back(static_cast<uint8_t>(b));
+  }
+}
 
+}  // namespace
 
 std::shared_ptr<const CompiledGrammar> CompiledGrammar::compile(const Grammar& source) {
   if (source.rules().empty()) throw GrammarError("empty grammar: no rule 'root'");
@@ -66,6 +91,7 @@ std::shared_ptr<const CompiledGrammar> CompiledGrammar::compile(const Grammar& s
   check_left_recursion(g);
   std::shared_ptr<CompiledGrammar> c(new CompiledGrammar());
   c->sets_ = g.byte_sets();
+  byte_classes(c->sets_, c->classes_, c->members_);
   c->root_ = g.root();
   c->starts_.resize(g.rules().size());
   for (size_t r = 0; r < g.rules().size(); ++r) {

@@ -5,6 +5,7 @@
 // cache, which has its own lock; shared between requests by shared_ptr.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +34,11 @@ class CompiledGrammar {
   const std::vector<uint32_t>& code() const { return code_; }
   const std::vector<uint32_t>& alternatives(uint32_t rule) const { return starts_[rule]; }
   const ByteSet& byte_set(uint32_t index) const { return sets_[index]; }
+  // Bytes that every byte set of the grammar either contains or not, together,
+  // share a class: from any state they lead to the same next state, so the
+  // automaton computes one transition per class, not per byte.
+  uint8_t byte_class(uint8_t byte) const { return classes_[byte]; }
+  const std::vector<uint8_t>& class_members(uint8_t cls) const { return members_[cls]; }
   uint32_t root() const { return root_; }
   const std::string& rule_name(uint32_t rule) const { return names_[rule]; }
   size_t rule_count() const { return names_.size(); }
@@ -46,6 +52,8 @@ class CompiledGrammar {
   std::vector<uint32_t> code_;
   std::vector<std::vector<uint32_t>> starts_;  // starts_[rule]: where each alternative begins in code_
   std::vector<ByteSet> sets_;
+  std::array<uint8_t, 256> classes_{};
+  std::vector<std::vector<uint8_t>> members_;  // members_[class]: its bytes, ascending
   std::vector<std::string> names_;
   uint32_t root_ = 0;
   uint64_t id_ = 0;

@@ -115,6 +115,61 @@ bool GrammarState::allows(std::string_view bytes) const {
   return copy.accept_bytes(bytes);
 }
 
+std::vector<std::pair<uint8_t, std::optional<GrammarState>>> GrammarState::successors() const {
+  const CompiledGrammar& g = *grammar_;
+  const auto& code = g.code();
+  // Each live stack advanced past its top byte set and expanded, once.
+  struct Advanced {
+    const ByteSet* top;
+    std::vector<Stack> stacks;
+    bool can_end;
+  };
+  std::vector<Advanced> advanced;
+  for (size_t i = 0; i < stacks_.size(); i += stacks_[i] + 1) {
+    const uint32_t n = stacks_[i];
+    const uint32_t top = stacks_[i + n];
+    Stack s(stacks_.begin() + static_cast<ptrdiff_t>(i + 1), stacks_.begin() + static_cast<ptrdiff_t>(i + 1 + n));
+    s.back() = top + 1;
+    Expansion e{g, {}, false};
+    e.expand(std::move(s));
+    advanced.push_back({&g.byte_set(op_index(code[top])), std::move(e.out), e.can_end});
+  }
+  // Classes accepted by the same stacks lead to the same state.
+  std::vector<std::pair<uint8_t, std::optional<GrammarState>>> out;
+  std::vector<std::pair<std::vector<uint32_t>, size_t>> by_stacks;  // accepting stacks -> index in `out`
+  std::vector<uint32_t> accepting;
+  for (size_t b = 0; b < 256; ++b) {
+    const auto byte = static_cast<uint8_t>(b);
+    if (g.class_members(g.byte_class(byte)).front() != byte) continue;  // one byte per class
+    accepting.clear();
+    for (size_t k = 0; k < advanced.size(); ++k) {
+      if (advanced[k].top->test(byte)) accepting.push_back(static_cast<uint32_t>(k));
+    }
+    if (accepting.empty()) continue;
+    auto same = std::find_if(by_stacks.begin(), by_stacks.end(), [&](const auto& p) { return p.first == accepting; });
+    if (same != by_stacks.end()) {
+      out.emplace_back(byte, out[same->second].second);
+      continue;
+    }
+    Expansion e{g, {}, false};
+    for (uint32_t k : accepting) {
+      e.out.insert(e.out.end(), advanced[k].stacks.begin(), advanced[k].stacks.end());
+      e.can_end = e.can_end || advanced[k].can_end;
+    }
+    std::optional<GrammarState> next;
+    if (!e.out.empty() || e.can_end) {
+      try {
+        next = GrammarState(grammar_, e.flatten(), e.can_end);
+      } catch (const GrammarError&) {
+        continue;
+      }
+    }
+    by_stacks.emplace_back(accepting, out.size());
+    out.emplace_back(byte, std::move(next));
+  }
+  return out;
+}
+
 ByteSet GrammarState::next_bytes() const {
   ByteSet out;
   const auto& code = grammar_->code();

@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -41,6 +43,15 @@ class GrammarState {
   // Exactly the bytes accept_byte would accept now: the union of the byte sets
   // on top of the live stacks.
   ByteSet next_bytes() const;
+
+  // What accept_byte does for each class of bytes (CompiledGrammar::byte_class)
+  // that some stack's top accepts, as (a byte of the class, the next state, or
+  // nullopt when the byte is refused after all). Each stack is expanded once,
+  // and classes that the same stacks accept share one result, where calling
+  // accept_byte per class would expand every stack again for each of ~50
+  // classes. A class whose state would be too ambiguous is left out (for
+  // accept_byte to throw if that byte is ever taken).
+  std::vector<std::pair<uint8_t, std::optional<GrammarState>>> successors() const;
 
   // The text so far is a complete match: end-of-generation may come here.
   bool can_end() const { return can_end_; }
@@ -69,6 +80,9 @@ class GrammarState {
     copy.grammar_ = std::shared_ptr<const CompiledGrammar>(std::shared_ptr<const CompiledGrammar>(), grammar_.get());
     return copy;
   }
+
+  GrammarState(std::shared_ptr<const CompiledGrammar> grammar, std::vector<uint32_t> stacks, bool can_end)
+      : grammar_(std::move(grammar)), stacks_(std::move(stacks)), can_end_(can_end) {}
 
   std::shared_ptr<const CompiledGrammar> grammar_;
   std::vector<uint32_t> stacks_;

@@ -27,38 +27,29 @@ GrammarTokenMask::GrammarTokenMask(const Vocabulary& vocab)
   for (int32_t id = 0; id < n; ++id) {
     if (!excluded[static_cast<size_t>(id)] && !vocab.tokens[static_cast<size_t>(id)].empty()) plain.push_back(id);
   }
-  sorted_ = sampling::SortedVocabulary::build(
-      std::move(plain), [&](int32_t id) -> const std::string& { return vocab.tokens[static_cast<size_t>(id)]; });
+  trie_ = TokenTrie::build(sampling::SortedVocabulary::build(
+      std::move(plain), [&](int32_t id) -> const std::string& { return vocab.tokens[static_cast<size_t>(id)]; }));
 }
 
 void GrammarTokenMask::compute(Automaton& automaton, int32_t start, std::vector<uint64_t>& bits) const {
-  // ids[i]: the state after the first i bytes of the current token. For the
-  // previous token, `valid` bytes were accepted and, if it failed, byte `valid`
-  // was the one refused; a token sharing more than `valid` bytes with it fails
-  // at that same byte.
-  std::vector<int32_t> ids(sorted_.max_len + 1);
-  ids[0] = start;
-  size_t valid = 0;
-  bool failed = false;
-  for (size_t k = 0; k < sorted_.ids.size(); ++k) {
-    const std::string& b = sorted_.bytes[k];
-    const size_t common = sorted_.lcp[k];
-    if (failed && common > valid) continue;
-    size_t i = std::min(common, valid);
-    failed = false;
-    for (; i < b.size(); ++i) {
-      const int32_t next = automaton.next(ids[i], static_cast<uint8_t>(b[i]));
-      if (next < 0) {
-        failed = true;
-        break;
-      }
-      ids[i + 1] = next;
+  // state[d]: the automaton state after the first d bytes of the current path.
+  std::vector<int32_t> state(trie_.max_depth + 1);
+  state[0] = start;
+  const TokenTrie::Node* nodes = trie_.nodes.data();
+  const size_t n = trie_.size();
+  for (size_t i = 0; i < n;) {
+    const TokenTrie::Node& node = nodes[i];
+    const int32_t next = automaton.next(state[node.depth], node.byte);
+    if (next < 0) {
+      i = node.subtree_end;
+      continue;
     }
-    valid = i;
-    if (!failed) {
-      const auto id = static_cast<size_t>(sorted_.ids[k]);
+    state[node.depth + 1u] = next;
+    for (uint32_t t = node.terminal_begin; t < nodes[i + 1].terminal_begin; ++t) {
+      const auto id = static_cast<size_t>(trie_.terminals[t]);
       bits[id >> 6] |= uint64_t{1} << (id & 63);
     }
+    ++i;
   }
   if (automaton.can_end(start)) {
     for (int32_t id : end_ids_) bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);

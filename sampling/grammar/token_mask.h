@@ -2,11 +2,11 @@
 // byte of the token is accepted from the state, end-of-generation tokens
 // exactly where the grammar may end, special tokens never.
 //
-// The vocabulary is sorted by bytes once, so a walk in that order is a walk of
-// the byte trie: consecutive tokens share the work of their common prefix, and
-// once a prefix is refused every token under it is skipped. Each trie edge is
-// one lookup in the grammar's lazily built automaton (automaton.h), and whole
-// masks are cached per automaton state, so a state seen before costs a copy.
+// The vocabulary's byte trie is built once (token_trie.h), so tokens share the
+// work of their common prefix, and once a prefix is refused every token under
+// it is skipped. Each trie edge is one lookup in the grammar's lazily built
+// automaton (automaton.h), and whole masks are cached per automaton state, so
+// a state seen before costs a copy.
 //
 // One GrammarTokenMask per vocabulary (per loaded model); fill() may be called
 // from several threads (it locks the grammar's automaton, not the mask).
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "sampling/grammar/grammar_state.h"
-#include "sampling/sorted_vocabulary.h"
+#include "sampling/grammar/token_trie.h"
 
 namespace nucleus::grammar {
 
@@ -41,7 +41,7 @@ class GrammarTokenMask {
 
   int32_t rows_ = 0;
   uint64_t owner_ = 0;              // this vocabulary's key in the automata's mask caches
-  sampling::SortedVocabulary sorted_;  // the plain tokens (not special, not end-of-generation, with bytes)
+  TokenTrie trie_;  // the plain tokens (not special, not end-of-generation, with bytes)
   std::vector<int32_t> end_ids_;
 };
 

@@ -6,11 +6,13 @@
 
 #include <random>
 
+#include "sampling/grammar/automaton.h"
 #include "sampling/grammar/gbnf.h"
 #include "sampling/grammar/grammar_cache.h"
 #include "sampling/grammar/json_schema.h"
 #include "sampling/grammar/regex.h"
 #include "sampling/grammar/token_mask.h"
+#include "sampling/grammar/token_trie.h"
 #include "tests/sampling/grammar_test_util.h"
 
 namespace nucleus::grammar {
@@ -26,7 +28,7 @@ Vocabulary test_vocab() {
                         "0",    "1",        "12",  "123",  "-",      "-1",   ".",   "5",     "e",    "E+",
                         "a",    "ab",       "abc", "name", "\"name", "age",  "x",   "é",     "\xC3", "\xA9",
                         "日本", "\xE6\x97", "\\",  "\\n",  "\\u00",  "41",   "yes", "no",    "not",  "2024",
-                        "-05",  "-06",      "T",   "Z",    "  ",     "\t"}) {
+                        "-05",  "-06",      "T",   "Z",    "  ",     "\t",    "ab",   "日"}) {
     v.tokens.push_back(t);
   }
   v.never_allowed = {0};
@@ -80,6 +82,101 @@ TEST(GrammarTokenMask, EqualsTokenByTokenCheckAlongRandomWalks) {
       check_walk(grammars[i], vocab, seed);
     }
   }
+}
+
+// The automaton's shortcuts against the plain runtime, on the states of random
+// walks: byte classes group bytes that every byte set treats alike, and
+// successors() gives for each class what accept_byte gives for each of its bytes.
+TEST(GrammarState, SuccessorsEqualAcceptBytePerByte) {
+  const Vocabulary vocab = test_vocab();
+  const std::shared_ptr<const CompiledGrammar> grammars[] = {
+      compile_json_schema(std::string_view(
+          R"({"type":"object","properties":{"name":{"type":"string","maxLength":5},"n":{"type":"integer"}}})")),
+      compile_regex("(ab|abc|a)+[0-9]{1,3}é?"),
+      compile_gbnf(R"(root ::= "日本" [^\n]* "\n" | "yes" | "no" root)"),
+  };
+  for (const auto& g : grammars) {
+    for (uint32_t i = 0; i < g->code().size(); ++i) {
+      if (op_kind(g->code()[i]) != Op::kBytes) continue;
+      const ByteSet& set = g->byte_set(op_index(g->code()[i]));
+      for (int b = 0; b < 256; ++b) {
+        const auto byte = static_cast<uint8_t>(b);
+        const uint8_t first = g->class_members(g->byte_class(byte)).front();
+        ASSERT_EQ(set.test(byte), set.test(first)) << b;
+      }
+    }
+    std::mt19937 rng(7);
+    GrammarState state(g);
+    for (int step = 0; step < 30; ++step) {
+      std::vector<std::optional<GrammarState>> expected(256);
+      for (int b = 0; b < 256; ++b) {
+        GrammarState next = state;
+        if (next.accept_byte(static_cast<uint8_t>(b))) expected[static_cast<size_t>(b)] = next;
+      }
+      std::vector<uint8_t> covered(256, 0);
+      for (const auto& [byte, next] : state.successors()) {
+        for (uint8_t member : g->class_members(g->byte_class(byte))) {
+          covered[member] = 1;
+          ASSERT_EQ(next.has_value(), expected[member].has_value()) << "step " << step << " byte " << int{member};
+          if (next) {
+            ASSERT_TRUE(*next == *expected[member]) << "step " << step << " byte " << int{member};
+          }
+        }
+      }
+      for (int b = 0; b < 256; ++b) {
+        if (!covered[static_cast<size_t>(b)]) {
+          ASSERT_FALSE(expected[static_cast<size_t>(b)]) << "byte " << b;
+        }
+      }
+      std::vector<uint8_t> allowed;
+      for (int b = 0; b < 256; ++b) {
+        if (expected[static_cast<size_t>(b)]) allowed.push_back(static_cast<uint8_t>(b));
+      }
+      if (allowed.empty()) break;
+      ASSERT_TRUE(state.accept_byte(allowed[rng() % allowed.size()]));
+    }
+  }
+}
+
+TEST(TokenTrie, EveryTokenEndsAtTheNodeOfItsLastByte) {
+  const Vocabulary vocab = test_vocab();
+  std::vector<int32_t> ids;
+  for (size_t id = 3; id < vocab.tokens.size(); ++id) ids.push_back(static_cast<int32_t>(id));
+  const TokenTrie trie = TokenTrie::build(sampling::SortedVocabulary::build(
+      ids, [&](int32_t id) -> const std::string& { return vocab.tokens[static_cast<size_t>(id)]; }));
+  // Rebuild each node's path from the depths and check the tokens ending there.
+  std::vector<std::string> found(vocab.tokens.size());
+  std::string path;
+  for (size_t i = 0; i < trie.size(); ++i) {
+    const TokenTrie::Node& node = trie.nodes[i];
+    ASSERT_LE(node.depth, path.size());
+    path.resize(node.depth);
+    path.push_back(static_cast<char>(node.byte));
+    ASSERT_GT(node.subtree_end, i);
+    if (node.subtree_end < trie.size()) {
+      ASSERT_LE(trie.nodes[node.subtree_end].depth, node.depth);
+    }
+    for (uint32_t t = node.terminal_begin; t < trie.nodes[i + 1].terminal_begin; ++t) {
+      found[static_cast<size_t>(trie.terminals[t])] = path;
+    }
+  }
+  for (int32_t id : ids) EXPECT_EQ(found[static_cast<size_t>(id)], vocab.tokens[static_cast<size_t>(id)]) << id;
+  EXPECT_EQ(trie.terminals.size(), ids.size());
+}
+
+TEST(Automaton, MaskCacheEvictsTheLeastRecentlyUsed) {
+  auto g = compile_regex("a+");
+  Automaton& automaton = g->automaton();
+  std::lock_guard lock(automaton.mutex());
+  const size_t words = Automaton::kMaxMaskBytes / 4 / sizeof(uint64_t);  // four masks fill the cache
+  for (int32_t id = 0; id < 4; ++id) automaton.store_mask(1, id, std::vector<uint64_t>(words, static_cast<uint64_t>(id)));
+  ASSERT_NE(automaton.find_mask(1, 0), nullptr);  // 0 is now the most recently used; 1 the least
+  automaton.store_mask(1, 4, std::vector<uint64_t>(words, 4));
+  EXPECT_EQ(automaton.find_mask(1, 1), nullptr);
+  ASSERT_NE(automaton.find_mask(1, 0), nullptr);
+  EXPECT_EQ((*automaton.find_mask(1, 0))[0], 0u);
+  EXPECT_NE(automaton.find_mask(1, 4), nullptr);
+  EXPECT_EQ(automaton.mask_count(), 4u);
 }
 
 TEST(GrammarTokenMask, OnlyEndOfGenerationOnceComplete) {
