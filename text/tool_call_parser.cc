@@ -11,13 +11,14 @@
 namespace nucleus {
 namespace {
 
-constexpr std::array<std::pair<ToolCallFormat, std::string_view>, 6> kFormatNames = {{
+constexpr std::array<std::pair<ToolCallFormat, std::string_view>, 7> kFormatNames = {{
     {ToolCallFormat::kHermes, "hermes"},
     {ToolCallFormat::kLlama3, "llama3"},
     {ToolCallFormat::kMistral, "mistral"},
     {ToolCallFormat::kFunctionaryV3, "functionary_v3.2"},
     {ToolCallFormat::kFunctionaryV31, "functionary_v3.1"},
     {ToolCallFormat::kGeneric, "generic"},
+    {ToolCallFormat::kQwen3Coder, "qwen3_coder"},
 }};
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
@@ -33,8 +34,11 @@ ToolCall with_id(ToolCall call, ToolCallIdSource& ids) {
 ToolCallFormat detect_tool_call_format(std::string_view source) {
   // Order matters: functionary v3.1 is a Llama 3.1 template (it has <|python_tag|>
   // and ipython too), and Qwen3-Coder-style templates write "<function=" inside
-  // "<tool_call>" (read as Hermes, whose JSON they do not write: their calls stay text).
+  // "<tool_call>", which alone would be Hermes.
   if (contains(source, ">>>all")) return ToolCallFormat::kFunctionaryV3;
+  if (contains(source, "<tool_call>") && contains(source, "<function=") && contains(source, "<parameter=")) {
+    return ToolCallFormat::kQwen3Coder;
+  }
   if (contains(source, "<tool_call>")) return ToolCallFormat::kHermes;
   if (contains(source, "[TOOL_CALLS]")) return ToolCallFormat::kMistral;
   if (contains(source, "<function=")) return ToolCallFormat::kFunctionaryV31;

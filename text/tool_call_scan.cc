@@ -65,6 +65,7 @@ Scan scan(ToolCallFormat format, std::string_view text, bool at_end, State& stat
     case ToolCallFormat::kFunctionaryV3: result = scan_functionary_v3(text, at_end, state); break;
     case ToolCallFormat::kFunctionaryV31: result = scan_functionary_v31(text, at_end); break;
     case ToolCallFormat::kGeneric: result = scan_generic(text, at_end, state); break;
+    case ToolCallFormat::kQwen3Coder: result = scan_qwen3_coder(text, at_end); break;
   }
   if (result.consumed > 0) state.at_output_start = false;
   return result;

@@ -50,6 +50,8 @@ TEST(ToolCallFormat, DetectedFromTemplateMarkers) {
   EXPECT_EQ(detect_tool_call_format("<|python_tag|>{{ '<function=' + name + '>' }}"), F::kFunctionaryV31);
   EXPECT_EQ(detect_tool_call_format("{{- '<|python_tag|>' + tool_call.name + '.call(' }}"), F::kLlama3);
   EXPECT_EQ(detect_tool_call_format("{%- elif message.role == \"ipython\" %}"), F::kLlama3);
+  EXPECT_EQ(detect_tool_call_format("{{- '<tool_call>\\n<function=' + name + '>\\n' }}{{- '<parameter=' + k + '>' }}"),
+            F::kQwen3Coder);
   EXPECT_EQ(detect_tool_call_format("{{ '<start_of_turn>' + role }}"), F::kGeneric);
   EXPECT_EQ(detect_tool_call_format(""), F::kGeneric);
 }
@@ -69,6 +71,9 @@ TEST(ToolCallFormat, DetectedFromLlamaCppTemplates) {
       {"Mistral-Small-3.2-24B-Instruct-2506.jinja", F::kMistral},
       {"meetkai-functionary-medium-v3.2.jinja", F::kFunctionaryV3},
       {"meetkai-functionary-medium-v3.1.jinja", F::kFunctionaryV31},
+      {"Qwen3-Coder.jinja", F::kQwen3Coder},
+      {"Qwen3.5-4B.jinja", F::kQwen3Coder},
+      {"NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja", F::kQwen3Coder},
       {"google-gemma-2-2b-it.jinja", F::kGeneric},
   };
   for (const auto& [file, format] : expected) {
@@ -82,11 +87,12 @@ TEST(ToolCallFormat, DetectedFromLlamaCppTemplates) {
 
 TEST(ToolCallFormat, NamesRoundTrip) {
   std::set<std::string_view> names;
-  for (F f : {F::kHermes, F::kLlama3, F::kMistral, F::kFunctionaryV3, F::kFunctionaryV31, F::kGeneric}) {
+  for (F f : {F::kHermes, F::kLlama3, F::kMistral, F::kFunctionaryV3, F::kFunctionaryV31, F::kGeneric,
+              F::kQwen3Coder}) {
     names.insert(tool_call_format_name(f));
     EXPECT_EQ(parse_tool_call_format(tool_call_format_name(f)), f);
   }
-  EXPECT_EQ(names.size(), 6u);
+  EXPECT_EQ(names.size(), 7u);
   EXPECT_EQ(parse_tool_call_format("qwen"), std::nullopt);
   EXPECT_EQ(parse_tool_call_format(""), std::nullopt);
 }
@@ -408,6 +414,50 @@ TEST(GenericToolCalls, AnythingElseIsContent) {
   for (const std::string& text : texts) expect_content_only(F::kGeneric, text, text);
 }
 
+// ---------------------------------------------------------------- Qwen3-Coder XML
+
+TEST(Qwen3CoderToolCalls, ParametersBecomeAJsonObject) {
+  ParsedOutput out = parse(F::kQwen3Coder,
+                           "I'll check.\n<tool_call>\n<function=get_weather>\n<parameter=location>\nParis, France\n"
+                           "</parameter>\n<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>");
+  EXPECT_EQ(out.content, "I'll check.");
+  ASSERT_EQ(out.tool_calls.size(), 1u);
+  expect_call(out, 0, "get_weather", "{\"location\": \"Paris, France\", \"days\": 3}");
+}
+
+TEST(Qwen3CoderToolCalls, ValueTypesAreGuessed) {
+  ParsedOutput out = parse(F::kQwen3Coder,
+                           "<tool_call>\n<function=f>\n<parameter=opts>\n{\"a\": [1, 2]}\n</parameter>\n"
+                           "<parameter=on>\ntrue\n</parameter>\n<parameter=none>\nnull\n</parameter>\n"
+                           "<parameter=quoted>\n\"hi\"\n</parameter>\n<parameter=code>\ndef f():\n    return \"x\"\n"
+                           "</parameter>\n</function>\n</tool_call>");
+  // A JSON string value stays the text as written, quotes included; multi-line text is one string.
+  expect_call(out, 0, "f",
+              "{\"opts\": {\"a\": [1, 2]}, \"on\": true, \"none\": null, \"quoted\": \"\\\"hi\\\"\", "
+              "\"code\": \"def f():\\n    return \\\"x\\\"\"}");
+}
+
+TEST(Qwen3CoderToolCalls, NoParametersAndParallelCalls) {
+  ParsedOutput out = parse(F::kQwen3Coder,
+                           "<tool_call>\n<function=now>\n</function>\n</tool_call>\n<tool_call>\n<function=echo>\n"
+                           "<parameter=text>\n</tool_call> 😀\n</parameter>\n</function>\n</tool_call>");
+  EXPECT_EQ(out.content, "");
+  ASSERT_EQ(out.tool_calls.size(), 2u);
+  expect_call(out, 0, "now", "{}");
+  expect_call(out, 1, "echo", "{\"text\": \"</tool_call> 😀\"}");
+}
+
+TEST(Qwen3CoderToolCalls, MalformedStaysContent) {
+  const std::vector<std::string> texts = {
+      "<tool_call>\n<function=f>\n<parameter=x>\n1",                           // value never closed
+      "<tool_call>\n<function=f>\n<param=x>\n1\n</param>\n</function>\n</tool_call>",
+      "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>",          // Hermes JSON
+      "<tool_call>\n<function=>\n</function>\n</tool_call>",
+      "<tool_call>\n<function=f>\n</function> oops\n</tool_call>",
+  };
+  for (const std::string& text : texts) expect_content_only(F::kQwen3Coder, text, text);
+}
+
 // ---------------------------------------------------------------- streaming
 
 // What a client assembles from the deltas, checking their shape on the way.
@@ -493,12 +543,15 @@ const std::vector<std::string>& corpus() {
       "{\"tool_call\": {\"name\": \"f\", \"arguments\": {\"a\": 1}}}",
       "{\"response\": \"Hello!\"}",
       "  {\"name\": \"f\", \"arguments\": {}} and text",
+      "I'll check.\n<tool_call>\n<function=get_weather>\n<parameter=location>\nParis, France\n</parameter>\n"
+      "<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>\n<tool_call>\n<function=now>\n</function>",
+      "<tool_call>\n<function=f>\n<parameter=x>\n1\n <tool_call><function=g></function></tool_call>",
   };
   return texts;
 }
 
-constexpr F kAllFormats[] = {F::kHermes, F::kLlama3, F::kMistral, F::kFunctionaryV3, F::kFunctionaryV31,
-                             F::kGeneric};
+constexpr F kAllFormats[] = {F::kHermes,         F::kLlama3,  F::kMistral,   F::kFunctionaryV3,
+                             F::kFunctionaryV31, F::kGeneric, F::kQwen3Coder};
 
 TEST(ToolCallStream, EverySplitInTwoEqualsTheWholeParse) {
   for (F format : kAllFormats) {
