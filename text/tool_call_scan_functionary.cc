@@ -77,7 +77,7 @@ Scan scan_functionary_v3(std::string_view text, bool at_end, State& state) {
       scan.add_content(text.substr(pos, mark - pos));
       pos = segment = mark;
     } else {
-      search = mark + kSegmentMark.size();
+      search = mark + 1;  // ">>>" overlaps itself: ">>>>f\n" has its header one byte on
     }
   }
 }

@@ -45,7 +45,7 @@ Scan scan_marked_calls(std::string_view text, bool at_end, std::string_view open
       for (ToolCall& call : attempt.calls) scan.add_call(std::move(call));
       pos = search = attempt.end;
     } else {
-      search = marker + open.size();  // the marker stays in the content
+      search = marker + 1;  // the marker stays in the content; look again from the next byte
     }
   }
 }

@@ -140,6 +140,30 @@ TEST(ReasoningStream, EverySplitEqualsTheWholeSplit) {
   }
 }
 
+TEST(ReasoningStream, RandomlyAssembledOutputsStreamAsTheySplit) {
+  const std::vector<std::string> fragments = {"<think>", "</think>", "<", "</", "<th", "</thi", ">", " ", "\n",
+                                              "a", "é", "🤔", "think"};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    int n = std::uniform_int_distribution<int>(1, 10)(rng);
+    for (int i = 0; i < n; ++i) text += fragments[std::uniform_int_distribution<size_t>(0, fragments.size() - 1)(rng)];
+    std::string_view t(text);
+    for (bool started : {false, true}) {
+      ReasoningSplit whole = split_reasoning(text, started);
+      std::vector<std::string_view> pieces;
+      for (size_t at = 0; at < t.size();) {
+        size_t len = std::uniform_int_distribution<size_t>(0, 4)(rng);
+        pieces.push_back(t.substr(at, len));
+        at += len;
+      }
+      ReasoningSplit s = stream(pieces, started, "assembled: " + text);
+      ASSERT_EQ(s.reasoning, whole.reasoning) << "assembled: " << text;
+      ASSERT_EQ(s.content, whole.content) << "assembled: " << text;
+    }
+  }
+}
+
 TEST(ReasoningStream, PartsArriveAsSoonAsTheyAreKnown) {
   ReasoningStreamSplitter splitter(/*started_in_reasoning=*/false);
   ReasoningSplit d = splitter.feed("<thi");

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -361,6 +362,14 @@ TEST(FunctionaryV32ToolCalls, TextSegmentsAreContent) {
   expect_content_only(F::kFunctionaryV3, "python\nprint(1)", "python\nprint(1)");
 }
 
+TEST(FunctionaryV32ToolCalls, MarkerRunsOverlap) {
+  // ">>>>>>f\n": the ">>>" at 0, 1 and 2 open no header; the one at 3 opens "f".
+  ParsedOutput out = parse(F::kFunctionaryV3, ">>>>>>f\n{\"c\": 3}");
+  EXPECT_EQ(out.content, ">>>");
+  ASSERT_EQ(out.tool_calls.size(), 1u);
+  expect_call(out, 0, "f", "{\"c\": 3}");
+}
+
 TEST(FunctionaryV31ToolCalls, FunctionTags) {
   ParsedOutput out = parse(F::kFunctionaryV31,
                            "Checking.<function=get_weather>{\"location\": \"Paris\"}</function>\n"
@@ -537,6 +546,7 @@ const std::vector<std::string>& corpus() {
       "get_weather\n{\"location\": \"Paris\"}",
       ">>>all\nIn Python, >>> print(1) is the prompt.>>>x",
       "Hello\nworld>>>f\n{\"a\": 1} trailing",
+      ">>>>>>f\n{\"c\": 3}>>>>g\n{}",
       "Checking.<function=get_weather>{\"location\": \"Paris\"}</function>\n<function=get_time>{}</function>",
       "<function=f>{\"a\": 1} and more</function> <function=g>{\"b\": [1, {\"c\": 2}]}",
       "{\"tool_calls\": [{\"name\": \"a\", \"arguments\": {}}, {\"name\": \"b\", \"arguments\": {\"x\": [1, 2]}}]}",
@@ -588,6 +598,45 @@ TEST(ToolCallStream, ByteByByteAndRandomSplitsEqualTheWholeParse) {
       }
     }
   }
+}
+
+// Texts glued from the pieces the formats are made of, in random order, so
+// markers, JSON and text meet in ways no hand-written case thought of.
+TEST(ToolCallStream, RandomlyAssembledOutputsStreamAsTheyParse) {
+  const std::vector<std::string> fragments = {
+      "<tool_call>", "</tool_call>", "<function=", "f>", "</function>", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]",
+      "abc123def", "<|python_tag|>", ">>>", "all\n", "get\n", "<parameter=", "x>\n", "</parameter>", "{", "}",
+      "[", "]", "\"", "\\", ",", ":", ";", " ", "\n", "\"name\": \"f\"", "\"arguments\": ", "\"parameters\": ",
+      "{\"a\": 1}", "{\"name\": \"g\", \"arguments\": {}}", "\"tool_calls\": ", "\"response\": \"r\"", "é",
+      "🌍", "text", "<", ">", "1", "null",
+      // Whole calls of each format, so valid calls meet the broken pieces above.
+      "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": \"}\"}}</tool_call>", "{\"name\": \"f\", \"parameters\": {}}",
+      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]", "[TOOL_CALLS]f[ARGS]{\"b\": 2}", ">>>f\n{\"c\": 3}",
+      "<function=f>{\"d\": 4}</function>", "<tool_call>\n<function=f>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>",
+      "{\"tool_call\": {\"name\": \"f\", \"arguments\": {}}}"};
+  std::mt19937 rng(2024);
+  int with_calls = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    int n = std::uniform_int_distribution<int>(1, 14)(rng);
+    for (int i = 0; i < n; ++i) text += fragments[std::uniform_int_distribution<size_t>(0, fragments.size() - 1)(rng)];
+    std::string_view t(text);
+    for (F format : kAllFormats) {
+      ParsedOutput whole = parse(format, text);
+      with_calls += !whole.tool_calls.empty();
+      std::vector<std::string_view> pieces;
+      for (size_t at = 0; at < t.size();) {
+        size_t len = std::uniform_int_distribution<size_t>(0, 5)(rng);
+        pieces.push_back(t.substr(at, len));
+        at += len;
+      }
+      std::string what = std::string(tool_call_format_name(format)) + " assembled: " + text;
+      expect_same(whole, stream(format, pieces, what), what);
+      if (HasFailure()) return;  // one counterexample is enough to read
+    }
+  }
+  std::printf("[ tool calls ] %d of %d assembled (text, format) pairs hold calls\n", with_calls, 3000 * 7);
+  EXPECT_GT(with_calls, 2000);  // the texts do reach the calls, not only content
 }
 
 TEST(ToolCallStream, ContentFlowsAndASplitMarkerIsHeldBack) {
