@@ -74,4 +74,16 @@ std::optional<ToolCall> call_from_object(std::string_view object_text, const Cal
   return call;
 }
 
+std::optional<std::vector<ToolCall>> calls_from_array(std::string_view array_text) {
+  auto elements = json_scan::array_elements(array_text);
+  if (!elements || elements->empty()) return std::nullopt;
+  std::vector<ToolCall> calls;
+  for (std::string_view element : *elements) {
+    auto call = call_from_object(element);
+    if (!call) return std::nullopt;
+    calls.push_back(std::move(*call));
+  }
+  return calls;
+}
+
 }  // namespace nucleus::tool_call_json

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "text/tool_call_parser.h"
 
@@ -23,6 +24,10 @@ struct CallObjectOptions {
 // string "id" is kept (Mistral writes its own); a missing or null arguments
 // member is "{}". The returned id is empty unless the model gave one.
 std::optional<ToolCall> call_from_object(std::string_view object_text, const CallObjectOptions& options = {});
+
+// The calls in a JSON array of call objects (Mistral's list, the generic
+// "tool_calls"); nullopt when it is empty or any element is not a call.
+std::optional<std::vector<ToolCall>> calls_from_array(std::string_view array_text);
 
 // The arguments text for a raw JSON value, by the rules above; nullopt when
 // it is none of them. Used where the name sits outside the JSON (<function=f>{...}).

@@ -8,6 +8,9 @@
 // "call_" + 24 letters and digits drawn from `id_seed` (ToolCallIdSource), so a
 // given seed always gives the same ids, and a stream and a whole parse of the
 // same text with the same seed agree on them.
+//
+// With a reasoning model, split the reasoning out first (reasoning_parser.h)
+// and give these parsers only the content.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +56,9 @@ ParsedOutput parse_tool_calls(ToolCallFormat format, std::string_view text, uint
 
 // Streaming, in OpenAI's delta shape. Each call is sent as one delta once it
 // is known to be a call (its JSON complete and valid): index, id, name and the
-// whole arguments text together. Content is sent as it is known not to be part
+// whole arguments text together. (Sending argument fragments earlier would
+// announce calls that may still turn out malformed, which the whole parse
+// leaves as content; the two must agree.) Content is sent as it is known not to be part
 // of a call; text that may still be the start of a call is held back, as is
 // trailing whitespace (the content is trimmed) and an incomplete UTF-8
 // character. Feeding any split of a text and then finish() gives exactly what

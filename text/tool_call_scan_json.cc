@@ -86,57 +86,60 @@ Scan scan_llama3(std::string_view text, bool at_end, State& state) {
   }
 }
 
-// The whole answer is one JSON object: {"tool_calls": [...]}, {"tool_call": {...}},
-// {"name": ..., "arguments": ...}, or {"response": "text"} for plain text.
+namespace {
+
+// What a whole answer that is one JSON object says: {"tool_calls": [...]},
+// {"tool_call": {...}}, {"name": ..., "arguments": ...}, or {"response": "text"}
+// for plain text. nullopt when it is none of them.
+std::optional<Scan> generic_answer(std::string_view object_text) {
+  nlohmann::json value = nlohmann::json::parse(object_text, nullptr, false);
+  auto members = json_scan::object_members(object_text);
+  if (!value.is_object() || !members) return std::nullopt;
+  Scan answer;
+  for (const json_scan::Member& member : *members) {
+    std::string key = nlohmann::json::parse(member.key_raw, nullptr, false).get<std::string>();
+    if (key == "tool_calls") {
+      if (auto calls = tool_call_json::calls_from_array(member.value)) {
+        for (ToolCall& call : *calls) answer.add_call(std::move(call));
+        return answer;
+      }
+    } else if (key == "tool_call") {
+      if (auto call = tool_call_json::call_from_object(member.value)) {
+        answer.add_call(std::move(*call));
+        return answer;
+      }
+    } else if (key == "response" && members->size() == 1 && value[key].is_string()) {
+      answer.add_content(value[key].get<std::string>());
+      return answer;
+    }
+  }
+  if (auto call = bare_call(object_text)) {
+    answer.add_call(std::move(*call));
+    return answer;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Scan scan_generic(std::string_view text, bool at_end, State& state) {
-  Scan scan;
-  size_t i = json_scan::skip_space(text, 0);
-  if (!state.content_only && i < text.size() && text[i] == '{') {
-    json_scan::ScanResult object = json_scan::scan_container(text, i);
-    bool ends_output = object.status == json_scan::ScanStatus::kComplete &&
-                       json_scan::skip_space(text, object.end) == text.size();
-    if (!at_end && (object.status == json_scan::ScanStatus::kIncomplete || ends_output)) return scan;
-    if (ends_output) {
-      std::string_view body = text.substr(i, object.end - i);
-      nlohmann::json value = nlohmann::json::parse(body, nullptr, false);
-      auto members = json_scan::object_members(body);
-      if (value.is_object() && members) {
-        for (const json_scan::Member& member : *members) {
-          std::string key = nlohmann::json::parse(member.key_raw, nullptr, false).get<std::string>();
-          if (key == "tool_calls" && !member.value.empty() && member.value.front() == '[') {
-            auto elements = json_scan::array_elements(member.value);
-            Scan calls;
-            bool all = elements && !elements->empty();
-            for (size_t e = 0; all && e < elements->size(); ++e) {
-              auto call = tool_call_json::call_from_object((*elements)[e]);
-              if (call) calls.add_call(std::move(*call)); else all = false;
-            }
-            if (all) {
-              calls.consumed = text.size();
-              return calls;
-            }
-          } else if (key == "tool_call") {
-            if (auto call = tool_call_json::call_from_object(member.value)) {
-              scan.add_call(std::move(*call));
-              scan.consumed = text.size();
-              return scan;
-            }
-          } else if (key == "response" && value["response"].is_string() && members->size() == 1) {
-            scan.add_content(value["response"].get<std::string>());
-            scan.consumed = text.size();
-            return scan;
-          }
-        }
-        if (auto call = bare_call(body)) {
-          scan.add_call(std::move(*call));
-          scan.consumed = text.size();
-          return scan;
-        }
+  size_t start = json_scan::skip_space(text, 0);
+  if (start == text.size() && !at_end) return {};  // only whitespace so far: an object may still come
+  if (!state.content_only && start < text.size() && text[start] == '{') {
+    json_scan::ScanResult object = json_scan::scan_container(text, start);
+    bool whole_answer = object.status == json_scan::ScanStatus::kComplete &&
+                        json_scan::skip_space(text, object.end) == text.size();
+    // Until the end, a complete object may still be followed by text, and an incomplete one completed.
+    if (!at_end && (whole_answer || object.status == json_scan::ScanStatus::kIncomplete)) return {};
+    if (whole_answer) {
+      if (std::optional<Scan> answer = generic_answer(text.substr(start, object.end - start))) {
+        answer->consumed = text.size();
+        return std::move(*answer);
       }
     }
   }
-  if (i == text.size() && !at_end) return scan;  // only whitespace so far: an object may still come
   state.content_only = true;
+  Scan scan;
   scan.add_content(text);
   scan.consumed = text.size();
   return scan;

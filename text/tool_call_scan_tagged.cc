@@ -50,15 +50,9 @@ Attempt functionary_v31_call(std::string_view text, size_t pos, bool at_end) {
 Attempt mistral_list(std::string_view text, size_t pos, bool at_end) {
   json_scan::ScanResult list = json_scan::scan_container(text, pos);
   if (list.status != json_scan::ScanStatus::kComplete) return {at_end ? Outcome::kNotCall : Outcome::kNeedMore, {}, 0};
-  auto elements = json_scan::array_elements(text.substr(pos, list.end - pos));
-  if (!elements || elements->empty()) return {Outcome::kNotCall, {}, 0};
-  Attempt found{Outcome::kCall, {}, list.end};
-  for (std::string_view element : *elements) {
-    auto call = tool_call_json::call_from_object(element);
-    if (!call) return {Outcome::kNotCall, {}, 0};
-    found.calls.push_back(std::move(*call));
-  }
-  return found;
+  auto calls = tool_call_json::calls_from_array(text.substr(pos, list.end - pos));
+  if (!calls) return {Outcome::kNotCall, {}, 0};
+  return {Outcome::kCall, std::move(*calls), list.end};
 }
 
 // [TOOL_CALLS]NAME[ARGS]{...} or [TOOL_CALLS]NAME[CALL_ID]ID[ARGS]{...} (Mistral Small 3.2, Devstral)
