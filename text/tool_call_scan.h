@@ -73,6 +73,9 @@ Attempt closed_by(std::string_view text, Attempt attempt, std::string_view close
 template <typename TryCall>
 Scan scan_marked_calls(std::string_view text, bool at_end, std::string_view open, TryCall try_call);
 
+// Llama 3.1's builtin-tool form NAME.call(KEY="VALUE", ...) at text[pos].
+Attempt python_style_call(std::string_view text, size_t pos, bool at_end);
+
 Scan scan_hermes(std::string_view text, bool at_end);
 Scan scan_functionary_v31(std::string_view text, bool at_end);
 Scan scan_mistral(std::string_view text, bool at_end);

@@ -38,8 +38,9 @@ Outcome call_run(std::string_view text, size_t pos, bool at_end, Reader read, Sc
 }  // namespace
 
 // Llama 3.1-3.3: {"name": ..., "parameters": {...}} (several separated by ';'
-// or newlines) as the answer, or such JSON after <|python_tag|> anywhere. The
-// builtin-tool form <|python_tag|>tool.call(query="...") stays content.
+// or newlines) as the answer, or such JSON after <|python_tag|> anywhere, or
+// after the tag a builtin tool's tool.call(query="..."). Raw code after the
+// tag (code_interpreter) stays content: the tool list is not known here.
 Scan scan_llama3(std::string_view text, bool at_end, State& state) {
   Scan scan;
   size_t pos = 0;
@@ -70,7 +71,19 @@ Scan scan_llama3(std::string_view text, bool at_end, State& state) {
       return scan;
     }
     if (calls.pieces.empty()) {
-      search = tag + kPythonTag.size();  // not JSON after the tag: the tag stays in the content
+      Attempt builtin = python_style_call(text, tag + kPythonTag.size(), at_end);
+      if (builtin.outcome == Outcome::kNeedMore) {
+        scan.add_content(text.substr(pos, tag - pos));
+        scan.consumed = tag;
+        return scan;
+      }
+      if (builtin.outcome == Outcome::kCall) {
+        scan.add_content(text.substr(pos, tag - pos));
+        scan.add_call(std::move(builtin.calls.front()));
+        pos = search = builtin.end;
+      } else {
+        search = tag + kPythonTag.size();  // neither form after the tag: the tag stays in the content
+      }
       continue;
     }
     scan.add_content(text.substr(pos, tag - pos));

@@ -285,9 +285,27 @@ TEST(Llama3ToolCalls, PythonTagWithJson) {
   expect_call(two, 1, "b", "{}");
 }
 
-TEST(Llama3ToolCalls, BuiltinPythonStyleStaysContent) {
-  expect_content_only(F::kLlama3, "<|python_tag|>brave_search.call(query=\"weather in Paris\")",
-                      "<|python_tag|>brave_search.call(query=\"weather in Paris\")");
+TEST(Llama3ToolCalls, BuiltinToolCalls) {
+  ParsedOutput out = parse(F::kLlama3, "<|python_tag|>brave_search.call(query=\"weather in Paris\")");
+  EXPECT_EQ(out.content, "");
+  expect_call(out, 0, "brave_search", "{\"query\": \"weather in Paris\"}");
+  expect_call(parse(F::kLlama3, "<|python_tag|>wolfram_alpha.call(query='2+2', n=3, exact=True, unit=None)"), 0,
+              "wolfram_alpha", "{\"query\": \"2+2\", \"n\": 3, \"exact\": true, \"unit\": null}");
+  // Python escapes decoded, then written as JSON.
+  expect_call(parse(F::kLlama3, "<|python_tag|>x.call(q=\"say \\\"hi\\\"\\n\", p='it\\'s')"), 0, "x",
+              "{\"q\": \"say \\\"hi\\\"\\n\", \"p\": \"it's\"}");
+  expect_call(parse(F::kLlama3, "Looking it up.<|python_tag|>brave_search.call()"), 0, "brave_search", "{}");
+}
+
+TEST(Llama3ToolCalls, OtherTextAfterThePythonTagStaysContent) {
+  const std::vector<std::string> texts = {
+      "<|python_tag|>print(\"hi\")",                        // code_interpreter's raw code
+      "<|python_tag|>brave_search.call(query=weather)",     // not a literal
+      "<|python_tag|>brave_search.call(query=\"x\"",        // never closed
+      "<|python_tag|>brave_search.call(\"x\")",             // not keyword arguments
+      "<|python_tag|>",
+  };
+  for (const std::string& text : texts) expect_content_only(F::kLlama3, text, text);
 }
 
 // ---------------------------------------------------------------- Mistral
@@ -537,6 +555,8 @@ const std::vector<std::string>& corpus() {
       "Searching.<|python_tag|>{\"name\": \"search\", \"parameters\": {\"q\": \"ü\"}}",
       "<|python_tag|>{\"name\": \"a\"};\n{\"name\": \"b\"} tail",
       "<|python_tag|>brave_search.call(query=\"x\")",
+      "A<|python_tag|>wolfram_alpha.call(query='it\\'s (1)', n=3, ok=True) B <|python_tag|>print(1)",
+      "<|python_tag|>brave_search.call(query=\"x\"",
       "<|python_ta",
       "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}, \"id\": \"abc123def\"}]",
       "Hmm [TOOL_CALLS]get_weather[CALL_ID]a1b2c3d4e[ARGS]{\"city\": \"Paris\"}[TOOL_CALLS]t[ARGS]{} ok",
@@ -613,7 +633,8 @@ TEST(ToolCallStream, RandomlyAssembledOutputsStreamAsTheyParse) {
       "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": \"}\"}}</tool_call>", "{\"name\": \"f\", \"parameters\": {}}",
       "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]", "[TOOL_CALLS]f[ARGS]{\"b\": 2}", ">>>f\n{\"c\": 3}",
       "<function=f>{\"d\": 4}</function>", "<tool_call>\n<function=f>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>",
-      "{\"tool_call\": {\"name\": \"f\", \"arguments\": {}}}"};
+      "{\"tool_call\": {\"name\": \"f\", \"arguments\": {}}}", "<|python_tag|>b.call(q=\"x\", n=2)", "b.call(", "='",
+      ")"};
   std::mt19937 rng(2024);
   int with_calls = 0;
   for (int round = 0; round < 3000; ++round) {
