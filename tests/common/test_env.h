@@ -21,6 +21,20 @@ inline std::string default_model_path() {
   return std::filesystem::exists(path) ? path : "";
 }
 
+// llama.cpp's models/templates, read from the llama-cpp-python sdist that
+// bench/peers/fetch-llama-src.sh unpacks (never committed):
+// $NUCLEUS_JINJA_TEMPLATES, else under $NUCLEUS_CACHE or ~/.cache/nucleus.
+inline std::filesystem::path chat_templates_dir() {
+  if (const char* dir = std::getenv("NUCLEUS_JINJA_TEMPLATES")) return dir;
+  std::filesystem::path cache;
+  if (const char* c = std::getenv("NUCLEUS_CACHE")) {
+    cache = c;
+  } else if (const char* home = std::getenv("HOME")) {
+    cache = std::filesystem::path(home) / ".cache" / "nucleus";
+  }
+  return cache / "peers" / "llama_cpp_python-0.3.36" / "vendor" / "llama.cpp" / "models" / "templates";
+}
+
 }  // namespace nucleus::test
 
 // Skips a test that needs the default model when it is missing, unless

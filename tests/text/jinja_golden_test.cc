@@ -19,6 +19,7 @@
 #include <optional>
 #include <sstream>
 
+#include "tests/common/test_env.h"
 #include "text/jinja/template.h"
 
 namespace nucleus::jinja {
@@ -31,17 +32,6 @@ std::string read_file(const fs::path& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-fs::path templates_dir() {
-  if (const char* dir = std::getenv("NUCLEUS_JINJA_TEMPLATES")) return dir;
-  fs::path cache;
-  if (const char* c = std::getenv("NUCLEUS_CACHE")) {
-    cache = c;
-  } else if (const char* home = std::getenv("HOME")) {
-    cache = fs::path(home) / ".cache" / "nucleus";
-  }
-  return cache / "peers" / "llama_cpp_python-0.3.36" / "vendor" / "llama.cpp" / "models" / "templates";
 }
 
 // SHA-256 (FIPS 180-4), to tell a template file that differs from the one the golden was made from.
@@ -104,7 +94,7 @@ std::string first_difference(const std::string& want, const std::string& got) {
 }
 
 TEST(JinjaGolden, LlamaCppTemplatesRenderAsJinja2Does) {
-  const fs::path dir = templates_dir();
+  const fs::path dir = test::chat_templates_dir();
   if (!fs::is_directory(dir)) GTEST_SKIP() << "no chat templates at " << dir << " (run bench/peers/fetch-llama-src.sh)";
   const auto golden =
       nlohmann::ordered_json::parse(read_file(fs::path(NUCLEUS_TEST_DATA_DIR) / "jinja" / "golden.json"));

@@ -1,0 +1,45 @@
+// Finding where a JSON value ends in text that may still be arriving, and
+// the raw text of an object's members. The tool-call parsers use it to cut a
+// call's JSON out of model output and to pass the arguments through exactly as
+// the model wrote them; validation proper is left to nlohmann::json.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace nucleus::json_scan {
+
+// ASCII JSON whitespace (space, tab, newline, carriage return).
+bool is_space(char c);
+std::string_view trim(std::string_view text);
+// Index of the first non-whitespace byte at or after `pos` (text.size() if none).
+size_t skip_space(std::string_view text, size_t pos);
+
+enum class ScanStatus {
+  kComplete,    // the value ends at `end`
+  kIncomplete,  // the text ran out inside the value: more text may complete it
+  kInvalid,     // no JSON value can start here
+};
+struct ScanResult {
+  ScanStatus status = ScanStatus::kInvalid;
+  size_t end = 0;  // one past the value's last byte when kComplete
+};
+
+// Finds the end of the object or array that opens at text[pos] ('{' or '['),
+// matching brackets outside strings (escapes honoured). Structure inside is
+// not checked: a complete result still needs a real parse.
+ScanResult scan_container(std::string_view text, size_t pos);
+
+// Raw member texts of a JSON object that is already known to be valid.
+struct Member {
+  std::string_view key_raw;  // the key as written, quotes included
+  std::string_view value;    // the value as written, no surrounding whitespace
+};
+// Returns nullopt if `object_text` is not shaped like an object.
+std::optional<std::vector<Member>> object_members(std::string_view object_text);
+// Raw element texts of a JSON array that is already known to be valid.
+std::optional<std::vector<std::string_view>> array_elements(std::string_view array_text);
+
+}  // namespace nucleus::json_scan
