@@ -21,6 +21,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/chat_prompt.h"
 #include "app/command.h"
 #include "config/options.h"
 #include "engine/engine.h"
@@ -64,16 +65,19 @@ server::HttpOptions http_options(const config::ServeOptions& o) {
   return http;
 }
 
-// --chat-template by name, else the one the GGUF declares (nullopt when it declares none).
-std::optional<ChatTemplate> serve_chat_template(const config::ServeOptions& o, const Model& model) {
-  if (!o.chat_template.empty()) return ChatTemplate::from_name(o.chat_template);
-  if (!model.file().has("tokenizer.chat_template")) return std::nullopt;
-  std::optional<ChatTemplate> tmpl = ChatTemplate::detect(model.file().get_string("tokenizer.chat_template"));
-  if (!tmpl) {
-    throw std::runtime_error(o.model + ": unknown chat template; name one with --chat-template (" +
-                             ChatTemplate::known_names() + ")");
+// The chat template (--chat-template, else the GGUF's own Jinja template) and
+// how its outputs are read: the tool-call format its markers name, reasoning.
+void serve_chat_template(const config::ServeOptions& o, const Model& model, const Tokenizer& tokenizer,
+                         server::ServerState& state) {
+  app::LoadedChatTemplate tmpl = app::load_chat_template(model, tokenizer, o.chat_template);
+  if (!tmpl.problem.empty()) spdlog::warn("{}: {}", o.model, tmpl.problem);
+  state.chat = std::move(tmpl.formatter);
+  if (state.chat) {
+    state.tool_call_format = detect_tool_call_format(state.chat->source());
+    spdlog::info("chat template: {}; tool calls read as {}", state.chat->name(),
+                 tool_call_format_name(state.tool_call_format));
   }
-  return tmpl;
+  state.reasoning_format = parse_reasoning_format(o.reasoning_format).value_or(ReasoningFormat::kDeepSeek);
 }
 
 // What serving loads after the port is bound; members are destroyed engine first.
@@ -87,7 +91,7 @@ struct Served {
 void load_served(const config::ServeOptions& o, kernels::Device device, Served& s, server::ServerState& state) {
   s.model = Model::load(o.model);
   s.tokenizer = std::make_unique<Tokenizer>(tokenizer_from_gguf(s.model->file()));
-  state.chat_template = serve_chat_template(o, *s.model);
+  serve_chat_template(o, *s.model, *s.tokenizer, state);
   EngineOptions options;
   options.kv_cache_bytes = o.kv_cache_memory;
   options.max_batched_tokens = o.max_batched_tokens;
@@ -136,7 +140,7 @@ int run_serve(const config::ServeOptions& o) {
   state.context_length = served.engine->context_length();
   state.ready = true;
   spdlog::info("serving {} as '{}' on http://{}:{} ({} chat template)", o.model, state.model_name, o.host, o.port,
-               state.chat_template ? state.chat_template->name() : "no");
+               state.chat ? state.chat->name() : "no");
   std::printf("nucleus: ready on http://%s:%d\n", o.host.c_str(), o.port);
   std::fflush(stdout);
 

@@ -17,8 +17,14 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
       {"model", "GGUF model file (default: the SmolLM2-135M-Instruct model in the cache)", &o.model},
       {"served-model-name", "model name reported by /v1/models and accepted in requests (default: file name)",
        &o.served_model_name},
-      {"chat-template", "chat template: chatml, llama3, llama2, mistral, gemma, phi3 (default: detect from the model)",
+      {"chat-template",
+       "chat template: a Jinja file (FILE.jinja), or a built-in family by name: chatml, llama3, llama2, mistral, "
+       "gemma, phi3 (default: the model's own Jinja template, tokenizer.chat_template in the GGUF)",
        &o.chat_template},
+      {"reasoning-format",
+       "reasoning output: 'deepseek' (or 'auto') puts <think>...</think> in reasoning_content, 'none' leaves it in "
+       "content (as llama.cpp's --reasoning-format)",
+       &o.reasoning_format},
       {"api-key", "require 'Authorization: Bearer KEY' on /v1/* routes", &o.api_key},
       {"allowed-origins",
        "CORS: web origins browsers may call from, comma-separated (scheme://host[:port]); '*' = any, as vLLM and "
@@ -227,6 +233,8 @@ void validate(const ServeOptions& o) {
           "--speculative draft needs a draft model: give --draft-model PATH (a GGUF with the model's vocabulary)");
   require(o.spec_tokens >= 1 && o.spec_tokens <= 16, "--spec-tokens must be in [1, 16], got " +
                                                          std::to_string(o.spec_tokens));
+  require(o.reasoning_format == "none" || o.reasoning_format == "deepseek" || o.reasoning_format == "auto",
+          "--reasoning-format must be none, deepseek or auto, got '" + o.reasoning_format + "'");
   validate_device(o.device);
 }
 

@@ -35,7 +35,8 @@ struct ServeOptions {
   // Model and API surface.
   std::string model;                 // GGUF path; default_model_path() when empty
   std::string served_model_name;     // the "model" name clients use; default: the file name without .gguf
-  std::string chat_template;         // template family name; empty = detect from the GGUF
+  std::string chat_template;         // a .jinja file or a family name; empty = the GGUF's Jinja template
+  std::string reasoning_format = "deepseek";  // none | deepseek | auto
   std::string api_key;               // empty = no auth
   std::string allowed_origins = "*";  // CORS origins (server/cors.h): "*" any, a comma-separated list, "" none
   // HTTP.

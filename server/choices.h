@@ -7,12 +7,14 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/engine.h"
+#include "server/chat_output.h"
 #include "server/text_offsets.h"
 
 namespace nucleus::server {
@@ -29,6 +31,8 @@ struct ResponseShape {
   int best_of = 0;                             // > n: this many sampled per prompt, the n best returned
   bool logprobs = true;                        // false: logprobs were only requested to rank best_of candidates
   bool beam = false;                           // use_beam_search: choices arrive ranked, each with its score
+  // Chat: reasoning and tool calls parsed out of the text (null: the text is the content).
+  std::shared_ptr<const ChatOutputPlan> chat_output;
 };
 
 // One choice as its deltas arrive.
@@ -43,6 +47,7 @@ struct ChoiceState {
   bool started = false;
   bool echoed = false;  // streaming with echo: the prompt went out in this choice's first chunk
   TextOffsets offsets;  // streaming: text_offset of the next token
+  std::shared_ptr<ChatOutputStream> output;  // streaming with a chat output plan
   Clock::time_point first_token, last_token;
 
   // Collects a delta for a response written at the end: text, logprobs, finish and beam scores.

@@ -49,6 +49,8 @@ constexpr Route kRoutes[] = {
      .needs_model = true},
     {.method = Method::kPost, .path = "/detokenize", .handler = handle_detokenize, .needs_auth = true,
      .needs_model = true},
+    {.method = Method::kPost, .path = "/apply-template", .handler = handle_apply_template, .needs_auth = true,
+     .needs_model = true},
     {.method = Method::kGet, .path = "/health", .handler = handle_health},
     {.method = Method::kGet, .path = "/metrics", .handler = handle_metrics},
     {.method = Method::kGet, .path = "/version", .handler = handle_version},

@@ -6,7 +6,8 @@
 namespace nucleus::server {
 
 // Present and not null (OpenAI clients send null for "not given"); nullptr otherwise.
-inline const nlohmann::json* field(const nlohmann::json& body, const char* name) {
+template <typename Json>
+const Json* field(const Json& body, const char* name) {
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) return nullptr;
   return &*it;

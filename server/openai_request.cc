@@ -255,8 +255,6 @@ void parse_output_format(const json& body, CommonRequest& r) {
     }
   }
   r.structured = parse_structured_output(body, r.json_object);
-  if (const json* tools = field(body, "tools"); tools && !(tools->is_array() && tools->empty()))
-    throw not_supported("tools", "tools (function calling) are not supported yet");
 }
 
 // The fields both generating routes share, checked in the order they are
@@ -283,6 +281,51 @@ void require_object(const json& body) {
   if (!body.is_object()) throw invalid_param("", "the request body must be a JSON object");
 }
 
+// An optional string field of a message.
+std::string message_string(const json& m, const char* key, const std::string& where) {
+  const json* v = field(m, key);
+  if (!v) return "";
+  if (!v->is_string()) throw invalid_param(where + "." + key, where + "." + key + " must be a string");
+  return v->get<std::string>();
+}
+
+// What tool calling and reasoning add to a message: an assistant's tool_calls
+// (arguments as a JSON string, as OpenAI sends them), a tool result's
+// tool_call_id, a name, an assistant's earlier reasoning_content.
+void parse_message_extras(const json& m, const std::string& where, ChatMessage& msg) {
+  msg.name = message_string(m, "name", where);
+  msg.reasoning_content = message_string(m, "reasoning_content", where);
+  msg.tool_call_id = message_string(m, "tool_call_id", where);
+  if (msg.role == "tool" && msg.tool_call_id.empty() && !field(m, "name")) {
+    throw invalid_param(where + ".tool_call_id", where + ".tool_call_id is required in a tool message");
+  }
+  const json* calls = field(m, "tool_calls");
+  if (!calls) return;
+  if (msg.role != "assistant") throw invalid_param(where + ".tool_calls", "only assistant messages have tool_calls");
+  if (!calls->is_array()) throw invalid_param(where + ".tool_calls", where + ".tool_calls must be an array");
+  for (size_t k = 0; k < calls->size(); ++k) {
+    const std::string at = where + ".tool_calls[" + std::to_string(k) + "]";
+    const json& c = (*calls)[k];
+    const json* function = c.is_object() ? field(c, "function") : nullptr;
+    if (!function || !function->is_object()) throw invalid_param(at + ".function", at + ".function must be an object");
+    ChatToolCall call;
+    call.id = c.is_object() ? message_string(c, "id", at) : "";
+    call.name = message_string(*function, "name", at + ".function");
+    if (call.name.empty()) throw invalid_param(at + ".function.name", at + ".function.name is required");
+    const json* args = field(*function, "arguments");
+    if (args && args->is_string()) {
+      call.arguments = args->get<std::string>();
+    } else if (args && args->is_object()) {  // some clients send the object itself
+      call.arguments = args->dump();
+    } else if (args) {
+      throw invalid_param(at + ".function.arguments", at + ".function.arguments must be a JSON string");
+    } else {
+      call.arguments = "{}";
+    }
+    msg.tool_calls.push_back(std::move(call));
+  }
+}
+
 std::vector<ChatMessage> parse_messages(const json& v) {
   if (!v.is_array()) throw invalid_param("messages", std::string("messages must be an array, got ") + type_name(v));
   if (v.empty()) throw invalid_param("messages", "messages must not be empty");
@@ -296,11 +339,14 @@ std::vector<ChatMessage> parse_messages(const json& v) {
     ChatMessage msg;
     msg.role = role->get<std::string>();
     if (msg.role == "developer") msg.role = "system";  // OpenAI's newer name for system
-    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant")
-      throw invalid_param(where + ".role", where + ".role must be system, user or assistant, got '" + msg.role + "'");
+    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
+      throw invalid_param(where + ".role",
+                          where + ".role must be system, user, assistant or tool, got '" + msg.role + "'");
+    parse_message_extras(m, where, msg);
     const json* content = field(m, "content");
     if (!content) {
       if (msg.role != "assistant") throw invalid_param(where + ".content", where + ".content is required");
+      msg.content_is_null = true;
     } else if (content->is_string()) {
       msg.content = content->get<std::string>();
     } else if (content->is_array()) {
@@ -402,6 +448,8 @@ CompletionRequest parse_completion_request(const json& body) {
   r.logprobs = parse_legacy_logprobs(body);
   r.common.params.logprobs = r.logprobs;
   // echo with logprobs: the prompt's tokens get logprobs too (the first one null), as in OpenAI's legacy API.
+  if (const json* tools = field(body, "tools"); tools && !(tools->is_array() && tools->empty()))
+    throw not_supported("tools", "tools (function calling) are for /v1/chat/completions");
   if (r.echo && r.logprobs >= 0) r.common.prompt_logprobs = r.logprobs;
   parse_best_of(body, r);
   r.prompts = parse_prompts(body);
@@ -425,6 +473,9 @@ ChatRequest parse_chat_request(const json& body) {
   r.add_generation_prompt = get_bool(body, "add_generation_prompt", true);
   if (get_bool(body, "continue_final_message", false)) {
     throw not_supported("continue_final_message", "continue_final_message is not supported yet");
+  }
+  if (const json* kwargs = field(body, "chat_template_kwargs"); kwargs && !kwargs->is_object()) {
+    throw invalid_param("chat_template_kwargs", "chat_template_kwargs must be an object");
   }
   return r;
 }

@@ -67,6 +67,28 @@ json usage_json(const Usage& u) {
 
 json finish_json(FinishReason f) { return f == FinishReason::kNone ? json(nullptr) : json(finish_reason_name(f)); }
 
+namespace {
+
+// A choice that called tools finishes with "tool_calls" (unless it ran out of tokens).
+json chat_finish_json(FinishReason f, bool tool_calls) {
+  return tool_calls && f == FinishReason::kStop ? json("tool_calls") : finish_json(f);
+}
+
+json tool_call_delta_json(const ToolCallDelta& c) {
+  json j = {{"index", c.index}};
+  json function = json::object();
+  if (!c.id.empty()) {
+    j["id"] = c.id;
+    j["type"] = "function";
+    function["name"] = c.name;
+  }
+  function["arguments"] = c.arguments;
+  j["function"] = std::move(function);
+  return j;
+}
+
+}  // namespace
+
 // A stop string stays a string even when it is all digits (stop "2" is "2"),
 // and is never converted to a number: only a token id is.
 json stop_reason_json(const SequenceDelta& d) {
@@ -108,12 +130,24 @@ json echo_logprobs_json(const ResponseShape& shape, const Tokenizer& tok, const 
 
 json stream_chunk(const ResponseShape& shape, const Tokenizer& tok, const ResponseIds& ids, int choice,
                   const SequenceDelta& d, bool first_of_choice, TextOffsets& offsets,
-                  const std::vector<TokenLogprob>* echo_prompt_logprobs) {
+                  const std::vector<TokenLogprob>* echo_prompt_logprobs, ParsedDelta parsed) {
   json c = {{"index", choice}};
   if (shape.chat) {
     json delta = json::object();
     if (first_of_choice) delta["role"] = "assistant";
-    delta["content"] = d.text;
+    if (parsed.parts) {
+      if (!parsed.parts->reasoning.empty()) delta["reasoning_content"] = parsed.parts->reasoning;
+      if (!parsed.parts->content.empty() || (first_of_choice && parsed.parts->tool_calls.empty())) {
+        delta["content"] = parsed.parts->content;
+      }
+      if (!parsed.parts->tool_calls.empty()) {
+        json calls = json::array();
+        for (const ToolCallDelta& tc : parsed.parts->tool_calls) calls.push_back(tool_call_delta_json(tc));
+        delta["tool_calls"] = std::move(calls);
+      }
+    } else {
+      delta["content"] = d.text;
+    }
     c["delta"] = delta;
   } else {
     c["text"] = d.text;
@@ -123,7 +157,7 @@ json stream_chunk(const ResponseShape& shape, const Tokenizer& tok, const Respon
     const int prompt = choice / shape.n;
     c["logprobs"] = echo_logprobs_json(shape, tok, shape.echo_ids[prompt], *echo_prompt_logprobs, c["logprobs"]);
   }
-  c["finish_reason"] = finish_json(d.finish);
+  c["finish_reason"] = chat_finish_json(d.finish, parsed.tool_calls);
   if (d.finish != FinishReason::kNone) c["stop_reason"] = stop_reason_json(d);
   return {
       {"id", ids.id}, {"object", shape.chunk_object}, {"created", ids.created}, {"model", ids.model}, {"choices", {c}}};
@@ -138,7 +172,24 @@ json final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const C
                        const std::vector<TokenLogprob>& prompt_logprobs) {
   json choice = {{"index", index}};
   const std::string prefix = shape.echo_prefix.empty() ? "" : shape.echo_prefix[prompt];
-  if (shape.chat) {
+  bool called = false;
+  if (shape.chat && shape.chat_output) {
+    const ChatMessageOut m = parse_chat_output(*shape.chat_output, c.text, index);
+    json message = {{"role", "assistant"}};
+    message["content"] = m.content.empty() && !m.tool_calls.empty() ? json(nullptr) : json(m.content);
+    if (!m.reasoning.empty()) message["reasoning_content"] = m.reasoning;
+    if (!m.tool_calls.empty()) {
+      json calls = json::array();
+      for (const ToolCall& tc : m.tool_calls) {
+        calls.push_back({{"id", tc.id},
+                         {"type", "function"},
+                         {"function", {{"name", tc.name}, {"arguments", tc.arguments}}}});
+      }
+      message["tool_calls"] = std::move(calls);
+      called = true;
+    }
+    choice["message"] = std::move(message);
+  } else if (shape.chat) {
     choice["message"] = {{"role", "assistant"}, {"content", c.text}};
   } else {
     choice["text"] = prefix + c.text;
@@ -156,7 +207,7 @@ json final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const C
     choice["logprobs"]["cumulative_logprob"] = *c.cumulative_logprob;
     choice["logprobs"]["beam_score"] = *c.beam_score;
   }
-  choice["finish_reason"] = finish_json(c.finish);
+  choice["finish_reason"] = chat_finish_json(c.finish, called);
   choice["stop_reason"] = stop_reason_json(c.last);
   return choice;
 }

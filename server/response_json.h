@@ -54,9 +54,16 @@ nlohmann::json echo_logprobs_json(const ResponseShape& shape, const Tokenizer& t
 // choice's text_offset counter (completions logprobs). `echo_prompt_logprobs`:
 // set on a completions choice's first chunk when echo and logprobs were
 // asked; the echoed prompt's logprobs lead the chunk's.
+// `parsed`: chat with an output plan, the delta's parts (reasoning, content,
+// tool calls) in place of its text, and `tool_calls` the choice has made calls
+// (its finish_reason is then "tool_calls").
+struct ParsedDelta {
+  const ChatDelta* parts = nullptr;
+  bool tool_calls = false;
+};
 nlohmann::json stream_chunk(const ResponseShape& shape, const Tokenizer& tok, const ResponseIds& ids, int choice,
                             const SequenceDelta& d, bool first_of_choice, TextOffsets& offsets,
-                            const std::vector<TokenLogprob>* echo_prompt_logprobs = nullptr);
+                            const std::vector<TokenLogprob>* echo_prompt_logprobs = nullptr, ParsedDelta parsed = {});
 // The last chunk of a stream with stream_options.include_usage: no choices, the usage.
 nlohmann::json usage_chunk(const ResponseShape& shape, const ResponseIds& ids, const Usage& usage);
 

@@ -124,6 +124,21 @@ bool ResponseWriter::send_delta(httplib::DataSink& sink, const ChoiceDelta& cd) 
   SequenceDelta d = cd.delta;
   d.text = prefix + d.text;
   c.text += d.text;
+  if (shape_.chat_output) {
+    // Reasoning and tool calls parsed out as the text arrives; text that may
+    // still open a call or a think block is held back.
+    if (!c.output) c.output = std::make_shared<ChatOutputStream>(shape_.chat_output, cd.choice);
+    ChatDelta parts = c.output->feed(d.text);
+    if (d.finish != FinishReason::kNone) {
+      ChatDelta rest = c.output->finish();
+      parts.reasoning += rest.reasoning;
+      parts.content += rest.content;
+      for (ToolCallDelta& tc : rest.tool_calls) parts.tool_calls.push_back(std::move(tc));
+    }
+    if (parts.empty() && d.finish == FinishReason::kNone && d.logprobs.empty()) return true;
+    return send(sink, sse_event(stream_chunk(shape_, tok_, ids_, cd.choice, d, false, c.offsets, nullptr,
+                                             {&parts, c.output->saw_tool_call()})));
+  }
   return send(sink, sse_event(stream_chunk(shape_, tok_, ids_, cd.choice, d, false, c.offsets, echo_prompt_logprobs)));
 }
 

@@ -17,5 +17,6 @@ void handle_metrics(ServerState& state, const httplib::Request& req, httplib::Re
 void handle_version(ServerState& state, const httplib::Request& req, httplib::Response& res);
 void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::Response& res);
 void handle_detokenize(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_apply_template(ServerState& state, const httplib::Request& req, httplib::Response& res);
 
 }  // namespace nucleus::server

@@ -11,6 +11,8 @@
 #include <httplib.h>
 
 #include "sampling/token_ids.h"
+#include "server/chat_prompt.h"
+#include "server/chat_tools.h"
 #include "server/errors.h"
 #include "server/generation.h"
 #include "server/response_writer.h"
@@ -103,16 +105,30 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   ChatRequest r = parse_chat_request(parse_json_body(req.body));
   check_model(state, r.common);
   if (r.common.structured) keep_schema_key_order(req.body, *r.common.structured);
-  if (!state.chat_template) throw ApiError(400, "invalid_request_error", "this model has no chat template");
-  const std::vector<int32_t> prompt =
-      tokenize_segments(*state.tokenizer, state.chat_template->render(r.messages, r.add_generation_prompt));
+  // Tools and template kwargs go to the template in the client's key order.
+  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(req.body, nullptr, false);
+  ChatTools tools = parse_chat_tools(ordered);
+  ChatRenderOptions options;
+  options.add_generation_prompt = r.add_generation_prompt;
+  options.tools = tools.tools;
+  if (auto it = ordered.find("chat_template_kwargs"); it != ordered.end() && it->is_object()) options.kwargs = *it;
+  if (tools.forced()) {
+    if (r.common.structured || r.common.json_object) {
+      throw invalid_param("tool_choice", "tool_choice '" + std::string(tools.choice == ToolChoice::kNamed ? "named" : "required") +
+                                             "' constrains the output already; drop response_format or the structured output");
+    }
+    r.common.structured = forced_call_output(tools);
+  }
+  const ChatPrompt prompt = render_chat_prompt(state, r.messages, options);
   ResponseShape shape;
   shape.chat = true;
   shape.object = "chat.completion";
   shape.chunk_object = "chat.completion.chunk";
   shape.n = r.common.n;
   shape.beam = r.common.use_beam_search;
-  auto run = std::make_unique<GenerationRun>(state, r.common, std::vector<std::vector<int32_t>>{prompt});
+  auto plan = chat_output_plan(state, std::move(tools), prompt.text);
+  if (!plan->plain()) shape.chat_output = std::move(plan);
+  auto run = std::make_unique<GenerationRun>(state, r.common, std::vector<std::vector<int32_t>>{prompt.tokens});
   run_and_respond(state, req, res, std::move(run), shape, r.common, arrival);
 }
 

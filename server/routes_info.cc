@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/chat_prompt.h"
+#include "server/chat_tools.h"
 #include "server/errors.h"
 #include "sampling/token_ids.h"
 #include "server/openai_request.h"
@@ -78,8 +80,12 @@ void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::R
   if (r.prompt) {
     tokens = state.tokenizer->encode(*r.prompt, {.add_special = r.add_special_tokens, .parse_special = true});
   } else {
-    if (!state.chat_template) throw ApiError(400, "invalid_request_error", "this model has no chat template");
-    tokens = tokenize_segments(*state.tokenizer, state.chat_template->render(r.messages, r.add_generation_prompt));
+    ChatRenderOptions options;
+    options.add_generation_prompt = r.add_generation_prompt;
+    const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(req.body, nullptr, false);
+    options.tools = parse_chat_tools(ordered).tools;
+    if (auto it = ordered.find("chat_template_kwargs"); it != ordered.end() && it->is_object()) options.kwargs = *it;
+    tokens = render_chat_prompt(state, r.messages, options).tokens;
   }
   json out = {{"count", tokens.size()}, {"max_model_len", state.context_length}, {"tokens", tokens}};
   if (r.return_token_strs) {
@@ -88,6 +94,19 @@ void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::R
     out["token_strs"] = strs;
   }
   reply(res, out);
+}
+
+// llama.cpp's /apply-template: a chat body in, the prompt the model would see out.
+void handle_apply_template(ServerState& state, const httplib::Request& req, httplib::Response& res) {
+  const json body = parse_json_body(req.body);
+  const ChatRequest r = parse_chat_request(body);
+  check_model(state, body);
+  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(req.body, nullptr, false);
+  ChatRenderOptions options;
+  options.add_generation_prompt = r.add_generation_prompt;
+  options.tools = parse_chat_tools(ordered).tools;
+  if (auto it = ordered.find("chat_template_kwargs"); it != ordered.end() && it->is_object()) options.kwargs = *it;
+  reply(res, {{"prompt", render_chat_prompt(state, r.messages, options).text}});
 }
 
 void handle_detokenize(ServerState& state, const httplib::Request& req, httplib::Response& res) {

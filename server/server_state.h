@@ -11,7 +11,9 @@
 #include "engine/engine.h"
 #include "sampling/grammar/grammar_cache.h"
 #include "text/tokenizer.h"
-#include "text/chat_template.h"
+#include "text/chat_formatter.h"
+#include "text/reasoning_parser.h"
+#include "text/tool_call_parser.h"
 #include "server/metrics.h"
 
 namespace nucleus::server {
@@ -21,7 +23,9 @@ struct ServerState {
   std::atomic<bool> draining{false};
   Engine* engine = nullptr;              // valid once ready
   const Tokenizer* tokenizer = nullptr;  // valid once ready
-  std::optional<ChatTemplate> chat_template;
+  std::optional<ChatFormatter> chat;    // the chat template (none: chat routes answer 400)
+  ToolCallFormat tool_call_format = ToolCallFormat::kGeneric;  // how the template's model writes calls
+  ReasoningFormat reasoning_format = ReasoningFormat::kDeepSeek;  // --reasoning-format
   std::string model_name;                // what clients pass as "model"
   int context_length = 0;
   std::string api_key;                   // empty: no auth

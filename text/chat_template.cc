@@ -64,7 +64,7 @@ std::vector<ChatMessage> fold_system(const std::vector<ChatMessage>& messages) {
       system.clear();
     }
   }
-  if (!system.empty()) out.push_back({"user", system});
+  if (!system.empty()) out.push_back(ChatMessage("user", system));
   return out;
 }
 
@@ -133,7 +133,7 @@ std::vector<TemplateSegment> ChatTemplate::render(const std::vector<ChatMessage>
                                                   bool add_generation_prompt) const {
   std::vector<ChatMessage> messages = input;
   if (!default_system_.empty() && (messages.empty() || messages.front().role != "system"))
-    messages.insert(messages.begin(), ChatMessage{"system", default_system_});
+    messages.insert(messages.begin(), ChatMessage("system", default_system_));
   Out out;
   switch (family_) {
     case TemplateFamily::kChatML:

@@ -14,15 +14,11 @@
 #include <string_view>
 #include <vector>
 
+#include "text/chat_message.h"
+
 namespace nucleus {
 
 class Tokenizer;
-
-// One message of a conversation, as the template sees it.
-struct ChatMessage {
-  std::string role;     // system, user, assistant
-  std::string content;  // text parts joined
-};
 
 enum class TemplateFamily { kChatML, kLlama3, kLlama2, kMistral, kGemma, kPhi3 };
 

@@ -1,0 +1,116 @@
+#include "server/chat_output.h"
+
+#include "text/tool_call_id.h"
+
+namespace nucleus::server {
+
+ChatMessageOut parse_chat_output(const ChatOutputPlan& plan, const std::string& text, int choice) {
+  ChatMessageOut out;
+  const uint64_t seed = plan.id_seed + static_cast<uint64_t>(choice);
+  if (plan.tools.forced()) {  // the grammar leaves no room for reasoning or prose
+    out.tool_calls = read_forced_calls(plan.tools, text, seed);
+    if (out.tool_calls.empty()) out.content = text;
+    return out;
+  }
+  std::string content = text;
+  if (plan.split_reasoning) {
+    ReasoningSplit split = split_reasoning(text, plan.started_in_reasoning);
+    out.reasoning = std::move(split.reasoning);
+    content = std::move(split.content);
+  }
+  if (plan.tools.choice == ToolChoice::kAuto) {
+    ParsedOutput parsed = parse_tool_calls(plan.format, content, seed);
+    out.content = std::move(parsed.content);
+    out.tool_calls = std::move(parsed.tool_calls);
+  } else {
+    out.content = std::move(content);
+  }
+  return out;
+}
+
+ChatOutputStream::ChatOutputStream(std::shared_ptr<const ChatOutputPlan> plan, int choice)
+    : plan_(std::move(plan)), choice_(choice) {
+  if (plan_->tools.forced()) return;
+  if (plan_->split_reasoning) reasoning_.emplace(plan_->started_in_reasoning);
+  if (plan_->tools.choice == ToolChoice::kAuto) {
+    parser_.emplace(plan_->format, plan_->id_seed + static_cast<uint64_t>(choice_));
+  }
+}
+
+void ChatOutputStream::route_content(const std::string& text, bool at_end, ChatDelta& out) {
+  if (!parser_) {
+    out.content += text;
+    return;
+  }
+  StreamDelta d = parser_->feed(text);
+  if (at_end) {
+    StreamDelta rest = parser_->finish();
+    d.content += rest.content;
+    for (ToolCallDelta& c : rest.tool_calls) d.tool_calls.push_back(std::move(c));
+  }
+  out.content += d.content;
+  for (ToolCallDelta& c : d.tool_calls) {
+    if (!c.name.empty()) ++calls_;
+    out.tool_calls.push_back(std::move(c));
+  }
+}
+
+ChatDelta ChatOutputStream::feed(const std::string& text) {
+  ChatDelta out;
+  if (plan_->tools.forced()) {
+    // A named function's arguments stream as they come; an array of calls is
+    // read whole at the end, when its JSON is complete.
+    if (plan_->tools.choice == ToolChoice::kNamed && !text.empty()) {
+      ToolCallDelta d;
+      if (calls_ == 0) {
+        d.id = ToolCallIdSource(plan_->id_seed + static_cast<uint64_t>(choice_)).next();
+        d.name = plan_->tools.forced_name;
+        ++calls_;
+      }
+      d.arguments = text;
+      out.tool_calls.push_back(std::move(d));
+    }
+    forced_ += text;
+    return out;
+  }
+  if (reasoning_) {
+    ReasoningSplit split = reasoning_->feed(text);
+    out.reasoning = std::move(split.reasoning);
+    route_content(split.content, false, out);
+  } else {
+    route_content(text, false, out);
+  }
+  return out;
+}
+
+ChatDelta ChatOutputStream::finish() {
+  ChatDelta out;
+  if (plan_->tools.forced()) {
+    if (plan_->tools.choice == ToolChoice::kRequired) {
+      const std::vector<ToolCall> calls =
+          read_forced_calls(plan_->tools, forced_, plan_->id_seed + static_cast<uint64_t>(choice_));
+      for (size_t i = 0; i < calls.size(); ++i) {
+        out.tool_calls.push_back({static_cast<int>(i), calls[i].id, calls[i].name, ""});
+        out.tool_calls.push_back({static_cast<int>(i), "", "", calls[i].arguments});
+      }
+      calls_ = static_cast<int>(calls.size());
+      if (calls.empty()) out.content = forced_;
+    } else if (calls_ == 0) {  // an empty generation: the call has no arguments
+      const std::vector<ToolCall> calls =
+          read_forced_calls(plan_->tools, forced_, plan_->id_seed + static_cast<uint64_t>(choice_));
+      out.tool_calls.push_back({0, calls[0].id, calls[0].name, calls[0].arguments});
+      calls_ = 1;
+    }
+    return out;
+  }
+  if (reasoning_) {
+    ReasoningSplit split = reasoning_->finish();
+    out.reasoning = std::move(split.reasoning);
+    route_content(split.content, true, out);
+  } else {
+    route_content("", true, out);
+  }
+  return out;
+}
+
+}  // namespace nucleus::server

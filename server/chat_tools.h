@@ -1,0 +1,47 @@
+// OpenAI's function calling on /v1/chat/completions: the request's `tools`,
+// `tool_choice` and `parallel_tool_calls`, and what they make of a generation.
+//
+//   none       the model may not call: tools are still shown to the template
+//              (OpenAI's meaning), the output is plain content.
+//   auto       the template shows the tools; the output is parsed into
+//              tool_calls in the template's own format (text/tool_call_parser.h).
+//   required   decoding is constrained by the grammar engine to a JSON array of
+//   / named    calls, [{"name": ..., "parameters": {...}}] (one call unless
+//              parallel_tool_calls), or for a named function to its arguments
+//              object alone, each matching the function's JSON Schema, so any
+//              model, however small, answers with a valid call.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/structured_output.h"
+#include "text/tool_call_parser.h"
+
+namespace nucleus::server {
+
+enum class ToolChoice { kNone, kAuto, kRequired, kNamed };
+
+struct ChatTools {
+  nlohmann::ordered_json tools;  // the request's array in the client's key order (null: none given)
+  std::vector<std::string> names;
+  ToolChoice choice = ToolChoice::kNone;
+  std::string forced_name;       // kNamed
+  bool parallel = true;          // parallel_tool_calls
+
+  bool forced() const { return choice == ToolChoice::kRequired || choice == ToolChoice::kNamed; }
+};
+
+// Reads tools, tool_choice and parallel_tool_calls from the body (parsed with
+// its key order kept). Throws ApiError 400 naming the field.
+ChatTools parse_chat_tools(const nlohmann::ordered_json& body);
+
+// The grammar that forces a call (required or named), as a JSON Schema.
+StructuredOutput forced_call_output(const ChatTools& tools);
+
+// A forced call's output read back: `text` is what the grammar let through.
+std::vector<ToolCall> read_forced_calls(const ChatTools& tools, const std::string& text, uint64_t id_seed);
+
+}  // namespace nucleus::server

@@ -1,0 +1,277 @@
+#include "text/chat_formatter.h"
+
+#include <algorithm>
+#include <ctime>
+#include <stdexcept>
+
+#include "text/jinja/template.h"
+#include "text/tokenizer.h"
+
+namespace nucleus {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+std::string_view trim(std::string_view s) {
+  const char* ws = " \t\n\r";
+  const size_t b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// A message string the template writes (a content or a reasoning), as the
+// placeholder rendering locates it.
+struct Protected {
+  std::string text;
+  std::string placeholder;
+};
+
+// U+2063 (invisible separator) around a number: text that no template writes
+// and no string filter (trim, strip, upper...) changes.
+std::string placeholder_of(size_t i) { return "\xE2\x81\xA3" "nucleus-content-" + std::to_string(i) + "\xE2\x81\xA3"; }
+
+// The forms a template writes a content in: as given, trimmed, or only what
+// follows the reasoning (Qwen3 and DeepSeek-R1 templates drop "...</think>").
+std::vector<std::string_view> written_forms(std::string_view s) {
+  std::vector<std::string_view> forms = {s, trim(s)};
+  const size_t think = s.rfind("</think>");
+  if (think != std::string_view::npos) {
+    forms.push_back(s.substr(think + 8));
+    forms.push_back(trim(s.substr(think + 8)));
+  }
+  return forms;
+}
+
+const std::string* special_inside(std::string_view s, const std::vector<std::string>& specials) {
+  for (const std::string& sp : specials) {
+    if (s.find(sp) != std::string_view::npos) return &sp;
+  }
+  return nullptr;
+}
+
+// Aligns the real rendering with the placeholder one: the text between
+// placeholders must come back verbatim, and each placeholder stands for one
+// written form of its string. Returns the ranges of the real text that are
+// message strings, or nullopt when the two renderings do not line up (the
+// template branches on a content's text).
+std::optional<std::vector<std::pair<size_t, size_t>>> align(const std::string& real, const std::string& shaped,
+                                                           const std::vector<Protected>& strings) {
+  // The shaped text as pieces: literal text, or the index of a string.
+  struct Piece {
+    std::string_view literal;
+    int string = -1;
+  };
+  std::vector<Piece> pieces;
+  constexpr std::string_view kMark = "\xE2\x81\xA3" "nucleus-content-";
+  size_t at = 0;
+  while (at < shaped.size()) {
+    const size_t next = shaped.find(kMark, at);
+    if (next == std::string::npos) {
+      pieces.push_back({std::string_view(shaped).substr(at)});
+      break;
+    }
+    if (next > at) pieces.push_back({std::string_view(shaped).substr(at, next - at)});
+    const size_t digits = next + kMark.size();
+    const size_t close = shaped.find("\xE2\x81\xA3", digits);
+    if (close == std::string::npos) return std::nullopt;
+    const int index = std::stoi(shaped.substr(digits, close - digits));
+    if (index < 0 || static_cast<size_t>(index) >= strings.size()) return std::nullopt;
+    pieces.push_back({{}, index});
+    at = close + 3;
+  }
+  std::vector<std::pair<size_t, size_t>> ranges;
+  size_t pos = 0;
+  for (size_t p = 0; p < pieces.size(); ++p) {
+    if (pieces[p].string < 0) {
+      if (real.compare(pos, pieces[p].literal.size(), pieces[p].literal) != 0) return std::nullopt;
+      pos += pieces[p].literal.size();
+      continue;
+    }
+    const std::string_view after = p + 1 < pieces.size() ? pieces[p + 1].literal : std::string_view();
+    bool placed = false;
+    for (std::string_view form : written_forms(strings[static_cast<size_t>(pieces[p].string)].text)) {
+      if (real.compare(pos, form.size(), form) != 0) continue;
+      const size_t end = pos + form.size();
+      const bool fits = p + 1 == pieces.size() ? end == real.size() : real.compare(end, after.size(), after) == 0;
+      if (!fits) continue;
+      if (!form.empty()) ranges.emplace_back(pos, end);
+      pos = end;
+      placed = true;
+      break;
+    }
+    if (!placed) return std::nullopt;
+  }
+  if (pos != real.size()) return std::nullopt;
+  return ranges;
+}
+
+ojson tool_call_json(const ChatToolCall& call) {
+  ojson arguments = call.arguments;
+  // Templates write arguments with tojson, expecting the object (transformers' convention).
+  ojson parsed = ojson::parse(call.arguments, nullptr, false);
+  if (!parsed.is_discarded() && parsed.is_object()) arguments = std::move(parsed);
+  return {{"id", call.id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", arguments}}}};
+}
+
+}  // namespace
+
+TemplateTokens TemplateTokens::of(const Tokenizer& tokenizer) {
+  TemplateTokens t;
+  if (tokenizer.bos_id() >= 0) t.bos = tokenizer.token_text(tokenizer.bos_id());
+  if (tokenizer.eos_id() >= 0) t.eos = tokenizer.token_text(tokenizer.eos_id());
+  for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
+    if (tokenizer.is_special(id) && !tokenizer.token_text(id).empty()) t.specials.push_back(tokenizer.token_text(id));
+  }
+  // Longest first: where two special tokens start at one place, the longer one is meant.
+  std::stable_sort(t.specials.begin(), t.specials.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return t;
+}
+
+ChatFormatter::ChatFormatter(ChatTemplate builtin) : builtin_(std::move(builtin)) {}
+
+ChatFormatter ChatFormatter::jinja(const std::string& source, TemplateTokens tokens, std::string name) {
+  ChatFormatter f;
+  f.jinja_ = std::make_shared<const jinja::Template>(jinja::Template::parse(source));
+  f.source_ = source;
+  f.name_ = std::move(name);
+  f.tokens_ = std::move(tokens);
+  return f;
+}
+
+std::string ChatFormatter::name() const { return builtin_ ? builtin_->name() : "jinja (" + name_ + ")"; }
+
+ojson chat_template_context(const std::vector<ChatMessage>& messages, const ChatRenderOptions& options,
+                            const TemplateTokens& tokens) {
+  ojson list = ojson::array();
+  for (const ChatMessage& m : messages) {
+    ojson j = {{"role", m.role}};
+    j["content"] = m.content_is_null ? ojson(nullptr) : ojson(m.content);
+    if (!m.reasoning_content.empty()) j["reasoning_content"] = m.reasoning_content;
+    if (!m.tool_calls.empty()) {
+      ojson calls = ojson::array();
+      for (const ChatToolCall& c : m.tool_calls) calls.push_back(tool_call_json(c));
+      j["tool_calls"] = std::move(calls);
+    }
+    if (!m.tool_call_id.empty()) j["tool_call_id"] = m.tool_call_id;
+    if (!m.name.empty()) j["name"] = m.name;
+    list.push_back(std::move(j));
+  }
+  ojson ctx = {{"messages", std::move(list)},
+               {"tools", options.tools.is_array() && !options.tools.empty() ? options.tools : ojson(nullptr)},
+               {"documents", nullptr},
+               {"add_generation_prompt", options.add_generation_prompt},
+               {"bos_token", tokens.bos},
+               {"eos_token", tokens.eos}};
+  if (options.kwargs.is_object()) {
+    for (const auto& [key, value] : options.kwargs.items()) ctx[key] = value;
+  }
+  return ctx;
+}
+
+RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& messages, const ChatRenderOptions& options) const {
+  RenderedChat out;
+  if (builtin_) {
+    if (options.tools.is_array() && !options.tools.empty()) {
+      throw std::invalid_argument("the built-in chat template '" + builtin_->name() +
+                                  "' cannot describe tools; serve the model's own Jinja template (the default) or "
+                                  "one given with --chat-template FILE.jinja");
+    }
+    for (const ChatMessage& m : messages) {
+      if (m.role == "tool" || !m.tool_calls.empty()) {
+        throw std::invalid_argument("the built-in chat template '" + builtin_->name() +
+                                    "' cannot render tool calls or tool results; serve the model's own Jinja template");
+      }
+    }
+    out.segments = builtin_->render(messages, options.add_generation_prompt);
+    for (const TemplateSegment& s : out.segments) out.text += s.text;
+    return out;
+  }
+
+  jinja::RenderOptions render_options;
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  render_options.now = local;  // both renderings below see the same date
+  out.text = jinja_->render(chat_template_context(messages, options, tokens_), render_options);
+
+  // Only a message string holding special-token text needs locating; without
+  // one, splitting the whole text at special tokens is exactly what HF and
+  // llama.cpp do.
+  std::vector<Protected> strings;
+  bool needs_protection = false;
+  std::vector<ChatMessage> shaped = messages;
+  for (ChatMessage& m : shaped) {
+    for (std::string* s : {&m.content, &m.reasoning_content}) {
+      if (s->empty()) continue;
+      needs_protection = needs_protection || special_inside(*s, tokens_.specials) != nullptr;
+      strings.push_back({*s, placeholder_of(strings.size())});
+      *s = strings.back().placeholder;
+    }
+  }
+  std::vector<std::pair<size_t, size_t>> plain;
+  if (needs_protection) {
+    const std::string shaped_text = jinja_->render(chat_template_context(shaped, options, tokens_), render_options);
+    auto ranges = align(out.text, shaped_text, strings);
+    if (!ranges) {
+      for (size_t i = 0; i < messages.size(); ++i) {
+        if (const std::string* sp = special_inside(messages[i].content, tokens_.specials)) {
+          throw std::invalid_argument("messages[" + std::to_string(i) + "].content holds the special token text '" +
+                                      *sp + "', and this chat template changes the content too much to keep it "
+                                      "apart from the template's own tokens");
+        }
+      }
+      throw std::invalid_argument(
+          "a message's reasoning_content holds special token text that the chat template does not keep apart");
+    }
+    plain = std::move(*ranges);
+  }
+  out.segments = split_at_special_tokens(out.text, plain, tokens_.specials);
+  return out;
+}
+
+std::vector<TemplateSegment> split_at_special_tokens(const std::string& text,
+                                                     const std::vector<std::pair<size_t, size_t>>& plain,
+                                                     const std::vector<std::string>& specials) {
+  std::vector<TemplateSegment> out;
+  auto add_text = [&](std::string_view s) {
+    if (s.empty()) return;
+    if (!out.empty() && !out.back().special) {
+      out.back().text += s;
+    } else {
+      out.push_back({std::string(s), false});
+    }
+  };
+  // Special tokens grouped by first byte, longest first within each group.
+  std::vector<std::vector<const std::string*>> by_first(256);
+  for (const std::string& sp : specials) by_first[static_cast<uint8_t>(sp[0])].push_back(&sp);
+  size_t pos = 0, next_plain = 0;
+  std::string_view all(text);
+  while (pos < text.size()) {
+    if (next_plain < plain.size() && pos >= plain[next_plain].first) {
+      const size_t end = plain[next_plain].second;
+      add_text(all.substr(pos, end - pos));
+      pos = end;
+      ++next_plain;
+      continue;
+    }
+    const size_t limit = next_plain < plain.size() ? plain[next_plain].first : text.size();
+    const std::string* found = nullptr;
+    for (const std::string* sp : by_first[static_cast<uint8_t>(text[pos])]) {
+      if (pos + sp->size() <= limit && all.compare(pos, sp->size(), *sp) == 0) {
+        found = sp;
+        break;
+      }
+    }
+    if (found) {
+      out.push_back({*found, true});
+      pos += found->size();
+    } else {
+      add_text(all.substr(pos, 1));
+      ++pos;
+    }
+  }
+  return out;
+}
+
+}  // namespace nucleus
