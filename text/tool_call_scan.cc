@@ -59,15 +59,18 @@ Attempt closed_by(std::string_view text, Attempt attempt, std::string_view close
 Scan scan(ToolCallFormat format, std::string_view text, bool at_end, State& state) {
   Scan result;
   switch (format) {
-    case ToolCallFormat::kHermes: result = scan_hermes(text, at_end); break;
+    case ToolCallFormat::kHermes: result = scan_hermes(text, at_end, state); break;
     case ToolCallFormat::kLlama3: result = scan_llama3(text, at_end, state); break;
-    case ToolCallFormat::kMistral: result = scan_mistral(text, at_end); break;
+    case ToolCallFormat::kMistral: result = scan_mistral(text, at_end, state); break;
     case ToolCallFormat::kFunctionaryV3: result = scan_functionary_v3(text, at_end, state); break;
-    case ToolCallFormat::kFunctionaryV31: result = scan_functionary_v31(text, at_end); break;
+    case ToolCallFormat::kFunctionaryV31: result = scan_functionary_v31(text, at_end, state); break;
     case ToolCallFormat::kGeneric: result = scan_generic(text, at_end, state); break;
-    case ToolCallFormat::kQwen3Coder: result = scan_qwen3_coder(text, at_end); break;
+    case ToolCallFormat::kQwen3Coder: result = scan_qwen3_coder(text, at_end, state); break;
   }
-  if (result.consumed > 0) state.at_output_start = false;
+  if (result.consumed > 0) {
+    state.at_output_start = false;
+    state.memo = {};
+  }
   return result;
 }
 

@@ -38,7 +38,7 @@ std::string value_json(std::string_view raw) {
   return nlohmann::json(std::string(raw)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Attempt xml_call(std::string_view text, size_t pos, bool at_end) {
+Attempt xml_call(std::string_view text, size_t pos, bool at_end, json_scan::ScanMemo* /*no JSON containers*/) {
   Attempt open = expect_literal(text, json_scan::skip_space(text, pos), kFunctionOpen, at_end);
   if (open.outcome != Outcome::kCall) return open;
   std::string_view name;
@@ -73,8 +73,8 @@ Attempt xml_call(std::string_view text, size_t pos, bool at_end) {
 
 }  // namespace
 
-Scan scan_qwen3_coder(std::string_view text, bool at_end) {
-  return scan_marked_calls(text, at_end, kCallOpen, xml_call);
+Scan scan_qwen3_coder(std::string_view text, bool at_end, State& state) {
+  return scan_marked_calls(text, at_end, kCallOpen, xml_call, state);
 }
 
 }  // namespace nucleus::tool_call_scan
