@@ -31,7 +31,7 @@ struct ScanResult {
 // the end can resume there instead of reading the whole value again.
 struct ScanMemo {
   size_t start = static_cast<size_t>(-1);  // the container's first byte; npos: nothing saved
-  size_t next = 0;                          // the byte to read next
+  size_t next = 0;                         // the byte to read next
   size_t depth = 0;
   bool in_string = false;
 };

@@ -141,8 +141,8 @@ Scan scan_generic(std::string_view text, bool at_end, State& state) {
   if (start == text.size() && !at_end) return {};  // only whitespace so far: an object may still come
   if (!state.content_only && start < text.size() && text[start] == '{') {
     json_scan::ScanResult object = json_scan::scan_container(text, start, &state.memo);
-    bool whole_answer = object.status == json_scan::ScanStatus::kComplete &&
-                        json_scan::skip_space(text, object.end) == text.size();
+    bool whole_answer =
+        object.status == json_scan::ScanStatus::kComplete && json_scan::skip_space(text, object.end) == text.size();
     // Until the end, a complete object may still be followed by text, and an incomplete one completed.
     if (!at_end && (whole_answer || object.status == json_scan::ScanStatus::kIncomplete)) return {};
     if (whole_answer) {

@@ -31,11 +31,23 @@ size_t python_string(std::string_view text, size_t pos, std::string& out) {
     }
     if (++i == text.size()) break;
     switch (text[i]) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case '\\': case '\'': case '"': out += text[i]; break;
-      default: out += '\\'; out += text[i];  // Python keeps unknown escapes as written
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '\\':
+      case '\'':
+      case '"':
+        out += text[i];
+        break;
+      default:
+        out += '\\';
+        out += text[i];  // Python keeps unknown escapes as written
     }
   }
   return std::string_view::npos;

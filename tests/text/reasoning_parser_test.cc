@@ -147,8 +147,8 @@ TEST(ReasoningStream, EverySplitEqualsTheWholeSplit) {
 
 TEST(ReasoningStream, RandomlyAssembledOutputsStreamAsTheySplit) {
   // Broken UTF-8 too ("\xF3" a lone lead byte, "\x80" a lone continuation): kept as it came.
-  const std::vector<std::string> fragments = {"<think>", "</think>", "<", "</", "<th", "</thi", ">", " ", "\n",
-                                              "a", "é", "🤔", "think", "\xF3", "\x80", "\t"};
+  const std::vector<std::string> fragments = {"<think>", "</think>", "<", "</",   "<th",   "</thi", ">",    " ",
+                                              "\n",      "a",        "é", "🤔", "think", "\xF3",  "\x80", "\t"};
   std::mt19937 rng(7);
   for (int round = 0; round < 3000; ++round) {
     std::string text;

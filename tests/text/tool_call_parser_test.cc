@@ -88,8 +88,8 @@ TEST(ToolCallFormat, DetectedFromLlamaCppTemplates) {
 
 TEST(ToolCallFormat, NamesRoundTrip) {
   std::set<std::string_view> names;
-  for (F f : {F::kHermes, F::kLlama3, F::kMistral, F::kFunctionaryV3, F::kFunctionaryV31, F::kGeneric,
-              F::kQwen3Coder}) {
+  for (F f :
+       {F::kHermes, F::kLlama3, F::kMistral, F::kFunctionaryV3, F::kFunctionaryV31, F::kGeneric, F::kQwen3Coder}) {
     names.insert(tool_call_format_name(f));
     EXPECT_EQ(parse_tool_call_format(tool_call_format_name(f)), f);
   }
@@ -159,8 +159,8 @@ TEST(HermesToolCalls, TextAroundCallsIsContent) {
 
 TEST(HermesToolCalls, ArgumentsKeepTheModelsTextTrimmed) {
   // Spacing and key order exactly as written, the newline inside kept.
-  ParsedOutput out = parse(F::kHermes,
-                           "<tool_call>{\"name\":\"f\",\"arguments\":   {\"b\":1,\n  \"a\" : [1,2]}   }</tool_call>");
+  ParsedOutput out =
+      parse(F::kHermes, "<tool_call>{\"name\":\"f\",\"arguments\":   {\"b\":1,\n  \"a\" : [1,2]}   }</tool_call>");
   expect_call(out, 0, "f", "{\"b\":1,\n  \"a\" : [1,2]}");
 }
 
@@ -170,8 +170,8 @@ TEST(HermesToolCalls, MissingOrNullArgumentsAreAnEmptyObject) {
 }
 
 TEST(HermesToolCalls, ArgumentsAsAStringOfJsonAreUnwrapped) {
-  ParsedOutput out =
-      parse(F::kHermes, "<tool_call>{\"name\": \"f\", \"arguments\": \" {\\\"x\\\": \\\"a\\\\\\\"b\\\"} \"}</tool_call>");
+  ParsedOutput out = parse(
+      F::kHermes, "<tool_call>{\"name\": \"f\", \"arguments\": \" {\\\"x\\\": \\\"a\\\\\\\"b\\\"} \"}</tool_call>");
   // The string's value is ` {"x": "a\"b"} `, trimmed.
   expect_call(out, 0, "f", "{\"x\": \"a\\\"b\"}");
 }
@@ -184,14 +184,14 @@ TEST(HermesToolCalls, ParametersIsTakenForArguments) {
 TEST(HermesToolCalls, MalformedCallsStayContent) {
   const std::vector<std::string> texts = {
       "<tool_call>{\"name\": \"f\", \"arguments\": {\"x\": }}</tool_call>",  // bad JSON
-      "<tool_call>{\"name\": 3, \"arguments\": {}}</tool_call>",              // name not a string
-      "<tool_call>{\"name\": \"\", \"arguments\": {}}</tool_call>",           // empty name
-      "<tool_call>{\"arguments\": {}}</tool_call>",                           // no name
-      "<tool_call>{\"name\": \"f\", \"arguments\": \"hello\"}</tool_call>",   // arguments a plain string
-      "<tool_call>{\"name\": \"f\", \"arguments\": [1, 2]}</tool_call>",      // arguments an array
-      "<tool_call>{\"name\": \"f\", \"arguments\": {}} oops</tool_call>",     // text after the JSON
-      "<tool_call>[{\"name\": \"f\"}]</tool_call>",                           // not an object
-      "<tool_call>get_weather(city=\"Paris\")</tool_call>",                   // not JSON at all
+      "<tool_call>{\"name\": 3, \"arguments\": {}}</tool_call>",             // name not a string
+      "<tool_call>{\"name\": \"\", \"arguments\": {}}</tool_call>",          // empty name
+      "<tool_call>{\"arguments\": {}}</tool_call>",                          // no name
+      "<tool_call>{\"name\": \"f\", \"arguments\": \"hello\"}</tool_call>",  // arguments a plain string
+      "<tool_call>{\"name\": \"f\", \"arguments\": [1, 2]}</tool_call>",     // arguments an array
+      "<tool_call>{\"name\": \"f\", \"arguments\": {}} oops</tool_call>",    // text after the JSON
+      "<tool_call>[{\"name\": \"f\"}]</tool_call>",                          // not an object
+      "<tool_call>get_weather(city=\"Paris\")</tool_call>",                  // not JSON at all
       "Use the <tool_call> tag to call tools.",                              // the marker in prose
   };
   for (const std::string& text : texts) expect_content_only(F::kHermes, text, text);
@@ -218,17 +218,18 @@ TEST(HermesToolCalls, ClosingTagAndBracesInsideStrings) {
 
 TEST(HermesToolCalls, BrokenCallDoesNotHideTheNextOne) {
   // The first object never closes, so its marker and text are content; the second call still counts.
-  ParsedOutput out = parse(F::kHermes,
-                           "<tool_call>{\"name\": \"f\", <tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>");
+  ParsedOutput out =
+      parse(F::kHermes, "<tool_call>{\"name\": \"f\", <tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>");
   EXPECT_EQ(out.content, "<tool_call>{\"name\": \"f\",");
   ASSERT_EQ(out.tool_calls.size(), 1u);
   expect_call(out, 0, "g", "{}");
 }
 
 TEST(HermesToolCalls, Unicode) {
-  ParsedOutput out = parse(F::kHermes,
-                           "Voilà 🌍\n<tool_call>{\"name\": \"traduire\", \"arguments\": {\"texte\": \"日本語 \\u00e9\"}}"
-                           "</tool_call>");
+  ParsedOutput out =
+      parse(F::kHermes,
+            "Voilà 🌍\n<tool_call>{\"name\": \"traduire\", \"arguments\": {\"texte\": \"日本語 \\u00e9\"}}"
+            "</tool_call>");
   EXPECT_EQ(out.content, "Voilà 🌍");
   expect_call(out, 0, "traduire", "{\"texte\": \"日本語 \\u00e9\"}");
 }
@@ -275,7 +276,8 @@ TEST(Llama3ToolCalls, TextAfterTheCallsIsContent) {
 }
 
 TEST(Llama3ToolCalls, PythonTagWithJson) {
-  ParsedOutput out = parse(F::kLlama3, "Searching.<|python_tag|>{\"name\": \"search\", \"parameters\": {\"q\": \"x\"}}");
+  ParsedOutput out =
+      parse(F::kLlama3, "Searching.<|python_tag|>{\"name\": \"search\", \"parameters\": {\"q\": \"x\"}}");
   EXPECT_EQ(out.content, "Searching.");
   expect_call(out, 0, "search", "{\"q\": \"x\"}");
   // After the tag a call needs no parameters member.
@@ -299,10 +301,10 @@ TEST(Llama3ToolCalls, BuiltinToolCalls) {
 
 TEST(Llama3ToolCalls, OtherTextAfterThePythonTagStaysContent) {
   const std::vector<std::string> texts = {
-      "<|python_tag|>print(\"hi\")",                        // code_interpreter's raw code
-      "<|python_tag|>brave_search.call(query=weather)",     // not a literal
-      "<|python_tag|>brave_search.call(query=\"x\"",        // never closed
-      "<|python_tag|>brave_search.call(\"x\")",             // not keyword arguments
+      "<|python_tag|>print(\"hi\")",                     // code_interpreter's raw code
+      "<|python_tag|>brave_search.call(query=weather)",  // not a literal
+      "<|python_tag|>brave_search.call(query=\"x\"",     // never closed
+      "<|python_tag|>brave_search.call(\"x\")",          // not keyword arguments
       "<|python_tag|>",
   };
   for (const std::string& text : texts) expect_content_only(F::kLlama3, text, text);
@@ -342,12 +344,9 @@ TEST(MistralToolCalls, NamedFormOfMistralSmall32) {
 
 TEST(MistralToolCalls, MalformedStaysContent) {
   const std::vector<std::string> texts = {
-      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {]",
-      "[TOOL_CALLS][]",
-      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}, 3]",
-      "[TOOL_CALLS]get_weather[ARGS]not json",
-      "[TOOL_CALLS]get_weather{\"city\": \"Paris\"}",
-      "[TOOL_CALLS]",
+      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {]",      "[TOOL_CALLS][]",
+      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}, 3]", "[TOOL_CALLS]get_weather[ARGS]not json",
+      "[TOOL_CALLS]get_weather{\"city\": \"Paris\"}",          "[TOOL_CALLS]",
   };
   for (const std::string& text : texts) expect_content_only(F::kMistral, text, text);
 }
@@ -362,8 +361,8 @@ TEST(FunctionaryV32ToolCalls, CallRightAfterTheGenerationPrompt) {
 }
 
 TEST(FunctionaryV32ToolCalls, TextThenCalls) {
-  ParsedOutput out = parse(F::kFunctionaryV3,
-                           "all\nLet me check.>>>get_weather\n{\"location\": \"Paris\"}>>>get_time\n{}");
+  ParsedOutput out =
+      parse(F::kFunctionaryV3, "all\nLet me check.>>>get_weather\n{\"location\": \"Paris\"}>>>get_time\n{}");
   EXPECT_EQ(out.content, "Let me check.");
   ASSERT_EQ(out.tool_calls.size(), 2u);
   expect_call(out, 0, "get_weather", "{\"location\": \"Paris\"}");
@@ -476,9 +475,9 @@ TEST(Qwen3CoderToolCalls, NoParametersAndParallelCalls) {
 
 TEST(Qwen3CoderToolCalls, MalformedStaysContent) {
   const std::vector<std::string> texts = {
-      "<tool_call>\n<function=f>\n<parameter=x>\n1",                           // value never closed
+      "<tool_call>\n<function=f>\n<parameter=x>\n1",  // value never closed
       "<tool_call>\n<function=f>\n<param=x>\n1\n</param>\n</function>\n</tool_call>",
-      "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>",          // Hermes JSON
+      "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>",  // Hermes JSON
       "<tool_call>\n<function=>\n</function>\n</tool_call>",
       "<tool_call>\n<function=f>\n</function> oops\n</tool_call>",
   };
@@ -498,7 +497,7 @@ void absorb(const StreamDelta& delta, Assembled& out, const std::string& what) {
   for (const ToolCallDelta& d : delta.tool_calls) {
     ASSERT_LE(static_cast<size_t>(d.index), out.calls.size()) << what;
     if (static_cast<size_t>(d.index) == out.calls.size()) {
-      EXPECT_FALSE(d.id.empty()) << what;    // a call's first delta names it
+      EXPECT_FALSE(d.id.empty()) << what;  // a call's first delta names it
       EXPECT_FALSE(d.name.empty()) << what;
       out.calls.push_back({d.id, d.name, d.arguments});
     } else {
@@ -546,7 +545,8 @@ const std::vector<std::string>& corpus() {
       "",
       "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}}\n</tool_call>"
       "\n<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"tz\": \"Europe/Paris\"}}\n</tool_call>",
-      "<tool_call>{\"name\": \"run\", \"arguments\": {\"code\": \"{ \\\"}\\\" }\", \"s\": \"</tool_call>\"}}</tool_call>ok",
+      "<tool_call>{\"name\": \"run\", \"arguments\": {\"code\": \"{ \\\"}\\\" }\", \"s\": "
+      "\"</tool_call>\"}}</tool_call>ok",
       "<tool_call>{\"name\": \"f\", <tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>",
       "<tool_call>{\"name\": \"f\", \"arguments\": {\"x\": }}</tool_call> after",
       "<tool_call>{\"name\": \"f\", \"arguments\": \"{\\\"x\\\": 1}\"}</tool_call>",
@@ -628,14 +628,15 @@ TEST(ToolCallStream, ByteByByteAndRandomSplitsEqualTheWholeParse) {
 TEST(ToolCallStream, RandomlyAssembledOutputsStreamAsTheyParse) {
   const std::vector<std::string> fragments = {
       "<tool_call>", "</tool_call>", "<function=", "f>", "</function>", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]",
-      "abc123def", "<|python_tag|>", ">>>", "all\n", "get\n", "<parameter=", "x>\n", "</parameter>", "{", "}",
-      "[", "]", "\"", "\\", ",", ":", ";", " ", "\n", "\"name\": \"f\"", "\"arguments\": ", "\"parameters\": ",
-      "{\"a\": 1}", "{\"name\": \"g\", \"arguments\": {}}", "\"tool_calls\": ", "\"response\": \"r\"", "é",
-      "🌍", "text", "<", ">", "1", "null",
+      "abc123def", "<|python_tag|>", ">>>", "all\n", "get\n", "<parameter=", "x>\n", "</parameter>", "{", "}", "[", "]",
+      "\"", "\\", ",", ":", ";", " ", "\n", "\"name\": \"f\"", "\"arguments\": ", "\"parameters\": ", "{\"a\": 1}",
+      "{\"name\": \"g\", \"arguments\": {}}", "\"tool_calls\": ", "\"response\": \"r\"", "é", "🌍", "text", "<", ">",
+      "1", "null",
       // Whole calls of each format, so valid calls meet the broken pieces above.
-      "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": \"}\"}}</tool_call>", "{\"name\": \"f\", \"parameters\": {}}",
-      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]", "[TOOL_CALLS]f[ARGS]{\"b\": 2}", ">>>f\n{\"c\": 3}",
-      "<function=f>{\"d\": 4}</function>", "<tool_call>\n<function=f>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>",
+      "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": \"}\"}}</tool_call>",
+      "{\"name\": \"f\", \"parameters\": {}}", "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]",
+      "[TOOL_CALLS]f[ARGS]{\"b\": 2}", ">>>f\n{\"c\": 3}", "<function=f>{\"d\": 4}</function>",
+      "<tool_call>\n<function=f>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>",
       "{\"tool_call\": {\"name\": \"f\", \"arguments\": {}}}", "<|python_tag|>b.call(q=\"x\", n=2)", "b.call(", "='",
       ")"};
   std::mt19937 rng(2024);
@@ -666,9 +667,19 @@ TEST(ToolCallStream, RandomlyAssembledOutputsStreamAsTheyParse) {
 // Arbitrary bytes among the pieces (NUL, lone UTF-8 lead and continuation
 // bytes, 0xFF): nothing throws or crashes, and streaming still equals the whole parse.
 TEST(ToolCallStream, ArbitraryBytesAreSafe) {
-  const std::vector<std::string> fragments = {
-      "<tool_call>", "</tool_call>", "{\"name\": \"f\", \"arguments\": {\"a\": \"", "\"}}", "<|python_tag|>",
-      "[TOOL_CALLS]", ">>>", "<function=f>", "<parameter=", "f.call(q=\"", "\")", "{\"tool_calls\": [", "]}"};
+  const std::vector<std::string> fragments = {"<tool_call>",
+                                              "</tool_call>",
+                                              "{\"name\": \"f\", \"arguments\": {\"a\": \"",
+                                              "\"}}",
+                                              "<|python_tag|>",
+                                              "[TOOL_CALLS]",
+                                              ">>>",
+                                              "<function=f>",
+                                              "<parameter=",
+                                              "f.call(q=\"",
+                                              "\")",
+                                              "{\"tool_calls\": [",
+                                              "]}"};
   std::mt19937 rng(77);
   for (int round = 0; round < 2000; ++round) {
     std::string text;
@@ -701,10 +712,10 @@ TEST(ToolCallStream, ContentFlowsAndASplitMarkerIsHeldBack) {
   StreamDelta d = parser.feed("Hello world");
   EXPECT_EQ(d.content, "Hello world");  // nothing here can start a call
   d = parser.feed(". Checking <tool");
-  EXPECT_EQ(d.content, ". Checking");   // " <tool" may open a call; the space is held as trailing whitespace
+  EXPECT_EQ(d.content, ". Checking");  // " <tool" may open a call; the space is held as trailing whitespace
   EXPECT_FALSE(parser.saw_tool_call());
   d = parser.feed("_call>{\"name\": \"f\", \"arguments\": {\"a\"");
-  EXPECT_TRUE(d.empty());               // inside a call: nothing is known yet
+  EXPECT_TRUE(d.empty());  // inside a call: nothing is known yet
   d = parser.feed(": 1}}</tool_call>");
   EXPECT_EQ(d.content, "");
   ASSERT_EQ(d.tool_calls.size(), 1u);
@@ -714,7 +725,7 @@ TEST(ToolCallStream, ContentFlowsAndASplitMarkerIsHeldBack) {
   EXPECT_EQ(d.tool_calls[0].arguments, "{\"a\": 1}");
   EXPECT_TRUE(parser.saw_tool_call());
   d = parser.feed(" Done");
-  EXPECT_EQ(d.content, "  Done");       // the held space is released: it now sits inside the content
+  EXPECT_EQ(d.content, "  Done");  // the held space is released: it now sits inside the content
   d = parser.finish();
   EXPECT_TRUE(d.empty());
 }
