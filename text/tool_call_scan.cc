@@ -71,6 +71,8 @@ Scan read_format(ToolCallFormat format, std::string_view text, bool at_end, Stat
       return scan_functionary_v31(text, at_end, state);
     case ToolCallFormat::kQwen3Coder:
       return scan_qwen3_coder(text, at_end, state);
+    case ToolCallFormat::kGlm45:
+      return scan_glm45(text, at_end, state);
     case ToolCallFormat::kGeneric:
       break;
   }

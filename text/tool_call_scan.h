@@ -88,6 +88,7 @@ Scan scan_llama3(std::string_view text, bool at_end, State& state);
 Scan scan_functionary_v3(std::string_view text, bool at_end, State& state);
 Scan scan_generic(std::string_view text, bool at_end, State& state);
 Scan scan_qwen3_coder(std::string_view text, bool at_end, State& state);
+Scan scan_glm45(std::string_view text, bool at_end, State& state);
 
 }  // namespace nucleus::tool_call_scan
 

@@ -25,6 +25,8 @@ namespace {
 
 constexpr uint64_t kSeed = 42;
 using F = ToolCallFormat;
+constexpr F kAllFormats[] = {F::kHermes,         F::kLlama3,  F::kMistral,    F::kFunctionaryV3,
+                             F::kFunctionaryV31, F::kGeneric, F::kQwen3Coder, F::kGlm45};
 
 ParsedOutput parse(F format, std::string_view text) { return parse_tool_calls(format, text, kSeed); }
 
@@ -53,6 +55,7 @@ TEST(ToolCallFormat, DetectedFromTemplateMarkers) {
   EXPECT_EQ(detect_tool_call_format("{%- elif message.role == \"ipython\" %}"), F::kLlama3);
   EXPECT_EQ(detect_tool_call_format("{{- '<tool_call>\\n<function=' + name + '>\\n' }}{{- '<parameter=' + k + '>' }}"),
             F::kQwen3Coder);
+  EXPECT_EQ(detect_tool_call_format("{{ '<tool_call>' + tc.name }}{{ '<arg_key>' + k + '</arg_key>' }}"), F::kGlm45);
   EXPECT_EQ(detect_tool_call_format("{{ '<start_of_turn>' + role }}"), F::kGeneric);
   EXPECT_EQ(detect_tool_call_format(""), F::kGeneric);
 }
@@ -75,6 +78,10 @@ TEST(ToolCallFormat, DetectedFromLlamaCppTemplates) {
       {"Qwen3-Coder.jinja", F::kQwen3Coder},
       {"Qwen3.5-4B.jinja", F::kQwen3Coder},
       {"NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja", F::kQwen3Coder},
+      {"GLM-4.6.jinja", F::kGlm45},
+      {"GLM-4.7-Flash.jinja", F::kGlm45},
+      {"inclusionai-ling-3.0-flash.jinja", F::kGlm45},
+      {"poolside-Laguna-XS-2.1.jinja", F::kGlm45},
       {"google-gemma-2-2b-it.jinja", F::kGeneric},
   };
   for (const auto& [file, format] : expected) {
@@ -88,12 +95,11 @@ TEST(ToolCallFormat, DetectedFromLlamaCppTemplates) {
 
 TEST(ToolCallFormat, NamesRoundTrip) {
   std::set<std::string_view> names;
-  for (F f :
-       {F::kHermes, F::kLlama3, F::kMistral, F::kFunctionaryV3, F::kFunctionaryV31, F::kGeneric, F::kQwen3Coder}) {
+  for (F f : kAllFormats) {
     names.insert(tool_call_format_name(f));
     EXPECT_EQ(parse_tool_call_format(tool_call_format_name(f)), f);
   }
-  EXPECT_EQ(names.size(), 7u);
+  EXPECT_EQ(names.size(), std::size(kAllFormats));
   EXPECT_EQ(parse_tool_call_format("qwen"), std::nullopt);
   EXPECT_EQ(parse_tool_call_format(""), std::nullopt);
 }
@@ -484,6 +490,38 @@ TEST(Qwen3CoderToolCalls, MalformedStaysContent) {
   for (const std::string& text : texts) expect_content_only(F::kQwen3Coder, text, text);
 }
 
+// ---------------------------------------------------------------- GLM 4.5 key/value tags
+
+TEST(Glm45ToolCalls, KeyValuePairsBecomeAJsonObject) {
+  ParsedOutput out = parse(F::kGlm45,
+                           "I'll check.\n<tool_call>get_weather\n<arg_key>location</arg_key>\n<arg_value>Paris"
+                           "</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>");
+  EXPECT_EQ(out.content, "I'll check.");
+  ASSERT_EQ(out.tool_calls.size(), 1u);
+  expect_call(out, 0, "get_weather", "{\"location\": \"Paris\", \"days\": 3}");
+}
+
+TEST(Glm45ToolCalls, WithoutNewlinesAsGlm47AndWithoutArguments) {
+  ParsedOutput out = parse(F::kGlm45,
+                           "<tool_call>f<arg_key>q</arg_key><arg_value>{\"a\": [1]}</arg_value><arg_key>t</arg_key>"
+                           "<arg_value>line 1\nline 2</arg_value></tool_call><tool_call>now</tool_call>");
+  ASSERT_EQ(out.tool_calls.size(), 2u);
+  expect_call(out, 0, "f", "{\"q\": {\"a\": [1]}, \"t\": \"line 1\\nline 2\"}");
+  expect_call(out, 1, "now", "{}");
+}
+
+TEST(Glm45ToolCalls, MalformedStaysContent) {
+  const std::vector<std::string> texts = {
+      "<tool_call>f\n<arg_key>x</arg_key>\n1\n</tool_call>",          // no <arg_value>
+      "<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>",  // Hermes JSON
+      "<tool_call>f\n<arg_key>x</arg_key><arg_value>1",               // never closed
+      "<tool_call>\n</tool_call>",                                    // no name
+      "<tool_call>call the weather tool</tool_call>",                 // prose
+      "<tool_call>f<arg_key>x</arg_key><arg_value>1</arg_value> oops</tool_call>",
+  };
+  for (const std::string& text : texts) expect_content_only(F::kGlm45, text, text);
+}
+
 // ---------------------------------------------------------------- streaming
 
 // What a client assembles from the deltas, checking their shape on the way.
@@ -579,12 +617,12 @@ const std::vector<std::string>& corpus() {
       "I'll check.\n<tool_call>\n<function=get_weather>\n<parameter=location>\nParis, France\n</parameter>\n"
       "<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>\n<tool_call>\n<function=now>\n</function>",
       "<tool_call>\n<function=f>\n<parameter=x>\n1\n <tool_call><function=g></function></tool_call>",
+      "Ok.\n<tool_call>get_weather\n<arg_key>location</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>"
+      "<tool_call>t<arg_key>n</arg_key><arg_value>3</arg_value></tool_call>",
+      "<tool_call>f<arg_key>x</arg_key><arg_value>1 <tool_call>g</tool_call>",
   };
   return texts;
 }
-
-constexpr F kAllFormats[] = {F::kHermes,         F::kLlama3,  F::kMistral,   F::kFunctionaryV3,
-                             F::kFunctionaryV31, F::kGeneric, F::kQwen3Coder};
 
 TEST(ToolCallStream, EverySplitInTwoEqualsTheWholeParse) {
   for (F format : kAllFormats) {
@@ -638,7 +676,8 @@ TEST(ToolCallStream, RandomlyAssembledOutputsStreamAsTheyParse) {
       "[TOOL_CALLS]f[ARGS]{\"b\": 2}", ">>>f\n{\"c\": 3}", "<function=f>{\"d\": 4}</function>",
       "<tool_call>\n<function=f>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>",
       "{\"tool_call\": {\"name\": \"f\", \"arguments\": {}}}", "<|python_tag|>b.call(q=\"x\", n=2)", "b.call(", "='",
-      ")"};
+      ")", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>",
+      "<tool_call>g<arg_key>k</arg_key><arg_value>v</arg_value>"};
   std::mt19937 rng(2024);
   int with_calls = 0;
   for (int round = 0; round < 3000; ++round) {
@@ -660,7 +699,8 @@ TEST(ToolCallStream, RandomlyAssembledOutputsStreamAsTheyParse) {
       if (HasFailure()) return;  // one counterexample is enough to read
     }
   }
-  std::printf("[ tool calls ] %d of %d assembled (text, format) pairs hold calls\n", with_calls, 3000 * 7);
+  std::printf("[ tool calls ] %d of %d assembled (text, format) pairs hold calls\n", with_calls,
+              static_cast<int>(3000 * std::size(kAllFormats)));
   EXPECT_GT(with_calls, 2000);  // the texts do reach the calls, not only content
 }
 
