@@ -47,22 +47,34 @@ size_t skip_space(std::string_view text, size_t pos) {
   return pos;
 }
 
-ScanResult scan_container(std::string_view text, size_t pos) {
+ScanResult scan_container(std::string_view text, size_t pos, ScanMemo* memo) {
   if (pos >= text.size() || (text[pos] != '{' && text[pos] != '[')) return {ScanStatus::kInvalid, 0};
   // Only the depth matters: a mismatched bracket kind is caught by the parse that follows.
-  size_t depth = 0;
-  for (size_t i = pos; i < text.size(); ++i) {
+  size_t i = pos, depth = 0;
+  bool in_string = false;
+  if (memo && memo->start == pos && memo->next <= text.size()) {
+    i = memo->next;
+    depth = memo->depth;
+    in_string = memo->in_string;
+  }
+  for (; i < text.size(); ++i) {
     char c = text[i];
-    if (c == '"') {
-      size_t e = string_end(text, i);
-      if (e == std::string_view::npos) return {ScanStatus::kIncomplete, 0};
-      i = e - 1;
+    if (in_string) {
+      if (c == '\\') {
+        if (i + 1 == text.size()) break;  // resume at the backslash, whose escaped byte is still to come
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
     } else if (c == '{' || c == '[') {
       ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) return {ScanStatus::kComplete, i + 1};
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return {ScanStatus::kComplete, i + 1};
     }
   }
+  if (memo) *memo = {pos, i, depth, in_string};
   return {ScanStatus::kIncomplete, 0};
 }
 

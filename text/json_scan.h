@@ -27,10 +27,22 @@ struct ScanResult {
   size_t end = 0;  // one past the value's last byte when kComplete
 };
 
+// Where an incomplete scan_container stopped, so a stream that only grows at
+// the end can resume there instead of reading the whole value again.
+struct ScanMemo {
+  size_t start = static_cast<size_t>(-1);  // the container's first byte; npos: nothing saved
+  size_t next = 0;                         // the byte to read next
+  size_t depth = 0;
+  bool in_string = false;
+};
+
 // Finds the end of the object or array that opens at text[pos] ('{' or '['),
 // matching brackets outside strings (escapes honoured). Structure inside is
-// not checked: a complete result still needs a real parse.
-ScanResult scan_container(std::string_view text, size_t pos);
+// not checked: a complete result still needs a real parse. With `memo`, an
+// incomplete scan saves its place and a later call for the same `pos`
+// resumes from it: the caller must reset the memo when the text before
+// memo->next changes.
+ScanResult scan_container(std::string_view text, size_t pos, ScanMemo* memo = nullptr);
 
 // Raw member texts of a JSON object that is already known to be valid.
 struct Member {

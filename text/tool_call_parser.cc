@@ -11,7 +11,7 @@
 namespace nucleus {
 namespace {
 
-constexpr std::array<std::pair<ToolCallFormat, std::string_view>, 7> kFormatNames = {{
+constexpr std::array<std::pair<ToolCallFormat, std::string_view>, 8> kFormatNames = {{
     {ToolCallFormat::kHermes, "hermes"},
     {ToolCallFormat::kLlama3, "llama3"},
     {ToolCallFormat::kMistral, "mistral"},
@@ -19,6 +19,7 @@ constexpr std::array<std::pair<ToolCallFormat, std::string_view>, 7> kFormatName
     {ToolCallFormat::kFunctionaryV31, "functionary_v3.1"},
     {ToolCallFormat::kGeneric, "generic"},
     {ToolCallFormat::kQwen3Coder, "qwen3_coder"},
+    {ToolCallFormat::kGlm45, "glm4.5"},
 }};
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
@@ -33,12 +34,13 @@ ToolCall with_id(ToolCall call, ToolCallIdSource& ids) {
 
 ToolCallFormat detect_tool_call_format(std::string_view source) {
   // Order matters: functionary v3.1 is a Llama 3.1 template (it has <|python_tag|>
-  // and ipython too), and Qwen3-Coder-style templates write "<function=" inside
-  // "<tool_call>", which alone would be Hermes.
+  // and ipython too), and the Qwen3-Coder and GLM templates write their own tags
+  // inside "<tool_call>", which alone would be Hermes.
   if (contains(source, ">>>all")) return ToolCallFormat::kFunctionaryV3;
   if (contains(source, "<tool_call>") && contains(source, "<function=") && contains(source, "<parameter=")) {
     return ToolCallFormat::kQwen3Coder;
   }
+  if (contains(source, "<tool_call>") && contains(source, "<arg_key>")) return ToolCallFormat::kGlm45;
   if (contains(source, "<tool_call>")) return ToolCallFormat::kHermes;
   if (contains(source, "[TOOL_CALLS]")) return ToolCallFormat::kMistral;
   if (contains(source, "<function=")) return ToolCallFormat::kFunctionaryV31;

@@ -29,14 +29,16 @@ struct ToolCall {
 };
 
 enum class ToolCallFormat {
-  kHermes,           // <tool_call>{"name": ..., "arguments": {...}}</tool_call> (Hermes 2/3, Qwen 2.5/3)
-  kLlama3,           // {"name": ..., "parameters": {...}} as the whole answer, or after <|python_tag|>
-  kMistral,          // [TOOL_CALLS][{...}, ...] or [TOOL_CALLS]name[CALL_ID]id[ARGS]{...}
-  kFunctionaryV3,    // functionary v3.2: >>>name\n{...} segments, >>>all\n for text
-  kFunctionaryV31,   // functionary v3.1: <function=name>{...}</function>
-  kGeneric,          // the whole answer is {"tool_call": ...}, {"tool_calls": [...]} or {"name", "arguments"}
-  kQwen3Coder,       // <tool_call><function=name><parameter=key>value</parameter></function></tool_call>
-                     // (Qwen3-Coder, Qwen3.5, Nemotron 3 Nano); values typed by guess, see tool_call_scan_xml.cc
+  kHermes,          // <tool_call>{"name": ..., "arguments": {...}}</tool_call> (Hermes 2/3, Qwen 2.5/3)
+  kLlama3,          // {"name": ..., "parameters": {...}} as the whole answer, or after <|python_tag|>
+  kMistral,         // [TOOL_CALLS][{...}, ...] or [TOOL_CALLS]name[CALL_ID]id[ARGS]{...}
+  kFunctionaryV3,   // functionary v3.2: >>>name\n{...} segments, >>>all\n for text
+  kFunctionaryV31,  // functionary v3.1: <function=name>{...}</function>
+  kGeneric,         // the whole answer is {"tool_call": ...}, {"tool_calls": [...]} or {"name", "arguments"}
+  kQwen3Coder,      // <tool_call><function=name><parameter=key>value</parameter></function></tool_call>
+                    // (Qwen3-Coder, Qwen3.5, Nemotron 3 Nano); values typed by guess, see tool_call_scan_xml.cc
+  kGlm45,           // <tool_call>name<arg_key>k</arg_key><arg_value>v</arg_value></tool_call>
+                    // (GLM 4.5-4.7, Ling 3, Laguna, Spark 2.5); values typed as for kQwen3Coder
 };
 
 // Picks the format from a chat template's Jinja source by the markers it

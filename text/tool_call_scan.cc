@@ -32,8 +32,7 @@ size_t content_end(std::string_view text, size_t pos, const std::vector<std::str
 }
 
 bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-         c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
 Attempt expect_literal(std::string_view text, size_t pos, std::string_view literal, bool at_end) {
@@ -56,18 +55,38 @@ Attempt closed_by(std::string_view text, Attempt attempt, std::string_view close
   return attempt;
 }
 
-Scan scan(ToolCallFormat format, std::string_view text, bool at_end, State& state) {
-  Scan result;
+namespace {
+
+Scan read_format(ToolCallFormat format, std::string_view text, bool at_end, State& state) {
   switch (format) {
-    case ToolCallFormat::kHermes: result = scan_hermes(text, at_end); break;
-    case ToolCallFormat::kLlama3: result = scan_llama3(text, at_end, state); break;
-    case ToolCallFormat::kMistral: result = scan_mistral(text, at_end); break;
-    case ToolCallFormat::kFunctionaryV3: result = scan_functionary_v3(text, at_end, state); break;
-    case ToolCallFormat::kFunctionaryV31: result = scan_functionary_v31(text, at_end); break;
-    case ToolCallFormat::kGeneric: result = scan_generic(text, at_end, state); break;
-    case ToolCallFormat::kQwen3Coder: result = scan_qwen3_coder(text, at_end); break;
+    case ToolCallFormat::kHermes:
+      return scan_hermes(text, at_end, state);
+    case ToolCallFormat::kLlama3:
+      return scan_llama3(text, at_end, state);
+    case ToolCallFormat::kMistral:
+      return scan_mistral(text, at_end, state);
+    case ToolCallFormat::kFunctionaryV3:
+      return scan_functionary_v3(text, at_end, state);
+    case ToolCallFormat::kFunctionaryV31:
+      return scan_functionary_v31(text, at_end, state);
+    case ToolCallFormat::kQwen3Coder:
+      return scan_qwen3_coder(text, at_end, state);
+    case ToolCallFormat::kGlm45:
+      return scan_glm45(text, at_end, state);
+    case ToolCallFormat::kGeneric:
+      break;
   }
-  if (result.consumed > 0) state.at_output_start = false;
+  return scan_generic(text, at_end, state);
+}
+
+}  // namespace
+
+Scan scan(ToolCallFormat format, std::string_view text, bool at_end, State& state) {
+  Scan result = read_format(format, text, at_end, state);
+  if (result.consumed > 0) {
+    state.at_output_start = false;
+    state.memo = {};
+  }
   return result;
 }
 

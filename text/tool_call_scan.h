@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "text/json_scan.h"
 #include "text/tool_call_parser.h"
 
 namespace nucleus::tool_call_scan {
@@ -35,6 +36,10 @@ struct State {
   bool in_call_run = true;      // Llama 3: only calls (and separators) since the start or a tag
   bool run_after_tag = false;   // Llama 3: that run began at <|python_tag|>
   bool content_only = false;    // generic: known not to be a call
+  // Where the scan of a call's JSON that is still being written stopped: a
+  // stream resumes there, so a long call costs linear time, not quadratic.
+  // Reset whenever bytes are consumed (the positions move).
+  json_scan::ScanMemo memo;
 };
 
 Scan scan(ToolCallFormat format, std::string_view text, bool at_end, State& state);
@@ -56,7 +61,7 @@ struct Attempt {
 // A JSON object starting at text[pos] (after whitespace) read by `read`
 // (a function from the object's text to an optional ToolCall).
 template <typename Reader>
-Attempt json_object_call(std::string_view text, size_t pos, bool at_end, Reader read);
+Attempt json_object_call(std::string_view text, size_t pos, bool at_end, Reader read, json_scan::ScanMemo* memo);
 
 // A call name written in markup: letters, digits, '_', '-', '.'.
 bool is_name_char(char c);
@@ -69,20 +74,21 @@ Attempt expect_literal(std::string_view text, size_t pos, std::string_view liter
 Attempt closed_by(std::string_view text, Attempt attempt, std::string_view close, bool at_end);
 
 // Output where calls open with the marker `open`: content up to each marker,
-// then `try_call(text, after_marker, at_end)`; a marker that opens no call is content.
+// then `try_call(text, after_marker, at_end, memo)`; a marker that opens no call is content.
 template <typename TryCall>
-Scan scan_marked_calls(std::string_view text, bool at_end, std::string_view open, TryCall try_call);
+Scan scan_marked_calls(std::string_view text, bool at_end, std::string_view open, TryCall try_call, State& state);
 
 // Llama 3.1's builtin-tool form NAME.call(KEY="VALUE", ...) at text[pos].
 Attempt python_style_call(std::string_view text, size_t pos, bool at_end);
 
-Scan scan_hermes(std::string_view text, bool at_end);
-Scan scan_functionary_v31(std::string_view text, bool at_end);
-Scan scan_mistral(std::string_view text, bool at_end);
+Scan scan_hermes(std::string_view text, bool at_end, State& state);
+Scan scan_functionary_v31(std::string_view text, bool at_end, State& state);
+Scan scan_mistral(std::string_view text, bool at_end, State& state);
 Scan scan_llama3(std::string_view text, bool at_end, State& state);
 Scan scan_functionary_v3(std::string_view text, bool at_end, State& state);
 Scan scan_generic(std::string_view text, bool at_end, State& state);
-Scan scan_qwen3_coder(std::string_view text, bool at_end);
+Scan scan_qwen3_coder(std::string_view text, bool at_end, State& state);
+Scan scan_glm45(std::string_view text, bool at_end, State& state);
 
 }  // namespace nucleus::tool_call_scan
 

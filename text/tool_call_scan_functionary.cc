@@ -45,9 +45,10 @@ Scan scan_functionary_v3(std::string_view text, bool at_end, State& state) {
         pos = search = header.end;  // the header is not part of the text
       } else {
         std::string name(header.recipient);
-        Attempt call = json_object_call(text, header.end, at_end, [&name](std::string_view object) {
+        auto read = [&name](std::string_view object) {
           return tool_call_json::call_from_name_and_arguments(name, object);
-        });
+        };
+        Attempt call = json_object_call(text, header.end, at_end, read, &state.memo);
         if (call.outcome == Outcome::kNeedMore) {
           scan.consumed = segment;
           return scan;

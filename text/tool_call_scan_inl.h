@@ -6,11 +6,11 @@
 namespace nucleus::tool_call_scan {
 
 template <typename Reader>
-Attempt json_object_call(std::string_view text, size_t pos, bool at_end, Reader read) {
+Attempt json_object_call(std::string_view text, size_t pos, bool at_end, Reader read, json_scan::ScanMemo* memo) {
   size_t i = json_scan::skip_space(text, pos);
   if (i == text.size()) return {at_end ? Outcome::kNotCall : Outcome::kNeedMore, {}, 0};
   if (text[i] != '{') return {Outcome::kNotCall, {}, 0};
-  json_scan::ScanResult object = json_scan::scan_container(text, i);
+  json_scan::ScanResult object = json_scan::scan_container(text, i, memo);
   if (object.status != json_scan::ScanStatus::kComplete) {
     return {at_end ? Outcome::kNotCall : Outcome::kNeedMore, {}, 0};
   }
@@ -22,7 +22,7 @@ Attempt json_object_call(std::string_view text, size_t pos, bool at_end, Reader 
 }
 
 template <typename TryCall>
-Scan scan_marked_calls(std::string_view text, bool at_end, std::string_view open, TryCall try_call) {
+Scan scan_marked_calls(std::string_view text, bool at_end, std::string_view open, TryCall try_call, State& state) {
   Scan scan;
   size_t pos = 0;     // start of what is not yet in `scan`
   size_t search = 0;  // where the next marker is looked for
@@ -34,7 +34,7 @@ Scan scan_marked_calls(std::string_view text, bool at_end, std::string_view open
       scan.consumed = end;
       return scan;
     }
-    Attempt attempt = try_call(text, marker + open.size(), at_end);
+    Attempt attempt = try_call(text, marker + open.size(), at_end, &state.memo);
     if (attempt.outcome == Outcome::kNeedMore) {
       scan.add_content(text.substr(pos, marker - pos));
       scan.consumed = marker;

@@ -22,13 +22,14 @@ std::optional<ToolCall> tagged_call(std::string_view object) { return tool_call_
 // the first thing that is not a call: `pos_out` is where that begins (the
 // separators before it included), so the caller can make it content.
 template <typename Reader>
-Outcome call_run(std::string_view text, size_t pos, bool at_end, Reader read, Scan& scan, size_t& pos_out) {
+Outcome call_run(std::string_view text, size_t pos, bool at_end, Reader read, json_scan::ScanMemo* memo, Scan& scan,
+                 size_t& pos_out) {
   pos_out = pos;
   while (true) {
     size_t i = pos_out;
     while (i < text.size() && is_separator(text[i])) ++i;
     if (i == text.size()) return at_end ? Outcome::kNotCall : Outcome::kNeedMore;
-    Attempt attempt = json_object_call(text, i, at_end, read);
+    Attempt attempt = json_object_call(text, i, at_end, read, memo);
     if (attempt.outcome != Outcome::kCall) return attempt.outcome;
     for (ToolCall& call : attempt.calls) scan.add_call(std::move(call));
     pos_out = attempt.end;
@@ -45,8 +46,8 @@ Scan scan_llama3(std::string_view text, bool at_end, State& state) {
   Scan scan;
   size_t pos = 0;
   if (state.in_call_run) {
-    Outcome run = state.run_after_tag ? call_run(text, 0, at_end, tagged_call, scan, pos)
-                                      : call_run(text, 0, at_end, bare_call, scan, pos);
+    Outcome run = state.run_after_tag ? call_run(text, 0, at_end, tagged_call, &state.memo, scan, pos)
+                                      : call_run(text, 0, at_end, bare_call, &state.memo, scan, pos);
     if (run == Outcome::kNeedMore) {
       scan.consumed = pos;
       return scan;
@@ -64,7 +65,7 @@ Scan scan_llama3(std::string_view text, bool at_end, State& state) {
     }
     Scan calls;
     size_t after = 0;
-    Outcome run = call_run(text, tag + kPythonTag.size(), at_end, tagged_call, calls, after);
+    Outcome run = call_run(text, tag + kPythonTag.size(), at_end, tagged_call, &state.memo, calls, after);
     if (calls.pieces.empty() && run == Outcome::kNeedMore) {
       scan.add_content(text.substr(pos, tag - pos));
       scan.consumed = tag;
@@ -139,9 +140,9 @@ Scan scan_generic(std::string_view text, bool at_end, State& state) {
   size_t start = json_scan::skip_space(text, 0);
   if (start == text.size() && !at_end) return {};  // only whitespace so far: an object may still come
   if (!state.content_only && start < text.size() && text[start] == '{') {
-    json_scan::ScanResult object = json_scan::scan_container(text, start);
-    bool whole_answer = object.status == json_scan::ScanStatus::kComplete &&
-                        json_scan::skip_space(text, object.end) == text.size();
+    json_scan::ScanResult object = json_scan::scan_container(text, start, &state.memo);
+    bool whole_answer =
+        object.status == json_scan::ScanStatus::kComplete && json_scan::skip_space(text, object.end) == text.size();
     // Until the end, a complete object may still be followed by text, and an incomplete one completed.
     if (!at_end && (whole_answer || object.status == json_scan::ScanStatus::kIncomplete)) return {};
     if (whole_answer) {

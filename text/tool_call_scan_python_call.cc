@@ -31,11 +31,23 @@ size_t python_string(std::string_view text, size_t pos, std::string& out) {
     }
     if (++i == text.size()) break;
     switch (text[i]) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case '\\': case '\'': case '"': out += text[i]; break;
-      default: out += '\\'; out += text[i];  // Python keeps unknown escapes as written
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '\\':
+      case '\'':
+      case '"':
+        out += text[i];
+        break;
+      default:
+        out += '\\';
+        out += text[i];  // Python keeps unknown escapes as written
     }
   }
   return std::string_view::npos;
@@ -53,37 +65,37 @@ std::string bare_literal(std::string_view raw) {
 }  // namespace
 
 Attempt python_style_call(std::string_view text, size_t pos, bool at_end) {
-  const Attempt need_more{at_end ? Outcome::kNotCall : Outcome::kNeedMore, {}, 0};
+  auto need_more = [at_end] { return Attempt{at_end ? Outcome::kNotCall : Outcome::kNeedMore, {}, 0}; };
   pos = json_scan::skip_space(text, pos);
   size_t name_end = pos;
   while (name_end < text.size() && is_identifier_char(text[name_end])) ++name_end;
-  if (name_end == text.size()) return need_more;
+  if (name_end == text.size()) return need_more();
   if (name_end == pos) return {};
   Attempt open = expect_literal(text, name_end, ".call(", at_end);
   if (open.outcome != Outcome::kCall) return open;
   std::string arguments = "{";
   size_t i = skip_spaces(text, open.end);
   while (true) {
-    if (i == text.size()) return need_more;
+    if (i == text.size()) return need_more();
     if (text[i] == ')') break;
     size_t key_end = i;
     while (key_end < text.size() && is_identifier_char(text[key_end])) ++key_end;
     size_t eq = skip_spaces(text, key_end);
-    if (eq == text.size()) return need_more;
+    if (eq == text.size()) return need_more();
     if (key_end == i || text[eq] != '=') return {};
     size_t value = skip_spaces(text, eq + 1);
-    if (value == text.size()) return need_more;
+    if (value == text.size()) return need_more();
     std::string value_json;
     size_t value_end;
     if (text[value] == '"' || text[value] == '\'') {
       std::string decoded;
       value_end = python_string(text, value, decoded);
-      if (value_end == std::string_view::npos) return need_more;
+      if (value_end == std::string_view::npos) return need_more();
       value_json = nlohmann::json(decoded).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     } else {
       value_end = value;
       while (value_end < text.size() && text[value_end] != ',' && text[value_end] != ')') ++value_end;
-      if (value_end == text.size()) return need_more;
+      if (value_end == text.size()) return need_more();
       value_json = bare_literal(json_scan::trim(text.substr(value, value_end - value)));
       if (value_json.empty()) return {};
     }
@@ -94,7 +106,7 @@ Attempt python_style_call(std::string_view text, size_t pos, bool at_end) {
     arguments += "\": ";
     arguments += value_json;
     i = skip_spaces(text, value_end);
-    if (i == text.size()) return need_more;
+    if (i == text.size()) return need_more();
     if (text[i] == ',') {
       i = skip_spaces(text, i + 1);
     } else if (text[i] != ')') {

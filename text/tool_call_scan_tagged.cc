@@ -38,17 +38,17 @@ auto named_call(std::string_view name, std::string_view id = {}) {
 }
 
 // <function=NAME>{...}</function>
-Attempt functionary_v31_call(std::string_view text, size_t pos, bool at_end) {
+Attempt functionary_v31_call(std::string_view text, size_t pos, bool at_end, json_scan::ScanMemo* memo) {
   Name name = read_name(text, pos, at_end);
   if (name.outcome != Outcome::kCall) return {name.outcome, {}, 0};
   Attempt gt = expect_literal(text, name.end, ">", at_end);
   if (gt.outcome != Outcome::kCall) return gt;
-  return closed_by(text, json_object_call(text, gt.end, at_end, named_call(name.name)), kFunctionClose, at_end);
+  return closed_by(text, json_object_call(text, gt.end, at_end, named_call(name.name), memo), kFunctionClose, at_end);
 }
 
 // [TOOL_CALLS][{"name": ..., "arguments": {...}, "id": "..."}, ...]
-Attempt mistral_list(std::string_view text, size_t pos, bool at_end) {
-  json_scan::ScanResult list = json_scan::scan_container(text, pos);
+Attempt mistral_list(std::string_view text, size_t pos, bool at_end, json_scan::ScanMemo* memo) {
+  json_scan::ScanResult list = json_scan::scan_container(text, pos, memo);
   if (list.status != json_scan::ScanStatus::kComplete) return {at_end ? Outcome::kNotCall : Outcome::kNeedMore, {}, 0};
   auto calls = tool_call_json::calls_from_array(text.substr(pos, list.end - pos));
   if (!calls) return {Outcome::kNotCall, {}, 0};
@@ -56,7 +56,7 @@ Attempt mistral_list(std::string_view text, size_t pos, bool at_end) {
 }
 
 // [TOOL_CALLS]NAME[ARGS]{...} or [TOOL_CALLS]NAME[CALL_ID]ID[ARGS]{...} (Mistral Small 3.2, Devstral)
-Attempt mistral_named(std::string_view text, size_t pos, bool at_end) {
+Attempt mistral_named(std::string_view text, size_t pos, bool at_end, json_scan::ScanMemo* memo) {
   Name name = read_name(text, pos, at_end);
   if (name.outcome != Outcome::kCall) return {name.outcome, {}, 0};
   std::string_view id;
@@ -71,30 +71,31 @@ Attempt mistral_named(std::string_view text, size_t pos, bool at_end) {
   }
   Attempt args = expect_literal(text, args_at, kMistralArgs, at_end);
   if (args.outcome != Outcome::kCall) return args;
-  return json_object_call(text, args.end, at_end, named_call(name.name, id));
+  return json_object_call(text, args.end, at_end, named_call(name.name, id), memo);
 }
 
-Attempt mistral_call(std::string_view text, size_t pos, bool at_end) {
+Attempt mistral_call(std::string_view text, size_t pos, bool at_end, json_scan::ScanMemo* memo) {
   size_t i = json_scan::skip_space(text, pos);
   if (i == text.size()) return {at_end ? Outcome::kNotCall : Outcome::kNeedMore, {}, 0};
-  return text[i] == '[' ? mistral_list(text, i, at_end) : mistral_named(text, i, at_end);
+  return text[i] == '[' ? mistral_list(text, i, at_end, memo) : mistral_named(text, i, at_end, memo);
 }
 
 }  // namespace
 
-Scan scan_hermes(std::string_view text, bool at_end) {
-  return scan_marked_calls(text, at_end, kHermesOpen, [](std::string_view t, size_t pos, bool end) {
-    return closed_by(t, json_object_call(t, pos, end, [](std::string_view o) { return tool_call_json::call_from_object(o); }),
-                     kHermesClose, end);
-  });
+Scan scan_hermes(std::string_view text, bool at_end, State& state) {
+  auto read = [](std::string_view object) { return tool_call_json::call_from_object(object); };
+  auto hermes_call = [&read](std::string_view t, size_t pos, bool end, json_scan::ScanMemo* memo) {
+    return closed_by(t, json_object_call(t, pos, end, read, memo), kHermesClose, end);
+  };
+  return scan_marked_calls(text, at_end, kHermesOpen, hermes_call, state);
 }
 
-Scan scan_functionary_v31(std::string_view text, bool at_end) {
-  return scan_marked_calls(text, at_end, kFunctionOpen, functionary_v31_call);
+Scan scan_functionary_v31(std::string_view text, bool at_end, State& state) {
+  return scan_marked_calls(text, at_end, kFunctionOpen, functionary_v31_call, state);
 }
 
-Scan scan_mistral(std::string_view text, bool at_end) {
-  return scan_marked_calls(text, at_end, kMistralOpen, mistral_call);
+Scan scan_mistral(std::string_view text, bool at_end, State& state) {
+  return scan_marked_calls(text, at_end, kMistralOpen, mistral_call, state);
 }
 
 }  // namespace nucleus::tool_call_scan

@@ -37,7 +37,12 @@ std::string TrimmedTextStream::push(std::string_view text) {
 }
 
 std::string TrimmedTextStream::finish() {
-  std::string out(json_scan::trim(held_));
+  // Only the end is trimmed: what is held follows text already sent (held_ is
+  // empty until then). It is not all whitespace when the text ends with a
+  // broken UTF-8 sequence, kept as it came, as the whole text would keep it.
+  size_t end = held_.size();
+  while (end > 0 && json_scan::is_space(held_[end - 1])) --end;
+  std::string out = held_.substr(0, end);
   held_.clear();
   return out;
 }

@@ -25,6 +25,8 @@ namespace {
 
 constexpr uint64_t kSeed = 42;
 using F = ToolCallFormat;
+constexpr F kAllFormats[] = {F::kHermes,         F::kLlama3,  F::kMistral,    F::kFunctionaryV3,
+                             F::kFunctionaryV31, F::kGeneric, F::kQwen3Coder, F::kGlm45};
 
 ParsedOutput parse(F format, std::string_view text) { return parse_tool_calls(format, text, kSeed); }
 
@@ -53,6 +55,7 @@ TEST(ToolCallFormat, DetectedFromTemplateMarkers) {
   EXPECT_EQ(detect_tool_call_format("{%- elif message.role == \"ipython\" %}"), F::kLlama3);
   EXPECT_EQ(detect_tool_call_format("{{- '<tool_call>\\n<function=' + name + '>\\n' }}{{- '<parameter=' + k + '>' }}"),
             F::kQwen3Coder);
+  EXPECT_EQ(detect_tool_call_format("{{ '<tool_call>' + tc.name }}{{ '<arg_key>' + k + '</arg_key>' }}"), F::kGlm45);
   EXPECT_EQ(detect_tool_call_format("{{ '<start_of_turn>' + role }}"), F::kGeneric);
   EXPECT_EQ(detect_tool_call_format(""), F::kGeneric);
 }
@@ -75,6 +78,10 @@ TEST(ToolCallFormat, DetectedFromLlamaCppTemplates) {
       {"Qwen3-Coder.jinja", F::kQwen3Coder},
       {"Qwen3.5-4B.jinja", F::kQwen3Coder},
       {"NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja", F::kQwen3Coder},
+      {"GLM-4.6.jinja", F::kGlm45},
+      {"GLM-4.7-Flash.jinja", F::kGlm45},
+      {"inclusionai-ling-3.0-flash.jinja", F::kGlm45},
+      {"poolside-Laguna-XS-2.1.jinja", F::kGlm45},
       {"google-gemma-2-2b-it.jinja", F::kGeneric},
   };
   for (const auto& [file, format] : expected) {
@@ -88,12 +95,11 @@ TEST(ToolCallFormat, DetectedFromLlamaCppTemplates) {
 
 TEST(ToolCallFormat, NamesRoundTrip) {
   std::set<std::string_view> names;
-  for (F f : {F::kHermes, F::kLlama3, F::kMistral, F::kFunctionaryV3, F::kFunctionaryV31, F::kGeneric,
-              F::kQwen3Coder}) {
+  for (F f : kAllFormats) {
     names.insert(tool_call_format_name(f));
     EXPECT_EQ(parse_tool_call_format(tool_call_format_name(f)), f);
   }
-  EXPECT_EQ(names.size(), 7u);
+  EXPECT_EQ(names.size(), std::size(kAllFormats));
   EXPECT_EQ(parse_tool_call_format("qwen"), std::nullopt);
   EXPECT_EQ(parse_tool_call_format(""), std::nullopt);
 }
@@ -159,8 +165,8 @@ TEST(HermesToolCalls, TextAroundCallsIsContent) {
 
 TEST(HermesToolCalls, ArgumentsKeepTheModelsTextTrimmed) {
   // Spacing and key order exactly as written, the newline inside kept.
-  ParsedOutput out = parse(F::kHermes,
-                           "<tool_call>{\"name\":\"f\",\"arguments\":   {\"b\":1,\n  \"a\" : [1,2]}   }</tool_call>");
+  ParsedOutput out =
+      parse(F::kHermes, "<tool_call>{\"name\":\"f\",\"arguments\":   {\"b\":1,\n  \"a\" : [1,2]}   }</tool_call>");
   expect_call(out, 0, "f", "{\"b\":1,\n  \"a\" : [1,2]}");
 }
 
@@ -170,8 +176,8 @@ TEST(HermesToolCalls, MissingOrNullArgumentsAreAnEmptyObject) {
 }
 
 TEST(HermesToolCalls, ArgumentsAsAStringOfJsonAreUnwrapped) {
-  ParsedOutput out =
-      parse(F::kHermes, "<tool_call>{\"name\": \"f\", \"arguments\": \" {\\\"x\\\": \\\"a\\\\\\\"b\\\"} \"}</tool_call>");
+  ParsedOutput out = parse(
+      F::kHermes, "<tool_call>{\"name\": \"f\", \"arguments\": \" {\\\"x\\\": \\\"a\\\\\\\"b\\\"} \"}</tool_call>");
   // The string's value is ` {"x": "a\"b"} `, trimmed.
   expect_call(out, 0, "f", "{\"x\": \"a\\\"b\"}");
 }
@@ -184,14 +190,14 @@ TEST(HermesToolCalls, ParametersIsTakenForArguments) {
 TEST(HermesToolCalls, MalformedCallsStayContent) {
   const std::vector<std::string> texts = {
       "<tool_call>{\"name\": \"f\", \"arguments\": {\"x\": }}</tool_call>",  // bad JSON
-      "<tool_call>{\"name\": 3, \"arguments\": {}}</tool_call>",              // name not a string
-      "<tool_call>{\"name\": \"\", \"arguments\": {}}</tool_call>",           // empty name
-      "<tool_call>{\"arguments\": {}}</tool_call>",                           // no name
-      "<tool_call>{\"name\": \"f\", \"arguments\": \"hello\"}</tool_call>",   // arguments a plain string
-      "<tool_call>{\"name\": \"f\", \"arguments\": [1, 2]}</tool_call>",      // arguments an array
-      "<tool_call>{\"name\": \"f\", \"arguments\": {}} oops</tool_call>",     // text after the JSON
-      "<tool_call>[{\"name\": \"f\"}]</tool_call>",                           // not an object
-      "<tool_call>get_weather(city=\"Paris\")</tool_call>",                   // not JSON at all
+      "<tool_call>{\"name\": 3, \"arguments\": {}}</tool_call>",             // name not a string
+      "<tool_call>{\"name\": \"\", \"arguments\": {}}</tool_call>",          // empty name
+      "<tool_call>{\"arguments\": {}}</tool_call>",                          // no name
+      "<tool_call>{\"name\": \"f\", \"arguments\": \"hello\"}</tool_call>",  // arguments a plain string
+      "<tool_call>{\"name\": \"f\", \"arguments\": [1, 2]}</tool_call>",     // arguments an array
+      "<tool_call>{\"name\": \"f\", \"arguments\": {}} oops</tool_call>",    // text after the JSON
+      "<tool_call>[{\"name\": \"f\"}]</tool_call>",                          // not an object
+      "<tool_call>get_weather(city=\"Paris\")</tool_call>",                  // not JSON at all
       "Use the <tool_call> tag to call tools.",                              // the marker in prose
   };
   for (const std::string& text : texts) expect_content_only(F::kHermes, text, text);
@@ -218,17 +224,18 @@ TEST(HermesToolCalls, ClosingTagAndBracesInsideStrings) {
 
 TEST(HermesToolCalls, BrokenCallDoesNotHideTheNextOne) {
   // The first object never closes, so its marker and text are content; the second call still counts.
-  ParsedOutput out = parse(F::kHermes,
-                           "<tool_call>{\"name\": \"f\", <tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>");
+  ParsedOutput out =
+      parse(F::kHermes, "<tool_call>{\"name\": \"f\", <tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>");
   EXPECT_EQ(out.content, "<tool_call>{\"name\": \"f\",");
   ASSERT_EQ(out.tool_calls.size(), 1u);
   expect_call(out, 0, "g", "{}");
 }
 
 TEST(HermesToolCalls, Unicode) {
-  ParsedOutput out = parse(F::kHermes,
-                           "Voilà 🌍\n<tool_call>{\"name\": \"traduire\", \"arguments\": {\"texte\": \"日本語 \\u00e9\"}}"
-                           "</tool_call>");
+  ParsedOutput out =
+      parse(F::kHermes,
+            "Voilà 🌍\n<tool_call>{\"name\": \"traduire\", \"arguments\": {\"texte\": \"日本語 \\u00e9\"}}"
+            "</tool_call>");
   EXPECT_EQ(out.content, "Voilà 🌍");
   expect_call(out, 0, "traduire", "{\"texte\": \"日本語 \\u00e9\"}");
 }
@@ -275,7 +282,8 @@ TEST(Llama3ToolCalls, TextAfterTheCallsIsContent) {
 }
 
 TEST(Llama3ToolCalls, PythonTagWithJson) {
-  ParsedOutput out = parse(F::kLlama3, "Searching.<|python_tag|>{\"name\": \"search\", \"parameters\": {\"q\": \"x\"}}");
+  ParsedOutput out =
+      parse(F::kLlama3, "Searching.<|python_tag|>{\"name\": \"search\", \"parameters\": {\"q\": \"x\"}}");
   EXPECT_EQ(out.content, "Searching.");
   expect_call(out, 0, "search", "{\"q\": \"x\"}");
   // After the tag a call needs no parameters member.
@@ -299,10 +307,10 @@ TEST(Llama3ToolCalls, BuiltinToolCalls) {
 
 TEST(Llama3ToolCalls, OtherTextAfterThePythonTagStaysContent) {
   const std::vector<std::string> texts = {
-      "<|python_tag|>print(\"hi\")",                        // code_interpreter's raw code
-      "<|python_tag|>brave_search.call(query=weather)",     // not a literal
-      "<|python_tag|>brave_search.call(query=\"x\"",        // never closed
-      "<|python_tag|>brave_search.call(\"x\")",             // not keyword arguments
+      "<|python_tag|>print(\"hi\")",                     // code_interpreter's raw code
+      "<|python_tag|>brave_search.call(query=weather)",  // not a literal
+      "<|python_tag|>brave_search.call(query=\"x\"",     // never closed
+      "<|python_tag|>brave_search.call(\"x\")",          // not keyword arguments
       "<|python_tag|>",
   };
   for (const std::string& text : texts) expect_content_only(F::kLlama3, text, text);
@@ -342,12 +350,9 @@ TEST(MistralToolCalls, NamedFormOfMistralSmall32) {
 
 TEST(MistralToolCalls, MalformedStaysContent) {
   const std::vector<std::string> texts = {
-      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {]",
-      "[TOOL_CALLS][]",
-      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}, 3]",
-      "[TOOL_CALLS]get_weather[ARGS]not json",
-      "[TOOL_CALLS]get_weather{\"city\": \"Paris\"}",
-      "[TOOL_CALLS]",
+      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {]",      "[TOOL_CALLS][]",
+      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}, 3]", "[TOOL_CALLS]get_weather[ARGS]not json",
+      "[TOOL_CALLS]get_weather{\"city\": \"Paris\"}",          "[TOOL_CALLS]",
   };
   for (const std::string& text : texts) expect_content_only(F::kMistral, text, text);
 }
@@ -362,8 +367,8 @@ TEST(FunctionaryV32ToolCalls, CallRightAfterTheGenerationPrompt) {
 }
 
 TEST(FunctionaryV32ToolCalls, TextThenCalls) {
-  ParsedOutput out = parse(F::kFunctionaryV3,
-                           "all\nLet me check.>>>get_weather\n{\"location\": \"Paris\"}>>>get_time\n{}");
+  ParsedOutput out =
+      parse(F::kFunctionaryV3, "all\nLet me check.>>>get_weather\n{\"location\": \"Paris\"}>>>get_time\n{}");
   EXPECT_EQ(out.content, "Let me check.");
   ASSERT_EQ(out.tool_calls.size(), 2u);
   expect_call(out, 0, "get_weather", "{\"location\": \"Paris\"}");
@@ -476,13 +481,45 @@ TEST(Qwen3CoderToolCalls, NoParametersAndParallelCalls) {
 
 TEST(Qwen3CoderToolCalls, MalformedStaysContent) {
   const std::vector<std::string> texts = {
-      "<tool_call>\n<function=f>\n<parameter=x>\n1",                           // value never closed
+      "<tool_call>\n<function=f>\n<parameter=x>\n1",  // value never closed
       "<tool_call>\n<function=f>\n<param=x>\n1\n</param>\n</function>\n</tool_call>",
-      "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>",          // Hermes JSON
+      "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>",  // Hermes JSON
       "<tool_call>\n<function=>\n</function>\n</tool_call>",
       "<tool_call>\n<function=f>\n</function> oops\n</tool_call>",
   };
   for (const std::string& text : texts) expect_content_only(F::kQwen3Coder, text, text);
+}
+
+// ---------------------------------------------------------------- GLM 4.5 key/value tags
+
+TEST(Glm45ToolCalls, KeyValuePairsBecomeAJsonObject) {
+  ParsedOutput out = parse(F::kGlm45,
+                           "I'll check.\n<tool_call>get_weather\n<arg_key>location</arg_key>\n<arg_value>Paris"
+                           "</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>");
+  EXPECT_EQ(out.content, "I'll check.");
+  ASSERT_EQ(out.tool_calls.size(), 1u);
+  expect_call(out, 0, "get_weather", "{\"location\": \"Paris\", \"days\": 3}");
+}
+
+TEST(Glm45ToolCalls, WithoutNewlinesAsGlm47AndWithoutArguments) {
+  ParsedOutput out = parse(F::kGlm45,
+                           "<tool_call>f<arg_key>q</arg_key><arg_value>{\"a\": [1]}</arg_value><arg_key>t</arg_key>"
+                           "<arg_value>line 1\nline 2</arg_value></tool_call><tool_call>now</tool_call>");
+  ASSERT_EQ(out.tool_calls.size(), 2u);
+  expect_call(out, 0, "f", "{\"q\": {\"a\": [1]}, \"t\": \"line 1\\nline 2\"}");
+  expect_call(out, 1, "now", "{}");
+}
+
+TEST(Glm45ToolCalls, MalformedStaysContent) {
+  const std::vector<std::string> texts = {
+      "<tool_call>f\n<arg_key>x</arg_key>\n1\n</tool_call>",          // no <arg_value>
+      "<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>",  // Hermes JSON
+      "<tool_call>f\n<arg_key>x</arg_key><arg_value>1",               // never closed
+      "<tool_call>\n</tool_call>",                                    // no name
+      "<tool_call>call the weather tool</tool_call>",                 // prose
+      "<tool_call>f<arg_key>x</arg_key><arg_value>1</arg_value> oops</tool_call>",
+  };
+  for (const std::string& text : texts) expect_content_only(F::kGlm45, text, text);
 }
 
 // ---------------------------------------------------------------- streaming
@@ -498,7 +535,7 @@ void absorb(const StreamDelta& delta, Assembled& out, const std::string& what) {
   for (const ToolCallDelta& d : delta.tool_calls) {
     ASSERT_LE(static_cast<size_t>(d.index), out.calls.size()) << what;
     if (static_cast<size_t>(d.index) == out.calls.size()) {
-      EXPECT_FALSE(d.id.empty()) << what;    // a call's first delta names it
+      EXPECT_FALSE(d.id.empty()) << what;  // a call's first delta names it
       EXPECT_FALSE(d.name.empty()) << what;
       out.calls.push_back({d.id, d.name, d.arguments});
     } else {
@@ -511,14 +548,17 @@ void absorb(const StreamDelta& delta, Assembled& out, const std::string& what) {
 Assembled stream(F format, const std::vector<std::string_view>& pieces, const std::string& what) {
   ToolCallStreamParser parser(format, kSeed);
   Assembled out;
-  bool valid_input = true;
+  std::string whole;
+  for (std::string_view piece : pieces) whole += piece;
+  const bool valid_input = unicode::is_valid_utf8(whole);
   for (std::string_view piece : pieces) {
     StreamDelta delta = parser.feed(piece);
     absorb(delta, out, what);
     EXPECT_EQ(parser.saw_tool_call(), !out.calls.empty()) << what;
-    valid_input = valid_input && unicode::is_valid_utf8(piece);
     // Content is never cut inside a character, even when the feed was.
-    EXPECT_TRUE(unicode::is_valid_utf8(delta.content)) << what;
+    if (valid_input) {
+      EXPECT_TRUE(unicode::is_valid_utf8(delta.content)) << what;
+    }
   }
   absorb(parser.finish(), out, what);
   EXPECT_TRUE(parser.finish().empty()) << what;
@@ -543,7 +583,8 @@ const std::vector<std::string>& corpus() {
       "",
       "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}}\n</tool_call>"
       "\n<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"tz\": \"Europe/Paris\"}}\n</tool_call>",
-      "<tool_call>{\"name\": \"run\", \"arguments\": {\"code\": \"{ \\\"}\\\" }\", \"s\": \"</tool_call>\"}}</tool_call>ok",
+      "<tool_call>{\"name\": \"run\", \"arguments\": {\"code\": \"{ \\\"}\\\" }\", \"s\": "
+      "\"</tool_call>\"}}</tool_call>ok",
       "<tool_call>{\"name\": \"f\", <tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>",
       "<tool_call>{\"name\": \"f\", \"arguments\": {\"x\": }}</tool_call> after",
       "<tool_call>{\"name\": \"f\", \"arguments\": \"{\\\"x\\\": 1}\"}</tool_call>",
@@ -576,12 +617,12 @@ const std::vector<std::string>& corpus() {
       "I'll check.\n<tool_call>\n<function=get_weather>\n<parameter=location>\nParis, France\n</parameter>\n"
       "<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>\n<tool_call>\n<function=now>\n</function>",
       "<tool_call>\n<function=f>\n<parameter=x>\n1\n <tool_call><function=g></function></tool_call>",
+      "Ok.\n<tool_call>get_weather\n<arg_key>location</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>"
+      "<tool_call>t<arg_key>n</arg_key><arg_value>3</arg_value></tool_call>",
+      "<tool_call>f<arg_key>x</arg_key><arg_value>1 <tool_call>g</tool_call>",
   };
   return texts;
 }
-
-constexpr F kAllFormats[] = {F::kHermes,         F::kLlama3,  F::kMistral,   F::kFunctionaryV3,
-                             F::kFunctionaryV31, F::kGeneric, F::kQwen3Coder};
 
 TEST(ToolCallStream, EverySplitInTwoEqualsTheWholeParse) {
   for (F format : kAllFormats) {
@@ -625,16 +666,18 @@ TEST(ToolCallStream, ByteByByteAndRandomSplitsEqualTheWholeParse) {
 TEST(ToolCallStream, RandomlyAssembledOutputsStreamAsTheyParse) {
   const std::vector<std::string> fragments = {
       "<tool_call>", "</tool_call>", "<function=", "f>", "</function>", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]",
-      "abc123def", "<|python_tag|>", ">>>", "all\n", "get\n", "<parameter=", "x>\n", "</parameter>", "{", "}",
-      "[", "]", "\"", "\\", ",", ":", ";", " ", "\n", "\"name\": \"f\"", "\"arguments\": ", "\"parameters\": ",
-      "{\"a\": 1}", "{\"name\": \"g\", \"arguments\": {}}", "\"tool_calls\": ", "\"response\": \"r\"", "é",
-      "🌍", "text", "<", ">", "1", "null",
+      "abc123def", "<|python_tag|>", ">>>", "all\n", "get\n", "<parameter=", "x>\n", "</parameter>", "{", "}", "[", "]",
+      "\"", "\\", ",", ":", ";", " ", "\n", "\"name\": \"f\"", "\"arguments\": ", "\"parameters\": ", "{\"a\": 1}",
+      "{\"name\": \"g\", \"arguments\": {}}", "\"tool_calls\": ", "\"response\": \"r\"", "é", "🌍", "text", "<", ">",
+      "1", "null",
       // Whole calls of each format, so valid calls meet the broken pieces above.
-      "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": \"}\"}}</tool_call>", "{\"name\": \"f\", \"parameters\": {}}",
-      "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]", "[TOOL_CALLS]f[ARGS]{\"b\": 2}", ">>>f\n{\"c\": 3}",
-      "<function=f>{\"d\": 4}</function>", "<tool_call>\n<function=f>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>",
+      "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": \"}\"}}</tool_call>",
+      "{\"name\": \"f\", \"parameters\": {}}", "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]",
+      "[TOOL_CALLS]f[ARGS]{\"b\": 2}", ">>>f\n{\"c\": 3}", "<function=f>{\"d\": 4}</function>",
+      "<tool_call>\n<function=f>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>",
       "{\"tool_call\": {\"name\": \"f\", \"arguments\": {}}}", "<|python_tag|>b.call(q=\"x\", n=2)", "b.call(", "='",
-      ")"};
+      ")", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>",
+      "<tool_call>g<arg_key>k</arg_key><arg_value>v</arg_value>"};
   std::mt19937 rng(2024);
   int with_calls = 0;
   for (int round = 0; round < 3000; ++round) {
@@ -656,8 +699,52 @@ TEST(ToolCallStream, RandomlyAssembledOutputsStreamAsTheyParse) {
       if (HasFailure()) return;  // one counterexample is enough to read
     }
   }
-  std::printf("[ tool calls ] %d of %d assembled (text, format) pairs hold calls\n", with_calls, 3000 * 7);
+  std::printf("[ tool calls ] %d of %d assembled (text, format) pairs hold calls\n", with_calls,
+              static_cast<int>(3000 * std::size(kAllFormats)));
   EXPECT_GT(with_calls, 2000);  // the texts do reach the calls, not only content
+}
+
+// Arbitrary bytes among the pieces (NUL, lone UTF-8 lead and continuation
+// bytes, 0xFF): nothing throws or crashes, and streaming still equals the whole parse.
+TEST(ToolCallStream, ArbitraryBytesAreSafe) {
+  const std::vector<std::string> fragments = {"<tool_call>",
+                                              "</tool_call>",
+                                              "{\"name\": \"f\", \"arguments\": {\"a\": \"",
+                                              "\"}}",
+                                              "<|python_tag|>",
+                                              "[TOOL_CALLS]",
+                                              ">>>",
+                                              "<function=f>",
+                                              "<parameter=",
+                                              "f.call(q=\"",
+                                              "\")",
+                                              "{\"tool_calls\": [",
+                                              "]}"};
+  std::mt19937 rng(77);
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    int n = std::uniform_int_distribution<int>(0, 10)(rng);
+    for (int i = 0; i < n; ++i) {
+      if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {
+        text += fragments[std::uniform_int_distribution<size_t>(0, fragments.size() - 1)(rng)];
+      } else {
+        text += static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+      }
+    }
+    std::string_view t(text);
+    for (F format : kAllFormats) {
+      ParsedOutput whole = parse(format, text);
+      std::vector<std::string_view> pieces;
+      for (size_t at = 0; at < t.size();) {
+        size_t len = std::uniform_int_distribution<size_t>(0, 3)(rng);
+        pieces.push_back(t.substr(at, len));
+        at += len;
+      }
+      std::string what = std::string(tool_call_format_name(format)) + " bytes round " + std::to_string(round);
+      expect_same(whole, stream(format, pieces, what), what);
+      if (HasFailure()) return;
+    }
+  }
 }
 
 TEST(ToolCallStream, ContentFlowsAndASplitMarkerIsHeldBack) {
@@ -665,10 +752,10 @@ TEST(ToolCallStream, ContentFlowsAndASplitMarkerIsHeldBack) {
   StreamDelta d = parser.feed("Hello world");
   EXPECT_EQ(d.content, "Hello world");  // nothing here can start a call
   d = parser.feed(". Checking <tool");
-  EXPECT_EQ(d.content, ". Checking");   // " <tool" may open a call; the space is held as trailing whitespace
+  EXPECT_EQ(d.content, ". Checking");  // " <tool" may open a call; the space is held as trailing whitespace
   EXPECT_FALSE(parser.saw_tool_call());
   d = parser.feed("_call>{\"name\": \"f\", \"arguments\": {\"a\"");
-  EXPECT_TRUE(d.empty());               // inside a call: nothing is known yet
+  EXPECT_TRUE(d.empty());  // inside a call: nothing is known yet
   d = parser.feed(": 1}}</tool_call>");
   EXPECT_EQ(d.content, "");
   ASSERT_EQ(d.tool_calls.size(), 1u);
@@ -678,7 +765,7 @@ TEST(ToolCallStream, ContentFlowsAndASplitMarkerIsHeldBack) {
   EXPECT_EQ(d.tool_calls[0].arguments, "{\"a\": 1}");
   EXPECT_TRUE(parser.saw_tool_call());
   d = parser.feed(" Done");
-  EXPECT_EQ(d.content, "  Done");       // the held space is released: it now sits inside the content
+  EXPECT_EQ(d.content, "  Done");  // the held space is released: it now sits inside the content
   d = parser.finish();
   EXPECT_TRUE(d.empty());
 }
