@@ -1,7 +1,5 @@
 #include "server/chat_output.h"
 
-#include "text/tool_call_id.h"
-
 namespace nucleus::server {
 
 ChatMessageOut parse_chat_output(const ChatOutputPlan& plan, const std::string& text, int choice) {
@@ -30,7 +28,10 @@ ChatMessageOut parse_chat_output(const ChatOutputPlan& plan, const std::string& 
 
 ChatOutputStream::ChatOutputStream(std::shared_ptr<const ChatOutputPlan> plan, int choice)
     : plan_(std::move(plan)), choice_(choice) {
-  if (plan_->tools.forced()) return;
+  if (plan_->tools.forced()) {
+    ids_.emplace(plan_->id_seed + static_cast<uint64_t>(choice_));
+    return;
+  }
   if (plan_->split_reasoning) reasoning_.emplace(plan_->started_in_reasoning);
   if (plan_->tools.choice == ToolChoice::kAuto) {
     parser_.emplace(plan_->format, plan_->id_seed + static_cast<uint64_t>(choice_));
@@ -55,22 +56,30 @@ void ChatOutputStream::route_content(const std::string& text, bool at_end, ChatD
   }
 }
 
+void ChatOutputStream::forced_parts(bool at_end, ChatDelta& out) {
+  std::vector<ForcedCall> calls = scan_forced_calls(plan_->tools, forced_);
+  if (plan_->tools.choice == ToolChoice::kNamed && at_end && calls[0].arguments.empty()) calls[0].arguments = "{}";
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const int index = static_cast<int>(i);
+    if (i >= forced_sent_.size()) {
+      if (plan_->tools.choice == ToolChoice::kNamed && calls[i].arguments.empty() && !at_end) return;
+      // OpenAI's first delta of a call: index, id, type and name, arguments "".
+      out.tool_calls.push_back({index, ids_->next(), calls[i].name, ""});
+      forced_sent_.push_back(0);
+      ++calls_;
+    }
+    if (calls[i].arguments.size() > forced_sent_[i]) {
+      out.tool_calls.push_back({index, "", "", calls[i].arguments.substr(forced_sent_[i])});
+      forced_sent_[i] = calls[i].arguments.size();
+    }
+  }
+}
+
 ChatDelta ChatOutputStream::feed(const std::string& text) {
   ChatDelta out;
   if (plan_->tools.forced()) {
-    // A named function's arguments stream as they come; an array of calls is
-    // read whole at the end, when its JSON is complete.
-    if (plan_->tools.choice == ToolChoice::kNamed && !text.empty()) {
-      ToolCallDelta d;
-      if (calls_ == 0) {
-        d.id = ToolCallIdSource(plan_->id_seed + static_cast<uint64_t>(choice_)).next();
-        d.name = plan_->tools.forced_name;
-        ++calls_;
-      }
-      d.arguments = text;
-      out.tool_calls.push_back(std::move(d));
-    }
     forced_ += text;
+    forced_parts(false, out);
     return out;
   }
   if (reasoning_) {
@@ -86,21 +95,8 @@ ChatDelta ChatOutputStream::feed(const std::string& text) {
 ChatDelta ChatOutputStream::finish() {
   ChatDelta out;
   if (plan_->tools.forced()) {
-    if (plan_->tools.choice == ToolChoice::kRequired) {
-      const std::vector<ToolCall> calls =
-          read_forced_calls(plan_->tools, forced_, plan_->id_seed + static_cast<uint64_t>(choice_));
-      for (size_t i = 0; i < calls.size(); ++i) {
-        out.tool_calls.push_back({static_cast<int>(i), calls[i].id, calls[i].name, ""});
-        out.tool_calls.push_back({static_cast<int>(i), "", "", calls[i].arguments});
-      }
-      calls_ = static_cast<int>(calls.size());
-      if (calls.empty()) out.content = forced_;
-    } else if (calls_ == 0) {  // an empty generation: the call has no arguments
-      const std::vector<ToolCall> calls =
-          read_forced_calls(plan_->tools, forced_, plan_->id_seed + static_cast<uint64_t>(choice_));
-      out.tool_calls.push_back({0, calls[0].id, calls[0].name, calls[0].arguments});
-      calls_ = 1;
-    }
+    forced_parts(true, out);
+    if (calls_ == 0) out.content = forced_;  // nothing that reads as a call
     return out;
   }
   if (reasoning_) {

@@ -13,6 +13,7 @@
 
 #include "server/chat_tools.h"
 #include "text/reasoning_parser.h"
+#include "text/tool_call_id.h"
 #include "text/tool_call_parser.h"
 
 namespace nucleus::server {
@@ -52,12 +53,16 @@ class ChatOutputStream {
 
  private:
   void route_content(const std::string& text, bool at_end, ChatDelta& out);
+  // A forced call's new parts: each call's id and name once, then its new argument text.
+  void forced_parts(bool at_end, ChatDelta& out);
 
   std::shared_ptr<const ChatOutputPlan> plan_;
   int choice_;
   std::optional<ReasoningStreamSplitter> reasoning_;
   std::optional<ToolCallStreamParser> parser_;  // tool_choice auto
   std::string forced_;                          // a forced call's text so far
+  std::vector<size_t> forced_sent_;             // per call: argument bytes sent
+  std::optional<ToolCallIdSource> ids_;
   int calls_ = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sampling/grammar/grammar_error.h"
+#include "sampling/grammar/json_schema.h"
 #include "server/errors.h"
 #include "server/json_field.h"
 #include "text/tool_call_id.h"
@@ -120,6 +122,18 @@ StructuredOutput forced_call_output(const ChatTools& t) {
   StructuredOutput out;
   out.kind = grammar::GrammarKind::kJsonSchema;
   out.param = "tool_choice";
+  // Each function's schema compiled alone first, so that one the grammar
+  // engine refuses is reported against the tool that holds it.
+  for (size_t i = 0; i < t.tools.size(); ++i) {
+    const ojson& function = t.tools[i]["function"];
+    if (t.choice == ToolChoice::kNamed && function["name"] != t.forced_name) continue;
+    try {
+      grammar::compile_json_schema(parameters_of(function));
+    } catch (const grammar::GrammarError& e) {
+      const std::string where = "tools[" + std::to_string(i) + "].function.parameters";
+      throw invalid_param(where, where + ": " + e.what());
+    }
+  }
   if (t.choice == ToolChoice::kNamed) {
     out.source = parameters_of(*function_of(t, t.forced_name)).dump();
     return out;
@@ -138,24 +152,130 @@ StructuredOutput forced_call_output(const ChatTools& t) {
   return out;
 }
 
+namespace {
+
+// A reader of the forced array [{"name": "...", "parameters": VALUE}, ...],
+// whose shape the grammar guarantees (keys in schema order, whitespace
+// between tokens); it stops where the text ends.
+class ForcedArrayReader {
+ public:
+  explicit ForcedArrayReader(std::string_view text) : t_(text) {}
+
+  std::vector<ForcedCall> read() {
+    std::vector<ForcedCall> calls;
+    if (!literal('[')) return calls;
+    while (true) {
+      skip_ws();
+      if (at_end() || t_[i_] == ']') return calls;
+      if (t_[i_] == ',') ++i_;
+      if (!literal('{') || !key("name")) return calls;
+      std::string name;
+      if (!string_value(name)) return calls;
+      calls.push_back({std::move(name), "", false});
+      if (!literal(',') || !key("parameters")) return calls;
+      skip_ws();
+      const size_t start = i_;
+      const bool done = skip_value();
+      calls.back().arguments = std::string(t_.substr(start, i_ - start));
+      calls.back().complete = done;
+      if (!done || !literal('}')) return calls;
+    }
+  }
+
+ private:
+  bool at_end() const { return i_ >= t_.size(); }
+  void skip_ws() {
+    while (!at_end() && (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\n' || t_[i_] == '\r')) ++i_;
+  }
+  bool literal(char c) {
+    skip_ws();
+    if (at_end() || t_[i_] != c) return false;
+    ++i_;
+    return true;
+  }
+  // A JSON string token from i_ (at its quote); false when it has not ended.
+  bool string_token(size_t& end) {
+    if (at_end() || t_[i_] != '"') return false;
+    for (size_t k = i_ + 1; k < t_.size(); ++k) {
+      if (t_[k] == '\\') {
+        ++k;
+      } else if (t_[k] == '"') {
+        end = k + 1;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool string_value(std::string& out) {
+    skip_ws();
+    size_t end = 0;
+    if (!string_token(end)) return false;
+    const auto parsed = nlohmann::json::parse(t_.substr(i_, end - i_), nullptr, false);
+    if (!parsed.is_string()) return false;
+    out = parsed.get<std::string>();
+    i_ = end;
+    return true;
+  }
+  bool key(const char* name) {
+    std::string k;
+    return string_value(k) && k == name && literal(':');
+  }
+  // Moves past one JSON value; false (i_ at the end of the text) when it has not ended.
+  bool skip_value() {
+    if (at_end()) return false;
+    if (t_[i_] == '"') {
+      size_t end = 0;
+      if (!string_token(end)) {
+        i_ = t_.size();
+        return false;
+      }
+      i_ = end;
+      return true;
+    }
+    if (t_[i_] == '{' || t_[i_] == '[') {
+      int depth = 0;
+      for (; i_ < t_.size(); ++i_) {
+        const char c = t_[i_];
+        if (c == '"') {
+          size_t end = 0;
+          if (!string_token(end)) {
+            i_ = t_.size();
+            return false;
+          }
+          i_ = end - 1;
+        } else if (c == '{' || c == '[') {
+          ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+          ++i_;
+          return true;
+        }
+      }
+      return false;
+    }
+    // A number, true, false or null: it has ended only when something follows it.
+    while (!at_end() && std::string_view(",}] \t\n\r").find(t_[i_]) == std::string_view::npos) ++i_;
+    return !at_end();
+  }
+
+  std::string_view t_;
+  size_t i_ = 0;
+};
+
+}  // namespace
+
+std::vector<ForcedCall> scan_forced_calls(const ChatTools& t, std::string_view text) {
+  if (t.choice == ToolChoice::kNamed) {
+    // The grammar writes the arguments object alone, without surrounding whitespace.
+    return {{t.forced_name, std::string(text), false}};
+  }
+  return ForcedArrayReader(text).read();
+}
+
 std::vector<ToolCall> read_forced_calls(const ChatTools& t, const std::string& text, uint64_t id_seed) {
   ToolCallIdSource ids(id_seed);
   std::vector<ToolCall> calls;
-  if (t.choice == ToolChoice::kNamed) {
-    const size_t b = text.find_first_not_of(" \t\n\r");
-    const size_t e = text.find_last_not_of(" \t\n\r");
-    calls.push_back({ids.next(), t.forced_name, b == std::string::npos ? "{}" : text.substr(b, e - b + 1)});
-    return calls;
-  }
-  // The grammar made it an array of {"name", "parameters"}; a generation cut
-  // short (max_tokens) may not parse, and then no call is reported.
-  const ojson parsed = ojson::parse(text, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_array()) return calls;
-  for (const ojson& call : parsed) {
-    if (!call.is_object() || !call.contains("name") || !call["name"].is_string()) continue;
-    calls.push_back({ids.next(), call["name"].get<std::string>(),
-                     call.contains("parameters") ? call["parameters"].dump() : "{}"});
-  }
+  for (ForcedCall& c : scan_forced_calls(t, text)) calls.push_back({ids.next(), std::move(c.name), std::move(c.arguments)});
+  if (t.choice == ToolChoice::kNamed && calls[0].arguments.empty()) calls[0].arguments = "{}";
   return calls;
 }
 

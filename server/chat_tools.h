@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/structured_output.h"
@@ -38,10 +39,23 @@ struct ChatTools {
 // its key order kept). Throws ApiError 400 naming the field.
 ChatTools parse_chat_tools(const nlohmann::ordered_json& body);
 
-// The grammar that forces a call (required or named), as a JSON Schema.
+// The grammar that forces a call (required or named), as a JSON Schema. A
+// function whose parameters schema the grammar engine refuses is a 400 naming
+// tools[i].function.parameters.
 StructuredOutput forced_call_output(const ChatTools& tools);
 
-// A forced call's output read back: `text` is what the grammar let through.
+// A forced output read back as far as it has come, in order: each call whose
+// name is complete, with its arguments' text as written so far (`complete`
+// once the arguments value has ended). The same reading serves a stream
+// (which sends each call's new argument text) and a whole response (a
+// generation cut short by max_tokens keeps its calls' partial arguments, as
+// they were streamed). Named: the whole text is the arguments.
+struct ForcedCall {
+  std::string name;
+  std::string arguments;
+  bool complete = false;
+};
+std::vector<ForcedCall> scan_forced_calls(const ChatTools& tools, std::string_view text);
 std::vector<ToolCall> read_forced_calls(const ChatTools& tools, const std::string& text, uint64_t id_seed);
 
 }  // namespace nucleus::server

@@ -105,12 +105,63 @@ std::optional<std::vector<std::pair<size_t, size_t>>> align(const std::string& r
   return ranges;
 }
 
-ojson tool_call_json(const ChatToolCall& call) {
+// Whether the messages have anything MessageShape changes.
+bool uses_shape(const std::vector<ChatMessage>& messages) {
+  for (const ChatMessage& m : messages) {
+    if (m.content_is_null || !m.tool_calls.empty()) return true;
+  }
+  return false;
+}
+
+ojson tool_call_json(const ChatToolCall& call, bool object_arguments) {
   ojson arguments = call.arguments;
-  // Templates write arguments with tojson, expecting the object (transformers' convention).
-  ojson parsed = ojson::parse(call.arguments, nullptr, false);
-  if (!parsed.is_discarded() && parsed.is_object()) arguments = std::move(parsed);
+  if (object_arguments) {
+    ojson parsed = ojson::parse(call.arguments, nullptr, false);
+    if (!parsed.is_discarded() && parsed.is_object()) arguments = std::move(parsed);
+  }
   return {{"id", call.id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", arguments}}}};
+}
+
+// The messages rewritten for a template without tool support (see the header).
+std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& messages, const ojson& tools) {
+  std::vector<ChatMessage> out;
+  if (tools.is_array() && !tools.empty()) {
+    const std::string described =
+        "You can call these functions (OpenAI tool format):\n" + tools.dump(2) +
+        "\nTo call functions, answer with JSON only: {\"tool_calls\": [{\"name\": \"<function name>\", "
+        "\"arguments\": {<arguments>}}]}";
+    if (!messages.empty() && messages.front().role == "system") {
+      out.push_back(messages.front());
+      out.back().content += "\n\n" + described;
+    } else {
+      out.emplace_back("system", described);
+    }
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (i == 0 && !out.empty() && messages[i].role == "system") continue;  // already taken, with the tools
+    ChatMessage m = messages[i];
+    if (!m.tool_calls.empty()) {
+      ojson calls = ojson::array();
+      for (const ChatToolCall& c : m.tool_calls) {
+        ojson arguments = ojson::parse(c.arguments, nullptr, false);
+        if (arguments.is_discarded()) arguments = c.arguments;
+        calls.push_back({{"name", c.name}, {"arguments", arguments}});
+        if (!c.id.empty()) calls.back()["id"] = c.id;
+      }
+      m.content = (m.content.empty() ? "" : m.content + "\n") + ojson{{"tool_calls", calls}}.dump();
+      m.content_is_null = false;
+      m.tool_calls.clear();
+    } else if (m.role == "tool") {
+      ojson response = {{"content", m.content}};
+      if (!m.name.empty()) response["tool"] = m.name;
+      if (!m.tool_call_id.empty()) response["tool_call_id"] = m.tool_call_id;
+      m = ChatMessage("user", ojson{{"tool_response", response}}.dump());
+    } else if (m.content_is_null) {
+      m.content_is_null = false;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 }  // namespace
@@ -136,21 +187,22 @@ ChatFormatter ChatFormatter::jinja(const std::string& source, TemplateTokens tok
   f.source_ = source;
   f.name_ = std::move(name);
   f.tokens_ = std::move(tokens);
+  f.knows_tools_ = source.find("tool") != std::string::npos;
   return f;
 }
 
 std::string ChatFormatter::name() const { return builtin_ ? builtin_->name() : "jinja (" + name_ + ")"; }
 
 ojson chat_template_context(const std::vector<ChatMessage>& messages, const ChatRenderOptions& options,
-                            const TemplateTokens& tokens) {
+                            const TemplateTokens& tokens, MessageShape shape) {
   ojson list = ojson::array();
   for (const ChatMessage& m : messages) {
     ojson j = {{"role", m.role}};
-    j["content"] = m.content_is_null ? ojson(nullptr) : ojson(m.content);
+    j["content"] = m.content_is_null && shape.null_content ? ojson(nullptr) : ojson(m.content);
     if (!m.reasoning_content.empty()) j["reasoning_content"] = m.reasoning_content;
     if (!m.tool_calls.empty()) {
       ojson calls = ojson::array();
-      for (const ChatToolCall& c : m.tool_calls) calls.push_back(tool_call_json(c));
+      for (const ChatToolCall& c : m.tool_calls) calls.push_back(tool_call_json(c, shape.object_arguments));
       j["tool_calls"] = std::move(calls);
     }
     if (!m.tool_call_id.empty()) j["tool_call_id"] = m.tool_call_id;
@@ -188,12 +240,35 @@ RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& messages, con
     return out;
   }
 
+  if (!knows_tools_ && (uses_shape(messages) || (options.tools.is_array() && !options.tools.empty()) ||
+                       std::any_of(messages.begin(), messages.end(), [](const ChatMessage& m) { return m.role == "tool"; }))) {
+    ChatRenderOptions without = options;
+    without.tools = nullptr;
+    const ChatFormatter& self = *this;
+    ChatFormatter polyfilled = self;
+    polyfilled.knows_tools_ = true;  // render once, as a template that needs nothing more
+    return polyfilled.render(with_tools_in_text(messages, options.tools), without);
+  }
   jinja::RenderOptions render_options;
   const std::time_t now = std::time(nullptr);
   std::tm local{};
   localtime_r(&now, &local);
   render_options.now = local;  // both renderings below see the same date
-  out.text = jinja_->render(chat_template_context(messages, options, tokens_), render_options);
+  // The first message shape the template renders (MessageShape); a template's
+  // own raise_exception is its answer, not a shape problem.
+  constexpr MessageShape kShapes[] = {{true, true}, {true, false}, {false, true}, {false, false}};
+  MessageShape shape;
+  for (size_t i = 0; i < std::size(kShapes); ++i) {
+    shape = kShapes[i];
+    try {
+      out.text = jinja_->render(chat_template_context(messages, options, tokens_, shape), render_options);
+      break;
+    } catch (const jinja::RaisedException&) {
+      throw;
+    } catch (const jinja::TemplateError&) {
+      if (i + 1 == std::size(kShapes) || !uses_shape(messages)) throw;
+    }
+  }
 
   // Only a message string holding special-token text needs locating; without
   // one, splitting the whole text at special tokens is exactly what HF and
@@ -211,7 +286,8 @@ RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& messages, con
   }
   std::vector<std::pair<size_t, size_t>> plain;
   if (needs_protection) {
-    const std::string shaped_text = jinja_->render(chat_template_context(shaped, options, tokens_), render_options);
+    const std::string shaped_text =
+        jinja_->render(chat_template_context(shaped, options, tokens_, shape), render_options);
     auto ranges = align(out.text, shaped_text, strings);
     if (!ranges) {
       for (size_t i = 0; i < messages.size(); ++i) {

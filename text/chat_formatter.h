@@ -3,6 +3,12 @@
 // tokenizer.chat_template, or a file given with --chat-template) or one of the
 // built-in families (chat_template.h, by name).
 //
+// A Jinja template that knows nothing of tools (no "tool" in its source, as
+// SmolLM2's) gets them the way llama.cpp's polyfill gives them: the tools and
+// the answer format described in the system message, an assistant's calls
+// written as {"tool_calls": [...]} JSON (the generic format the output parser
+// reads back), and tool results as user messages {"tool_response": ...}.
+//
 // Message contents are never parsed for special tokens: "<|im_start|>" typed
 // by a user stays text and cannot open a turn. The built-in families know
 // where contents are; for a Jinja template each content is found again in the
@@ -74,15 +80,26 @@ class ChatFormatter {
   std::shared_ptr<const jinja::Template> jinja_;
   std::string source_, name_;
   TemplateTokens tokens_;
+  bool knows_tools_ = false;  // the Jinja source mentions tools or tool calls
+};
+
+// How messages are shaped for a template. Templates disagree: most write tool
+// call arguments with tojson and want the object (transformers' convention),
+// some concatenate them as a string (DeepSeek-R1 distills, functionary v3.2);
+// some test `content is none`, others concatenate the content and fail on
+// null. render() tries the shapes in order and keeps the first that renders,
+// as llama.cpp probes a template's capabilities.
+struct MessageShape {
+  bool object_arguments = true;  // tool call arguments that parse as a JSON object are passed as the object
+  bool null_content = true;      // "content": null stays null (else "")
 };
 
 // The template variables transformers passes (messages, tools, documents,
 // add_generation_prompt, bos_token, eos_token, then the kwargs), with each
-// message in OpenAI's shape; tool call arguments that are JSON objects are
-// passed as objects, as vLLM and llama.cpp do, since templates write them
-// with tojson.
+// message in OpenAI's shape.
 nlohmann::ordered_json chat_template_context(const std::vector<ChatMessage>& messages,
-                                             const ChatRenderOptions& options, const TemplateTokens& tokens);
+                                             const ChatRenderOptions& options, const TemplateTokens& tokens,
+                                             MessageShape shape = {});
 
 // Splits rendered text into segments: `plain` ranges ([begin, end), sorted,
 // disjoint) stay text; elsewhere each occurrence of a special token's text is

@@ -103,7 +103,16 @@ TEST(ChatTools, ForcedOutputsReadBack) {
   EXPECT_EQ(calls[1].name, "get_weather");
   EXPECT_NE(calls[0].id, calls[1].id);
   EXPECT_EQ(calls[0].id.rfind("call_", 0), 0u);
-  EXPECT_TRUE(read_forced_calls(required, R"([{"name":"add","param)", 7).empty());  // cut by max_tokens
+  // Cut by max_tokens: the calls as far as they came, as a stream would have sent them.
+  calls = read_forced_calls(required, R"([{"name":"add","parameters":{"a":1,"b":2}} , {"name":"get_weather","parameters":{"city":"Os)", 7);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].arguments, R"({"a":1,"b":2})");
+  EXPECT_EQ(calls[1].arguments, R"({"city":"Os)");
+  EXPECT_TRUE(read_forced_calls(required, R"([{"na)", 7).empty());
+  const auto scanned = scan_forced_calls(required, R"([{"name":"add","parameters":{"a":"}{\"","b":[2,{}]}}])");
+  ASSERT_EQ(scanned.size(), 1u);
+  EXPECT_TRUE(scanned[0].complete);
+  EXPECT_EQ(scanned[0].arguments, R"({"a":"}{\"","b":[2,{}]})");
   ChatTools named = parse_chat_tools(body_with(R"(, "tool_choice": {"type": "function", "function": {"name": "add"}})"));
   calls = read_forced_calls(named, R"({"a":1,"b":2})", 7);
   ASSERT_EQ(calls.size(), 1u);

@@ -127,6 +127,33 @@ TEST(SplitAtSpecialTokens, LongestMatchOutsidePlainRangesOnly) {
   EXPECT_EQ(segs[2].text, "<|a|>");
 }
 
+TEST(ChatFormatter, TemplatesWithoutToolSupportGetToolsAndCallsAsText) {
+  const ChatFormatter f = ChatFormatter::jinja(kTrimmingChatML, chatml_tokens(), "test");
+  ChatMessage call("assistant", "");
+  call.content_is_null = true;
+  call.tool_calls.push_back({"call_1", "get_weather", R"({"city":"Paris"})"});
+  ChatMessage result("tool", "18C");
+  result.tool_call_id = "call_1";
+  ChatRenderOptions options;
+  options.tools = nlohmann::ordered_json::parse(R"([{"type":"function","function":{"name":"get_weather"}}])");
+  const RenderedChat r = f.render({{"user", "Weather?"}, call, result}, options);
+  EXPECT_NE(r.text.find("<|im_start|>system\nYou can call these functions"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find(R"("name": "get_weather")"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find(R"(<|im_start|>assistant
+{"tool_calls":[{"name":"get_weather","arguments":{"city":"Paris"},"id":"call_1"}]}<|im_end|>)"),
+            std::string::npos)
+      << r.text;
+  EXPECT_NE(r.text.find(R"(<|im_start|>user
+{"tool_response":{"content":"18C","tool_call_id":"call_1"}}<|im_end|>)"),
+            std::string::npos)
+      << r.text;
+  // A template that handles tools itself gets them untouched.
+  const ChatFormatter knows = ChatFormatter::jinja(
+      "{% for t in tools %}{{ t.function.name }};{% endfor %}{% for m in messages %}{{ m.role }}{% endfor %}",
+      chatml_tokens(), "test");
+  EXPECT_EQ(knows.render({{"user", "Weather?"}, call, result}, options).text, "get_weather;userassistanttool");
+}
+
 TEST(ChatFormatter, BuiltinFamiliesRefuseToolsWithAReason) {
   const ChatFormatter f(ChatTemplate::from_name("chatml"));
   ChatRenderOptions options;
