@@ -1,0 +1,25 @@
+// Bounds on what one request may make the server hold, checked before
+// anything is submitted: a 30 KB body of 64 token-array prompts with n 128
+// asked for 8,192 sequences and about 1 GB. Each failure is a 400 naming the
+// parameter to lower.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "server/openai_request.h"
+
+namespace nucleus::server {
+
+// Prompt-logprob entries (tokens x (alternatives + 1)) one request may ask for:
+// about 100 MB of JSON; lm-evaluation-harness sends far less.
+inline constexpr int64_t kMaxPromptLogprobEntries = int64_t{1} << 21;
+
+// Sequences = prompts x n (x beams with beam search) <= `max_sequences`
+// (--max-request-sequences), and the prompt logprobs asked within
+// kMaxPromptLogprobEntries. Throws ApiError 400 naming "n" (when n or the
+// beam width alone is over the bound) or "prompt".
+void check_request_bounds(const CommonRequest& common, const std::vector<std::vector<int32_t>>& prompts,
+                          int max_sequences);
+
+}  // namespace nucleus::server

@@ -1,0 +1,46 @@
+// The httplib::Stream a worker serves one request through: bytes the
+// connection gate already read (the whole request header, maybe more) come
+// first, then the socket. Reads stop at the body deadline, so a client that
+// sends its body slowly holds a worker for at most --body-timeout.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <httplib.h>
+
+namespace nucleus::server {
+
+class SocketStream final : public httplib::Stream {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `buffered`: bytes already read from `fd`. Reads fail after `read_deadline`;
+  // a write waits at most `write_timeout` for room in the socket buffer.
+  SocketStream(int fd, std::string buffered, Clock::time_point read_deadline, std::chrono::milliseconds write_timeout);
+
+  bool is_readable() const override;
+  // Room to write and the peer still connected (a FIN or reset reads as gone,
+  // so a generation whose client left is aborted at its next write).
+  bool is_writable() const override;
+  ssize_t read(char* ptr, size_t size) override;
+  ssize_t write(const char* ptr, size_t size) override;
+  void get_remote_ip_and_port(std::string& ip, int& port) const override;
+  void get_local_ip_and_port(std::string& ip, int& port) const override;
+  int socket() const override { return fd_; }
+
+  // What was read from the socket but not consumed (a pipelined next request).
+  std::string take_unread();
+
+ private:
+  // Waits for `events` on the socket until `deadline`; false on timeout or error.
+  bool wait_for(short events, Clock::time_point deadline) const;
+
+  int fd_;
+  std::string buffer_;  // read, not yet consumed: buffer_[pos_, size)
+  size_t pos_ = 0;
+  Clock::time_point read_deadline_;
+  std::chrono::milliseconds write_timeout_;
+};
+
+}  // namespace nucleus::server
