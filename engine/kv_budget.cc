@@ -45,10 +45,11 @@ KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& option
   } else {
     const int64_t context = std::max(config.context_length, 1);
     const int64_t seq_tokens = int64_t{options.max_seqs} * kKvTokensPerSeq;
-    const int64_t wanted_tokens = std::max(kKvDefaultContexts * context, seq_tokens);
+    const bool by_seqs = seq_tokens > kKvDefaultContexts * context;
+    const int64_t wanted_tokens = by_seqs ? seq_tokens : kKvDefaultContexts * context;
     const int64_t cap = static_cast<int64_t>(options.kv_cache_fraction * static_cast<double>(available_bytes));
     budget = std::min(wanted_tokens * per_token, cap);
-    reason = wanted_tokens == seq_tokens
+    reason = by_seqs
                  ? std::to_string(kKvTokensPerSeq) + " tokens for each of " + std::to_string(options.max_seqs) +
                        " sequences (--max-seqs)"
                  : std::to_string(kKvDefaultContexts) + " x the model's " + std::to_string(context) +

@@ -154,7 +154,7 @@ void ConnectionGate::serve(Connection conn) {
   std::lock_guard lock(mutex_);
   serving_.erase(conn.fd);
   idle_.notify_all();
-  if (!ok || closed || close_after || draining_ || stopping_) {
+  if (!ok || closed || close_after || stream.must_close() || draining_ || stopping_) {
     close_connection(conn.fd);
     return;
   }

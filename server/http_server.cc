@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -252,6 +253,10 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
           gate_options(options), [&state](int status) { state.metrics.count_response(status); }, kStopGrace)) {
   httplib::Server& s = *server_;
   s.set_payload_max_length(options.max_body);
+  // What httplib's Keep-Alive response header announces; the gate enforces it.
+  const GateOptions gate = gate_options(options);
+  s.set_keep_alive_max_count(static_cast<size_t>(gate.max_requests_per_connection));
+  s.set_keep_alive_timeout(std::max<time_t>(1, static_cast<time_t>(options.header_timeout)));
   add_routes(s, state_, options.max_body);
   add_cors(s, options.cors);
   add_error_handlers(s, state_, options.max_body);

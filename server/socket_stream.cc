@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -13,6 +14,13 @@ namespace nucleus::server {
 namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;  // bytes asked of the socket at once (header lines are read a byte at a time)
+constexpr size_t kMaxResponseHead = 16 * 1024;  // response headers kept to look for Connection: close
+
+bool says_connection_close(const std::string& head) {
+  std::string lower(head);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("\r\nconnection: close\r\n") != std::string::npos;
+}
 
 void address_of(const sockaddr_storage& addr, std::string& ip, int& port) {
   char text[INET6_ADDRSTRLEN] = {};
@@ -58,14 +66,20 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
   if (pos_ == buffer_.size()) {
     buffer_.clear();
     pos_ = 0;
-    if (!wait_for(POLLIN, read_deadline_)) return -1;
+    if (!wait_for(POLLIN, read_deadline_)) {
+      read_failed_ = true;
+      return -1;
+    }
     buffer_.resize(kReadChunk);
     ssize_t n;
     do {
       n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
     } while (n < 0 && errno == EINTR);
     buffer_.resize(n > 0 ? static_cast<size_t>(n) : 0);
-    if (n <= 0) return n;
+    if (n <= 0) {
+      read_failed_ = true;
+      return n;
+    }
   }
   const size_t n = std::min(size, buffer_.size() - pos_);
   std::memcpy(ptr, buffer_.data() + pos_, n);
@@ -74,6 +88,12 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
 }
 
 ssize_t SocketStream::write(const char* ptr, size_t size) {
+  if (response_head_.find("\r\n\r\n") == std::string::npos && response_head_.size() < kMaxResponseHead) {
+    response_head_.append(ptr, std::min(size, kMaxResponseHead - response_head_.size()));
+    if (response_head_.starts_with("HTTP/1.1 100 ") && response_head_.find("\r\n\r\n") != std::string::npos) {
+      response_head_.clear();  // 100 Continue: the response proper follows
+    }
+  }
   size_t sent = 0;
   while (sent < size) {
     if (!wait_for(POLLOUT, Clock::now() + write_timeout_)) return -1;
@@ -97,6 +117,11 @@ void SocketStream::get_local_ip_and_port(std::string& ip, int& port) const {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
   if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) address_of(addr, ip, port);
+}
+
+bool SocketStream::must_close() const {
+  const size_t end = response_head_.find("\r\n\r\n");
+  return read_failed_ || (end != std::string::npos && says_connection_close(response_head_.substr(0, end + 2)));
 }
 
 std::string SocketStream::take_unread() {

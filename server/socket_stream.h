@@ -31,6 +31,10 @@ class SocketStream final : public httplib::Stream {
 
   // What was read from the socket but not consumed (a pipelined next request).
   std::string take_unread();
+  // The connection cannot carry another request: a read failed or timed out
+  // (the body's framing is lost), or the response said Connection: close
+  // (a handler that stopped reading a body too large sets it).
+  bool must_close() const;
 
  private:
   // Waits for `events` on the socket until `deadline`; false on timeout or error.
@@ -41,6 +45,8 @@ class SocketStream final : public httplib::Stream {
   size_t pos_ = 0;
   Clock::time_point read_deadline_;
   std::chrono::milliseconds write_timeout_;
+  bool read_failed_ = false;
+  std::string response_head_;  // the response's status line and headers, as written
 };
 
 }  // namespace nucleus::server

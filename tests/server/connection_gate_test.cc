@@ -149,6 +149,38 @@ TEST_F(GateTest, AnOversizedHeaderGets431) {
   EXPECT_EQ(response.rfind("HTTP/1.1 431", 0), 0u) << response.substr(0, 200);
 }
 
+// The body deadline ends the read; the connection, whose framing is lost, is
+// closed with the answer (not kept alive until the header deadline).
+TEST_F(GateTest, ASlowBodyGets400AtTheBodyDeadlineAndTheConnectionCloses) {
+  HttpOptions options;
+  options.body_timeout = 0.3;
+  options.header_timeout = 30;
+  start(options);
+  const int s = open_socket();
+  const auto t0 = Clock::now();
+  send_all(s, "POST /tokenize HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+  const std::string response = receive(s, 3000);  // until closed
+  const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0u) << response;
+  EXPECT_GT(elapsed, 0.25);
+  EXPECT_LT(elapsed, 1.5);
+}
+
+// A body over --max-body gets 413 and Connection: close, and the connection is closed.
+TEST_F(GateTest, ABodyTooLargeClosesTheConnection) {
+  HttpOptions options;
+  options.max_body = 1024;
+  options.header_timeout = 30;
+  start(options);
+  const int s = open_socket();
+  const auto t0 = Clock::now();
+  send_all(s, "POST /tokenize HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" +
+                  std::string(2048, 'a') + "\r\n");
+  const std::string response = receive(s, 3000);
+  EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response;
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 1.5);
+}
+
 TEST_F(GateTest, OverTheConnectionCapA503NamesTheOption) {
   HttpOptions options;
   options.max_connections = 3;
