@@ -47,7 +47,8 @@ std::string error_response(int status, const std::string& message) {
   return out + "\r\n" + body;
 }
 
-// Reads what is there without blocking. Returns false when the peer closed or failed.
+// Reads what is there without blocking. False when the peer has closed (or
+// the socket failed): what was read before stays in `buffer`.
 bool read_available(int fd, std::string& buffer, size_t limit) {
   char chunk[4096];
   for (;;) {
@@ -108,9 +109,9 @@ void ConnectionGate::drain() {
 }
 
 void ConnectionGate::close_connection(int fd) {
+  open_.fetch_sub(1);  // first: a client that sees the close may connect again at once
   ::shutdown(fd, SHUT_RDWR);
   ::close(fd);
-  open_.fetch_sub(1);
 }
 
 void ConnectionGate::refuse(int fd, int status, const std::string& message, std::vector<Lingering>* lingering) {
@@ -232,11 +233,12 @@ void ConnectionGate::poll_round(std::vector<Connection>& waiting, std::vector<Li
   for (size_t i = 0; i < waiting.size(); ++i) {
     Connection& c = waiting[i];
     if (fds[1 + i].revents != 0) {
-      if (!read_available(c.fd, c.buffer, options_.max_header_bytes)) {
+      const bool open = read_available(c.fd, c.buffer, options_.max_header_bytes);
+      if (!open && !header_complete(c.buffer)) {
         close_connection(c.fd);  // the client left (or the socket failed) before a whole header
         continue;
       }
-      if (header_complete(c.buffer)) {
+      if (header_complete(c.buffer)) {  // even if the client then shut its side: the answer can still go out
         dispatch(std::move(c));
         continue;
       }

@@ -55,12 +55,7 @@ bool SocketStream::wait_for(short events, Clock::time_point deadline) const {
 
 bool SocketStream::is_readable() const { return pos_ < buffer_.size() || wait_for(POLLIN, read_deadline_); }
 
-bool SocketStream::is_writable() const {
-  if (!wait_for(POLLOUT, Clock::now() + write_timeout_)) return false;
-  char byte;
-  const ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
-}
+bool SocketStream::is_writable() const { return wait_for(POLLOUT, Clock::now() + write_timeout_); }
 
 ssize_t SocketStream::read(char* ptr, size_t size) {
   if (pos_ == buffer_.size()) {

@@ -20,8 +20,8 @@ class SocketStream final : public httplib::Stream {
   SocketStream(int fd, std::string buffered, Clock::time_point read_deadline, std::chrono::milliseconds write_timeout);
 
   bool is_readable() const override;
-  // Room to write and the peer still connected (a FIN or reset reads as gone,
-  // so a generation whose client left is aborted at its next write).
+  // Room to write within the write timeout (a client that left makes a later
+  // write fail, which aborts its generation).
   bool is_writable() const override;
   ssize_t read(char* ptr, size_t size) override;
   ssize_t write(const char* ptr, size_t size) override;
