@@ -8,7 +8,7 @@
 namespace nucleus::server {
 
 void check_request_bounds(const CommonRequest& common, const std::vector<std::vector<int32_t>>& prompts,
-                          int max_sequences) {
+                          int max_sequences, int context_length) {
   const int64_t per_prompt = common.use_beam_search ? std::max(common.n, common.beam_width) : common.n;
   const int64_t count = static_cast<int64_t>(prompts.size());
   const int64_t sequences = count * per_prompt;
@@ -19,6 +19,19 @@ void check_request_bounds(const CommonRequest& common, const std::vector<std::ve
                             std::to_string(count) + " prompts x " + std::to_string(per_prompt) + what +
                             "); the server allows at most " + std::to_string(max_sequences) +
                             " per request (--max-request-sequences)");
+  }
+  if (common.params.logprobs >= 0) {
+    const int64_t tokens = common.max_tokens.value_or(context_length);
+    const int64_t entries = sequences * tokens * (common.params.logprobs + 1);
+    if (entries > kMaxOutputLogprobEntries) {
+      const bool chat = common.prompt_param == "messages";
+      throw invalid_param(chat ? "top_logprobs" : "logprobs",
+                          "logprobs for " + std::to_string(sequences) + " sequences of up to " +
+                              std::to_string(tokens) + " tokens with " + std::to_string(common.params.logprobs) +
+                              " alternatives each would be " + std::to_string(entries) + " entries; at most " +
+                              std::to_string(kMaxOutputLogprobEntries) +
+                              " per request (lower n, max_tokens or the alternatives)");
+    }
   }
   if (common.prompt_logprobs >= 0) {
     int64_t tokens = 0;

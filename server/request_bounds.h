@@ -15,11 +15,20 @@ namespace nucleus::server {
 // about 100 MB of JSON; lm-evaluation-harness sends far less.
 inline constexpr int64_t kMaxPromptLogprobEntries = int64_t{1} << 21;
 
+// Logprob entries of generated tokens (sequences x max_tokens x (alternatives
+// + 1)) one request may ask for: a non-streamed response holds them all until
+// it is written. 256 sequences x 16 tokens x 21 is 86,016; one sequence of a
+// whole 8192-token context with 20 alternatives is 172,032.
+inline constexpr int64_t kMaxOutputLogprobEntries = int64_t{1} << 22;
+
 // Sequences = prompts x n (x beams with beam search) <= `max_sequences`
-// (--max-request-sequences), and the prompt logprobs asked within
-// kMaxPromptLogprobEntries. Throws ApiError 400 naming "n" (when n or the
-// beam width alone is over the bound) or "prompt".
+// (--max-request-sequences), the prompt logprobs within
+// kMaxPromptLogprobEntries, and the output logprobs within
+// kMaxOutputLogprobEntries (without max_tokens, a sequence counts as
+// `context_length` tokens). Throws ApiError 400 naming "n" (when n or the beam
+// width alone is over the bound), the prompt's field, or the logprobs field
+// ("top_logprobs" on chat, "logprobs" on completions).
 void check_request_bounds(const CommonRequest& common, const std::vector<std::vector<int32_t>>& prompts,
-                          int max_sequences);
+                          int max_sequences, int context_length);
 
 }  // namespace nucleus::server

@@ -323,6 +323,10 @@ def _(args):
         r = complete(srv.url, prompt=[ids] * 64, max_tokens=4, n=128)
         assert r.status_code == 400 and r.json()["error"]["param"] == "prompt", r.text
         assert "8192 sequences" in r.json()["error"]["message"], r.text
+        r = requests.post(srv.url + "/v1/chat/completions", timeout=30,
+                          json={"messages": [{"role": "user", "content": "Hi"}], "n": 64, "logprobs": True,
+                                "top_logprobs": 20})  # no max_tokens: up to the 8192-token context each
+        assert r.status_code == 400 and r.json()["error"]["param"] == "top_logprobs", r.text
         # The largest allowed: 16 prompts x n 16 = 256 sequences, with logprobs.
         big = dict(prompt=[ids] * 16, max_tokens=8, n=16, temperature=1.0, seed=1, logprobs=5)
         for _ in range(1):  # warm: the allocator's pools, the step buffers at their largest

@@ -19,7 +19,7 @@ std::vector<std::vector<int32_t>> prompts(int count, int length) {
 // The param of the 400, "" when accepted.
 std::string refused(const CommonRequest& common, int count, int length = 10, int max_sequences = 256) {
   try {
-    check_request_bounds(common, prompts(count, length), max_sequences);
+    check_request_bounds(common, prompts(count, length), max_sequences, 8192);
   } catch (const ApiError& e) {
     EXPECT_EQ(e.status(), 400);
     return e.to_json()["error"]["param"].get<std::string>();
@@ -55,6 +55,24 @@ TEST(RequestBounds, PromptLogprobsAreBounded) {
   EXPECT_EQ(refused(common, 2, tokens_allowed), "prompt");
   common.prompt_logprobs = -1;
   EXPECT_EQ(refused(common, 2, tokens_allowed), "");
+}
+
+TEST(RequestBounds, OutputLogprobsAreBounded) {
+  CommonRequest common;
+  common.params.logprobs = 20;
+  common.max_tokens = 8192;  // a whole context with 20 alternatives: 172,032 entries
+  EXPECT_EQ(refused(common, 1), "");
+  common.n = 128;  // 22 M entries
+  EXPECT_EQ(refused(common, 1), "logprobs");
+  common.prompt_param = "messages";
+  EXPECT_EQ(refused(common, 1), "top_logprobs");
+  common.max_tokens.reset();  // counts as the whole context
+  EXPECT_EQ(refused(common, 1), "top_logprobs");
+  common.max_tokens = 16;
+  EXPECT_EQ(refused(common, 2), "");  // 256 sequences x 16 tokens x 21
+  common.params.logprobs = -1;
+  common.max_tokens = 8192;
+  EXPECT_EQ(refused(common, 2), "");
 }
 
 }  // namespace
