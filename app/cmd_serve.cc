@@ -26,6 +26,7 @@
 #include "app/command.h"
 #include "config/options.h"
 #include "engine/engine.h"
+#include "engine/kv_budget.h"
 #include "model/model.h"
 #include "model/tokenizer_gguf.h"
 #include "text/tokenizer.h"
@@ -110,6 +111,11 @@ void load_served(const config::ServeOptions& o, kernels::Device device, Served& 
     spdlog::info("draft model for speculative \"draft\": {}", o.draft_model);
   }
   options.device = device;
+  // Sized here, not in the engine, so that the size and the reason are logged
+  // by the server only (generate and bench print their results to stdout).
+  const KvCachePlan kv = plan_kv_cache(s.model->config(), options);
+  options.kv_cache_bytes = kv.bytes;
+  spdlog::info("KV cache: {}", describe(kv, options.block_size));
   s.engine = std::make_unique<Engine>(*s.model, *s.tokenizer, options);
 }
 

@@ -7,8 +7,6 @@
 #include <stdexcept>
 #include <string>
 
-#include <spdlog/spdlog.h>
-
 #include "kernels/device.h"
 #include "model/kv_storage.h"
 
@@ -72,7 +70,7 @@ KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& option
                      .reason = std::move(reason)};
 }
 
-int64_t kv_cache_blocks(const ModelConfig& config, const EngineOptions& options) {
+KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& options) {
   // On CUDA the pool is device memory: a fraction of what the GPU has free
   // (the weights' fp16 copies are uploaded later, on first use, and need room too).
   int64_t available = 0;
@@ -80,10 +78,16 @@ int64_t kv_cache_blocks(const ModelConfig& config, const EngineOptions& options)
     available = options.device == kernels::Device::kCuda ? kernels::device_free_bytes(options.device)
                                                          : available_memory_bytes();
   }
-  const KvCachePlan plan = plan_kv_cache(config, options, available);
-  spdlog::info("KV cache: {} holding {} tokens ({} blocks of {}): {}", mib(plan.bytes), plan.tokens, plan.blocks,
-               options.block_size, plan.reason);
-  return plan.blocks;
+  return plan_kv_cache(config, options, available);
+}
+
+int64_t kv_cache_blocks(const ModelConfig& config, const EngineOptions& options) {
+  return plan_kv_cache(config, options).blocks;
+}
+
+std::string describe(const KvCachePlan& plan, int block_size) {
+  return mib(plan.bytes) + " holding " + std::to_string(plan.tokens) + " tokens (" + std::to_string(plan.blocks) +
+         " blocks of " + std::to_string(block_size) + "): " + plan.reason;
 }
 
 }  // namespace nucleus

@@ -3,8 +3,8 @@
 // context: room for two whole contexts (one request of the model's full
 // length with room to spare for the others) and at least kTokensPerSeq
 // tokens for each of --max-seqs sequences, capped at a fraction of the
-// memory free on the device the cache lives on. The choice and the reason
-// are logged when the engine starts.
+// memory free on the device the cache lives on. `nucleus serve` logs the
+// choice and the reason (app/cmd_serve.cc).
 #pragma once
 
 #include <cstdint>
@@ -29,7 +29,13 @@ inline constexpr int64_t kKvTokensPerSeq = 256;  // the default's floor per --ma
 // kv_cache_bytes). Throws std::invalid_argument when the budget is below one block.
 KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& options, int64_t available_bytes);
 
-// plan_kv_cache with the free memory of options.device, logged; returns its blocks.
+// plan_kv_cache with the free memory of options.device.
+KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& options);
+
+// The plan's blocks (what the engine's pool gets).
 int64_t kv_cache_blocks(const ModelConfig& config, const EngineOptions& options);
+
+// "720 MiB holding 16384 tokens (1024 blocks of 16): 2 x the model's 8192-token context; ..."
+std::string describe(const KvCachePlan& plan, int block_size);
 
 }  // namespace nucleus
