@@ -3,8 +3,10 @@
 // Start-up order: bind the port (a clash fails at once, before the slow part),
 // start serving (GET /health answers 503 "loading"), load the model and the
 // engine, then flip to ready. SIGTERM/SIGINT: /health turns 503 and new
-// requests are refused, running ones get --shutdown-timeout seconds to
-// finish, the rest are aborted, and the process exits 0.
+// requests are refused, idle keep-alive connections are closed, running
+// requests get --shutdown-timeout seconds to finish, the rest are aborted,
+// every connection is closed within about 0.5 s more (server/connection_gate.h),
+// and the process exits 0.
 //
 // Threads (besides the engine's and httplib's, see their headers): the HTTP
 // listener runs on its own thread so main can load the model meanwhile, and
@@ -25,6 +27,7 @@
 #include "app/command.h"
 #include "config/options.h"
 #include "engine/engine.h"
+#include "engine/kv_budget.h"
 #include "model/model.h"
 #include "model/tokenizer_gguf.h"
 #include "text/tokenizer.h"
@@ -57,6 +60,9 @@ server::HttpOptions http_options(const config::ServeOptions& o) {
   http.port = o.port;
   http.http_threads = o.http_threads;
   http.max_body = static_cast<size_t>(o.max_body);
+  http.max_connections = o.max_connections;
+  http.header_timeout = o.header_timeout;
+  http.body_timeout = o.body_timeout;
   try {
     http.cors = server::CorsPolicy::parse(o.allowed_origins);
   } catch (const std::invalid_argument& e) {
@@ -97,6 +103,7 @@ void load_served(const config::ServeOptions& o, kernels::Device device, Served& 
   options.max_batched_tokens = o.max_batched_tokens;
   options.max_seqs = o.max_seqs;
   options.max_queue = o.max_queue;
+  options.max_request_sequences = o.max_request_sequences;
   options.prefix_cache = !o.no_prefix_cache;
   options.threads = o.threads;
   options.speculation = speculation_from_name(o.speculative).value();  // validated with the options
@@ -108,6 +115,11 @@ void load_served(const config::ServeOptions& o, kernels::Device device, Served& 
     spdlog::info("draft model for speculative \"draft\": {}", o.draft_model);
   }
   options.device = device;
+  // Sized here, not in the engine, so that the size and the reason are logged
+  // by the server only (generate and bench print their results to stdout).
+  const KvCachePlan kv = plan_kv_cache(s.model->config(), options);
+  options.kv_cache_bytes = kv.bytes;
+  spdlog::info("KV cache: {}", describe(kv, options.block_size));
   s.engine = std::make_unique<Engine>(*s.model, *s.tokenizer, options);
 }
 
@@ -122,6 +134,7 @@ int run_serve(const config::ServeOptions& o) {
   server::ServerState state;
   state.api_key = o.api_key;
   state.request_log = !o.no_request_log;
+  state.max_request_sequences = o.max_request_sequences;
   state.model_name = o.served_model_name.empty() ? model_name_from_path(o.model) : o.served_model_name;
   server::HttpServer server(http_options(o), state);
   server.bind();
@@ -148,6 +161,7 @@ int run_serve(const config::ServeOptions& o) {
   sigwait(&signals, &signal);
   spdlog::info("signal {}: draining (up to {} s)", signal, o.shutdown_timeout);
   state.draining = true;
+  server.drain();
   served.engine->shutdown(std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_timeout * 1000)));
   server.stop();
   listener.join();

@@ -32,16 +32,30 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
        &o.allowed_origins},
       {"host", "address to listen on", &o.host},
       {"port", "TCP port to listen on (0 = any free port)", &o.port},
-      {"http-threads", "HTTP worker threads (connections served at once)", &o.http_threads},
+      {"http-threads", "HTTP worker threads (requests served at once; a connection holds one only once its header "
+                       "has arrived)",
+       &o.http_threads},
+      {"max-connections", "open connections at once (waiting or served); beyond, 503 and close", &o.max_connections},
+      {"header-timeout",
+       "seconds a connection may take to send a whole request header (also how long an idle keep-alive connection "
+       "stays open); then 408 and close",
+       &o.header_timeout},
+      {"body-timeout", "seconds a client may take to send a whole request body, from the end of its header",
+       &o.body_timeout},
       {"max-body", "largest request body in bytes (suffixes K, M, G, KiB, MiB, GiB); larger gets 413", &o.max_body, true},
       {"shutdown-timeout", "seconds running requests may take to finish after SIGTERM/SIGINT", &o.shutdown_timeout},
       {"log-level", "trace, debug, info, warn, error, off", &o.log_level},
       {"no-request-log", "do not log one line per request", &o.no_request_log},
-      {"kv-cache-memory", "KV cache size in bytes (suffixes allowed); 0 = a quarter of free RAM (of free GPU memory on CUDA), at most 4 GiB", &o.kv_cache_memory,
-       true},
+      {"kv-cache-memory",
+       "KV cache size in bytes (suffixes allowed); 0 = two of the model's whole contexts, and at least 256 tokens for "
+       "each of --max-seqs sequences, capped at a quarter of free RAM (of free GPU memory on CUDA); logged at start",
+       &o.kv_cache_memory, true},
       {"max-batched-tokens", "token budget of one engine step (decode + prefill chunks)", &o.max_batched_tokens},
       {"max-seqs", "sequences in one engine step", &o.max_seqs},
       {"max-queue", "waiting requests beyond which new ones get 503", &o.max_queue},
+      {"max-request-sequences",
+       "sequences one request may ask for (prompts x n, or x beams with beam search); more is a 400",
+       &o.max_request_sequences},
       {"no-prefix-cache", "disable automatic prefix caching", &o.no_prefix_cache},
       {"threads", "CPU threads for the forward pass (0 = one per core)", &o.threads},
       {"speculative",
@@ -213,6 +227,12 @@ void validate(const ServeOptions& o) {
   require(o.http_threads >= 1 && o.http_threads <= 4096,
           "--http-threads must be in [1, 4096], got " + std::to_string(o.http_threads));
   require(o.max_body >= 1024, "--max-body must be at least 1024 bytes, got " + std::to_string(o.max_body));
+  require(o.max_connections >= 1 && o.max_connections <= 65536,
+          "--max-connections must be in [1, 65536], got " + std::to_string(o.max_connections));
+  require(std::isfinite(o.header_timeout) && o.header_timeout > 0 && o.header_timeout <= 3600,
+          "--header-timeout must be in (0, 3600] seconds, got " + std::to_string(o.header_timeout));
+  require(std::isfinite(o.body_timeout) && o.body_timeout > 0 && o.body_timeout <= 3600,
+          "--body-timeout must be in (0, 3600] seconds, got " + std::to_string(o.body_timeout));
   require(std::isfinite(o.shutdown_timeout) && o.shutdown_timeout >= 0,
           "--shutdown-timeout must be >= 0 seconds, got " + std::to_string(o.shutdown_timeout));
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -225,6 +245,8 @@ void validate(const ServeOptions& o) {
           "--max-batched-tokens must be >= 16, got " + std::to_string(o.max_batched_tokens));
   require(o.max_seqs >= 1 && o.max_seqs <= 4096, "--max-seqs must be in [1, 4096], got " + std::to_string(o.max_seqs));
   require(o.max_queue >= 1, "--max-queue must be >= 1, got " + std::to_string(o.max_queue));
+  require(o.max_request_sequences >= 1 && o.max_request_sequences <= 65536,
+          "--max-request-sequences must be in [1, 65536], got " + std::to_string(o.max_request_sequences));
   require(o.threads >= 0 && o.threads <= 1024, "--threads must be in [0, 1024], got " + std::to_string(o.threads));
   require(!o.model.empty(), "--model must not be empty");
   require(o.speculative == "off" || o.speculative == "ngram" || o.speculative == "draft",

@@ -42,16 +42,20 @@ struct ServeOptions {
   // HTTP.
   std::string host = "127.0.0.1";
   int port = 8080;
-  int http_threads = 64;             // connections served at once (each streaming client holds one)
+  int http_threads = 64;             // requests served at once (each streaming client holds one)
+  int max_connections = 512;         // open connections; beyond, 503 and close (server/connection_gate.h)
+  double header_timeout = 5.0;       // seconds for a whole request header; also the keep-alive idle time
+  double body_timeout = 10.0;        // seconds for a whole request body
   int64_t max_body = 8 << 20;        // bytes; larger request bodies get 413
   double shutdown_timeout = 30.0;    // seconds to let running requests finish on SIGTERM
   std::string log_level = "info";
   bool no_request_log = false;      // true: no per-request log line
   // Engine (copied into EngineOptions by app/cmd_serve.cc).
-  int64_t kv_cache_memory = 0;       // bytes; 0 = a fraction of free RAM
+  int64_t kv_cache_memory = 0;       // bytes; 0 = sized from the model's context (engine/kv_budget.h)
   int max_batched_tokens = kDefaultMaxBatchedTokens;
   int max_seqs = kDefaultMaxSeqs;
   int max_queue = kDefaultMaxQueue;
+  int max_request_sequences = kDefaultMaxRequestSequences;  // prompts x n (x beams) in one request
   bool no_prefix_cache = false;
   int threads = 0;                   // 0 = one per core
   std::string speculative = "off";   // default speculative decoding: off, ngram or draft

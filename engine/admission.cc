@@ -32,6 +32,12 @@ void check_features(const GenerationRequest& spec, const AdmissionLimits& limits
                                         "(start it with --draft-model PATH)");
   }
   if (spec.n < 1 || spec.n > 128) throw InvalidRequest("n", "n must be in [1, 128], got " + std::to_string(spec.n));
+  const int sequences = spec.beam ? std::max(spec.n, spec.beam->width) : spec.n;
+  if (sequences > limits.max_sequences) {
+    throw InvalidRequest("n", "the request asks for " + std::to_string(sequences) + (spec.beam ? " beams" : " sequences") +
+                                  "; at most " + std::to_string(limits.max_sequences) +
+                                  " per request (--max-request-sequences)");
+  }
   if (spec.response_format == ResponseFormat::kJsonObject) {
     if (spec.beam) throw InvalidRequest("response_format", "JSON mode (json_object) cannot be used with beam search");
     if (spec.params.min_tokens > 0) {

@@ -16,6 +16,7 @@ struct AdmissionLimits {
   int64_t cache_blocks = 0;    // KV blocks in the whole pool
   int block_size = 0;          // tokens per KV block
   bool has_draft_model = false;
+  int max_sequences = 256;     // n, or the beam width, of one request (EngineOptions::max_request_sequences)
 };
 
 // Validates `spec` and resolves max_tokens = -1 (until the context, or the

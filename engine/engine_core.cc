@@ -74,7 +74,8 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
                .context_length = context_length(),
                .cache_blocks = blocks_.num_blocks(),
                .block_size = options_.block_size,
-               .has_draft_model = model_drafter_ != nullptr});
+               .has_draft_model = model_drafter_ != nullptr,
+               .max_sequences = options_.max_request_sequences});
   if (spec.beam) prepare_beam_request(spec, blocks_.num_blocks(), options_.block_size);
 
   auto request = std::make_unique<Request>();

@@ -11,5 +11,6 @@ inline constexpr int kDefaultMaxBatchedTokens = 512;  // token budget of one ste
 inline constexpr int kDefaultMaxSeqs = 64;            // sequences in one step
 inline constexpr int kDefaultSpecTokens = 8;          // most tokens drafted per step and sequence
 inline constexpr int kDefaultMaxQueue = 1024;         // waiting requests beyond which submit() refuses
+inline constexpr int kDefaultMaxRequestSequences = 256;  // sequences one request may ask for (prompts x n x beams)
 
 }  // namespace nucleus

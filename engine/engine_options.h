@@ -24,11 +24,12 @@ std::optional<Speculation> speculation_from_name(const std::string& name);
 
 struct EngineOptions {
   int block_size = kDefaultBlockSize;  // tokens per KV block
-  int64_t kv_cache_bytes = 0;         // KV pool budget; 0 = kv_cache_fraction of free RAM (GPU memory on CUDA), at most 4 GiB
-  double kv_cache_fraction = 0.25;    // used when kv_cache_bytes == 0
+  int64_t kv_cache_bytes = 0;         // KV pool budget; 0 = sized from the context, at most kv_cache_fraction of free memory (engine/kv_budget.h)
+  double kv_cache_fraction = 0.25;    // the cap of the default size, of free RAM (GPU memory on CUDA)
   int max_batched_tokens = kDefaultMaxBatchedTokens;  // token budget of one step (decode + prefill chunks)
   int max_seqs = kDefaultMaxSeqs;     // sequences in one step
   int max_queue = kDefaultMaxQueue;              // waiting requests beyond which submit() throws EngineOverloaded
+  int max_request_sequences = kDefaultMaxRequestSequences;  // n (or beams) of one submitted request
   bool prefix_cache = true;           // automatic prefix caching
   int threads = 0;                    // CPU threads; 0 = one per core
   Speculation speculation = Speculation::kOff;  // default for requests that do not choose

@@ -9,12 +9,23 @@
 namespace nucleus {
 namespace {
 
+// Sizes a per-step buffer to `n` elements. A step with many logit rows (a
+// prompt scored whole for its logprobs, hundreds of rows of a vocabulary
+// each) must not leave the buffer at that size for the server's lifetime:
+// it is released once it is more than 4x what a step needs and over 16 MiB
+// (not on a step without logit rows, which would only reallocate it next step).
+void fit(std::vector<float>& buffer, size_t n) {
+  constexpr size_t kKeep = (16 << 20) / sizeof(float);
+  if (n > 0 && buffer.capacity() > kKeep && buffer.capacity() > 4 * n) std::vector<float>().swap(buffer);
+  buffer.resize(n);
+}
+
 class CpuStepBackend final : public StepBackend {
  public:
   CpuStepBackend(const kernels::Context& ctx, int64_t vocab) : ctx_(ctx), vocab_(vocab), sampler_(ctx.pool) {}
 
   void forward(Model& model, const ForwardBatch& batch, KvStorage& kv) override {
-    logits_.resize(batch.logit_rows.size() * static_cast<size_t>(vocab_));
+    fit(logits_, batch.logit_rows.size() * static_cast<size_t>(vocab_));
     model.forward(ctx_, batch, kv, logits_.data());
   }
 
@@ -33,7 +44,7 @@ class CpuStepBackend final : public StepBackend {
       one_to_one = one_to_one && rows[i].logit_row == i;
     }
     if (!one_to_one) {
-      sample_rows_.resize(rows.size() * vocab_);
+      fit(sample_rows_, rows.size() * vocab_);
       for (size_t i = 0; i < rows.size(); ++i) {
         std::copy_n(logits_.begin() + rows[i].logit_row * vocab_, vocab_, sample_rows_.begin() + i * vocab_);
       }

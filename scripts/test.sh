@@ -57,7 +57,9 @@ else
   log "skipping the CUDA build: nvcc not found"
 fi
 
-# 6. End-to-end tests: the real binary, real clients.
+# 6. End-to-end tests: the real binary, real clients; test_reliability.py among them (slow and
+#    silent clients, SIGTERM exit time, per-request bounds and RSS, a soak with hang-ups, preemption
+#    determinism, a JSON mutation fuzz: about 4 minutes; --long for a benchmark run).
 for t in tests/e2e/test_*.py; do
   [ -f "$t" ] || continue
   log "e2e $t"

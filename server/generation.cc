@@ -1,4 +1,5 @@
 #include "server/generation.h"
+#include "server/request_bounds.h"
 
 #include <algorithm>
 
@@ -48,6 +49,7 @@ GenerationRequest engine_request(const CommonRequest& common, const std::vector<
 GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
                              const std::vector<std::vector<int32_t>>& prompts)
     : state_(state), n_(common.n) {
+  check_request_bounds(common, prompts, state.max_request_sequences, state.context_length);
   const std::shared_ptr<const grammar::CompiledGrammar> grammar = compile_structured(state, common);
   for (const std::vector<int32_t>& prompt : prompts) {
     try {

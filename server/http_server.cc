@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
@@ -13,12 +15,27 @@
 #include "server/auth.h"
 #include "server/cors.h"
 #include "server/errors.h"
+#include "server/gated_server.h"
 #include "server/routes.h"
 
 namespace nucleus::server {
 namespace {
 
 constexpr int kListenBacklog = 1024;  // connections the kernel queues before they are accepted
+constexpr auto kStopGrace = std::chrono::milliseconds(500);  // a response being written when stop() comes
+
+std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+GateOptions gate_options(const HttpOptions& o) {
+  GateOptions gate;
+  gate.workers = o.http_threads;
+  gate.max_connections = o.max_connections;
+  gate.header_timeout = millis(o.header_timeout);
+  gate.body_timeout = millis(o.body_timeout);
+  return gate;
+}
 
 using Handler = void (*)(ServerState&, const httplib::Request&, httplib::Response&);
 
@@ -232,13 +249,16 @@ void add_error_handlers(httplib::Server& s, ServerState& state, size_t max_body)
 }  // namespace
 
 HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
-    : options_(options), state_(state), server_(std::make_unique<httplib::Server>()) {
+    : options_(options),
+      state_(state),
+      server_(std::make_unique<GatedServer>(
+          gate_options(options), [&state](int status) { state.metrics.count_response(status); }, kStopGrace)) {
   httplib::Server& s = *server_;
-  const int threads = options.http_threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   s.set_payload_max_length(options.max_body);
-  s.set_read_timeout(60, 0);
-  s.set_write_timeout(60, 0);
+  // What httplib's Keep-Alive response header announces; the gate enforces it.
+  const GateOptions gate = gate_options(options);
+  s.set_keep_alive_max_count(static_cast<size_t>(gate.max_requests_per_connection));
+  s.set_keep_alive_timeout(std::max<time_t>(1, static_cast<time_t>(options.header_timeout)));
   add_routes(s, state_, options.max_body);
   add_cors(s, options.cors);
   add_error_handlers(s, state_, options.max_body);
@@ -267,6 +287,8 @@ void HttpServer::bind() {
 }
 
 void HttpServer::run() { server_->listen_after_bind(); }
+
+void HttpServer::drain() { server_->gate().drain(); }
 
 void HttpServer::stop() { server_->stop(); }
 

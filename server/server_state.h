@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "engine/engine_defaults.h"
 #include "sampling/grammar/grammar_cache.h"
 #include "text/tokenizer.h"
 #include "text/chat_formatter.h"
@@ -30,6 +31,7 @@ struct ServerState {
   int context_length = 0;
   std::string api_key;                   // empty: no auth
   bool request_log = true;               // one log line per finished request
+  int max_request_sequences = kDefaultMaxRequestSequences;  // prompts x n (x beams) per request (server/request_bounds.h)
   ServerMetrics metrics;
   grammar::GrammarCache grammars{64};    // compiled structured-output grammars, by source text
 };

@@ -88,6 +88,24 @@ TEST(ServeOptions, BadValuesNameTheOption) {
   EXPECT_NE(error_of({}, {}, "{not json").find("--config"), std::string::npos);
 }
 
+TEST(ServeOptions, ConnectionAndRequestBounds) {
+  const ServeOptions defaults = resolve({}, {});
+  EXPECT_EQ(defaults.header_timeout, 5.0);
+  EXPECT_EQ(defaults.body_timeout, 10.0);
+  EXPECT_EQ(defaults.max_connections, 512);
+  EXPECT_EQ(defaults.max_request_sequences, 256);
+  const ServeOptions o = resolve({{"header-timeout", "2.5"}, {"max-connections", "100"}},
+                                 {{"NUCLEUS_BODY_TIMEOUT", "30"}}, R"({"max_request_sequences": 64})");
+  EXPECT_EQ(o.header_timeout, 2.5);
+  EXPECT_EQ(o.body_timeout, 30.0);
+  EXPECT_EQ(o.max_connections, 100);
+  EXPECT_EQ(o.max_request_sequences, 64);
+  EXPECT_NE(error_of({{"header-timeout", "0"}}).find("--header-timeout"), std::string::npos);
+  EXPECT_NE(error_of({{"body-timeout", "nan"}}).find("--body-timeout"), std::string::npos);
+  EXPECT_NE(error_of({{"max-connections", "0"}}).find("--max-connections"), std::string::npos);
+  EXPECT_NE(error_of({{"max-request-sequences", "0"}}).find("--max-request-sequences"), std::string::npos);
+}
+
 TEST(ServeOptionsParser, FlagsParseThroughCli11) {
   CLI::App app;
   ServeOptionsParser parser(&app);

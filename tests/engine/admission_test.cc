@@ -72,5 +72,19 @@ TEST(Admission, EachFailureNamesTheClientsParameter) {
   EXPECT_EQ(refused_param(temp), "temperature");
 }
 
+// One request's sequences (n, or the beam width) are bounded by the engine's option.
+TEST(Admission, SequencesOfOneRequestAreBounded) {
+  AdmissionLimits l = limits();
+  l.max_sequences = 4;
+  GenerationRequest r = request(10, 5);
+  r.n = 4;
+  EXPECT_EQ(refused_param(r, l), "");
+  r.n = 5;
+  EXPECT_EQ(refused_param(r, l), "n");
+  r.n = 2;
+  r.beam = BeamSearchOptions{.width = 5};
+  EXPECT_EQ(refused_param(r, l), "n");
+}
+
 }  // namespace
 }  // namespace nucleus
