@@ -43,9 +43,10 @@ void avx512_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64
                       int64_t r_begin, int64_t r_end, uint8_t* out);
 MatmulKernel avx512_prepacked_kernel(GgmlType type);
 
-// The AVX2 kernels by family (matmul_{float,q,k}_avx2.cc), behind avx2_matmul_kernel.
+// The AVX2 kernels by family (matmul_{float,q,k,k_low_bit}_avx2.cc), behind avx2_matmul_kernel.
 MatmulKernel avx2_float_kernel(GgmlType type);
-MatmulKernel avx2_simple_quant_kernel(GgmlType type);
-MatmulKernel avx2_k_quant_kernel(GgmlType type);
+MatmulKernel avx2_simple_quant_kernel(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL
+MatmulKernel avx2_k_quant_kernel(GgmlType type);       // Q4_K, Q5_K, Q6_K
+MatmulKernel avx2_low_bit_k_kernel(GgmlType type);     // Q2_K, Q3_K, IQ4_XS
 
 }  // namespace nucleus::kernels::cpu
