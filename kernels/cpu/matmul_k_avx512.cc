@@ -1,5 +1,5 @@
-// AVX-512 VNNI kernels for Q4_K weights, prepacked at load (packed_weight.h),
-// against ActBlockQ8K activations.
+// AVX-512 VNNI kernels for Q4_K and Q6_K weights, prepacked at load
+// (packed_weight.h), against ActBlockQ8K activations.
 //
 // Layout: as matmul_q_avx512.cc, a panel is 16 weight rows, one row per 32-bit
 // lane. Each 256-element super-block of a panel is repacked once into a
@@ -18,7 +18,14 @@
 // (bsums[2j], bsums[2j + 1])). Float order of y[t, r], the same for every
 // tile, panel position, T and thread count (batch invariance, ops.h):
 //   acc = 0; for b in order: acc = fma(d_w * d_x, float(isum), acc); acc = fnma(dmin_w * d_x, float(msum), acc)
-// These results differ from the AVX2 kernel's (which sums 8 float lanes).
+//
+// Q6_K (PanelBlockQ6_K) keeps the same 32-element groups: the low 4 bits as
+// Q4_K's nibbles, the high 2 bits of two groups in one more register set, the
+// 16 int8 scales as (scale of elements 0..15, of 16..31) pairs per group. A
+// group is two 16-element dot products (one chain each) times their scales;
+// the -32 offset is one VPDPWSSD of (-32 * scale) pairs against the token's
+// 16-element sums. acc = 0; for b in order: acc = fma(d_w * d_x, float(isum), acc).
+// These results differ from the AVX2 kernels' (which sum 8 float lanes).
 #if defined(__GNUC__) && !defined(__clang__)  // see matmul_q_avx512.cc
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
@@ -165,6 +172,136 @@ __attribute__((always_inline)) inline void tile_q4_k(const MatmulArgs& a, const 
   for (int t = 0; t < MR; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.ldy + r0, live, acc[t]);
 }
 
+struct PanelBlockQ6_K {
+  uint8_t ql[8][4][64];     // [group][register][lane r * 4 + i]: element 4g + i low nibble, 16 + 4g + i high
+  uint8_t qh[4][4][64];     // [group pair][register][lane r * 4 + i]: 2 bits each for elements 4g + i, 16 + 4g + i
+                            // of the pair's first group (bits 0..3), then of its second (bits 4..7)
+  int8_t scales[8][16][2];  // [group][row][half]
+  uint16_t d[kPanel];
+  uint8_t pad[32];          // a whole number of cache lines
+};
+static_assert(sizeof(PanelBlockQ6_K) == 53 * 64);
+
+// The 256 values 0..63 of a Q6_K super-block (stored value + 32), in element order.
+void unpack_q6_k(const BlockQ6_K& blk, uint8_t* q) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = blk.ql + 64 * h;
+    const uint8_t* qh = blk.qh + 32 * h;
+    uint8_t* y = q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      y[l] = static_cast<uint8_t>((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4));
+      y[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+      y[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+      y[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+    }
+  }
+}
+
+void pack_panel_q6_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockQ6_K* out) {
+  for (int64_t b = 0; b < nb; ++b) {
+    PanelBlockQ6_K& p = out[b];
+    std::memset(&p, 0, sizeof p);
+    for (int r = 0; r < n; ++r) {
+      const auto blk = load_block<BlockQ6_K>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockQ6_K));
+      p.d[r] = blk.d;
+      uint8_t q[kQK_K];
+      unpack_q6_k(blk, q);
+      for (int s = 0; s < 8; ++s) {
+        for (int k = 0; k < 16; ++k) {
+          const int lo = q[32 * s + k], hi = q[32 * s + 16 + k];
+          uint8_t* byte = &p.ql[s][k / 4][4 * r + k % 4];
+          *byte = static_cast<uint8_t>((lo & 0xF) | ((hi & 0xF) << 4));
+          const int high_bits = (lo >> 4) | ((hi >> 4) << 2);
+          p.qh[s / 2][k / 4][4 * r + k % 4] |= static_cast<uint8_t>(high_bits << (4 * (s % 2)));
+        }
+      }
+      for (int j = 0; j < 16; ++j) p.scales[j / 2][r][j % 2] = blk.scales[j];
+    }
+  }
+}
+
+// Bits 4..5 of every byte from h (already shifted there) over the low nibble of l.
+inline __m512i six_bits(__m512i l, __m512i h_shifted) {
+  const __m512i high = _mm512_and_si512(h_shifted, _mm512_set1_epi8(0x30));
+  return _mm512_ternarylogic_epi32(l, high, _mm512_set1_epi8(0x0F), 0xEC);  // (l & 0x0F) | high
+}
+
+// Group s = 2 k + E of a Q6_K panel block against MR tokens, into isum.
+template <int MR, int E>
+__attribute__((always_inline)) inline void q6_k_group(const PanelBlockQ6_K& p, int k, const uint8_t* const* x_rows,
+                                                      size_t x_off, __m512i* isum) {
+  constexpr int s_in_pair = E;
+  const int s = 2 * k + s_in_pair;
+  __m512i w[8];
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+    const __m512i l = _mm512_loadu_si512(p.ql[s][g]);
+    const __m512i h = _mm512_loadu_si512(p.qh[k][g]);
+    // This group's bits: 0..1 and 2..3 (E = 0) or 4..5 and 6..7 (E = 1), moved to 4..5.
+    w[g] = six_bits(l, E == 0 ? _mm512_slli_epi16(h, 4) : h);
+    w[g + 4] = six_bits(_mm512_srli_epi16(l, 4), E == 0 ? _mm512_slli_epi16(h, 2) : _mm512_srli_epi16(h, 2));
+  }
+  const __m512i pair = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.scales[s])));
+  const __m512i scale_lo = _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
+  const __m512i scale_hi = _mm512_srai_epi32(pair, 16);
+  // -32 * scale fits int16 (|scale| <= 128).
+  const __m512i offset = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(pair, 5));
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+    const uint8_t* xb = x_rows[t] + x_off;
+    const uint8_t* xq = xb + offsetof(ActBlockQ8K, qs) + 32 * s;
+    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+      lo = _mm512_dpbusd_epi32(lo, w[g], _mm512_set1_epi32(load_i32(xq + 4 * g)));
+      hi = _mm512_dpbusd_epi32(hi, w[g + 4], _mm512_set1_epi32(load_i32(xq + 16 + 4 * g)));
+    }
+    __m512i sum = _mm512_dpwssd_epi32(isum[t], offset, _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8K, bsums) + 4 * s)));
+    sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(lo, scale_lo));
+    isum[t] = _mm512_add_epi32(sum, _mm512_mullo_epi32(hi, scale_hi));
+  }
+}
+
+template <int MR>
+__attribute__((always_inline)) inline void tile_q6_k(const MatmulArgs& a, const PanelBlockQ6_K* panel, int64_t nb,
+                                                     int64_t t0, int64_t r0, __mmask16 live) {
+  __m512 acc[MR];
+  const uint8_t* x_rows[MR];
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const PanelBlockQ6_K& p = panel[b];
+    // Block b + kPrefetchBlocks is fetched a quarter per group pair: 53 lines
+    // at once overflowed the core's miss buffers and stalled decode.
+    const char* ahead = reinterpret_cast<const char*>(panel + b + kPrefetchBlocks);
+    constexpr size_t kLinesPerPair = (sizeof(PanelBlockQ6_K) / 64 + 3) / 4;
+    const size_t x_off = static_cast<size_t>(b) * sizeof(ActBlockQ8K);
+    __m512i isum[MR];
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 1
+    for (int k = 0; k < 4; ++k) {
+#pragma GCC unroll 16
+      for (size_t line = 0; line < kLinesPerPair; ++line) {  // prefetches never fault: running past the end is harmless
+        _mm_prefetch(ahead + 64 * (k * kLinesPerPair + line), _MM_HINT_T0);
+      }
+      q6_k_group<MR, 0>(p, k, x_rows, x_off, isum);
+      q6_k_group<MR, 1>(p, k, x_rows, x_off, isum);
+    }
+    const __m512 d = load_fp16x16(p.d);
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      const __m512 dx = _mm512_set1_ps(load_f32(x_rows[t] + x_off + offsetof(ActBlockQ8K, d)));
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, dx), _mm512_cvtepi32_ps(isum[t]), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.ldy + r0, live, acc[t]);
+}
+
 // One k-quant format: its panel block, packer and tile.
 struct Q4KFormat {
   using Panel = PanelBlockQ4_K;
@@ -174,6 +311,17 @@ struct Q4KFormat {
   template <int MR>
   static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
     tile_q4_k<MR>(a, panel, nb, t0, r0, live);
+  }
+};
+
+struct Q6KFormat {
+  using Panel = PanelBlockQ6_K;
+  static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
+    pack_panel_q6_k(w, w_row_bytes, r0, n, nb, out);
+  }
+  template <int MR>
+  static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
+    tile_q6_k<MR>(a, panel, nb, t0, r0, live);
   }
 };
 
@@ -228,6 +376,7 @@ void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
 MatmulKernel avx512_k_prepacked_kernel(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_K: return gemm_prepacked<Q4KFormat>;
+    case GgmlType::Q6_K: return gemm_prepacked<Q6KFormat>;
     default: return nullptr;
   }
 }
@@ -237,6 +386,7 @@ size_t avx512_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
   const size_t blocks = static_cast<size_t>((rows + kPanel - 1) / kPanel) * static_cast<size_t>(cols / kQK_K);
   switch (type) {
     case GgmlType::Q4_K: return blocks * sizeof(PanelBlockQ4_K);
+    case GgmlType::Q6_K: return blocks * sizeof(PanelBlockQ6_K);
     default: return 0;
   }
 }
@@ -245,6 +395,7 @@ void avx512_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int
                         int64_t r_begin, int64_t r_end, uint8_t* out) {
   switch (type) {
     case GgmlType::Q4_K: return pack_rows<Q4KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
+    case GgmlType::Q6_K: return pack_rows<Q6KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
     default: return;
   }
 }
