@@ -31,11 +31,11 @@ std::vector<uint8_t> random_weight_bytes(GgmlType type, int64_t rows, int64_t co
   std::mt19937 rng(42);
   for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
   const size_t block = ggml_type_traits(static_cast<uint32_t>(type))->type_size;
-  const bool second = type == GgmlType::Q4_1 || type == GgmlType::Q4_K;  // a min / dmin after d
-  const float d_value = type == GgmlType::Q4_K || type == GgmlType::Q6_K ? 0.0002f : 0.01f;
+  const bool second = type == GgmlType::Q4_1 || type == GgmlType::Q4_K || type == GgmlType::Q5_K;  // a min / dmin after d
+  const float d_value = type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K ? 0.0002f : 0.01f;
   const size_t d_offset = type == GgmlType::Q6_K ? offsetof(BlockQ6_K, d) : 0;
   for (size_t off = 0; off < bytes.size(); off += block) {
-    const uint16_t d = float_to_fp16(d_value), m = float_to_fp16(type == GgmlType::Q4_K ? 0.001f : -0.05f);
+    const uint16_t d = float_to_fp16(d_value), m = float_to_fp16(second && type != GgmlType::Q4_1 ? 0.001f : -0.05f);
     std::memcpy(bytes.data() + off + d_offset, &d, 2);
     if (second) std::memcpy(bytes.data() + off + 2, &m, 2);
   }
@@ -84,6 +84,8 @@ BENCHMARK_CAPTURE(BM_Matmul, Q8_0_49152x576, GgmlType::Q8_0, 49152, 576, false)-
 // Q4_K at a 1B model's FFN shape (Llama-3.2-1B: 8192 x 2048), the bulk of a Q4_K_M file.
 BENCHMARK_CAPTURE(BM_Matmul, Q4_K_8192x2048, GgmlType::Q4_K, 8192, 2048, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q4_K_8192x2048_prepacked, GgmlType::Q4_K, 8192, 2048, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_K_8192x2048, GgmlType::Q5_K, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_K_8192x2048_prepacked, GgmlType::Q5_K, 8192, 2048, true)->Apply(matmul_args);
 // Q6_K: the FFN down projections of a Q4_K_M file (2048 x 8192).
 BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192, GgmlType::Q6_K, 2048, 8192, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192_prepacked, GgmlType::Q6_K, 2048, 8192, true)->Apply(matmul_args);

@@ -1,4 +1,4 @@
-// AVX-512 VNNI kernels for Q4_K and Q6_K weights, prepacked at load
+// AVX-512 VNNI kernels for Q4_K, Q5_K and Q6_K weights, prepacked at load
 // (packed_weight.h), against ActBlockQ8K activations.
 //
 // Layout: as matmul_q_avx512.cc, a panel is 16 weight rows, one row per 32-bit
@@ -25,6 +25,8 @@
 // group is two 16-element dot products (one chain each) times their scales;
 // the -32 offset is one VPDPWSSD of (-32 * scale) pairs against the token's
 // 16-element sums. acc = 0; for b in order: acc = fma(d_w * d_x, float(isum), acc).
+// Q5_K (PanelBlockQ5_K) is Q4_K's panel plus one register of fifth bits per
+// sub-block, merged into the nibbles with one shift, AND and ternary-logic op.
 // These results differ from the AVX2 kernels' (which sum 8 float lanes).
 #if defined(__GNUC__) && !defined(__clang__)  // see matmul_q_avx512.cc
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -33,6 +35,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
@@ -56,13 +59,29 @@ struct PanelBlockQ4_K {
 };
 static_assert(sizeof(PanelBlockQ4_K) == 37 * 64);
 
+// Q4_K's panel and the fifth bits: byte i of lane r of qh[j] holds, in bit g,
+// the fifth bit of element 4g + i of sub-block j and, in bit 4 + g, that of
+// element 16 + 4g + i (the elements of q[j][g]'s byte i).
+struct PanelBlockQ5_K {
+  uint8_t q[8][4][64];
+  uint8_t qh[8][64];
+  uint8_t scales[8][16];
+  uint8_t mins[8][16];
+  uint16_t d[kPanel];
+  uint16_t dmin[kPanel];
+};
+static_assert(sizeof(PanelBlockQ5_K) == 45 * 64);
+
 // Super-blocks [0, nb) of rows [r0, r0 + n) (n <= 16; missing rows are zero).
-void pack_panel_q4_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockQ4_K* out) {
+// Block is BlockQ4_K with Panel PanelBlockQ4_K, or BlockQ5_K with PanelBlockQ5_K.
+template <class Block, class Panel>
+void pack_panel_q45_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
+  constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
   for (int64_t b = 0; b < nb; ++b) {
-    PanelBlockQ4_K& p = out[b];
+    Panel& p = out[b];
     std::memset(&p, 0, sizeof p);
     for (int r = 0; r < n; ++r) {
-      const auto blk = load_block<BlockQ4_K>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockQ4_K));
+      const auto blk = load_block<Block>(w + (r0 + r) * w_row_bytes + b * sizeof(Block));
       p.d[r] = blk.d;
       p.dmin[r] = blk.dmin;
       for (int j = 0; j < 8; ++j) {
@@ -76,6 +95,10 @@ void pack_panel_q4_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, in
         for (int k = 0; k < 16; ++k) {
           const int lo = (q[k] >> shift) & 0xF, hi = (q[k + 16] >> shift) & 0xF;
           p.q[j][k / 4][4 * r + k % 4] = static_cast<uint8_t>(lo | (hi << 4));
+          if constexpr (kFifthBit) {  // bit j of qh[l] belongs to element 32 * j + l
+            const int bit_lo = (blk.qh[k] >> j) & 1, bit_hi = (blk.qh[k + 16] >> j) & 1;
+            p.qh[j][4 * r + k % 4] |= static_cast<uint8_t>((bit_lo << (k / 4)) | (bit_hi << (4 + k / 4)));
+          }
         }
       }
     }
@@ -102,10 +125,16 @@ inline __m512i load_u8x16_as_i32(const uint8_t* p) {
   return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-// Tokens [t0, t0 + MR) against one panel; writes the lanes in `live`.
-template <int MR>
-__attribute__((always_inline)) inline void tile_q4_k(const MatmulArgs& a, const PanelBlockQ4_K* panel, int64_t nb,
-                                                     int64_t t0, int64_t r0, __mmask16 live) {
+// (l & 0x0F) | high, bytewise; high holds bits 4..5 at most.
+inline __m512i low_nibble_or(__m512i l, __m512i high) {
+  return _mm512_ternarylogic_epi32(l, high, _mm512_set1_epi8(0x0F), 0xEC);
+}
+
+// Tokens [t0, t0 + MR) against one Q4_K or Q5_K panel; writes the lanes in `live`.
+template <int MR, class Panel>
+__attribute__((always_inline)) inline void tile_q45_k(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0,
+                                                      int64_t r0, __mmask16 live) {
+  constexpr bool kFifthBit = std::is_same_v<Panel, PanelBlockQ5_K>;
   __m512 acc[MR];
   const uint8_t* x_rows[MR];
 #pragma GCC unroll 8
@@ -115,24 +144,33 @@ __attribute__((always_inline)) inline void tile_q4_k(const MatmulArgs& a, const 
   }
   const __m512i nibble = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
-    const PanelBlockQ4_K& p = panel[b];
-    {  // prefetches never fault, so running past the weight's end is harmless
-      const char* ahead = reinterpret_cast<const char*>(panel + b + kPrefetchBlocks);
-#pragma GCC unroll 40
-      for (size_t line = 0; line < sizeof(PanelBlockQ4_K); line += 64) _mm_prefetch(ahead + line, _MM_HINT_T0);
-    }
+    const Panel& p = panel[b];
+    // Block b + kPrefetchBlocks is fetched a few lines per sub-block: Q5_K's 45
+    // lines at once stalled decode as Q6_K's did (prefetches never fault, so
+    // running past the weight's end is harmless).
+    const char* ahead = reinterpret_cast<const char*>(panel + b + kPrefetchBlocks);
+    constexpr size_t kLinesPerSubBlock = (sizeof(Panel) / 64 + 7) / 8;
     const size_t x_off = static_cast<size_t>(b) * sizeof(ActBlockQ8K);
     __m512i isum[MR];
 #pragma GCC unroll 8
     for (int t = 0; t < MR; ++t) isum[t] = _mm512_setzero_si512();
 #pragma GCC unroll 1
     for (int j = 0; j < 8; ++j) {
+#pragma GCC unroll 8
+      for (size_t line = 0; line < kLinesPerSubBlock; ++line) _mm_prefetch(ahead + 64 * (j * kLinesPerSubBlock + line), _MM_HINT_T0);
       __m512i w[8];
 #pragma GCC unroll 4
       for (int g = 0; g < 4; ++g) {
         const __m512i packed = _mm512_loadu_si512(p.q[j][g]);
-        w[g] = _mm512_and_si512(packed, nibble);
-        w[g + 4] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+        if constexpr (kFifthBit) {
+          // Bits g and 4 + g of qh moved to bit 4 (16-bit shifts: what crosses a byte is masked off).
+          const __m512i qh = _mm512_loadu_si512(p.qh[j]), bit4 = _mm512_set1_epi8(0x10);
+          w[g] = low_nibble_or(packed, _mm512_and_si512(_mm512_slli_epi16(qh, 4 - g), bit4));
+          w[g + 4] = low_nibble_or(_mm512_srli_epi16(packed, 4), _mm512_and_si512(_mm512_srli_epi16(qh, g), bit4));
+        } else {
+          w[g] = _mm512_and_si512(packed, nibble);
+          w[g + 4] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+        }
       }
       const __m512i scale = load_u8x16_as_i32(p.scales[j]);
 #pragma GCC unroll 8
@@ -222,8 +260,7 @@ void pack_panel_q6_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, in
 
 // Bits 4..5 of every byte from h (already shifted there) over the low nibble of l.
 inline __m512i six_bits(__m512i l, __m512i h_shifted) {
-  const __m512i high = _mm512_and_si512(h_shifted, _mm512_set1_epi8(0x30));
-  return _mm512_ternarylogic_epi32(l, high, _mm512_set1_epi8(0x0F), 0xEC);  // (l & 0x0F) | high
+  return low_nibble_or(l, _mm512_and_si512(h_shifted, _mm512_set1_epi8(0x30)));
 }
 
 // Group s = 2 k + E of a Q6_K panel block against MR tokens, into isum.
@@ -303,16 +340,19 @@ __attribute__((always_inline)) inline void tile_q6_k(const MatmulArgs& a, const 
 }
 
 // One k-quant format: its panel block, packer and tile.
-struct Q4KFormat {
-  using Panel = PanelBlockQ4_K;
+template <class Block, class PanelBlock>
+struct Q45KFormat {
+  using Panel = PanelBlock;
   static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
-    pack_panel_q4_k(w, w_row_bytes, r0, n, nb, out);
+    pack_panel_q45_k<Block, Panel>(w, w_row_bytes, r0, n, nb, out);
   }
   template <int MR>
   static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
-    tile_q4_k<MR>(a, panel, nb, t0, r0, live);
+    tile_q45_k<MR, Panel>(a, panel, nb, t0, r0, live);
   }
 };
+using Q4KFormat = Q45KFormat<BlockQ4_K, PanelBlockQ4_K>;
+using Q5KFormat = Q45KFormat<BlockQ5_K, PanelBlockQ5_K>;
 
 struct Q6KFormat {
   using Panel = PanelBlockQ6_K;
@@ -376,6 +416,7 @@ void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
 MatmulKernel avx512_k_prepacked_kernel(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_K: return gemm_prepacked<Q4KFormat>;
+    case GgmlType::Q5_K: return gemm_prepacked<Q5KFormat>;
     case GgmlType::Q6_K: return gemm_prepacked<Q6KFormat>;
     default: return nullptr;
   }
@@ -386,6 +427,7 @@ size_t avx512_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
   const size_t blocks = static_cast<size_t>((rows + kPanel - 1) / kPanel) * static_cast<size_t>(cols / kQK_K);
   switch (type) {
     case GgmlType::Q4_K: return blocks * sizeof(PanelBlockQ4_K);
+    case GgmlType::Q5_K: return blocks * sizeof(PanelBlockQ5_K);
     case GgmlType::Q6_K: return blocks * sizeof(PanelBlockQ6_K);
     default: return 0;
   }
@@ -395,6 +437,7 @@ void avx512_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int
                         int64_t r_begin, int64_t r_end, uint8_t* out) {
   switch (type) {
     case GgmlType::Q4_K: return pack_rows<Q4KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
+    case GgmlType::Q5_K: return pack_rows<Q5KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
     case GgmlType::Q6_K: return pack_rows<Q6KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
     default: return;
   }

@@ -46,7 +46,7 @@ void avx512_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64
                       int64_t r_begin, int64_t r_end, uint8_t* out);
 MatmulKernel avx512_prepacked_kernel(GgmlType type);
 
-// The same three for the k-quants (matmul_k_avx512.cc: Q4_K, Q6_K), behind the ones above.
+// The same three for the k-quants (matmul_k_avx512.cc: Q4_K, Q5_K, Q6_K), behind the ones above.
 size_t avx512_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols);
 void avx512_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
                         int64_t r_begin, int64_t r_end, uint8_t* out);
