@@ -44,11 +44,11 @@
 namespace nucleus::kernels::cpu {
 namespace {
 
-constexpr int kPanel = 16;               // weight rows per ZMM register
-constexpr int kMR = 6;                   // tokens per register tile
-constexpr int64_t kPanelsPerGroup = 4;   // panels every token chunk reuses while they are hot (T > kMR)
-constexpr int64_t kTokenChunk = 64;      // token rows kept hot in L1/L2 while a panel group passes
-constexpr int64_t kPrefetchBlocks = 2;   // super-blocks fetched ahead (~4.7 KB, as the Q4 kernels' 16 blocks)
+constexpr int kPanel = 16;              // weight rows per ZMM register
+constexpr int kMR = 6;                  // tokens per register tile
+constexpr int64_t kPanelsPerGroup = 4;  // panels every token chunk reuses while they are hot (T > kMR)
+constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel group passes
+constexpr int64_t kPrefetchBlocks = 2;  // super-blocks fetched ahead (~5-7 KB, as the Q4 kernels' 16 blocks)
 
 struct PanelBlockQ4_K {
   uint8_t q[8][4][64];    // [sub-block][register][lane r * 4 + i]
@@ -157,7 +157,9 @@ __attribute__((always_inline)) inline void tile_q45_k(const MatmulArgs& a, const
 #pragma GCC unroll 1
     for (int j = 0; j < 8; ++j) {
 #pragma GCC unroll 8
-      for (size_t line = 0; line < kLinesPerSubBlock; ++line) _mm_prefetch(ahead + 64 * (j * kLinesPerSubBlock + line), _MM_HINT_T0);
+      for (size_t line = 0; line < kLinesPerSubBlock; ++line) {
+        _mm_prefetch(ahead + 64 * (j * kLinesPerSubBlock + line), _MM_HINT_T0);
+      }
       __m512i w[8];
 #pragma GCC unroll 4
       for (int g = 0; g < 4; ++g) {
@@ -199,7 +201,8 @@ __attribute__((always_inline)) inline void tile_q45_k(const MatmulArgs& a, const
       __m512i msum = _mm512_setzero_si512();
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
-        msum = _mm512_dpwssd_epi32(msum, mins[j], _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8K, bsums) + 4 * j)));
+        const __m512i bsums = _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8K, bsums) + 4 * j));
+        msum = _mm512_dpwssd_epi32(msum, mins[j], bsums);
       }
       const __m512 dx = _mm512_set1_ps(load_f32(xb + offsetof(ActBlockQ8K, d)));
       acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, dx), _mm512_cvtepi32_ps(isum[t]), acc[t]);
@@ -293,7 +296,8 @@ __attribute__((always_inline)) inline void q6_k_group(const PanelBlockQ6_K& p, i
       lo = _mm512_dpbusd_epi32(lo, w[g], _mm512_set1_epi32(load_i32(xq + 4 * g)));
       hi = _mm512_dpbusd_epi32(hi, w[g + 4], _mm512_set1_epi32(load_i32(xq + 16 + 4 * g)));
     }
-    __m512i sum = _mm512_dpwssd_epi32(isum[t], offset, _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8K, bsums) + 4 * s)));
+    const __m512i bsums = _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8K, bsums) + 4 * s));
+    __m512i sum = _mm512_dpwssd_epi32(isum[t], offset, bsums);
     sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(lo, scale_lo));
     isum[t] = _mm512_add_epi32(sum, _mm512_mullo_epi32(hi, scale_hi));
   }
@@ -407,7 +411,8 @@ void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
   const int64_t nb = cols / kQK_K;
   auto* packed = reinterpret_cast<typename F::Panel*>(out);
   for (int64_t r0 = r_begin; r0 < r_end; r0 += kPanel) {
-    F::pack(w, w_row_bytes, r0, static_cast<int>(std::min<int64_t>(kPanel, rows - r0)), nb, packed + (r0 / kPanel) * nb);
+    const int n = static_cast<int>(std::min<int64_t>(kPanel, rows - r0));
+    F::pack(w, w_row_bytes, r0, n, nb, packed + (r0 / kPanel) * nb);
   }
 }
 

@@ -92,7 +92,8 @@ struct Q3_KKernel : KBase {
       const __m256i q = load32(w.qs + 32 * h);
       for (int j = 0; j < 4; ++j) {
         // The stored value plus 4, 0..7: the low bits with the hmask bit as bit 2.
-        const __m256i v = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * j), three), byte_bit(hm, 4 * h + j, 2));
+        const __m256i low = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), three);
+        const __m256i v = _mm256_or_si256(low, byte_bit(hm, 4 * h + j, 2));
         const int g = 8 * h + 2 * j;
         const __m256i p = _mm256_maddubs_epi16(v, load32(xq + 128 * h + 32 * j));
         isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(w.scale[g], w.scale[g + 1])));
