@@ -1,5 +1,5 @@
 // CPU kernel throughput: matmul for the default model's shapes (Q4_1 1536x576,
-// Q8_0 49152x576 output head) at T in {1, 8, 32, 512} with 1 and 2 threads,
+// Q8_0 49152x576 output head) and a 1B model's Q4_K FFN (8192x2048) at T in {1, 8, 32, 512} with 1 and 2 threads,
 // repacked per call and prepacked at load (as the model runs them); attention
 // at decode (one sequence over 512 keys; 32 sequences over 80 keys, as in
 // `bench model` at batch 32) and at prefill (512 rows of one sequence); and
@@ -25,16 +25,19 @@
 namespace nucleus::kernels {
 namespace {
 
-// Random weight bytes with sane fp16 scales (d, and m for Q4_1).
+// Random weight bytes with sane fp16 scales (d, and m for Q4_1 or dmin for Q4_K).
 std::vector<uint8_t> random_weight_bytes(GgmlType type, int64_t rows, int64_t cols) {
   std::vector<uint8_t> bytes(ggml_row_size(type, cols) * static_cast<size_t>(rows));
   std::mt19937 rng(42);
   for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
-  const size_t block = type == GgmlType::Q4_1 ? sizeof(BlockQ4_1) : sizeof(BlockQ8_0);
+  const size_t block = ggml_type_traits(static_cast<uint32_t>(type))->type_size;
+  const bool second = type == GgmlType::Q4_1 || type == GgmlType::Q4_K || type == GgmlType::Q5_K;  // a min / dmin after d
+  const float d_value = type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K ? 0.0002f : 0.01f;
+  const size_t d_offset = type == GgmlType::Q6_K ? offsetof(BlockQ6_K, d) : 0;
   for (size_t off = 0; off < bytes.size(); off += block) {
-    const uint16_t d = float_to_fp16(0.01f), m = float_to_fp16(-0.05f);
-    std::memcpy(bytes.data() + off, &d, 2);
-    if (type == GgmlType::Q4_1) std::memcpy(bytes.data() + off + 2, &m, 2);
+    const uint16_t d = float_to_fp16(d_value), m = float_to_fp16(second && type != GgmlType::Q4_1 ? 0.001f : -0.05f);
+    std::memcpy(bytes.data() + off + d_offset, &d, 2);
+    if (second) std::memcpy(bytes.data() + off + 2, &m, 2);
   }
   return bytes;
 }
@@ -78,6 +81,14 @@ void matmul_args(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(BM_Matmul, Q4_1_1536x576, GgmlType::Q4_1, 1536, 576, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q4_1_1536x576_prepacked, GgmlType::Q4_1, 1536, 576, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q8_0_49152x576, GgmlType::Q8_0, 49152, 576, false)->Apply(matmul_args);
+// Q4_K at a 1B model's FFN shape (Llama-3.2-1B: 8192 x 2048), the bulk of a Q4_K_M file.
+BENCHMARK_CAPTURE(BM_Matmul, Q4_K_8192x2048, GgmlType::Q4_K, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q4_K_8192x2048_prepacked, GgmlType::Q4_K, 8192, 2048, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_K_8192x2048, GgmlType::Q5_K, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_K_8192x2048_prepacked, GgmlType::Q5_K, 8192, 2048, true)->Apply(matmul_args);
+// Q6_K: the FFN down projections of a Q4_K_M file (2048 x 8192).
+BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192, GgmlType::Q6_K, 2048, 8192, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192_prepacked, GgmlType::Q6_K, 2048, 8192, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q8_0_49152x576_prepacked, GgmlType::Q8_0, 49152, 576, true)->Apply(matmul_args);
 
 // SmolLM2's attention (9 query heads, 3 KV heads, head_dim 64) for `seqs`

@@ -1,44 +1,14 @@
-// AVX2 kernels for the 256-element k-quants (Q4_K, Q6_K) against ActBlockQ8K.
-//
-// Per super-block everything up to the scale is exact integer arithmetic:
-// sub-block dot products (maddubs + madd with the sub-block scale) summed in
-// 8 x s32 lanes, the Q4_K mins and the Q6_K -32 offset folded in through the
-// activation's 16-element sums. Then acc += (d_w * d_x) * float(lanes)
-// (Q4_K also acc -= (dmin_w * d_x) * float(min lanes)).
+// AVX2 kernels for the 4- to 6-bit k-quants (Q4_K, Q5_K, Q6_K) against
+// ActBlockQ8K (k_quant_avx2.h has the arithmetic they share): the Q4_K / Q5_K
+// mins and the Q6_K -32 offset enter through the activation's 16-element sums.
 #include <immintrin.h>
 
 #include "kernels/cpu/gemm_tiles_avx2.h"
+#include "kernels/cpu/k_quant_avx2.h"
 #include "kernels/cpu/quant_blocks.h"
-#include "kernels/cpu/quantize_act.h"
 
 namespace nucleus::kernels::cpu {
 namespace {
-
-struct KX {
-  const uint8_t* block;  // an ActBlockQ8K
-  float d;
-};
-
-inline const int8_t* kx_qs(const KX& x) { return reinterpret_cast<const int8_t*>(x.block + offsetof(ActBlockQ8K, qs)); }
-inline __m256i kx_bsums(const KX& x) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.block + offsetof(ActBlockQ8K, bsums)));
-}
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-
-struct KBase {
-  static constexpr int kMR = 4;
-  static constexpr int kNR = 1;  // a super-block is 8 registers of weights already
-  static constexpr int kDecodeNR = 1;  // see gemm(): one sequential weight stream decodes fastest
-  using X = KX;
-  static int64_t blocks(int64_t cols) { return cols / kQK_K; }
-  static X load_x(const uint8_t* x_row, int64_t b) {
-    KX x;
-    x.block = x_row + b * sizeof(ActBlockQ8K);
-    __builtin_memcpy(&x.d, x.block + offsetof(ActBlockQ8K, d), sizeof x.d);
-    return x;
-  }
-  static float finish(__m256 acc, float, const uint8_t*, const uint8_t*, int64_t) { return hsum(acc); }
-};
 
 // ---- Q4_K ------------------------------------------------------------------
 
@@ -50,23 +20,31 @@ struct Q4KW {
   float dmin;
 };
 
+// A Q4_K or Q5_K super-block at p (d, dmin and scales sit at the same
+// offsets in both) with its low nibbles at qs.
+inline Q4KW load_q4k_like(const uint8_t* p, const uint8_t* qs) {
+  static_assert(offsetof(BlockQ5_K, dmin) == offsetof(BlockQ4_K, dmin));
+  static_assert(offsetof(BlockQ5_K, scales) == offsetof(BlockQ4_K, scales));
+  Q4KW w;
+  w.qs = qs;
+  alignas(32) int16_t mins[16];
+  for (int j = 0; j < 8; ++j) {
+    int scale, min;
+    q4_k_scale_min(j, p + offsetof(BlockQ4_K, scales), &scale, &min);
+    w.scale[j] = static_cast<int16_t>(scale);
+    mins[2 * j] = mins[2 * j + 1] = static_cast<int16_t>(min);
+  }
+  w.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
+  w.d = half_to_float(p);
+  w.dmin = half_to_float(p + offsetof(BlockQ4_K, dmin));
+  return w;
+}
+
 struct Q4_KKernel : KBase {
   using W = Q4KW;
   static W load_w(const uint8_t* w_row, int64_t b) {
     const uint8_t* p = w_row + b * sizeof(BlockQ4_K);
-    W w;
-    w.qs = p + offsetof(BlockQ4_K, qs);
-    alignas(32) int16_t mins[16];
-    for (int j = 0; j < 8; ++j) {
-      int scale, min;
-      q4_k_scale_min(j, p + offsetof(BlockQ4_K, scales), &scale, &min);
-      w.scale[j] = static_cast<int16_t>(scale);
-      mins[2 * j] = mins[2 * j + 1] = static_cast<int16_t>(min);
-    }
-    w.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
-    w.d = half_to_float(p);
-    w.dmin = half_to_float(p + offsetof(BlockQ4_K, dmin));
-    return w;
+    return load_q4k_like(p, p + offsetof(BlockQ4_K, qs));
   }
   static void step(const W& w, const X& x, __m256& acc, float&) {
     const __m256i mask = _mm256_set1_epi8(0x0F);
@@ -84,6 +62,39 @@ struct Q4_KKernel : KBase {
     const __m256i msum = _mm256_madd_epi16(kx_bsums(x), w.mins);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), _mm256_cvtepi32_ps(isum), acc);
     acc = _mm256_fnmadd_ps(_mm256_set1_ps(w.dmin * x.d), _mm256_cvtepi32_ps(msum), acc);
+  }
+};
+
+// ---- Q5_K ------------------------------------------------------------------
+
+struct Q5KW {
+  Q4KW q4;            // scales, mins, d, dmin and the low 4 bits, as Q4_K
+  const uint8_t* qh;  // 32 bytes: bit j of byte l is the fifth bit of element 32 * j + l
+};
+
+struct Q5_KKernel : KBase {
+  using W = Q5KW;
+  static W load_w(const uint8_t* w_row, int64_t b) {
+    const uint8_t* p = w_row + b * sizeof(BlockQ5_K);
+    return {load_q4k_like(p, p + offsetof(BlockQ5_K, qs)), p + offsetof(BlockQ5_K, qh)};
+  }
+  static void step(const W& w, const X& x, __m256& acc, float&) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    const int8_t* xq = kx_qs(x);
+    const __m256i qh = load32(w.qh);
+    __m256i isum = _mm256_setzero_si256();
+    for (int j = 0; j < 4; ++j) {
+      const __m256i q = load32(w.q4.qs + 32 * j);
+      const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, mask), byte_bit(qh, 2 * j, 4));
+      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), mask), byte_bit(qh, 2 * j + 1, 4));
+      const __m256i p_lo = _mm256_maddubs_epi16(lo, load32(xq + 64 * j));
+      const __m256i p_hi = _mm256_maddubs_epi16(hi, load32(xq + 64 * j + 32));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p_lo, _mm256_set1_epi16(w.q4.scale[2 * j])));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(w.q4.scale[2 * j + 1])));
+    }
+    const __m256i msum = _mm256_madd_epi16(kx_bsums(x), w.q4.mins);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.q4.d * x.d), _mm256_cvtepi32_ps(isum), acc);
+    acc = _mm256_fnmadd_ps(_mm256_set1_ps(w.q4.dmin * x.d), _mm256_cvtepi32_ps(msum), acc);
   }
 };
 
@@ -109,8 +120,6 @@ struct Q6_KKernel : KBase {
     w.d = half_to_float(p + offsetof(BlockQ6_K, d));
     return w;
   }
-  // Scales of a 32-element group: lanes 0..7 (elements 0..15) take a, 8..15 take b.
-  static __m256i pair_scales(int8_t a, int8_t b) { return _mm256_set_m128i(_mm_set1_epi16(b), _mm_set1_epi16(a)); }
   static void step(const W& w, const X& x, __m256& acc, float&) {
     const __m256i mask4 = _mm256_set1_epi8(0x0F), mask_hi = _mm256_set1_epi8(0x30);
     const int8_t* xq = kx_qs(x);
@@ -143,6 +152,7 @@ struct Q6_KKernel : KBase {
 MatmulKernel avx2_k_quant_kernel(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_K: return gemm<Q4_KKernel>;
+    case GgmlType::Q5_K: return gemm<Q5_KKernel>;
     case GgmlType::Q6_K: return gemm<Q6_KKernel>;
     default: return nullptr;
   }

@@ -37,15 +37,25 @@ MatmulKernel avx512_matmul_kernel(GgmlType type);
 // avx512_packed_bytes is 0 when the type has none. avx512_pack_rows fills rows
 // [r_begin, r_end) of the packed form (r_begin a multiple of 16; rows past
 // `rows` in the last panel are zero). The prepacked kernel takes args.w = the
-// packed bytes and gives bitwise the results of avx512_matmul_kernel.
+// packed bytes and gives bitwise the results of avx512_matmul_kernel where
+// that exists (Q4_0, Q4_1); the k-quants have only the prepacked kernel (as
+// stored they take the AVX2 one, whose float order differs). Either way one
+// weight always takes the same kernel (matmul_cpu.cc), so batch invariance holds.
 size_t avx512_packed_bytes(GgmlType type, int64_t rows, int64_t cols);
 void avx512_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
                       int64_t r_begin, int64_t r_end, uint8_t* out);
 MatmulKernel avx512_prepacked_kernel(GgmlType type);
 
-// The AVX2 kernels by family (matmul_{float,q,k}_avx2.cc), behind avx2_matmul_kernel.
+// The same three for the k-quants (matmul_k_avx512.cc: Q4_K, Q5_K, Q6_K), behind the ones above.
+size_t avx512_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols);
+void avx512_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
+                        int64_t r_begin, int64_t r_end, uint8_t* out);
+MatmulKernel avx512_k_prepacked_kernel(GgmlType type);
+
+// The AVX2 kernels by family (matmul_{float,q,k,k_low_bit}_avx2.cc), behind avx2_matmul_kernel.
 MatmulKernel avx2_float_kernel(GgmlType type);
-MatmulKernel avx2_simple_quant_kernel(GgmlType type);
-MatmulKernel avx2_k_quant_kernel(GgmlType type);
+MatmulKernel avx2_simple_quant_kernel(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL
+MatmulKernel avx2_k_quant_kernel(GgmlType type);       // Q4_K, Q5_K, Q6_K
+MatmulKernel avx2_low_bit_k_kernel(GgmlType type);     // Q2_K, Q3_K, IQ4_XS
 
 }  // namespace nucleus::kernels::cpu

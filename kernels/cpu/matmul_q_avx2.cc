@@ -1,10 +1,10 @@
-// AVX2 kernels for the 32-element quants against ActBlockQ8 activations.
+// AVX2 kernels for the 32-element quants (Q4_0 .. Q8_0, IQ4_NL) against ActBlockQ8 activations.
 //
 // Per block: an exact integer dot product of 32 weights and 32 int8
 // activations (maddubs: u8 x s8 -> pairs of s16, then madd -> 8 x s32), then
 // acc += (d_w * d_x) * float(those 8 lanes). Q4_1 / Q5_1 add their min term
 // m_w * s_x (s_x = d_x * sum(q_x)) into a scalar with an FMA. Signed weights
-// (Q4_0, Q5_0, Q8_0) use |w| as the unsigned operand and move w's sign onto
+// (Q4_0, Q5_0, Q8_0, IQ4_NL) use |w| as the unsigned operand and move w's sign onto
 // the activation (sign_epi8), which is exact: no product exceeds 128 * 127.
 #include <immintrin.h>
 
@@ -144,6 +144,15 @@ struct Q5_1Kernel : MinBase {
   }
 };
 
+// IQ4_NL: each nibble indexes kIq4nlValues (signed, like Q4_0's q - 8).
+struct IQ4_NLKernel : SignedBase {
+  static W load_w(const uint8_t* w_row, int64_t b) {
+    const uint8_t* p = w_row + b * sizeof(BlockIQ4_NL);
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+    return make(_mm256_shuffle_epi8(table, unpack_nibbles(p + offsetof(BlockIQ4_NL, qs))), half_to_float(p));
+  }
+};
+
 }  // namespace
 
 MatmulKernel avx2_simple_quant_kernel(GgmlType type) {
@@ -153,6 +162,7 @@ MatmulKernel avx2_simple_quant_kernel(GgmlType type) {
     case GgmlType::Q5_0: return gemm<Q5_0Kernel>;
     case GgmlType::Q5_1: return gemm<Q5_1Kernel>;
     case GgmlType::Q8_0: return gemm<Q8_0Kernel>;
+    case GgmlType::IQ4_NL: return gemm<IQ4_NLKernel>;
     default: return nullptr;
   }
 }

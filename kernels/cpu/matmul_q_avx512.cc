@@ -355,13 +355,14 @@ MatmulKernel avx512_prepacked_kernel(GgmlType type) {
     case GgmlType::Q4_0: return gemm_prepacked<Format::kQ4_0>;
     case GgmlType::Q4_1: return gemm_prepacked<Format::kQ4_1>;
     case GgmlType::Q8_0: return gemm_prepacked<Format::kQ8_0>;
-    default: return nullptr;
+    default: return avx512_k_prepacked_kernel(type);
   }
 }
 
 size_t avx512_packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
   Format f;
-  if (!format_of(type, &f) || cols % kQK != 0) return 0;
+  if (!format_of(type, &f)) return avx512_k_packed_bytes(type, rows, cols);
+  if (cols % kQK != 0) return 0;
   const size_t blocks = static_cast<size_t>((rows + kPanel - 1) / kPanel) * static_cast<size_t>(cols / kQK);
   switch (f) {
     case Format::kQ4_0: return blocks * sizeof(PanelBlockQ4_0);
@@ -374,7 +375,7 @@ size_t avx512_packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
 void avx512_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
                       int64_t r_begin, int64_t r_end, uint8_t* out) {
   Format f;
-  if (!format_of(type, &f)) return;
+  if (!format_of(type, &f)) return avx512_k_pack_rows(type, w, w_row_bytes, rows, cols, r_begin, r_end, out);
   switch (f) {
     case Format::kQ4_0: return pack_rows<Format::kQ4_0>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
     case Format::kQ4_1: return pack_rows<Format::kQ4_1>(w, w_row_bytes, rows, cols, r_begin, r_end, out);

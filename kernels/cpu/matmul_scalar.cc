@@ -114,6 +114,17 @@ SimpleBlock unpack_q8_0(const uint8_t* src) {
   return out;
 }
 
+SimpleBlock unpack_iq4_nl(const uint8_t* src) {
+  const auto b = load_block<BlockIQ4_NL>(src);
+  SimpleBlock out{};
+  for (int j = 0; j < kQK / 2; ++j) {
+    out.q[j] = kIq4nlValues[b.qs[j] & 0x0F];
+    out.q[j + kQK / 2] = kIq4nlValues[b.qs[j] >> 4];
+  }
+  out.d = fp16_to_float(b.d);
+  return out;
+}
+
 template <SimpleBlock (*Unpack)(const uint8_t*), size_t kBlockBytes, bool kHasMin>
 float dot_simple(const uint8_t* w, const ActBlockQ8* x, int64_t nb) {
   float sum = 0.0f;
@@ -178,6 +189,97 @@ float dot_q6_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
   return sum;
 }
 
+// Q2_K and Q3_K keep their low 2 bits in the same order: element
+// 128 * h + 32 * j + l is bits 2j..2j+1 of qs[32 * h + l], and lies in the
+// 16-element sub-block (128 * h + 32 * j + l) / 16.
+inline int low2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
+
+float dot_q2_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto wb = load_block<BlockQ2_K>(w + b * sizeof(BlockQ2_K));
+    const ActBlockQ8K& xb = x[b];
+    int isum = 0;
+    int msum = 0;
+    for (int g = 0; g < 16; ++g) {
+      int dot = 0;
+      for (int e = 16 * g; e < 16 * g + 16; ++e) dot += low2(wb.qs, e) * xb.qs[e];
+      isum += (wb.scales[g] & 0xF) * dot;
+      msum += (wb.scales[g] >> 4) * xb.bsums[g];
+    }
+    sum += fp16_to_float(wb.d) * xb.d * static_cast<float>(isum);
+    sum -= fp16_to_float(wb.dmin) * xb.d * static_cast<float>(msum);
+  }
+  return sum;
+}
+
+float dot_q3_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto wb = load_block<BlockQ3_K>(w + b * sizeof(BlockQ3_K));
+    const ActBlockQ8K& xb = x[b];
+    int scales[16];
+    q3_k_scales(wb.scales, scales);
+    int isum = 0;
+    for (int g = 0; g < 16; ++g) {
+      int dot = 0;
+      for (int e = 16 * g; e < 16 * g + 16; ++e) {
+        // Third bit: bit (e / 32) of hmask[e % 32]; clear means -4.
+        const int high = (wb.hmask[e % 32] >> (e / 32)) & 1;
+        dot += (low2(wb.qs, e) - (high ? 0 : 4)) * xb.qs[e];
+      }
+      isum += scales[g] * dot;
+    }
+    sum += fp16_to_float(wb.d) * xb.d * static_cast<float>(isum);
+  }
+  return sum;
+}
+
+float dot_q5_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto wb = load_block<BlockQ5_K>(w + b * sizeof(BlockQ5_K));
+    const ActBlockQ8K& xb = x[b];
+    int isum = 0;
+    int msum = 0;
+    for (int j = 0; j < 8; ++j) {
+      int scale, min;
+      q4_k_scale_min(j, wb.scales, &scale, &min);
+      const uint8_t* q = wb.qs + 32 * (j / 2);
+      const int shift = 4 * (j & 1);
+      int dot = 0;
+      for (int l = 0; l < 32; ++l) {
+        const int v = ((q[l] >> shift) & 0xF) | (((wb.qh[l] >> j) & 1) << 4);
+        dot += v * xb.qs[32 * j + l];
+      }
+      isum += scale * dot;
+      msum += min * (xb.bsums[2 * j] + xb.bsums[2 * j + 1]);
+    }
+    const float dx = xb.d;
+    sum += fp16_to_float(wb.d) * dx * static_cast<float>(isum);
+    sum -= fp16_to_float(wb.dmin) * dx * static_cast<float>(msum);
+  }
+  return sum;
+}
+
+float dot_iq4_xs(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto wb = load_block<BlockIQ4_XS>(w + b * sizeof(BlockIQ4_XS));
+    const ActBlockQ8K& xb = x[b];
+    int isum = 0;
+    for (int ib = 0; ib < kQK_K / kQK; ++ib) {
+      const uint8_t* q = wb.qs + 16 * ib;
+      const int8_t* xq = xb.qs + 32 * ib;
+      int dot = 0;
+      for (int j = 0; j < 16; ++j) dot += kIq4nlValues[q[j] & 0xF] * xq[j] + kIq4nlValues[q[j] >> 4] * xq[j + 16];
+      isum += iq4_xs_scale(wb.scales_l, wb.scales_h, ib) * dot;
+    }
+    sum += fp16_to_float(wb.d) * xb.d * static_cast<float>(isum);
+  }
+  return sum;
+}
+
 // Applies a row dot product to every (t, r) of the range.
 template <typename XBlock, float (*Dot)(const uint8_t*, const XBlock*, int64_t), int kElemsPerX>
 void kernel(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
@@ -208,10 +310,20 @@ MatmulKernel scalar_matmul_kernel(GgmlType type) {
       return kernel<ActBlockQ8, dot_simple<unpack_q5_1, sizeof(BlockQ5_1), true>, kQK>;
     case GgmlType::Q8_0:
       return kernel<ActBlockQ8, dot_simple<unpack_q8_0, sizeof(BlockQ8_0), false>, kQK>;
+    case GgmlType::IQ4_NL:
+      return kernel<ActBlockQ8, dot_simple<unpack_iq4_nl, sizeof(BlockIQ4_NL), false>, kQK>;
+    case GgmlType::Q2_K:
+      return kernel<ActBlockQ8K, dot_q2_k, kQK_K>;
+    case GgmlType::Q3_K:
+      return kernel<ActBlockQ8K, dot_q3_k, kQK_K>;
     case GgmlType::Q4_K:
       return kernel<ActBlockQ8K, dot_q4_k, kQK_K>;
+    case GgmlType::Q5_K:
+      return kernel<ActBlockQ8K, dot_q5_k, kQK_K>;
     case GgmlType::Q6_K:
       return kernel<ActBlockQ8K, dot_q6_k, kQK_K>;
+    case GgmlType::IQ4_XS:
+      return kernel<ActBlockQ8K, dot_iq4_xs, kQK_K>;
     default:
       return nullptr;
   }

@@ -29,4 +29,23 @@ inline void q4_k_scale_min(int j, const uint8_t* q, int* scale, int* min) {
   }
 }
 
+// The 16 signed 6-bit scales of a Q3_K super-block (-32..31): low 4 bits in
+// bytes 0..7 (sub-block i < 8 in the low nibble of byte i, i >= 8 in the high
+// nibble of byte i - 8), high 2 bits in bytes 8..11 (bits 2 * (i / 4) of
+// byte 8 + i % 4); stored + 32.
+inline void q3_k_scales(const uint8_t* packed, int* scales) {
+  for (int i = 0; i < 16; ++i) {
+    const int low = i < 8 ? packed[i] & 0xF : packed[i - 8] >> 4;
+    const int high = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
+    scales[i] = (low | (high << 4)) - 32;
+  }
+}
+
+// The signed 6-bit scale of sub-block ib (0..7) of an IQ4_XS super-block (-32..31).
+inline int iq4_xs_scale(const uint8_t* scales_l, uint16_t scales_h, int ib) {
+  const int low = (scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF;
+  const int high = (scales_h >> (2 * ib)) & 3;
+  return (low | (high << 4)) - 32;
+}
+
 }  // namespace nucleus::kernels::cpu

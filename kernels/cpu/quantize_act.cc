@@ -32,9 +32,14 @@ ActFormat act_format(GgmlType weight_type) {
     case GgmlType::Q5_0:
     case GgmlType::Q5_1:
     case GgmlType::Q8_0:
+    case GgmlType::IQ4_NL:
       return ActFormat::kQ8;
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K:
     case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
     case GgmlType::Q6_K:
+    case GgmlType::IQ4_XS:
       return ActFormat::kQ8K;
     default:
       return ActFormat::kFloat;

@@ -22,7 +22,7 @@
 
 namespace nucleus::kernels::cpu {
 
-// 32 elements; used with every simple quant (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0).
+// 32 elements; used with every simple quant (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL).
 struct ActBlockQ8 {
   float d;         // scale: x ~= d * qs[i]
   float s;         // d * sum(qs): the term Q4_1 / Q5_1 multiply by their min
@@ -31,7 +31,7 @@ struct ActBlockQ8 {
 };
 static_assert(sizeof(ActBlockQ8) == 44);
 
-// 256 elements; used with the k-quants (Q4_K, Q6_K).
+// 256 elements; used with the k-quants (Q2_K .. Q6_K) and IQ4_XS.
 struct ActBlockQ8K {
   float d;
   int8_t qs[kQK_K];

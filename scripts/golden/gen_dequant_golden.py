@@ -30,8 +30,13 @@ SCALE_FIELDS = {
     T.Q5_0: [0],
     T.Q5_1: [0, 2],
     T.Q8_0: [0],
+    T.Q2_K: [80, 82],
+    T.Q3_K: [108],
     T.Q4_K: [0, 2],
+    T.Q5_K: [0, 2],
     T.Q6_K: [208],
+    T.IQ4_NL: [0],
+    T.IQ4_XS: [0],
 }
 BLOCKS = {T.F32: 64, T.F16: 128, T.BF16: 128}  # elements for the float types
 QUANT_BLOCKS = 8  # blocks of the 32-element quants
@@ -65,7 +70,9 @@ def make_raw(rng, qtype):
 def main():
     rng = np.random.default_rng(SEED)
     os.makedirs(OUT, exist_ok=True)
-    for qtype in [T.F32, T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q6_K]:
+    # Types are appended at the end so that the existing files keep their bytes.
+    for qtype in [T.F32, T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q6_K,
+                  T.Q2_K, T.Q3_K, T.Q5_K, T.IQ4_NL, T.IQ4_XS]:
         raw = make_raw(rng, qtype)
         ref = np.asarray(dequantize(raw, qtype), dtype=np.float32).reshape(-1)
         assert np.all(np.isfinite(ref)), qtype.name

@@ -82,8 +82,9 @@ TEST_P(DequantizeGoldenTest, MatchesGgufPythonBitwise) {
 
 INSTANTIATE_TEST_SUITE_P(AllSupportedTypes, DequantizeGoldenTest,
                          ::testing::Values(GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1,
-                                           GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q4_K,
-                                           GgmlType::Q6_K),
+                                           GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q2_K,
+                                           GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
+                                           GgmlType::IQ4_NL, GgmlType::IQ4_XS),
                          [](const auto& info) { return std::string(ggml_type_name(info.param)); });
 
 TEST(GgmlTypesTest, TraitsAndRowSizes) {
@@ -94,8 +95,18 @@ TEST(GgmlTypesTest, TraitsAndRowSizes) {
   EXPECT_EQ(ggml_type_name(GgmlType::Q4_K), "Q4_K");
   EXPECT_FALSE(ggml_type_traits(4).has_value());  // ids 4 and 5 (old Q4_2/Q4_3) were removed from ggml
   EXPECT_FALSE(ggml_type_traits(1000).has_value());
-  ASSERT_TRUE(ggml_type_traits(static_cast<uint32_t>(GgmlType::Q5_K)).has_value());
-  EXPECT_FALSE(ggml_type_traits(static_cast<uint32_t>(GgmlType::Q5_K))->supported);
+  ASSERT_TRUE(ggml_type_traits(static_cast<uint32_t>(GgmlType::Q8_K)).has_value());
+  EXPECT_FALSE(ggml_type_traits(static_cast<uint32_t>(GgmlType::Q8_K))->supported);
+  // ggml's other types are known by name (so a file using one is refused by name), not supported.
+  ASSERT_TRUE(ggml_type_traits(16).has_value());
+  EXPECT_EQ(ggml_type_traits(16)->name, "IQ2_XXS");
+  EXPECT_FALSE(ggml_type_traits(16)->supported);
+  EXPECT_EQ(ggml_row_size(GgmlType::Q2_K, 512), 2u * 84);
+  EXPECT_EQ(ggml_row_size(GgmlType::Q3_K, 256), 110u);
+  EXPECT_EQ(ggml_row_size(GgmlType::Q5_K, 256), 176u);
+  EXPECT_EQ(ggml_row_size(GgmlType::IQ4_NL, 64), 2u * 18);
+  EXPECT_EQ(ggml_row_size(GgmlType::IQ4_XS, 256), 136u);
+  EXPECT_THROW(ggml_row_size(GgmlType::IQ4_XS, 32), std::invalid_argument);
   EXPECT_THROW(ggml_row_size(GgmlType::Q8_0, 33), std::invalid_argument);
   EXPECT_THROW(ggml_row_size(GgmlType::Q8_0, -32), std::invalid_argument);
 }
@@ -104,7 +115,8 @@ TEST(GgmlTypesTest, DequantizeRejectsPartialBlocksAndUnsupportedTypes) {
   std::vector<uint8_t> raw(210 * 2);
   std::vector<float> out(512);
   EXPECT_THROW(dequantize_row(GgmlType::Q6_K, raw.data(), out.data(), 100), std::invalid_argument);
-  EXPECT_THROW(dequantize_row(GgmlType::Q5_K, raw.data(), out.data(), 256), std::invalid_argument);
+  EXPECT_THROW(dequantize_row(GgmlType::Q8_K, raw.data(), out.data(), 256), std::invalid_argument);
+  EXPECT_THROW(dequantize_row(static_cast<GgmlType>(16), raw.data(), out.data(), 256), std::invalid_argument);
   EXPECT_THROW(dequantize_row(static_cast<GgmlType>(77), raw.data(), out.data(), 32), std::invalid_argument);
 }
 

@@ -4,6 +4,7 @@
 // tests need no quantizer; the reference dequantizes them with dequantize_row.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -79,6 +80,23 @@ inline RandomWeights random_weights(std::mt19937& rng, GgmlType type, int64_t ro
         case GgmlType::Q6_K:
           put_fp16(p + sizeof(BlockQ6_K) - 2, scale(rng) / 32.0f);
           break;
+        case GgmlType::Q2_K:
+          put_fp16(p + offsetof(BlockQ2_K, d), scale(rng) / 4.0f);
+          put_fp16(p + offsetof(BlockQ2_K, dmin), scale(rng) / 8.0f);
+          break;
+        case GgmlType::Q3_K:
+          put_fp16(p + offsetof(BlockQ3_K, d), scale(rng) / 16.0f);
+          break;
+        case GgmlType::Q5_K:
+          put_fp16(p, scale(rng) / 32.0f);
+          put_fp16(p + 2, scale(rng) / 8.0f);
+          break;
+        case GgmlType::IQ4_NL:
+          put_fp16(p, scale(rng) / 2.0f);
+          break;
+        case GgmlType::IQ4_XS:
+          put_fp16(p, scale(rng) / 64.0f);
+          break;
         default:
           break;
       }
@@ -93,9 +111,10 @@ inline RandomWeights random_weights(std::mt19937& rng, GgmlType type, int64_t ro
 }
 
 inline const std::vector<GgmlType>& all_weight_types() {
-  static const std::vector<GgmlType> types = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0,
-                                              GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
-                                              GgmlType::Q4_K, GgmlType::Q6_K};
+  static const std::vector<GgmlType> types = {
+      GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0,   GgmlType::Q4_0,
+      GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::IQ4_NL, GgmlType::Q2_K,
+      GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,   GgmlType::IQ4_XS};
   return types;
 }
 
@@ -122,7 +141,7 @@ inline std::vector<bool> kernel_paths() {
 
 // The matmul kernel paths: AVX-512 (VNNI kernels for Q4_0 / Q4_1, AVX2 for
 // the rest), AVX-512 with weights prepacked (packed_weight.h: Q4_0 / Q4_1 /
-// Q8_0), AVX2 only, scalar only.
+// Q8_0 / Q4_K / Q5_K / Q6_K), AVX2 only, scalar only.
 enum class KernelPath { kAvx512, kAvx512Packed, kAvx2, kScalar };
 
 inline const char* path_name(KernelPath p) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quantize_act.h"
 #include "kernels/ops.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -36,7 +37,7 @@ double tolerance(GgmlType type, const float* w, const float* x, int64_t cols) {
   double abs_sum = 0.0;
   for (int64_t k = 0; k < cols; ++k) abs_sum += std::fabs(static_cast<double>(w[k]) * x[k]);
   if (test::is_float_type(type)) return (static_cast<double>(cols) + 16.0) * 6e-8 * abs_sum + 1e-30;
-  const bool k_quant = type == GgmlType::Q4_K || type == GgmlType::Q6_K;
+  const bool k_quant = test::block_size_of(type) == 256;  // the k-quants and IQ4_XS take ActBlockQ8K
   const bool has_min = type == GgmlType::Q4_1 || type == GgmlType::Q5_1;
   const int qblock = k_quant ? 256 : 32;
   double quant = 0.0;
@@ -199,11 +200,28 @@ TEST(MatmulTest, PrepackedEqualsRepackedPerCall) {
   }
 }
 
+// The types with a packed kernel are packed (so the kAvx512Packed path of the
+// tests above runs that kernel), to exactly the size the kernel reads.
+TEST(MatmulTest, PackingCoversTypesWithPackedKernel) {
+  if (!cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  std::mt19937 rng(4);
+  ThreadPool pool(2);
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K,
+                        GgmlType::Q6_K}) {
+    const auto w = random_weights(rng, type, 40, 512);  // 3 panels, the last one partial
+    const PackedWeight packed = pack_weight_cpu(pool, w.view);
+    ASSERT_FALSE(packed.empty()) << ggml_type_name(type);
+    EXPECT_EQ(packed.bytes(), cpu::avx512_packed_bytes(type, 40, 512)) << ggml_type_name(type);
+    EXPECT_GE(packed.bytes(), 48 * ggml_row_size(type, 512)) << ggml_type_name(type);
+  }
+}
+
 // Packing is refused, not wrong, where no packed kernel exists.
 TEST(MatmulTest, PackingSkipsTypesWithoutPackedKernel) {
   std::mt19937 rng(3);
   ThreadPool pool(1);
-  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q5_0}) {
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q5_0, GgmlType::Q2_K,
+                        GgmlType::Q3_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS}) {
     const auto w = random_weights(rng, type, 16, 256);
     EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
   }

@@ -307,8 +307,8 @@ TEST(GgufErrorTest, BadTensorTypes) {
   GgufWriter::patch<uint32_t>(b, w.layout().tensors[0].type, 99);
   expect_gguf_error([&] { parse(b); }, {"mem.gguf: tensor 'a.weight': unknown tensor type id 99"});
   b = bytes;
-  GgufWriter::patch<uint32_t>(b, w.layout().tensors[0].type, static_cast<uint32_t>(GgmlType::Q5_K));
-  expect_gguf_error([&] { parse(b); }, {"tensor 'a.weight': unsupported tensor type Q5_K"});
+  GgufWriter::patch<uint32_t>(b, w.layout().tensors[0].type, static_cast<uint32_t>(GgmlType::Q8_K));
+  expect_gguf_error([&] { parse(b); }, {"tensor 'a.weight': unsupported tensor type Q8_K"});
 }
 
 TEST(GgufErrorTest, DuplicateNamesAndKeys) {

@@ -1,0 +1,451 @@
+// AVX-512 VNNI kernels for Q4_K, Q5_K and Q6_K weights, prepacked at load
+// (packed_weight.h), against ActBlockQ8K activations.
+//
+// Layout: as matmul_q_avx512.cc, a panel is 16 weight rows, one row per 32-bit
+// lane. Each 256-element super-block of a panel is repacked once into a
+// PanelBlockQ4_K: per 32-element sub-block j, 4 registers whose lane r holds 4
+// bytes of row r, byte i of register g carrying element 4g + i in its low
+// nibble and element 16 + 4g + i in its high nibble (the Q4_0 order, so one
+// AND and one shift-AND give 8 registers of unsigned bytes); then the 6-bit
+// scales and mins as bytes, and the fp16 d and dmin, 16 rows each. The same
+// bytes as the 16 blocks it replaces plus 64 (2368 vs 2304), so decode reads
+// no more memory.
+//
+// Per super-block, all integer and exact: a sub-block's dot product with a
+// token is 8 VPDPBUSD (4-byte groups of the token broadcast), times the
+// sub-block scale (VPMULLD), summed over the 8 sub-blocks; the mins meet the
+// token's 16-element sums through 8 VPDPWSSD (pairs (min_j, min_j) against
+// (bsums[2j], bsums[2j + 1])). Float order of y[t, r], the same for every
+// tile, panel position, T and thread count (batch invariance, ops.h):
+//   acc = 0; for b in order: acc = fma(d_w * d_x, float(isum), acc); acc = fnma(dmin_w * d_x, float(msum), acc)
+//
+// Q6_K (PanelBlockQ6_K) keeps the same 32-element groups: the low 4 bits as
+// Q4_K's nibbles, the high 2 bits of two groups in one more register set, the
+// 16 int8 scales as (scale of elements 0..15, of 16..31) pairs per group. A
+// group is two 16-element dot products (one chain each) times their scales;
+// the -32 offset is one VPDPWSSD of (-32 * scale) pairs against the token's
+// 16-element sums. acc = 0; for b in order: acc = fma(d_w * d_x, float(isum), acc).
+// Q5_K (PanelBlockQ5_K) is Q4_K's panel plus one register of fifth bits per
+// sub-block, merged into the nibbles with one shift, AND and ternary-logic op.
+// These results differ from the AVX2 kernels' (which sum 8 float lanes).
+#if defined(__GNUC__) && !defined(__clang__)  // see matmul_q_avx512.cc
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/cpu/matmul_kernels.h"
+#include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/quantize_act.h"
+
+namespace nucleus::kernels::cpu {
+namespace {
+
+constexpr int kPanel = 16;              // weight rows per ZMM register
+constexpr int kMR = 6;                  // tokens per register tile
+constexpr int64_t kPanelsPerGroup = 4;  // panels every token chunk reuses while they are hot (T > kMR)
+constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel group passes
+constexpr int64_t kPrefetchBlocks = 2;  // super-blocks fetched ahead (~5-7 KB, as the Q4 kernels' 16 blocks)
+
+struct PanelBlockQ4_K {
+  uint8_t q[8][4][64];    // [sub-block][register][lane r * 4 + i]
+  uint8_t scales[8][16];  // [sub-block][row]
+  uint8_t mins[8][16];
+  uint16_t d[kPanel];
+  uint16_t dmin[kPanel];
+};
+static_assert(sizeof(PanelBlockQ4_K) == 37 * 64);
+
+// Q4_K's panel and the fifth bits: byte i of lane r of qh[j] holds, in bit g,
+// the fifth bit of element 4g + i of sub-block j and, in bit 4 + g, that of
+// element 16 + 4g + i (the elements of q[j][g]'s byte i).
+struct PanelBlockQ5_K {
+  uint8_t q[8][4][64];
+  uint8_t qh[8][64];
+  uint8_t scales[8][16];
+  uint8_t mins[8][16];
+  uint16_t d[kPanel];
+  uint16_t dmin[kPanel];
+};
+static_assert(sizeof(PanelBlockQ5_K) == 45 * 64);
+
+// Super-blocks [0, nb) of rows [r0, r0 + n) (n <= 16; missing rows are zero).
+// Block is BlockQ4_K with Panel PanelBlockQ4_K, or BlockQ5_K with PanelBlockQ5_K.
+template <class Block, class Panel>
+void pack_panel_q45_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
+  constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
+  for (int64_t b = 0; b < nb; ++b) {
+    Panel& p = out[b];
+    std::memset(&p, 0, sizeof p);
+    for (int r = 0; r < n; ++r) {
+      const auto blk = load_block<Block>(w + (r0 + r) * w_row_bytes + b * sizeof(Block));
+      p.d[r] = blk.d;
+      p.dmin[r] = blk.dmin;
+      for (int j = 0; j < 8; ++j) {
+        int scale, min;
+        q4_k_scale_min(j, blk.scales, &scale, &min);
+        p.scales[j][r] = static_cast<uint8_t>(scale);
+        p.mins[j][r] = static_cast<uint8_t>(min);
+        // Sub-block j is nibble (j & 1) of bytes 32 * (j / 2) .. + 31.
+        const uint8_t* q = blk.qs + 32 * (j / 2);
+        const int shift = 4 * (j & 1);
+        for (int k = 0; k < 16; ++k) {
+          const int lo = (q[k] >> shift) & 0xF, hi = (q[k + 16] >> shift) & 0xF;
+          p.q[j][k / 4][4 * r + k % 4] = static_cast<uint8_t>(lo | (hi << 4));
+          if constexpr (kFifthBit) {  // bit j of qh[l] belongs to element 32 * j + l
+            const int bit_lo = (blk.qh[k] >> j) & 1, bit_hi = (blk.qh[k + 16] >> j) & 1;
+            p.qh[j][4 * r + k % 4] |= static_cast<uint8_t>((bit_lo << (k / 4)) | (bit_hi << (4 + k / 4)));
+          }
+        }
+      }
+    }
+  }
+}
+
+inline int32_t load_i32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline float load_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline __m512 load_fp16x16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+inline __m512i load_u8x16_as_i32(const uint8_t* p) {
+  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// (l & 0x0F) | high, bytewise; high holds bits 4..5 at most.
+inline __m512i low_nibble_or(__m512i l, __m512i high) {
+  return _mm512_ternarylogic_epi32(l, high, _mm512_set1_epi8(0x0F), 0xEC);
+}
+
+// Tokens [t0, t0 + MR) against one Q4_K or Q5_K panel; writes the lanes in `live`.
+template <int MR, class Panel>
+__attribute__((always_inline)) inline void tile_q45_k(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0,
+                                                      int64_t r0, __mmask16 live) {
+  constexpr bool kFifthBit = std::is_same_v<Panel, PanelBlockQ5_K>;
+  __m512 acc[MR];
+  const uint8_t* x_rows[MR];
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
+  }
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const Panel& p = panel[b];
+    // Block b + kPrefetchBlocks is fetched a few lines per sub-block: Q5_K's 45
+    // lines at once stalled decode as Q6_K's did (prefetches never fault, so
+    // running past the weight's end is harmless).
+    const char* ahead = reinterpret_cast<const char*>(panel + b + kPrefetchBlocks);
+    constexpr size_t kLinesPerSubBlock = (sizeof(Panel) / 64 + 7) / 8;
+    const size_t x_off = static_cast<size_t>(b) * sizeof(ActBlockQ8K);
+    __m512i isum[MR];
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 1
+    for (int j = 0; j < 8; ++j) {
+#pragma GCC unroll 8
+      for (size_t line = 0; line < kLinesPerSubBlock; ++line) {
+        _mm_prefetch(ahead + 64 * (j * kLinesPerSubBlock + line), _MM_HINT_T0);
+      }
+      __m512i w[8];
+#pragma GCC unroll 4
+      for (int g = 0; g < 4; ++g) {
+        const __m512i packed = _mm512_loadu_si512(p.q[j][g]);
+        if constexpr (kFifthBit) {
+          // Bits g and 4 + g of qh moved to bit 4 (16-bit shifts: what crosses a byte is masked off).
+          const __m512i qh = _mm512_loadu_si512(p.qh[j]), bit4 = _mm512_set1_epi8(0x10);
+          w[g] = low_nibble_or(packed, _mm512_and_si512(_mm512_slli_epi16(qh, 4 - g), bit4));
+          w[g + 4] = low_nibble_or(_mm512_srli_epi16(packed, 4), _mm512_and_si512(_mm512_srli_epi16(qh, g), bit4));
+        } else {
+          w[g] = _mm512_and_si512(packed, nibble);
+          w[g + 4] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+        }
+      }
+      const __m512i scale = load_u8x16_as_i32(p.scales[j]);
+#pragma GCC unroll 8
+      for (int t = 0; t < MR; ++t) {
+        const uint8_t* xq = x_rows[t] + x_off + offsetof(ActBlockQ8K, qs) + 32 * j;
+        // Two chains of 4 (elements 0..15, 16..31) halve the latency; integer sums are exact.
+        __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; ++g) {
+          lo = _mm512_dpbusd_epi32(lo, w[g], _mm512_set1_epi32(load_i32(xq + 4 * g)));
+          hi = _mm512_dpbusd_epi32(hi, w[g + 4], _mm512_set1_epi32(load_i32(xq + 16 + 4 * g)));
+        }
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_add_epi32(lo, hi), scale));
+      }
+    }
+    __m512i mins[8];  // lane r: (min_j, min_j) as two int16
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      const __m512i m = load_u8x16_as_i32(p.mins[j]);
+      mins[j] = _mm512_or_si512(m, _mm512_slli_epi32(m, 16));
+    }
+    const __m512 d = load_fp16x16(p.d), dmin = load_fp16x16(p.dmin);
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      const uint8_t* xb = x_rows[t] + x_off;
+      __m512i msum = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m512i bsums = _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8K, bsums) + 4 * j));
+        msum = _mm512_dpwssd_epi32(msum, mins[j], bsums);
+      }
+      const __m512 dx = _mm512_set1_ps(load_f32(xb + offsetof(ActBlockQ8K, d)));
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, dx), _mm512_cvtepi32_ps(isum[t]), acc[t]);
+      acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, dx), _mm512_cvtepi32_ps(msum), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.ldy + r0, live, acc[t]);
+}
+
+struct PanelBlockQ6_K {
+  uint8_t ql[8][4][64];     // [group][register][lane r * 4 + i]: element 4g + i low nibble, 16 + 4g + i high
+  uint8_t qh[4][4][64];     // [group pair][register][lane r * 4 + i]: 2 bits each for elements 4g + i, 16 + 4g + i
+                            // of the pair's first group (bits 0..3), then of its second (bits 4..7)
+  int8_t scales[8][16][2];  // [group][row][half]
+  uint16_t d[kPanel];
+  uint8_t pad[32];          // a whole number of cache lines
+};
+static_assert(sizeof(PanelBlockQ6_K) == 53 * 64);
+
+// The 256 values 0..63 of a Q6_K super-block (stored value + 32), in element order.
+void unpack_q6_k(const BlockQ6_K& blk, uint8_t* q) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = blk.ql + 64 * h;
+    const uint8_t* qh = blk.qh + 32 * h;
+    uint8_t* y = q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      y[l] = static_cast<uint8_t>((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4));
+      y[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+      y[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+      y[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+    }
+  }
+}
+
+void pack_panel_q6_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockQ6_K* out) {
+  for (int64_t b = 0; b < nb; ++b) {
+    PanelBlockQ6_K& p = out[b];
+    std::memset(&p, 0, sizeof p);
+    for (int r = 0; r < n; ++r) {
+      const auto blk = load_block<BlockQ6_K>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockQ6_K));
+      p.d[r] = blk.d;
+      uint8_t q[kQK_K];
+      unpack_q6_k(blk, q);
+      for (int s = 0; s < 8; ++s) {
+        for (int k = 0; k < 16; ++k) {
+          const int lo = q[32 * s + k], hi = q[32 * s + 16 + k];
+          uint8_t* byte = &p.ql[s][k / 4][4 * r + k % 4];
+          *byte = static_cast<uint8_t>((lo & 0xF) | ((hi & 0xF) << 4));
+          const int high_bits = (lo >> 4) | ((hi >> 4) << 2);
+          p.qh[s / 2][k / 4][4 * r + k % 4] |= static_cast<uint8_t>(high_bits << (4 * (s % 2)));
+        }
+      }
+      for (int j = 0; j < 16; ++j) p.scales[j / 2][r][j % 2] = blk.scales[j];
+    }
+  }
+}
+
+// Bits 4..5 of every byte from h (already shifted there) over the low nibble of l.
+inline __m512i six_bits(__m512i l, __m512i h_shifted) {
+  return low_nibble_or(l, _mm512_and_si512(h_shifted, _mm512_set1_epi8(0x30)));
+}
+
+// Group s = 2 k + E of a Q6_K panel block against MR tokens, into isum.
+template <int MR, int E>
+__attribute__((always_inline)) inline void q6_k_group(const PanelBlockQ6_K& p, int k, const uint8_t* const* x_rows,
+                                                      size_t x_off, __m512i* isum) {
+  constexpr int s_in_pair = E;
+  const int s = 2 * k + s_in_pair;
+  __m512i w[8];
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+    const __m512i l = _mm512_loadu_si512(p.ql[s][g]);
+    const __m512i h = _mm512_loadu_si512(p.qh[k][g]);
+    // This group's bits: 0..1 and 2..3 (E = 0) or 4..5 and 6..7 (E = 1), moved to 4..5.
+    w[g] = six_bits(l, E == 0 ? _mm512_slli_epi16(h, 4) : h);
+    w[g + 4] = six_bits(_mm512_srli_epi16(l, 4), E == 0 ? _mm512_slli_epi16(h, 2) : _mm512_srli_epi16(h, 2));
+  }
+  const __m512i pair = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.scales[s])));
+  const __m512i scale_lo = _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
+  const __m512i scale_hi = _mm512_srai_epi32(pair, 16);
+  // -32 * scale fits int16 (|scale| <= 128).
+  const __m512i offset = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(pair, 5));
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+    const uint8_t* xb = x_rows[t] + x_off;
+    const uint8_t* xq = xb + offsetof(ActBlockQ8K, qs) + 32 * s;
+    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+      lo = _mm512_dpbusd_epi32(lo, w[g], _mm512_set1_epi32(load_i32(xq + 4 * g)));
+      hi = _mm512_dpbusd_epi32(hi, w[g + 4], _mm512_set1_epi32(load_i32(xq + 16 + 4 * g)));
+    }
+    const __m512i bsums = _mm512_set1_epi32(load_i32(xb + offsetof(ActBlockQ8K, bsums) + 4 * s));
+    __m512i sum = _mm512_dpwssd_epi32(isum[t], offset, bsums);
+    sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(lo, scale_lo));
+    isum[t] = _mm512_add_epi32(sum, _mm512_mullo_epi32(hi, scale_hi));
+  }
+}
+
+template <int MR>
+__attribute__((always_inline)) inline void tile_q6_k(const MatmulArgs& a, const PanelBlockQ6_K* panel, int64_t nb,
+                                                     int64_t t0, int64_t r0, __mmask16 live) {
+  __m512 acc[MR];
+  const uint8_t* x_rows[MR];
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const PanelBlockQ6_K& p = panel[b];
+    // Block b + kPrefetchBlocks is fetched a quarter per group pair: 53 lines
+    // at once overflowed the core's miss buffers and stalled decode.
+    const char* ahead = reinterpret_cast<const char*>(panel + b + kPrefetchBlocks);
+    constexpr size_t kLinesPerPair = (sizeof(PanelBlockQ6_K) / 64 + 3) / 4;
+    const size_t x_off = static_cast<size_t>(b) * sizeof(ActBlockQ8K);
+    __m512i isum[MR];
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 1
+    for (int k = 0; k < 4; ++k) {
+#pragma GCC unroll 16
+      for (size_t line = 0; line < kLinesPerPair; ++line) {  // prefetches never fault: running past the end is harmless
+        _mm_prefetch(ahead + 64 * (k * kLinesPerPair + line), _MM_HINT_T0);
+      }
+      q6_k_group<MR, 0>(p, k, x_rows, x_off, isum);
+      q6_k_group<MR, 1>(p, k, x_rows, x_off, isum);
+    }
+    const __m512 d = load_fp16x16(p.d);
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      const __m512 dx = _mm512_set1_ps(load_f32(x_rows[t] + x_off + offsetof(ActBlockQ8K, d)));
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, dx), _mm512_cvtepi32_ps(isum[t]), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.ldy + r0, live, acc[t]);
+}
+
+// One k-quant format: its panel block, packer and tile.
+template <class Block, class PanelBlock>
+struct Q45KFormat {
+  using Panel = PanelBlock;
+  static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
+    pack_panel_q45_k<Block, Panel>(w, w_row_bytes, r0, n, nb, out);
+  }
+  template <int MR>
+  static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
+    tile_q45_k<MR, Panel>(a, panel, nb, t0, r0, live);
+  }
+};
+using Q4KFormat = Q45KFormat<BlockQ4_K, PanelBlockQ4_K>;
+using Q5KFormat = Q45KFormat<BlockQ5_K, PanelBlockQ5_K>;
+
+struct Q6KFormat {
+  using Panel = PanelBlockQ6_K;
+  static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
+    pack_panel_q6_k(w, w_row_bytes, r0, n, nb, out);
+  }
+  template <int MR>
+  static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
+    tile_q6_k<MR>(a, panel, nb, t0, r0, live);
+  }
+};
+
+template <class F>
+void token_strip(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0,
+                 __mmask16 live) {
+  int64_t t = t0;
+  for (; t + kMR <= t1; t += kMR) F::template tile<kMR>(a, panel, nb, t, r0, live);
+  switch (t1 - t) {
+    case 1: F::template tile<1>(a, panel, nb, t, r0, live); break;
+    case 2: F::template tile<2>(a, panel, nb, t, r0, live); break;
+    case 3: F::template tile<3>(a, panel, nb, t, r0, live); break;
+    case 4: F::template tile<4>(a, panel, nb, t, r0, live); break;
+    case 5: F::template tile<5>(a, panel, nb, t, r0, live); break;
+    default: break;
+  }
+  static_assert(kMR == 6, "the remainder switch covers 1..kMR-1");
+}
+
+// Rows [r_begin, r_end) (r_begin a multiple of 16) for all tokens; panel k of
+// the packed weight starts at super-block k * nb. Panels go in groups that
+// every token chunk reuses while they are hot.
+template <class F>
+void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  const int64_t nb = a.cols / kQK_K;
+  const auto* packed = reinterpret_cast<const typename F::Panel*>(a.w);
+  const int64_t group_rows = kPanel * (a.T <= kMR ? 1 : kPanelsPerGroup);
+  for (int64_t g0 = r_begin; g0 < r_end; g0 += group_rows) {
+    const int64_t g1 = std::min(r_end, g0 + group_rows);
+    for (int64_t tc = 0; tc < a.T; tc += kTokenChunk) {
+      const int64_t tc_end = std::min(a.T, tc + kTokenChunk);
+      for (int64_t r0 = g0; r0 < g1; r0 += kPanel) {
+        const int n = static_cast<int>(std::min<int64_t>(kPanel, g1 - r0));
+        token_strip<F>(a, packed + (r0 / kPanel) * nb, nb, tc, tc_end, r0, static_cast<__mmask16>((1u << n) - 1u));
+      }
+    }
+  }
+}
+
+template <class F>
+void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols, int64_t r_begin, int64_t r_end,
+               uint8_t* out) {
+  const int64_t nb = cols / kQK_K;
+  auto* packed = reinterpret_cast<typename F::Panel*>(out);
+  for (int64_t r0 = r_begin; r0 < r_end; r0 += kPanel) {
+    const int n = static_cast<int>(std::min<int64_t>(kPanel, rows - r0));
+    F::pack(w, w_row_bytes, r0, n, nb, packed + (r0 / kPanel) * nb);
+  }
+}
+
+}  // namespace
+
+MatmulKernel avx512_k_prepacked_kernel(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_K: return gemm_prepacked<Q4KFormat>;
+    case GgmlType::Q5_K: return gemm_prepacked<Q5KFormat>;
+    case GgmlType::Q6_K: return gemm_prepacked<Q6KFormat>;
+    default: return nullptr;
+  }
+}
+
+size_t avx512_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
+  if (cols % kQK_K != 0) return 0;
+  const size_t blocks = static_cast<size_t>((rows + kPanel - 1) / kPanel) * static_cast<size_t>(cols / kQK_K);
+  switch (type) {
+    case GgmlType::Q4_K: return blocks * sizeof(PanelBlockQ4_K);
+    case GgmlType::Q5_K: return blocks * sizeof(PanelBlockQ5_K);
+    case GgmlType::Q6_K: return blocks * sizeof(PanelBlockQ6_K);
+    default: return 0;
+  }
+}
+
+void avx512_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
+                        int64_t r_begin, int64_t r_end, uint8_t* out) {
+  switch (type) {
+    case GgmlType::Q4_K: return pack_rows<Q4KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
+    case GgmlType::Q5_K: return pack_rows<Q5KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
+    case GgmlType::Q6_K: return pack_rows<Q6KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
+    default: return;
+  }
+}
+
+}  // namespace nucleus::kernels::cpu
