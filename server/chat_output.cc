@@ -29,7 +29,7 @@ ChatMessageOut parse_chat_output(const ChatOutputPlan& plan, const std::string& 
 ChatOutputStream::ChatOutputStream(std::shared_ptr<const ChatOutputPlan> plan, int choice)
     : plan_(std::move(plan)), choice_(choice) {
   if (plan_->tools.forced()) {
-    ids_.emplace(plan_->id_seed + static_cast<uint64_t>(choice_));
+    ids_.emplace(plan_->id_seed + static_cast<uint64_t>(choice_), plan_->tools.id_style);
     return;
   }
   if (plan_->split_reasoning) reasoning_.emplace(plan_->started_in_reasoning);

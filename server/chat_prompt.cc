@@ -35,6 +35,7 @@ std::shared_ptr<const ChatOutputPlan> chat_output_plan(const ServerState& state,
   plan->started_in_reasoning = plan->split_reasoning && prompt_ends_in_reasoning(prompt_text);
   plan->format = state.tool_call_format;
   plan->tools = std::move(tools);
+  if (plan->format == ToolCallFormat::kMistral) plan->tools.id_style = ToolCallIdStyle::kNineAlphanumerics;
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   plan->id_seed = rng();
   return plan;

@@ -272,7 +272,7 @@ std::vector<ForcedCall> scan_forced_calls(const ChatTools& t, std::string_view t
 }
 
 std::vector<ToolCall> read_forced_calls(const ChatTools& t, const std::string& text, uint64_t id_seed) {
-  ToolCallIdSource ids(id_seed);
+  ToolCallIdSource ids(id_seed, t.id_style);
   std::vector<ToolCall> calls;
   for (ForcedCall& c : scan_forced_calls(t, text)) calls.push_back({ids.next(), std::move(c.name), std::move(c.arguments)});
   if (t.choice == ToolChoice::kNamed && calls[0].arguments.empty()) calls[0].arguments = "{}";

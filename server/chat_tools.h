@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "server/structured_output.h"
+#include "text/tool_call_id.h"
 #include "text/tool_call_parser.h"
 
 namespace nucleus::server {
@@ -31,6 +32,7 @@ struct ChatTools {
   ToolChoice choice = ToolChoice::kNone;
   std::string forced_name;       // kNamed
   bool parallel = true;          // parallel_tool_calls
+  ToolCallIdStyle id_style = ToolCallIdStyle::kOpenAI;  // of the ids given to forced calls
 
   bool forced() const { return choice == ToolChoice::kRequired || choice == ToolChoice::kNamed; }
 };

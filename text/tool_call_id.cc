@@ -18,9 +18,10 @@ uint64_t splitmix64(uint64_t& state) {
 
 std::string ToolCallIdSource::next() {
   constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  constexpr int kLength = 24;
-  std::string id = "call_";
-  for (int i = 0; i < kLength; ++i) id += kAlphabet[splitmix64(state_) % kAlphabet.size()];
+  const bool nine = style_ == ToolCallIdStyle::kNineAlphanumerics;
+  const int length = nine ? 9 : 24;
+  std::string id = nine ? "" : "call_";
+  for (int i = 0; i < length; ++i) id += kAlphabet[splitmix64(state_) % kAlphabet.size()];
   return id;
 }
 

@@ -8,13 +8,20 @@
 
 namespace nucleus {
 
+// Mistral's templates refuse any id but 9 letters and digits ("Tool call IDs
+// should be alphanumeric strings with length 9!"), so ids given to a client
+// that will send them back to such a template have that shape.
+enum class ToolCallIdStyle { kOpenAI, kNineAlphanumerics };
+
 class ToolCallIdSource {
  public:
-  explicit ToolCallIdSource(uint64_t seed) : state_(seed) {}
+  explicit ToolCallIdSource(uint64_t seed, ToolCallIdStyle style = ToolCallIdStyle::kOpenAI)
+      : state_(seed), style_(style) {}
   std::string next();
 
  private:
   uint64_t state_;
+  ToolCallIdStyle style_;
 };
 
 }  // namespace nucleus

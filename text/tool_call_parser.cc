@@ -25,6 +25,10 @@ constexpr std::array<std::pair<ToolCallFormat, std::string_view>, 8> kFormatName
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 
 // A model-given id is kept; the others are drawn from the seed in call order.
+ToolCallIdStyle id_style(ToolCallFormat format) {
+  return format == ToolCallFormat::kMistral ? ToolCallIdStyle::kNineAlphanumerics : ToolCallIdStyle::kOpenAI;
+}
+
 ToolCall with_id(ToolCall call, ToolCallIdSource& ids) {
   if (call.id.empty()) call.id = ids.next();
   return call;
@@ -69,7 +73,7 @@ std::optional<ToolCallFormat> parse_tool_call_format(std::string_view name) {
 ParsedOutput parse_tool_calls(ToolCallFormat format, std::string_view text, uint64_t id_seed) {
   tool_call_scan::State state;
   tool_call_scan::Scan scan = tool_call_scan::scan(format, text, /*at_end=*/true, state);
-  ToolCallIdSource ids(id_seed);
+  ToolCallIdSource ids(id_seed, id_style(format));
   ParsedOutput out;
   for (tool_call_scan::Piece& piece : scan.pieces) {
     if (piece.is_call) {
@@ -83,7 +87,7 @@ ParsedOutput parse_tool_calls(ToolCallFormat format, std::string_view text, uint
 }
 
 struct ToolCallStreamParser::Impl {
-  Impl(ToolCallFormat f, uint64_t seed) : format(f), ids(seed) {}
+  Impl(ToolCallFormat f, uint64_t seed) : format(f), ids(seed, id_style(f)) {}
 
   StreamDelta read(bool at_end) {
     tool_call_scan::Scan scan = tool_call_scan::scan(format, pending, at_end, state);

@@ -333,7 +333,11 @@ TEST(MistralToolCalls, ListWithoutIdsGetsGeneratedOnes) {
   ParsedOutput out = parse(F::kMistral, "I'll look. [TOOL_CALLS] [{\"name\": \"f\", \"arguments\": {\"a\": 1}}]");
   EXPECT_EQ(out.content, "I'll look.");
   expect_call(out, 0, "f", "{\"a\": 1}");
-  EXPECT_EQ(out.tool_calls[0].id, ToolCallIdSource(kSeed).next());
+  // Mistral's templates accept only 9 letters and digits as ids, so the ones we make have that shape.
+  EXPECT_EQ(out.tool_calls[0].id, ToolCallIdSource(kSeed, ToolCallIdStyle::kNineAlphanumerics).next());
+  EXPECT_EQ(out.tool_calls[0].id.size(), 9u);
+  EXPECT_EQ(out.tool_calls[0].id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+            std::string::npos);
 }
 
 TEST(MistralToolCalls, NamedFormOfMistralSmall32) {
@@ -345,7 +349,7 @@ TEST(MistralToolCalls, NamedFormOfMistralSmall32) {
   expect_call(out, 0, "get_weather", "{\"city\": \"Paris\"}");
   EXPECT_EQ(out.tool_calls[0].id, "a1b2c3d4e");
   expect_call(out, 1, "get_time", "{}");
-  EXPECT_EQ(out.tool_calls[1].id, ToolCallIdSource(kSeed).next());
+  EXPECT_EQ(out.tool_calls[1].id, ToolCallIdSource(kSeed, ToolCallIdStyle::kNineAlphanumerics).next());
 }
 
 TEST(MistralToolCalls, MalformedStaysContent) {
