@@ -13,4 +13,18 @@ const Json* field(const Json& body, const char* name) {
   return &*it;
 }
 
+// "a string", "an array"...: what a wrong value was, for error messages.
+template <typename Json>
+const char* type_name(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null: return "null";
+    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::string: return "a string";
+    case Json::value_t::array: return "an array";
+    case Json::value_t::object: return "an object";
+    case Json::value_t::number_float: return "a number";
+    default: return "an integer";
+  }
+}
+
 }  // namespace nucleus::server
