@@ -40,12 +40,15 @@ void rms_norm_cpu(ThreadPool& pool, const float* x, const float* weight, int64_t
 
 void rope_cpu(ThreadPool& pool, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& p) {
   const int half = p.rot_dim / 2;
-  // theta_i = pos * freq_scale * freq_base^(-2i / rot_dim), in double so the
-  // angle of a large position keeps its precision; cos/sin rounded once to float.
+  // theta_i = pos * freq_scale * freq_base^(-2i / rot_dim) / freq_factors[i], in
+  // double so the angle of a large position keeps its precision; cos/sin
+  // (times attn_factor) rounded once to float.
   std::vector<double> inv_freq(static_cast<size_t>(half));
   for (int i = 0; i < half; ++i) {
     inv_freq[i] = std::pow(static_cast<double>(p.freq_base), -2.0 * i / static_cast<double>(p.rot_dim));
+    if (p.freq_factors != nullptr) inv_freq[i] /= static_cast<double>(p.freq_factors[i]);
   }
+  const double mscale = static_cast<double>(p.attn_factor);
   const int64_t row = static_cast<int64_t>(n_heads) * p.head_dim;
   pool.parallel_for(T, std::max<int64_t>(1, 4096 / std::max<int64_t>(row, 1)), [&](int64_t t0, int64_t t1) {
     std::vector<float> cos_t(static_cast<size_t>(half)), sin_t(static_cast<size_t>(half));
@@ -53,8 +56,8 @@ void rope_cpu(ThreadPool& pool, float* x, const int32_t* positions, int64_t T, i
       const double pos = static_cast<double>(positions[t]) * static_cast<double>(p.freq_scale);
       for (int i = 0; i < half; ++i) {
         const double theta = pos * inv_freq[i];
-        cos_t[i] = static_cast<float>(std::cos(theta));
-        sin_t[i] = static_cast<float>(std::sin(theta));
+        cos_t[i] = static_cast<float>(std::cos(theta) * mscale);
+        sin_t[i] = static_cast<float>(std::sin(theta) * mscale);
       }
       for (int h = 0; h < n_heads; ++h) {
         float* xh = x + t * row + static_cast<int64_t>(h) * p.head_dim;
