@@ -116,7 +116,9 @@ def write_model(name, out_path, matrix_type):
 
     tmp_path = out_path + ".tmp"
     w = gguf.GGUFWriter(tmp_path, arch)
-    w.add_name(f"random-{name}")
+    # Not the architecture's name: llama.cpp's vocabulary loader special-cases names containing
+    # "phi3" (it expects Phi-3's own tokens), and the tokenizer here is SmolLM2's.
+    w.add_name("nucleus random-weight test model")
     w.add_file_type(gguf.LlamaFileType.ALL_F32 if matrix_type == np.float32 else gguf.LlamaFileType.MOSTLY_F16)
     w.add_block_count(nl)
     w.add_context_length(spec["context"])

@@ -172,7 +172,7 @@ TEST_P(ArchitectureTest, LogprobsMatchLlamaCpp) {
   for (const auto& prompt : ref["prompts"]) {
     const std::string label = arch + " " + prompt["name"].get<std::string>();
     const Figures f = compare_prompt(*model, prompt, label);
-    std::printf("  %-14s %4d positions: max |logprob diff| %.4f; top-1 %d/%d where llama.cpp's margin > %.2f\n",
+    std::printf("  %-14s %4d positions: max |logprob diff| %.2e; top-1 %d/%d where llama.cpp's margin > %.2f\n",
                 label.c_str(), f.positions, f.max_diff, f.top1_agree, f.top1_checked, kLogprobBound);
   }
 }
