@@ -84,6 +84,16 @@ struct RopeParams {
   // Multiplies cos and sin, so the rotated dims are scaled by it (LongRoPE's
   // attention factor, ggml's mscale; CPU only when != 1).
   float attn_factor = 1.0f;
+  // YaRN (CPU only when on), as ggml's rope_yarn: pair i's angle mixes the
+  // scaled and the unscaled one, theta = theta_scaled * (1 - m_i) + theta * m_i,
+  // with m_i = yarn_ext_factor * ramp(i) (1 below the pairs that turn fewer than
+  // beta_fast times over yarn_original_context, 0 above those that turn fewer
+  // than beta_slow times, linear between), and cos/sin also multiplied by
+  // 1 + 0.1 ln(1 / freq_scale). yarn_ext_factor 0: off.
+  float yarn_ext_factor = 0.0f;
+  int yarn_original_context = 0;
+  float yarn_beta_fast = 32.0f;
+  float yarn_beta_slow = 1.0f;
 };
 // In place on x[T, n_heads, head_dim]; positions[T] are absolute positions.
 void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params);

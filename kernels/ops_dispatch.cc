@@ -165,6 +165,16 @@ void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int
     require_cpu(ctx, op, "params.freq_factors");
   }
   if (params.attn_factor != 1.0f) require_cpu(ctx, op, "params.attn_factor != 1");
+  REQUIRE(std::isfinite(params.yarn_ext_factor) && params.yarn_ext_factor >= 0.0f && params.yarn_ext_factor <= 1.0f, op,
+          "params.yarn_ext_factor must be in [0, 1], got " + std::to_string(params.yarn_ext_factor));
+  if (params.yarn_ext_factor != 0.0f) {
+    REQUIRE(params.yarn_original_context > 0, op,
+            "params.yarn_original_context must be > 0 with YaRN, got " + std::to_string(params.yarn_original_context));
+    REQUIRE(std::isfinite(params.yarn_beta_fast) && std::isfinite(params.yarn_beta_slow) &&
+                params.yarn_beta_fast > 0.0f && params.yarn_beta_slow > 0.0f,
+            op, "params.yarn_beta_fast and yarn_beta_slow must be finite and > 0");
+    require_cpu(ctx, op, "YaRN (params.yarn_ext_factor)");
+  }
   if (T > 0) {
     require_ptr(x, op, "x");
     require_ptr(positions, op, "positions");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -107,18 +108,29 @@ void read_rope_scaling(const GgufFile& f, const ConfigReader& r, ModelConfig& c)
   float factor = 1.0f;
   if (f.has(type_key)) {
     const std::string type = f.get_string(type_key);
-    if (type == "linear") {
+    if (type == "linear" || type == "yarn") {
       factor = r.positive_float(factor_key, f.get_f32(factor_key));
+      c.rope_yarn = type == "yarn";
     } else if (type != "none") {
-      f.fail("rope scaling type '" + type + "' (" + type_key + ") is not supported (supported: none, linear)");
+      f.fail("rope scaling type '" + type + "' (" + type_key + ") is not supported (supported: none, linear, yarn)");
+    }
+    // YaRN variants with their own magnitude terms (DeepSeek) would be silently wrong.
+    if (const std::string k = r.key("rope.scaling.yarn_log_multiplier"); f.has(k)) {
+      f.fail("metadata key '" + k + "' (YaRN with a log multiplier) is not supported");
     }
   } else if (f.has(old_linear_key)) {
     factor = r.positive_float(old_linear_key, f.get_f32(old_linear_key));
   }
   c.rope_freq_scale = 1.0f / factor;
-  c.rope_scaling = factor == 1.0f ? "none" : "linear x" + std::to_string(factor);
+  char described[64];
+  std::snprintf(described, sizeof described, "%s x%g", c.rope_yarn ? "yarn" : "linear", static_cast<double>(factor));
+  c.rope_scaling = factor == 1.0f && !c.rope_yarn ? "none" : described;
   const std::string orig_key = r.key("rope.scaling.original_context_length");
-  if (f.has(orig_key)) c.rope_original_context = r.positive("rope.scaling.original_context_length", INT32_MAX);
+  if (f.has(orig_key)) {
+    c.rope_original_context = r.positive("rope.scaling.original_context_length", INT32_MAX);
+  } else if (c.rope_yarn) {
+    c.rope_original_context = c.context_length;  // llama.cpp's n_ctx_orig_yarn default
+  }
   const std::string attn_key = r.key("rope.scaling.attn_factor");
   if (f.has(attn_key)) c.rope_attn_factor = r.positive_float(attn_key, f.get_f32(attn_key));
 }
@@ -241,6 +253,10 @@ kernels::RopeParams ModelConfig::rope_params(int layer) const {
   p.freq_base = swa ? rope_freq_base_swa : rope_freq_base;
   p.freq_scale = swa ? rope_freq_scale_swa : rope_freq_scale;
   p.attn_factor = rope_attn_factor;
+  if (rope_yarn) {
+    p.yarn_ext_factor = 1.0f;  // llama.cpp's default for a YaRN file (every layer); beta_fast 32, beta_slow 1
+    p.yarn_original_context = rope_original_context;
+  }
   return p;
 }
 

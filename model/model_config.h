@@ -95,7 +95,8 @@ struct ModelConfig {
   // as llama.cpp does for a context up to that length.
   std::string rope_factors_tensor;
   float rope_attn_factor = 1.0f;  // multiplies cos and sin (phi3: rope.scaling.attn_factor)
-  int rope_original_context = 0;  // rope.scaling.original_context_length, when present
+  bool rope_yarn = false;         // rope.scaling.type yarn (Qwen2.5 long context): kernels::RopeParams::yarn_*
+  int rope_original_context = 0;  // rope.scaling.original_context_length, else (YaRN) context_length
   std::string rope_scaling;       // for people: "none", "linear x8", "llama3 (rope_freqs)", ...
   // A window the file states but llama.cpp does not apply, and neither do we (phi3, llama/Mistral).
   int sliding_window_ignored = 0;

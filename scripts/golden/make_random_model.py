@@ -49,6 +49,9 @@ ARCHS = {
     # Gemma 3: Q/K norms, 5 local : 1 global, global RoPE base 1e6 with linear scaling 8, local 10000.
     "gemma3": dict(arch="gemma3", seed=4, n_embd=256, n_layers=6, n_heads=4, n_kv=2, n_ff=768, tied=True,
                    rope_base=1000000.0, context=131072),
+    # Qwen2.5 with YaRN (its long-context recipe): biases on Q, K and V, YaRN factor 4 over 32768.
+    "qwen2yarn": dict(arch="qwen2", seed=6, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=640, tied=True,
+                      rope_base=1000000.0, context=131072),
     # Phi-3 (128k): fused QKV and gate/up, LongRoPE factors, attention factor.
     "phi3": dict(arch="phi3", seed=5, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=640, tied=False,
                  rope_base=10000.0, context=131072),
@@ -141,6 +144,10 @@ def write_model(name, out_path, matrix_type):
         w.add_sliding_window(SLIDING_WINDOW)
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         w.add_rope_scaling_factor(8.0)
+    if name == "qwen2yarn":
+        w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+        w.add_rope_scaling_factor(4.0)
+        w.add_rope_scaling_orig_ctx_len(32768)
     if arch == "phi3":
         orig_ctx = 4096
         w.add_rope_scaling_orig_ctx_len(orig_ctx)
@@ -174,6 +181,10 @@ def write_model(name, out_path, matrix_type):
         if arch in ("qwen3", "gemma3"):
             t.norm(p + "attn_q_norm.weight", HEAD_DIM)
             t.norm(p + "attn_k_norm.weight", HEAD_DIM)
+        if arch == "qwen2":
+            t.vector(p + "attn_q.bias", 0.5 * rng.standard_normal(q_dim))
+            t.vector(p + "attn_k.bias", 0.5 * rng.standard_normal(kv_dim))
+            t.vector(p + "attn_v.bias", 0.5 * rng.standard_normal(kv_dim))
         t.matrix(p + "attn_output.weight", e, q_dim)
         if arch in ("gemma2", "gemma3"):
             t.norm(p + "post_attention_norm.weight", e)

@@ -177,7 +177,7 @@ TEST_P(ArchitectureTest, LogprobsMatchLlamaCpp) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Random, ArchitectureTest, ::testing::Values("llama3", "qwen3", "gemma2", "gemma3", "phi3"),
+INSTANTIATE_TEST_SUITE_P(Random, ArchitectureTest, ::testing::Values("llama3", "qwen3", "gemma2", "gemma3", "phi3", "qwen2yarn"),
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
