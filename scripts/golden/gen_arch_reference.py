@@ -10,11 +10,16 @@ float32 KV cache, flash attention off and logits for every position.
 n_ctx is 4096, not above phi3's original context (4096): llama.cpp then
 uses the short LongRoPE factors, as Nucleus does.
 
-Writes tests/data/arch_ref/<arch>.json: the model file's sha256 (the test
+Each architecture runs as F32 (all three prompts) and F16 (the matrices
+stored as F16, which llama.cpp multiplies with F16-rounded activations; the
+16- and 300-token prompts only, to keep the JSON small).
+
+Writes tests/data/arch_ref/<arch>.<f32|f16>.json: the model file's sha256 (the test
 regenerates the model and checks it is the same file), the prompts' token ids
 (tokenized by llama.cpp with the shared tokenizer), and for every position
 (every position; every 5th of the 2500-token prompt) the top-8 (id, log-probability) pairs and the top-1/top-2 logit margin.
 
+Needs the sdist's Python dependencies in the venv (numpy, diskcache).
 Usage: python scripts/golden/gen_arch_reference.py [ARCH ...]
 """
 import glob
@@ -100,25 +105,25 @@ def main():
 
     archs = sys.argv[1:] or list(make_random_model.ARCHS)
     os.makedirs(OUT, exist_ok=True)
-    for arch in archs:
-        path = os.path.join(MODELS, f"{arch}.f32.gguf")
-        make_random_model.write_model(arch, path, np.float32)
+    for arch, wtype in [(a, t) for a in archs for t in ("f32", "f16")]:
+        path = os.path.join(MODELS, f"{arch}.{wtype}.gguf")
+        make_random_model.write_model(arch, path, np.float32 if wtype == "f32" else np.float16)
         llm = Llama(model_path=path, n_ctx=N_CTX, n_batch=512, n_ubatch=512, logits_all=True, n_threads=2,
                     verbose=False, seed=0, type_k=0, type_v=0, flash_attn=False)  # 0 = GGML_TYPE_F32
-        doc = {"arch": arch, "model": os.path.basename(path), "sha256": sha256(path),
+        doc = {"arch": arch, "type": wtype, "model": os.path.basename(path), "sha256": sha256(path),
                "generator": "llama-cpp-python " + llama_cpp.__version__ + " (vendored llama.cpp, shared libllama)",
-               "made_by": "scripts/golden/make_random_model.py " + arch + " MODEL.gguf",
+               "made_by": f"scripts/golden/make_random_model.py {arch} MODEL.gguf --type {wtype}",
                "top_k": TOP_K, "prompts": []}
-        for name, text, n, stride in PROMPTS:
+        for name, text, n, stride in PROMPTS if wtype == "f32" else PROMPTS[:2]:
             ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:n]
             assert len(ids) == n, f"{name}: {len(ids)} tokens, wanted {n}"
             llm.reset()
             llm.eval(ids)
             scores = np.array(llm.scores[: len(ids)], dtype=np.float32)
             doc["prompts"].append({"name": name, "ids": ids, "positions": positions(scores, stride)})
-            print(f"{arch} {name}: {len(ids)} tokens", file=sys.stderr)
+            print(f"{arch} {wtype} {name}: {len(ids)} tokens", file=sys.stderr)
         del llm
-        with open(os.path.join(OUT, f"{arch}.json"), "w") as f:
+        with open(os.path.join(OUT, f"{arch}.{wtype}.json"), "w") as f:
             json.dump(doc, f, separators=(",", ":"))
             f.write("\n")
 

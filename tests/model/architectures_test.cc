@@ -7,11 +7,13 @@
 // scripts/golden/gen_arch_reference.py), with the same top-1 wherever
 // llama.cpp's own top-1/top-2 margin exceeds that bound.
 //
-// The models are F32 and so is llama.cpp's KV cache: what remains is float
-// summation order, ggml's exp/tanh/GELU approximations (its GELU goes through
-// an fp16 table) and RoPE angles (ggml multiplies the frequency up in float;
-// we compute it in double). The bound is the 0.05; measured figures
-// are printed.
+// Each model runs as F32 and as F16 (the 16- and 300-token prompts), with an
+// F32 KV cache in llama.cpp. For F32 what remains is float summation order,
+// ggml's exp/tanh/GELU approximations (its GELU goes through an fp16 table)
+// and RoPE angles (ggml multiplies the frequency up in float; we compute it in
+// double): measured at most 3.2e-3 (gemma3). For F16 llama.cpp also rounds
+// the activations to fp16 before each matmul: at most 9.0e-3 (phi3). The
+// bound is the 0.05 for both; the figures are printed.
 //
 // Without the venv python (to regenerate a model) the test skips, saying so,
 // unless NUCLEUS_REQUIRE_MODEL=1, where it fails.
@@ -27,6 +29,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/model.h"
@@ -76,13 +79,15 @@ bool model_required() {
 
 // Ensures the cache holds the exact model the reference was made from. Empty
 // on success, else why not.
-std::string ensure_model(const std::string& arch, const std::string& path, const std::string& sha256) {
+std::string ensure_model(const std::string& arch, const std::string& type, const std::string& path,
+                         const std::string& sha256) {
   if (std::filesystem::exists(path) && sha256_of(path) == sha256) return "";
   const std::string python = venv_python();
   if (!std::filesystem::exists(python)) return "no venv python at " + python + " to generate " + path;
   const std::string script = test::source_dir() + "/scripts/golden/make_random_model.py";
   int status = 0;
-  const std::string out = run("'" + python + "' '" + script + "' " + arch + " '" + path + "' 2>&1", &status);
+  const std::string out =
+      run("'" + python + "' '" + script + "' " + arch + " '" + path + "' --type " + type + " 2>&1", &status);
   if (status != 0) return "generating " + path + " failed: " + out;
   const std::string got = sha256_of(path);
   if (got != sha256) {
@@ -156,29 +161,40 @@ Figures compare_prompt(Model& model, const nlohmann::json& prompt, const std::st
   return fig;
 }
 
-class ArchitectureTest : public ::testing::TestWithParam<const char*> {};
+// (architecture, weight type): the model and reference tests/data/arch_ref/<arch>.<type>.json.
+class ArchitectureTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
 
 TEST_P(ArchitectureTest, LogprobsMatchLlamaCpp) {
-  const std::string arch = GetParam();
-  std::ifstream in(test::data_dir() + "/arch_ref/" + arch + ".json");
-  ASSERT_TRUE(in) << "missing tests/data/arch_ref/" << arch << ".json (scripts/golden/gen_arch_reference.py)";
+  const std::string arch = GetParam().first, type = GetParam().second;
+  const std::string name = arch + "." + type;
+  std::ifstream in(test::data_dir() + "/arch_ref/" + name + ".json");
+  ASSERT_TRUE(in) << "missing tests/data/arch_ref/" << name << ".json (scripts/golden/gen_arch_reference.py)";
   const nlohmann::json ref = nlohmann::json::parse(in);
-  const std::string path = home_cache() + "/arch_models/" + arch + ".f32.gguf";
-  if (const std::string why = ensure_model(arch, path, ref["sha256"].get<std::string>()); !why.empty()) {
+  const std::string path = home_cache() + "/arch_models/" + name + ".gguf";
+  if (const std::string why = ensure_model(arch, type, path, ref["sha256"].get<std::string>()); !why.empty()) {
     if (model_required()) FAIL() << why;
     GTEST_SKIP() << why;
   }
   std::unique_ptr<Model> model = Model::load(path);
   for (const auto& prompt : ref["prompts"]) {
-    const std::string label = arch + " " + prompt["name"].get<std::string>();
+    const std::string label = name + " " + prompt["name"].get<std::string>();
     const Figures f = compare_prompt(*model, prompt, label);
-    std::printf("  %-14s %4d positions: max |logprob diff| %.2e; top-1 %d/%d where llama.cpp's margin > %.2f\n",
+    std::printf("  %-18s %4d positions: max |logprob diff| %.2e; top-1 %d/%d where llama.cpp's margin > %.2f\n",
                 label.c_str(), f.positions, f.max_diff, f.top1_agree, f.top1_checked, kLogprobBound);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Random, ArchitectureTest, ::testing::Values("llama3", "qwen3", "gemma2", "gemma3", "phi3", "qwen2yarn"),
-                         [](const auto& info) { return std::string(info.param); });
+std::vector<std::pair<const char*, const char*>> cases() {
+  std::vector<std::pair<const char*, const char*>> out;
+  for (const char* arch : {"llama3", "qwen3", "gemma2", "gemma3", "phi3", "qwen2yarn"}) {
+    for (const char* type : {"f32", "f16"}) out.emplace_back(arch, type);
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Random, ArchitectureTest, ::testing::ValuesIn(cases()), [](const auto& info) {
+  return std::string(info.param.first) + "_" + info.param.second;
+});
 
 }  // namespace
 }  // namespace nucleus
