@@ -111,6 +111,13 @@ std::vector<float> Model::vector(const std::string& name, int64_t n) const {
 }
 
 void Model::prepare(const kernels::Context& ctx) {
+  // Refused before any work, rather than by the first op that lacks it mid-pass.
+  if (ctx.device == kernels::Device::kCuda) {
+    if (const std::string missing = config_.cuda_unsupported_feature(); !missing.empty()) {
+      throw std::runtime_error(file_.path() + ": " + config_.architecture + " needs " + missing +
+                               ", which is not supported on CUDA yet (use --device cpu)");
+    }
+  }
   if (ctx.device == kernels::Device::kCpu && !cpu_packed_ && ctx.pool != nullptr) pack_for_cpu(*ctx.pool);
 }
 

@@ -260,6 +260,17 @@ kernels::RopeParams ModelConfig::rope_params(int layer) const {
   return p;
 }
 
+std::string ModelConfig::cuda_unsupported_feature() const {
+  if (ffn_activation == FfnActivation::kGeluTanh) return "GeGLU feed-forward";
+  if (embd_scale != 1.0f) return "embedding scale";
+  if (attn_softcap > 0.0f || final_softcap > 0.0f) return "logit soft-capping";
+  if (sliding_window > 0) return "sliding-window attention";
+  if (!rope_factors_tensor.empty()) return "RoPE frequency factors (" + rope_factors_tensor + ")";
+  if (rope_attn_factor != 1.0f) return "RoPE attention factor";
+  if (rope_yarn) return "YaRN RoPE scaling";
+  return "";
+}
+
 ModelConfig ModelConfig::from_gguf(const GgufFile& f) {
   ModelConfig c;
   c.architecture = f.get_string("general.architecture");

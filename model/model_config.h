@@ -106,6 +106,10 @@ struct ModelConfig {
   int n_embd_kv() const { return n_kv_heads * head_dim; }  // width of K and of V
   int n_gqa() const { return n_heads / n_kv_heads; }       // query heads per KV head
 
+  // The first feature of this model the CUDA ops do not have yet (GeGLU,
+  // soft-caps, sliding windows, RoPE factors, YaRN, ...), or "" when it can run there.
+  std::string cuda_unsupported_feature() const;
+
   // The RoPE parameters of layer `layer` for kernels::rope, without the
   // frequency factors (the model owns those floats).
   kernels::RopeParams rope_params(int layer = 0) const;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model/model.h"
 #include "model/model_config.h"
 #include "tests/common/gguf_writer.h"
 
@@ -181,6 +182,22 @@ TEST(ArchitectureConfigTest, Phi3FusedTensors) {
   p.remove_tensor("blk.1.ffn_up.weight");
   p.add_f32_tensor("blk.1.ffn_up.weight", {e, ff}, std::vector<float>(e * ff, 0.01f));
   expect_error(p, "tensor 'blk.1.ffn_up.weight' has shape");
+}
+
+// A model whose features the CUDA ops lack is refused when it is readied for
+// CUDA, naming the feature, before any op runs (prepare() needs no device for that).
+TEST(ArchitectureConfigTest, CudaRefusesWhatItCannotRun) {
+  GgufWriter gemma = tiny_of("gemma2");
+  Model m(GgufFile::from_memory("tiny.gguf", gemma.build()));
+  EXPECT_EQ(m.config().cuda_unsupported_feature(), "GeGLU feed-forward");
+  try {
+    m.prepare(kernels::Context{kernels::Device::kCuda, nullptr});
+    ADD_FAILURE() << "prepare on CUDA should refuse gemma2";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("tiny.gguf: gemma2 needs GeGLU feed-forward, which is not supported on CUDA yet"));
+  }
+  GgufWriter qwen3 = tiny_of("qwen3");  // Q/K norms are RMSNorms: CUDA has those
+  EXPECT_EQ(config_of(qwen3).cuda_unsupported_feature(), "");
 }
 
 }  // namespace

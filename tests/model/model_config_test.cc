@@ -107,10 +107,10 @@ TEST(ModelConfigTest, LinearRopeScalingAndRopeDim) {
   EXPECT_EQ(c.rope_dim, 8);
   EXPECT_EQ(c.head_dim, 16);
 
-  GgufWriter yarn = tiny();
-  yarn.add_string("llama.rope.scaling.type", "yarn").add_f32("llama.rope.scaling.factor", 4.0f);
-  expect_config_error(yarn,
-                      "rope scaling type 'yarn' (llama.rope.scaling.type) is not supported (supported: none, linear)");
+  GgufWriter longrope = tiny();
+  longrope.add_string("llama.rope.scaling.type", "longrope").add_f32("llama.rope.scaling.factor", 4.0f);
+  expect_config_error(longrope, "rope scaling type 'longrope' (llama.rope.scaling.type) is not supported "
+                                "(supported: none, linear, yarn)");
   GgufWriter no_factor = tiny();
   no_factor.add_string("llama.rope.scaling.type", "linear");
   expect_config_error(no_factor, "missing metadata key 'llama.rope.scaling.factor'");
