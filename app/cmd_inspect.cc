@@ -55,7 +55,35 @@ void print_config(const ModelConfig& c) {
   std::printf("  rope: %s, %d dims, freq base %g, freq scale %g\n",
               c.rope_style == kernels::RopeStyle::kNeox ? "neox" : "normal", c.rope_dim,
               static_cast<double>(c.rope_freq_base), static_cast<double>(c.rope_freq_scale));
+  std::printf("  rope scaling: %s", c.rope_scaling.c_str());
+  if (c.rope_original_context > 0) std::printf(", original context %d", c.rope_original_context);
+  if (c.rope_attn_factor != 1.0f) std::printf(", attention factor %g", static_cast<double>(c.rope_attn_factor));
+  std::printf("\n");
   std::printf("  qkv bias %s, tied embeddings %s\n", c.has_qkv_bias ? "yes" : "no", c.tied_embeddings ? "yes" : "no");
+  std::printf("  attention scale %g\n", static_cast<double>(c.attn_scale));
+  if (c.sliding_window > 0) {
+    std::string layers;
+    for (int i = 0; i < c.n_layers; ++i) layers += c.is_swa(i) ? 'L' : 'G';
+    std::printf("  sliding window: %d tokens on the layers marked L in %s (G: global); their rope: freq base %g, "
+                "freq scale %g (masked only: the KV cache keeps every key)\n",
+                c.sliding_window, layers.c_str(), static_cast<double>(c.rope_freq_base_swa),
+                static_cast<double>(c.rope_freq_scale_swa));
+  } else if (c.sliding_window_ignored > 0) {
+    std::printf("  sliding window: none (the file states %d; llama.cpp does not apply it to %s, nor do we)\n",
+                c.sliding_window_ignored, c.architecture.c_str());
+  } else {
+    std::printf("  sliding window: none\n");
+  }
+  if (c.attn_softcap > 0.0f || c.final_softcap > 0.0f) {
+    std::printf("  soft-capping: attention %g, final logits %g (0: none)\n", static_cast<double>(c.attn_softcap),
+                static_cast<double>(c.final_softcap));
+  } else {
+    std::printf("  soft-capping: none\n");
+  }
+  const bool geglu = c.ffn_activation == FfnActivation::kGeluTanh;
+  std::printf("  feed-forward: %s%s; q/k norm %s, post norms %s, embedding scale %g\n", geglu ? "GeGLU (tanh)" : "SwiGLU",
+              c.fused_gate_up ? " (fused gate/up)" : "", c.has_qk_norm ? "yes" : "no", c.has_post_norms ? "yes" : "no",
+              static_cast<double>(c.embd_scale));
 }
 
 void print_tokenizer(const GgufFile& f) {

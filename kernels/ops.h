@@ -76,12 +76,40 @@ struct RopeParams {
   int rot_dim = 0;          // dimensions rotated per head (<= head_dim), usually head_dim
   float freq_base = 10000.0f;
   float freq_scale = 1.0f;  // linear scaling: position * freq_scale
+  // Per rotated pair i, a divisor of its frequency (llama3 scaling's
+  // rope_freqs, LongRoPE's factors): theta_i = pos * freq_scale *
+  // freq_base^(-2i / rot_dim) / freq_factors[i]. [rot_dim / 2] floats in host
+  // memory, or null for none (CPU only for now).
+  const float* freq_factors = nullptr;
+  // Multiplies cos and sin, so the rotated dims are scaled by it (LongRoPE's
+  // attention factor, ggml's mscale; CPU only when != 1).
+  float attn_factor = 1.0f;
+  // YaRN (CPU only when on), as ggml's rope_yarn: pair i's angle mixes the
+  // scaled and the unscaled one, theta = theta_scaled * (1 - m_i) + theta * m_i,
+  // with m_i = yarn_ext_factor * ramp(i) (1 below the pairs that turn fewer than
+  // beta_fast times over yarn_original_context, 0 above those that turn fewer
+  // than beta_slow times, linear between), and cos/sin also multiplied by
+  // 1 + 0.1 ln(1 / freq_scale). yarn_ext_factor 0: off.
+  float yarn_ext_factor = 0.0f;
+  int yarn_original_context = 0;
+  float yarn_beta_fast = 32.0f;
+  float yarn_beta_slow = 1.0f;
 };
 // In place on x[T, n_heads, head_dim]; positions[T] are absolute positions.
 void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params);
 
 // out[T, n] = silu(gate) * up, elementwise.
 void swiglu(const Context& ctx, const float* gate, const float* up, int64_t T, int64_t n, float* out);
+
+// out[T, n] = gelu_tanh(gate) * up, elementwise (GeGLU, the Gemma feed-forward), with
+// gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). CPU only for now.
+void geglu(const Context& ctx, const float* gate, const float* up, int64_t T, int64_t n, float* out);
+
+// y[n] *= s (Gemma's embedding scale). CPU only for now.
+void scale_inplace(const Context& ctx, float* y, float s, int64_t n);
+
+// y[n] = cap * tanh(y / cap), cap > 0 (Gemma 2's final logit soft-capping). CPU only for now.
+void softcap_inplace(const Context& ctx, float* y, float cap, int64_t n);
 
 // y[n] += x[n].
 void add_inplace(const Context& ctx, float* y, const float* x, int64_t n);
@@ -115,6 +143,12 @@ struct AttentionBatch {
   int max_blocks_per_seq = 0;
   int block_size = 16;
   int num_seqs = 0;  // rows of block_tables; when > 0, token_seq values are checked against it
+  // The calling layer's masking (CPU only for now when set). sliding_window > 0:
+  // a query at position p sees only keys p - sliding_window < j <= p (the
+  // keys before stay in the cache, masked). softcap > 0: every score
+  // s = q.k * scale becomes softcap * tanh(s / softcap) before the softmax.
+  int sliding_window = 0;
+  float softcap = 0.0f;
 };
 
 // Causal grouped-query attention of q[T, n_heads, head_dim] over the cache:

@@ -54,6 +54,13 @@ ThreadPool& cpu_pool(const Context& ctx, const char* op) {
 }
 #define RUN_ON_CUDA(name, ctx, ...) unsupported_device()
 #endif
+// For a feature the CUDA ops do not have yet: a clear error instead of a wrong result.
+void require_cpu(const Context& ctx, const char* op, const char* feature) {
+  if (ctx.device == Device::kCuda) {
+    throw std::runtime_error(std::string(op) + ": " + feature + " is not supported on CUDA yet");
+  }
+}
+
 #define DISPATCH(name, ctx, ...)                                             \
   do {                                                                       \
     if ((ctx).device == Device::kCuda) RUN_ON_CUDA(name, ctx, __VA_ARGS__); \
@@ -147,6 +154,27 @@ void rope(const Context& ctx, float* x, const int32_t* positions, int64_t T, int
   REQUIRE(std::isfinite(params.freq_scale) && params.freq_scale > 0.0f, op,
           "params.freq_scale must be finite and > 0, got " + std::to_string(params.freq_scale));
   REQUIRE(params.style == RopeStyle::kNormal || params.style == RopeStyle::kNeox, op, "params.style is not a RopeStyle");
+  REQUIRE(std::isfinite(params.attn_factor) && params.attn_factor > 0.0f, op,
+          "params.attn_factor must be finite and > 0, got " + std::to_string(params.attn_factor));
+  if (params.freq_factors != nullptr) {
+    for (int i = 0; i < params.rot_dim / 2; ++i) {
+      const float f = params.freq_factors[i];
+      REQUIRE(std::isfinite(f) && f > 0.0f, op,
+              "params.freq_factors[" + std::to_string(i) + "] must be finite and > 0, got " + std::to_string(f));
+    }
+    require_cpu(ctx, op, "params.freq_factors");
+  }
+  if (params.attn_factor != 1.0f) require_cpu(ctx, op, "params.attn_factor != 1");
+  REQUIRE(std::isfinite(params.yarn_ext_factor) && params.yarn_ext_factor >= 0.0f && params.yarn_ext_factor <= 1.0f, op,
+          "params.yarn_ext_factor must be in [0, 1], got " + std::to_string(params.yarn_ext_factor));
+  if (params.yarn_ext_factor != 0.0f) {
+    REQUIRE(params.yarn_original_context > 0, op,
+            "params.yarn_original_context must be > 0 with YaRN, got " + std::to_string(params.yarn_original_context));
+    REQUIRE(std::isfinite(params.yarn_beta_fast) && std::isfinite(params.yarn_beta_slow) &&
+                params.yarn_beta_fast > 0.0f && params.yarn_beta_slow > 0.0f,
+            op, "params.yarn_beta_fast and yarn_beta_slow must be finite and > 0");
+    require_cpu(ctx, op, "YaRN (params.yarn_ext_factor)");
+  }
   if (T > 0) {
     require_ptr(x, op, "x");
     require_ptr(positions, op, "positions");
@@ -164,6 +192,37 @@ void swiglu(const Context& ctx, const float* gate, const float* up, int64_t T, i
     require_ptr(out, op, "out");
   }
   DISPATCH(swiglu, ctx, gate, up, T, n, out);
+}
+
+void geglu(const Context& ctx, const float* gate, const float* up, int64_t T, int64_t n, float* out) {
+  constexpr const char* op = "geglu";
+  REQUIRE(T >= 0, op, "T must be >= 0, got " + std::to_string(T));
+  REQUIRE(n >= 0, op, "n must be >= 0, got " + std::to_string(n));
+  if (T * n > 0) {
+    require_ptr(gate, op, "gate");
+    require_ptr(up, op, "up");
+    require_ptr(out, op, "out");
+  }
+  require_cpu(ctx, op, "geglu");
+  return cpu::geglu_cpu(cpu_pool(ctx, op), gate, up, T, n, out);
+}
+
+void scale_inplace(const Context& ctx, float* y, float s, int64_t n) {
+  constexpr const char* op = "scale_inplace";
+  REQUIRE(n >= 0, op, "n must be >= 0, got " + std::to_string(n));
+  REQUIRE(std::isfinite(s), op, "s must be finite, got " + std::to_string(s));
+  if (n > 0) require_ptr(y, op, "y");
+  require_cpu(ctx, op, "scale_inplace");
+  return cpu::scale_inplace_cpu(cpu_pool(ctx, op), y, s, n);
+}
+
+void softcap_inplace(const Context& ctx, float* y, float cap, int64_t n) {
+  constexpr const char* op = "softcap_inplace";
+  REQUIRE(n >= 0, op, "n must be >= 0, got " + std::to_string(n));
+  REQUIRE(std::isfinite(cap) && cap > 0.0f, op, "cap must be finite and > 0, got " + std::to_string(cap));
+  if (n > 0) require_ptr(y, op, "y");
+  require_cpu(ctx, op, "softcap_inplace");
+  return cpu::softcap_inplace_cpu(cpu_pool(ctx, op), y, cap, n);
 }
 
 void add_inplace(const Context& ctx, float* y, const float* x, int64_t n) {
@@ -234,6 +293,12 @@ void attention(const Context& ctx, const float* q, const KvLayerView& cache, con
           "n_heads (" + std::to_string(n_heads) + ") must be a positive multiple of cache.n_kv_heads (" +
               std::to_string(cache.n_kv_heads) + ")");
   REQUIRE(std::isfinite(scale), op, "scale must be finite");
+  REQUIRE(batch.sliding_window >= 0, op,
+          "batch.sliding_window must be >= 0 (0: none), got " + std::to_string(batch.sliding_window));
+  REQUIRE(std::isfinite(batch.softcap) && batch.softcap >= 0.0f, op,
+          "batch.softcap must be finite and >= 0 (0: none), got " + std::to_string(batch.softcap));
+  if (batch.sliding_window > 0) require_cpu(ctx, op, "batch.sliding_window");
+  if (batch.softcap > 0.0f) require_cpu(ctx, op, "batch.softcap");
   REQUIRE(batch.block_size > 0, op, "batch.block_size must be > 0, got " + std::to_string(batch.block_size));
   REQUIRE(batch.max_blocks_per_seq > 0, op,
           "batch.max_blocks_per_seq must be > 0, got " + std::to_string(batch.max_blocks_per_seq));

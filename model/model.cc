@@ -21,30 +21,61 @@ std::unique_ptr<Model> Model::load(const std::string& path) { return std::make_u
 
 Model::Model(GgufFile file) : file_(std::move(file)), config_(ModelConfig::from_gguf(file_)) {
   const ModelConfig& c = config_;
-  const int64_t q_dim = int64_t{c.n_heads} * c.head_dim;
-  const int64_t kv_dim = int64_t{c.n_kv_heads} * c.head_dim;
   token_embd_ = weight("token_embd.weight", c.vocab_size, c.n_embd);
   output_ = c.tied_embeddings ? token_embd_ : weight("output.weight", c.vocab_size, c.n_embd);
   output_norm_ = vector("output_norm.weight", c.n_embd);
+  if (!c.rope_factors_tensor.empty()) rope_factors_ = vector(c.rope_factors_tensor, c.rope_dim / 2);
   layers_.resize(c.n_layers);
-  for (int i = 0; i < c.n_layers; ++i) {
-    const std::string p = "blk." + std::to_string(i) + ".";
-    Layer& l = layers_[i];
-    l.attn_norm = vector(p + "attn_norm.weight", c.n_embd);
-    l.ffn_norm = vector(p + "ffn_norm.weight", c.n_embd);
+  for (int i = 0; i < c.n_layers; ++i) load_layer(i, layers_[i]);
+}
+
+void Model::load_layer(int index, Layer& l) {
+  const ModelConfig& c = config_;
+  const int64_t q_dim = c.n_embd_q(), kv_dim = c.n_embd_kv();
+  const std::string p = "blk." + std::to_string(index) + ".";
+  l.attn_norm = vector(p + "attn_norm.weight", c.n_embd);
+  l.ffn_norm = vector(p + "ffn_norm.weight", c.n_embd);
+  if (c.fused_qkv) {
+    const kernels::WeightView qkv = weight(p + "attn_qkv.weight", q_dim + 2 * kv_dim, c.n_embd);
+    l.wq = row_slice(qkv, 0, q_dim);
+    l.wk = row_slice(qkv, q_dim, kv_dim);
+    l.wv = row_slice(qkv, q_dim + kv_dim, kv_dim);
+  } else {
     l.wq = weight(p + "attn_q.weight", q_dim, c.n_embd);
     l.wk = weight(p + "attn_k.weight", kv_dim, c.n_embd);
     l.wv = weight(p + "attn_v.weight", kv_dim, c.n_embd);
-    l.wo = weight(p + "attn_output.weight", c.n_embd, q_dim);
-    if (c.has_qkv_bias) {
-      l.bq = vector(p + "attn_q.bias", q_dim);
-      l.bk = vector(p + "attn_k.bias", kv_dim);
-      l.bv = vector(p + "attn_v.bias", kv_dim);
-    }
+  }
+  l.wo = weight(p + "attn_output.weight", c.n_embd, q_dim);
+  if (c.has_qkv_bias) {
+    l.bq = vector(p + "attn_q.bias", q_dim);
+    l.bk = vector(p + "attn_k.bias", kv_dim);
+    l.bv = vector(p + "attn_v.bias", kv_dim);
+  }
+  if (c.has_qk_norm) {
+    l.q_norm = vector(p + "attn_q_norm.weight", c.head_dim);
+    l.k_norm = vector(p + "attn_k_norm.weight", c.head_dim);
+  }
+  if (c.has_post_norms) {
+    l.post_attn_norm = vector(p + "post_attention_norm.weight", c.n_embd);
+    l.post_ffn_norm = vector(p + "post_ffw_norm.weight", c.n_embd);
+  }
+  if (c.fused_gate_up) {
+    const kernels::WeightView gate_up = weight(p + "ffn_up.weight", 2 * int64_t{c.n_ff}, c.n_embd);
+    l.w_gate = row_slice(gate_up, 0, c.n_ff);  // llama.cpp's swiglu of a fused tensor: silu(first half) * second
+    l.w_up = row_slice(gate_up, c.n_ff, c.n_ff);
+  } else {
     l.w_gate = weight(p + "ffn_gate.weight", c.n_ff, c.n_embd);
     l.w_up = weight(p + "ffn_up.weight", c.n_ff, c.n_embd);
-    l.w_down = weight(p + "ffn_down.weight", c.n_embd, c.n_ff);
   }
+  l.w_down = weight(p + "ffn_down.weight", c.n_embd, c.n_ff);
+}
+
+kernels::WeightView Model::row_slice(const kernels::WeightView& w, int64_t first, int64_t rows) {
+  kernels::WeightView s = w;
+  s.data = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(first) * w.row_bytes;
+  s.rows = rows;
+  s.cpu_packed = nullptr;
+  return s;
 }
 
 Model::~Model() {
@@ -80,6 +111,13 @@ std::vector<float> Model::vector(const std::string& name, int64_t n) const {
 }
 
 void Model::prepare(const kernels::Context& ctx) {
+  // Refused before any work, rather than by the first op that lacks it mid-pass.
+  if (ctx.device == kernels::Device::kCuda) {
+    if (const std::string missing = config_.cuda_unsupported_feature(); !missing.empty()) {
+      throw std::runtime_error(file_.path() + ": " + config_.architecture + " needs " + missing +
+                               ", which is not supported on CUDA yet (use --device cpu)");
+    }
+  }
   if (ctx.device == kernels::Device::kCpu && !cpu_packed_ && ctx.pool != nullptr) pack_for_cpu(*ctx.pool);
 }
 
@@ -124,6 +162,10 @@ void Model::Workspace::reserve(kernels::Device device, const ModelConfig& c, int
   grow(q, T * q_dim);
   grow(k, T * kv_dim);
   grow(v, T * kv_dim);
+  if (c.has_qk_norm) {
+    grow(qn, T * q_dim);
+    grow(kn, T * kv_dim);
+  }
   grow(attn, T * q_dim);
   grow(proj, T * c.n_embd);
   grow(gate, T * c.n_ff);
@@ -177,40 +219,15 @@ void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorag
   ab.block_tables = b.block_tables.data();
   ab.max_blocks_per_seq = b.max_blocks_per_seq;
   ab.block_size = kv.block_size();
-
-  kernels::RopeParams rope;
-  rope.style = c.rope_style;
-  rope.head_dim = c.head_dim;
-  rope.rot_dim = c.rope_dim;
-  rope.freq_base = c.rope_freq_base;
-  rope.freq_scale = c.rope_freq_scale;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  ab.softcap = c.attn_softcap;
 
   float* x = ws_.x.data();  // [T, D] the residual stream
   kernels::embedding(ctx, token_embd_, b.tokens.data(), T, x);
+  if (c.embd_scale != 1.0f) kernels::scale_inplace(ctx, x, c.embd_scale, T * D);
 
   for (int li = 0; li < c.n_layers; ++li) {
-    const Layer& l = layers_[li];
-    const kernels::KvLayerView cache = kv.layer(li);
-    // Attention block.
-    kernels::rms_norm(ctx, x, l.attn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
-    const kernels::MatmulOutput qkv[3] = {{l.wq, ws_.q.data(), l.bq.empty() ? nullptr : l.bq.data()},
-                                          {l.wk, ws_.k.data(), l.bk.empty() ? nullptr : l.bk.data()},
-                                          {l.wv, ws_.v.data(), l.bv.empty() ? nullptr : l.bv.data()}};
-    kernels::matmul_shared_input(ctx, ws_.xn.data(), T, qkv, 3);
-    kernels::rope(ctx, ws_.q.data(), b.positions.data(), T, c.n_heads, rope);
-    kernels::rope(ctx, ws_.k.data(), b.positions.data(), T, c.n_kv_heads, rope);
-    kernels::write_kv(ctx, cache, ws_.k.data(), ws_.v.data(), b.slot_mapping.data(), T);
-    kernels::attention(ctx, ws_.q.data(), cache, ab, c.n_heads, scale, ws_.attn.data());
-    kernels::matmul(ctx, l.wo, ws_.attn.data(), T, ws_.proj.data());
-    kernels::add_inplace(ctx, x, ws_.proj.data(), T * D);
-    // Feed-forward block (SwiGLU).
-    kernels::rms_norm(ctx, x, l.ffn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
-    const kernels::MatmulOutput gate_up[2] = {{l.w_gate, ws_.gate.data(), nullptr}, {l.w_up, ws_.up.data(), nullptr}};
-    kernels::matmul_shared_input(ctx, ws_.xn.data(), T, gate_up, 2);
-    kernels::swiglu(ctx, ws_.gate.data(), ws_.up.data(), T, c.n_ff, ws_.hidden.data());
-    kernels::matmul(ctx, l.w_down, ws_.hidden.data(), T, ws_.proj.data());
-    kernels::add_inplace(ctx, x, ws_.proj.data(), T * D);
+    attention_block(ctx, li, b, kv, ab, x);
+    ffn_block(ctx, layers_[li], T, x);
   }
 
   // Only the requested rows go through the final norm and the vocabulary projection.
@@ -228,6 +245,63 @@ void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorag
   kernels::embedding(ctx, stream, b.logit_rows.data(), R, rows);
   kernels::rms_norm(ctx, rows, output_norm_.data(), R, D, c.rms_eps, normed);
   kernels::matmul(ctx, output_, normed, R, logits);
+  if (c.final_softcap > 0.0f) kernels::softcap_inplace(ctx, logits, c.final_softcap, R * c.vocab_size);
+}
+
+void Model::attention_block(const kernels::Context& ctx, int li, const ForwardBatch& b, KvStorage& kv,
+                            kernels::AttentionBatch& ab, float* x) {
+  const ModelConfig& c = config_;
+  const Layer& l = layers_[li];
+  const int64_t T = b.num_tokens(), D = c.n_embd;
+  const kernels::KvLayerView cache = kv.layer(li);
+  kernels::rms_norm(ctx, x, l.attn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
+  const kernels::MatmulOutput qkv[3] = {{l.wq, ws_.q.data(), l.bq.empty() ? nullptr : l.bq.data()},
+                                        {l.wk, ws_.k.data(), l.bk.empty() ? nullptr : l.bk.data()},
+                                        {l.wv, ws_.v.data(), l.bv.empty() ? nullptr : l.bv.data()}};
+  kernels::matmul_shared_input(ctx, ws_.xn.data(), T, qkv, 3);
+  float* q = ws_.q.data();  // [T, n_heads, head_dim]
+  float* k = ws_.k.data();  // [T, n_kv_heads, head_dim]
+  if (c.has_qk_norm) {
+    // Each head's row of head_dim floats is normalized alone: [T * heads, head_dim].
+    kernels::rms_norm(ctx, q, l.q_norm.data(), T * c.n_heads, c.head_dim, c.rms_eps, ws_.qn.data());
+    kernels::rms_norm(ctx, k, l.k_norm.data(), T * c.n_kv_heads, c.head_dim, c.rms_eps, ws_.kn.data());
+    q = ws_.qn.data();
+    k = ws_.kn.data();
+  }
+  kernels::RopeParams rope = c.rope_params(li);
+  rope.freq_factors = rope_factors_.empty() ? nullptr : rope_factors_.data();
+  kernels::rope(ctx, q, b.positions.data(), T, c.n_heads, rope);
+  kernels::rope(ctx, k, b.positions.data(), T, c.n_kv_heads, rope);
+  kernels::write_kv(ctx, cache, k, ws_.v.data(), b.slot_mapping.data(), T);
+  ab.sliding_window = c.is_swa(li) ? c.sliding_window : 0;
+  kernels::attention(ctx, q, cache, ab, c.n_heads, c.attn_scale, ws_.attn.data());
+  kernels::matmul(ctx, l.wo, ws_.attn.data(), T, ws_.proj.data());
+  float* out = ws_.proj.data();
+  if (c.has_post_norms) {
+    kernels::rms_norm(ctx, out, l.post_attn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
+    out = ws_.xn.data();
+  }
+  kernels::add_inplace(ctx, x, out, T * D);
+}
+
+void Model::ffn_block(const kernels::Context& ctx, const Layer& l, int64_t T, float* x) {
+  const ModelConfig& c = config_;
+  const int64_t D = c.n_embd;
+  kernels::rms_norm(ctx, x, l.ffn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
+  const kernels::MatmulOutput gate_up[2] = {{l.w_gate, ws_.gate.data(), nullptr}, {l.w_up, ws_.up.data(), nullptr}};
+  kernels::matmul_shared_input(ctx, ws_.xn.data(), T, gate_up, 2);
+  if (c.ffn_activation == FfnActivation::kGeluTanh) {
+    kernels::geglu(ctx, ws_.gate.data(), ws_.up.data(), T, c.n_ff, ws_.hidden.data());
+  } else {
+    kernels::swiglu(ctx, ws_.gate.data(), ws_.up.data(), T, c.n_ff, ws_.hidden.data());
+  }
+  kernels::matmul(ctx, l.w_down, ws_.hidden.data(), T, ws_.proj.data());
+  float* out = ws_.proj.data();
+  if (c.has_post_norms) {
+    kernels::rms_norm(ctx, out, l.post_ffn_norm.data(), T, D, c.rms_eps, ws_.xn.data());
+    out = ws_.xn.data();
+  }
+  kernels::add_inplace(ctx, x, out, T * D);
 }
 
 }  // namespace nucleus

@@ -1,4 +1,4 @@
-// The transformer forward pass (llama and qwen2 families) over a ragged batch.
+// The transformer forward pass (the architectures of model_config.h) over a ragged batch.
 //
 // A ragged batch is every new token of every scheduled sequence laid end to
 // end: a prefill chunk contributes many rows, a decoding sequence one. Each
@@ -74,6 +74,8 @@ class Model {
     std::vector<float> attn_norm, ffn_norm;  // [n_embd]
     kernels::WeightView wq, wk, wv, wo;      // q: [n_heads*hd, n_embd], k/v: [n_kv*hd, n_embd], o: [n_embd, n_heads*hd]
     std::vector<float> bq, bk, bv;           // qwen2 only
+    std::vector<float> q_norm, k_norm;       // [head_dim], has_qk_norm only
+    std::vector<float> post_attn_norm, post_ffn_norm;  // [n_embd], has_post_norms only
     kernels::WeightView w_gate, w_up, w_down;  // gate/up: [n_ff, n_embd], down: [n_embd, n_ff]
   };
   // Scratch floats on one device, grown (contents dropped) to the largest size asked.
@@ -89,11 +91,18 @@ class Model {
   };
   // Scratch activations on the forward pass's device, grown to the largest batch seen.
   struct Workspace {
-    Scratch x, xn, q, k, v, attn, proj, gate, up, hidden, final_rows;
+    Scratch x, xn, q, k, v, qn, kn, attn, proj, gate, up, hidden, final_rows;
     void reserve(kernels::Device device, const ModelConfig& c, int64_t T, int64_t logit_rows);
   };
 
   kernels::WeightView weight(const std::string& name, int64_t rows, int64_t cols) const;
+  // Rows [first, first + rows) of a matrix (a fused QKV or gate/up tensor), in place.
+  static kernels::WeightView row_slice(const kernels::WeightView& w, int64_t first, int64_t rows);
+  void load_layer(int index, Layer& l);
+  // The two blocks of a layer, on the residual stream x [T, n_embd].
+  void attention_block(const kernels::Context& ctx, int li, const ForwardBatch& b, KvStorage& kv,
+                       kernels::AttentionBatch& ab, float* x);
+  void ffn_block(const kernels::Context& ctx, const Layer& l, int64_t T, float* x);
   std::vector<float> vector(const std::string& name, int64_t n) const;
   void validate_batch(const ForwardBatch& batch, const KvStorage& kv) const;
   void pack_for_cpu(kernels::ThreadPool& pool);
@@ -103,6 +112,7 @@ class Model {
   kernels::WeightView token_embd_;  // [vocab, n_embd]
   kernels::WeightView output_;      // [vocab, n_embd]; token_embd_ when tied
   std::vector<float> output_norm_;  // [n_embd]
+  std::vector<float> rope_factors_;  // [rope_dim / 2] ModelConfig::rope_factors_tensor, or empty
   std::vector<Layer> layers_;
   std::vector<kernels::PackedWeight> packed_;  // owners of the views' cpu_packed
   bool cpu_packed_ = false;

@@ -257,10 +257,13 @@ void key_scores(const HeadJob& job, float* max_scores) {
 
 void attend_head_avx2(const HeadJob& job) {
   const int queries = job.total_queries();
+  const bool masked = job.masked();
   if (job.head_dim % 8 != 0) {
     for (int qi = 0; qi < queries; ++qi) {
       const HeadJob one = job.single(qi);
-      const float inv_sum = 1.0f / softmax_numerators(one.scores, one.n_keys, key_scores_any(one));
+      const float max_score = key_scores_any(one);
+      const float inv_sum = masked ? masked_softmax_numerators(one, 0, softmax_numerators)
+                                   : 1.0f / softmax_numerators(one.scores, one.n_keys, max_score);
       weighted_values_any(one, inv_sum);
     }
     return;
@@ -268,7 +271,8 @@ void attend_head_avx2(const HeadJob& job) {
   float max_scores[kMaxJobQueries], inv_sums[kMaxJobQueries];
   key_scores(job, max_scores);
   for (int qi = 0; qi < queries; ++qi) {
-    inv_sums[qi] = 1.0f / softmax_numerators(job.scores_of(qi), job.keys_of(qi), max_scores[qi]);
+    inv_sums[qi] = masked ? masked_softmax_numerators(job, qi, softmax_numerators)
+                          : 1.0f / softmax_numerators(job.scores_of(qi), job.keys_of(qi), max_scores[qi]);
   }
   switch (job.head_dim) {
     case 32: return weighted_values_fixed<4>(job, inv_sums);

@@ -14,6 +14,15 @@ namespace nucleus::kernels::cpu {
 
 namespace {
 
+float scalar_numerators(float* scores, int n, float max_score) {
+  float sum = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    scores[j] = std::exp(scores[j] - max_score);
+    sum += scores[j];
+  }
+  return sum;
+}
+
 void attend_one_head_scalar(const HeadJob& job) {
   const int d = job.head_dim;
   float max_score = -INFINITY;
@@ -24,21 +33,29 @@ void attend_one_head_scalar(const HeadJob& job) {
     job.scores[j] = dot * job.scale;
     max_score = std::max(max_score, job.scores[j]);
   }
-  float sum = 0.0f;
-  for (int j = 0; j < job.n_keys; ++j) {
-    job.scores[j] = std::exp(job.scores[j] - max_score);
-    sum += job.scores[j];
-  }
+  const float inv = job.masked() ? masked_softmax_numerators(job, 0, scalar_numerators)
+                                 : 1.0f / scalar_numerators(job.scores, job.n_keys, max_score);
   for (int i = 0; i < d; ++i) job.out[i] = 0.0f;
   for (int j = 0; j < job.n_keys; ++j) {
     const float* v = job.v + key_slot(job, j) * job.slot_stride;
     for (int i = 0; i < d; ++i) job.out[i] += job.scores[j] * v[i];
   }
-  const float inv = 1.0f / sum;
   for (int i = 0; i < d; ++i) job.out[i] *= inv;
 }
 
 }  // namespace
+
+float masked_softmax_numerators(const HeadJob& job, int qi, float (*numerators)(float*, int, float)) {
+  float* scores = job.scores_of(qi);
+  const int first = job.first_of(qi), keys = job.keys_of(qi);
+  float max_score = -INFINITY;
+  for (int j = first; j < keys; ++j) {
+    if (job.softcap > 0.0f) scores[j] = job.softcap * std::tanh(scores[j] / job.softcap);
+    max_score = std::fmax(max_score, scores[j]);
+  }
+  for (int j = 0; j < first; ++j) scores[j] = 0.0f;
+  return 1.0f / numerators(scores + first, keys - first, max_score);
+}
 
 void attend_head_scalar(const HeadJob& job) {
   for (int qi = 0; qi < job.total_queries(); ++qi) attend_one_head_scalar(job.single(qi));
@@ -94,8 +111,10 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
       job.n_keys = 0;
       for (int r = 0; r < rows; ++r) {
         job.row_keys[r] = batch.token_pos[t + r] + 1;
+        job.row_first[r] = batch.sliding_window > 0 ? std::max(0, job.row_keys[r] - batch.sliding_window) : 0;
         job.n_keys = std::max(job.n_keys, job.row_keys[r]);
       }
+      job.softcap = batch.softcap;
       job.k = cache.k + static_cast<int64_t>(kv_head) * cache.head_dim;
       job.v = cache.v + static_cast<int64_t>(kv_head) * cache.head_dim;
       job.slot_stride = slot_stride;

@@ -23,6 +23,8 @@ struct HeadJob {
   int n_rows = 1;                       // token rows of one sequence (n_rows * n_queries <= kMaxJobQueries)
   int64_t row_stride = 0;               // floats from one token row of q (and out) to the next
   int row_keys[kMaxJobRows] = {};       // keys 0..row_keys[r]-1 for row r (its position + 1)
+  int row_first[kMaxJobRows] = {};      // row r sees keys row_first[r].. only (sliding window; else 0)
+  float softcap = 0.0f;                 // > 0: scores become softcap * tanh(score / softcap)
   const float* k = nullptr;             // cache K of this KV head: slot s at k + s * slot_stride
   const float* v = nullptr;             // cache V of this KV head, same layout
   int64_t slot_stride = 0;              // floats per slot (n_kv_heads * head_dim)
@@ -35,6 +37,15 @@ struct HeadJob {
 
   int total_queries() const { return n_rows * n_queries; }
   int keys_of(int qi) const { return row_keys[qi / n_queries]; }
+  int first_of(int qi) const { return row_first[qi / n_queries]; }
+  // A window or a soft-cap: the scores need more than the plain softmax.
+  bool masked() const {
+    if (softcap > 0.0f) return true;
+    for (int r = 0; r < n_rows; ++r) {
+      if (row_first[r] > 0) return true;
+    }
+    return false;
+  }
   int64_t offset_of(int qi) const { return (qi / n_queries) * row_stride + static_cast<int64_t>(qi % n_queries) * head_dim; }
   const float* query(int qi) const { return q + offset_of(qi); }
   float* output(int qi) const { return out + offset_of(qi); }
@@ -46,6 +57,7 @@ struct HeadJob {
     one.out = output(qi);
     one.n_queries = one.n_rows = 1;
     one.n_keys = one.row_keys[0] = keys_of(qi);
+    one.row_first[0] = first_of(qi);
     one.scores = scores_of(qi);
     return one;
   }
@@ -55,7 +67,13 @@ inline int64_t key_slot(const HeadJob& job, int j) {
   return static_cast<int64_t>(job.block_table[j / job.block_size]) * job.block_size + j % job.block_size;
 }
 
-// For each query of the job: softmax(q . k_j * scale) weighted sum of v_j over j in order.
+// Query qi's scores (all keys 0..keys_of(qi)-1 computed) made masked softmax
+// numerators: soft-capped, keys before first_of(qi) set to 0, the rest
+// exp(s - max of the visible ones). Returns 1 / their sum. Only for masked() jobs.
+float masked_softmax_numerators(const HeadJob& job, int qi, float (*numerators)(float*, int, float));
+
+// For each query of the job: softmax(q . k_j * scale) weighted sum of v_j over
+// the visible keys j (attention_cpu.cc; masked ones weigh 0), in order.
 void attend_head_scalar(const HeadJob& job);
 void attend_head_avx2(const HeadJob& job);  // only when avx2_enabled()
 

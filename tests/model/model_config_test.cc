@@ -107,10 +107,10 @@ TEST(ModelConfigTest, LinearRopeScalingAndRopeDim) {
   EXPECT_EQ(c.rope_dim, 8);
   EXPECT_EQ(c.head_dim, 16);
 
-  GgufWriter yarn = tiny();
-  yarn.add_string("llama.rope.scaling.type", "yarn").add_f32("llama.rope.scaling.factor", 4.0f);
-  expect_config_error(yarn,
-                      "rope scaling type 'yarn' (llama.rope.scaling.type) is not supported (supported: none, linear)");
+  GgufWriter longrope = tiny();
+  longrope.add_string("llama.rope.scaling.type", "longrope").add_f32("llama.rope.scaling.factor", 4.0f);
+  expect_config_error(longrope, "rope scaling type 'longrope' (llama.rope.scaling.type) is not supported "
+                                "(supported: none, linear, yarn)");
   GgufWriter no_factor = tiny();
   no_factor.add_string("llama.rope.scaling.type", "linear");
   expect_config_error(no_factor, "missing metadata key 'llama.rope.scaling.factor'");
@@ -130,9 +130,40 @@ TEST(ModelConfigTest, VocabSizeFromArchKeyWithoutTokens) {
 TEST(ModelConfigTest, ArchitectureErrors) {
   GgufWriter w = tiny();
   w.set_value("general.architecture", GgufWriter::string("gpt2"));
-  expect_config_error(w, "unsupported architecture 'gpt2' (supported: llama, qwen2)");
+  expect_config_error(w, "unsupported architecture 'gpt2' (supported: llama, qwen2, qwen3, gemma2, gemma3, phi3)");
   w.remove_key("general.architecture");
   expect_config_error(w, "missing metadata key 'general.architecture'");
+}
+
+// A tensor the architecture does not use is refused by name, never ignored:
+// dropping it (as rope_freqs once was) runs a different model than the file's.
+TEST(ModelConfigTest, UnknownTensorsAreRefused) {
+  {
+    GgufWriter w = tiny();
+    w.add_f32_tensor("blk.0.attn_q_norm.weight", {8}, std::vector<float>(8, 1.0f));
+    expect_config_error(w, "unknown tensor 'blk.0.attn_q_norm.weight': architecture llama does not use it");
+  }
+  {
+    TinyModelSpec spec;
+    spec.arch = "qwen2";
+    GgufWriter w = tiny(spec);
+    w.add_f32_tensor("rope_freqs.weight", {4}, std::vector<float>(4, 1.0f));
+    expect_config_error(w, "unknown tensor 'rope_freqs.weight': architecture qwen2 does not use it");
+  }
+}
+
+// llama3 RoPE scaling: rope_freqs.weight [rope_dim / 2] is used (and must be F32 of that size).
+TEST(ModelConfigTest, LlamaRopeFreqsAreUsed) {
+  GgufWriter w = tiny();
+  const ModelConfig plain = config_of(w);
+  EXPECT_TRUE(plain.rope_factors_tensor.empty());
+  w.add_f32_tensor("rope_freqs.weight", {plain.rope_dim / 2}, std::vector<float>(plain.rope_dim / 2, 2.0f));
+  const ModelConfig c = config_of(w);
+  EXPECT_EQ(c.rope_factors_tensor, "rope_freqs.weight");
+  EXPECT_EQ(c.rope_scaling, "llama3 (rope_freqs)");
+  w.remove_tensor("rope_freqs.weight");
+  w.add_f32_tensor("rope_freqs.weight", {plain.rope_dim}, std::vector<float>(plain.rope_dim, 2.0f));
+  expect_config_error(w, "tensor 'rope_freqs.weight' has shape");
 }
 
 TEST(ModelConfigTest, HyperparameterErrors) {

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Small random-weight GGUF models, one per architecture, for the
+architecture tests (tests/model/architectures_test.cc) and their llama.cpp
+references (scripts/golden/gen_arch_reference.py).
+
+Each file has the tensor names and metadata keys that llama.cpp's converter
+(convert_hf_to_gguf.py, conversion/*.py) writes for that family, realistic
+proportions (hidden 256, 4-6 layers, grouped-query attention, head_dim 64),
+and the default model's tokenizer (every tokenizer.* key copied from
+SmolLM2-135M-Instruct), so the token ids of the reference prompts mean the
+same to every model. Weights are F32 (--type f16 stores the matrices as F16),
+drawn from numpy's PCG64 with a fixed seed per architecture: the same gguf
+package writes the same bytes, and the golden JSON records each file's
+sha256 so the test knows it runs the model the references were made from.
+
+Scales keep activations sane: matrices ~ N(0, 1/fan_in), so each projection
+keeps unit variance; norm weights ~ 1 + N(0, 0.1) (gemma's converter stores
+1 + w, so a gemma file holds values near 1 as well); the embedding table
+~ N(0, 0.15), which, through the tied LM head, gives logits of std ~2.4:
+distributions that are neither flat nor one-hot. Where an architecture has a
+feature that a random model would leave idle, the metadata makes it bite
+(a sliding window of 32 tokens, soft-caps below the typical score, RoPE
+factors far from 1) so a missing or wrong implementation changes the logits.
+
+Usage: python make_random_model.py ARCH OUT.gguf [--type f32|f16]
+       python make_random_model.py --list
+"""
+import argparse
+import math
+import os
+import sys
+
+import numpy as np
+import gguf
+
+DEFAULT_TOKENIZER_MODEL = os.path.expanduser("~/.cache/nucleus/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+
+# Per architecture: dims and the features that matter. head_dim 64 throughout.
+ARCHS = {
+    # Llama 3.1-style: llama3 RoPE scaling stored as rope_freqs.weight, untied LM head.
+    "llama3": dict(arch="llama", seed=1, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=640, tied=False,
+                   rope_base=500000.0, context=131072),
+    # Qwen3: Q/K RMSNorm per head, no biases, n_heads * head_dim != n_embd.
+    "qwen3": dict(arch="qwen3", seed=2, n_embd=256, n_layers=4, n_heads=8, n_kv=2, n_ff=768, tied=True,
+                  rope_base=1000000.0, context=40960),
+    # Gemma 2: GeGLU, post-norms, scaled embeddings, soft-caps, SWA on even layers.
+    "gemma2": dict(arch="gemma2", seed=3, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=768, tied=True,
+                   rope_base=10000.0, context=8192),
+    # Gemma 3: Q/K norms, 5 local : 1 global, global RoPE base 1e6 with linear scaling 8, local 10000.
+    "gemma3": dict(arch="gemma3", seed=4, n_embd=256, n_layers=6, n_heads=4, n_kv=2, n_ff=768, tied=True,
+                   rope_base=1000000.0, context=131072),
+    # Qwen2.5 with YaRN (its long-context recipe): biases on Q, K and V, YaRN factor 4 over 32768.
+    "qwen2yarn": dict(arch="qwen2", seed=6, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=640, tied=True,
+                      rope_base=1000000.0, context=131072),
+    # Phi-3 (128k): fused QKV and gate/up, LongRoPE factors, attention factor.
+    "phi3": dict(arch="phi3", seed=5, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=640, tied=False,
+                 rope_base=10000.0, context=131072),
+}
+HEAD_DIM = 64
+RMS_EPS = 1e-6
+SLIDING_WINDOW = 32  # tokens: the 300-token prompt crosses it many times
+
+
+def llama3_rope_freqs(base, dim, factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, orig_ctx=8192):
+    """The divisors llama.cpp's converter (LlamaModel.generate_extra_tensors) stores as rope_freqs.weight."""
+    freqs = 1.0 / (base ** (np.arange(0, dim, 2, dtype=np.float64) / dim))
+    low_freq_wavelen = orig_ctx / low_freq_factor
+    high_freq_wavelen = orig_ctx / high_freq_factor
+    out = []
+    for freq in freqs:
+        wavelen = 2 * math.pi / freq
+        if wavelen < high_freq_wavelen:
+            out.append(1.0)
+        elif wavelen > low_freq_wavelen:
+            out.append(factor)
+        else:
+            smooth = (orig_ctx / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor)
+            out.append(1.0 / ((1 - smooth) / factor + smooth))
+    return np.array(out, dtype=np.float32)
+
+
+def copy_tokenizer(writer, path):
+    reader = gguf.GGUFReader(path)
+    for name, field in reader.fields.items():
+        if not name.startswith("tokenizer."):
+            continue
+        vtype = field.types[0]
+        if vtype == gguf.GGUFValueType.ARRAY:
+            writer.add_key_value(name, field.contents(), vtype, sub_type=field.types[-1])
+        else:
+            writer.add_key_value(name, field.contents(), vtype)
+    return len(reader.fields["tokenizer.ggml.tokens"].data)
+
+
+class Weights:
+    def __init__(self, writer, rng, matrix_type):
+        self.w, self.rng, self.matrix_type = writer, rng, matrix_type
+
+    def matrix(self, name, rows, cols, std=None):
+        """numpy [rows, cols] = GGUF [cols, rows]: `rows` outputs of `cols` inputs."""
+        std = 1.0 / math.sqrt(cols) if std is None else std
+        data = self.rng.standard_normal((rows, cols), dtype=np.float32) * np.float32(std)
+        self.w.add_tensor(name, data.astype(self.matrix_type))
+
+    def norm(self, name, n):
+        data = (1.0 + 0.1 * self.rng.standard_normal(n)).astype(np.float32)
+        self.w.add_tensor(name, data)
+
+    def vector(self, name, data):
+        self.w.add_tensor(name, np.asarray(data, dtype=np.float32))
+
+
+def write_model(name, out_path, matrix_type):
+    spec = ARCHS[name]
+    arch = spec["arch"]
+    rng = np.random.default_rng(spec["seed"])
+    e, nl, nh, nkv, ff = spec["n_embd"], spec["n_layers"], spec["n_heads"], spec["n_kv"], spec["n_ff"]
+    q_dim, kv_dim = nh * HEAD_DIM, nkv * HEAD_DIM
+
+    tmp_path = out_path + ".tmp"
+    w = gguf.GGUFWriter(tmp_path, arch)
+    # Not the architecture's name: llama.cpp's vocabulary loader special-cases names containing
+    # "phi3" (it expects Phi-3's own tokens), and the tokenizer here is SmolLM2's.
+    w.add_name("nucleus random-weight test model")
+    w.add_file_type(gguf.LlamaFileType.ALL_F32 if matrix_type == np.float32 else gguf.LlamaFileType.MOSTLY_F16)
+    w.add_block_count(nl)
+    w.add_context_length(spec["context"])
+    w.add_embedding_length(e)
+    w.add_feed_forward_length(ff)
+    w.add_head_count(nh)
+    w.add_head_count_kv(nkv)
+    w.add_layer_norm_rms_eps(RMS_EPS)
+    w.add_rope_freq_base(spec["rope_base"])
+    if arch in ("llama", "phi3"):
+        w.add_rope_dimension_count(HEAD_DIM)
+    if arch in ("qwen3", "gemma2", "gemma3"):
+        w.add_key_length(HEAD_DIM)
+        w.add_value_length(HEAD_DIM)
+    if arch == "gemma2":
+        w.add_sliding_window(SLIDING_WINDOW)
+        w.add_attn_logit_softcapping(3.0)   # Gemma 2 ships 50; 3 caps the scores this model makes
+        w.add_final_logit_softcapping(5.0)  # Gemma 2 ships 30; 5 caps these logits (std ~2.4, tails ~10)
+    if arch == "gemma3":
+        w.add_sliding_window(SLIDING_WINDOW)
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(8.0)
+    if name == "qwen2yarn":
+        w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+        w.add_rope_scaling_factor(4.0)
+        w.add_rope_scaling_orig_ctx_len(32768)
+    if arch == "phi3":
+        orig_ctx = 4096
+        w.add_rope_scaling_orig_ctx_len(orig_ctx)
+        w.add_sliding_window(2047)  # Phi-3-mini's value; llama.cpp does not apply it to phi3
+        scale = spec["context"] / orig_ctx
+        w.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(scale) / math.log(orig_ctx)))
+    vocab = copy_tokenizer(w, DEFAULT_TOKENIZER_MODEL)
+    if arch == "llama":
+        w.add_vocab_size(vocab)
+
+    t = Weights(w, rng, matrix_type)
+    t.matrix("token_embd.weight", vocab, e, std=0.15)
+    t.norm("output_norm.weight", e)
+    if not spec["tied"]:
+        t.matrix("output.weight", vocab, e, std=2.4 / math.sqrt(e))
+    if arch == "llama":
+        t.vector("rope_freqs.weight", llama3_rope_freqs(spec["rope_base"], HEAD_DIM))
+    if arch == "phi3":
+        half = HEAD_DIM // 2
+        t.vector("rope_factors_long.weight", 1.0 + 15.0 * rng.random(half))
+        t.vector("rope_factors_short.weight", 1.0 + 2.0 * rng.random(half))
+    for i in range(nl):
+        p = f"blk.{i}."
+        t.norm(p + "attn_norm.weight", e)
+        if arch == "phi3":
+            t.matrix(p + "attn_qkv.weight", q_dim + 2 * kv_dim, e)
+        else:
+            t.matrix(p + "attn_q.weight", q_dim, e)
+            t.matrix(p + "attn_k.weight", kv_dim, e)
+            t.matrix(p + "attn_v.weight", kv_dim, e)
+        if arch in ("qwen3", "gemma3"):
+            t.norm(p + "attn_q_norm.weight", HEAD_DIM)
+            t.norm(p + "attn_k_norm.weight", HEAD_DIM)
+        if arch == "qwen2":
+            t.vector(p + "attn_q.bias", 0.5 * rng.standard_normal(q_dim))
+            t.vector(p + "attn_k.bias", 0.5 * rng.standard_normal(kv_dim))
+            t.vector(p + "attn_v.bias", 0.5 * rng.standard_normal(kv_dim))
+        t.matrix(p + "attn_output.weight", e, q_dim)
+        if arch in ("gemma2", "gemma3"):
+            t.norm(p + "post_attention_norm.weight", e)
+        t.norm(p + "ffn_norm.weight", e)
+        if arch == "phi3":
+            t.matrix(p + "ffn_up.weight", 2 * ff, e)  # gate rows first, then up
+        else:
+            t.matrix(p + "ffn_gate.weight", ff, e)
+            t.matrix(p + "ffn_up.weight", ff, e)
+        t.matrix(p + "ffn_down.weight", e, ff)
+        if arch in ("gemma2", "gemma3"):
+            t.norm(p + "post_ffw_norm.weight", e)
+
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    os.replace(tmp_path, out_path)  # never leave a half-written file under the final name
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("arch", nargs="?", choices=sorted(ARCHS))
+    ap.add_argument("out", nargs="?")
+    ap.add_argument("--type", choices=["f32", "f16"], default="f32")
+    ap.add_argument("--list", action="store_true", help="print the architecture names and exit")
+    args = ap.parse_args()
+    if args.list:
+        print("\n".join(ARCHS))
+        return
+    if not args.arch or not args.out:
+        ap.error("ARCH and OUT are required")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    write_model(args.arch, args.out, np.float32 if args.type == "f32" else np.float16)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
