@@ -57,6 +57,7 @@ server::HttpOptions http_options(const config::ServeOptions& o) {
   http.port = o.port;
   http.http_threads = o.http_threads;
   http.max_body = static_cast<size_t>(o.max_body);
+  http.webui = !o.no_webui;
   try {
     http.cors = server::CorsPolicy::parse(o.allowed_origins);
   } catch (const std::invalid_argument& e) {
@@ -137,6 +138,7 @@ int run_serve(const config::ServeOptions& o) {
   }
   state.tokenizer = served.tokenizer.get();
   state.engine = served.engine.get();
+  state.model = served.model.get();
   state.context_length = served.engine->context_length();
   state.ready = true;
   spdlog::info("serving {} as '{}' on http://{}:{} ({} chat template)", o.model, state.model_name, o.host, o.port,

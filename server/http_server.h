@@ -26,6 +26,7 @@ struct HttpOptions {
   int http_threads = 64;
   size_t max_body = 8 << 20;
   CorsPolicy cors = CorsPolicy::parse("*");  // which web origins may call (server/cors.h)
+  bool webui = true;                         // serve the web page at GET / (server/webui/)
 };
 
 class HttpServer {
