@@ -12,9 +12,11 @@ APT_PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libpcre2-dev
   python3 python3-venv python3-pip
+  chromium chromium-driver  # the web page's browser tests (tests/e2e/test_webui.py)
 )
 PIP_PACKAGES=(numpy gguf tokenizers transformers jinja2 openai requests pyyaml
-  jsonschema rfc3339-validator hypothesis hypothesis-jsonschema rstr)  # the last five: the grammar golden data and judges
+  jsonschema rfc3339-validator hypothesis hypothesis-jsonschema rstr  # these five: the grammar golden data and judges
+  selenium)  # drives chromium in the web page's browser tests
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

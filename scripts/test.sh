@@ -57,7 +57,9 @@ else
   log "skipping the CUDA build: nvcc not found"
 fi
 
-# 6. End-to-end tests: the real binary, real clients.
+# 6. End-to-end tests: the real binary, real clients. test_webui.py drives the web page in headless
+#    chromium and saves a screenshot of each view in build/e2e-artifacts/ (kept as CI artifacts).
+mkdir -p build/e2e-artifacts
 for t in tests/e2e/test_*.py; do
   [ -f "$t" ] || continue
   log "e2e $t"

@@ -202,6 +202,7 @@ def _(c):
     rows = tip.find_elements(By.CSS_SELECTOR, "tr")
     assert len(rows) == 5, f"top_logprobs 5 gives 5 alternatives, got {len(rows)}"
     assert tip.find_elements(By.CSS_SELECTOR, "tr.chosen"), "the sampled token is marked among them"
+    screenshot(c, "token-probabilities")
     ActionChains(d).move_to_element(d.find_element(By.ID, "input")).perform()
 
 
@@ -293,12 +294,17 @@ const probe = document.createElement('canvas').getContext('2d');
 probe.fillStyle = color; probe.fillRect(0, 0, 1, 1);
 const want = probe.getImageData(0, 0, 1, 1).data;
 const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-let rows = new Set();
+const zeroLine = canvas.height - 19 * (window.devicePixelRatio || 1);  // the plot's bottom (16 px) and the line's width
+const rows = new Set();
+let above = 0;
 for (let i = 0; i < data.length; i += 4) {
-  if (Math.abs(data[i] - want[0]) < 8 && Math.abs(data[i+1] - want[1]) < 8 && Math.abs(data[i+2] - want[2]) < 8 && data[i+3] > 200)
-    rows.add(Math.floor(i / 4 / canvas.width));
+  if (Math.abs(data[i] - want[0]) < 8 && Math.abs(data[i+1] - want[1]) < 8 && Math.abs(data[i+2] - want[2]) < 8 && data[i+3] > 200) {
+    const row = Math.floor(i / 4 / canvas.width);
+    rows.add(row);
+    if (row < zeroLine) above++;
+  }
 }
-return rows.size;
+return [rows.size, above];
 """
 
 
@@ -315,21 +321,25 @@ def _(c):
         t.start()
     for t in threads:
         t.join()
+    time.sleep(2.5)  # a few scrapes after the traffic: the latency lines have a few points each
     peaks = {}
     for chart in ("chart-tps", "chart-requests", "chart-kv", "chart-ttft", "chart-tpot"):
         peak = wait_for(lambda: float(d.find_element(By.ID, chart).get_attribute("data-peak") or 0), timeout=10,
                         what=f"{chart} above zero")
         peaks[chart] = peak
-        # The first series' colour is drawn over more than a flat line's rows: the line rose.
-        ink_rows = d.execute_script(CANVAS_INK, chart)
-        assert ink_rows > 5, f"{chart}: the plotted line spans {ink_rows} pixel rows"
+        # The first series' line is drawn above the zero line, and where traffic came and went it rose and fell.
+        rows, above = d.execute_script(CANVAS_INK, chart)
+        assert above >= 10, f"{chart}: {above} pixels of the line above zero"
+        if chart in ("chart-tps", "chart-requests", "chart-kv"):
+            assert rows > 5, f"{chart}: the plotted line spans {rows} pixel rows"
     assert peaks["chart-requests"] >= 1, peaks
     assert 0 < peaks["chart-ttft"] < 60 and 0 < peaks["chart-tpot"] < 10000, peaks
     facts = d.find_element(By.ID, "facts").text
     for fact in ("llama", "Q4_1", c["model"], "cpu"):
         assert fact in facts, (fact, facts)
-    time.sleep(1.2)  # one more scrape, so the screenshot shows the traffic's tail
+    d.set_window_size(1400, 1250)  # the whole dashboard in one picture
     screenshot(c, "dashboard")
+    d.set_window_size(1400, 950)
     assert not js_errors(d), js_errors(d)
 
 
@@ -378,14 +388,14 @@ class PrefixHandler(http.server.BaseHTTPRequestHandler):
 
     def forward(self):
         self.server.paths.append(self.path)
-        if not self.path.startswith("/nucleus/"):
+        if self.path != "/nucleus" and not self.path.startswith("/nucleus/"):
             self.send_error(404)
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "accept-encoding")}
-        upstream.request(self.command, self.path[len("/nucleus"):], body=body, headers=headers)
+        upstream.request(self.command, self.path[len("/nucleus"):] or "/", body=body, headers=headers)
         res = upstream.getresponse()
         self.send_response(res.status)
         for k, v in res.getheaders():
@@ -453,6 +463,7 @@ def main():
     srv = Server(args.nucleus, args.model)
     model = requests.get(srv.url + "/v1/models", timeout=10).json()["data"][0]["id"]
     driver = browser()
+    open_page(driver, srv.url + "/")  # each check goes on from where the one before left the page
     ctx = {"srv": srv, "model": model, "args": args, "driver": driver, "artifacts": args.artifacts, "screenshots": []}
     failures = 0
     try:
