@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libpcre2-dev
   python3 python3-venv python3-pip
-  chromium chromium-driver  # the web page's browser tests (tests/e2e/test_webui.py)
+  chromium chromium-driver fonts-liberation  # the web page's browser tests (tests/e2e/test_webui.py), readable screenshots
 )
 PIP_PACKAGES=(numpy gguf tokenizers transformers jinja2 openai requests pyyaml
   jsonschema rfc3339-validator hypothesis hypothesis-jsonschema rstr  # these five: the grammar golden data and judges
