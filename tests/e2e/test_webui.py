@@ -436,6 +436,48 @@ def _(c):
         proxy.shutdown()
 
 
+# A ChatML template whose generation prompt opens a think block, as reasoning
+# models' templates do: the small model's reply is then reasoning_content.
+THINKING_TEMPLATE = """{% for m in messages %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant
+<think>
+{% endif %}"""
+
+
+@check("reasoning_content streams into a folded block")
+def _(c):
+    template = os.path.join(c["artifacts"], "thinking.jinja")
+    with open(template, "w") as f:
+        f.write(THINKING_TEMPLATE)
+    srv = Server(c["args"].nucleus, c["args"].model, "--chat-template", template)
+    d = c["driver"]
+    try:
+        open_page(d, srv.url + "/")
+        wait_for(lambda: d.find_element(By.ID, "model-name").text == c["model"], what="the model's name")
+        set_field(d, "p-max_tokens", 40)
+        set_field(d, "p-temperature", 0)
+        send(d, "Why is the sky blue?")
+        seen_thinking = wait_for(lambda: "Thinking" in (d.execute_script(
+            "const s = document.querySelector('.msg.assistant summary'); return s ? s.textContent : ''") or ""),
+            timeout=60, what="the reasoning block while it streams")
+        assert seen_thinking
+        wait_for(lambda: reply_state(d)[0] not in (None, "streaming"), timeout=120, what="the reply")
+        details = last_reply(d).find_element(By.CSS_SELECTOR, "details")
+        assert details.get_attribute("open") is None, "the reasoning is folded"
+        assert details.find_element(By.CSS_SELECTOR, "summary").text == "Reasoning"
+        hidden = d.execute_script("return arguments[0].querySelector('.reasoning').textContent", details)
+        body = dict(sent_chat_bodies(d)[-1], stream=False)
+        body.pop("stream_options")
+        expected = requests.post(srv.url + "/v1/chat/completions", json=body, timeout=120).json()
+        assert hidden == expected["choices"][0]["message"]["reasoning_content"], (hidden, expected)
+        details.find_element(By.CSS_SELECTOR, "summary").click()
+        assert details.find_element(By.CSS_SELECTOR, ".reasoning").is_displayed()
+        screenshot(c, "reasoning")
+    finally:
+        srv.stop()
+
+
 @check("--no-webui: GET / is 404, the API and /props still answer")
 def _(c):
     srv = Server(c["args"].nucleus, c["args"].model, "--no-webui")
