@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -45,7 +46,9 @@ class Serving {
     server_ = std::make_unique<HttpServer>(options_, state_);
     server_->bind();
     thread_ = std::thread([this] { server_->run(); });
-    for (int i = 0; i < 100 && !client().Get("/health"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (int i = 0; i < 100 && !client().Get("/health"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   ~Serving() {
     server_->stop();
