@@ -10,6 +10,7 @@
 #include "kernels/device.h"
 #include "kernels/ggml_types.h"
 #include "model/model.h"
+#include "server/errors.h"
 #include "server/routes.h"
 #include "server/webui/page.h"
 
@@ -56,6 +57,8 @@ void handle_webui(ServerState&, const httplib::Request&, httplib::Response& res)
 }
 
 void handle_props(ServerState& state, const httplib::Request&, httplib::Response& res) {
+  // The route waits for `ready`; a server state made ready without its model (no such caller today) gets a 503.
+  if (!state.model) throw ApiError(503, "service_unavailable", "the model's facts are not available");
   const GgufFile& file = state.model->file();
   const ModelConfig& config = state.model->config();
   const EngineOptions& options = state.engine->options();
