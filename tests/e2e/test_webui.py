@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -447,9 +448,9 @@ THINKING_TEMPLATE = """{% for m in messages %}<|im_start|>{{ m.role }}
 
 @check("reasoning_content streams into a folded block")
 def _(c):
-    template = os.path.join(c["artifacts"], "thinking.jinja")
-    with open(template, "w") as f:
+    with tempfile.NamedTemporaryFile("w", suffix=".jinja", delete=False) as f:
         f.write(THINKING_TEMPLATE)
+    template = f.name
     srv = Server(c["args"].nucleus, c["args"].model, "--chat-template", template)
     d = c["driver"]
     try:
@@ -476,6 +477,7 @@ def _(c):
         screenshot(c, "reasoning")
     finally:
         srv.stop()
+        os.unlink(template)
 
 
 @check("--no-webui: GET / is 404, the API and /props still answer")
