@@ -63,6 +63,7 @@ server::HttpOptions http_options(const config::ServeOptions& o) {
   http.max_connections = o.max_connections;
   http.header_timeout = o.header_timeout;
   http.body_timeout = o.body_timeout;
+  http.webui = !o.no_webui;
   try {
     http.cors = server::CorsPolicy::parse(o.allowed_origins);
   } catch (const std::invalid_argument& e) {
@@ -150,6 +151,7 @@ int run_serve(const config::ServeOptions& o) {
   }
   state.tokenizer = served.tokenizer.get();
   state.engine = served.engine.get();
+  state.model = served.model.get();
   state.context_length = served.engine->context_length();
   state.ready = true;
   spdlog::info("serving {} as '{}' on http://{}:{} ({} chat template)", o.model, state.model_name, o.host, o.port,

@@ -69,6 +69,7 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
        &o.draft_model},
       {"device", "where the model runs: cpu, cuda, or auto (cuda when a CUDA device is present, else cpu)",
        &o.device},
+      {"no-webui", "do not serve the web page (chat playground and dashboard) at GET /", &o.no_webui},
   };
 }
 

@@ -62,6 +62,8 @@ struct ServeOptions {
   int spec_tokens = kDefaultSpecTokens;             // most tokens drafted per step
   std::string draft_model;           // GGUF path of the draft model; empty = none (per-request "draft" is refused)
   std::string device = "auto";       // cpu, cuda or auto (app/ resolves it with kernels::choose_device)
+  // Web page.
+  bool no_webui = false;             // true: GET / answers 404 instead of the chat and dashboard page
 };
 
 // The default model: $NUCLEUS_MODEL_DIR (or ~/.cache/nucleus/models)/SmolLM2-135M-Instruct.Q4_1.gguf.

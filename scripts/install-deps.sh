@@ -13,8 +13,13 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libpcre2-dev
   python3 python3-venv python3-pip
 )
+# The web page's browser tests (tests/e2e/test_webui.py) and readable screenshots; an image
+# build that runs no browser sets NUCLEUS_NO_BROWSER=1 (docker/Dockerfile's build stage).
+[ "${NUCLEUS_NO_BROWSER:-0}" = 1 ] || APT_PACKAGES+=(chromium chromium-driver fonts-liberation)
 PIP_PACKAGES=(numpy gguf tokenizers transformers jinja2 openai requests pyyaml
-  jsonschema rfc3339-validator hypothesis hypothesis-jsonschema rstr)  # the last five: the grammar golden data and judges
+  jsonschema rfc3339-validator hypothesis hypothesis-jsonschema rstr  # these five: the grammar golden data and judges
+  selenium  # drives chromium in the web page's browser tests
+  diskcache)  # the llama-cpp-python package's import, for the golden scripts that run llama.cpp
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -59,7 +59,10 @@ fi
 
 # 6. End-to-end tests: the real binary, real clients; test_reliability.py among them (slow and
 #    silent clients, SIGTERM exit time, per-request bounds and RSS, a soak with hang-ups, preemption
-#    determinism, a JSON mutation fuzz: about 4 minutes; --long for a benchmark run).
+#    determinism, a JSON mutation fuzz: about 4 minutes; --long for a benchmark run). test_webui.py
+#    drives the web page in headless chromium and saves a screenshot of each view in
+#    build/e2e-artifacts/ (kept as CI artifacts).
+mkdir -p build/e2e-artifacts
 for t in tests/e2e/test_*.py; do
   [ -f "$t" ] || continue
   log "e2e $t"

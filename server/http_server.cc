@@ -50,6 +50,7 @@ struct Route {
   bool needs_auth = false;   // Authorization: Bearer --api-key (the /v1 and tokenizer routes)
   bool needs_model = false;  // 503 until the model is loaded and while draining
   bool generating = false;   // written while generated (SSE, or JSON behind heartbeats): sent uncompressed
+  bool webui = false;        // the web page: not served with --no-webui
 };
 
 // The route table. Each path has one method; httplib answers a known path
@@ -71,14 +72,17 @@ constexpr Route kRoutes[] = {
     {.method = Method::kGet, .path = "/health", .handler = handle_health},
     {.method = Method::kGet, .path = "/metrics", .handler = handle_metrics},
     {.method = Method::kGet, .path = "/version", .handler = handle_version},
+    {.method = Method::kGet, .path = "/props", .handler = handle_props, .needs_auth = true, .needs_model = true},
+    {.method = Method::kGet, .path = "/", .handler = handle_webui, .webui = true},
+    {.method = Method::kGet, .path = "/index.html", .handler = handle_webui, .webui = true},
 };
 
 const char* method_name(Method m) { return m == Method::kGet ? "GET" : "POST"; }
 
-// The route whose plain path is `path`, or null.
-const Route* route_for_path(const std::string& path) {
+// The served route whose plain path is `path`, or null (the web page's are not served with --no-webui).
+const Route* route_for_path(const std::string& path, bool webui) {
   for (const Route& route : kRoutes) {
-    if (!route.pattern && path == route.path) return &route;
+    if (!route.pattern && path == route.path && (webui || !route.webui)) return &route;
   }
   return nullptr;
 }
@@ -187,8 +191,9 @@ httplib::Server::HandlerWithContentReader with_body(ServerState& state, const Ro
   };
 }
 
-void add_routes(httplib::Server& s, ServerState& state, size_t max_body) {
+void add_routes(httplib::Server& s, ServerState& state, size_t max_body, bool webui) {
   for (const Route& route : kRoutes) {
+    if (route.webui && !webui) continue;
     if (route.method == Method::kPost) {
       s.Post(route.path, with_body(state, route, max_body));
     } else {
@@ -219,12 +224,12 @@ void add_cors(httplib::Server& s, const CorsPolicy& cors) {
 // Statuses httplib produces itself (404 unknown route, 413 body too large,
 // 400 bad framing) get an error object; a known path asked with another
 // method gets 405 naming the method to use.
-void add_error_handlers(httplib::Server& s, ServerState& state, size_t max_body) {
-  s.set_error_handler([&state, max_body](const httplib::Request& req, httplib::Response& res) {
+void add_error_handlers(httplib::Server& s, ServerState& state, size_t max_body, bool webui) {
+  s.set_error_handler([&state, max_body, webui](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     std::string message = "HTTP " + std::to_string(res.status);
     if (res.status == 404) message = "no route for " + req.method + " " + req.path;
-    if (const Route* known = route_for_path(req.path); res.status == 404 && known) {
+    if (const Route* known = route_for_path(req.path, webui); res.status == 404 && known) {
       const std::string method = method_name(known->method);
       res.status = 405;
       res.set_header("Allow", known->method == Method::kGet ? "GET, HEAD" : method);
@@ -259,9 +264,9 @@ HttpServer::HttpServer(const HttpOptions& options, ServerState& state)
   const GateOptions gate = gate_options(options);
   s.set_keep_alive_max_count(static_cast<size_t>(gate.max_requests_per_connection));
   s.set_keep_alive_timeout(std::max<time_t>(1, static_cast<time_t>(options.header_timeout)));
-  add_routes(s, state_, options.max_body);
+  add_routes(s, state_, options.max_body, options.webui);
   add_cors(s, options.cors);
-  add_error_handlers(s, state_, options.max_body);
+  add_error_handlers(s, state_, options.max_body, options.webui);
 }
 
 HttpServer::~HttpServer() = default;

@@ -29,6 +29,7 @@ struct HttpOptions {
   double header_timeout = 5.0;  // seconds for a whole request header (and a keep-alive connection's idle wait)
   double body_timeout = 10.0;   // seconds for a whole request body
   CorsPolicy cors = CorsPolicy::parse("*");  // which web origins may call (server/cors.h)
+  bool webui = true;                         // serve the web page at GET / (server/webui/)
 };
 
 class HttpServer {

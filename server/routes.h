@@ -18,5 +18,7 @@ void handle_version(ServerState& state, const httplib::Request& req, httplib::Re
 void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::Response& res);
 void handle_detokenize(ServerState& state, const httplib::Request& req, httplib::Response& res);
 void handle_apply_template(ServerState& state, const httplib::Request& req, httplib::Response& res);
+void handle_webui(ServerState& state, const httplib::Request& req, httplib::Response& res);  // GET /: the web page
+void handle_props(ServerState& state, const httplib::Request& req, httplib::Response& res);  // the model's facts
 
 }  // namespace nucleus::server

@@ -23,6 +23,7 @@ struct ServerState {
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
   Engine* engine = nullptr;              // valid once ready
+  const Model* model = nullptr;          // valid once ready; GET /props reports its facts
   const Tokenizer* tokenizer = nullptr;  // valid once ready
   std::optional<ChatFormatter> chat;    // the chat template (none: chat routes answer 400)
   ToolCallFormat tool_call_format = ToolCallFormat::kGeneric;  // how the template's model writes calls
