@@ -51,7 +51,14 @@ void ChatOutputStream::route_content(const std::string& text, bool at_end, ChatD
   }
   out.content += d.content;
   for (ToolCallDelta& c : d.tool_calls) {
-    if (!c.name.empty()) ++calls_;
+    if (!c.name.empty()) {
+      // OpenAI's first delta of a call carries arguments "": the parser's
+      // whole call goes out as that header, then its arguments.
+      ++calls_;
+      out.tool_calls.push_back({c.index, std::move(c.id), std::move(c.name), ""});
+      if (!c.arguments.empty()) out.tool_calls.push_back({c.index, "", "", std::move(c.arguments)});
+      continue;
+    }
     out.tool_calls.push_back(std::move(c));
   }
 }
