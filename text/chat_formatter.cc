@@ -244,11 +244,14 @@ RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& messages, con
                        std::any_of(messages.begin(), messages.end(), [](const ChatMessage& m) { return m.role == "tool"; }))) {
     ChatRenderOptions without = options;
     without.tools = nullptr;
-    const ChatFormatter& self = *this;
-    ChatFormatter polyfilled = self;
-    polyfilled.knows_tools_ = true;  // render once, as a template that needs nothing more
-    return polyfilled.render(with_tools_in_text(messages, options.tools), without);
+    return render_jinja(with_tools_in_text(messages, options.tools), without);
   }
+  return render_jinja(messages, options);
+}
+
+RenderedChat ChatFormatter::render_jinja(const std::vector<ChatMessage>& messages,
+                                         const ChatRenderOptions& options) const {
+  RenderedChat out;
   jinja::RenderOptions render_options;
   const std::time_t now = std::time(nullptr);
   std::tm local{};

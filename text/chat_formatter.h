@@ -75,6 +75,8 @@ class ChatFormatter {
 
  private:
   ChatFormatter() = default;
+  // The Jinja path, for messages the template can take as they are.
+  RenderedChat render_jinja(const std::vector<ChatMessage>& messages, const ChatRenderOptions& options) const;
 
   std::optional<ChatTemplate> builtin_;
   std::shared_ptr<const jinja::Template> jinja_;
