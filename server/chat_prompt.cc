@@ -8,6 +8,17 @@
 
 namespace nucleus::server {
 
+ChatRenderOptions chat_render_options(const std::string& raw_body, bool add_generation_prompt, ChatTools* tools) {
+  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(raw_body, nullptr, false);
+  ChatTools parsed = parse_chat_tools(ordered);
+  ChatRenderOptions options;
+  options.add_generation_prompt = add_generation_prompt;
+  options.tools = parsed.tools;
+  if (auto it = ordered.find("chat_template_kwargs"); it != ordered.end() && it->is_object()) options.kwargs = *it;
+  if (tools) *tools = std::move(parsed);
+  return options;
+}
+
 ChatPrompt render_chat_prompt(const ServerState& state, const std::vector<ChatMessage>& messages,
                               const ChatRenderOptions& options) {
   if (!state.chat) throw ApiError(400, "invalid_request_error", "this model has no chat template");

@@ -19,6 +19,13 @@ struct ChatPrompt {
   std::vector<int32_t> tokens;
 };
 
+// What a chat body gives the template besides its messages: the generation
+// prompt switch, `tools` and `chat_template_kwargs`, read from the raw body in
+// the client's key order (templates print them with tojson). Throws ApiError
+// for bad tools; `tools` receives them, when asked, for the route's own use.
+ChatRenderOptions chat_render_options(const std::string& raw_body, bool add_generation_prompt,
+                                      ChatTools* tools = nullptr);
+
 // Renders through the served template. A template that fails (its own
 // raise_exception message, an undefined variable...) or cannot render what was
 // asked is a 400 naming `messages`; no template is a 400 too.

@@ -106,12 +106,8 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   check_model(state, r.common);
   if (r.common.structured) keep_schema_key_order(req.body, *r.common.structured);
   // Tools and template kwargs go to the template in the client's key order.
-  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(req.body, nullptr, false);
-  ChatTools tools = parse_chat_tools(ordered);
-  ChatRenderOptions options;
-  options.add_generation_prompt = r.add_generation_prompt;
-  options.tools = tools.tools;
-  if (auto it = ordered.find("chat_template_kwargs"); it != ordered.end() && it->is_object()) options.kwargs = *it;
+  ChatTools tools;
+  const ChatRenderOptions options = chat_render_options(req.body, r.add_generation_prompt, &tools);
   if (tools.forced()) {
     if (r.common.structured || r.common.json_object) {
       throw invalid_param("tool_choice", "tool_choice '" + std::string(tools.choice == ToolChoice::kNamed ? "named" : "required") +

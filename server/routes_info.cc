@@ -80,12 +80,7 @@ void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::R
   if (r.prompt) {
     tokens = state.tokenizer->encode(*r.prompt, {.add_special = r.add_special_tokens, .parse_special = true});
   } else {
-    ChatRenderOptions options;
-    options.add_generation_prompt = r.add_generation_prompt;
-    const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(req.body, nullptr, false);
-    options.tools = parse_chat_tools(ordered).tools;
-    if (auto it = ordered.find("chat_template_kwargs"); it != ordered.end() && it->is_object()) options.kwargs = *it;
-    tokens = render_chat_prompt(state, r.messages, options).tokens;
+    tokens = render_chat_prompt(state, r.messages, chat_render_options(req.body, r.add_generation_prompt)).tokens;
   }
   json out = {{"count", tokens.size()}, {"max_model_len", state.context_length}, {"tokens", tokens}};
   if (r.return_token_strs) {
@@ -101,11 +96,7 @@ void handle_apply_template(ServerState& state, const httplib::Request& req, http
   const json body = parse_json_body(req.body);
   const ChatRequest r = parse_chat_request(body);
   check_model(state, body);
-  const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(req.body, nullptr, false);
-  ChatRenderOptions options;
-  options.add_generation_prompt = r.add_generation_prompt;
-  options.tools = parse_chat_tools(ordered).tools;
-  if (auto it = ordered.find("chat_template_kwargs"); it != ordered.end() && it->is_object()) options.kwargs = *it;
+  const ChatRenderOptions options = chat_render_options(req.body, r.add_generation_prompt);
   reply(res, {{"prompt", render_chat_prompt(state, r.messages, options).text}});
 }
 
