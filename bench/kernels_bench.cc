@@ -21,6 +21,7 @@
 #include "kernels/fp16.h"
 #include "kernels/ops.h"
 #include "kernels/packed_weight.h"
+#include "kernels/read_bandwidth.h"
 
 namespace nucleus::kernels {
 namespace {
@@ -118,6 +119,18 @@ BENCHMARK_CAPTURE(BM_Matmul, Q2_K_8192x2048, GgmlType::Q2_K, 8192, 2048, false)-
 BENCHMARK_CAPTURE(BM_Matmul, Q2_K_8192x2048_prepacked, GgmlType::Q2_K, 8192, 2048, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, IQ4_XS_8192x2048, GgmlType::IQ4_XS, 8192, 2048, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, IQ4_XS_8192x2048_prepacked, GgmlType::IQ4_XS, 8192, 2048, true)->Apply(matmul_args);
+
+// The machine's read bandwidth on all threads (STREAM-like, kernels/read_bandwidth.h):
+// the ceiling of memory-bound decode. The T:1 matmuls above read their weights
+// once per call; their GB/s over this figure is how close decode comes to it.
+void BM_ReadBandwidth(benchmark::State& state) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  ReadBandwidth best;
+  for (auto _ : state) best = measure_read_bandwidth(pool, ReadBandwidthOptions{size_t{512} << 20, 3});
+  state.counters["GB/s"] = best.bytes_per_second / 1e9;
+  state.counters["median GB/s"] = best.median_bytes_per_second / 1e9;
+}
+BENCHMARK(BM_ReadBandwidth)->ArgName("threads")->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // SmolLM2's attention (9 query heads, 3 KV heads, head_dim 64) for `seqs`
 // sequences with `rows` query rows each (their last positions) over `keys`
