@@ -1,9 +1,11 @@
-// What the prepacked AVX-512 kernels of the 256-element quants share: the
-// panel geometry, small loads, and the driver that walks panels and token
-// tiles. Include ONLY from *_avx512.cc files (compiled with AVX-512).
+// What the prepacked AVX-512 kernels of matmul_k_avx512.cc,
+// matmul_k_low_bit_avx512.cc and matmul_q5_avx512.cc share: the panel
+// geometry, small loads, and the driver that walks panels and token tiles.
+// Include ONLY from *_avx512.cc files (compiled with AVX-512).
 //
 // A format F provides:
-//   using Panel = ...;   one 256-element super-block of 16 rows, as packed
+//   static constexpr int64_t kBlockElems;   elements per block: kQK_K (256) or kQK (32)
+//   using Panel = ...;   one block of 16 rows, as packed
 //   static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out);
 //   template <int MR> static void tile(const MatmulArgs&, const Panel* panel, int64_t nb, int64_t t0,
 //                                      int64_t r0, __mmask16 live);
@@ -27,6 +29,17 @@ constexpr int kMR = 6;                  // tokens per register tile
 constexpr int64_t kPanelsPerGroup = 4;  // panels every token chunk reuses while they are hot (T > kMR)
 constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel group passes
 constexpr int64_t kPrefetchBlocks = 2;  // super-blocks fetched ahead (~5-7 KB, as the Q4 kernels' 16 blocks)
+
+// kIq4nlValues + 128 (1..241), once per 128-bit lane: VPSHUFB looks up within
+// lanes. IQ4_NL / IQ4_XS weights enter VPDPBUSD as these unsigned bytes.
+struct Iq4UnsignedTable {
+  uint8_t bytes[64];
+};
+alignas(64) constexpr Iq4UnsignedTable kIq4Unsigned = [] {
+  Iq4UnsignedTable t{};
+  for (int i = 0; i < 64; ++i) t.bytes[i] = static_cast<uint8_t>(kIq4nlValues[i % 16] + 128);
+  return t;
+}();
 
 inline int32_t load_i32(const uint8_t* p) {
   int32_t v;
@@ -101,7 +114,7 @@ void token_strip(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb
 // every token chunk reuses while they are hot.
 template <class F>
 void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
-  const int64_t nb = a.cols / kQK_K;
+  const int64_t nb = a.cols / F::kBlockElems;
   const auto* packed = reinterpret_cast<const typename F::Panel*>(a.w);
   const int64_t group_rows = kPanel * (a.T <= kMR ? 1 : kPanelsPerGroup);
   for (int64_t g0 = r_begin; g0 < r_end; g0 += group_rows) {
@@ -119,7 +132,7 @@ void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
 template <class F>
 void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols, int64_t r_begin, int64_t r_end,
                uint8_t* out) {
-  const int64_t nb = cols / kQK_K;
+  const int64_t nb = cols / F::kBlockElems;
   auto* packed = reinterpret_cast<typename F::Panel*>(out);
   for (int64_t r0 = r_begin; r0 < r_end; r0 += kPanel) {
     const int n = static_cast<int>(std::min<int64_t>(kPanel, rows - r0));
@@ -129,8 +142,9 @@ void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
 
 template <class F>
 size_t packed_bytes(int64_t rows, int64_t cols) {
-  if (cols % kQK_K != 0) return 0;
-  return static_cast<size_t>((rows + kPanel - 1) / kPanel) * static_cast<size_t>(cols / kQK_K) * sizeof(typename F::Panel);
+  if (cols % F::kBlockElems != 0) return 0;
+  return static_cast<size_t>((rows + kPanel - 1) / kPanel) * static_cast<size_t>(cols / F::kBlockElems) *
+         sizeof(typename F::Panel);
 }
 
 }  // namespace

@@ -322,6 +322,7 @@ __attribute__((always_inline)) inline void tile_q6_k(const MatmulArgs& a, const 
 // One k-quant format: its panel block, packer and tile.
 template <class Block, class PanelBlock>
 struct Q45KFormat {
+  static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlock;
   static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
     pack_panel_q45_k<Block, Panel>(w, w_row_bytes, r0, n, nb, out);
@@ -335,6 +336,7 @@ using Q4KFormat = Q45KFormat<BlockQ4_K, PanelBlockQ4_K>;
 using Q5KFormat = Q45KFormat<BlockQ5_K, PanelBlockQ5_K>;
 
 struct Q6KFormat {
+  static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlockQ6_K;
   static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
     pack_panel_q6_k(w, w_row_bytes, r0, n, nb, out);

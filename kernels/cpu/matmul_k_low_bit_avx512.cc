@@ -207,16 +207,6 @@ struct PanelBlockIQ4_XS {
 };
 static_assert(sizeof(PanelBlockIQ4_XS) == 35 * 64);
 
-// kIq4nlValues + 128 (1..241), once per 128-bit lane: VPSHUFB looks up within lanes.
-struct Iq4UnsignedTable {
-  uint8_t bytes[64];
-};
-alignas(64) constexpr Iq4UnsignedTable kIq4Unsigned = [] {
-  Iq4UnsignedTable t{};
-  for (int i = 0; i < 64; ++i) t.bytes[i] = static_cast<uint8_t>(kIq4nlValues[i % 16] + 128);
-  return t;
-}();
-
 void pack_panel_iq4_xs(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockIQ4_XS* out) {
   for (int64_t b = 0; b < nb; ++b) {
     PanelBlockIQ4_XS& p = out[b];
@@ -287,6 +277,7 @@ __attribute__((always_inline)) inline void tile_iq4_xs(const MatmulArgs& a, cons
 
 template <class PanelBlock, void (*Pack)(const uint8_t*, size_t, int64_t, int, int64_t, PanelBlock*)>
 struct Q23KFormat {
+  static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlock;
   static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
     Pack(w, w_row_bytes, r0, n, nb, out);
@@ -300,6 +291,7 @@ using Q2KFormat = Q23KFormat<PanelBlockQ2_K, pack_panel_q2_k>;
 using Q3KFormat = Q23KFormat<PanelBlockQ3_K, pack_panel_q3_k>;
 
 struct IQ4XSFormat {
+  static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlockIQ4_XS;
   static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
     pack_panel_iq4_xs(w, w_row_bytes, r0, n, nb, out);
@@ -317,7 +309,7 @@ MatmulKernel avx512_low_bit_k_prepacked_kernel(GgmlType type) {
     case GgmlType::Q2_K: return gemm_prepacked<Q2KFormat>;
     case GgmlType::Q3_K: return gemm_prepacked<Q3KFormat>;
     case GgmlType::IQ4_XS: return gemm_prepacked<IQ4XSFormat>;
-    default: return nullptr;
+    default: return avx512_q5_prepacked_kernel(type);
   }
 }
 
@@ -326,7 +318,7 @@ size_t avx512_low_bit_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols) 
     case GgmlType::Q2_K: return packed_bytes<Q2KFormat>(rows, cols);
     case GgmlType::Q3_K: return packed_bytes<Q3KFormat>(rows, cols);
     case GgmlType::IQ4_XS: return packed_bytes<IQ4XSFormat>(rows, cols);
-    default: return 0;
+    default: return avx512_q5_packed_bytes(type, rows, cols);
   }
 }
 
@@ -336,7 +328,7 @@ void avx512_low_bit_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_by
     case GgmlType::Q2_K: return pack_rows<Q2KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
     case GgmlType::Q3_K: return pack_rows<Q3KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
     case GgmlType::IQ4_XS: return pack_rows<IQ4XSFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    default: return;
+    default: return avx512_q5_pack_rows(type, w, w_row_bytes, rows, cols, r_begin, r_end, out);
   }
 }
 

@@ -59,6 +59,12 @@ void avx512_low_bit_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_by
                                 int64_t r_begin, int64_t r_end, uint8_t* out);
 MatmulKernel avx512_low_bit_k_prepacked_kernel(GgmlType type);
 
+// And for Q5_0, Q5_1, IQ4_NL (matmul_q5_avx512.cc), behind the low-bit ones.
+size_t avx512_q5_packed_bytes(GgmlType type, int64_t rows, int64_t cols);
+void avx512_q5_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
+                         int64_t r_begin, int64_t r_end, uint8_t* out);
+MatmulKernel avx512_q5_prepacked_kernel(GgmlType type);
+
 // The AVX2 kernels by family (matmul_{float,q,k,k_low_bit}_avx2.cc), behind avx2_matmul_kernel.
 MatmulKernel avx2_float_kernel(GgmlType type);
 MatmulKernel avx2_simple_quant_kernel(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL
