@@ -119,6 +119,13 @@ BENCHMARK_CAPTURE(BM_Matmul, Q2_K_8192x2048, GgmlType::Q2_K, 8192, 2048, false)-
 BENCHMARK_CAPTURE(BM_Matmul, Q2_K_8192x2048_prepacked, GgmlType::Q2_K, 8192, 2048, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, IQ4_XS_8192x2048, GgmlType::IQ4_XS, 8192, 2048, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, IQ4_XS_8192x2048_prepacked, GgmlType::IQ4_XS, 8192, 2048, true)->Apply(matmul_args);
+// The 32-element types with prepacked VNNI kernels besides Q4_0 / Q4_1 / Q8_0.
+BENCHMARK_CAPTURE(BM_Matmul, Q5_0_8192x2048, GgmlType::Q5_0, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_0_8192x2048_prepacked, GgmlType::Q5_0, 8192, 2048, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_1_8192x2048, GgmlType::Q5_1, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_1_8192x2048_prepacked, GgmlType::Q5_1, 8192, 2048, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, IQ4_NL_8192x2048, GgmlType::IQ4_NL, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, IQ4_NL_8192x2048_prepacked, GgmlType::IQ4_NL, 8192, 2048, true)->Apply(matmul_args);
 
 // The machine's read bandwidth on all threads (STREAM-like, kernels/read_bandwidth.h):
 // the ceiling of memory-bound decode. The T:1 matmuls above read their weights
