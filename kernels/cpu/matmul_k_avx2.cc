@@ -60,8 +60,7 @@ struct Q4_KKernel : KBase {
       isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(w.scale[2 * j + 1])));
     }
     const __m256i msum = _mm256_madd_epi16(kx_bsums(x), w.mins);
-    k_accumulate(acc, w.d, x.d, isum);
-    k_subtract_mins(acc, w.dmin, x.d, msum);
+    k_accumulate_with_mins(acc, w.d, w.dmin, x.d, isum, msum);
   }
 };
 
@@ -93,8 +92,7 @@ struct Q5_KKernel : KBase {
       isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(w.q4.scale[2 * j + 1])));
     }
     const __m256i msum = _mm256_madd_epi16(kx_bsums(x), w.q4.mins);
-    k_accumulate(acc, w.q4.d, x.d, isum);
-    k_subtract_mins(acc, w.q4.dmin, x.d, msum);
+    k_accumulate_with_mins(acc, w.q4.d, w.q4.dmin, x.d, isum, msum);
   }
 };
 

@@ -54,8 +54,7 @@ struct Q2_KKernel : KBase {
       }
     }
     const __m256i msum = _mm256_madd_epi16(kx_bsums(x), w.mins);
-    k_accumulate(acc, w.d, x.d, isum);
-    k_subtract_mins(acc, w.dmin, x.d, msum);
+    k_accumulate_with_mins(acc, w.d, w.dmin, x.d, isum, msum);
   }
 };
 
