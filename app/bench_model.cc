@@ -13,6 +13,7 @@
 #include "config/options.h"
 #include "engine/engine.h"
 #include "kernels/device.h"
+#include "kernels/read_bandwidth.h"
 #include "model/model.h"
 
 namespace nucleus::app {
@@ -81,6 +82,13 @@ double prefill_tokens_per_s(Model& model, const kernels::Context& ctx, int token
   return tokens / seconds_since(t0);
 }
 
+// Bytes one batch-1 decode step reads on average over `steps` steps after a
+// `context`-token prompt: every weight once, and the K/V of every cached position.
+double decode_bytes_per_token(const Model& model, int context, int steps) {
+  const double positions = context + (steps + 1) / 2.0;
+  return static_cast<double>(model.weight_bytes()) + positions * static_cast<double>(KvStorage::bytes_per_token(model.config()));
+}
+
 void print_model_table(const ModelBenchArgs& args, const std::string& path, int threads, const nlohmann::json& out,
                        double weight_gb) {
   std::printf("nucleus bench model: %s, %d threads, weights %.1f MB read per decode step\n", path.c_str(), threads,
@@ -91,6 +99,11 @@ void print_model_table(const ModelBenchArgs& args, const std::string& path, int 
     std::printf("  %-28s %10.1f tok/s   (%.2f GB/s of weights)\n",
                 ("decode " + std::to_string(args.decode) + " @ batch " + std::to_string(batch)).c_str(), tps,
                 tps / batch * weight_gb);
+  }
+  if (out.contains("read_bandwidth_gb_s")) {
+    std::printf("  batch-1 decode reads %.1f MB per token (weights + KV): %.2f GB/s, %.0f%% of the %.1f GB/s read bandwidth\n",
+                out["decode_bytes_per_token"].get<double>() / 1e6, out["decode_gb_s"].get<double>(),
+                100.0 * out["decode_bandwidth_fraction"].get<double>(), out["read_bandwidth_gb_s"].get<double>());
   }
 }
 
@@ -111,12 +124,23 @@ int run_model_bench(const ModelBenchArgs& args) {
   for (int r = 0; r < args.repeats; ++r) pp.push_back(prefill_tokens_per_s(*model, ctx, args.prompt, rng));
   out["prefill_tokens"] = args.prompt;
   out["prefill_tok_s"] = median(pp);
+  const int decode_context = 16;
   for (int batch : args.batches) {
     std::vector<double> tg;
-    for (int r = 0; r < args.repeats; ++r) tg.push_back(decode_tokens_per_s(*model, ctx, batch, 16, args.decode, rng));
+    for (int r = 0; r < args.repeats; ++r) tg.push_back(decode_tokens_per_s(*model, ctx, batch, decode_context, args.decode, rng));
     out["decode_tok_s"][std::to_string(batch)] = median(tg);
   }
   out["weight_bytes"] = model->weight_bytes();
+  if (device == kernels::Device::kCpu && out["decode_tok_s"].contains("1")) {
+    // Batch-1 decode is bound by memory reads: its share of what the machine can read.
+    const double bandwidth = kernels::measure_read_bandwidth(pool).bytes_per_second;
+    const double bytes = decode_bytes_per_token(*model, decode_context, args.decode);
+    const double rate = out["decode_tok_s"]["1"].get<double>() * bytes;
+    out["read_bandwidth_gb_s"] = bandwidth / 1e9;
+    out["decode_bytes_per_token"] = bytes;
+    out["decode_gb_s"] = rate / 1e9;
+    out["decode_bandwidth_fraction"] = rate / bandwidth;
+  }
   if (args.json) {
     std::printf("%s\n", out.dump(2).c_str());
   } else {

@@ -21,23 +21,44 @@
 #include "kernels/fp16.h"
 #include "kernels/ops.h"
 #include "kernels/packed_weight.h"
+#include "kernels/read_bandwidth.h"
 
 namespace nucleus::kernels {
 namespace {
 
-// Random weight bytes with sane fp16 scales (d, and m for Q4_1 or dmin for Q4_K).
+// Where a block keeps its fp16 scale d, and its min / dmin (0 when it has none).
+struct ScaleOffsets {
+  size_t d = 0;
+  size_t m = 0;
+  float d_value = 0.01f;
+  float m_value = 0.0f;
+};
+
+ScaleOffsets scale_offsets(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_1: return {0, 2, 0.01f, -0.05f};
+    case GgmlType::Q5_1: return {0, 2, 0.01f, -0.05f};
+    case GgmlType::Q4_K: return {0, offsetof(BlockQ4_K, dmin), 0.0002f, 0.001f};
+    case GgmlType::Q5_K: return {0, offsetof(BlockQ5_K, dmin), 0.0002f, 0.001f};
+    case GgmlType::Q6_K: return {offsetof(BlockQ6_K, d), 0, 0.0002f};
+    case GgmlType::Q2_K: return {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin), 0.0002f, 0.001f};
+    case GgmlType::Q3_K: return {offsetof(BlockQ3_K, d), 0, 0.0002f};
+    case GgmlType::IQ4_XS: return {0, 0, 0.0002f};
+    default: return {};  // Q4_0, Q5_0, Q8_0, IQ4_NL: d first, no min
+  }
+}
+
+// Random weight bytes with sane fp16 scales (random ones could be inf, NaN or subnormal).
 std::vector<uint8_t> random_weight_bytes(GgmlType type, int64_t rows, int64_t cols) {
   std::vector<uint8_t> bytes(ggml_row_size(type, cols) * static_cast<size_t>(rows));
   std::mt19937 rng(42);
   for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
   const size_t block = ggml_type_traits(static_cast<uint32_t>(type))->type_size;
-  const bool second = type == GgmlType::Q4_1 || type == GgmlType::Q4_K || type == GgmlType::Q5_K;  // a min / dmin after d
-  const float d_value = type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K ? 0.0002f : 0.01f;
-  const size_t d_offset = type == GgmlType::Q6_K ? offsetof(BlockQ6_K, d) : 0;
+  const ScaleOffsets s = scale_offsets(type);
+  const uint16_t d = float_to_fp16(s.d_value), m = float_to_fp16(s.m_value);
   for (size_t off = 0; off < bytes.size(); off += block) {
-    const uint16_t d = float_to_fp16(d_value), m = float_to_fp16(second && type != GgmlType::Q4_1 ? 0.001f : -0.05f);
-    std::memcpy(bytes.data() + off + d_offset, &d, 2);
-    if (second) std::memcpy(bytes.data() + off + 2, &m, 2);
+    std::memcpy(bytes.data() + off + s.d, &d, 2);
+    if (s.m != 0) std::memcpy(bytes.data() + off + s.m, &m, 2);
   }
   return bytes;
 }
@@ -90,6 +111,33 @@ BENCHMARK_CAPTURE(BM_Matmul, Q5_K_8192x2048_prepacked, GgmlType::Q5_K, 8192, 204
 BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192, GgmlType::Q6_K, 2048, 8192, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192_prepacked, GgmlType::Q6_K, 2048, 8192, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q8_0_49152x576_prepacked, GgmlType::Q8_0, 49152, 576, true)->Apply(matmul_args);
+// The other types of the common files at the same FFN shape: Q3_K (Q3_K_M), Q2_K, IQ4_XS.
+// As stored they run the AVX2 kernels (the AVX-512 path's fallback), prepacked the VNNI ones.
+BENCHMARK_CAPTURE(BM_Matmul, Q3_K_8192x2048, GgmlType::Q3_K, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q3_K_8192x2048_prepacked, GgmlType::Q3_K, 8192, 2048, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q2_K_8192x2048, GgmlType::Q2_K, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q2_K_8192x2048_prepacked, GgmlType::Q2_K, 8192, 2048, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, IQ4_XS_8192x2048, GgmlType::IQ4_XS, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, IQ4_XS_8192x2048_prepacked, GgmlType::IQ4_XS, 8192, 2048, true)->Apply(matmul_args);
+// The 32-element types with prepacked VNNI kernels besides Q4_0 / Q4_1 / Q8_0.
+BENCHMARK_CAPTURE(BM_Matmul, Q5_0_8192x2048, GgmlType::Q5_0, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_0_8192x2048_prepacked, GgmlType::Q5_0, 8192, 2048, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_1_8192x2048, GgmlType::Q5_1, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q5_1_8192x2048_prepacked, GgmlType::Q5_1, 8192, 2048, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, IQ4_NL_8192x2048, GgmlType::IQ4_NL, 8192, 2048, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, IQ4_NL_8192x2048_prepacked, GgmlType::IQ4_NL, 8192, 2048, true)->Apply(matmul_args);
+
+// The machine's read bandwidth on all threads (STREAM-like, kernels/read_bandwidth.h):
+// the ceiling of memory-bound decode. The T:1 matmuls above read their weights
+// once per call; their GB/s over this figure is how close decode comes to it.
+void BM_ReadBandwidth(benchmark::State& state) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  ReadBandwidth best;
+  for (auto _ : state) best = measure_read_bandwidth(pool, ReadBandwidthOptions{size_t{512} << 20, 3});
+  state.counters["GB/s"] = best.bytes_per_second / 1e9;
+  state.counters["median GB/s"] = best.median_bytes_per_second / 1e9;
+}
+BENCHMARK(BM_ReadBandwidth)->ArgName("threads")->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // SmolLM2's attention (9 query heads, 3 KV heads, head_dim 64) for `seqs`
 // sequences with `rows` query rows each (their last positions) over `keys`

@@ -35,7 +35,8 @@ class PackedWeight {
 
 // Repacks w on the pool's threads. Empty when this CPU has no packed kernel for
 // w.type (no AVX-512 VNNI, NUCLEUS_NO_AVX512=1, or a type other than Q4_0, Q4_1,
-// Q8_0, Q4_K, Q5_K, Q6_K). Set w.cpu_packed = result.data(); the result must outlive that view.
+// Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS).
+// Set w.cpu_packed = result.data(); the result must outlive that view.
 PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w);
 
 }  // namespace nucleus::kernels

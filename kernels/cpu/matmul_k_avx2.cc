@@ -46,7 +46,7 @@ struct Q4_KKernel : KBase {
     const uint8_t* p = w_row + b * sizeof(BlockQ4_K);
     return load_q4k_like(p, p + offsetof(BlockQ4_K, qs));
   }
-  static void step(const W& w, const X& x, __m256& acc, float&) {
+  static void step(const W& w, const X& x, __m256&, float& acc) {
     const __m256i mask = _mm256_set1_epi8(0x0F);
     const int8_t* xq = kx_qs(x);
     __m256i isum = _mm256_setzero_si256();
@@ -60,8 +60,7 @@ struct Q4_KKernel : KBase {
       isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(w.scale[2 * j + 1])));
     }
     const __m256i msum = _mm256_madd_epi16(kx_bsums(x), w.mins);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), _mm256_cvtepi32_ps(isum), acc);
-    acc = _mm256_fnmadd_ps(_mm256_set1_ps(w.dmin * x.d), _mm256_cvtepi32_ps(msum), acc);
+    k_accumulate_with_mins(acc, w.d, w.dmin, x.d, isum, msum);
   }
 };
 
@@ -78,7 +77,7 @@ struct Q5_KKernel : KBase {
     const uint8_t* p = w_row + b * sizeof(BlockQ5_K);
     return {load_q4k_like(p, p + offsetof(BlockQ5_K, qs)), p + offsetof(BlockQ5_K, qh)};
   }
-  static void step(const W& w, const X& x, __m256& acc, float&) {
+  static void step(const W& w, const X& x, __m256&, float& acc) {
     const __m256i mask = _mm256_set1_epi8(0x0F);
     const int8_t* xq = kx_qs(x);
     const __m256i qh = load32(w.qh);
@@ -93,8 +92,7 @@ struct Q5_KKernel : KBase {
       isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(w.q4.scale[2 * j + 1])));
     }
     const __m256i msum = _mm256_madd_epi16(kx_bsums(x), w.q4.mins);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.q4.d * x.d), _mm256_cvtepi32_ps(isum), acc);
-    acc = _mm256_fnmadd_ps(_mm256_set1_ps(w.q4.dmin * x.d), _mm256_cvtepi32_ps(msum), acc);
+    k_accumulate_with_mins(acc, w.q4.d, w.q4.dmin, x.d, isum, msum);
   }
 };
 
@@ -120,7 +118,7 @@ struct Q6_KKernel : KBase {
     w.d = half_to_float(p + offsetof(BlockQ6_K, d));
     return w;
   }
-  static void step(const W& w, const X& x, __m256& acc, float&) {
+  static void step(const W& w, const X& x, __m256&, float& acc) {
     const __m256i mask4 = _mm256_set1_epi8(0x0F), mask_hi = _mm256_set1_epi8(0x30);
     const int8_t* xq = kx_qs(x);
     __m256i isum = _mm256_setzero_si256();
@@ -143,7 +141,7 @@ struct Q6_KKernel : KBase {
     // The stored values are q - 32: subtract 32 * sum_g scale_g * bsum_g, exactly.
     const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(kx_bsums(x), w.scales16), 5);
     isum = _mm256_sub_epi32(isum, offset);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), _mm256_cvtepi32_ps(isum), acc);
+    k_accumulate(acc, w.d, x.d, isum);
   }
 };
 

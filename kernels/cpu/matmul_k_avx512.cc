@@ -27,7 +27,8 @@
 // 16-element sums. acc = 0; for b in order: acc = fma(d_w * d_x, float(isum), acc).
 // Q5_K (PanelBlockQ5_K) is Q4_K's panel plus one register of fifth bits per
 // sub-block, merged into the nibbles with one shift, AND and ternary-logic op.
-// These results differ from the AVX2 kernels' (which sum 8 float lanes).
+// The AVX2 kernels (k_quant_avx2.h) and the scalar reference (matmul_scalar.cc)
+// do the same float operations in the same order: all paths agree bitwise.
 #if defined(__GNUC__) && !defined(__clang__)  // see matmul_q_avx512.cc
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
@@ -37,18 +38,13 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/cpu/k_panel_avx512.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quantize_act.h"
 
 namespace nucleus::kernels::cpu {
 namespace {
-
-constexpr int kPanel = 16;              // weight rows per ZMM register
-constexpr int kMR = 6;                  // tokens per register tile
-constexpr int64_t kPanelsPerGroup = 4;  // panels every token chunk reuses while they are hot (T > kMR)
-constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel group passes
-constexpr int64_t kPrefetchBlocks = 2;  // super-blocks fetched ahead (~5-7 KB, as the Q4 kernels' 16 blocks)
 
 struct PanelBlockQ4_K {
   uint8_t q[8][4][64];    // [sub-block][register][lane r * 4 + i]
@@ -103,26 +99,6 @@ void pack_panel_q45_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, i
       }
     }
   }
-}
-
-inline int32_t load_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline float load_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline __m512 load_fp16x16(const uint16_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-
-inline __m512i load_u8x16_as_i32(const uint8_t* p) {
-  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
 // (l & 0x0F) | high, bytewise; high holds bits 4..5 at most.
@@ -346,6 +322,7 @@ __attribute__((always_inline)) inline void tile_q6_k(const MatmulArgs& a, const 
 // One k-quant format: its panel block, packer and tile.
 template <class Block, class PanelBlock>
 struct Q45KFormat {
+  static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlock;
   static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
     pack_panel_q45_k<Block, Panel>(w, w_row_bytes, r0, n, nb, out);
@@ -359,6 +336,7 @@ using Q4KFormat = Q45KFormat<BlockQ4_K, PanelBlockQ4_K>;
 using Q5KFormat = Q45KFormat<BlockQ5_K, PanelBlockQ5_K>;
 
 struct Q6KFormat {
+  static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlockQ6_K;
   static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
     pack_panel_q6_k(w, w_row_bytes, r0, n, nb, out);
@@ -369,53 +347,6 @@ struct Q6KFormat {
   }
 };
 
-template <class F>
-void token_strip(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0,
-                 __mmask16 live) {
-  int64_t t = t0;
-  for (; t + kMR <= t1; t += kMR) F::template tile<kMR>(a, panel, nb, t, r0, live);
-  switch (t1 - t) {
-    case 1: F::template tile<1>(a, panel, nb, t, r0, live); break;
-    case 2: F::template tile<2>(a, panel, nb, t, r0, live); break;
-    case 3: F::template tile<3>(a, panel, nb, t, r0, live); break;
-    case 4: F::template tile<4>(a, panel, nb, t, r0, live); break;
-    case 5: F::template tile<5>(a, panel, nb, t, r0, live); break;
-    default: break;
-  }
-  static_assert(kMR == 6, "the remainder switch covers 1..kMR-1");
-}
-
-// Rows [r_begin, r_end) (r_begin a multiple of 16) for all tokens; panel k of
-// the packed weight starts at super-block k * nb. Panels go in groups that
-// every token chunk reuses while they are hot.
-template <class F>
-void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
-  const int64_t nb = a.cols / kQK_K;
-  const auto* packed = reinterpret_cast<const typename F::Panel*>(a.w);
-  const int64_t group_rows = kPanel * (a.T <= kMR ? 1 : kPanelsPerGroup);
-  for (int64_t g0 = r_begin; g0 < r_end; g0 += group_rows) {
-    const int64_t g1 = std::min(r_end, g0 + group_rows);
-    for (int64_t tc = 0; tc < a.T; tc += kTokenChunk) {
-      const int64_t tc_end = std::min(a.T, tc + kTokenChunk);
-      for (int64_t r0 = g0; r0 < g1; r0 += kPanel) {
-        const int n = static_cast<int>(std::min<int64_t>(kPanel, g1 - r0));
-        token_strip<F>(a, packed + (r0 / kPanel) * nb, nb, tc, tc_end, r0, static_cast<__mmask16>((1u << n) - 1u));
-      }
-    }
-  }
-}
-
-template <class F>
-void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols, int64_t r_begin, int64_t r_end,
-               uint8_t* out) {
-  const int64_t nb = cols / kQK_K;
-  auto* packed = reinterpret_cast<typename F::Panel*>(out);
-  for (int64_t r0 = r_begin; r0 < r_end; r0 += kPanel) {
-    const int n = static_cast<int>(std::min<int64_t>(kPanel, rows - r0));
-    F::pack(w, w_row_bytes, r0, n, nb, packed + (r0 / kPanel) * nb);
-  }
-}
-
 }  // namespace
 
 MatmulKernel avx512_k_prepacked_kernel(GgmlType type) {
@@ -423,18 +354,16 @@ MatmulKernel avx512_k_prepacked_kernel(GgmlType type) {
     case GgmlType::Q4_K: return gemm_prepacked<Q4KFormat>;
     case GgmlType::Q5_K: return gemm_prepacked<Q5KFormat>;
     case GgmlType::Q6_K: return gemm_prepacked<Q6KFormat>;
-    default: return nullptr;
+    default: return avx512_low_bit_k_prepacked_kernel(type);
   }
 }
 
 size_t avx512_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
-  if (cols % kQK_K != 0) return 0;
-  const size_t blocks = static_cast<size_t>((rows + kPanel - 1) / kPanel) * static_cast<size_t>(cols / kQK_K);
   switch (type) {
-    case GgmlType::Q4_K: return blocks * sizeof(PanelBlockQ4_K);
-    case GgmlType::Q5_K: return blocks * sizeof(PanelBlockQ5_K);
-    case GgmlType::Q6_K: return blocks * sizeof(PanelBlockQ6_K);
-    default: return 0;
+    case GgmlType::Q4_K: return packed_bytes<Q4KFormat>(rows, cols);
+    case GgmlType::Q5_K: return packed_bytes<Q5KFormat>(rows, cols);
+    case GgmlType::Q6_K: return packed_bytes<Q6KFormat>(rows, cols);
+    default: return avx512_low_bit_k_packed_bytes(type, rows, cols);
   }
 }
 
@@ -444,7 +373,7 @@ void avx512_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int
     case GgmlType::Q4_K: return pack_rows<Q4KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
     case GgmlType::Q5_K: return pack_rows<Q5KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
     case GgmlType::Q6_K: return pack_rows<Q6KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    default: return;
+    default: return avx512_low_bit_k_pack_rows(type, w, w_row_bytes, rows, cols, r_begin, r_end, out);
   }
 }
 

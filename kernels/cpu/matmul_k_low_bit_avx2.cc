@@ -40,7 +40,7 @@ struct Q2_KKernel : KBase {
     w.dmin = half_to_float(p + offsetof(BlockQ2_K, dmin));
     return w;
   }
-  static void step(const W& w, const X& x, __m256& acc, float&) {
+  static void step(const W& w, const X& x, __m256&, float& acc) {
     const __m256i three = _mm256_set1_epi8(3);
     const int8_t* xq = kx_qs(x);
     __m256i isum = _mm256_setzero_si256();
@@ -54,8 +54,7 @@ struct Q2_KKernel : KBase {
       }
     }
     const __m256i msum = _mm256_madd_epi16(kx_bsums(x), w.mins);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), _mm256_cvtepi32_ps(isum), acc);
-    acc = _mm256_fnmadd_ps(_mm256_set1_ps(w.dmin * x.d), _mm256_cvtepi32_ps(msum), acc);
+    k_accumulate_with_mins(acc, w.d, w.dmin, x.d, isum, msum);
   }
 };
 
@@ -83,7 +82,7 @@ struct Q3_KKernel : KBase {
     w.d = half_to_float(p + offsetof(BlockQ3_K, d));
     return w;
   }
-  static void step(const W& w, const X& x, __m256& acc, float&) {
+  static void step(const W& w, const X& x, __m256&, float& acc) {
     const __m256i three = _mm256_set1_epi8(3);
     const int8_t* xq = kx_qs(x);
     const __m256i hm = load32(w.hmask);
@@ -101,7 +100,7 @@ struct Q3_KKernel : KBase {
     }
     // Subtract 4 * sum_g scale_g * bsum_g, exactly.
     isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(_mm256_madd_epi16(kx_bsums(x), w.scales16), 2));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), _mm256_cvtepi32_ps(isum), acc);
+    k_accumulate(acc, w.d, x.d, isum);
   }
 };
 
@@ -127,7 +126,7 @@ struct IQ4_XSKernel : KBase {
     w.d = half_to_float(p + offsetof(BlockIQ4_XS, d));
     return w;
   }
-  static void step(const W& w, const X& x, __m256& acc, float&) {
+  static void step(const W& w, const X& x, __m256&, float& acc) {
     const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
     const __m128i mask = _mm_set1_epi8(0x0F);
     const int8_t* xq = kx_qs(x);
@@ -139,7 +138,7 @@ struct IQ4_XSKernel : KBase {
       const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(load32(xq + 32 * ib), v));
       isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_set1_epi16(w.scale[ib])));
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * x.d), _mm256_cvtepi32_ps(isum), acc);
+    k_accumulate(acc, w.d, x.d, isum);
   }
 };
 

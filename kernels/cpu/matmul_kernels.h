@@ -39,8 +39,9 @@ MatmulKernel avx512_matmul_kernel(GgmlType type);
 // `rows` in the last panel are zero). The prepacked kernel takes args.w = the
 // packed bytes and gives bitwise the results of avx512_matmul_kernel where
 // that exists (Q4_0, Q4_1); the k-quants have only the prepacked kernel (as
-// stored they take the AVX2 one, whose float order differs). Either way one
-// weight always takes the same kernel (matmul_cpu.cc), so batch invariance holds.
+// stored they take the AVX2 one, whose float order is the same: bitwise equal
+// results). Either way one weight always takes the same kernel (matmul_cpu.cc),
+// so batch invariance holds.
 size_t avx512_packed_bytes(GgmlType type, int64_t rows, int64_t cols);
 void avx512_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
                       int64_t r_begin, int64_t r_end, uint8_t* out);
@@ -51,6 +52,18 @@ size_t avx512_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols);
 void avx512_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
                         int64_t r_begin, int64_t r_end, uint8_t* out);
 MatmulKernel avx512_k_prepacked_kernel(GgmlType type);
+
+// And for Q2_K, Q3_K, IQ4_XS (matmul_k_low_bit_avx512.cc), behind the k-quant ones.
+size_t avx512_low_bit_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols);
+void avx512_low_bit_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
+                                int64_t r_begin, int64_t r_end, uint8_t* out);
+MatmulKernel avx512_low_bit_k_prepacked_kernel(GgmlType type);
+
+// And for Q5_0, Q5_1, IQ4_NL (matmul_q5_avx512.cc), behind the low-bit ones.
+size_t avx512_q5_packed_bytes(GgmlType type, int64_t rows, int64_t cols);
+void avx512_q5_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
+                         int64_t r_begin, int64_t r_end, uint8_t* out);
+MatmulKernel avx512_q5_prepacked_kernel(GgmlType type);
 
 // The AVX2 kernels by family (matmul_{float,q,k,k_low_bit}_avx2.cc), behind avx2_matmul_kernel.
 MatmulKernel avx2_float_kernel(GgmlType type);

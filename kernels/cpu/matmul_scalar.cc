@@ -4,6 +4,10 @@
 //
 // Quantized types: the integer dot product of a block is exact; the float
 // accumulation is sum += (d_w * d_x) * isum (+ min term) in block order.
+// The 256-element types (k-quants, IQ4_XS) fix that order to the one every
+// path computes, bitwise (k_quant_float_order below): one rounded product of
+// the scales, then one fused multiply-add per super-block.
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/cpu/matmul_kernels.h"
@@ -138,6 +142,18 @@ float dot_simple(const uint8_t* w, const ActBlockQ8* x, int64_t nb) {
   return sum;
 }
 
+// The float part of a 256-element super-block, the same on every kernel path
+// (matmul_k_*.cc): isum and msum are exact integers, d_w and dmin_w the
+// block's fp16 scales as floats, d_x the activation block's scale.
+//   acc = fma(d_w * d_x, float(isum), acc); acc = fma(-(dmin_w * d_x), float(msum), acc)
+// (the second only for the types with mins: Q2_K, Q4_K, Q5_K).
+inline float k_block_accumulate(float acc, float d_w, float d_x, int isum) {
+  return std::fma(d_w * d_x, static_cast<float>(isum), acc);
+}
+inline float k_block_subtract_mins(float acc, float dmin_w, float d_x, int msum) {
+  return std::fma(-(dmin_w * d_x), static_cast<float>(msum), acc);
+}
+
 float dot_q4_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
   float sum = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
@@ -156,9 +172,8 @@ float dot_q4_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
       isum += scale * dot;
       msum += min * (xb.bsums[2 * j] + xb.bsums[2 * j + 1]);
     }
-    const float dx = xb.d;
-    sum += fp16_to_float(wb.d) * dx * static_cast<float>(isum);
-    sum -= fp16_to_float(wb.dmin) * dx * static_cast<float>(msum);
+    sum = k_block_accumulate(sum, fp16_to_float(wb.d), xb.d, isum);
+    sum = k_block_subtract_mins(sum, fp16_to_float(wb.dmin), xb.d, msum);
   }
   return sum;
 }
@@ -184,7 +199,7 @@ float dot_q6_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
                 sc[is + 6] * q4 * xq[l + 96];
       }
     }
-    sum += fp16_to_float(wb.d) * xb.d * static_cast<float>(isum);
+    sum = k_block_accumulate(sum, fp16_to_float(wb.d), xb.d, isum);
   }
   return sum;
 }
@@ -207,8 +222,8 @@ float dot_q2_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
       isum += (wb.scales[g] & 0xF) * dot;
       msum += (wb.scales[g] >> 4) * xb.bsums[g];
     }
-    sum += fp16_to_float(wb.d) * xb.d * static_cast<float>(isum);
-    sum -= fp16_to_float(wb.dmin) * xb.d * static_cast<float>(msum);
+    sum = k_block_accumulate(sum, fp16_to_float(wb.d), xb.d, isum);
+    sum = k_block_subtract_mins(sum, fp16_to_float(wb.dmin), xb.d, msum);
   }
   return sum;
 }
@@ -230,7 +245,7 @@ float dot_q3_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
       }
       isum += scales[g] * dot;
     }
-    sum += fp16_to_float(wb.d) * xb.d * static_cast<float>(isum);
+    sum = k_block_accumulate(sum, fp16_to_float(wb.d), xb.d, isum);
   }
   return sum;
 }
@@ -255,9 +270,8 @@ float dot_q5_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
       isum += scale * dot;
       msum += min * (xb.bsums[2 * j] + xb.bsums[2 * j + 1]);
     }
-    const float dx = xb.d;
-    sum += fp16_to_float(wb.d) * dx * static_cast<float>(isum);
-    sum -= fp16_to_float(wb.dmin) * dx * static_cast<float>(msum);
+    sum = k_block_accumulate(sum, fp16_to_float(wb.d), xb.d, isum);
+    sum = k_block_subtract_mins(sum, fp16_to_float(wb.dmin), xb.d, msum);
   }
   return sum;
 }
@@ -275,7 +289,7 @@ float dot_iq4_xs(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
       for (int j = 0; j < 16; ++j) dot += kIq4nlValues[q[j] & 0xF] * xq[j] + kIq4nlValues[q[j] >> 4] * xq[j + 16];
       isum += iq4_xs_scale(wb.scales_l, wb.scales_h, ib) * dot;
     }
-    sum += fp16_to_float(wb.d) * xb.d * static_cast<float>(isum);
+    sum = k_block_accumulate(sum, fp16_to_float(wb.d), xb.d, isum);
   }
   return sum;
 }

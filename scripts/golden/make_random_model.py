@@ -22,6 +22,9 @@ feature that a random model would leave idle, the metadata makes it bite
 (a sliding window of 32 tokens, soft-caps below the typical score, RoPE
 factors far from 1) so a missing or wrong implementation changes the logits.
 
+BENCH_ARCHS adds larger models of real shapes for the speed benchmarks
+(llama1b: Llama-3.2-1B's, see bench/peers/make-1b-models.sh).
+
 Usage: python make_random_model.py ARCH OUT.gguf [--type f32|f16]
        python make_random_model.py --list
 """
@@ -55,6 +58,14 @@ ARCHS = {
     # Phi-3 (128k): fused QKV and gate/up, LongRoPE factors, attention factor.
     "phi3": dict(arch="phi3", seed=5, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=640, tied=False,
                  rope_base=10000.0, context=131072),
+}
+# Benchmark-sized models, kept apart from ARCHS (which the architecture goldens iterate over):
+# Llama-3.2-1B's shape (hidden 2048, 16 layers, FFN 8192, 32/8 heads, tied embeddings), with
+# SmolLM2's 49152-token vocabulary: 1.07 B parameters. bench/peers/make-1b-models.sh writes it
+# as F16 and quantizes it with llama-quantize.
+BENCH_ARCHS = {
+    "llama1b": dict(arch="llama", seed=7, n_embd=2048, n_layers=16, n_heads=32, n_kv=8, n_ff=8192, tied=True,
+                    rope_base=500000.0, context=131072),
 }
 HEAD_DIM = 64
 RMS_EPS = 1e-6
@@ -111,7 +122,7 @@ class Weights:
 
 
 def write_model(name, out_path, matrix_type):
-    spec = ARCHS[name]
+    spec = {**ARCHS, **BENCH_ARCHS}[name]
     arch = spec["arch"]
     rng = np.random.default_rng(spec["seed"])
     e, nl, nh, nkv, ff = spec["n_embd"], spec["n_layers"], spec["n_heads"], spec["n_kv"], spec["n_ff"]
@@ -207,7 +218,7 @@ def write_model(name, out_path, matrix_type):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("arch", nargs="?", choices=sorted(ARCHS))
+    ap.add_argument("arch", nargs="?", choices=sorted({**ARCHS, **BENCH_ARCHS}))
     ap.add_argument("out", nargs="?")
     ap.add_argument("--type", choices=["f32", "f16"], default="f32")
     ap.add_argument("--list", action="store_true", help="print the architecture names and exit")

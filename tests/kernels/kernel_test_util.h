@@ -140,8 +140,8 @@ inline std::vector<bool> kernel_paths() {
 }
 
 // The matmul kernel paths: AVX-512 (VNNI kernels for Q4_0 / Q4_1, AVX2 for
-// the rest), AVX-512 with weights prepacked (packed_weight.h: Q4_0 / Q4_1 /
-// Q8_0 / Q4_K / Q5_K / Q6_K), AVX2 only, scalar only.
+// the rest), AVX-512 with weights prepacked (packed_weight.h: every quantized
+// type), AVX2 only, scalar only.
 enum class KernelPath { kAvx512, kAvx512Packed, kAvx2, kScalar };
 
 inline const char* path_name(KernelPath p) {

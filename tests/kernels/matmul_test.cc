@@ -206,8 +206,9 @@ TEST(MatmulTest, PackingCoversTypesWithPackedKernel) {
   if (!cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   std::mt19937 rng(4);
   ThreadPool pool(2);
-  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K,
-                        GgmlType::Q6_K}) {
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q5_1,
+                        GgmlType::IQ4_NL, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                        GgmlType::Q6_K, GgmlType::IQ4_XS}) {
     const auto w = random_weights(rng, type, 40, 512);  // 3 panels, the last one partial
     const PackedWeight packed = pack_weight_cpu(pool, w.view);
     ASSERT_FALSE(packed.empty()) << ggml_type_name(type);
@@ -220,8 +221,7 @@ TEST(MatmulTest, PackingCoversTypesWithPackedKernel) {
 TEST(MatmulTest, PackingSkipsTypesWithoutPackedKernel) {
   std::mt19937 rng(3);
   ThreadPool pool(1);
-  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q5_0, GgmlType::Q2_K,
-                        GgmlType::Q3_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS}) {
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16}) {
     const auto w = random_weights(rng, type, 16, 256);
     EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
   }
