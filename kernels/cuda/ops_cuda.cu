@@ -203,9 +203,10 @@ __global__ void attention_kernel(const float* q, const float* k_cache, const flo
 
 // ---- ops -----------------------------------------------------------------------------------
 
-void rms_norm_cuda(const Context&, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out) {
+void rms_norm_cuda(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps,
+                   float* out) {
   if (T == 0) return;
-  const float* w = device_floats(weight, n);
+  const float* w = device_floats(ctx, weight, n, "rms_norm");
   rms_norm_kernel<<<static_cast<unsigned>(T), kThreads>>>(x, w, n, eps, out);
   NUCLEUS_CUDA_CHECK_LAUNCH("rms_norm_kernel");
 }
