@@ -16,8 +16,8 @@
 #   engine      EngineDevice.*; `nucleus generate --device cuda` runs; --device auto picks CUDA; CPU vs
 #               CUDA greedy text is printed for reading (fp16 weights may flip a near tie: never a FAIL)
 #   e2e         tests/e2e/test_server.py --device cuda
-#   stress      a CUDA server on a small KV cache: 24 concurrent requests with penalties (preemption must
-#               happen), an ~8k-token prompt, then the KV cache empty, the server healthy, and GPU memory
+#   stress      a CUDA server on a 400 MiB KV cache: 24+ concurrent requests with penalties, enough to need
+#               1.5 caches (preemption must happen), a 7.7k-token prompt, then the KV cache empty, the server healthy, and GPU memory
 #               after a second identical round within 64 MiB of the first (no growth per request)
 #   bench       bench model and offline on each device; decode at batch 1 must read the fp16 weights at
 #               >= 60% of the GPU's memory bandwidth (judged when they are >= 1 GB: smaller models are
@@ -190,12 +190,15 @@ def one(i):
     assert r["choices"][0]["finish_reason"] == "length", r
     return r["usage"]["completion_tokens"]
 
+# Enough sequences to need 1.5 times the cache (the KV block size is 16 tokens), so some must be preempted.
+capacity = metric("nucleus:kv_cache_blocks_total") * 16
+n = max(24, int(1.5 * capacity / 180) + 1)
 preempt0 = metric("nucleus:num_preemptions_total")
-with concurrent.futures.ThreadPoolExecutor(24) as pool:
-    tokens = list(pool.map(one, range(24)))
-assert tokens == [160] * 24, tokens
+with concurrent.futures.ThreadPoolExecutor(n) as pool:
+    tokens = list(pool.map(one, range(n)))
+assert tokens == [160] * n, tokens
 preempted = metric("nucleus:num_preemptions_total") - preempt0
-long_prompt = " ".join(f"item {i} is {i * 7 % 13}." for i in range(1400))  # about 8k tokens
+long_prompt = " ".join(f"item {i} is {i * 7 % 13}." for i in range(850))  # 7736 tokens for SmolLM2
 r = post("/v1/completions", {"prompt": long_prompt, "max_tokens": 16, "temperature": 0})
 n_prompt = r["usage"]["prompt_tokens"]
 assert n_prompt > 7000 and r["usage"]["completion_tokens"] >= 1, r["usage"]
@@ -203,11 +206,11 @@ deadline = time.time() + 30
 while metric("nucleus:kv_cache_blocks_used") != 0 and time.time() < deadline:
     time.sleep(0.2)
 assert metric("nucleus:kv_cache_blocks_used") == 0, "KV blocks left in use"
-print(json.dumps({"preemptions": preempted, "long_prompt_tokens": n_prompt}))
+print(json.dumps({"sequences": n, "preemptions": preempted, "long_prompt_tokens": n_prompt}))
 assert preempted > 0, "no preemption: the KV cache was not small enough"
 PY
 port=$((20000 + RANDOM % 20000))
-"$dir/app/nucleus" serve -m "$model" --device cuda --port "$port" --kv-cache-memory 160MiB --max-seqs 32 \
+"$dir/app/nucleus" serve --model "$model" --device cuda --port "$port" --kv-cache-memory 400MiB --max-seqs 64 \
   --no-request-log >"$work/stress-server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 300); do
