@@ -63,7 +63,7 @@ class IntArena {
     }
     const bool too_many = entries_.size() + parts.size() > static_cast<size_t>(kMaxEntries);
     if (missing > 0 && (used_ + missing > capacity_ || too_many)) {
-      reset(total);  // every part is staged again after a reset
+      reset(total);                                   // every part is staged again after a reset
       std::fill(offsets.begin(), offsets.end(), -1);  // a reset forgets every entry
     }
     const int64_t copy_begin = used_;

@@ -1,9 +1,8 @@
-#include "kernels/cuda/int_upload.h"
-
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/int_arena.h"
+#include "kernels/cuda/int_upload.h"
 
 namespace nucleus::kernels::cuda {
 namespace {

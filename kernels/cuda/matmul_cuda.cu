@@ -27,8 +27,8 @@ namespace {
 // Per-thread cuBLAS handle and activation scratch (the engine thread owns one set).
 struct GemmState {
   cublasHandle_t handle = nullptr;
-  CudaBuffer<__half> x_half;      // [T, cols] scaled activations
-  CudaBuffer<float> row_scale;    // [T] 2^k of each row
+  CudaBuffer<__half> x_half;    // [T, cols] scaled activations
+  CudaBuffer<float> row_scale;  // [T] 2^k of each row
   ~GemmState() {
     if (handle != nullptr) cublasDestroy(handle);
   }
@@ -97,8 +97,7 @@ bool gemm_one(const Context& ctx, GemmState& s, const WeightView& w, const float
   const uint16_t* w16 = gemm_weight_fp16(ctx, w, op);
   if (w16 == nullptr) {  // a device F32 weight: F32 inputs, no scaling needed
     NUCLEUS_CUBLAS_CHECK(cublasGemmEx(s.handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w.data, CUDA_R_32F, k, x,
-                                      CUDA_R_32F, k, &beta, y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
-                                      CUBLAS_GEMM_DEFAULT));
+                                      CUDA_R_32F, k, &beta, y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     if (b != nullptr) {
       add_bias_kernel<<<blocks_for(T * w.rows), 256>>>(y, b, w.rows, T * w.rows);
       NUCLEUS_CUDA_CHECK_LAUNCH("add_bias_kernel");

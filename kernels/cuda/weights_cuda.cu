@@ -1,10 +1,9 @@
-#include "kernels/cuda/weights_cuda.h"
-
 #include <cuda_runtime.h>
 
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cuda/weights_cuda.h"
 #include "kernels/device_weights.h"
 #include "kernels/ggml_types.h"
 

@@ -86,8 +86,8 @@ TEST(DeviceWeights, OwnersAreIndependentAndFreeEverythingTheyHold) {
 TEST(DeviceWeights, MatricesAreTheRoundedDequantizedRowsWithAnyPool) {
   std::mt19937 rng(2);
   ThreadPool pool(3);
-  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1,
-                        GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0,
+                        GgmlType::Q4_K, GgmlType::Q6_K}) {
     const int64_t rows = 37, cols = 256;
     const auto w = test::random_weights(rng, type, rows, cols);
     DeviceWeights alone(make_device_memory(Device::kCpu)), pooled(make_device_memory(Device::kCpu));
