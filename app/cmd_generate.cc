@@ -222,8 +222,9 @@ NUCLEUS_REGISTER_COMMAND(
       sub->add_option("--max-batched-tokens", args->max_batched_tokens, "Token budget of one engine step")
           ->capture_default_str()->check(CLI::Range(1, 1 << 20));
       sub->add_option("--speculative", args->speculative,
-                      "Speculative decoding: off, ngram (prompt lookup) or draft (--draft-model); outputs are "
-                      "identical either way")
+                      "Speculative decoding: off, ngram (prompt lookup) or draft (--draft-model); on the CPU the "
+                      "outputs are bitwise those without it, on CUDA only up to near ties (cuBLAS results depend "
+                      "on the batch shape; docs/cuda.md)")
           ->capture_default_str()->check(CLI::IsMember({"off", "ngram", "draft"}));
       sub->add_option("--draft-model", args->draft_model,
                       "GGUF draft model with the model's vocabulary, for --speculative draft");

@@ -11,7 +11,6 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/cuda_check.h"
-#include "kernels/cuda/weights_cuda.h"
 #endif
 
 namespace nucleus::kernels {
@@ -121,12 +120,6 @@ void device_synchronize(Device device) {
   NUCLEUS_CUDA_CHECK(cudaDeviceSynchronize());
 #else
   throw std::runtime_error("unsupported device: nucleus was built without CUDA");
-#endif
-}
-
-void release_device_weights() {
-#ifdef NUCLEUS_HAVE_CUDA
-  cuda::release_device_weights();
 #endif
 }
 

@@ -45,10 +45,6 @@ int64_t device_free_bytes(Device device);
 // Waits until the work queued on `device` is done (CUDA runs asynchronously; a no-op on the CPU).
 void device_synchronize(Device device);
 
-// Frees the device copies of host weights (kernels/cuda/weights_cuda.h); a no-op
-// without CUDA. Call before the host weights go away (a model is unloaded).
-void release_device_weights();
-
 // Memory on one device: host memory for kCpu, cudaMalloc'ed for kCuda.
 class DeviceBuffer {
  public:

@@ -24,6 +24,7 @@
 namespace nucleus::kernels {
 
 enum class Device { kCpu, kCuda };
+class DeviceWeights;  // kernels/device_weights.h
 
 // A weight matrix as a GGUF file stores it: `rows` output features, each a
 // row of `cols` elements of `type` (quantized rows are whole blocks).
@@ -43,6 +44,9 @@ struct WeightView {
 struct Context {
   Device device = Device::kCpu;
   ThreadPool* pool = nullptr;  // CPU: required
+  // CUDA: the device copies of the host weights (matrices, norms, biases) the
+  // ops are given; the model sets its own. Ignored on the CPU.
+  const DeviceWeights* weights = nullptr;
 };
 
 // y[T, w.rows] = x[T, w.cols] * w^T  (+ bias[w.rows] when bias != nullptr).

@@ -78,10 +78,7 @@ kernels::WeightView Model::row_slice(const kernels::WeightView& w, int64_t first
   return s;
 }
 
-Model::~Model() {
-  // The CUDA upload cache is keyed by host address: it must not outlive the mmap.
-  if (used_cuda_) kernels::release_device_weights();
-}
+Model::~Model() = default;
 
 kernels::WeightView Model::weight(const std::string& name, int64_t rows, int64_t cols) const {
   const GgufTensorInfo& t = file_.tensor(name);
@@ -117,8 +114,25 @@ void Model::prepare(const kernels::Context& ctx) {
       throw std::runtime_error(file_.path() + ": " + config_.architecture + " needs " + missing +
                                ", which is not supported on CUDA yet (use --device cpu)");
     }
+    if (!device_weights_) upload_for_cuda(ctx.pool);
   }
   if (ctx.device == kernels::Device::kCpu && !cpu_packed_ && ctx.pool != nullptr) pack_for_cpu(*ctx.pool);
+}
+
+void Model::upload_for_cuda(kernels::ThreadPool* pool) {
+  auto weights = std::make_unique<kernels::DeviceWeights>(kernels::make_device_memory(kernels::Device::kCuda));
+  weights->add_matrix(output_, pool);
+  weights->add_floats(output_norm_.data(), config_.n_embd);
+  for (const Layer& l : layers_) {
+    for (const kernels::WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      weights->add_matrix(*w, pool);
+    }
+    for (const std::vector<float>* v : {&l.attn_norm, &l.ffn_norm, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm,
+                                        &l.post_attn_norm, &l.post_ffn_norm}) {
+      if (!v->empty()) weights->add_floats(v->data(), static_cast<int64_t>(v->size()));
+    }
+  }
+  device_weights_ = std::move(weights);  // only once complete: a failed upload is retried by the next prepare()
 }
 
 void Model::pack_for_cpu(kernels::ThreadPool& pool) {
@@ -201,14 +215,15 @@ void Model::validate_batch(const ForwardBatch& b, const KvStorage& kv) const {
   }
 }
 
-void Model::forward(const kernels::Context& ctx, const ForwardBatch& b, KvStorage& kv, float* logits) {
+void Model::forward(const kernels::Context& device_ctx, const ForwardBatch& b, KvStorage& kv, float* logits) {
   validate_batch(b, kv);
   const ModelConfig& c = config_;
   const int64_t T = b.num_tokens();
   const int64_t R = static_cast<int64_t>(b.logit_rows.size());
   if (T == 0) return;
-  if (ctx.device == kernels::Device::kCuda) used_cuda_ = true;
-  prepare(ctx);
+  prepare(device_ctx);
+  kernels::Context ctx = device_ctx;
+  ctx.weights = device_weights_.get();  // the ops find this model's device copies here
   ws_.reserve(ctx.device, c, T, R);
   const int64_t D = c.n_embd;
 

@@ -11,9 +11,10 @@
 // The first forward pass on the CPU also repacks the matrices that have an
 // AVX-512 packed kernel (kernels/packed_weight.h: same size, bitwise the same
 // results), so the weights' bytes are held twice from then on.
-// With a CUDA context the activations live in device memory and the CUDA ops
-// upload each host weight once (kernels/cuda/weights_cuda.h); ~Model() frees
-// those uploads.
+// With a CUDA context the activations live in device memory; prepare() uploads
+// every matrix (as fp16), norm and bias into the model's own DeviceWeights
+// (kernels/device_weights.h), which the ops read through Context::weights and
+// which is freed with the model.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include "model/kv_storage.h"
 #include "model/model_config.h"
 #include "kernels/device.h"
+#include "kernels/device_weights.h"
 #include "kernels/ops.h"
 #include "kernels/packed_weight.h"
 
@@ -106,6 +108,7 @@ class Model {
   std::vector<float> vector(const std::string& name, int64_t n) const;
   void validate_batch(const ForwardBatch& batch, const KvStorage& kv) const;
   void pack_for_cpu(kernels::ThreadPool& pool);
+  void upload_for_cuda(kernels::ThreadPool* pool);
 
   GgufFile file_;
   ModelConfig config_;
@@ -117,7 +120,7 @@ class Model {
   std::vector<kernels::PackedWeight> packed_;  // owners of the views' cpu_packed
   bool cpu_packed_ = false;
   Workspace ws_;
-  bool used_cuda_ = false;  // some forward pass ran on CUDA: weights were uploaded
+  std::unique_ptr<kernels::DeviceWeights> device_weights_;  // made by the first CUDA prepare()
 };
 
 }  // namespace nucleus

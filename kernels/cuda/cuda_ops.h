@@ -6,11 +6,11 @@
 // block_tables) is HOST memory (or managed), as the engine builds it, and is
 // copied to the device by the op (ops_dispatch.cc reads them on the host to validate).
 // Weights (WeightView, rms_norm's weight, matmul's bias) may be DEVICE memory,
-// or HOST memory such as the mmap'd GGUF file: a host weight is uploaded once on
-// first use (quantized -> fp16, see weights_cuda.h) and cached by its address,
-// so it must stay alive and unchanged until release_device_weights().
-// Work is queued on the legacy default stream in call order; only the copies of
-// index arrays synchronise the host.
+// or HOST memory such as the mmap'd GGUF file, registered in ctx.weights
+// (kernels/device_weights.h: the model's own fp16 and float copies, made at
+// load, freed with the model); an unregistered host weight is an error.
+// Work is queued on the legacy default stream in call order; index arrays go
+// up through a pinned staging arena (int_arena.h) without synchronising the host.
 #pragma once
 
 #include "kernels/ops.h"
@@ -18,9 +18,9 @@
 namespace nucleus::kernels::cuda {
 
 // y = x * w^T (+ bias) with cuBLAS, FP32 accumulation. A device w must be F32
-// or F16; a host w of any supported type is dequantized to F16 at upload.
+// or F16; a host w of any supported type is read from its registered fp16 copy.
 void matmul_cuda(const Context& ctx, const WeightView& w, const float* x, int64_t T, float* y, const float* bias);
-// matmul_cuda for each output in turn.
+// matmul_cuda for each output in turn, x converted to fp16 once for all of them.
 void matmul_shared_input_cuda(const Context& ctx, const float* x, int64_t T, const MatmulOutput* outputs, int count);
 void rms_norm_cuda(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out);
 void rope_cuda(const Context& ctx, float* x, const int32_t* positions, int64_t T, int n_heads, const RopeParams& params);

@@ -16,6 +16,7 @@
 #include "kernels/cuda/cuda_buffer.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/int_upload.h"
 #include "kernels/cuda/ops_math.h"
 #include "kernels/cuda/weights_cuda.h"
 #include "kernels/fp16.h"
@@ -28,36 +29,6 @@ constexpr int kThreads = 256;
 
 unsigned grid_for(int64_t n, int threads = kThreads) {
   return static_cast<unsigned>((n + threads - 1) / threads);
-}
-
-// Per-thread device scratch for index arrays (the engine thread owns one).
-struct Scratch {
-  CudaBuffer<int32_t> ints;
-};
-
-Scratch& scratch() {
-  thread_local Scratch s;
-  return s;
-}
-
-// Copies host-readable int arrays to one device scratch, laid end to end; returns
-// the device address of each part in order.
-std::vector<const int32_t*> upload_ints(std::initializer_list<std::pair<const int32_t*, int64_t>> parts) {
-  int64_t total = 0;
-  for (const auto& p : parts) total += p.second;
-  Scratch& s = scratch();
-  s.ints.resize(static_cast<size_t>(std::max<int64_t>(total, 1)));
-  std::vector<const int32_t*> out;
-  int64_t offset = 0;
-  for (const auto& p : parts) {
-    if (p.second > 0) {
-      NUCLEUS_CUDA_CHECK(cudaMemcpy(s.ints.data() + offset, p.first, static_cast<size_t>(p.second) * sizeof(int32_t),
-                                    cudaMemcpyDefault));
-    }
-    out.push_back(s.ints.data() + offset);
-    offset += p.second;
-  }
-  return out;
 }
 
 // ---- kernels -----------------------------------------------------------------------------
@@ -203,9 +174,10 @@ __global__ void attention_kernel(const float* q, const float* k_cache, const flo
 
 // ---- ops -----------------------------------------------------------------------------------
 
-void rms_norm_cuda(const Context&, const float* x, const float* weight, int64_t T, int64_t n, float eps, float* out) {
+void rms_norm_cuda(const Context& ctx, const float* x, const float* weight, int64_t T, int64_t n, float eps,
+                   float* out) {
   if (T == 0) return;
-  const float* w = device_floats(weight, n);
+  const float* w = device_floats(ctx, weight, n, "rms_norm");
   rms_norm_kernel<<<static_cast<unsigned>(T), kThreads>>>(x, w, n, eps, out);
   NUCLEUS_CUDA_CHECK_LAUNCH("rms_norm_kernel");
 }
@@ -246,7 +218,8 @@ void embedding_cuda(const Context&, const WeightView& table, const int32_t* ids,
   }
   // A host table (the mmap'd GGUF): dequantize just the T rows on the host, exactly as
   // the CPU op does, and copy them up -- bitwise the CPU result, no fp16 rounding.
-  std::vector<float> rows(static_cast<size_t>(T * table.cols));
+  thread_local std::vector<float> rows;  // kept: no allocation per step once grown
+  rows.resize(static_cast<size_t>(T * table.cols));
   const auto* data = static_cast<const uint8_t*>(table.data);
   for (int64_t t = 0; t < T; ++t) {
     dequantize_row(table.type, data + static_cast<size_t>(ids[t]) * table.row_bytes, rows.data() + t * table.cols,

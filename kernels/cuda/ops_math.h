@@ -35,4 +35,25 @@ NUCLEUS_HD inline int64_t kv_slot(const int32_t* block_table, int block_size, in
   return static_cast<int64_t>(block_table[j / block_size]) * block_size + j % block_size;
 }
 
+// fp16's largest finite value: GEMM inputs above it would become inf.
+inline constexpr float kFp16Max = 65504.0f;
+
+// The activation scale of one GEMM input row, as a power of two 2^-k: the
+// smallest k >= 0 with amax * 2^-k <= kFp16Max, where amax is the row's
+// largest |value|. A row within fp16's range keeps k = 0 (its fp16 values and
+// products are exactly the unscaled ones); a larger row (down_proj inputs of
+// Qwen2.5 or Llama 2 class models reach 1e5) is divided by 2^k before the
+// rounding to fp16 and its GEMM output multiplied by 2^k after. Both are exact
+// in binary, so only values below fp16's normal range (2^-14 * 2^k) lose bits.
+// A row holding inf or NaN keeps k = 0: the GEMM then gives inf/NaN, as the CPU.
+NUCLEUS_HD inline int fp16_scale_exponent(float amax) {
+  if (!(amax <= 3.402823466e38f)) return 0;
+  int k = 0;
+  while (amax > kFp16Max) {
+    amax *= 0.5f;
+    ++k;
+  }
+  return k;
+}
+
 }  // namespace nucleus::kernels::cuda

@@ -1,11 +1,12 @@
-// Weights on the device: each host weight matrix is uploaded once, as fp16
-// [rows, cols] row-major, on its first use; later uses find it by host address.
+// Where a CUDA op finds the device copy of a weight it was given.
 //
-// Upload: every row is dequantized on the host with dequantize_row (the same
-// code the CPU path and its golden tests use), rounded to fp16 (round to nearest
-// even, float_to_fp16), and copied with cudaMemcpy. fp16 is exact for F16
-// weights; for F32/BF16 it rounds to 11 bits; for quantized types the
-// dequantized value d*q(+m) is rounded to 11 bits; |values| > 65504 become inf.
+// A host weight (the mmap'd GGUF's matrices, the model's float norms and
+// biases) must have been registered in ctx.weights (kernels/device_weights.h,
+// one owner per model, made at load): the op uses that copy. A pointer that is
+// not registered must be device memory (tests and tools pass device buffers);
+// a host pointer nobody registered is an error naming the op. The device
+// check (cudaPointerGetAttributes) runs only on that unregistered path, never
+// for the model's own weights.
 #pragma once
 
 #include <cstdint>
@@ -17,15 +18,16 @@ namespace nucleus::kernels::cuda {
 // True when p is device (or managed) memory, false for ordinary host memory.
 bool is_device_pointer(const void* p);
 
-// Device fp16 copy of w ([w.rows, w.cols], raw half bits). A device F16 WeightView
-// is used as it is; any other device type throws std::invalid_argument.
-const uint16_t* device_weight_fp16(const WeightView& w);
+// The fp16 matrix a GEMM reads for w ([w.rows, w.cols], raw half bits): the
+// registered copy of a host weight, or w.data itself for a device F16 weight.
+// Null for a device F32 weight (cuBLAS reads it as F32). Throws
+// std::invalid_argument for a host weight that is not registered and for a
+// device weight of another type.
+const uint16_t* gemm_weight_fp16(const Context& ctx, const WeightView& w, const char* op);
 
-// Device copy of n host floats (1-D weights: norms, biases), cached by address;
-// a device pointer is returned as it is.
-const float* device_floats(const float* p, int64_t n);
-
-// Frees every cached upload (call before the host weights go away).
-void release_device_weights();
+// n floats of a 1-D weight (norm, bias) in device memory: the registered copy
+// of host memory, or p itself when p is device memory. Throws
+// std::invalid_argument for unregistered host memory.
+const float* device_floats(const Context& ctx, const float* p, int64_t n, const char* op);
 
 }  // namespace nucleus::kernels::cuda

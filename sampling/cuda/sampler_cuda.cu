@@ -11,6 +11,7 @@
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_buffer.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/int_upload.h"
 #include "sampling/cuda/sample_math.h"
 #include "sampling/cuda/sampler_cuda.h"
 #include "sampling/filter_math.h"
@@ -388,13 +389,10 @@ void CudaSampler::sample(float* d_logits, int64_t vocab, const SampleBatch& batc
 void add_penalty_counts(uint32_t* d_counts, int64_t vocab, const int32_t* count_rows, const int32_t* ids, int64_t n,
                         bool prompt) {
   if (n == 0) return;
-  CudaBuffer<int32_t> rows_d, ids_d;
-  rows_d.upload(count_rows, static_cast<size_t>(n));
-  ids_d.upload(ids, static_cast<size_t>(n));
-  add_counts_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(d_counts, vocab, rows_d.data(), ids_d.data(), n,
-                                                                     prompt);
+  // Through the ops' pinned index arena: one asynchronous copy, no allocation, no wait.
+  const auto d = kernels::cuda::upload_ints({{count_rows, n}, {ids, n}});
+  add_counts_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(d_counts, vocab, d[0], d[1], n, prompt);
   NUCLEUS_CUDA_CHECK_LAUNCH("add_counts_kernel");
-  NUCLEUS_CUDA_CHECK(cudaDeviceSynchronize());  // before the temporaries are freed
 }
 
 }  // namespace nucleus::sampling::cuda

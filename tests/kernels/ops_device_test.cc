@@ -11,6 +11,7 @@
 
 #include "kernels/cuda/ops_math.h"
 #include "kernels/device.h"
+#include "kernels/device_weights.h"
 #include "kernels/fp16.h"
 #include "kernels/ops.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -230,7 +231,7 @@ TEST_P(OpDeviceTest, PagedAttentionLongContextGqa) {
 }
 
 // Weights as the model holds them: quantized rows in host memory (the mmap'd GGUF).
-// The CPU reads them in place; CUDA uploads them once as fp16 and runs cuBLAS.
+// The CPU reads them in place; CUDA reads their registered fp16 copies with cuBLAS.
 // Reference: float64 dot products with the dequantize_row values.
 TEST_P(OpDeviceTest, HostQuantizedWeightsMatmul) {
   const int64_t rows = 40, cols = 256, T = 5;
@@ -240,7 +241,14 @@ TEST_P(OpDeviceTest, HostQuantizedWeightsMatmul) {
     const auto x = random(T * cols), bias = random(rows);
     auto dx = put(x);
     DeviceBuffer out(GetParam(), T * rows * sizeof(float));
-    matmul(ctx_, w.view, dx->as<float>(), T, out.as<float>(), bias.data());  // host weight and bias
+    // Registered as a model registers its own (the CPU ignores them); a fresh
+    // owner per type, so a bias reallocated at the same address is uploaded anew.
+    DeviceWeights registered(make_device_memory(GetParam()));
+    registered.add_matrix(w.view, &pool_);
+    registered.add_floats(bias.data(), rows);
+    Context ctx = ctx_;
+    ctx.weights = &registered;
+    matmul(ctx, w.view, dx->as<float>(), T, out.as<float>(), bias.data());  // host weight and bias
     const auto y = get(out, T * rows);
     for (int64_t t = 0; t < T; ++t) {
       for (int64_t r = 0; r < rows; ++r) {
@@ -254,6 +262,50 @@ TEST_P(OpDeviceTest, HostQuantizedWeightsMatmul) {
       }
     }
   }
+}
+
+// Activations beyond fp16's range (65504), as the down_proj inputs of
+// Qwen2.5 or Llama 2 class models: CUDA scales such rows by a power of two
+// before rounding them to fp16 (ops_math.h::fp16_scale_exponent), so nothing
+// becomes inf; the CPU's 8-bit blocks carry their own scales.
+TEST_P(OpDeviceTest, ActivationsBeyondFp16RangeStayFinite) {
+  const int64_t rows = 24, cols = 256, T = 3;
+  const auto w = test::random_weights(rng_, GgmlType::F16, rows, cols);
+  auto x = random(T * cols);
+  for (int64_t c = 0; c < cols; ++c) x[c] *= 3e5f;       // row 0: |x| up to ~1e6
+  x[cols + 5] = 70000.0f;                                // row 1: one value just past the range
+  auto dx = put(x);                                      // row 2: ordinary
+  DeviceWeights registered(make_device_memory(GetParam()));
+  registered.add_matrix(w.view, &pool_);
+  Context ctx = ctx_;
+  ctx.weights = &registered;
+  DeviceBuffer out(GetParam(), T * rows * sizeof(float));
+  const MatmulOutput shared[1] = {{w.view, out.as<float>(), nullptr}};
+  matmul_shared_input(ctx, dx->as<float>(), T, shared, 1);
+  const auto y = get(out, T * rows);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double dot = 0.0, mag = 0.0;
+      for (int64_t c = 0; c < cols; ++c) {
+        dot += double(x[t * cols + c]) * w.dequantized[r * cols + c];
+        mag += std::fabs(double(x[t * cols + c]) * w.dequantized[r * cols + c]);
+      }
+      ASSERT_TRUE(std::isfinite(y[t * rows + r])) << "t=" << t << " r=" << r;
+      EXPECT_NEAR(y[t * rows + r], dot, 1e-2 * mag) << "t=" << t << " r=" << r;
+    }
+  }
+}
+
+// On CUDA a host weight must have been registered (Context::weights): an
+// unregistered one is a clear error, not a silent upload cached by address.
+TEST_P(OpDeviceTest, UnregisteredHostWeightIsAnErrorOnCuda) {
+  if (GetParam() == Device::kCpu) GTEST_SKIP() << "the CPU reads host weights in place";
+  const auto w = test::random_weights(rng_, GgmlType::Q8_0, 4, 64);
+  const auto x = random(64), norm = random(64);
+  auto dx = put(x);
+  DeviceBuffer out(GetParam(), 64 * sizeof(float));
+  EXPECT_THROW(matmul(ctx_, w.view, dx->as<float>(), 1, out.as<float>()), std::invalid_argument);
+  EXPECT_THROW(rms_norm(ctx_, dx->as<float>(), norm.data(), 1, 64, 1e-5f, out.as<float>()), std::invalid_argument);
 }
 
 TEST_P(OpDeviceTest, HostTableEmbeddingIsExact) {
@@ -307,6 +359,24 @@ TEST(CudaOpsMath, FormulasMatchTheCpuOps) {
       EXPECT_EQ(x[a] * c - x[b] * s, cpu[a]) << "pair " << i;
       EXPECT_EQ(x[a] * s + x[b] * c, cpu[b]) << "pair " << i;
     }
+  }
+  // The activation scale: rows within fp16's range are left alone; larger ones
+  // are brought just inside it by the smallest power of two.
+  EXPECT_EQ(cuda::fp16_scale_exponent(0.0f), 0);
+  EXPECT_EQ(cuda::fp16_scale_exponent(65504.0f), 0);
+  EXPECT_EQ(cuda::fp16_scale_exponent(65505.0f), 1);
+  EXPECT_EQ(cuda::fp16_scale_exponent(INFINITY), 0);
+  EXPECT_EQ(cuda::fp16_scale_exponent(NAN), 0);
+  for (float amax : {70000.0f, 1e5f, 3.3e5f, 1e6f, 1e20f, 3e38f}) {
+    const int k = cuda::fp16_scale_exponent(amax);
+    EXPECT_LE(std::ldexp(amax, -k), cuda::kFp16Max) << amax;
+    EXPECT_GT(std::ldexp(amax, -k + 1), cuda::kFp16Max) << amax;  // the smallest such k
+    // Scaled rounding is the unscaled rounding moved by 2^k: exact in binary.
+    const float v = amax * 0.7f;
+    EXPECT_EQ(std::ldexp(fp16_to_float(float_to_fp16(std::ldexp(v, -k))), k),
+              std::ldexp(fp16_to_float(float_to_fp16(std::ldexp(v, -k - 3))), k + 3))
+        << amax;
+    EXPECT_TRUE(std::isinf(fp16_to_float(float_to_fp16(amax))));  // what the unscaled path gave
   }
   const int32_t table[] = {7, 2, 5};
   EXPECT_EQ(cuda::kv_slot(table, 16, 0), 7 * 16);
