@@ -60,7 +60,7 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
       {"threads", "CPU threads for the forward pass (0 = one per core)", &o.threads},
       {"speculative",
        "speculative decoding for requests that do not choose: off, ngram (prompt lookup) or draft (--draft-model); "
-       "outputs are identical",
+       "outputs are bitwise those without it on the CPU; on CUDA up to near ties (docs/cuda.md)",
        &o.speculative},
       {"spec-tokens", "most tokens drafted per step when speculating", &o.spec_tokens},
       {"draft-model",

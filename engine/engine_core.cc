@@ -61,6 +61,9 @@ EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOpt
     throw std::invalid_argument("draft-model speculation needs a draft model (--draft-model PATH)");
   }
   model_.prepare(ctx_);
+  // The draft model too, so its weights are packed (CPU) or uploaded (CUDA)
+  // now rather than during the first request that drafts with it.
+  if (options.draft_model && options.draft_model != &model_) options.draft_model->prepare(ctx_);
 }
 
 EngineCore::~EngineCore() { shutdown(std::chrono::milliseconds(0)); }

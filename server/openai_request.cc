@@ -217,7 +217,7 @@ void parse_sampling(const json& body, CommonRequest& r) {
   if (const json* bias = field(body, "logit_bias")) p.logit_bias = parse_logit_bias(*bias);
 }
 
-// Per-request speculative decoding (the server default is --speculative); outputs are identical either way.
+// Per-request speculative decoding (the server default is --speculative); outputs are identical either way on the CPU (on CUDA up to near ties).
 std::string parse_speculative(const json& body) {
   const json* spec = field(body, "speculative");
   if (!spec) return "";
