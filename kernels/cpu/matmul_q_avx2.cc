@@ -1,4 +1,5 @@
-// AVX2 kernels for the 32-element quants (Q4_0 .. Q8_0, IQ4_NL) against ActBlockQ8 activations.
+// AVX2 kernels for the 32-element quants Q5_0, Q5_1 and IQ4_NL against ActBlockQ8 activations
+// (Q4_0, Q4_1 and Q8_0 are in matmul_q_panel_avx2.cc).
 //
 // Per block: an exact integer dot product of 32 weights and 32 int8
 // activations (maddubs: u8 x s8 -> pairs of s16, then madd -> 8 x s32), then
@@ -58,7 +59,7 @@ inline __m256 block_dot_unsigned(__m256i w_u8, __m256i x_s8) {
   return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
 }
 
-// ---- signed weights: Q4_0, Q5_0, Q8_0 --------------------------------------
+// ---- signed weights: Q5_0 --------------------------------------
 
 struct SignedW {
   __m256i abs_q;
@@ -82,13 +83,6 @@ struct SignedBase {
   static W make(__m256i q, float d) { return {_mm256_sign_epi8(q, q), q, _mm256_set1_ps(d)}; }
 };
 
-struct Q4_0Kernel : SignedBase {
-  static W load_w(const uint8_t* w_row, int64_t b) {
-    const uint8_t* p = w_row + b * sizeof(BlockQ4_0);
-    const __m256i q = _mm256_sub_epi8(unpack_nibbles(p + offsetof(BlockQ4_0, qs)), _mm256_set1_epi8(8));
-    return make(q, half_to_float(p));
-  }
-};
 
 struct Q5_0Kernel : SignedBase {
   static W load_w(const uint8_t* w_row, int64_t b) {
@@ -98,14 +92,8 @@ struct Q5_0Kernel : SignedBase {
   }
 };
 
-struct Q8_0Kernel : SignedBase {
-  static W load_w(const uint8_t* w_row, int64_t b) {
-    const uint8_t* p = w_row + b * sizeof(BlockQ8_0);
-    return make(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + offsetof(BlockQ8_0, qs))), half_to_float(p));
-  }
-};
 
-// ---- unsigned weights with a min: Q4_1, Q5_1 --------------------------------
+// ---- unsigned weights with a min: Q5_1 --------------------------------
 
 struct MinW {
   __m256i q;
@@ -128,13 +116,6 @@ struct MinBase {
   static float finish(__m256 acc, float extra, const uint8_t*, const uint8_t*, int64_t) { return hsum(acc) + extra; }
 };
 
-struct Q4_1Kernel : MinBase {
-  static W load_w(const uint8_t* w_row, int64_t b) {
-    const uint8_t* p = w_row + b * sizeof(BlockQ4_1);
-    return {unpack_nibbles(p + offsetof(BlockQ4_1, qs)), _mm256_set1_ps(half_to_float(p)),
-            half_to_float(p + offsetof(BlockQ4_1, m))};
-  }
-};
 
 struct Q5_1Kernel : MinBase {
   static W load_w(const uint8_t* w_row, int64_t b) {
@@ -157,11 +138,12 @@ struct IQ4_NLKernel : SignedBase {
 
 MatmulKernel avx2_simple_quant_kernel(GgmlType type) {
   switch (type) {
-    case GgmlType::Q4_0: return gemm<Q4_0Kernel>;
-    case GgmlType::Q4_1: return gemm<Q4_1Kernel>;
+    // Q4_0, Q4_1, Q8_0: the panel kernels, in the AVX-512 path's float order (q_panel.h).
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_1:
+    case GgmlType::Q8_0: return avx2_q_as_stored_kernel(type);
     case GgmlType::Q5_0: return gemm<Q5_0Kernel>;
     case GgmlType::Q5_1: return gemm<Q5_1Kernel>;
-    case GgmlType::Q8_0: return gemm<Q8_0Kernel>;
     case GgmlType::IQ4_NL: return gemm<IQ4_NLKernel>;
     default: return nullptr;
   }

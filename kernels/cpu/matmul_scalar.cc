@@ -2,27 +2,24 @@
 // order. Used when the CPU lacks AVX2 or NUCLEUS_NO_AVX2=1, and as a second
 // opinion for the AVX2 kernels in the tests.
 //
-// Quantized types: the integer dot product of a block is exact; the float
-// accumulation is sum += (d_w * d_x) * isum (+ min term) in block order.
+// F32, F16, BF16, Q4_0, Q4_1 and Q8_0 perform the float operations of the
+// vector kernels in their order, so every path gives bitwise the same y
+// (cross-ISA determinism): floats in 8 lanes summed by hsum8 (the AVX2 float
+// kernels), the Q4/Q8 types in the panel kernels' order (q_panel.h).
+// The other quantized types: the integer dot product of a block is exact; the
+// float accumulation is sum += (d_w * d_x) * isum (+ min term) in block order.
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quantize_act.h"
+#include "kernels/cpu/vec_math_scalar.h"
 #include "kernels/fp16.h"
 
 namespace nucleus::kernels::cpu {
 namespace {
-
-float dot_f32(const uint8_t* w, const float* x, int64_t n) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) {
-    float v;
-    std::memcpy(&v, w + 4 * i, sizeof v);
-    sum += v * x[i];
-  }
-  return sum;
-}
 
 uint16_t load_u16(const uint8_t* p) {
   uint16_t v;
@@ -30,15 +27,26 @@ uint16_t load_u16(const uint8_t* p) {
   return v;
 }
 
-float dot_f16(const uint8_t* w, const float* x, int64_t n) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += fp16_to_float(load_u16(w + 2 * i)) * x[i];
-  return sum;
+float f32_at(const uint8_t* w, int64_t i) {
+  float v;
+  std::memcpy(&v, w + 4 * i, sizeof v);
+  return v;
 }
+float f16_at(const uint8_t* w, int64_t i) { return fp16_to_float(load_u16(w + 2 * i)); }
+float bf16_at(const uint8_t* w, int64_t i) { return bf16_to_float(load_u16(w + 2 * i)); }
 
-float dot_bf16(const uint8_t* w, const float* x, int64_t n) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += bf16_to_float(load_u16(w + 2 * i)) * x[i];
+// The AVX2 float kernels' order (matmul_float_avx2.cc): element i of each
+// whole group of 8 goes to lane i % 8 by an FMA, the lanes are summed by
+// hsum8, then the n % 8 tail is added with FMAs in order.
+template <float (*At)(const uint8_t*, int64_t)>
+float dot_float(const uint8_t* w, const float* x, int64_t n) {
+  float lanes[8] = {};
+  const int64_t whole = n / 8 * 8;
+  for (int64_t i = 0; i < whole; i += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] = std::fma(At(w, i + l), x[i + l], lanes[l]);
+  }
+  float sum = hsum8(lanes);
+  for (int64_t i = whole; i < n; ++i) sum = std::fma(At(w, i), x[i], sum);
   return sum;
 }
 
@@ -136,6 +144,22 @@ float dot_simple(const uint8_t* w, const ActBlockQ8* x, int64_t nb) {
     if constexpr (kHasMin) sum += wb.m * x[b].s;
   }
   return sum;
+}
+
+// Q4_0, Q4_1, Q8_0 in the order of the panel kernels (q_panel.h): one FMA of
+// the block's exact integer dot product per block, the min terms in a
+// separate chain added at the end.
+template <SimpleBlock (*Unpack)(const uint8_t*), size_t kBlockBytes, bool kHasMin>
+float dot_panel_order(const uint8_t* w, const ActBlockQ8* x, int64_t nb) {
+  float acc = 0.0f, extra = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const SimpleBlock wb = Unpack(w + b * kBlockBytes);
+    int isum = 0;
+    for (int j = 0; j < kQK; ++j) isum += wb.q[j] * x[b].qs[j];
+    acc = std::fma(wb.d * x[b].d, static_cast<float>(isum), acc);
+    if constexpr (kHasMin) extra = std::fma(wb.m, x[b].s, extra);
+  }
+  return kHasMin ? acc + extra : acc;
 }
 
 float dot_q4_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
@@ -295,21 +319,21 @@ void kernel(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
 MatmulKernel scalar_matmul_kernel(GgmlType type) {
   switch (type) {
     case GgmlType::F32:
-      return kernel<float, dot_f32, 1>;
+      return kernel<float, dot_float<f32_at>, 1>;
     case GgmlType::F16:
-      return kernel<float, dot_f16, 1>;
+      return kernel<float, dot_float<f16_at>, 1>;
     case GgmlType::BF16:
-      return kernel<float, dot_bf16, 1>;
+      return kernel<float, dot_float<bf16_at>, 1>;
     case GgmlType::Q4_0:
-      return kernel<ActBlockQ8, dot_simple<unpack_q4_0, sizeof(BlockQ4_0), false>, kQK>;
+      return kernel<ActBlockQ8, dot_panel_order<unpack_q4_0, sizeof(BlockQ4_0), false>, kQK>;
     case GgmlType::Q4_1:
-      return kernel<ActBlockQ8, dot_simple<unpack_q4_1, sizeof(BlockQ4_1), true>, kQK>;
+      return kernel<ActBlockQ8, dot_panel_order<unpack_q4_1, sizeof(BlockQ4_1), true>, kQK>;
     case GgmlType::Q5_0:
       return kernel<ActBlockQ8, dot_simple<unpack_q5_0, sizeof(BlockQ5_0), false>, kQK>;
     case GgmlType::Q5_1:
       return kernel<ActBlockQ8, dot_simple<unpack_q5_1, sizeof(BlockQ5_1), true>, kQK>;
     case GgmlType::Q8_0:
-      return kernel<ActBlockQ8, dot_simple<unpack_q8_0, sizeof(BlockQ8_0), false>, kQK>;
+      return kernel<ActBlockQ8, dot_panel_order<unpack_q8_0, sizeof(BlockQ8_0), false>, kQK>;
     case GgmlType::IQ4_NL:
       return kernel<ActBlockQ8, dot_simple<unpack_iq4_nl, sizeof(BlockIQ4_NL), false>, kQK>;
     case GgmlType::Q2_K:
