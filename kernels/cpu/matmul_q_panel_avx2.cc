@@ -19,6 +19,7 @@
 
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/q_panel.h"
+#include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quantize_act.h"
 
 namespace nucleus::kernels::cpu {
@@ -189,18 +190,70 @@ void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
   gemm_panels<F>(a, r_begin, r_end, [&](int64_t r0) { return packed + (r0 / kQPanelRows) * nb; });
 }
 
+template <Format F>
+struct StoredBlock;
+template <>
+struct StoredBlock<Format::kQ4_0> {
+  using Block = BlockQ4_0;
+  static constexpr int kGroups = 4;
+};
+template <>
+struct StoredBlock<Format::kQ4_1> {
+  using Block = BlockQ4_1;
+  static constexpr int kGroups = 4;
+};
+template <>
+struct StoredBlock<Format::kQ8_0> {
+  using Block = BlockQ8_0;
+  static constexpr int kGroups = 8;
+};
+
+// Packs rows [r0, r0 + n) (n <= 16) of a weight as stored into one panel
+// (q_panel.h's bytes, the same as q_panel_pack_rows): each 4-byte group of 8
+// rows is one masked gather; rows past n read nothing and stay zero.
+template <Format F>
+void pack_panel_gather(const MatmulArgs& a, int64_t r0, int n, Panel<F>* out) {
+  using Block = typename StoredBlock<F>::Block;
+  const int64_t nb = a.cols / kQK;
+  const uint8_t* base = a.w + r0 * a.w_row_bytes;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int half = 0; half < 2; ++half) {
+    const __m256i rows = _mm256_add_epi32(lane, _mm256_set1_epi32(8 * half));
+    const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), rows);
+    const __m256i offsets = _mm256_mullo_epi32(rows, _mm256_set1_epi32(static_cast<int>(a.w_row_bytes)));
+    for (int64_t b = 0; b < nb; ++b) {
+      const auto* block = reinterpret_cast<const int*>(base + b * sizeof(Block));
+      Panel<F>& p = out[b];
+#pragma GCC unroll 8
+      for (int g = 0; g < StoredBlock<F>::kGroups; ++g) {
+        const auto* group = reinterpret_cast<const int*>(base + b * sizeof(Block) + offsetof(Block, qs) + 4 * g);
+        __m256i q = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), group, offsets, live, 1);
+        if constexpr (F == Format::kQ8_0) q = _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p.q[g] + 32 * half), q);
+      }
+      // The dword at each block's start: fp16 d, then (Q4_1) fp16 m.
+      const __m256i head = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), block, offsets, live, 1);
+      const __m256i low16 = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 4, 5, 8, 9,
+                                             12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+      const __m256i d = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(head, low16), 0x08);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p.d + 8 * half), _mm256_castsi256_si128(d));
+      if constexpr (F == Format::kQ4_1) {
+        const __m256i m = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(_mm256_srli_epi32(head, 16), low16), 0x08);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p.m + 8 * half), _mm256_castsi256_si128(m));
+      }
+    }
+  }
+}
+
 // Weights as stored (not packed at load): each panel is packed into
 // thread-local scratch first. Slower, but the same bytes reach the same tile.
-template <Format F, GgmlType kType>
+template <Format F>
 void gemm_as_stored(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
   const int64_t nb = a.cols / kQK;
   thread_local std::vector<Panel<F>> scratch;
   if (scratch.size() < static_cast<size_t>(nb)) scratch.resize(static_cast<size_t>(nb));
-  // The packer writes panel (r0 / 16) of its output: point it so that lands on scratch.
   gemm_panels<F>(a, r_begin, r_end, [&](int64_t r0) {
-    const int64_t rows = std::min<int64_t>(r_end, r0 + kQPanelRows);
-    q_panel_pack_rows(kType, a.w + r0 * a.w_row_bytes, a.w_row_bytes, rows - r0, a.cols, 0, rows - r0,
-                      reinterpret_cast<uint8_t*>(scratch.data()));
+    pack_panel_gather<F>(a, r0, static_cast<int>(std::min<int64_t>(kQPanelRows, r_end - r0)), scratch.data());
     return static_cast<const Panel<F>*>(scratch.data());
   });
 }
@@ -218,9 +271,9 @@ MatmulKernel avx2_q_panel_kernel(GgmlType type) {
 
 MatmulKernel avx2_q_as_stored_kernel(GgmlType type) {
   switch (type) {
-    case GgmlType::Q4_0: return gemm_as_stored<Format::kQ4_0, GgmlType::Q4_0>;
-    case GgmlType::Q4_1: return gemm_as_stored<Format::kQ4_1, GgmlType::Q4_1>;
-    case GgmlType::Q8_0: return gemm_as_stored<Format::kQ8_0, GgmlType::Q8_0>;
+    case GgmlType::Q4_0: return gemm_as_stored<Format::kQ4_0>;
+    case GgmlType::Q4_1: return gemm_as_stored<Format::kQ4_1>;
+    case GgmlType::Q8_0: return gemm_as_stored<Format::kQ8_0>;
     default: return nullptr;
   }
 }
