@@ -33,6 +33,7 @@
 #include "text/tokenizer.h"
 #include "kernels/device.h"
 #include "server/http_server.h"
+#include "server/system_fingerprint.h"
 
 namespace nucleus::app {
 namespace {
@@ -152,6 +153,10 @@ int run_serve(const config::ServeOptions& o) {
   state.tokenizer = served.tokenizer.get();
   state.engine = served.engine.get();
   state.model = served.model.get();
+  state.fingerprint = server::make_system_fingerprint(server::model_file_identity(o.model), server::build_version(),
+                                                      server::determinism_class(device.device));
+  spdlog::info("system_fingerprint {} (model {}, version {}, {})", state.fingerprint.value,
+               state.fingerprint.model_identity, state.fingerprint.version, state.fingerprint.determinism_class);
   state.context_length = served.engine->context_length();
   state.ready = true;
   spdlog::info("serving {} as '{}' on http://{}:{} ({} chat template)", o.model, state.model_name, o.host, o.port,

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/command.h"
+#include "server/system_fingerprint.h"
 
 namespace nucleus::app {
 std::vector<Command>& command_registry() {
@@ -17,7 +18,7 @@ int main(int argc, char** argv) {
   using nucleus::app::Command;
   CLI::App app{"Nucleus: an LLM inference server with an OpenAI-compatible HTTP API"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "nucleus 0.1.0");
+  app.set_version_flag("--version", std::string("nucleus ") + nucleus::server::build_version());
 
   auto& commands = nucleus::app::command_registry();
   std::sort(commands.begin(), commands.end(), [](const Command& a, const Command& b) { return a.name < b.name; });

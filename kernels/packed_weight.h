@@ -34,8 +34,9 @@ class PackedWeight {
 };
 
 // Repacks w on the pool's threads. Empty when this CPU has no packed kernel for
-// w.type (no AVX-512 VNNI, NUCLEUS_NO_AVX512=1, or a type other than Q4_0, Q4_1,
-// Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS).
+// w.type: with AVX-512 VNNI, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K,
+// Q5_K, Q6_K and IQ4_XS are packed; on the AVX2 path (no AVX-512 or
+// NUCLEUS_NO_AVX512=1) Q4_0, Q4_1, Q8_0; on the scalar path nothing.
 // Set w.cpu_packed = result.data(); the result must outlive that view.
 PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w);
 

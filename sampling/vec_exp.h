@@ -1,7 +1,7 @@
 // y[i] = exp(x[i]) over an array: the softmax numerators of the sampler's
-// filters. AVX2 (a ~2-ulp polynomial, kernels/cpu/vec_math_avx2.h) when the
-// CPU has it, std::exp otherwise; the path depends only on the machine, never
-// on the batch, so seeded draws stay reproducible on one machine.
+// filters. One ~2-ulp polynomial (kernels/cpu/vec_math_avx2.h) on every path:
+// AVX2 when enabled, its scalar twin (vec_math_scalar.h) otherwise, bitwise
+// equal, so seeded draws are the same on every CPU. x < -87 gives exactly 0.
 #pragma once
 
 #include <cstdint>

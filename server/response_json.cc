@@ -160,12 +160,15 @@ json stream_chunk(const ResponseShape& shape, const Tokenizer& tok, const Respon
   c["finish_reason"] = chat_finish_json(d.finish, parsed.tool_calls);
   if (d.finish != FinishReason::kNone) c["stop_reason"] = stop_reason_json(d);
   return {
-      {"id", ids.id}, {"object", shape.chunk_object}, {"created", ids.created}, {"model", ids.model}, {"choices", {c}}};
+      {"id", ids.id},       {"object", shape.chunk_object},
+      {"created", ids.created}, {"model", ids.model},
+      {"system_fingerprint", ids.system_fingerprint}, {"choices", {c}}};
 }
 
 json usage_chunk(const ResponseShape& shape, const ResponseIds& ids, const Usage& usage) {
   return {{"id", ids.id},       {"object", shape.chunk_object}, {"created", ids.created},
-          {"model", ids.model}, {"choices", json::array()},     {"usage", usage_json(usage)}};
+          {"model", ids.model}, {"system_fingerprint", ids.system_fingerprint},
+          {"choices", json::array()}, {"usage", usage_json(usage)}};
 }
 
 json final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const ChoiceState& c, int index, int prompt,
@@ -214,7 +217,8 @@ json final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const C
 
 json response_json(const ResponseShape& shape, const ResponseIds& ids, json choices, const Usage& usage) {
   return {{"id", ids.id},       {"object", shape.object},        {"created", ids.created},
-          {"model", ids.model}, {"choices", std::move(choices)}, {"usage", usage_json(usage)}};
+          {"model", ids.model}, {"system_fingerprint", ids.system_fingerprint},
+          {"choices", std::move(choices)}, {"usage", usage_json(usage)}};
 }
 
 }  // namespace nucleus::server

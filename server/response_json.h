@@ -28,6 +28,7 @@ struct ResponseIds {
   std::string id;       // "cmpl-..." or "chatcmpl-..."
   int64_t created = 0;  // Unix seconds
   std::string model;
+  std::string system_fingerprint;  // server/system_fingerprint.h
 };
 
 nlohmann::json usage_json(const Usage& u);

@@ -41,7 +41,7 @@ ResponseWriter::ResponseWriter(ServerState& state, std::unique_ptr<GenerationRun
       stream_(stream),
       include_usage_(include_usage),
       arrival_(arrival),
-      ids_{random_id(shape_.chat ? "chatcmpl-" : "cmpl-"), unix_now(), state.model_name},
+      ids_{random_id(shape_.chat ? "chatcmpl-" : "cmpl-"), unix_now(), state.model_name, state.fingerprint.value},
       choices_(static_cast<size_t>(run_->num_choices())) {}
 
 bool ResponseWriter::stream(httplib::DataSink& sink) {

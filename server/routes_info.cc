@@ -68,8 +68,17 @@ void handle_metrics(ServerState& state, const httplib::Request&, httplib::Respon
   }
 }
 
-void handle_version(ServerState&, const httplib::Request&, httplib::Response& res) {
-  reply(res, {{"version", "0.1.0"}});
+// The build's version and, once the model is loaded, what its responses'
+// system_fingerprint hashes (server/system_fingerprint.h).
+void handle_version(ServerState& state, const httplib::Request&, httplib::Response& res) {
+  json body = {{"version", build_version()}};
+  if (state.ready) {
+    const SystemFingerprint& f = state.fingerprint;
+    body["system_fingerprint"] = f.value;
+    body["fingerprint_parts"] = {
+        {"model_identity", f.model_identity}, {"version", f.version}, {"determinism_class", f.determinism_class}};
+  }
+  reply(res, body);
 }
 
 void handle_tokenize(ServerState& state, const httplib::Request& req, httplib::Response& res) {

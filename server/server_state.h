@@ -16,6 +16,7 @@
 #include "text/reasoning_parser.h"
 #include "text/tool_call_parser.h"
 #include "server/metrics.h"
+#include "server/system_fingerprint.h"
 
 namespace nucleus::server {
 
@@ -29,6 +30,7 @@ struct ServerState {
   ToolCallFormat tool_call_format = ToolCallFormat::kGeneric;  // how the template's model writes calls
   ReasoningFormat reasoning_format = ReasoningFormat::kDeepSeek;  // --reasoning-format
   std::string model_name;                // what clients pass as "model"
+  SystemFingerprint fingerprint;         // set with the model, before ready; in every completion response
   int context_length = 0;
   std::string api_key;                   // empty: no auth
   bool request_log = true;               // one log line per finished request

@@ -5,6 +5,7 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/elementwise_kernels.h"
+#include "kernels/cpu/vec_math_scalar.h"
 
 namespace nucleus::kernels::cpu {
 namespace {
@@ -14,10 +15,12 @@ constexpr int64_t kElementGrain = 16384;
 
 }  // namespace
 
+// The operations of swiglu_avx2 per element, exp by the same polynomial, so
+// both paths give bitwise the same outputs.
 void swiglu_scalar(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+    out[i] = g / (1.0f + exp_poly(0.0f - g)) * up[i];
   }
 }
 

@@ -41,10 +41,16 @@ struct Plan {
 
 Plan plan_for(const WeightView& w, int64_t T, float* y, const float* bias) {
   // A prepacked weight (packed_weight.h) is read in its packed form whenever
-  // the AVX-512 path runs, so one weight always takes the same kernel.
-  const bool prepacked = w.cpu_packed != nullptr && avx512_enabled() && avx512_prepacked_kernel(w.type) != nullptr;
+  // a path with a kernel for it runs, so one weight always takes the same kernel.
+  MatmulKernel packed_kernel = nullptr;
+  if (w.cpu_packed != nullptr && avx512_enabled()) {
+    packed_kernel = avx512_prepacked_kernel(w.type);
+  } else if (w.cpu_packed != nullptr && avx2_enabled()) {
+    packed_kernel = avx2_q_panel_kernel(w.type);  // the Q4_0 / Q4_1 / Q8_0 panels; k-quant panels are AVX-512 only
+  }
+  const bool prepacked = packed_kernel != nullptr;
   Plan p;
-  p.kernel = prepacked ? avx512_prepacked_kernel(w.type) : nullptr;
+  p.kernel = packed_kernel;
   if (p.kernel == nullptr && avx512_enabled()) p.kernel = avx512_matmul_kernel(w.type);
   if (p.kernel == nullptr && avx2_enabled()) p.kernel = avx2_matmul_kernel(w.type);
   if (p.kernel == nullptr) p.kernel = scalar_matmul_kernel(w.type);

@@ -68,6 +68,11 @@ MatmulKernel avx512_q5_prepacked_kernel(GgmlType type);
 // The AVX2 kernels by family (matmul_{float,q,k,k_low_bit}_avx2.cc), behind avx2_matmul_kernel.
 MatmulKernel avx2_float_kernel(GgmlType type);
 MatmulKernel avx2_simple_quant_kernel(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL
+// Q4_0, Q4_1, Q8_0 in the panel layout of q_panel.h (matmul_q_panel_avx2.cc):
+// packed at load (args.w = the packed bytes), or as stored, packed per call.
+// Both give bitwise the AVX-512 kernels' results.
+MatmulKernel avx2_q_panel_kernel(GgmlType type);
+MatmulKernel avx2_q_as_stored_kernel(GgmlType type);
 MatmulKernel avx2_k_quant_kernel(GgmlType type);       // Q4_K, Q5_K, Q6_K
 MatmulKernel avx2_low_bit_k_kernel(GgmlType type);     // Q2_K, Q3_K, IQ4_XS
 

@@ -17,7 +17,8 @@
 //   Q4_1 also: extra = 0; for b in order: extra = fma(m_w[r,b], s_x[t,b], extra); y = acc + extra
 // idot is exact: Q4_0 weights enter as q in [0, 15] with -8 * sum(x) added;
 // Q8_0 weights as w + 128 in [0, 255] with -128 * sum(x) added.
-// These results differ from the AVX2 kernels' (which sum 8 float lanes per block);
+// This is the order of every path (q_panel.h): the AVX2 kernels
+// (matmul_q_panel_avx2.cc) and the scalar ones give bitwise these results, and
 // prepacked and repacked-per-call weights give bitwise the same results.
 // GCC 12's avx512fintrin.h builds _mm512_undefined_*() from a self-initialised
 // variable, which -Wmaybe-uninitialized reports in every caller (a false positive).
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "kernels/cpu/matmul_kernels.h"
+#include "kernels/cpu/q_panel.h"
 #include "kernels/cpu/quantize_act.h"
 
 namespace nucleus::kernels::cpu {
@@ -52,26 +54,7 @@ constexpr int64_t kPrefetchBlocks = 16;
 
 enum class Format { kQ4_0, kQ4_1, kQ8_0 };
 
-// One 32-column block of a 16-row panel, as the tile reads it: q[g] holds, in
-// 32-bit lane r, the 4 bytes 4g..4g+3 of row r (Q4: the 16 bytes of nibbles as
-// stored, element j in the low nibble of byte j and element j + 16 in its high
-// nibble; Q8_0: the 32 bytes as unsigned, w + 128), then the rows' fp16 scales
-// (and Q4_1 mins) as stored. The same size as the 16 blocks it replaces, so a
-// prepacked weight costs no extra bandwidth; the tile splits nibbles itself.
-struct PanelBlockQ4_0 {
-  uint8_t q[4][64];
-  uint16_t d[kPanel];
-};
-struct PanelBlockQ4_1 {
-  uint8_t q[4][64];
-  uint16_t d[kPanel];
-  uint16_t m[kPanel];
-};
-struct PanelBlockQ8_0 {
-  uint8_t q[8][64];
-  uint16_t d[kPanel];
-};
-
+// The panel blocks (PanelBlockQ4_0, ...) are laid out as q_panel.h describes.
 template <Format F>
 struct FormatTraits;
 template <>

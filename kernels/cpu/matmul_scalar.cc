@@ -2,31 +2,25 @@
 // order. Used when the CPU lacks AVX2 or NUCLEUS_NO_AVX2=1, and as a second
 // opinion for the AVX2 kernels in the tests.
 //
-// Quantized types: the integer dot product of a block is exact; the float
-// accumulation is sum += (d_w * d_x) * isum (+ min term) in block order.
-// The 256-element types (k-quants, IQ4_XS) fix that order to the one every
-// path computes, bitwise (k_quant_float_order below): one rounded product of
+// F32, F16, BF16, Q4_0, Q4_1 and Q8_0 perform the float operations of the
+// vector kernels in their order, so every path gives bitwise the same y
+// (cross-ISA determinism): floats in 8 lanes summed by hsum8 (the AVX2 float
+// kernels), the 32-element block types in the panel kernels' order (q_panel.h).
+// The 256-element types (k-quants, IQ4_XS) fix their order to the one every
+// path computes, bitwise (k_block_accumulate below): one rounded product of
 // the scales, then one fused multiply-add per super-block.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quantize_act.h"
+#include "kernels/cpu/vec_math_scalar.h"
 #include "kernels/fp16.h"
 
 namespace nucleus::kernels::cpu {
 namespace {
-
-float dot_f32(const uint8_t* w, const float* x, int64_t n) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) {
-    float v;
-    std::memcpy(&v, w + 4 * i, sizeof v);
-    sum += v * x[i];
-  }
-  return sum;
-}
 
 uint16_t load_u16(const uint8_t* p) {
   uint16_t v;
@@ -34,15 +28,26 @@ uint16_t load_u16(const uint8_t* p) {
   return v;
 }
 
-float dot_f16(const uint8_t* w, const float* x, int64_t n) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += fp16_to_float(load_u16(w + 2 * i)) * x[i];
-  return sum;
+float f32_at(const uint8_t* w, int64_t i) {
+  float v;
+  std::memcpy(&v, w + 4 * i, sizeof v);
+  return v;
 }
+float f16_at(const uint8_t* w, int64_t i) { return fp16_to_float(load_u16(w + 2 * i)); }
+float bf16_at(const uint8_t* w, int64_t i) { return bf16_to_float(load_u16(w + 2 * i)); }
 
-float dot_bf16(const uint8_t* w, const float* x, int64_t n) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += bf16_to_float(load_u16(w + 2 * i)) * x[i];
+// The AVX2 float kernels' order (matmul_float_avx2.cc): element i of each
+// whole group of 8 goes to lane i % 8 by an FMA, the lanes are summed by
+// hsum8, then the n % 8 tail is added with FMAs in order.
+template <float (*At)(const uint8_t*, int64_t)>
+float dot_float(const uint8_t* w, const float* x, int64_t n) {
+  float lanes[8] = {};
+  const int64_t whole = n / 8 * 8;
+  for (int64_t i = 0; i < whole; i += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] = std::fma(At(w, i + l), x[i + l], lanes[l]);
+  }
+  float sum = hsum8(lanes);
+  for (int64_t i = whole; i < n; ++i) sum = std::fma(At(w, i), x[i], sum);
   return sum;
 }
 
@@ -129,19 +134,6 @@ SimpleBlock unpack_iq4_nl(const uint8_t* src) {
   return out;
 }
 
-template <SimpleBlock (*Unpack)(const uint8_t*), size_t kBlockBytes, bool kHasMin>
-float dot_simple(const uint8_t* w, const ActBlockQ8* x, int64_t nb) {
-  float sum = 0.0f;
-  for (int64_t b = 0; b < nb; ++b) {
-    const SimpleBlock wb = Unpack(w + b * kBlockBytes);
-    int isum = 0;
-    for (int j = 0; j < kQK; ++j) isum += wb.q[j] * x[b].qs[j];
-    sum += wb.d * x[b].d * static_cast<float>(isum);
-    if constexpr (kHasMin) sum += wb.m * x[b].s;
-  }
-  return sum;
-}
-
 // The float part of a 256-element super-block, the same on every kernel path
 // (matmul_k_*.cc): isum and msum are exact integers, d_w and dmin_w the
 // block's fp16 scales as floats, d_x the activation block's scale.
@@ -152,6 +144,23 @@ inline float k_block_accumulate(float acc, float d_w, float d_x, int isum) {
 }
 inline float k_block_subtract_mins(float acc, float dmin_w, float d_x, int msum) {
   return std::fma(-(dmin_w * d_x), static_cast<float>(msum), acc);
+}
+
+// The 32-element block types in the order of the panel kernels (q_panel.h,
+// matmul_q5_avx512.cc): one FMA of
+// the block's exact integer dot product per block, the min terms in a
+// separate chain added at the end.
+template <SimpleBlock (*Unpack)(const uint8_t*), size_t kBlockBytes, bool kHasMin>
+float dot_panel_order(const uint8_t* w, const ActBlockQ8* x, int64_t nb) {
+  float acc = 0.0f, extra = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const SimpleBlock wb = Unpack(w + b * kBlockBytes);
+    int isum = 0;
+    for (int j = 0; j < kQK; ++j) isum += wb.q[j] * x[b].qs[j];
+    acc = std::fma(wb.d * x[b].d, static_cast<float>(isum), acc);
+    if constexpr (kHasMin) extra = std::fma(wb.m, x[b].s, extra);
+  }
+  return kHasMin ? acc + extra : acc;
 }
 
 float dot_q4_k(const uint8_t* w, const ActBlockQ8K* x, int64_t nb) {
@@ -309,23 +318,23 @@ void kernel(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
 MatmulKernel scalar_matmul_kernel(GgmlType type) {
   switch (type) {
     case GgmlType::F32:
-      return kernel<float, dot_f32, 1>;
+      return kernel<float, dot_float<f32_at>, 1>;
     case GgmlType::F16:
-      return kernel<float, dot_f16, 1>;
+      return kernel<float, dot_float<f16_at>, 1>;
     case GgmlType::BF16:
-      return kernel<float, dot_bf16, 1>;
+      return kernel<float, dot_float<bf16_at>, 1>;
     case GgmlType::Q4_0:
-      return kernel<ActBlockQ8, dot_simple<unpack_q4_0, sizeof(BlockQ4_0), false>, kQK>;
+      return kernel<ActBlockQ8, dot_panel_order<unpack_q4_0, sizeof(BlockQ4_0), false>, kQK>;
     case GgmlType::Q4_1:
-      return kernel<ActBlockQ8, dot_simple<unpack_q4_1, sizeof(BlockQ4_1), true>, kQK>;
+      return kernel<ActBlockQ8, dot_panel_order<unpack_q4_1, sizeof(BlockQ4_1), true>, kQK>;
     case GgmlType::Q5_0:
-      return kernel<ActBlockQ8, dot_simple<unpack_q5_0, sizeof(BlockQ5_0), false>, kQK>;
+      return kernel<ActBlockQ8, dot_panel_order<unpack_q5_0, sizeof(BlockQ5_0), false>, kQK>;
     case GgmlType::Q5_1:
-      return kernel<ActBlockQ8, dot_simple<unpack_q5_1, sizeof(BlockQ5_1), true>, kQK>;
+      return kernel<ActBlockQ8, dot_panel_order<unpack_q5_1, sizeof(BlockQ5_1), true>, kQK>;
     case GgmlType::Q8_0:
-      return kernel<ActBlockQ8, dot_simple<unpack_q8_0, sizeof(BlockQ8_0), false>, kQK>;
+      return kernel<ActBlockQ8, dot_panel_order<unpack_q8_0, sizeof(BlockQ8_0), false>, kQK>;
     case GgmlType::IQ4_NL:
-      return kernel<ActBlockQ8, dot_simple<unpack_iq4_nl, sizeof(BlockIQ4_NL), false>, kQK>;
+      return kernel<ActBlockQ8, dot_panel_order<unpack_iq4_nl, sizeof(BlockIQ4_NL), false>, kQK>;
     case GgmlType::Q2_K:
       return kernel<ActBlockQ8K, dot_q2_k, kQK_K>;
     case GgmlType::Q3_K:

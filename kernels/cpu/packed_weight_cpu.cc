@@ -1,10 +1,11 @@
-// pack_weight_cpu: the AVX-512 panel layout filled in parallel, one range of
+// pack_weight_cpu: the AVX-512 (or, AVX2 only, the Q4_0 / Q4_1 / Q8_0) panel layout filled in parallel, one range of
 // whole panels per chunk.
 #include <algorithm>
 #include <new>
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_kernels.h"
+#include "kernels/cpu/q_panel.h"
 #include "kernels/packed_weight.h"
 
 namespace nucleus::kernels {
@@ -18,8 +19,11 @@ void PackedWeight::AlignedDelete::operator()(uint8_t* p) const { ::operator dele
 
 PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w) {
   PackedWeight packed;
-  if (!cpu::avx512_enabled() || w.data == nullptr) return packed;
-  const size_t bytes = cpu::avx512_packed_bytes(w.type, w.rows, w.cols);
+  if (!cpu::avx2_enabled() || w.data == nullptr) return packed;
+  // AVX-512 packs every type it has a packed kernel for; AVX2 only the
+  // Q4_0 / Q4_1 / Q8_0 panels (q_panel.h), with the portable packer.
+  const bool avx512 = cpu::avx512_enabled();
+  const size_t bytes = avx512 ? cpu::avx512_packed_bytes(w.type, w.rows, w.cols) : cpu::q_panel_bytes(w.type, w.rows, w.cols);
   if (bytes == 0) return packed;
   packed.data_.reset(static_cast<uint8_t*>(::operator new[](bytes, kAlignment)));
   packed.bytes_ = bytes;
@@ -27,8 +31,12 @@ PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w) {
   const auto* src = static_cast<const uint8_t*>(w.data);
   const int64_t panels = (w.rows + kPanelRows - 1) / kPanelRows;
   pool.parallel_for(panels, 8, [&](int64_t p0, int64_t p1) {
-    cpu::avx512_pack_rows(w.type, src, w.row_bytes, w.rows, w.cols, p0 * kPanelRows,
-                          std::min(w.rows, p1 * kPanelRows), out);
+    const int64_t r0 = p0 * kPanelRows, r1 = std::min(w.rows, p1 * kPanelRows);
+    if (avx512) {
+      cpu::avx512_pack_rows(w.type, src, w.row_bytes, w.rows, w.cols, r0, r1, out);
+    } else {
+      cpu::q_panel_pack_rows(w.type, src, w.row_bytes, w.rows, w.cols, r0, r1, out);
+    }
   });
   return packed;
 }

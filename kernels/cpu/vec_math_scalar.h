@@ -1,6 +1,6 @@
 // Scalar twins of the vector helpers in vec_math_avx2.h: the same float
 // operations in the same order, so a scalar path gives bitwise the results of
-// the AVX2 path (cross-ISA determinism, see kernels/ops.h). The project is
+// the AVX2 path (cross-ISA determinism, see cpu_features.h). The project is
 // compiled with -ffp-contract=off: every fused multiply-add here is an
 // explicit std::fma, matching the vector code's _mm256_fmadd_ps.
 #pragma once

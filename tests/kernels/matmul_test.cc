@@ -226,7 +226,12 @@ TEST(MatmulTest, PackingSkipsTypesWithoutPackedKernel) {
     EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
   }
   {
-    PathGuard path(KernelPath::kAvx2);  // AVX-512 off: nothing would read the packed bytes
+    PathGuard path(KernelPath::kAvx2);  // AVX-512 off: only the Q4_0 / Q4_1 / Q8_0 panels have an AVX2 kernel
+    const auto w = random_weights(rng, GgmlType::Q4_K, 16, 256);
+    EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty());
+  }
+  {
+    PathGuard path(KernelPath::kScalar);  // nothing would read the packed bytes
     const auto w = random_weights(rng, GgmlType::Q4_1, 16, 64);
     EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty());
   }

@@ -1,0 +1,91 @@
+// system_fingerprint: the model identity follows the file's bytes (head, middle
+// and tail of a multi-MiB file), the fingerprint changes with each of its
+// parts, and the version is CMake's project version.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "server/system_fingerprint.h"
+#include "tests/common/test_env.h"
+
+namespace nucleus::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string write_file(const std::string& name, const std::vector<char>& bytes) {
+  const fs::path path = fs::temp_directory_path() / ("nucleus_fp_" + std::to_string(::getpid()) + "_" + name);
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return path.string();
+}
+
+std::vector<char> pattern(size_t n) {
+  std::vector<char> v(n);
+  uint32_t x = 12345;
+  for (char& c : v) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+  return v;
+}
+
+TEST(SystemFingerprintTest, ModelIdentityFollowsTheSampledBytes) {
+  const std::vector<char> base = pattern(20u << 20);  // 20 MiB: head, middle chunks and tail all apply
+  const std::string a = write_file("a", base), same = write_file("same", base);
+  const std::string id = model_file_identity(a);
+  EXPECT_EQ(id.size(), 16u);
+  EXPECT_EQ(id, model_file_identity(same));
+  // One byte changed in the head (metadata), at a sampled middle chunk, in the tail; one byte more.
+  const size_t middle = (8u << 20) + ((20u << 20) - (9u << 20)) * 5 / 64 + 10;
+  for (size_t at : {size_t{100}, middle, base.size() - 5}) {
+    std::vector<char> changed = base;
+    changed[at] ^= 1;
+    EXPECT_NE(model_file_identity(write_file("changed", changed)), id) << "byte " << at;
+  }
+  std::vector<char> longer = base;
+  longer.push_back(0);
+  EXPECT_NE(model_file_identity(write_file("longer", longer)), id);
+  // Small files are hashed whole.
+  EXPECT_NE(model_file_identity(write_file("small1", {'a', 'b'})), model_file_identity(write_file("small2", {'a', 'c'})));
+}
+
+TEST(SystemFingerprintTest, UnreadableModelFileThrows) {
+  EXPECT_THROW(model_file_identity("/nonexistent/model.gguf"), std::runtime_error);
+}
+
+TEST(SystemFingerprintTest, ChangesWithEachPart) {
+  const SystemFingerprint f = make_system_fingerprint("0123456789abcdef", "1.2.3", "cpu-exact-v1");
+  EXPECT_TRUE(std::regex_match(f.value, std::regex("fp_[0-9a-f]{12}"))) << f.value;
+  EXPECT_EQ(f.value, make_system_fingerprint("0123456789abcdef", "1.2.3", "cpu-exact-v1").value);
+  EXPECT_NE(f.value, make_system_fingerprint("0123456789abcdee", "1.2.3", "cpu-exact-v1").value);
+  EXPECT_NE(f.value, make_system_fingerprint("0123456789abcdef", "1.2.4", "cpu-exact-v1").value);
+  EXPECT_NE(f.value, make_system_fingerprint("0123456789abcdef", "1.2.3", "cuda-v1").value);
+  EXPECT_NE(make_system_fingerprint("ab", "c", "x").value, make_system_fingerprint("a", "bc", "x").value);
+  EXPECT_EQ(f.model_identity, "0123456789abcdef");
+  EXPECT_EQ(f.version, "1.2.3");
+  EXPECT_EQ(f.determinism_class, "cpu-exact-v1");
+}
+
+TEST(SystemFingerprintTest, CpuAndCudaAreDifferentClasses) {
+  EXPECT_EQ(determinism_class(kernels::Device::kCpu), "cpu-exact-v1");
+  EXPECT_EQ(determinism_class(kernels::Device::kCuda), "cuda-v1");
+}
+
+// The version comes from CMake's project() line, not a string typed twice.
+TEST(SystemFingerprintTest, VersionIsTheProjectVersion) {
+  std::ifstream in(test::source_dir() + "/CMakeLists.txt");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::smatch m;
+  const std::string s = text.str();
+  ASSERT_TRUE(std::regex_search(s, m, std::regex(R"(project\(nucleus VERSION ([0-9.]+))")));
+  EXPECT_EQ(std::string(build_version()), m[1].str());
+}
+
+}  // namespace
+}  // namespace nucleus::server
