@@ -48,7 +48,7 @@ TEST(KvBudget, CappedByAQuarterOfFreeMemory) {
   const int64_t available = 400 << 20;  // a quarter is 100 MiB: less than two contexts (720 MiB)
   const KvCachePlan plan = plan_kv_cache(config, options, available);
   EXPECT_LE(plan.bytes, available / 4);
-  EXPECT_GT(plan.bytes, available / 4 - KvStorage::bytes_per_token(config) * options.block_size);
+  EXPECT_GT(plan.bytes, available / 4 - KvStorage::bytes_per_token(config, options.kv_dtype) * options.block_size);
   EXPECT_NE(plan.reason.find("capped"), std::string::npos) << plan.reason;
 }
 
@@ -57,7 +57,7 @@ TEST(KvBudget, TheOptionOverridesTheDefault) {
   EngineOptions options;
   options.kv_cache_bytes = 64 << 20;
   const KvCachePlan plan = plan_kv_cache(config, options, 1);  // free memory is not consulted
-  EXPECT_EQ(plan.blocks, (64 << 20) / (KvStorage::bytes_per_token(config) * options.block_size));
+  EXPECT_EQ(plan.blocks, (64 << 20) / (KvStorage::bytes_per_token(config, options.kv_dtype) * options.block_size));
   EXPECT_NE(plan.reason.find("--kv-cache-memory"), std::string::npos);
   options.kv_cache_bytes = 1000;
   EXPECT_THROW(plan_kv_cache(config, options, 1), std::invalid_argument);
