@@ -37,7 +37,7 @@ KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& option
 // The plan's blocks (what the engine's pool gets).
 int64_t kv_cache_blocks(const ModelConfig& config, const EngineOptions& options);
 
-// "f16, 720 MiB holding 16384 tokens (1024 blocks of 16): 2 x the model's 8192-token context; ..."
+// "f16, 360 MiB holding 16384 tokens (1024 blocks of 16): 2 x the model's 8192-token context; ..."
 std::string describe(const KvCachePlan& plan, int block_size);
 
 }  // namespace nucleus
