@@ -30,7 +30,7 @@ class KvStorage {
             kernels::Device device = kernels::Device::kCpu, kernels::KvDtype dtype = kernels::kDefaultKvDtype);
 
   // Bytes one token slot takes over all layers (K and V) in `dtype`.
-  static int64_t bytes_per_token(const ModelConfig& config, kernels::KvDtype dtype);
+  static int64_t bytes_per_token(const ModelConfig& config, kernels::KvDtype dtype = kernels::kDefaultKvDtype);
   // Throws std::invalid_argument naming the problem when `dtype` cannot hold
   // this model's keys (head_dim not a multiple of the dtype's block).
   static void check_dtype(const ModelConfig& config, kernels::KvDtype dtype);
