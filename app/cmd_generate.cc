@@ -43,6 +43,7 @@ struct GenerateArgs {
   bool ignore_eos = false;
   int threads = 0;
   int max_batched_tokens = kDefaultMaxBatchedTokens;
+  std::string kv_cache_dtype = kDefaultKvCacheDtype;  // f32, f16 or q8_0
   std::string speculative = "off";
   int spec_tokens = kDefaultSpecTokens;
   std::string draft_model;
@@ -85,6 +86,7 @@ EngineOptions generate_engine_options(const GenerateArgs& args, size_t prompts, 
     options.draft_model = draft_model ? draft_model.get() : &model;
   }
   options.device = device;
+  options.kv_dtype = kernels::kv_dtype_from_name(args.kv_cache_dtype).value();  // CLI11 checked the name
   return options;
 }
 
@@ -221,6 +223,9 @@ NUCLEUS_REGISTER_COMMAND(
       sub->add_option("--threads", args->threads, "CPU threads; 0 = one per core")->capture_default_str();
       sub->add_option("--max-batched-tokens", args->max_batched_tokens, "Token budget of one engine step")
           ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+      sub->add_option("--kv-cache-dtype", args->kv_cache_dtype,
+                      "How the KV cache stores keys and values: f16, f32 or q8_0 (head_dim a multiple of 32)")
+          ->capture_default_str()->check(CLI::IsMember({"f32", "f16", "q8_0"}));
       sub->add_option("--speculative", args->speculative,
                       "Speculative decoding: off, ngram (prompt lookup) or draft (--draft-model); on the CPU the "
                       "outputs are bitwise those without it, on CUDA only up to near ties (cuBLAS results depend "

@@ -102,6 +102,7 @@ void load_served(const config::ServeOptions& o, kernels::Device device, Served& 
   serve_chat_template(o, *s.model, *s.tokenizer, state);
   EngineOptions options;
   options.kv_cache_bytes = o.kv_cache_memory;
+  options.kv_dtype = kernels::kv_dtype_from_name(o.kv_cache_dtype).value();  // validated with the options
   options.max_batched_tokens = o.max_batched_tokens;
   options.max_seqs = o.max_seqs;
   options.max_queue = o.max_queue;

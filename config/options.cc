@@ -50,6 +50,10 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
        "KV cache size in bytes (suffixes allowed); 0 = two of the model's whole contexts, and at least 256 tokens for "
        "each of --max-seqs sequences, capped at a quarter of free RAM (of free GPU memory on CUDA); logged at start",
        &o.kv_cache_memory, true},
+      {"kv-cache-dtype",
+       "how the KV cache stores keys and values: f16 (llama.cpp's default), f32, or q8_0 (8-bit blocks of 32, "
+       "needs head_dim a multiple of 32); each value is rounded once when written",
+       &o.kv_cache_dtype},
       {"max-batched-tokens", "token budget of one engine step (decode + prefill chunks)", &o.max_batched_tokens},
       {"max-seqs", "sequences in one engine step", &o.max_seqs},
       {"max-queue", "waiting requests beyond which new ones get 503", &o.max_queue},
@@ -242,6 +246,8 @@ void validate(const ServeOptions& o) {
   require(level_ok, "--log-level must be one of trace, debug, info, warn, error, critical, off; got '" +
                         o.log_level + "'");
   require(o.kv_cache_memory >= 0, "--kv-cache-memory must be >= 0");
+  require(o.kv_cache_dtype == "f32" || o.kv_cache_dtype == "f16" || o.kv_cache_dtype == "q8_0",
+          "--kv-cache-dtype must be f32, f16 or q8_0, got '" + o.kv_cache_dtype + "'");
   require(o.max_batched_tokens >= 16,
           "--max-batched-tokens must be >= 16, got " + std::to_string(o.max_batched_tokens));
   require(o.max_seqs >= 1 && o.max_seqs <= 4096, "--max-seqs must be in [1, 4096], got " + std::to_string(o.max_seqs));

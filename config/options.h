@@ -52,6 +52,7 @@ struct ServeOptions {
   bool no_request_log = false;      // true: no per-request log line
   // Engine (copied into EngineOptions by app/cmd_serve.cc).
   int64_t kv_cache_memory = 0;       // bytes; 0 = sized from the model's context (engine/kv_budget.h)
+  std::string kv_cache_dtype = kDefaultKvCacheDtype;  // f32, f16 or q8_0 (kernels/kv_dtype.h)
   int max_batched_tokens = kDefaultMaxBatchedTokens;
   int max_seqs = kDefaultMaxSeqs;
   int max_queue = kDefaultMaxQueue;

@@ -34,7 +34,8 @@ EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOpt
       pool_(options.threads),
       ctx_{options.device, &pool_},
       backend_(backend ? std::move(backend) : make_step_backend(ctx_, model.config().vocab_size)),
-      storage_(model.config(), kv_cache_blocks(model.config(), options), options.block_size, options.device),
+      storage_(model.config(), kv_cache_blocks(model.config(), options), options.block_size, options.device,
+               options.kv_dtype),
       blocks_(storage_.num_blocks(), options.block_size, options.prefix_cache),
       kv_(blocks_, storage_),
       scheduler_(kv_, SchedulerOptions{options.max_batched_tokens, options.max_seqs}) {

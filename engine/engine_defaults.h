@@ -7,6 +7,7 @@
 namespace nucleus {
 
 inline constexpr int kDefaultBlockSize = 16;          // tokens per KV block
+inline constexpr const char* kDefaultKvCacheDtype = "f16";  // kernels::kDefaultKvDtype by name (f32, f16, q8_0)
 inline constexpr int kDefaultMaxBatchedTokens = 512;  // token budget of one step (decode + prefill chunks)
 inline constexpr int kDefaultMaxSeqs = 64;            // sequences in one step
 inline constexpr int kDefaultSpecTokens = 8;          // most tokens drafted per step and sequence

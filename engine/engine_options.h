@@ -7,6 +7,7 @@
 
 #include "engine/engine_defaults.h"
 #include "kernels/device.h"
+#include "kernels/kv_dtype.h"
 
 namespace nucleus {
 
@@ -26,6 +27,7 @@ struct EngineOptions {
   int block_size = kDefaultBlockSize;  // tokens per KV block
   int64_t kv_cache_bytes = 0;         // KV pool budget; 0 = sized from the context, at most kv_cache_fraction of free memory (engine/kv_budget.h)
   double kv_cache_fraction = 0.25;    // the cap of the default size, of free RAM (GPU memory on CUDA)
+  kernels::KvDtype kv_dtype = kernels::kDefaultKvDtype;  // how keys and values are stored (kernels/kv_dtype.h)
   int max_batched_tokens = kDefaultMaxBatchedTokens;  // token budget of one step (decode + prefill chunks)
   int max_seqs = kDefaultMaxSeqs;     // sequences in one step
   int max_queue = kDefaultMaxQueue;              // waiting requests beyond which submit() throws EngineOverloaded

@@ -34,7 +34,8 @@ std::string mib(int64_t bytes) {
 }  // namespace
 
 KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& options, int64_t available_bytes) {
-  const int64_t per_token = KvStorage::bytes_per_token(config);
+  KvStorage::check_dtype(config, options.kv_dtype);
+  const int64_t per_token = KvStorage::bytes_per_token(config, options.kv_dtype);
   const int64_t per_block = per_token * options.block_size;
   int64_t budget = options.kv_cache_bytes;
   std::string reason;
@@ -64,7 +65,8 @@ KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& option
                                 std::to_string(per_block) + " bytes); raise --kv-cache-memory");
   }
   blocks = std::min<int64_t>(blocks, INT32_MAX / options.block_size);
-  return KvCachePlan{.blocks = blocks,
+  return KvCachePlan{.dtype = options.kv_dtype,
+                     .blocks = blocks,
                      .bytes = blocks * per_block,
                      .tokens = blocks * options.block_size,
                      .reason = std::move(reason)};
@@ -86,7 +88,7 @@ int64_t kv_cache_blocks(const ModelConfig& config, const EngineOptions& options)
 }
 
 std::string describe(const KvCachePlan& plan, int block_size) {
-  return mib(plan.bytes) + " holding " + std::to_string(plan.tokens) + " tokens (" + std::to_string(plan.blocks) +
+  return std::string(kernels::kv_dtype_name(plan.dtype)) + ", " + mib(plan.bytes) + " holding " + std::to_string(plan.tokens) + " tokens (" + std::to_string(plan.blocks) +
          " blocks of " + std::to_string(block_size) + "): " + plan.reason;
 }
 

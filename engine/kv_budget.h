@@ -16,8 +16,9 @@
 namespace nucleus {
 
 struct KvCachePlan {
+  kernels::KvDtype dtype = kernels::kDefaultKvDtype;  // options.kv_dtype: what bytes per token counts
   int64_t blocks = 0;
-  int64_t bytes = 0;    // blocks x block_size x bytes per token
+  int64_t bytes = 0;    // blocks x block_size x bytes per token of dtype
   int64_t tokens = 0;   // blocks x block_size
   std::string reason;   // why this size, for the start-up log
 };
@@ -26,7 +27,8 @@ inline constexpr int kKvDefaultContexts = 2;     // whole contexts the default c
 inline constexpr int64_t kKvTokensPerSeq = 256;  // the default's floor per --max-seqs sequence
 
 // The plan for `available_bytes` of free device memory (used only without
-// kv_cache_bytes). Throws std::invalid_argument when the budget is below one block.
+// kv_cache_bytes). Throws std::invalid_argument when the budget is below one
+// block, or when options.kv_dtype does not fit the model's head_dim.
 KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& options, int64_t available_bytes);
 
 // plan_kv_cache with the free memory of options.device.
@@ -35,7 +37,7 @@ KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& option
 // The plan's blocks (what the engine's pool gets).
 int64_t kv_cache_blocks(const ModelConfig& config, const EngineOptions& options);
 
-// "720 MiB holding 16384 tokens (1024 blocks of 16): 2 x the model's 8192-token context; ..."
+// "f16, 360 MiB holding 16384 tokens (1024 blocks of 16): 2 x the model's 8192-token context; ..."
 std::string describe(const KvCachePlan& plan, int block_size);
 
 }  // namespace nucleus

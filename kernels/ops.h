@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "kernels/ggml_types.h"
+#include "kernels/kv_dtype.h"
 #include "kernels/thread_pool.h"
 
 namespace nucleus::kernels {
@@ -123,18 +124,25 @@ void add_inplace(const Context& ctx, float* y, const float* x, int64_t n);
 void embedding(const Context& ctx, const WeightView& table, const int32_t* ids, int64_t T, float* out);
 
 // The KV cache of one layer: `num_slots` token slots, each holding
-// n_kv_heads * head_dim floats of K and of V. Slot s of block b is
-// b * block_size + s. k and v: [num_slots, n_kv_heads * head_dim].
+// n_kv_heads * head_dim elements of K and of V in `dtype` (kv_dtype.h). Slot
+// s of block b is b * block_size + s. k and v: [num_slots, n_kv_heads,
+// head_dim] elements, slot_bytes() per slot, KV head h of a slot at byte
+// h * head_bytes() of it (Q8_0: head_dim / 32 blocks per head).
 struct KvLayerView {
-  float* k = nullptr;
-  float* v = nullptr;
+  void* k = nullptr;
+  void* v = nullptr;
   int64_t num_slots = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
+  KvDtype dtype = KvDtype::kF32;
+
+  size_t head_bytes() const { return kv_row_bytes(dtype, head_dim); }
+  size_t slot_bytes() const { return head_bytes() * static_cast<size_t>(n_kv_heads); }
 };
 
-// Writes k_new, v_new [T, n_kv_heads * head_dim] into cache slots slot_mapping[T].
-// A negative slot skips the row (padding).
+// Writes k_new, v_new [T, n_kv_heads * head_dim] (float) into cache slots
+// slot_mapping[T], each element rounded once to cache.dtype. A negative slot
+// skips the row (padding).
 void write_kv(const Context& ctx, const KvLayerView& cache, const float* k_new, const float* v_new,
               const int32_t* slot_mapping, int64_t T);
 
@@ -159,6 +167,8 @@ struct AttentionBatch {
 // out[T, n_heads * head_dim]. Keys are visited in position order 0..pos for
 // every query, whatever the chunking (batch invariance). Query head h uses
 // KV head h / (n_heads / n_kv_heads). scale is usually 1/sqrt(head_dim).
+// The cache is read in its dtype, element by element (never dequantized as a
+// whole), and on the CPU the AVX2 and scalar paths give bitwise the same out.
 void attention(const Context& ctx, const float* q, const KvLayerView& cache, const AttentionBatch& batch, int n_heads,
                float scale, float* out);
 

@@ -260,6 +260,9 @@ void validate_cache(const KvLayerView& cache, const char* op) {
   REQUIRE(cache.num_slots >= 0, op, "cache.num_slots must be >= 0, got " + std::to_string(cache.num_slots));
   REQUIRE(cache.n_kv_heads > 0, op, "cache.n_kv_heads must be > 0, got " + std::to_string(cache.n_kv_heads));
   REQUIRE(cache.head_dim > 0, op, "cache.head_dim must be > 0, got " + std::to_string(cache.head_dim));
+  REQUIRE(cache.head_dim % kv_dtype_granule(cache.dtype) == 0, op,
+          std::string("a ") + kv_dtype_name(cache.dtype) + " cache needs head_dim a multiple of " +
+              std::to_string(kv_dtype_granule(cache.dtype)) + ", got " + std::to_string(cache.head_dim));
 }
 
 }  // namespace

@@ -8,45 +8,60 @@
 
 namespace nucleus {
 
-KvStorage::KvStorage(const ModelConfig& config, int64_t num_blocks, int block_size, kernels::Device device)
+void KvStorage::check_dtype(const ModelConfig& config, kernels::KvDtype dtype) {
+  const int granule = kernels::kv_dtype_granule(dtype);
+  if (config.head_dim % granule != 0) {
+    throw std::invalid_argument(std::string("--kv-cache-dtype ") + kernels::kv_dtype_name(dtype) +
+                                " stores blocks of " + std::to_string(granule) +
+                                " along head_dim, and this model's head_dim is " + std::to_string(config.head_dim) +
+                                "; use f16 or f32");
+  }
+}
+
+KvStorage::KvStorage(const ModelConfig& config, int64_t num_blocks, int block_size, kernels::Device device,
+                     kernels::KvDtype dtype)
     : num_blocks_(num_blocks),
       block_size_(block_size),
       n_kv_heads_(config.n_kv_heads),
       head_dim_(config.head_dim),
-      device_(device) {
+      device_(device),
+      dtype_(dtype),
+      slot_bytes_(kernels::kv_row_bytes(dtype, int64_t{config.n_kv_heads} * config.head_dim)) {
   if (num_blocks <= 0 || block_size <= 0) {
     throw std::invalid_argument("KV cache needs at least one block of at least one token (got " +
                                 std::to_string(num_blocks) + " blocks of " + std::to_string(block_size) + ")");
   }
-  const size_t bytes = static_cast<size_t>(num_slots()) * n_kv_heads_ * head_dim_ * sizeof(float);
+  check_dtype(config, dtype);
+  const size_t bytes = static_cast<size_t>(num_slots()) * slot_bytes_;
   for (int l = 0; l < config.n_layers; ++l) {
     k_.push_back(std::make_unique<kernels::DeviceBuffer>(device, bytes));
     v_.push_back(std::make_unique<kernels::DeviceBuffer>(device, bytes));
   }
 }
 
-int64_t KvStorage::bytes_per_token(const ModelConfig& config) {
-  return int64_t{2} * config.n_layers * config.n_kv_heads * config.head_dim * static_cast<int64_t>(sizeof(float));
+int64_t KvStorage::bytes_per_token(const ModelConfig& config, kernels::KvDtype dtype) {
+  return int64_t{2} * config.n_layers *
+         static_cast<int64_t>(kernels::kv_row_bytes(dtype, int64_t{config.n_kv_heads} * config.head_dim));
 }
 
 kernels::KvLayerView KvStorage::layer(int index) {
   kernels::KvLayerView view;
-  view.k = k_.at(index)->as<float>();
-  view.v = v_.at(index)->as<float>();
+  view.k = k_.at(index)->data();
+  view.v = v_.at(index)->data();
   view.num_slots = num_slots();
   view.n_kv_heads = n_kv_heads_;
   view.head_dim = head_dim_;
+  view.dtype = dtype_;
   return view;
 }
 
 void KvStorage::copy_slots(int64_t src, int64_t dst, int64_t n) {
-  const int64_t width = int64_t{n_kv_heads_} * head_dim_;
-  const size_t bytes = static_cast<size_t>(n * width) * sizeof(float);
+  const size_t bytes = static_cast<size_t>(n) * slot_bytes_;
   for (size_t l = 0; l < k_.size(); ++l) {
-    float* k = k_[l]->as<float>();
-    float* v = v_[l]->as<float>();
-    kernels::device_copy(device_, k + dst * width, k + src * width, bytes);
-    kernels::device_copy(device_, v + dst * width, v + src * width, bytes);
+    auto* k = k_[l]->as<uint8_t>();
+    auto* v = v_[l]->as<uint8_t>();
+    kernels::device_copy(device_, k + dst * slot_bytes_, k + src * slot_bytes_, bytes);
+    kernels::device_copy(device_, v + dst * slot_bytes_, v + src * slot_bytes_, bytes);
   }
 }
 

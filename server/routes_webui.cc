@@ -81,6 +81,7 @@ void handle_props(ServerState& state, const httplib::Request&, httplib::Response
       {"threads", resolved_threads(options.threads)},
       {"total_slots", options.max_seqs},  // llama.cpp's name for sequences served at once
       {"kv_cache_block_size", options.block_size},
+      {"kv_cache_dtype", kernels::kv_dtype_name(options.kv_dtype)},
       {"kv_cache_blocks_total", stats.kv_blocks_total},
       {"prefix_cache", options.prefix_cache},
       {"speculative", speculation_name(options.speculation)},

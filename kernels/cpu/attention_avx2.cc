@@ -3,17 +3,61 @@
 // with 8-lane dot products, one vector exp pass, then the weighted sum of V in
 // registers when head_dim is a multiple of 8 up to 128. The job's queries take
 // each block of keys in turn, so a block's K and V come from memory once for
-// all of them.
+// all of them. K and V are read in the cache's dtype, 8 elements at a time
+// widened to floats in registers (exactly: kv_dtype.h), so every dtype runs
+// the same float operations; the scalar twin is attention_cpu.cc.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/vec_math_avx2.h"
 
 namespace nucleus::kernels::cpu {
 namespace {
+
+// Elements i..i+7 of a stored K or V row as floats (i a multiple of 8).
+template <KvDtype D>
+inline __m256 load8(const uint8_t* row, int i) {
+  if constexpr (D == KvDtype::kF32) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i);
+  } else if constexpr (D == KvDtype::kF16) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
+  } else {
+    const uint8_t* block = row + (i / kQK) * sizeof(BlockQ8_0);
+    int16_t d;
+    int64_t q;
+    std::memcpy(&d, block, sizeof d);
+    std::memcpy(&q, block + 2 + i % kQK, sizeof q);
+    const __m256 values = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(q)));
+    return _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16(d)), values);
+  }
+}
+
+// Element i of a stored row as a float (the head_dim % 8 tail; Q8_0 rows have none).
+template <KvDtype D>
+inline float load1(const uint8_t* row, int i) {
+  if constexpr (D == KvDtype::kF16) {
+    uint16_t h;
+    std::memcpy(&h, row + 2 * i, sizeof h);
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+  } else {
+    static_assert(D == KvDtype::kF32, "Q8_0 rows are whole blocks of 32");
+    float f;
+    std::memcpy(&f, row + 4 * i, sizeof f);
+    return f;
+  }
+}
+
+// Bytes of one KV head's row: head_dim elements.
+template <KvDtype D>
+inline size_t head_row_bytes(int head_dim) {
+  if constexpr (D == KvDtype::kF32) return static_cast<size_t>(head_dim) * 4;
+  else if constexpr (D == KvDtype::kF16) return static_cast<size_t>(head_dim) * 2;
+  else return static_cast<size_t>(head_dim / kQK) * sizeof(BlockQ8_0);
+}
 
 // Calls fn(b, j, end, slot0) for the job's key blocks in order: block b holds
 // keys j..end-1, at the consecutive slots slot0, slot0 + 1, ...
@@ -34,12 +78,15 @@ inline void for_each_key(const HeadJob& job, Fn&& fn) {
   });
 }
 
-float dot(const float* a, const float* b, int n) {
+template <KvDtype D>
+float dot(const float* a, const uint8_t* b, int n) {
   __m256 acc = _mm256_setzero_ps();
   int i = 0;
-  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8<D>(b, i), acc);
   float sum = hsum(acc);
-  for (; i < n; ++i) sum = std::fma(a[i], b[i], sum);
+  if constexpr (D != KvDtype::kQ8_0) {
+    for (; i < n; ++i) sum = std::fma(a[i], load1<D>(b, i), sum);
+  }
   return sum;
 }
 
@@ -70,13 +117,14 @@ float softmax_numerators(float* scores, int n, float max_score) {
 // The rows of the block after the current one (its slots are consecutive),
 // fetched while this block is computed: the block table scatters a sequence's
 // blocks, so the hardware prefetcher cannot see the next one coming.
-inline void prefetch_block(const HeadJob& job, const float* base, int b, int j_next) {
+template <KvDtype D>
+inline void prefetch_block(const HeadJob& job, const uint8_t* base, int b, int j_next) {
   if (j_next >= job.n_keys) return;
   const int64_t slot0 = static_cast<int64_t>(job.block_table[b + 1]) * job.block_size;
   const int keys = std::min(job.block_size, job.n_keys - j_next);
   const char* row = reinterpret_cast<const char*>(base + slot0 * job.slot_stride);
-  const size_t row_bytes = static_cast<size_t>(job.head_dim) * sizeof(float);
-  for (int j = 0; j < keys; ++j, row += job.slot_stride * static_cast<int64_t>(sizeof(float))) {
+  const size_t row_bytes = head_row_bytes<D>(job.head_dim);
+  for (int j = 0; j < keys; ++j, row += job.slot_stride) {
     for (size_t line = 0; line < row_bytes; line += 64) _mm_prefetch(row + line, _MM_HINT_T0);
   }
 }
@@ -86,15 +134,15 @@ inline void prefetch_block(const HeadJob& job, const float* base, int b, int j_n
 // block's keys (which stay in L1 for the next query), its running sum kept in
 // its output between blocks. Per output element: acc = 0; acc = fma(p_j, v_j,
 // acc) for j in order; out = acc * inv, however the job groups queries.
-template <int kChunks>
+template <KvDtype D, int kChunks>
 void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
   const int queries = job.total_queries();
   for (int qi = 0; qi < queries; ++qi) {
     for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(job.output(qi) + 8 * c, _mm256_setzero_ps());
   }
   for_each_block(job, [&](int b, int j, int block_end, int64_t slot0) {
-    const float* v0 = job.v + slot0 * job.slot_stride;
-    prefetch_block(job, job.v, b, block_end);
+    const uint8_t* v0 = job.v + slot0 * job.slot_stride;
+    prefetch_block<D>(job, job.v, b, block_end);
     for (int qi = 0; qi < queries; ++qi) {
       const int end = std::min(block_end, job.keys_of(qi));
       if (end <= j) continue;
@@ -103,11 +151,11 @@ void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
       __m256 acc[kChunks];
 #pragma GCC unroll 16
       for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_loadu_ps(out + 8 * c);
-      const float* v = v0;
+      const uint8_t* v = v0;
       for (int jj = j; jj < end; ++jj, v += job.slot_stride) {
         const __m256 p = _mm256_set1_ps(scores[jj]);
 #pragma GCC unroll 16
-        for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * c), acc[c]);
+        for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(p, load8<D>(v, 8 * c), acc[c]);
       }
 #pragma GCC unroll 16
       for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(out + 8 * c, acc[c]);
@@ -123,17 +171,20 @@ void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
 }
 
 // Any head_dim, one query head (n_queries == 1).
+template <KvDtype D>
 void weighted_values_any(const HeadJob& job, float inv_sum) {
   const int d = job.head_dim;
   for (int i = 0; i < d; ++i) job.out[i] = 0.0f;
   for_each_key(job, [&](int j, int64_t slot) {
-    const float* v = job.v + slot * job.slot_stride;
+    const uint8_t* v = job.v + slot * job.slot_stride;
     const float p = job.scores[j];
     int i = 0;
     for (; i + 8 <= d; i += 8) {
-      _mm256_storeu_ps(job.out + i, _mm256_fmadd_ps(_mm256_set1_ps(p), _mm256_loadu_ps(v + i), _mm256_loadu_ps(job.out + i)));
+      _mm256_storeu_ps(job.out + i, _mm256_fmadd_ps(_mm256_set1_ps(p), load8<D>(v, i), _mm256_loadu_ps(job.out + i)));
     }
-    for (; i < d; ++i) job.out[i] = std::fma(p, v[i], job.out[i]);
+    if constexpr (D != KvDtype::kQ8_0) {
+      for (; i < d; ++i) job.out[i] = std::fma(p, load1<D>(v, i), job.out[i]);
+    }
   });
   for (int i = 0; i < d; ++i) job.out[i] *= inv_sum;
 }
@@ -142,14 +193,15 @@ void weighted_values_any(const HeadJob& job, float inv_sum) {
 // chains instead of one (a lone dot() waits on its FMA latency every 8
 // floats), each the operations of dot() in dot()'s order, so every score is
 // bitwise what dot() gives for that key alone.
-inline void dot4(const float* q, const float* k, int64_t stride, int n, float* out) {
+template <KvDtype D>
+inline void dot4(const float* q, const uint8_t* k, int64_t stride, int n, float* out) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
   for (int i = 0; i < n; i += 8) {
     const __m256 qi = _mm256_loadu_ps(q + i);
-    a0 = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k + i), a0);
-    a1 = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k + stride + i), a1);
-    a2 = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k + 2 * stride + i), a2);
-    a3 = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k + 3 * stride + i), a3);
+    a0 = _mm256_fmadd_ps(qi, load8<D>(k, i), a0);
+    a1 = _mm256_fmadd_ps(qi, load8<D>(k + stride, i), a1);
+    a2 = _mm256_fmadd_ps(qi, load8<D>(k + 2 * stride, i), a2);
+    a3 = _mm256_fmadd_ps(qi, load8<D>(k + 3 * stride, i), a3);
   }
   out[0] = hsum(a0);
   out[1] = hsum(a1);
@@ -159,10 +211,11 @@ inline void dot4(const float* q, const float* k, int64_t stride, int n, float* o
 
 // One query head (n_queries == 1), head_dim not a multiple of 8:
 // scores[j] = (q . k_j) * scale for every key in order; returns their max.
+template <KvDtype D>
 float key_scores_any(const HeadJob& job) {
   float max_score = -INFINITY;
   for_each_key(job, [&](int j, int64_t slot) {
-    const float s = dot(job.q, job.k + slot * job.slot_stride, job.head_dim) * job.scale;
+    const float s = dot<D>(job.q, job.k + slot * job.slot_stride, job.head_dim) * job.scale;
     job.scores[j] = s;
     max_score = std::fmax(max_score, s);
   });
@@ -194,14 +247,15 @@ inline __m256 hsum8(const __m256 a[8]) {
 // dot()'s order (one 8-lane FMA chain per key, then hsum), so every score is
 // bitwise what dot() gives for that key alone; eight independent chains keep
 // both FMA ports busy where one chain would wait on its latency.
-inline __m256 dot8(const float* q, const float* k, int64_t stride, int n) {
+template <KvDtype D>
+inline __m256 dot8(const float* q, const uint8_t* k, int64_t stride, int n) {
   __m256 acc[8];
 #pragma GCC unroll 8
   for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
   for (int i = 0; i < n; i += 8) {
     const __m256 qi = _mm256_loadu_ps(q + i);
 #pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) acc[j] = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k + j * stride + i), acc[j]);
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_fmadd_ps(qi, load8<D>(k + j * stride, i), acc[j]);
   }
   return hsum8(acc);
 }
@@ -213,33 +267,34 @@ inline __m256 dot8(const float* q, const float* k, int64_t stride, int n) {
 // bitwise the same score, so which one a key meets does not matter. The max
 // is a vector max over lanes, exact in any order (NaN scores are skipped, as
 // std::fmax does).
+template <KvDtype D>
 void key_scores(const HeadJob& job, float* max_scores) {
   const int queries = job.total_queries();
   __m256 max8[kMaxJobQueries];
   for (int qi = 0; qi < queries; ++qi) max8[qi] = _mm256_set1_ps(-INFINITY);
   const __m256 scale = _mm256_set1_ps(job.scale);
   for_each_block(job, [&](int b, int j, int block_end, int64_t slot0) {
-    const float* k0 = job.k + slot0 * job.slot_stride;
-    prefetch_block(job, job.k, b, block_end);
+    const uint8_t* k0 = job.k + slot0 * job.slot_stride;
+    prefetch_block<D>(job, job.k, b, block_end);
     for (int qi = 0; qi < queries; ++qi) {
       const int end = std::min(block_end, job.keys_of(qi));
       const float* q = job.query(qi);
       float* scores = job.scores_of(qi);
-      const float* k = k0;
+      const uint8_t* k = k0;
       int jj = j;
       for (; jj + 8 <= end; jj += 8, k += 8 * job.slot_stride) {
-        const __m256 s = _mm256_mul_ps(dot8(q, k, job.slot_stride, job.head_dim), scale);
+        const __m256 s = _mm256_mul_ps(dot8<D>(q, k, job.slot_stride, job.head_dim), scale);
         _mm256_storeu_ps(scores + jj, s);
         max8[qi] = _mm256_max_ps(s, max8[qi]);  // a NaN in s gives the second operand
       }
       for (; jj + 4 <= end; jj += 4, k += 4 * job.slot_stride) {
         float d[4];
-        dot4(q, k, job.slot_stride, job.head_dim, d);
+        dot4<D>(q, k, job.slot_stride, job.head_dim, d);
         for (int i = 0; i < 4; ++i) scores[jj + i] = d[i] * job.scale;
         max8[qi] = _mm256_max_ps(_mm256_set_m128(_mm_set1_ps(-INFINITY), _mm_loadu_ps(scores + jj)), max8[qi]);
       }
       for (; jj < end; ++jj, k += job.slot_stride) {
-        scores[jj] = dot(q, k, job.head_dim) * job.scale;
+        scores[jj] = dot<D>(q, k, job.head_dim) * job.scale;
         max8[qi] = _mm256_max_ps(_mm256_set1_ps(scores[jj]), max8[qi]);
       }
     }
@@ -253,34 +308,43 @@ void key_scores(const HeadJob& job, float* max_scores) {
   }
 }
 
-}  // namespace
-
-void attend_head_avx2(const HeadJob& job) {
+template <KvDtype D>
+void attend_head_as(const HeadJob& job) {
   const int queries = job.total_queries();
   const bool masked = job.masked();
   if (job.head_dim % 8 != 0) {
     for (int qi = 0; qi < queries; ++qi) {
       const HeadJob one = job.single(qi);
-      const float max_score = key_scores_any(one);
+      const float max_score = key_scores_any<D>(one);
       const float inv_sum = masked ? masked_softmax_numerators(one, 0, softmax_numerators)
                                    : 1.0f / softmax_numerators(one.scores, one.n_keys, max_score);
-      weighted_values_any(one, inv_sum);
+      weighted_values_any<D>(one, inv_sum);
     }
     return;
   }
   float max_scores[kMaxJobQueries], inv_sums[kMaxJobQueries];
-  key_scores(job, max_scores);
+  key_scores<D>(job, max_scores);
   for (int qi = 0; qi < queries; ++qi) {
     inv_sums[qi] = masked ? masked_softmax_numerators(job, qi, softmax_numerators)
                           : 1.0f / softmax_numerators(job.scores_of(qi), job.keys_of(qi), max_scores[qi]);
   }
   switch (job.head_dim) {
-    case 32: return weighted_values_fixed<4>(job, inv_sums);
-    case 64: return weighted_values_fixed<8>(job, inv_sums);
-    case 96: return weighted_values_fixed<12>(job, inv_sums);
-    case 128: return weighted_values_fixed<16>(job, inv_sums);
+    case 32: return weighted_values_fixed<D, 4>(job, inv_sums);
+    case 64: return weighted_values_fixed<D, 8>(job, inv_sums);
+    case 96: return weighted_values_fixed<D, 12>(job, inv_sums);
+    case 128: return weighted_values_fixed<D, 16>(job, inv_sums);
     default:
-      for (int qi = 0; qi < queries; ++qi) weighted_values_any(job.single(qi), inv_sums[qi]);
+      for (int qi = 0; qi < queries; ++qi) weighted_values_any<D>(job.single(qi), inv_sums[qi]);
+  }
+}
+
+}  // namespace
+
+void attend_head_avx2(const HeadJob& job) {
+  switch (job.dtype) {
+    case KvDtype::kF16: return attend_head_as<KvDtype::kF16>(job);
+    case KvDtype::kQ8_0: return attend_head_as<KvDtype::kQ8_0>(job);
+    case KvDtype::kF32: return attend_head_as<KvDtype::kF32>(job);
   }
 }
 

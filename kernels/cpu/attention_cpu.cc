@@ -1,6 +1,8 @@
 // Causal grouped-query attention over the paged KV cache. Each query head of a
 // token row reads its keys 0..pos in order and nothing else, so its result is
-// the same alone, in any batch, and with any thread count.
+// the same alone, in any batch, and with any thread count. The scalar path
+// here performs the AVX2 path's float operations in its order (its 8 lanes
+// emulated, exp_poly for exp256), so the two give bitwise the same result.
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -9,43 +11,64 @@
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/vec_math_scalar.h"
 
 namespace nucleus::kernels::cpu {
 
 namespace {
 
-float scalar_numerators(float* scores, int n, float max_score) {
-  float sum = 0.0f;
-  for (int j = 0; j < n; ++j) {
-    scores[j] = std::exp(scores[j] - max_score);
-    sum += scores[j];
+// The AVX2 path's dot() (attention_avx2.cc) in scalar code: 8 lanes, lane l
+// an FMA chain over elements i = l mod 8, summed in hsum's tree, then the
+// tail of head_dim % 8 elements FMA'd in order.
+template <KvDtype D>
+float dot_lanes(const float* q, const uint8_t* k, int n) {
+  float lanes[8] = {};
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] = std::fma(q[i + l], kv_element<D>(k, i + l), lanes[l]);
   }
+  float sum = hsum8(lanes);
+  for (; i < n; ++i) sum = std::fma(q[i], kv_element<D>(k, i), sum);
   return sum;
 }
 
+// The AVX2 softmax_numerators: key j's numerator joins lane j % 8.
+float scalar_numerators(float* scores, int n, float max_score) {
+  float lanes[8] = {};
+  for (int j = 0; j < n; ++j) {
+    scores[j] = exp_poly(scores[j] - max_score);
+    lanes[j % 8] += scores[j];
+  }
+  return hsum8(lanes);
+}
+
+template <KvDtype D>
 void attend_one_head_scalar(const HeadJob& job) {
   const int d = job.head_dim;
   float max_score = -INFINITY;
   for (int j = 0; j < job.n_keys; ++j) {
-    const float* k = job.k + key_slot(job, j) * job.slot_stride;
-    float dot = 0.0f;
-    for (int i = 0; i < d; ++i) dot += job.q[i] * k[i];
-    job.scores[j] = dot * job.scale;
-    max_score = std::max(max_score, job.scores[j]);
+    job.scores[j] = dot_lanes<D>(job.q, job.k + key_slot(job, j) * job.slot_stride, d) * job.scale;
+    max_score = std::fmax(max_score, job.scores[j]);
   }
   const float inv = job.masked() ? masked_softmax_numerators(job, 0, scalar_numerators)
                                  : 1.0f / scalar_numerators(job.scores, job.n_keys, max_score);
   for (int i = 0; i < d; ++i) job.out[i] = 0.0f;
   for (int j = 0; j < job.n_keys; ++j) {
-    const float* v = job.v + key_slot(job, j) * job.slot_stride;
-    for (int i = 0; i < d; ++i) job.out[i] += job.scores[j] * v[i];
+    const uint8_t* v = job.v + key_slot(job, j) * job.slot_stride;
+    const float p = job.scores[j];
+    for (int i = 0; i < d; ++i) job.out[i] = std::fma(p, kv_element<D>(v, i), job.out[i]);
   }
   for (int i = 0; i < d; ++i) job.out[i] *= inv;
 }
 
+template <KvDtype D>
+void attend_head_scalar_as(const HeadJob& job) {
+  for (int qi = 0; qi < job.total_queries(); ++qi) attend_one_head_scalar<D>(job.single(qi));
+}
+
 }  // namespace
 
-float masked_softmax_numerators(const HeadJob& job, int qi, float (*numerators)(float*, int, float)) {
+float masked_softmax_numerators(const HeadJob& job, int qi, NumeratorsFn numerators) {
   float* scores = job.scores_of(qi);
   const int first = job.first_of(qi), keys = job.keys_of(qi);
   float max_score = -INFINITY;
@@ -58,14 +81,19 @@ float masked_softmax_numerators(const HeadJob& job, int qi, float (*numerators)(
 }
 
 void attend_head_scalar(const HeadJob& job) {
-  for (int qi = 0; qi < job.total_queries(); ++qi) attend_one_head_scalar(job.single(qi));
+  switch (job.dtype) {
+    case KvDtype::kF16: return attend_head_scalar_as<KvDtype::kF16>(job);
+    case KvDtype::kQ8_0: return attend_head_scalar_as<KvDtype::kQ8_0>(job);
+    case KvDtype::kF32: return attend_head_scalar_as<KvDtype::kF32>(job);
+  }
 }
 
 void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, const AttentionBatch& batch,
                    int n_heads, float scale, float* out) {
   const auto attend = avx2_enabled() ? attend_head_avx2 : attend_head_scalar;
   const int group = n_heads / cache.n_kv_heads;
-  const int64_t slot_stride = static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim;
+  const auto slot_stride = static_cast<int64_t>(cache.slot_bytes());
+  const auto head_bytes = static_cast<int64_t>(cache.head_bytes());
   const int64_t q_row = static_cast<int64_t>(n_heads) * cache.head_dim;
   // Work items: (tile of token rows, KV head) with query heads of that KV
   // head, so K and V are read once for all of an item's queries. A tile is up
@@ -115,8 +143,9 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
         job.n_keys = std::max(job.n_keys, job.row_keys[r]);
       }
       job.softcap = batch.softcap;
-      job.k = cache.k + static_cast<int64_t>(kv_head) * cache.head_dim;
-      job.v = cache.v + static_cast<int64_t>(kv_head) * cache.head_dim;
+      job.dtype = cache.dtype;
+      job.k = static_cast<const uint8_t*>(cache.k) + kv_head * head_bytes;
+      job.v = static_cast<const uint8_t*>(cache.v) + kv_head * head_bytes;
       job.slot_stride = slot_stride;
       job.block_table = batch.block_tables + static_cast<int64_t>(batch.token_seq[t]) * batch.max_blocks_per_seq;
       job.block_size = batch.block_size;

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/kv_dtype.h"
+
 namespace nucleus::kernels::cpu {
 
 // Query heads and token rows taken together, at most this many queries a job.
@@ -25,9 +27,10 @@ struct HeadJob {
   int row_keys[kMaxJobRows] = {};       // keys 0..row_keys[r]-1 for row r (its position + 1)
   int row_first[kMaxJobRows] = {};      // row r sees keys row_first[r].. only (sliding window; else 0)
   float softcap = 0.0f;                 // > 0: scores become softcap * tanh(score / softcap)
-  const float* k = nullptr;             // cache K of this KV head: slot s at k + s * slot_stride
-  const float* v = nullptr;             // cache V of this KV head, same layout
-  int64_t slot_stride = 0;              // floats per slot (n_kv_heads * head_dim)
+  KvDtype dtype = KvDtype::kF32;        // how K and V are stored (kv_dtype.h)
+  const uint8_t* k = nullptr;           // cache K of this KV head: slot s at k + s * slot_stride
+  const uint8_t* v = nullptr;           // cache V of this KV head, same layout
+  int64_t slot_stride = 0;              // bytes per slot (all KV heads)
   const int32_t* block_table = nullptr;  // the sequence's block ids
   int block_size = 0;
   int head_dim = 0;
@@ -67,13 +70,23 @@ inline int64_t key_slot(const HeadJob& job, int j) {
   return static_cast<int64_t>(job.block_table[j / job.block_size]) * job.block_size + j % job.block_size;
 }
 
+// The softmax numerators of scores[0..n-1]: scores[j] = exp(scores[j] - max),
+// returning their sum, as attend_head_avx2 and attend_head_scalar compute it.
+using NumeratorsFn = float (*)(float*, int, float);
+
 // Query qi's scores (all keys 0..keys_of(qi)-1 computed) made masked softmax
 // numerators: soft-capped, keys before first_of(qi) set to 0, the rest
 // exp(s - max of the visible ones). Returns 1 / their sum. Only for masked() jobs.
-float masked_softmax_numerators(const HeadJob& job, int qi, float (*numerators)(float*, int, float));
+float masked_softmax_numerators(const HeadJob& job, int qi, NumeratorsFn numerators);
 
 // For each query of the job: softmax(q . k_j * scale) weighted sum of v_j over
-// the visible keys j (attention_cpu.cc; masked ones weigh 0), in order.
+// the visible keys j (masked ones weigh 0), in order. Both give bitwise the
+// same out for every dtype (the scalar one emulates the AVX2 one's 8 lanes):
+//   score_j = hsum(8-lane FMA chain of q[i] * k_j[i] over i < head_dim & ~7),
+//             then FMAs of the head_dim % 8 tail in order, times scale;
+//   p_j     = exp_poly(score_j - max) (vec_math_*.h), summed in 8 lanes by
+//             j % 8, then hsum; inv = 1 / that sum;
+//   out[i]  = (fma(p_j, v_j[i], acc) over j in order, from 0) * inv.
 void attend_head_scalar(const HeadJob& job);
 void attend_head_avx2(const HeadJob& job);  // only when avx2_enabled()
 

@@ -1,4 +1,5 @@
-// Embedding lookup and KV cache writes: row copies, split over token rows.
+// Embedding lookup and KV cache writes (rounded to the cache dtype): row by
+// row, split over token rows.
 #include <algorithm>
 #include <cstring>
 
@@ -18,12 +19,15 @@ void embedding_cpu(ThreadPool& pool, const WeightView& table, const int32_t* ids
 void write_kv_cpu(ThreadPool& pool, const KvLayerView& cache, const float* k_new, const float* v_new,
                   const int32_t* slot_mapping, int64_t T) {
   const int64_t row = static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim;
+  const size_t slot_bytes = cache.slot_bytes();
+  auto* k = static_cast<uint8_t*>(cache.k);
+  auto* v = static_cast<uint8_t*>(cache.v);
   pool.parallel_for(T, std::max<int64_t>(1, 8192 / std::max<int64_t>(row, 1)), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t slot = slot_mapping[t];
       if (slot < 0) continue;
-      std::memcpy(cache.k + slot * row, k_new + t * row, static_cast<size_t>(row) * sizeof(float));
-      std::memcpy(cache.v + slot * row, v_new + t * row, static_cast<size_t>(row) * sizeof(float));
+      kv_encode_row(cache.dtype, k_new + t * row, row, k + slot * slot_bytes);
+      kv_encode_row(cache.dtype, v_new + t * row, row, v + slot * slot_bytes);
     }
   });
 }

@@ -21,6 +21,7 @@
 #include "kernels/cuda/weights_cuda.h"
 #include "kernels/fp16.h"
 #include "kernels/ggml_types.h"
+#include "kernels/kv_dtype.h"
 
 namespace nucleus::kernels::cuda {
 namespace {
@@ -93,15 +94,34 @@ __global__ void gather_kernel(const uint8_t* table, GgmlType type, size_t row_by
   }
 }
 
-// One block per token row; a negative slot skips the row.
-__global__ void write_kv_kernel(float* k, float* v, const float* k_new, const float* v_new, const int32_t* slots,
-                                int64_t row) {
+// One block per token row; a negative slot skips the row. Each element is
+// rounded to D as the CPU's write_kv rounds it (kv_dtype.h): Q8_0 one thread
+// per block of 32.
+template <KvDtype D>
+__global__ void write_kv_kernel(uint8_t* k, uint8_t* v, const float* k_new, const float* v_new, const int32_t* slots,
+                                int64_t row, size_t slot_bytes) {
   const int64_t t = blockIdx.x;
   const int64_t slot = slots[t];
   if (slot < 0) return;
-  for (int64_t i = threadIdx.x; i < row; i += blockDim.x) {
-    k[slot * row + i] = k_new[t * row + i];
-    v[slot * row + i] = v_new[t * row + i];
+  uint8_t* k_slot = k + slot * slot_bytes;
+  uint8_t* v_slot = v + slot * slot_bytes;
+  if constexpr (D == KvDtype::kQ8_0) {
+    auto* k_blocks = reinterpret_cast<BlockQ8_0*>(k_slot);
+    auto* v_blocks = reinterpret_cast<BlockQ8_0*>(v_slot);
+    for (int64_t b = threadIdx.x; b < row / kQK; b += blockDim.x) {
+      kv_quantize_q8_0(k_new + t * row + b * kQK, k_blocks + b);
+      kv_quantize_q8_0(v_new + t * row + b * kQK, v_blocks + b);
+    }
+  } else if constexpr (D == KvDtype::kF16) {
+    for (int64_t i = threadIdx.x; i < row; i += blockDim.x) {
+      reinterpret_cast<uint16_t*>(k_slot)[i] = float_to_fp16(k_new[t * row + i]);
+      reinterpret_cast<uint16_t*>(v_slot)[i] = float_to_fp16(v_new[t * row + i]);
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < row; i += blockDim.x) {
+      reinterpret_cast<float*>(k_slot)[i] = k_new[t * row + i];
+      reinterpret_cast<float*>(v_slot)[i] = v_new[t * row + i];
+    }
   }
 }
 
@@ -111,12 +131,16 @@ __global__ void write_kv_kernel(float* k, float* v, const float* k_new, const fl
 // chunk is folded into a running (max, sum, out) -- the online softmax. Each output
 // dimension is owned by one thread and accumulated in key order. The same code
 // serves prefill chunks (many rows per sequence) and decode (one row).
-// Dynamic shared memory: q (head_dim floats) + scores (blockDim.x floats).
+// K and V are read in their stored dtype D, each element widened to float as
+// it is used (kv_element). Dynamic shared memory: q (head_dim floats) +
+// scores (blockDim.x floats).
 constexpr int kAttnThreads = 128;
 
-__global__ void attention_kernel(const float* q, const float* k_cache, const float* v_cache, const int32_t* token_seq,
-                                 const int32_t* token_pos, const int32_t* block_tables, int max_blocks_per_seq,
-                                 int block_size, int n_heads, int n_kv_heads, int head_dim, float scale, float* out) {
+template <KvDtype D>
+__global__ void attention_kernel(const float* q, const uint8_t* k_cache, const uint8_t* v_cache,
+                                 const int32_t* token_seq, const int32_t* token_pos, const int32_t* block_tables,
+                                 int max_blocks_per_seq, int block_size, int n_heads, int n_kv_heads, int head_dim,
+                                 size_t head_bytes, float scale, float* out) {
   extern __shared__ float smem[];
   __shared__ float red[32];
   float* q_s = smem;
@@ -125,13 +149,13 @@ __global__ void attention_kernel(const float* q, const float* k_cache, const flo
   const int h = static_cast<int>(blockIdx.x % n_heads);
   const int kv_head = h / (n_heads / n_kv_heads);
   const int64_t q_row = static_cast<int64_t>(n_heads) * head_dim;
-  const int64_t slot_stride = static_cast<int64_t>(n_kv_heads) * head_dim;
+  const auto slot_stride = static_cast<int64_t>(head_bytes) * n_kv_heads;  // bytes
   const float* qh = q + t * q_row + static_cast<int64_t>(h) * head_dim;
   float* oh = out + t * q_row + static_cast<int64_t>(h) * head_dim;
   const int32_t* table = block_tables + static_cast<int64_t>(token_seq[t]) * max_blocks_per_seq;
   const int n_keys = token_pos[t] + 1;
-  const float* k_base = k_cache + static_cast<int64_t>(kv_head) * head_dim;
-  const float* v_base = v_cache + static_cast<int64_t>(kv_head) * head_dim;
+  const uint8_t* k_base = k_cache + static_cast<int64_t>(kv_head) * head_bytes;
+  const uint8_t* v_base = v_cache + static_cast<int64_t>(kv_head) * head_bytes;
 
   for (int i = threadIdx.x; i < head_dim; i += blockDim.x) q_s[i] = qh[i];
   __syncthreads();
@@ -143,9 +167,9 @@ __global__ void attention_kernel(const float* q, const float* k_cache, const flo
     const int j = j0 + static_cast<int>(threadIdx.x);
     float score = -INFINITY;
     if (j < n_keys) {
-      const float* kj = k_base + kv_slot(table, block_size, j) * slot_stride;
+      const uint8_t* kj = k_base + kv_slot(table, block_size, j) * slot_stride;
       float dot = 0.0f;
-      for (int i = 0; i < head_dim; ++i) dot += q_s[i] * kj[i];
+      for (int i = 0; i < head_dim; ++i) dot += q_s[i] * kv_element<D>(kj, i);
       score = dot * scale;
     }
     const float chunk_max = block_reduce(score, MaxOp{}, -INFINITY, red);
@@ -160,7 +184,7 @@ __global__ void attention_kernel(const float* q, const float* k_cache, const flo
     for (int r = 0, i = threadIdx.x; i < head_dim; ++r, i += blockDim.x) {
       float a = acc[r] * rescale;
       for (int jj = 0; jj < chunk; ++jj) {
-        a += p_s[jj] * v_base[kv_slot(table, block_size, j0 + jj) * slot_stride + i];
+        a += p_s[jj] * kv_element<D>(v_base + kv_slot(table, block_size, j0 + jj) * slot_stride, i);
       }
       acc[r] = a;
     }
@@ -233,7 +257,20 @@ void write_kv_cuda(const Context&, const KvLayerView& cache, const float* k_new,
   if (T == 0) return;
   const auto d = upload_ints({{slot_mapping, T}});
   const int64_t row = static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim;
-  write_kv_kernel<<<static_cast<unsigned>(T), kThreads>>>(cache.k, cache.v, k_new, v_new, d[0], row);
+  auto* k = static_cast<uint8_t*>(cache.k);
+  auto* v = static_cast<uint8_t*>(cache.v);
+  const auto grid = static_cast<unsigned>(T);
+  switch (cache.dtype) {
+    case KvDtype::kF32:
+      write_kv_kernel<KvDtype::kF32><<<grid, kThreads>>>(k, v, k_new, v_new, d[0], row, cache.slot_bytes());
+      break;
+    case KvDtype::kF16:
+      write_kv_kernel<KvDtype::kF16><<<grid, kThreads>>>(k, v, k_new, v_new, d[0], row, cache.slot_bytes());
+      break;
+    case KvDtype::kQ8_0:
+      write_kv_kernel<KvDtype::kQ8_0><<<grid, kThreads>>>(k, v, k_new, v_new, d[0], row, cache.slot_bytes());
+      break;
+  }
   NUCLEUS_CUDA_CHECK_LAUNCH("write_kv_kernel");
 }
 
@@ -252,9 +289,19 @@ void attention_cuda(const Context&, const float* q, const KvLayerView& cache, co
   const auto d = upload_ints(
       {{batch.token_seq, T}, {batch.token_pos, T}, {batch.block_tables, num_seqs * batch.max_blocks_per_seq}});
   const size_t shared_bytes = static_cast<size_t>(cache.head_dim + kAttnThreads) * sizeof(float);
-  attention_kernel<<<static_cast<unsigned>(T * n_heads), kAttnThreads, shared_bytes>>>(
-      q, cache.k, cache.v, d[0], d[1], d[2], batch.max_blocks_per_seq, batch.block_size, n_heads, cache.n_kv_heads,
-      cache.head_dim, scale, out);
+  const auto grid = static_cast<unsigned>(T * n_heads);
+  const auto* k = static_cast<const uint8_t*>(cache.k);
+  const auto* v = static_cast<const uint8_t*>(cache.v);
+  auto launch = [&](auto kernel) {
+    kernel<<<grid, kAttnThreads, shared_bytes>>>(q, k, v, d[0], d[1], d[2], batch.max_blocks_per_seq, batch.block_size,
+                                                 n_heads, cache.n_kv_heads, cache.head_dim, cache.head_bytes(), scale,
+                                                 out);
+  };
+  switch (cache.dtype) {
+    case KvDtype::kF32: launch(attention_kernel<KvDtype::kF32>); break;
+    case KvDtype::kF16: launch(attention_kernel<KvDtype::kF16>); break;
+    case KvDtype::kQ8_0: launch(attention_kernel<KvDtype::kQ8_0>); break;
+  }
   NUCLEUS_CUDA_CHECK_LAUNCH("attention_kernel");
 }
 

@@ -24,6 +24,7 @@ built by bench/peers/build-llama.sh:
   PYTHONPATH=~/.cache/nucleus/peers/llama_cpp_python-0.3.36 \
   LLAMA_CPP_LIB_PATH=~/.cache/nucleus/peers/llama.cpp-build-0.3.36/bin \
     python scripts/golden/gen_llama_self_agreement.py [MODEL] [REF_DIR]
+ONLY=f16_kv_cache (comma-separated names) re-measures those variants only.
 """
 import json
 import os
@@ -40,6 +41,7 @@ MODEL = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser(
 REF_DIR = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "tests", "data", "model_ref")
 MARGINS = [0.5, 0.25, 0.05]
 F32 = 0  # GGML_TYPE_F32
+F16 = 1  # GGML_TYPE_F16
 
 # name -> (what changes, Llama() arguments). The reference: n_batch=512, 2 threads, f32 KV, no flash attention.
 VARIANTS = [
@@ -49,6 +51,8 @@ VARIANTS = [
      dict(n_batch=1, n_threads=2, type_k=F32, type_v=F32, flash_attn=False)),
     ("flash_attention", "flash attention on, KV cache still f32",
      dict(n_batch=512, n_threads=2, type_k=F32, type_v=F32, flash_attn=True)),
+    ("f16_kv_cache", "KV cache f16 (llama.cpp's default), no flash attention",
+     dict(n_batch=512, n_threads=2, type_k=F16, type_v=F16, flash_attn=False)),
 ]
 
 
@@ -78,7 +82,15 @@ def main():
     if ref["generator"] != "llama-cpp-python " + llama_cpp.__version__:
         sys.exit(f"reference made by {ref['generator']}, this is llama-cpp-python {llama_cpp.__version__}")
     out = {"model": os.path.basename(MODEL), "generator": "llama-cpp-python " + llama_cpp.__version__, "variants": []}
+    # ONLY=name1,name2 re-measures those variants and keeps the others' figures from the existing file.
+    only = [n for n in os.environ.get("ONLY", "").split(",") if n]
+    previous = {}
+    if only and os.path.exists(os.path.join(REF_DIR, "llama_variants.json")):
+        previous = {v["name"]: v for v in json.load(open(os.path.join(REF_DIR, "llama_variants.json")))["variants"]}
     for name, what, kwargs in VARIANTS:
+        if only and name not in only and name in previous:
+            out["variants"].append(previous[name])
+            continue
         llm = Llama(model_path=MODEL, n_ctx=4096, logits_all=True, verbose=False, seed=0, **kwargs)
         worst, agree = measure(llm, ref)
         del llm

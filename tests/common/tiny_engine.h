@@ -62,8 +62,9 @@ inline TokenizerVocab tiny_vocab() {
   return v;
 }
 
-// `seed` varies the weights; the vocabulary is always the same.
-inline TinyLm make_tiny_lm(uint32_t seed = 7, int context_length = 512) {
+// `seed` varies the weights; the vocabulary is always the same. n_embd is 64:
+// 4 heads of 16 by default, 2 of 32 for a cache of Q8_0 blocks of 32.
+inline TinyLm make_tiny_lm(uint32_t seed = 7, int context_length = 512, int n_heads = 4, int n_kv_heads = 2) {
   TinyLm lm;
   TokenizerVocab vocab = tiny_vocab();
   lm.vocab = static_cast<int32_t>(vocab.tokens.size());
@@ -73,6 +74,8 @@ inline TinyLm make_tiny_lm(uint32_t seed = 7, int context_length = 512) {
   spec.vocab_size = lm.vocab;
   spec.context_length = context_length;
   spec.seed = seed;
+  spec.n_heads = n_heads;
+  spec.n_kv_heads = n_kv_heads;
   spec.scale = 0.5f;  // peaky enough that sampling at temperature 1 is not uniform noise
   add_tiny_model(w, spec);
   lm.model = std::make_unique<Model>(GgufFile::from_memory("tiny.gguf", w.build()));
@@ -80,12 +83,14 @@ inline TinyLm make_tiny_lm(uint32_t seed = 7, int context_length = 512) {
   return lm;
 }
 
-// Options with a KV pool of exactly `blocks` blocks of `block_size` tokens.
-inline EngineOptions tiny_options(const TinyLm& lm, int64_t blocks, int block_size = 16) {
+// Options with a KV pool of exactly `blocks` blocks of `block_size` tokens of `dtype`.
+inline EngineOptions tiny_options(const TinyLm& lm, int64_t blocks, int block_size = 16,
+                                  kernels::KvDtype dtype = kernels::kDefaultKvDtype) {
   EngineOptions o;
   o.threads = 1;
   o.block_size = block_size;
-  o.kv_cache_bytes = blocks * block_size * KvStorage::bytes_per_token(lm.model->config());
+  o.kv_dtype = dtype;
+  o.kv_cache_bytes = blocks * block_size * KvStorage::bytes_per_token(lm.model->config(), o.kv_dtype);
   o.max_batched_tokens = 64;
   return o;
 }

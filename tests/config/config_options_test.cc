@@ -118,6 +118,15 @@ TEST(ServeOptionsParser, FlagsParseThroughCli11) {
   EXPECT_EQ(o.host, "127.0.0.1");
 }
 
+TEST(ServeOptions, KvCacheDtypeDefaultsToF16AndIsChecked) {
+  EXPECT_EQ(resolve({}, {}).kv_cache_dtype, "f16");
+  EXPECT_EQ(resolve({{"kv-cache-dtype", "q8_0"}}, {}).kv_cache_dtype, "q8_0");
+  EXPECT_EQ(resolve({}, {{"NUCLEUS_KV_CACHE_DTYPE", "f32"}}).kv_cache_dtype, "f32");
+  EXPECT_EQ(resolve({}, {}, R"({"kv_cache_dtype": "f32"})").kv_cache_dtype, "f32");
+  EXPECT_NE(error_of({{"kv-cache-dtype", "q4_0"}}).find("--kv-cache-dtype must be f32, f16 or q8_0"),
+            std::string::npos);
+}
+
 TEST(ServeOptions, DeviceDefaultsToAutoAndIsChecked) {
   EXPECT_EQ(resolve({}, {}).device, "auto");
   EXPECT_EQ(resolve({}, {{"NUCLEUS_DEVICE", "cpu"}}).device, "cpu");

@@ -166,7 +166,23 @@ class EngineOnModel : public ::testing::Test {
   std::unique_ptr<Tokenizer> tokenizer_;
 };
 
-TEST_F(EngineOnModel, BatchInvarianceWithStaggeredArrival) {
+// The invariance tests for every KV cache dtype (the default model's head_dim
+// is 64, so q8_0 too): a value is rounded once when written, whichever step,
+// chunk or recomputation after preemption writes it.
+class EngineOnModelKv : public EngineOnModel, public ::testing::WithParamInterface<kernels::KvDtype> {
+ protected:
+  EngineOptions options(int64_t kv_bytes = int64_t{256} << 20) const {
+    EngineOptions o = EngineOnModel::options(kv_bytes);
+    o.kv_dtype = GetParam();
+    return o;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(EveryDtype, EngineOnModelKv,
+                         ::testing::Values(kernels::KvDtype::kF32, kernels::KvDtype::kF16, kernels::KvDtype::kQ8_0),
+                         [](const auto& info) { return std::string(kernels::kv_dtype_name(info.param)); });
+
+TEST_P(EngineOnModelKv, BatchInvarianceWithStaggeredArrival) {
   const auto reqs = mixed_requests();
   std::vector<Output> alone;
   {
@@ -187,7 +203,7 @@ TEST_F(EngineOnModel, BatchInvarianceWithStaggeredArrival) {
   std::printf("  16 mixed requests: identical tokens alone and concurrent (staggered)\n");
 }
 
-TEST_F(EngineOnModel, PrefixCacheHitGivesTheSameTokensAsAMiss) {
+TEST_P(EngineOnModelKv, PrefixCacheHitGivesTheSameTokensAsAMiss) {
   GenerationRequest r;
   std::string text;
   for (int k = 0; k < 12; ++k) text += "A long shared system prompt sentence number " + std::to_string(k) + ". ";
@@ -215,7 +231,7 @@ TEST_F(EngineOnModel, PrefixCacheHitGivesTheSameTokensAsAMiss) {
               static_cast<long>(hit.usage.cached_prompt_tokens));
 }
 
-TEST_F(EngineOnModel, PreemptionUnderATinyCacheGivesTheSameOutputs) {
+TEST_P(EngineOnModelKv, PreemptionUnderATinyCacheGivesTheSameOutputs) {
   auto reqs = mixed_requests();
   std::vector<Output> big;
   {
@@ -225,7 +241,7 @@ TEST_F(EngineOnModel, PreemptionUnderATinyCacheGivesTheSameOutputs) {
     for (auto& h : handles) big.push_back(drain(*h));
   }
   // Room for a handful of sequences only: 10 blocks of 16 tokens.
-  const int64_t tiny = 10 * 16 * KvStorage::bytes_per_token(model_->config());
+  const int64_t tiny = 10 * 16 * KvStorage::bytes_per_token(model_->config(), GetParam());
   Engine engine(*model_, *tokenizer_, options(tiny));
   std::vector<std::unique_ptr<RequestHandle>> handles;
   for (const auto& r : reqs) handles.push_back(engine.submit(r));
@@ -272,7 +288,7 @@ TEST_F(EngineOnModel, AbortMidPrefillAndMidDecodeLeaksNothing) {
 }
 
 TEST_F(EngineOnModel, AdmissionErrors) {
-  Engine engine(*model_, *tokenizer_, options(int64_t{8} * 16 * KvStorage::bytes_per_token(model_->config())));
+  Engine engine(*model_, *tokenizer_, options(int64_t{8} * 16 * KvStorage::bytes_per_token(model_->config(), kernels::kDefaultKvDtype)));
   GenerationRequest r;
   r.prompt = tokenizer_->encode("hello");
   r.max_tokens = 500;  // more than the 8 blocks of 16 tokens of the whole cache

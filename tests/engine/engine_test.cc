@@ -99,9 +99,23 @@ void expect_same_outputs(const Drained& a, const Drained& b, const std::string& 
   EXPECT_EQ(a.finish, b.finish) << what;
 }
 
+// The invariance tests below run for every KV cache dtype, on a tiny model
+// with heads of 32 (Q8_0 stores blocks of 32 along head_dim): each value is
+// rounded once when written, so batching, chunking, prefix hits, copied
+// blocks and preemption must still give bitwise the same outputs.
+class EngineKvTest : public EngineTest, public ::testing::WithParamInterface<kernels::KvDtype> {
+ protected:
+  static void SetUpTestSuite() { lm_ = new test::TinyLm(test::make_tiny_lm(7, 512, 2, 1)); }
+  static EngineOptions opts(int64_t blocks = 256) { return test::tiny_options(*lm_, blocks, 16, GetParam()); }
+};
+
+INSTANTIATE_TEST_SUITE_P(EveryDtype, EngineKvTest,
+                         ::testing::Values(kernels::KvDtype::kF32, kernels::KvDtype::kF16, kernels::KvDtype::kQ8_0),
+                         [](const auto& info) { return std::string(kernels::kv_dtype_name(info.param)); });
+
 // ---- batch invariance ----
 
-TEST_F(EngineTest, BatchInvarianceWithStaggeredArrival) {
+TEST_P(EngineKvTest, BatchInvarianceWithStaggeredArrival) {
   const auto reqs = mixed_requests();
   const std::vector<Drained> alone = run_one_at_a_time(reqs, opts());
   EngineOptions o = opts();
@@ -133,7 +147,7 @@ TEST_F(EngineTest, BatchInvarianceWithStaggeredArrival) {
 
 // ---- prefix cache ----
 
-TEST_F(EngineTest, PrefixCacheHitReusesBlocksAndGivesTheSameTokensAsAMiss) {
+TEST_P(EngineKvTest, PrefixCacheHitReusesBlocksAndGivesTheSameTokensAsAMiss) {
   const GenerationRequest r = seeded(tiny_prompt(75, 3), 12, 5, 0.8f);
   Engine engine(*lm_->model, tok(), opts());
   const Drained miss = drain(*engine.submit(r));
@@ -154,7 +168,7 @@ TEST_F(EngineTest, PrefixCacheHitReusesBlocksAndGivesTheSameTokensAsAMiss) {
   EXPECT_EQ(no_cache.stats().prefix_hits, 0);
 }
 
-TEST_F(EngineTest, PromptOfWholeBlocksRecomputesItsLastToken) {
+TEST_P(EngineKvTest, PromptOfWholeBlocksRecomputesItsLastToken) {
   const GenerationRequest r = seeded(tiny_prompt(32, 4), 6, 9);  // exactly two blocks
   Engine engine(*lm_->model, tok(), opts());
   const Drained miss = drain(*engine.submit(r));
@@ -165,7 +179,7 @@ TEST_F(EngineTest, PromptOfWholeBlocksRecomputesItsLastToken) {
 
 // ---- n > 1: copy-on-write of the shared prompt blocks ----
 
-TEST_F(EngineTest, SiblingsDoNotInterfereThroughSharedBlocks) {
+TEST_P(EngineKvTest, SiblingsDoNotInterfereThroughSharedBlocks) {
   // 21 tokens: the second block is partial and shared by the siblings, so each
   // sibling's first write must copy it. Sibling k's noise is keyed by (seed, k,
   // position), not by n, so sibling k of an n = 3 request must equal sibling k
@@ -200,7 +214,7 @@ TEST_F(EngineTest, SiblingsDoNotInterfereThroughSharedBlocks) {
 
 // ---- preemption ----
 
-TEST_F(EngineTest, PreemptionUnderATinyCacheGivesTheSameOutputs) {
+TEST_P(EngineKvTest, PreemptionUnderATinyCacheGivesTheSameOutputs) {
   const auto reqs = mixed_requests();
   const std::vector<Drained> big = run_one_at_a_time(reqs, opts());
   // The longest request (77 + 14 tokens) needs 6 blocks of 16; 8 blocks hold

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <string>
 
 #include "model/kv_storage.h"
 
@@ -28,8 +29,46 @@ TEST(KvBudget, DefaultHoldsTwoContextsWhenMemoryAllows) {
   EngineOptions options;  // max_seqs 64 x 256 = 16384 tokens = 2 x 8192 too
   const KvCachePlan plan = plan_kv_cache(config, options, 16 * kGiB);
   EXPECT_EQ(plan.tokens, 2 * 8192);
-  EXPECT_EQ(plan.bytes, plan.tokens * 30 * 3 * 64 * 2 * 4);  // K and V in float32: 720 MiB, not 4 GiB
+  EXPECT_EQ(plan.bytes, plan.tokens * 30 * 3 * 64 * 2 * 2);  // K and V in float16 (the default): 360 MiB
   EXPECT_NE(plan.reason.find("8192-token context"), std::string::npos) << plan.reason;
+  EXPECT_EQ(describe(plan, options.block_size).rfind("f16, 360 MiB holding 16384 tokens", 0), 0u)
+      << describe(plan, options.block_size);
+}
+
+// The budget counts bytes of the chosen dtype: in the same memory f16 holds
+// twice the tokens of f32, and q8_0 (34 bytes per 32 values) 64/17 times as many.
+TEST(KvBudget, CountsBytesOfTheCacheDtype) {
+  const ModelConfig config = small_model();
+  EngineOptions options;
+  options.kv_cache_bytes = 340 * 16 * 30 * 3 * 2 * 64;  // 340 blocks of 16 tokens at one byte a value
+  int64_t tokens[3];
+  int i = 0;
+  for (kernels::KvDtype dtype : {kernels::KvDtype::kF32, kernels::KvDtype::kF16, kernels::KvDtype::kQ8_0}) {
+    options.kv_dtype = dtype;
+    const KvCachePlan plan = plan_kv_cache(config, options, 1);
+    EXPECT_EQ(plan.dtype, dtype);
+    EXPECT_EQ(plan.blocks * 16 * KvStorage::bytes_per_token(config, dtype), plan.bytes);
+    tokens[i++] = plan.tokens;
+  }
+  EXPECT_EQ(tokens[0], 85 * 16);   // 4 bytes a value
+  EXPECT_EQ(tokens[1], 170 * 16);  // 2 bytes
+  EXPECT_EQ(tokens[2], 320 * 16);  // 34 / 32 bytes: 340 * 32 / 34 blocks
+}
+
+TEST(KvBudget, Q8_0NeedsHeadDimAMultipleOf32) {
+  ModelConfig config = small_model();
+  config.head_dim = 80;
+  EngineOptions options;
+  options.kv_dtype = kernels::KvDtype::kQ8_0;
+  try {
+    plan_kv_cache(config, options, 16 * kGiB);
+    ADD_FAILURE() << "q8_0 with head_dim 80 was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--kv-cache-dtype q8_0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("head_dim is 80"), std::string::npos) << e.what();
+  }
+  options.kv_dtype = kernels::KvDtype::kF16;
+  EXPECT_GT(plan_kv_cache(config, options, 16 * kGiB).blocks, 0);
 }
 
 TEST(KvBudget, ManySequencesGetAFloorEach) {
@@ -45,10 +84,10 @@ TEST(KvBudget, ManySequencesGetAFloorEach) {
 TEST(KvBudget, CappedByAQuarterOfFreeMemory) {
   const ModelConfig config = small_model();
   EngineOptions options;
-  const int64_t available = 400 << 20;  // a quarter is 100 MiB: less than two contexts (720 MiB)
+  const int64_t available = 400 << 20;  // a quarter is 100 MiB: less than two contexts (360 MiB in f16)
   const KvCachePlan plan = plan_kv_cache(config, options, available);
   EXPECT_LE(plan.bytes, available / 4);
-  EXPECT_GT(plan.bytes, available / 4 - KvStorage::bytes_per_token(config) * options.block_size);
+  EXPECT_GT(plan.bytes, available / 4 - KvStorage::bytes_per_token(config, options.kv_dtype) * options.block_size);
   EXPECT_NE(plan.reason.find("capped"), std::string::npos) << plan.reason;
 }
 
@@ -57,7 +96,7 @@ TEST(KvBudget, TheOptionOverridesTheDefault) {
   EngineOptions options;
   options.kv_cache_bytes = 64 << 20;
   const KvCachePlan plan = plan_kv_cache(config, options, 1);  // free memory is not consulted
-  EXPECT_EQ(plan.blocks, (64 << 20) / (KvStorage::bytes_per_token(config) * options.block_size));
+  EXPECT_EQ(plan.blocks, (64 << 20) / (KvStorage::bytes_per_token(config, options.kv_dtype) * options.block_size));
   EXPECT_NE(plan.reason.find("--kv-cache-memory"), std::string::npos);
   options.kv_cache_bytes = 1000;
   EXPECT_THROW(plan_kv_cache(config, options, 1), std::invalid_argument);

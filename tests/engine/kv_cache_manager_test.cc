@@ -25,7 +25,9 @@ class KvCacheManagerTest : public ::testing::Test {
  protected:
   static constexpr int kBs = 4;
   explicit KvCacheManagerTest(int64_t blocks = 8, bool prefix = true)
-      : storage_(small_config(), blocks, kBs), pool_(blocks, kBs, prefix), kv_(pool_, storage_) {}
+      : storage_(small_config(), blocks, kBs, kernels::Device::kCpu, kernels::KvDtype::kF32),
+        pool_(blocks, kBs, prefix),
+        kv_(pool_, storage_) {}
 
   // Simulates a step that computed every token of `seq_tokens`.
   SequenceKv computed(const std::vector<int32_t>& seq_tokens) {
@@ -37,17 +39,18 @@ class KvCacheManagerTest : public ::testing::Test {
     return s;
   }
   // Writes a recognisable value into every float of `slot` in every layer.
+  // (An f32 cache: copy_slots moves bytes whatever the dtype, tests/model/kv_storage_test.cc.)
   void fill_slot(int64_t slot, float value) {
     for (int l = 0; l < 2; ++l) {
       kernels::KvLayerView v = storage_.layer(l);
       for (int i = 0; i < 2; ++i) {
-        v.k[slot * 2 + i] = value + static_cast<float>(l);
-        v.v[slot * 2 + i] = -value - static_cast<float>(l);
+        static_cast<float*>(v.k)[slot * 2 + i] = value + static_cast<float>(l);
+        static_cast<float*>(v.v)[slot * 2 + i] = -value - static_cast<float>(l);
       }
     }
   }
-  float k_at(int64_t slot, int layer) { return storage_.layer(layer).k[slot * 2]; }
-  float v_at(int64_t slot, int layer) { return storage_.layer(layer).v[slot * 2 + 1]; }
+  float k_at(int64_t slot, int layer) { return static_cast<float*>(storage_.layer(layer).k)[slot * 2]; }
+  float v_at(int64_t slot, int layer) { return static_cast<float*>(storage_.layer(layer).v)[slot * 2 + 1]; }
 
   KvStorage storage_;
   BlockPool pool_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -225,6 +226,81 @@ TEST_P(OpDeviceTest, PagedAttentionLongContextGqa) {
         double acc = 0;
         for (int j = 0; j <= token_pos[t]; ++j) acc += s[j] / z * vc[slot_of(j) * width + kvh * hd + d];
         EXPECT_NEAR(o[(t * heads + h) * hd + d], acc, 1e-4) << "token " << t << " head " << h << " dim " << d;
+      }
+    }
+  }
+}
+
+// write_kv and attention on a cache of every dtype: the device writes the
+// bytes the host's kv_encode_row writes (checked bitwise against numpy and
+// gguf in kv_rounding_test.cc), and attention over them is a float64 softmax
+// of the stored values. GQA, a prefill chunk and a decode row, 300 keys.
+TEST_P(OpDeviceTest, WriteKvAndAttentionInEveryDtype) {
+  const int kv_heads = 2, heads = 4, hd = 64, block = 16, max_blocks = 20;
+  const int64_t slots = max_blocks * block, width = kv_heads * hd;
+  const std::vector<int32_t> tables = [&] {
+    std::vector<int32_t> t(max_blocks);
+    for (int b = 0; b < max_blocks; ++b) t[b] = max_blocks - 1 - b;  // reversed block ids
+    return t;
+  }();
+  auto slot_of = [&](int j) { return tables[j / block] * block + j % block; };
+  const auto k_new = random(slots * width), v_new = random(slots * width);
+  auto dk_new = put(k_new), dv_new = put(v_new);
+  std::vector<int32_t> slot_mapping(slots);
+  for (int j = 0; j < slots; ++j) slot_mapping[j] = slot_of(j);
+  const std::vector<int32_t> token_seq = {0, 0, 0}, token_pos = {250, 251, 299};
+  const auto q = random(3 * heads * hd);
+  auto dq = put(q);
+  for (KvDtype dtype : {KvDtype::kF32, KvDtype::kF16, KvDtype::kQ8_0}) {
+    const size_t slot_bytes = kv_row_bytes(dtype, width);
+    DeviceBuffer dk(GetParam(), slots * slot_bytes), dv(GetParam(), slots * slot_bytes);
+    const KvLayerView cache{dk.data(), dv.data(), slots, kv_heads, hd, dtype};
+    write_kv(ctx_, cache, dk_new->as<float>(), dv_new->as<float>(), slot_mapping.data(), slots);
+    std::vector<uint8_t> k_bytes(slots * slot_bytes), v_bytes(k_bytes.size()), expected(slot_bytes);
+    dk.download(k_bytes.data(), k_bytes.size());
+    dv.download(v_bytes.data(), v_bytes.size());
+    for (int j = 0; j < slots; ++j) {
+      kv_encode_row(dtype, k_new.data() + j * width, width, expected.data());
+      ASSERT_EQ(std::memcmp(k_bytes.data() + slot_of(j) * slot_bytes, expected.data(), slot_bytes), 0)
+          << kv_dtype_name(dtype) << " key " << j;
+      kv_encode_row(dtype, v_new.data() + j * width, width, expected.data());
+      ASSERT_EQ(std::memcmp(v_bytes.data() + slot_of(j) * slot_bytes, expected.data(), slot_bytes), 0)
+          << kv_dtype_name(dtype) << " value " << j;
+    }
+    AttentionBatch batch;
+    batch.num_tokens = 3;
+    batch.token_seq = token_seq.data();
+    batch.token_pos = token_pos.data();
+    batch.block_tables = tables.data();
+    batch.max_blocks_per_seq = max_blocks;
+    batch.block_size = block;
+    batch.num_seqs = 1;
+    DeviceBuffer out(GetParam(), q.size() * sizeof(float));
+    const float scale = 0.125f;
+    attention(ctx_, dq->as<float>(), cache, batch, heads, scale, out.as<float>());
+    const auto o = get(out, q.size());
+    auto stored = [&](const std::vector<uint8_t>& bytes, int j, int kvh, int d) {
+      return kv_element(dtype, bytes.data() + slot_of(j) * slot_bytes + kvh * kv_row_bytes(dtype, hd), d);
+    };
+    for (int t = 0; t < 3; ++t) {
+      for (int h = 0; h < heads; ++h) {
+        const int kvh = h / 2;
+        std::vector<double> s;
+        double mx = -1e300;
+        for (int j = 0; j <= token_pos[t]; ++j) {
+          double dot = 0;
+          for (int d = 0; d < hd; ++d) dot += double(q[(t * heads + h) * hd + d]) * stored(k_bytes, j, kvh, d);
+          s.push_back(dot * scale);
+          mx = std::max(mx, s.back());
+        }
+        double z = 0;
+        for (double& v : s) z += (v = std::exp(v - mx));
+        for (int d = 0; d < hd; ++d) {
+          double acc = 0;
+          for (int j = 0; j <= token_pos[t]; ++j) acc += s[j] / z * stored(v_bytes, j, kvh, d);
+          ASSERT_NEAR(o[(t * heads + h) * hd + d], acc, 1e-4)
+              << kv_dtype_name(dtype) << " token " << t << " head " << h << " dim " << d;
+        }
       }
     }
   }

@@ -122,7 +122,8 @@ Figures compare_prompt(Model& model, const nlohmann::json& prompt, const std::st
   constexpr int kBlock = 16;
   constexpr size_t kChunk = 256;
   const int max_blocks = static_cast<int>((ids.size() + kBlock - 1) / kBlock);
-  KvStorage kv(model.config(), max_blocks, kBlock);
+  // An F32 cache, as the reference's llama.cpp run had.
+  KvStorage kv(model.config(), max_blocks, kBlock, kernels::Device::kCpu, kernels::KvDtype::kF32);
   kernels::ThreadPool pool(2);
   const kernels::Context ctx{kernels::Device::kCpu, &pool};
 

@@ -176,7 +176,7 @@ TEST_P(TinyModelDoubleReference, LogitsMatchAtEveryPosition) {
   const std::vector<int32_t> ids = {3, 17, 42, 5, 5, 60, 1, 33, 8, 21, 63, 0};
   kernels::ThreadPool pool(2);
   const kernels::Context ctx{kernels::Device::kCpu, &pool};
-  KvStorage kv(c, 4, 4);
+  KvStorage kv(c, 4, 4, kernels::Device::kCpu, kernels::KvDtype::kF32);  // the reference keeps K and V exact
   const std::vector<float> ours = test::run_chunked(model, kv, ctx, ids, 5);
   g_quantize_activations = cs.type == GgmlType::Q8_0;
   const std::vector<Vec> ref = reference_forward(model.file(), c, ids);

@@ -28,12 +28,18 @@ TEST(TinyModel, TokenizerMatchesTheModelVocabulary) {
   EXPECT_EQ(lm.tokenizer->encode("a"), std::vector<int32_t>{'a'});  // byte ids are the bytes
 }
 
-TEST(TinyModel, LogitsAreFiniteInputDependentAndChunkingInvariant) {
-  test::TinyLm lm = test::make_tiny_lm();
+// For every KV cache dtype (heads of 32 so that q8_0 fits).
+class TinyModelKv : public ::testing::TestWithParam<kernels::KvDtype> {};
+INSTANTIATE_TEST_SUITE_P(EveryDtype, TinyModelKv,
+                         ::testing::Values(kernels::KvDtype::kF32, kernels::KvDtype::kF16, kernels::KvDtype::kQ8_0),
+                         [](const auto& info) { return std::string(kernels::kv_dtype_name(info.param)); });
+
+TEST_P(TinyModelKv, LogitsAreFiniteInputDependentAndChunkingInvariant) {
+  test::TinyLm lm = test::make_tiny_lm(7, 512, 2, 1);
   const ModelConfig& c = lm.model->config();
   kernels::ThreadPool pool(1);
   const kernels::Context ctx{kernels::Device::kCpu, &pool};
-  KvStorage kv(c, 8, 16);
+  KvStorage kv(c, 8, 16, kernels::Device::kCpu, GetParam());
   const std::vector<int32_t> ids = test::tiny_prompt(40, 1);
   const std::vector<float> whole = test::run_chunked(*lm.model, kv, ctx, ids, ids.size());
   const std::vector<float> chunked = test::run_chunked(*lm.model, kv, ctx, ids, 7);
