@@ -93,6 +93,36 @@ TEST_P(VocabFile, ReproducesEveryReferenceLine) {
   std::printf("  ggml-vocab-%s: %d/%zu strings match\n", GetParam(), match, cases.size());
 }
 
+// The project's tokenizer corpus (scripts/golden/tokenizer_corpus.py: 372
+// strings of prose, code, scripts, emoji, whitespace runs, digits, control and
+// random bytes) through each vocabulary, against llama.cpp's tokenizer
+// (tests/data/tokenizer/vocab_corpus.json, scripts/golden/gen_vocab_corpus_golden.py).
+TEST_P(VocabFile, MatchesLlamaCppOnTheCorpus) {
+  const std::filesystem::path gguf = vocab_dir() / (std::string("ggml-vocab-") + GetParam() + ".gguf");
+  if (!std::filesystem::exists(gguf)) {
+    if (required()) FAIL() << "missing " << gguf << ": run bench/peers/fetch-llama-src.sh";
+    GTEST_SKIP() << "missing " << gguf << " (bench/peers/fetch-llama-src.sh puts it there)";
+  }
+  std::ifstream in(test::data_dir() + "/tokenizer/vocab_corpus.json");
+  ASSERT_TRUE(in) << "missing tests/data/tokenizer/vocab_corpus.json";
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  const auto& texts = golden["texts"];
+  const auto& expected = golden["ids"][GetParam()];
+  ASSERT_EQ(texts.size(), expected.size());
+  ASSERT_GE(texts.size(), 300u);
+  const Tokenizer tok = tokenizer_from_gguf(GgufFile::open(gguf.string()));
+  size_t match = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::string text = texts[i].get<std::string>();
+    const std::vector<int32_t> want = expected[i].get<std::vector<int32_t>>();
+    const std::vector<int32_t> ours = tok.encode(text, {.add_special = false, .parse_special = false});
+    match += ours == want;
+    EXPECT_EQ(ours, want) << GetParam() << " text: " << nlohmann::json(text).dump() << "\n  ours:      "
+                          << ids_string(ours) << "\n  llama.cpp: " << ids_string(want);
+  }
+  std::printf("  ggml-vocab-%s: %zu/%zu corpus strings match llama.cpp\n", GetParam(), match, texts.size());
+}
+
 // Gemma 4's vocabulary (ggml-vocab-gemma-4.gguf) is another tokenizer model,
 // "gemma4" (BPE over SentencePiece-escaped whitespace), which Nucleus does not
 // run: loading it must be refused, naming the model, not tokenize wrongly.
