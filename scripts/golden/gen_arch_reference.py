@@ -48,7 +48,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 CACHE = os.environ.get("NUCLEUS_CACHE", os.path.expanduser("~/.cache/nucleus"))
 VERSION = os.environ.get("LLAMA_CPP_PYTHON_VERSION", "0.3.36")
 SDIST = os.path.join(CACHE, "peers", f"llama_cpp_python-{VERSION}")
-MODELS = os.path.join(CACHE, "arch_models")
+# Its own folder: a checkout with another generator version (running its tests on the same
+# cache) rewrites arch_models/<arch>.<type>.gguf, and must not do so between writing an F16
+# model here and quantizing it.
+MODELS = os.path.join(CACHE, "arch_models", "golden")
 OUT = os.path.join(ROOT, "tests", "data", "arch_ref")
 TOP_K = 6
 N_CTX = 4096

@@ -9,7 +9,7 @@ our own difference for each cell, to justify its bounds.
 Writes tests/data/arch_ref/llama_self_agreement.json:
 {"<arch>.<type>": {"<prompt>": max |logprob diff| over the stored top tokens}}
 for the 16- and 300-token prompts. The models must be in the cache (running
-gen_arch_reference.py, or the test, puts them there).
+the test, or gen_arch_reference.py, puts them there).
 
 Usage: python scripts/golden/gen_arch_self_agreement.py [ARCH ...] [--types T1,T2,...]
 """
@@ -45,7 +45,10 @@ def main():
             golden = json.load(open(os.path.join(ref.OUT, name + ".json")))
             if "refused" in golden:
                 continue
-            path = os.path.join(ref.MODELS, name + ".gguf")
+            # The test's copy (named by its hash, which no other checkout rewrites), else the generator's.
+            path = os.path.join(ref.MODELS, f"{name}.{golden['sha256'][:16]}.gguf")
+            if not os.path.exists(path):
+                path = os.path.join(ref.MODELS, name + ".gguf")
             assert ref.sha256(path) == golden["sha256"], f"{path} is not the reference's model"
             llm = Llama(model_path=path, n_ctx=ref.N_CTX, n_batch=512, n_ubatch=512, logits_all=True, n_threads=2,
                         verbose=False, seed=0, type_k=0, type_v=0, flash_attn=True)

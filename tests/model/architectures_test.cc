@@ -162,10 +162,17 @@ Missing generate(const std::string& arch, const std::string& type, const std::st
   return {"generating " + path + " failed: " + out, no_quantizer};
 }
 
+// Where the model with this sha256 lives in the cache. The name holds the
+// hash so that checkouts whose generators differ (another branch, an older
+// commit) sharing one cache each keep their own file instead of rewriting
+// one another's, and a file never changes under a test that checked it.
+std::string model_path(const std::string& arch, const std::string& type, const std::string& sha256) {
+  return home_cache() + "/arch_models/" + arch + "." + type + "." + sha256.substr(0, 16) + ".gguf";
+}
+
 // Ensures the cache holds the exact model the reference was made from.
 Missing ensure_model(const std::string& arch, const std::string& type, const std::string& sha256) {
-  const std::string dir = home_cache() + "/arch_models/";
-  const std::string path = dir + arch + "." + type + ".gguf";
+  const std::string path = model_path(arch, type, sha256);
   if (std::filesystem::exists(path) && sha256_of(path) == sha256) return {};
   std::string from;
   if (type != "f32" && type != "f16") {
@@ -173,7 +180,7 @@ Missing ensure_model(const std::string& arch, const std::string& type, const std
     if (!in) return {"missing tests/data/arch_ref/" + arch + ".f16.json, whose model " + type + " is made from"};
     const std::string f16_sha = nlohmann::json::parse(in)["sha256"].get<std::string>();
     if (Missing m = ensure_model(arch, "f16", f16_sha); !m.why.empty()) return m;
-    from = dir + arch + ".f16.gguf";
+    from = model_path(arch, "f16", f16_sha);
   }
   if (Missing m = generate(arch, type, path, from); !m.why.empty()) return m;
   const std::string got = sha256_of(path);
@@ -273,14 +280,15 @@ TEST_P(ArchitectureMatrix, LogprobsMatchLlamaCpp) {
     std::printf("  %-18s refused by llama-quantize: %s\n", name.c_str(), ref["refused"].get<std::string>().c_str());
     return;
   }
-  if (const Missing m = ensure_model(arch, type, ref["sha256"].get<std::string>()); !m.why.empty()) {
+  const std::string sha256 = ref["sha256"].get<std::string>();
+  if (const Missing m = ensure_model(arch, type, sha256); !m.why.empty()) {
     if (!m.tool || model_required()) FAIL() << m.why;
     GTEST_SKIP() << m.why;
   }
   const double bound = bound_of(type);
   ASSERT_GT(bound, 0.0) << "no bound for type " << type;
   std::unique_ptr<Model> model =
-      Model::load(home_cache() + "/arch_models/" + name + ".gguf", ModelOptions{.context = kReferenceContext});
+      Model::load(model_path(arch, type, sha256), ModelOptions{.context = kReferenceContext});
   for (const auto& prompt : ref["prompts"]) {
     const std::string label = name + " " + prompt["name"].get<std::string>();
     const Figures f = compare_prompt(*model, prompt, label, bound);
