@@ -46,7 +46,7 @@ def main():
             if "refused" in golden:
                 continue
             # The test's copy (named by its hash, which no other checkout rewrites), else the generator's.
-            path = os.path.join(ref.MODELS, f"{name}.{golden['sha256'][:16]}.gguf")
+            path = os.path.join(os.path.dirname(ref.MODELS), f"{name}.{golden['sha256'][:16]}.gguf")
             if not os.path.exists(path):
                 path = os.path.join(ref.MODELS, name + ".gguf")
             assert ref.sha256(path) == golden["sha256"], f"{path} is not the reference's model"
