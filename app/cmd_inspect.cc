@@ -120,7 +120,11 @@ int run_inspect(const std::string& path, bool show_metadata) {
   // table (which is still useful to look at) and the exit code is non-zero.
   std::string config_error;
   try {
-    print_config(ModelConfig::from_gguf(f));
+    ModelConfig config = ModelConfig::from_gguf(f);
+    // What serving runs: Model loads for the whole context (ModelOptions::context 0), which
+    // picks phi3's long LongRoPE factors when it exceeds the original context.
+    config.select_rope_factors(config.context_length);
+    print_config(config);
   } catch (const GgufError& e) {
     config_error = e.what();
   }

@@ -17,9 +17,13 @@ void ForwardBatch::clear() {
   logit_rows.clear();
 }
 
-std::unique_ptr<Model> Model::load(const std::string& path) { return std::make_unique<Model>(GgufFile::open(path)); }
+std::unique_ptr<Model> Model::load(const std::string& path, ModelOptions options) {
+  return std::make_unique<Model>(GgufFile::open(path), options);
+}
 
-Model::Model(GgufFile file) : file_(std::move(file)), config_(ModelConfig::from_gguf(file_)) {
+Model::Model(GgufFile file, ModelOptions options) : file_(std::move(file)), config_(ModelConfig::from_gguf(file_)) {
+  if (options.context < 0) throw std::invalid_argument("ModelOptions::context must be >= 0");
+  config_.select_rope_factors(options.context > 0 ? options.context : config_.context_length);
   const ModelConfig& c = config_;
   token_embd_ = weight("token_embd.weight", c.vocab_size, c.n_embd);
   output_ = c.tied_embeddings ? token_embd_ : weight("output.weight", c.vocab_size, c.n_embd);

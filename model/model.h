@@ -48,11 +48,18 @@ struct ForwardBatch {
   void clear();
 };
 
+// How a model is loaded for the sequences it will run.
+struct ModelOptions {
+  // The longest sequence (tokens) it will run; 0: the file's context_length, which is what
+  // Nucleus serves. Chooses phi3's LongRoPE factors (ModelConfig::select_rope_factors).
+  int context = 0;
+};
+
 class Model {
  public:
   // Loads and validates a GGUF model (architecture, hyperparameters, tensor shapes).
-  static std::unique_ptr<Model> load(const std::string& path);
-  explicit Model(GgufFile file);
+  static std::unique_ptr<Model> load(const std::string& path, ModelOptions options = {});
+  explicit Model(GgufFile file, ModelOptions options = {});
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;

@@ -271,6 +271,15 @@ std::string ModelConfig::cuda_unsupported_feature() const {
   return "";
 }
 
+void ModelConfig::select_rope_factors(int context) {
+  if (rope_factors_tensor != "rope_factors_short.weight" && rope_factors_tensor != "rope_factors_long.weight") return;
+  const bool long_factors = context > rope_original_context;
+  rope_factors_tensor = long_factors ? "rope_factors_long.weight" : "rope_factors_short.weight";
+  rope_scaling = std::string("longrope (") + (long_factors ? "long" : "short") + " factors: context " +
+                 std::to_string(context) + (long_factors ? " > " : " <= ") + "original " +
+                 std::to_string(rope_original_context) + ")";
+}
+
 ModelConfig ModelConfig::from_gguf(const GgufFile& f) {
   ModelConfig c;
   c.architecture = f.get_string("general.architecture");

@@ -91,8 +91,8 @@ struct ModelConfig {
   // Per-dimension frequency divisors for every layer's RoPE (kernels::RopeParams::freq_factors):
   // "rope_freqs.weight" (llama3 scaling) or "rope_factors_short.weight" (phi3 LongRoPE), or empty.
   // phi3 files also hold rope_factors_long, which llama.cpp uses when its context is longer than
-  // the original one (rope.scaling.original_context_length): Nucleus runs the short factors,
-  // as llama.cpp does for a context up to that length.
+  // the original one (rope.scaling.original_context_length): from_gguf picks the short factors,
+  // select_rope_factors the long ones for such a context.
   std::string rope_factors_tensor;
   float rope_attn_factor = 1.0f;  // multiplies cos and sin (phi3: rope.scaling.attn_factor)
   bool rope_yarn = false;         // rope.scaling.type yarn (Qwen2.5 long context): kernels::RopeParams::yarn_*
@@ -113,6 +113,11 @@ struct ModelConfig {
   // The RoPE parameters of layer `layer` for kernels::rope, without the
   // frequency factors (the model owns those floats).
   kernels::RopeParams rope_params(int layer = 0) const;
+
+  // LongRoPE (phi3) for a model that will run sequences of up to `context` tokens: the long
+  // factors when that exceeds rope_original_context, as llama.cpp chooses by its context size
+  // (llama_model::get_rope_factors), else the short ones. No effect on other models.
+  void select_rope_factors(int context);
 
   // Reads and validates; throws GgufError("<file>: <problem>") naming the key or tensor.
   static ModelConfig from_gguf(const GgufFile& file);

@@ -10,6 +10,8 @@ cd "$NUCLEUS_ROOT"
 bash scripts/install-deps.sh
 bash scripts/fetch-model.sh >/dev/null
 bash bench/peers/fetch-llama-src.sh >/dev/null  # llama.cpp's example grammars and chat templates, read by the tests
+# llama-quantize makes the quantized models of the architecture matrix (tests/model/architectures_test.cc).
+LLAMA_TARGETS="llama-quantize" bash bench/peers/build-llama.sh >/dev/null
 export NUCLEUS_TEST_MODEL="$NUCLEUS_DEFAULT_MODEL" NUCLEUS_REQUIRE_MODEL=1
 
 # 1. Release build, warnings as errors; unit and model tests.
@@ -21,7 +23,7 @@ ctest --test-dir build/release --output-on-failure -j "$NUCLEUS_JOBS"
 bash scripts/build.sh asan
 log "ctest (asan+ubsan)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan --output-on-failure -j "$NUCLEUS_JOBS" -E "ModelReference"  # the model-vs-llama.cpp comparison runs in release only: it is the slowest suite, and its kernels are already covered under ASan by kernels_tests
+  ctest --test-dir build/asan --output-on-failure -j "$NUCLEUS_JOBS" -E "ModelReference|ArchitectureMatrix"  # the model-vs-llama.cpp comparisons run in release only: they are the slowest suites, and their kernels are already covered under ASan by kernels_tests
 
 # 3. ThreadSanitizer on the suites that start threads: the engine thread and its callers, the
 #    HTTP server (its pool and listener), the kernel thread pool. Must stay clean.

@@ -25,23 +25,46 @@ factors far from 1) so a missing or wrong implementation changes the logits.
 BENCH_ARCHS adds larger models of real shapes for the speed benchmarks
 (llama1b: Llama-3.2-1B's, see bench/peers/make-1b-models.sh).
 
-Usage: python make_random_model.py ARCH OUT.gguf [--type f32|f16]
+The other weight types (BF16 and every quantization the tests cover) are made
+the way users get them: llama.cpp's llama-quantize, from the F16 file, with
+--pure so that every matrix is stored in the type named (without it the
+"mostly Q4_K" mixtures keep some tensors in Q6_K or Q5_0; norms, biases and
+RoPE factors are 1-D and stay F32 either way). llama-quantize is taken from
+$LLAMA_QUANTIZE, else from the peers' build (bench/peers/build-llama.sh);
+without it the script exits with status 3, saying so.
+
+Usage: python make_random_model.py ARCH OUT.gguf [--type TYPE] [--from F16.gguf]
        python make_random_model.py --list
 """
 import argparse
 import math
 import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import gguf
 
-DEFAULT_TOKENIZER_MODEL = os.path.expanduser("~/.cache/nucleus/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+CACHE = os.environ.get("NUCLEUS_CACHE", os.path.expanduser("~/.cache/nucleus"))
+DEFAULT_TOKENIZER_MODEL = os.path.join(CACHE, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+LLAMA_VERSION = os.environ.get("LLAMA_CPP_PYTHON_VERSION", "0.3.36")
+LLAMA_QUANTIZE = os.environ.get("LLAMA_QUANTIZE") or os.path.join(
+    CACHE, "peers", f"llama.cpp-build-{LLAMA_VERSION}", "bin", "llama-quantize")
+EXIT_NO_QUANTIZER = 3
+
+# The weight types of the tests: ours (lower case, the file suffix) -> llama-quantize's name.
+# Q3_K is llama-quantize's alias of Q3_K_M, Q4_K of Q4_K_M, Q5_K of Q5_K_M: with --pure all three
+# are the plain type throughout.
+QUANTIZED_TYPES = {"bf16": "BF16", "q4_0": "Q4_0", "q4_1": "Q4_1", "q5_0": "Q5_0", "q5_1": "Q5_1",
+                   "q8_0": "Q8_0", "q2_k": "Q2_K", "q3_k": "Q3_K", "q4_k": "Q4_K", "q5_k": "Q5_K",
+                   "q6_k": "Q6_K", "iq4_nl": "IQ4_NL", "iq4_xs": "IQ4_XS"}
+TYPES = ["f32", "f16"] + list(QUANTIZED_TYPES)
 
 # Per architecture: dims and the features that matter. head_dim 64 throughout.
 ARCHS = {
     # Llama 3.1-style: llama3 RoPE scaling stored as rope_freqs.weight, untied LM head.
-    "llama3": dict(arch="llama", seed=1, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=640, tied=False,
+    "llama3": dict(arch="llama", seed=1, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=768, tied=False,
                    rope_base=500000.0, context=131072),
     # Qwen3: Q/K RMSNorm per head, no biases, n_heads * head_dim != n_embd.
     "qwen3": dict(arch="qwen3", seed=2, n_embd=256, n_layers=4, n_heads=8, n_kv=2, n_ff=768, tied=True,
@@ -53,11 +76,20 @@ ARCHS = {
     "gemma3": dict(arch="gemma3", seed=4, n_embd=256, n_layers=6, n_heads=4, n_kv=2, n_ff=768, tied=True,
                    rope_base=1000000.0, context=131072),
     # Qwen2.5 with YaRN (its long-context recipe): biases on Q, K and V, YaRN factor 4 over 32768.
-    "qwen2yarn": dict(arch="qwen2", seed=6, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=640, tied=True,
+    "qwen2yarn": dict(arch="qwen2", seed=6, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=768, tied=True,
                       rope_base=1000000.0, context=131072),
     # Phi-3 (128k): fused QKV and gate/up, LongRoPE factors, attention factor.
-    "phi3": dict(arch="phi3", seed=5, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=640, tied=False,
+    "phi3": dict(arch="phi3", seed=5, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=768, tied=False,
                  rope_base=10000.0, context=131072),
+    # Phi-3 whose original context (256) the 300-token prompt passes: llama.cpp, run with a context
+    # above that, uses the long LongRoPE factors (its get_rope_factors), and so must we. Not in the
+    # matrix of types: F32 and F16 only.
+    "phi3long": dict(arch="phi3", seed=8, n_embd=256, n_layers=4, n_heads=4, n_kv=2, n_ff=768, tied=False,
+                     rope_base=10000.0, context=8192, orig_ctx=256),
+    # Mistral 7B-style: llama architecture, no RoPE scaling, a sliding window in the metadata that
+    # llama.cpp does not apply to llama files (so neither may we), 4:1 grouped-query attention.
+    "mistral": dict(arch="llama", seed=7, n_embd=256, n_layers=4, n_heads=4, n_kv=1, n_ff=768, tied=False,
+                    rope_base=1000000.0, context=32768),
 }
 # Benchmark-sized models, kept apart from ARCHS (which the architecture goldens iterate over):
 # Llama-3.2-1B's shape (hidden 2048, 16 layers, FFN 8192, 32/8 heads, tied embeddings), with
@@ -68,6 +100,9 @@ BENCH_ARCHS = {
                     rope_base=500000.0, context=131072),
 }
 HEAD_DIM = 64
+# Every matrix's input width (n_embd, n_heads * HEAD_DIM, n_ff) is a multiple of 256, the block of
+# the K-quants and IQ4_XS: llama-quantize --pure then stores every matrix in the one type asked for,
+# where a narrower tensor would fall back to another type (ffn_down of n_ff 640 went to Q5_0 in Q4_K).
 RMS_EPS = 1e-6
 SLIDING_WINDOW = 32  # tokens: the 300-token prompt crosses it many times
 
@@ -128,7 +163,7 @@ def write_model(name, out_path, matrix_type):
     e, nl, nh, nkv, ff = spec["n_embd"], spec["n_layers"], spec["n_heads"], spec["n_kv"], spec["n_ff"]
     q_dim, kv_dim = nh * HEAD_DIM, nkv * HEAD_DIM
 
-    tmp_path = out_path + ".tmp"
+    tmp_path = f"{out_path}.{os.getpid()}.tmp"  # unique: parallel tests may write the same model at once
     w = gguf.GGUFWriter(tmp_path, arch)
     # Not the architecture's name: llama.cpp's vocabulary loader special-cases names containing
     # "phi3" (it expects Phi-3's own tokens), and the tokenizer here is SmolLM2's.
@@ -147,6 +182,8 @@ def write_model(name, out_path, matrix_type):
     if arch in ("qwen3", "gemma2", "gemma3"):
         w.add_key_length(HEAD_DIM)
         w.add_value_length(HEAD_DIM)
+    if name == "mistral":
+        w.add_sliding_window(SLIDING_WINDOW)
     if arch == "gemma2":
         w.add_sliding_window(SLIDING_WINDOW)
         w.add_attn_logit_softcapping(3.0)   # Gemma 2 ships 50; 3 caps the scores this model makes
@@ -160,7 +197,7 @@ def write_model(name, out_path, matrix_type):
         w.add_rope_scaling_factor(4.0)
         w.add_rope_scaling_orig_ctx_len(32768)
     if arch == "phi3":
-        orig_ctx = 4096
+        orig_ctx = spec.get("orig_ctx", 4096)
         w.add_rope_scaling_orig_ctx_len(orig_ctx)
         w.add_sliding_window(2047)  # Phi-3-mini's value; llama.cpp does not apply it to phi3
         scale = spec["context"] / orig_ctx
@@ -174,7 +211,7 @@ def write_model(name, out_path, matrix_type):
     t.norm("output_norm.weight", e)
     if not spec["tied"]:
         t.matrix("output.weight", vocab, e, std=2.4 / math.sqrt(e))
-    if arch == "llama":
+    if name == "llama3":
         t.vector("rope_freqs.weight", llama3_rope_freqs(spec["rope_base"], HEAD_DIM))
     if arch == "phi3":
         half = HEAD_DIM // 2
@@ -216,11 +253,52 @@ def write_model(name, out_path, matrix_type):
     os.replace(tmp_path, out_path)  # never leave a half-written file under the final name
 
 
+class QuantizeError(RuntimeError):
+    """llama-quantize is missing (missing=True) or refused the file."""
+
+    def __init__(self, message, missing=False):
+        super().__init__(message)
+        self.missing = missing
+
+
+def quantize_model(name, out_path, wtype, f16_path=None):
+    """Has llama-quantize make `wtype` of the F16 model of `name`: the file f16_path when given
+    (the caller vouches that it is this script's F16 output), else one written to a temporary file."""
+    if not os.access(LLAMA_QUANTIZE, os.X_OK):
+        raise QuantizeError(f"no llama-quantize at {LLAMA_QUANTIZE} (bench/peers/build-llama.sh builds it)",
+                            missing=True)
+    out_dir = os.path.dirname(os.path.abspath(out_path))
+    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
+        f16 = f16_path
+        if f16 is None:
+            f16 = os.path.join(tmp, "f16.gguf")
+            write_model(name, f16, np.float16)
+        tmp_out = os.path.join(tmp, "out.gguf")
+        env = dict(os.environ, LD_LIBRARY_PATH=os.path.dirname(LLAMA_QUANTIZE))
+        run = subprocess.run([LLAMA_QUANTIZE, "--pure", f16, tmp_out, QUANTIZED_TYPES[wtype], "2"],
+                             env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            lines = [l for l in (run.stderr + run.stdout).splitlines() if l.strip()]
+            raise QuantizeError(f"llama-quantize {QUANTIZED_TYPES[wtype]} failed: " + " | ".join(lines[-3:]))
+        os.replace(tmp_out, out_path)
+
+
+def make_model(name, out_path, wtype, f16_path=None):
+    """The model `name` in weight type `wtype` (one of TYPES) at out_path."""
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    if wtype in ("f32", "f16"):
+        write_model(name, out_path, np.float32 if wtype == "f32" else np.float16)
+    else:
+        quantize_model(name, out_path, wtype, f16_path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("arch", nargs="?", choices=sorted({**ARCHS, **BENCH_ARCHS}))
     ap.add_argument("out", nargs="?")
-    ap.add_argument("--type", choices=["f32", "f16"], default="f32")
+    ap.add_argument("--type", choices=TYPES, default="f32")
+    ap.add_argument("--from", dest="f16", metavar="F16.gguf",
+                    help="quantize this F16 file (this script's F16 output for ARCH) instead of writing one")
     ap.add_argument("--list", action="store_true", help="print the architecture names and exit")
     args = ap.parse_args()
     if args.list:
@@ -228,8 +306,11 @@ def main():
         return
     if not args.arch or not args.out:
         ap.error("ARCH and OUT are required")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_model(args.arch, args.out, np.float32 if args.type == "f32" else np.float16)
+    try:
+        make_model(args.arch, args.out, args.type, args.f16)
+    except QuantizeError as e:
+        print(e, file=sys.stderr)
+        return EXIT_NO_QUANTIZER if e.missing else 1
 
 
 if __name__ == "__main__":

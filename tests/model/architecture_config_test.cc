@@ -179,6 +179,15 @@ TEST(ArchitectureConfigTest, Phi3FusedTensors) {
   p.add_f32_tensor("rope_factors_long.weight", {half}, std::vector<float>(half, 4.0f));
   c = config_of(p);
   EXPECT_EQ(c.rope_factors_tensor, "rope_factors_short.weight");
+  // LongRoPE picks its factors by the context the model runs, as llama.cpp does: the long ones
+  // only past the original context (which defaults to the file's context_length).
+  c.select_rope_factors(c.rope_original_context);
+  EXPECT_EQ(c.rope_factors_tensor, "rope_factors_short.weight");
+  c.select_rope_factors(c.rope_original_context + 1);
+  EXPECT_EQ(c.rope_factors_tensor, "rope_factors_long.weight");
+  EXPECT_THAT(c.rope_scaling, HasSubstr("long factors"));
+  c.select_rope_factors(c.rope_original_context);
+  EXPECT_EQ(c.rope_factors_tensor, "rope_factors_short.weight");
   p.remove_tensor("blk.1.ffn_up.weight");
   p.add_f32_tensor("blk.1.ffn_up.weight", {e, ff}, std::vector<float>(e * ff, 0.01f));
   expect_error(p, "tensor 'blk.1.ffn_up.weight' has shape");
