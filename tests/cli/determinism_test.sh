@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `nucleus generate` with a seed prints the same text on every kernel path:
 # the default (AVX-512 where the CPU has it), NUCLEUS_NO_AVX512=1 (AVX2) and,
-# with --scalar, NUCLEUS_NO_AVX2=1 NUCLEUS_NO_AVX512=1 (scalar: its attention
-# kernel is made bitwise separately); sampled and greedy. Run by ctest
+# with --scalar (as ctest runs it), NUCLEUS_NO_AVX2=1 NUCLEUS_NO_AVX512=1
+# (scalar); sampled and greedy. Run by ctest
 # (cli.determinism); needs NUCLEUS_TEST_MODEL (skipped without it, unless
 # NUCLEUS_REQUIRE_MODEL=1).
 #   determinism_test.sh NUCLEUS_BINARY [--scalar]
