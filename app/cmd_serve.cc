@@ -16,10 +16,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <signal.h>  // kill
+#include <unistd.h>  // getpid
 
 #include <spdlog/spdlog.h>
 
@@ -94,6 +98,10 @@ struct Served {
   std::unique_ptr<Model> draft_model;  // --draft-model (unless it is --model itself)
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<Engine> engine;
+  // Set by the engine thread when the device can run nothing more (a sticky
+  // CUDA error): the server then stops as on SIGTERM and exits with status 1.
+  std::mutex device_lost_mutex;
+  std::string device_lost;
 };
 
 void load_served(const config::ServeOptions& o, kernels::Device device, Served& s, server::ServerState& state) {
@@ -118,6 +126,13 @@ void load_served(const config::ServeOptions& o, kernels::Device device, Served& 
     spdlog::info("draft model for speculative \"draft\": {}", o.draft_model);
   }
   options.device = device;
+  options.on_device_lost = [&s](const std::string& why) {
+    {
+      std::lock_guard<std::mutex> lock(s.device_lost_mutex);
+      s.device_lost = why;
+    }
+    kill(getpid(), SIGTERM);  // main's sigwait takes it: drain and stop, as on SIGTERM
+  };
   // Sized here, not in the engine, so that the size and the reason are logged
   // by the server only (generate and bench print their results to stdout).
   const KvCachePlan kv = plan_kv_cache(s.model->config(), options);
@@ -174,6 +189,14 @@ int run_serve(const config::ServeOptions& o) {
   server.stop();
   listener.join();
   state.ready = false;
+  {
+    std::lock_guard<std::mutex> lock(served.device_lost_mutex);
+    if (!served.device_lost.empty()) {
+      spdlog::critical("stopped: the {} device failed and can no longer run requests: {}",
+                       kernels::device_name(device.device), served.device_lost);
+      return 1;
+    }
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -134,9 +134,21 @@ void EngineCore::loop() {
     try {
       take_incoming();  // before the aborts, so a request aborted right after submit is seen
       handle_aborts(abort_everything);
+      if (!device_lost_.empty()) {
+        // Nothing can run any more: each request fails as it arrives.
+        if (!live_.empty()) fail_live_requests("the device can no longer run requests: " + device_lost_);
+        continue;
+      }
       if (!step() && !live_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     } catch (const std::exception& e) {
       fail_live_requests(e.what());
+      // An error that poisoned the device (a CUDA illegal address) fails every
+      // later step too: say so once, and let the owner stop the process.
+      if (std::string lost = backend_->device_failure(); !lost.empty()) {
+        spdlog::critical("the {} device can no longer run requests: {}", kernels::device_name(ctx_.device), lost);
+        device_lost_ = std::move(lost);
+        if (options_.on_device_lost) options_.on_device_lost(device_lost_);
+      }
     }
   }
 }

@@ -127,6 +127,7 @@ class EngineCore {
   std::vector<std::vector<uint8_t>> row_masks_;  // [row][vocab] this step's JSON-mode masks
   std::vector<size_t> chunk_first_row_;  // this step's batch row of each chunk's first token
   uint64_t next_seq_id_ = 1;
+  std::string device_lost_;  // why the device can run nothing more (empty while it can)
   int64_t prompt_tokens_ = 0;      // over all requests taken in
   int64_t generation_tokens_ = 0;  // over all sequences
   int64_t spec_drafted_ = 0;

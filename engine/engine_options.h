@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -41,6 +42,10 @@ struct EngineOptions {
   // owned; must outlive the engine; may be the target model itself). Its KV
   // pool has as many blocks as the target's. nullptr: kDraft is refused.
   Model* draft_model = nullptr;
+  // Called once, on the engine thread, when a failed step has left the device
+  // unable to run anything (StepBackend::device_failure): from then on every
+  // request fails at once with that reason. The server exits on it.
+  std::function<void(const std::string& why)> on_device_lost;
 };
 
 // A snapshot for /metrics and benchmarks.

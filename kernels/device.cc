@@ -64,6 +64,21 @@ DeviceChoice choose_device(const std::string& choice) {
   return choose_device(choice, ok, why);
 }
 
+std::string device_failure(Device device) {
+  if (device == Device::kCpu) return "";
+#ifdef NUCLEUS_HAVE_CUDA
+  // The first synchronize reports (and, if it is not sticky, clears) the error
+  // of any earlier asynchronous launch; only a sticky one survives to the second.
+  (void)cudaGetLastError();
+  if (cudaDeviceSynchronize() == cudaSuccess) return "";
+  (void)cudaGetLastError();
+  const cudaError_t err = cudaDeviceSynchronize();
+  return err == cudaSuccess ? "" : std::string("CUDA: ") + cudaGetErrorName(err) + ": " + cudaGetErrorString(err);
+#else
+  return "unsupported device: nucleus was built without CUDA";
+#endif
+}
+
 void device_copy(Device device, void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   if (device == Device::kCpu) {

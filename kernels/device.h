@@ -29,6 +29,13 @@ DeviceChoice choose_device(const std::string& choice);
 // Same, with the availability probe injected (tests).
 DeviceChoice choose_device(const std::string& choice, bool cuda_ok, const std::string& cuda_why);
 
+// Empty while `device` can still run work; otherwise why not. A CUDA error
+// that poisons the context (an illegal address, a launch failure: "sticky"
+// errors) makes every later call fail, so the process must stop using the
+// device; an ordinary error (out of memory, a bad argument) leaves it usable.
+// The CPU is always usable.
+std::string device_failure(Device device);
+
 // Device-to-device copy of `bytes` between non-overlapping ranges of memory on `device`.
 void device_copy(Device device, void* dst, const void* src, size_t bytes);
 

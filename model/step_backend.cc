@@ -55,6 +55,8 @@ class CpuStepBackend final : public StepBackend {
                     inputs_, results);
   }
 
+  std::string device_failure() const override { return ""; }  // a CPU step's error never poisons the CPU
+
   void read_logits(size_t logit_row, float* host) const override {
     if ((logit_row + 1) * static_cast<size_t>(vocab_) > logits_.size()) {
       throw std::invalid_argument("StepBackend::read_logits: no logit row " + std::to_string(logit_row));

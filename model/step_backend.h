@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "model/kv_storage.h"
 #include "model/model.h"
@@ -43,6 +44,9 @@ class StepBackend {
   // the model produced them: call it before sample(), which works in place.
   // (Beam search ranks these rows on the host: engine/beam_search.h.)
   virtual void read_logits(size_t logit_row, float* host) const = 0;
+  // Asked after a step threw: empty while the device can run further steps,
+  // otherwise why not (kernels::device_failure).
+  virtual std::string device_failure() const = 0;
 };
 
 // ctx.device selects the backend (ctx.pool must outlive it). CUDA in a build

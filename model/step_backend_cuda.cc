@@ -90,6 +90,8 @@ class CudaStepBackend final : public StepBackend {
     model.forward(ctx_, batch, kv, logits);
   }
 
+  std::string device_failure() const override { return kernels::device_failure(Device::kCuda); }
+
   void read_logits(size_t logit_row, float* host) const override {
     if (logit_row >= logit_rows_) {
       throw std::invalid_argument("StepBackend::read_logits: no logit row " + std::to_string(logit_row));

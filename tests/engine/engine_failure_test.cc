@@ -5,6 +5,9 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
 #include <stdexcept>
 
 #include "engine/engine_core.h"
@@ -27,10 +30,13 @@ class FaultyBackend final : public StepBackend {
     inner_->sample(rows, results);
   }
   void read_logits(size_t logit_row, float* host) const override { inner_->read_logits(logit_row, host); }
+  std::string device_failure() const override { return lost_ ? "injected: the device is lost" : ""; }
+  void lose_device() { lost_ = true; }
 
  private:
   std::unique_ptr<StepBackend> inner_;
   std::shared_ptr<std::atomic<bool>> fail_;
+  std::atomic<bool> lost_{false};
 };
 
 GenerationRequest greedy(int prompt_seed, int n) {
@@ -68,6 +74,46 @@ TEST(EngineFailure, AThrowingStepFailsTheRequestsInFlightAndTheEngineGoesOn) {
   const EngineStats stats = core.stats();
   EXPECT_GE(stats.finished_error, 2);
   EXPECT_EQ(stats.kv_blocks_used, 0);
+  core.shutdown(std::chrono::milliseconds(0));
+}
+
+// A failure that leaves the device unusable (a sticky CUDA error) is reported
+// once through on_device_lost, and every later request fails at once with the
+// reason, without another step on the device; the engine still shuts down.
+TEST(EngineFailure, ALostDeviceIsReportedOnceAndLaterRequestsFailAtOnce) {
+  test::TinyLm lm = test::make_tiny_lm();
+  EngineOptions options = test::tiny_options(lm, 32);
+  std::mutex mutex;
+  std::vector<std::string> reports;
+  options.on_device_lost = [&](const std::string& why) {
+    std::lock_guard<std::mutex> lock(mutex);
+    reports.push_back(why);
+  };
+  kernels::ThreadPool pool(1);
+  const kernels::Context ctx{kernels::Device::kCpu, &pool};
+  auto fail = std::make_shared<std::atomic<bool>>(true);
+  auto backend = std::make_unique<FaultyBackend>(make_step_backend(ctx, lm.vocab), fail);
+  backend->lose_device();
+  EngineCore core(*lm.model, *lm.tokenizer, options, std::move(backend));
+  core.start();
+
+  const test::Drained first = test::drain(*core.submit(greedy(1, 2)));
+  EXPECT_NE(first.error.find("injected device fault"), std::string::npos) << first.error;
+  fail->store(false);  // the step would work again: the lost device must still refuse it
+  for (int i = 0; i < 3; ++i) {
+    const test::Drained later = test::drain(*core.submit(greedy(2 + i, 1)));
+    EXPECT_TRUE(later.done);
+    EXPECT_NE(later.error.find("the device can no longer run requests: injected: the device is lost"),
+              std::string::npos)
+        << later.error;
+    EXPECT_TRUE(later.tokens.empty() || later.tokens.at(0).empty());
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0], "injected: the device is lost");
+  }
+  EXPECT_EQ(core.stats().kv_blocks_used, 0);
   core.shutdown(std::chrono::milliseconds(0));
 }
 
