@@ -118,6 +118,13 @@ class EngineDevicePaths : public ::testing::TestWithParam<Device> {
     return out;
   }
 
+  // The reference: each request alone in a large CPU cache.
+  static std::vector<Outcome> run_alone(const std::vector<GenerationRequest>& requests) {
+    std::vector<Outcome> out;
+    for (const GenerationRequest& r : requests) out.push_back(run(reference_options(), {r})[0]);
+    return out;
+  }
+
   // One sequence of the device run against the same sequence of the CPU reference.
   void expect_same_sequence(const Outcome& ref, const Outcome& got, int index, bool greedy, const std::string& what) const {
     ASSERT_TRUE(got.error.empty()) << what << ": " << got.error;
@@ -217,24 +224,31 @@ TEST_P(EngineDevicePaths, Preemption) {
   expect_same_runs(requests, ref, got, "preemption");
 }
 
-// Two beam requests sharing steps with a sampled one. Beam scores are sums of
-// logprobs: on CUDA each result's score is within kCudaLogprob per token of
-// the CPU's result of the same rank (approximate: a near tie may swap which
-// beams survive, not by more than that per step on this model).
+// Two beam requests and a sampled one at once on the device, in a cache that
+// holds one beam request at a time (beams are preempted, some while waiting
+// for their siblings' rows), against each request alone on the CPU. Beam
+// scores are sums of logprobs: on CUDA each result's score is within
+// kCudaLogprob per token of the CPU's result of the same rank (approximate: a
+// near tie may swap which beams survive, not by more than that per step here).
 TEST_P(EngineDevicePaths, BeamSearch) {
   std::vector<GenerationRequest> requests(2);
   for (int k = 0; k < 2; ++k) {
     GenerationRequest& r = requests[k];
-    r.prompt = test::tiny_prompt(12 + 10 * k, 60 + k);
-    r.n = 3 - k;
-    r.max_tokens = 8;
+    r.prompt = test::tiny_prompt(30 + 10 * k, 60 + k);
+    r.n = 4 - 2 * k;
+    r.max_tokens = 14 - 2 * k;
     r.params.temperature = 0.0f;
-    r.params.logit_bias.push_back({lm_->eos, 2.0f});  // some beams end early
-    r.beam = BeamSearchOptions{3, 1.0f, k == 0 ? sampling::EarlyStopping::kHeuristic : sampling::EarlyStopping::kNever};
+    r.params.logit_bias.push_back({lm_->eos, 1.0f});  // some beams end early
+    r.beam = BeamSearchOptions{4 - k, 1.0f, k == 0 ? sampling::EarlyStopping::kHeuristic : sampling::EarlyStopping::kNever};
   }
-  requests.push_back(mixed_requests(3, 20, 12)[2]);
-  const std::vector<Outcome> ref = run(reference_options(), requests);
-  const std::vector<Outcome> got = run(options(device(), 64), requests);
+  requests.push_back(mixed_requests(3, 50, 20)[2]);
+  const std::vector<Outcome> ref = run_alone(requests);
+  EngineOptions o = options(device(), 14);  // 2 + 4 * (1 + 1) blocks for the first request's worst case
+  o.prefix_cache = false;
+  o.max_batched_tokens = 16;
+  EngineStats stats;
+  const std::vector<Outcome> got = run(o, requests, &stats);
+  EXPECT_GT(stats.preemptions, 0) << "the cache was big enough: nothing was preempted";
   for (int k = 0; k < 2; ++k) {
     ASSERT_TRUE(got[k].error.empty()) << got[k].error;
     ASSERT_EQ(got[k].beam_score.size(), static_cast<size_t>(requests[k].n)) << "request " << k;
@@ -253,9 +267,11 @@ TEST_P(EngineDevicePaths, BeamSearch) {
   expect_same_runs({requests[2]}, {ref[2]}, {got[2]}, "sampled request beside the beams");
 }
 
-// JSON mode: the mask reaches the device sampler as banned ids. Every output
-// that finished must parse as one JSON object (nlohmann::json, an independent
-// parser), on every device; and the runs must agree with the CPU's as above.
+// JSON mode: the mask reaches the device sampler as banned ids. Ten requests
+// at once in a small cache on the device (preempted, n = 2 on some) against
+// each alone on the CPU. Every output that finished must parse as one JSON
+// object (nlohmann::json, an independent parser), on every device; and the
+// runs must agree with the CPU's as above.
 TEST_P(EngineDevicePaths, JsonModeMasks) {
   std::vector<GenerationRequest> requests;
   for (int i = 0; i < 10; ++i) {
@@ -273,8 +289,10 @@ TEST_P(EngineDevicePaths, JsonModeMasks) {
     for (const char* close : {"}", "]"}) r.params.logit_bias.push_back({lm_->tokenizer->token_to_id(close), 4.0f});
     requests.push_back(std::move(r));
   }
-  const std::vector<Outcome> ref = run(reference_options(), requests);
-  const std::vector<Outcome> got = run(options(device(), 64), requests);
+  const std::vector<Outcome> ref = run_alone(requests);
+  EngineStats stats;
+  const std::vector<Outcome> got = run(options(device(), 24), requests, &stats);  // small: requests preempt each other
+  EXPECT_GT(stats.preemptions, 0);
   int finished = 0;
   for (const Outcome& r : got) {
     ASSERT_TRUE(r.error.empty()) << r.error;
@@ -284,6 +302,7 @@ TEST_P(EngineDevicePaths, JsonModeMasks) {
       EXPECT_TRUE(nlohmann::json::accept(text) && nlohmann::json::parse(text).is_object()) << "not one JSON object: " << text;
     }
   }
+  std::printf("  %d outputs closed their object; %ld preemptions\n", finished, static_cast<long>(stats.preemptions));
   EXPECT_GE(finished, 5) << "too few outputs closed their object to test the mask";
   expect_same_runs(requests, ref, got, "JSON mode");
 }
