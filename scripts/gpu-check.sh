@@ -13,7 +13,7 @@
 #   sanitizer   compute-sanitizer memcheck, racecheck and synccheck over the CUDA cases and EngineDevice.*
 #   sampler     SamplerDeviceTest on both devices, three repeats
 #   reference   the default model's logits on CUDA against llama.cpp's (model_tests ModelReference*)
-#   engine      EngineDevice.*; `nucleus generate --device cuda` runs; --device auto picks CUDA; CPU vs
+#   engine      EngineDevice.* and EngineDevicePaths.*; `nucleus generate --device cuda` runs; --device auto picks CUDA; CPU vs
 #               CUDA greedy text is printed for reading (fp16 weights may flip a near tie: never a FAIL)
 #   e2e         tests/e2e/test_server.py --device cuda
 #   stress      a CUDA server on a 400 MiB KV cache: 24+ concurrent requests with penalties, enough to need
@@ -141,8 +141,8 @@ else
 fi
 
 log "engine on CUDA"
-if "$dir/tests/engine_tests" --gtest_filter='EngineDevice.*' >"$work/engine.log" 2>&1 && ! grep -q SKIPPED "$work/engine.log"; then
-  record engine PASS "EngineDevice.*"
+if "$dir/tests/engine_tests" --gtest_filter='EngineDevice.*:*EngineDevicePaths*' >"$work/engine.log" 2>&1 && ! grep -q SKIPPED "$work/engine.log"; then
+  record engine PASS "EngineDevice.* and EngineDevicePaths"
 else
   record engine FAIL "$work/engine.log"
 fi
