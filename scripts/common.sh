@@ -8,4 +8,4 @@ NUCLEUS_DEFAULT_MODEL="$NUCLEUS_MODEL_DIR/SmolLM2-135M-Instruct.Q4_1.gguf"
 NUCLEUS_JOBS="${NUCLEUS_JOBS:-$(nproc)}"
 export NUCLEUS_CACHE NUCLEUS_VENV NUCLEUS_MODEL_DIR NUCLEUS_DEFAULT_MODEL
 
-log() { printf '\n== %s ==\n' "$*" >&2; }
+log() { printf '\n== [%s, +%ss] %s ==\n' "$(date -u +%H:%M:%S)" "$SECONDS" "$*" >&2; }

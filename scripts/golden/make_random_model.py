@@ -52,6 +52,7 @@ LLAMA_VERSION = os.environ.get("LLAMA_CPP_PYTHON_VERSION", "0.3.36")
 LLAMA_QUANTIZE = os.environ.get("LLAMA_QUANTIZE") or os.path.join(
     CACHE, "peers", f"llama.cpp-build-{LLAMA_VERSION}", "bin", "llama-quantize")
 EXIT_NO_QUANTIZER = 3
+EXIT_NO_TOKENIZER_MODEL = 4  # the default model, whose tokenizer every file copies, is not fetched
 
 # The weight types of the tests: ours (lower case, the file suffix) -> llama-quantize's name.
 # Q3_K is llama-quantize's alias of Q3_K_M, Q4_K of Q4_K_M, Q5_K of Q5_K_M: with --pure all three
@@ -306,6 +307,10 @@ def main():
         return
     if not args.arch or not args.out:
         ap.error("ARCH and OUT are required")
+    if not args.f16 and not os.path.exists(DEFAULT_TOKENIZER_MODEL):
+        print(f"{DEFAULT_TOKENIZER_MODEL}: no such file: the tokenizer is copied from the default model "
+              "(scripts/fetch-model.sh fetches it)", file=sys.stderr)
+        return EXIT_NO_TOKENIZER_MODEL
     try:
         make_model(args.arch, args.out, args.type, args.f16)
     except QuantizeError as e:

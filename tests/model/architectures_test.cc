@@ -16,8 +16,9 @@
 // LongRoPE, sliding windows), which the weight type does not change, and it
 // costs as much as all the other prompts of a cell together.
 //
-// Without the venv python (to regenerate a model) or llama-quantize (for the
-// quantized cells; bench/peers/build-llama.sh) a cell skips, saying so,
+// Without the venv python (to regenerate a model), the default model (whose
+// tokenizer every file copies; scripts/fetch-model.sh) or llama-quantize (for
+// the quantized cells; bench/peers/build-llama.sh) a cell skips, saying so,
 // unless NUCLEUS_REQUIRE_MODEL=1, where it fails.
 #include <gtest/gtest.h>
 
@@ -97,7 +98,8 @@ constexpr const char* kArchitectures[] = {"llama3", "qwen2yarn", "qwen3", "gemma
 // phi3's LongRoPE factors: short for phi3 (original context 4096), long for phi3long (256, passed
 // by the 300-token prompt). Our models are loaded for the same context.
 constexpr int kReferenceContext = 4096;
-constexpr int kExitNoQuantizer = 3;  // make_random_model.py: no llama-quantize
+constexpr int kExitNoQuantizer = 3;       // make_random_model.py: no llama-quantize
+constexpr int kExitNoTokenizerModel = 4;  // make_random_model.py: the default model is not fetched
 
 double bound_of(const std::string& type) {
   for (const TypeBound& b : kBounds) {
@@ -158,8 +160,9 @@ Missing generate(const std::string& arch, const std::string& type, const std::st
   int status = 0;
   const std::string out = run(command + " 2>&1", &status);
   if (status == 0) return {};
-  const bool no_quantizer = WIFEXITED(status) && WEXITSTATUS(status) == kExitNoQuantizer;
-  return {"generating " + path + " failed: " + out, no_quantizer};
+  const bool tool_absent = WIFEXITED(status) &&
+                           (WEXITSTATUS(status) == kExitNoQuantizer || WEXITSTATUS(status) == kExitNoTokenizerModel);
+  return {"generating " + path + " failed: " + out, tool_absent};
 }
 
 // Where the model with this sha256 lives in the cache. The name holds the
