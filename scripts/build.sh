@@ -13,11 +13,14 @@ source "$(dirname "$0")/common.sh"
 flavour="${1:-release}"
 dir="$NUCLEUS_ROOT/build/$flavour"
 args=(-S "$NUCLEUS_ROOT" -B "$dir" -G Ninja -DNUCLEUS_WERROR=ON)
+# The sanitizer flavours keep only line tables (-g1): their reports name file:line, and without full
+# debug information they compile markedly faster.
+line_tables=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG")
 case "$flavour" in
   release) args+=(-DCMAKE_BUILD_TYPE=Release) ;;
-  asan)    args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUCLEUS_SANITIZE=ON -DNUCLEUS_BUILD_BENCH=OFF) ;;
-  tsan)    args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUCLEUS_TSAN=ON -DNUCLEUS_BUILD_BENCH=OFF) ;;
-  fuzz)    args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+  asan)    args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "${line_tables[@]}" -DNUCLEUS_SANITIZE=ON -DNUCLEUS_BUILD_BENCH=OFF) ;;
+  tsan)    args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "${line_tables[@]}" -DNUCLEUS_TSAN=ON -DNUCLEUS_BUILD_BENCH=OFF) ;;
+  fuzz)    args+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "${line_tables[@]}" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
                   -DNUCLEUS_SANITIZE=ON -DNUCLEUS_FUZZ=ON -DNUCLEUS_BUILD_TESTS=ON -DNUCLEUS_BUILD_BENCH=OFF) ;;
   cuda)    [ -n "${NUCLEUS_CUDA_ARCHS:-}" ] && args+=("-DCMAKE_CUDA_ARCHITECTURES=$NUCLEUS_CUDA_ARCHS")
            args+=(-DCMAKE_BUILD_TYPE=Release -DNUCLEUS_CUDA=ON -DNUCLEUS_BUILD_BENCH=OFF

@@ -16,6 +16,7 @@
 #                           cached one in when scripts/fetch-model.sh has it)
 #   NUCLEUS_CHROOT_SERVE=0  stop after the build stage (install-deps, build, unit tests)
 #   NUCLEUS_CHROOT_KEEP=1   keep the root afterwards (it is removed at the start of the next run)
+#   NUCLEUS_CHROOT_CCACHE=0 compile everything in the root (default: reuse this machine's ccache)
 #   NUCLEUS_CHROOT_REUSE=1  (for working on this script) reuse the kept root whose build stage
 #                           passed, and run only what follows it
 set -euo pipefail
@@ -149,6 +150,17 @@ mount --bind /dev "$ROOT/dev"
 mkdir -p "$ROOT/var/cache/apt/archives" "$ROOT/root/.cache/pip"
 mount --bind "$CACHE/apt-archives" "$ROOT/var/cache/apt/archives"
 mount --bind "$CACHE/pip-cache" "$ROOT/root/.cache/pip"
+# This machine's compiler cache, so that the stage's Release build reuses the objects of the same
+# sources already compiled here (scripts/test.sh builds release first, with CCACHE_BASEDIR at the
+# checkout so that the cache keys hold relative paths). Every object the cache cannot vouch for
+# (another compiler, other flags or headers) is compiled in the root; NUCLEUS_CHROOT_CCACHE=0 compiles all.
+ccache_env=()
+host_ccache="$(ccache -k cache_dir 2>/dev/null || true)"
+if [ "${NUCLEUS_CHROOT_CCACHE:-1}" = 1 ] && [ -n "$host_ccache" ] && mkdir -p "$host_ccache" 2>/dev/null; then
+  mkdir -p "$ROOT/root/.cache/ccache"
+  mount --bind "$host_ccache" "$ROOT/root/.cache/ccache"
+  ccache_env=(CCACHE_DIR=/root/.cache/ccache CCACHE_NOHASHDIR=true CCACHE_COMPILERCHECK=content)
+fi
 in_root() { nice -n 10 chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb "${net_env[@]}" \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 
@@ -188,7 +200,7 @@ workdir=/
 if [ "$reuse" = 0 ]; then
   mv "$ROOT/dockerfile-build-stage.sh.new" "$ROOT/dockerfile-build-stage.sh"
   phase "the build stage of $DOCKERFILE in the root:"; grep -v '^echo' "$ROOT/dockerfile-build-stage.sh" | sed 's/^/    /'
-  in_root /bin/bash /dockerfile-build-stage.sh
+  in_root "${ccache_env[@]}" ${ccache_env[0]:+CCACHE_BASEDIR="$workdir"} /bin/bash /dockerfile-build-stage.sh
   touch "$ROOT/.build-stage-passed"
   phase "build stage done"
 fi

@@ -13,6 +13,10 @@ bash bench/peers/fetch-llama-src.sh >/dev/null  # llama.cpp's example grammars a
 # llama-quantize makes the quantized models of the architecture matrix (tests/model/architectures_test.cc).
 LLAMA_TARGETS="llama-quantize" bash bench/peers/build-llama.sh >/dev/null
 export NUCLEUS_TEST_MODEL="$NUCLEUS_DEFAULT_MODEL" NUCLEUS_REQUIRE_MODEL=1
+# Cache keys with paths relative to the checkout and the compiler hashed by content: the chroot-check
+# at the end (the Dockerfile's build stage, in /src/nucleus of a fresh root) then finds this
+# machine's release objects in the cache instead of compiling all of them again.
+export CCACHE_BASEDIR="$NUCLEUS_ROOT" CCACHE_NOHASHDIR=true CCACHE_COMPILERCHECK=content
 
 # 1. Release build, warnings as errors; unit and model tests.
 bash scripts/build.sh release
