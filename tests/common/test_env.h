@@ -9,8 +9,11 @@
 
 namespace nucleus::test {
 
-inline std::string data_dir() { return NUCLEUS_TEST_DATA_DIR; }
-inline std::string source_dir() { return NUCLEUS_SOURCE_DIR; }
+// The checkout's tests/data and root (test_env.cc: the only file compiled with
+// the checkout's path, so that every other test object is the same wherever the
+// checkout lives and a compiler cache shared between checkouts serves it).
+std::string data_dir();
+std::string source_dir();
 
 // The default model, from $NUCLEUS_TEST_MODEL or the fetch-model.sh location.
 // Empty when it is absent.

@@ -10,13 +10,14 @@
 
 #include "sampling/grammar/json_schema.h"
 #include "sampling/grammar/regex.h"
+#include "tests/common/test_env.h"
 #include "tests/sampling/grammar_test_util.h"
 
 namespace nucleus::grammar {
 namespace {
 
 nlohmann::json load(const char* name) {
-  std::ifstream in(std::string(NUCLEUS_TEST_DATA_DIR) + "/grammar/" + name);
+  std::ifstream in(nucleus::test::data_dir() + "/grammar/" + name);
   EXPECT_TRUE(in) << "missing tests/data/grammar/" << name << " (run scripts/golden/grammar_cases.py)";
   return in ? nlohmann::json::parse(in) : nlohmann::json::array();
 }

@@ -19,6 +19,7 @@
 #include <httplib.h>
 
 #include "server/http_server.h"
+#include "tests/common/test_env.h"
 #include "server/webui/page.h"
 
 namespace nucleus::server {
@@ -71,7 +72,7 @@ std::string read_file(const std::string& path) {
 }
 
 TEST(WebUi, ThePageIsTheSourceFileByteForByte) {
-  const std::string source = read_file(std::string(NUCLEUS_SOURCE_DIR) + "/server/webui/index.html");
+  const std::string source = read_file(nucleus::test::source_dir() + "/server/webui/index.html");
   ASSERT_GT(source.size(), 1000u);
   EXPECT_EQ(std::string(webui_page()), source);
 }

@@ -97,7 +97,7 @@ TEST(JinjaGolden, LlamaCppTemplatesRenderAsJinja2Does) {
   const fs::path dir = test::chat_templates_dir();
   if (!fs::is_directory(dir)) GTEST_SKIP() << "no chat templates at " << dir << " (run bench/peers/fetch-llama-src.sh)";
   const auto golden =
-      nlohmann::ordered_json::parse(read_file(fs::path(NUCLEUS_TEST_DATA_DIR) / "jinja" / "golden.json"));
+      nlohmann::ordered_json::parse(read_file(fs::path(nucleus::test::data_dir()) / "jinja" / "golden.json"));
   const RenderOptions options = golden_options(golden["strftime_now"].get<std::string>());
   std::map<std::string, Value> contexts;
   for (const auto& [id, ctx] : golden["contexts"].items()) contexts[id] = Value::from_json(ctx);

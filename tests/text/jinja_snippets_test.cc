@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/common/test_env.h"
 #include "text/jinja/template.h"
 
 namespace nucleus::jinja {
@@ -25,7 +26,7 @@ struct Snippet {
 
 const nlohmann::ordered_json& data() {
   static const nlohmann::ordered_json d = [] {
-    std::ifstream in(std::filesystem::path(NUCLEUS_TEST_DATA_DIR) / "jinja" / "snippets.json");
+    std::ifstream in(std::filesystem::path(nucleus::test::data_dir()) / "jinja" / "snippets.json");
     return nlohmann::ordered_json::parse(in);
   }();
   return d;
