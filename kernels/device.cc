@@ -5,9 +5,10 @@
 #include <new>
 #include <stdexcept>
 
+#include "kernels/build_config.h"
 #include "kernels/cuda_arch.h"
 
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/cuda_check.h"
@@ -16,7 +17,7 @@
 namespace nucleus::kernels {
 
 bool cuda_available(std::string* why) {
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {
@@ -66,7 +67,7 @@ DeviceChoice choose_device(const std::string& choice) {
 
 std::string device_failure(Device device) {
   if (device == Device::kCpu) return "";
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   // The first synchronize reports (and, if it is not sticky, clears) the error
   // of any earlier asynchronous launch; only a sticky one survives to the second.
   (void)cudaGetLastError();
@@ -85,7 +86,7 @@ void device_copy(Device device, void* dst, const void* src, size_t bytes) {
     std::memcpy(dst, src, bytes);
     return;
   }
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   NUCLEUS_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
 #else
   throw std::runtime_error("unsupported device: nucleus was built without CUDA");
@@ -98,7 +99,7 @@ void device_upload(Device device, void* dst, const void* host, size_t bytes) {
     std::memcpy(dst, host, bytes);
     return;
   }
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   NUCLEUS_CUDA_CHECK(cudaMemcpy(dst, host, bytes, cudaMemcpyHostToDevice));
 #else
   throw std::runtime_error("unsupported device: nucleus was built without CUDA");
@@ -111,7 +112,7 @@ void device_download(Device device, void* host, const void* src, size_t bytes) {
     std::memcpy(host, src, bytes);
     return;
   }
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   NUCLEUS_CUDA_CHECK(cudaMemcpy(host, src, bytes, cudaMemcpyDeviceToHost));
 #else
   throw std::runtime_error("unsupported device: nucleus was built without CUDA");
@@ -120,7 +121,7 @@ void device_download(Device device, void* host, const void* src, size_t bytes) {
 
 int64_t device_free_bytes(Device device) {
   if (device == Device::kCpu) return -1;
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   size_t free = 0, total = 0;
   NUCLEUS_CUDA_CHECK(cudaMemGetInfo(&free, &total));
   return static_cast<int64_t>(free);
@@ -131,7 +132,7 @@ int64_t device_free_bytes(Device device) {
 
 void device_synchronize(Device device) {
   if (device == Device::kCpu) return;
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   NUCLEUS_CUDA_CHECK(cudaDeviceSynchronize());
 #else
   throw std::runtime_error("unsupported device: nucleus was built without CUDA");
@@ -144,7 +145,7 @@ DeviceBuffer::DeviceBuffer(Device device, size_t bytes) : device_(device), bytes
     if (!data_) throw std::bad_alloc();
     return;
   }
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   NUCLEUS_CUDA_CHECK(cudaMalloc(&data_, bytes == 0 ? 1 : bytes));
 #else
   throw std::runtime_error("unsupported device: nucleus was built without CUDA");
@@ -156,7 +157,7 @@ DeviceBuffer::~DeviceBuffer() {
     std::free(data_);
     return;
   }
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   cudaFree(data_);  // no check: destructors must not throw
 #endif
 }
@@ -167,7 +168,7 @@ void DeviceBuffer::upload(const void* host, size_t bytes) {
     std::memcpy(data_, host, bytes);
     return;
   }
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   NUCLEUS_CUDA_CHECK(cudaMemcpy(data_, host, bytes, cudaMemcpyHostToDevice));
 #endif
 }
@@ -178,7 +179,7 @@ void DeviceBuffer::download(void* host, size_t bytes) const {
     std::memcpy(host, data_, bytes);
     return;
   }
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   NUCLEUS_CUDA_CHECK(cudaMemcpy(host, data_, bytes, cudaMemcpyDeviceToHost));
 #endif
 }

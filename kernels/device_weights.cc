@@ -8,11 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "kernels/build_config.h"
 #include "kernels/fp16.h"
 #include "kernels/ggml_types.h"
 #include "kernels/thread_pool.h"
 
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/cuda_check.h"
@@ -32,7 +33,7 @@ class HostMemory final : public DeviceMemory {
   void upload(void* dst, const void* host, size_t bytes) override { std::memcpy(dst, host, bytes); }
 };
 
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
 class CudaMemory final : public DeviceMemory {
  public:
   void* allocate(size_t bytes) override {
@@ -58,7 +59,7 @@ constexpr int64_t kStagingElements = int64_t{1} << 22;
 
 std::unique_ptr<DeviceMemory> make_device_memory(Device device) {
   if (device == Device::kCpu) return std::make_unique<HostMemory>();
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   return std::make_unique<CudaMemory>();
 #else
   throw std::runtime_error("unsupported device: nucleus was built without CUDA");

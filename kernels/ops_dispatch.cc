@@ -8,9 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include "kernels/build_config.h"
 #include "kernels/cpu/cpu_ops.h"
 
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
 #include "kernels/cuda/cuda_ops.h"
 #endif
 
@@ -46,7 +47,7 @@ ThreadPool& cpu_pool(const Context& ctx, const char* op) {
 // cuda::<name>_cuda(ctx, args...). A macro, as CTranslate2's DEVICE_DISPATCH
 // (src/device_dispatch.h), so that a CPU-only build drops the CUDA call unread
 // and never references kernels/cuda/; a CUDA context then throws.
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
 #define RUN_ON_CUDA(name, ctx, ...) return cuda::name##_cuda(ctx, __VA_ARGS__)
 #else
 [[noreturn]] void unsupported_device() {

@@ -12,9 +12,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/build_config.h"
 #include "kernels/device.h"
 
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
 #include <algorithm>
 #include <vector>
 
@@ -25,7 +26,7 @@
 
 namespace nucleus {
 
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
 namespace {
 
 using kernels::Device;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/build_config.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/kv_dtype.h"
 #include "kernels/ops.h"
@@ -449,7 +450,7 @@ TEST(AttentionTest, RejectsBadBatches) {
                                       "a q8_0 cache needs head_dim a multiple of 32, got 40");
   expect_error<std::invalid_argument>([&] { attention(ctx, q.data(), view, batch, 1, 0.1f, out.data()); },
                                       "a q8_0 cache needs head_dim a multiple of 32, got 40");
-#ifndef NUCLEUS_HAVE_CUDA
+#if !NUCLEUS_HAVE_CUDA
   expect_error<std::runtime_error>(
       [&] { attention(Context{Device::kCuda, &pool}, q.data(), cache.view(), batch, kHeads, 0.1f, out.data()); },
       "unsupported device");

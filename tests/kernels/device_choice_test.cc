@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/build_config.h"
 #include "kernels/device.h"
 
 namespace nucleus::kernels {
@@ -38,7 +39,7 @@ TEST(DeviceChoice, ThisBuildAndMachine) {
   std::string why;
   const bool ok = cuda_available(&why);
   std::printf("  cuda_available: %s%s\n", ok ? "yes" : "no: ", why.c_str());
-#ifndef NUCLEUS_HAVE_CUDA
+#if !NUCLEUS_HAVE_CUDA
   EXPECT_FALSE(ok);
   EXPECT_NE(why.find("built without CUDA"), std::string::npos) << why;
 #endif

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/build_config.h"
 #include "kernels/fp16.h"
 #include "kernels/ggml_types.h"
 #include "kernels/thread_pool.h"
@@ -136,7 +137,7 @@ TEST(DeviceWeights, ShapesAreCheckedNotGuessed) {
   EXPECT_THROW(DeviceWeights(nullptr), std::invalid_argument);
 }
 
-#ifndef NUCLEUS_HAVE_CUDA
+#if !NUCLEUS_HAVE_CUDA
 TEST(DeviceWeights, CudaMemoryWithoutCudaSaysSo) {
   EXPECT_THROW(make_device_memory(Device::kCuda), std::runtime_error);
 }

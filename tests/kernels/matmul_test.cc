@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/build_config.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quantize_act.h"
@@ -419,7 +420,7 @@ TEST(MatmulTest, RejectsBadArguments) {
   expect_error<std::invalid_argument>([&] { matmul(ctx, w.view, x.data(), 2, x.data() + 4); }, "overlaps");
   expect_error<std::invalid_argument>([&] { matmul(Context{Device::kCpu, nullptr}, w.view, x.data(), 1, y.data()); },
                                       "ctx.pool");
-#ifndef NUCLEUS_HAVE_CUDA
+#if !NUCLEUS_HAVE_CUDA
   expect_error<std::runtime_error>([&] { matmul(Context{Device::kCuda, &pool}, w.view, x.data(), 1, y.data()); },
                                    "unsupported device: nucleus was built without CUDA");
 #endif

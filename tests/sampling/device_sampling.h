@@ -8,12 +8,13 @@
 #include <span>
 #include <vector>
 
+#include "kernels/build_config.h"
 #include "kernels/device.h"
 #include "sampling/device_rows.h"
 #include "sampling/penalties.h"
 #include "sampling/sampler.h"
 
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
 #include "sampling/cuda/sampler_cuda.h"
 #endif
 
@@ -56,7 +57,7 @@ inline std::vector<RowResult> sample_on(Device device, const std::vector<TestRow
     sampler.sample(logits.data(), static_cast<int64_t>(rows.size()), vocab, in, out);
     return out;
   }
-#ifdef NUCLEUS_HAVE_CUDA
+#if NUCLEUS_HAVE_CUDA
   // The engine's conversion (sampling/device_rows.h): RowInput -> per-row device parameters and counts.
   using namespace sampling::cuda;
   SampleBatch batch;
