@@ -1,0 +1,380 @@
+// AVX2 kernels for Q4_K, Q5_K and Q6_K weights in the panel layout of
+// k_panel.h (packed once at load), against ActBlockQ8K activations.
+//
+// A register holds half a panel: 8 rows, one row per 32-bit lane, so each
+// row's integer sums stay in its lane and there is no horizontal reduction.
+// Per super-block and lane, everything up to the scales is exact integer
+// arithmetic: the 4 weight bytes of a group meet the token's 4 activation
+// bytes (broadcast) through maddubs (u8 x s8 -> pairs summed to s16); a few
+// of those are summed in 16 bits (bounds below), then madd multiplies them by
+// the sub-block scale (the same scale in both 16-bit halves of a lane) into
+// 32 bits. The float part is the one every path computes (matmul_scalar.cc,
+// matmul_k_avx512.cc, k_quant_avx2.h), a vector FMA being the same per-lane FMA:
+//   acc = fma(d_w * d_x, float(isum), acc); acc = fma(-(dmin_w * d_x), float(msum), acc)
+// so all paths agree bitwise, whatever the tile, T or thread count.
+//
+// 16-bit bounds (activations are in [-127, 127], quantize_act.cc):
+//   Q4_K: nibbles <= 15: 8 maddubs (a sub-block) <= 8 * 2 * 15 * 127 = 30480.
+//   Q5_K: values <= 31: 4 maddubs (half a sub-block) <= 4 * 2 * 31 * 127 = 31496.
+//   Q6_K: values <= 63: 2 maddubs (8 of the 16 elements of one scale) <= 2 * 2 * 63 * 127 = 32004;
+//         the -32 offset is subtracted as 32 * sum(scale * bsum), exactly.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/cpu/k_panel.h"
+#include "kernels/cpu/matmul_kernels.h"
+#include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/quantize_act.h"
+
+namespace nucleus::kernels::cpu {
+namespace {
+
+constexpr int kHalfRows = 8;            // rows per YMM register: half a panel
+constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel passes
+constexpr int64_t kPrefetchBlocks = 2;  // panel super-blocks fetched ahead, a few lines per sub-block
+
+inline int32_t load_i32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline float load_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline __m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+// 4 bytes at p broadcast to every lane.
+inline __m256i bcast4(const uint8_t* p) { return _mm256_set1_epi32(load_i32(p)); }
+
+// 8 unsigned bytes, one per lane, as the int16 pair (v, v) of each lane.
+inline __m256i u8_pairs(const uint8_t* p) {
+  const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
+}
+
+inline __m256 load_fp16x8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// The activation block of a token for super-block b.
+inline const uint8_t* x_block(const uint8_t* x_row, int64_t b) { return x_row + b * sizeof(ActBlockQ8K); }
+inline const uint8_t* x_qs(const uint8_t* xb) { return xb + offsetof(ActBlockQ8K, qs); }
+inline const uint8_t* x_bsums(const uint8_t* xb) { return xb + offsetof(ActBlockQ8K, bsums); }
+inline __m256 x_scale(const uint8_t* xb) { return _mm256_set1_ps(load_f32(xb + offsetof(ActBlockQ8K, d))); }
+
+// Lines of super-block b + kPrefetchBlocks, part `part` of `parts` (prefetches
+// never fault: running past the weight's end is harmless).
+template <class Panel>
+__attribute__((always_inline)) inline void prefetch_part(const Panel* panel, int64_t b, int part, int parts) {
+  constexpr int kLines = static_cast<int>(sizeof(Panel) / 64);
+  const char* ahead = reinterpret_cast<const char*>(panel + b + kPrefetchBlocks);
+  const int per_part = (kLines + parts - 1) / parts;
+  for (int line = part * per_part; line < std::min(kLines, (part + 1) * per_part); ++line) {
+    _mm_prefetch(ahead + 64 * line, _MM_HINT_T0);
+  }
+}
+
+// ---- Q4_K and Q5_K ---------------------------------------------------------------
+
+// One super-block of a Q4_K or Q5_K panel: halves [h0, h0 + NH) against MR
+// tokens (xb[t]: their activation blocks), into acc.
+template <int MR, int NH, class Panel>
+__attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64_t b, int h0, const uint8_t* const* xb,
+                                                       __m256 (*acc)[NH]) {
+  constexpr bool kFifthBit = std::is_same_v<Panel, PanelBlockQ5_K>;
+  constexpr int kGroupsPerSum = kFifthBit ? 2 : 4;  // groups summed in 16 bits (bounds above)
+  const Panel& p = panel[b];
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  __m256i isum[MR][NH];
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_setzero_si256();
+  }
+#pragma GCC unroll 1
+  for (int j = 0; j < 8; ++j) {
+    prefetch_part(panel, b, j, 8);
+    __m256i scale[NH], qh[NH];
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) {
+      const int lane0 = kHalfRows * (h0 + h);
+      scale[h] = u8_pairs(p.scales[j] + lane0);
+      if constexpr (kFifthBit) qh[h] = load32(p.qh[j] + 4 * lane0);
+    }
+#pragma GCC unroll 2
+    for (int g0 = 0; g0 < 4; g0 += kGroupsPerSum) {
+      __m256i sum16[MR][NH];
+#pragma GCC unroll 8
+      for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) sum16[t][h] = _mm256_setzero_si256();
+      }
+#pragma GCC unroll 4
+      for (int g = g0; g < g0 + kGroupsPerSum; ++g) {
+        __m256i lo[NH], hi[NH];  // elements 4g + i and 16 + 4g + i, unsigned bytes
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          const __m256i packed = load32(p.q[j][g] + 4 * kHalfRows * (h0 + h));
+          lo[h] = _mm256_and_si256(packed, nibble);
+          hi[h] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+          if constexpr (kFifthBit) {
+            // Bits g and 4 + g of qh moved to bit 4 (16-bit shifts: what crosses a byte is masked off).
+            const __m256i bit4 = _mm256_set1_epi8(0x10);
+            lo[h] = _mm256_or_si256(lo[h], _mm256_and_si256(_mm256_slli_epi16(qh[h], 4 - g), bit4));
+            hi[h] = _mm256_or_si256(hi[h], _mm256_and_si256(_mm256_srli_epi16(qh[h], g), bit4));
+          }
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < MR; ++t) {
+          const uint8_t* xq = x_qs(xb[t]) + 32 * j;
+          const __m256i x_lo = bcast4(xq + 4 * g), x_hi = bcast4(xq + 16 + 4 * g);
+#pragma GCC unroll 2
+          for (int h = 0; h < NH; ++h) {
+            const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo[h], x_lo), _mm256_maddubs_epi16(hi[h], x_hi));
+            sum16[t][h] = _mm256_add_epi16(sum16[t][h], pairs);
+          }
+        }
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(sum16[t][h], scale[h]));
+      }
+    }
+  }
+  // msum = sum_j min_j * (bsums[2j] + bsums[2j + 1]): pairs (min_j, min_j) against the bsum pair.
+  __m256i msum[MR][NH];
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) msum[t][h] = _mm256_setzero_si256();
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    __m256i mins[NH];
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) mins[h] = u8_pairs(p.mins[j] + kHalfRows * (h0 + h));
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      const __m256i bsums = bcast4(x_bsums(xb[t]) + 4 * j);
+#pragma GCC unroll 2
+      for (int h = 0; h < NH; ++h) msum[t][h] = _mm256_add_epi32(msum[t][h], _mm256_madd_epi16(mins[h], bsums));
+    }
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h) {
+    const __m256 d = load_fp16x8(p.d + kHalfRows * (h0 + h)), dmin = load_fp16x8(p.dmin + kHalfRows * (h0 + h));
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      const __m256 dx = x_scale(xb[t]);
+      acc[t][h] = _mm256_fmadd_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(isum[t][h]), acc[t][h]);
+      acc[t][h] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, dx), _mm256_cvtepi32_ps(msum[t][h]), acc[t][h]);
+    }
+  }
+}
+
+// ---- Q6_K ------------------------------------------------------------------------
+
+template <int MR, int NH>
+__attribute__((always_inline)) inline void block_q6_k(const PanelBlockQ6_K* panel, int64_t b, int h0,
+                                                      const uint8_t* const* xb, __m256 (*acc)[NH]) {
+  const PanelBlockQ6_K& p = panel[b];
+  const __m256i nibble = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
+  const __m256i low16 = _mm256_set1_epi32(0x0000FFFF), high16 = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
+  __m256i isum[MR][NH];
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_setzero_si256();
+  }
+#pragma GCC unroll 1
+  for (int s = 0; s < 8; ++s) {
+    prefetch_part(panel, b, s, 8);
+    const int pair = s / 2;
+    const bool second = (s & 1) != 0;  // the group's 2-bit fields are bits 4..7 of qh, not 0..3
+    // Lane r: (scale of elements 0..15, of 16..31) as int16, and each doubled.
+    __m256i scales[NH], scale_lo[NH], scale_hi[NH];
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) {
+      scales[h] = _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.scales[s][kHalfRows * (h0 + h)])));
+      scale_lo[h] = _mm256_or_si256(_mm256_and_si256(scales[h], low16), _mm256_slli_epi32(scales[h], 16));
+      scale_hi[h] = _mm256_or_si256(_mm256_srli_epi32(scales[h], 16), _mm256_and_si256(scales[h], high16));
+    }
+#pragma GCC unroll 2
+    for (int g0 = 0; g0 < 4; g0 += 2) {
+      __m256i sum_lo[MR][NH], sum_hi[MR][NH];
+#pragma GCC unroll 8
+      for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) sum_lo[t][h] = sum_hi[t][h] = _mm256_setzero_si256();
+      }
+#pragma GCC unroll 2
+      for (int g = g0; g < g0 + 2; ++g) {
+        __m256i lo[NH], hi[NH];  // elements 4g + i and 16 + 4g + i, 0..63
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          const int off = 4 * kHalfRows * (h0 + h);
+          const __m256i l = load32(p.ql[s][g] + off), q = load32(p.qh[pair][g] + off);
+          // This group's high bits moved to bits 4..5 (what crosses a byte is masked off).
+          const __m256i q_lo = second ? q : _mm256_slli_epi16(q, 4);
+          const __m256i q_hi = second ? _mm256_srli_epi16(q, 2) : _mm256_slli_epi16(q, 2);
+          lo[h] = _mm256_or_si256(_mm256_and_si256(l, nibble), _mm256_and_si256(q_lo, high2));
+          hi[h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l, 4), nibble), _mm256_and_si256(q_hi, high2));
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < MR; ++t) {
+          const uint8_t* xq = x_qs(xb[t]) + 32 * s;
+          const __m256i x_lo = bcast4(xq + 4 * g), x_hi = bcast4(xq + 16 + 4 * g);
+#pragma GCC unroll 2
+          for (int h = 0; h < NH; ++h) {
+            sum_lo[t][h] = _mm256_add_epi16(sum_lo[t][h], _mm256_maddubs_epi16(lo[h], x_lo));
+            sum_hi[t][h] = _mm256_add_epi16(sum_hi[t][h], _mm256_maddubs_epi16(hi[h], x_hi));
+          }
+        }
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          const __m256i both = _mm256_add_epi32(_mm256_madd_epi16(sum_lo[t][h], scale_lo[h]),
+                                                _mm256_madd_epi16(sum_hi[t][h], scale_hi[h]));
+          isum[t][h] = _mm256_add_epi32(isum[t][h], both);
+        }
+      }
+    }
+    // The stored values are q - 32: subtract 32 * (scale_lo * bsums[2s] + scale_hi * bsums[2s + 1]).
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      const __m256i bsums = bcast4(x_bsums(xb[t]) + 4 * s);
+#pragma GCC unroll 2
+      for (int h = 0; h < NH; ++h) {
+        isum[t][h] = _mm256_sub_epi32(isum[t][h], _mm256_slli_epi32(_mm256_madd_epi16(scales[h], bsums), 5));
+      }
+    }
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h) {
+    const __m256 d = load_fp16x8(p.d + kHalfRows * (h0 + h));
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      acc[t][h] = _mm256_fmadd_ps(_mm256_mul_ps(d, x_scale(xb[t])), _mm256_cvtepi32_ps(isum[t][h]), acc[t][h]);
+    }
+  }
+}
+
+// ---- The driver --------------------------------------------------------------------
+
+struct Q4KFormat {
+  using Panel = PanelBlockQ4_K;
+  static constexpr int kMR = 4;
+  template <int MR, int NH>
+  static void block(const Panel* panel, int64_t b, int h0, const uint8_t* const* xb, __m256 (*acc)[NH]) {
+    block_q45_k<MR, NH, Panel>(panel, b, h0, xb, acc);
+  }
+};
+struct Q5KFormat {
+  using Panel = PanelBlockQ5_K;
+  static constexpr int kMR = 4;
+  template <int MR, int NH>
+  static void block(const Panel* panel, int64_t b, int h0, const uint8_t* const* xb, __m256 (*acc)[NH]) {
+    block_q45_k<MR, NH, Panel>(panel, b, h0, xb, acc);
+  }
+};
+struct Q6KFormat {
+  using Panel = PanelBlockQ6_K;
+  static constexpr int kMR = 3;  // two 16-bit sums and isum per token, within 16 registers
+  template <int MR, int NH>
+  static void block(const Panel* panel, int64_t b, int h0, const uint8_t* const* xb, __m256 (*acc)[NH]) {
+    block_q6_k<MR, NH>(panel, b, h0, xb, acc);
+  }
+};
+
+// Tokens [t0, t0 + MR) against halves [h0, h0 + NH) of the panel of rows
+// [r0, r0 + rows); writes only the rows that exist.
+template <class F, int MR, int NH>
+__attribute__((always_inline)) inline void tile(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb,
+                                                int64_t t0, int64_t r0, int h0, int rows) {
+  __m256 acc[MR][NH];
+  const uint8_t* x_rows[MR];
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+    x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) acc[t][h] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* xb[MR];
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) xb[t] = x_block(x_rows[t], b);
+    F::template block<MR, NH>(panel, b, h0, xb, acc);
+  }
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h) {
+    const int first = kHalfRows * (h0 + h);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows - first), lane);
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) _mm256_maskstore_ps(a.y + (t0 + t) * a.ldy + r0 + first, mask, acc[t][h]);
+  }
+}
+
+template <class F>
+void token_strip(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0,
+                 int h0, int rows) {
+  constexpr int kMR = F::kMR;
+  int64_t t = t0;
+  for (; t + kMR <= t1; t += kMR) tile<F, kMR, 1>(a, panel, nb, t, r0, h0, rows);
+  switch (t1 - t) {
+    case 1: tile<F, 1, 1>(a, panel, nb, t, r0, h0, rows); break;
+    case 2: if constexpr (kMR > 2) tile<F, 2, 1>(a, panel, nb, t, r0, h0, rows); break;
+    case 3: if constexpr (kMR > 3) tile<F, 3, 1>(a, panel, nb, t, r0, h0, rows); break;
+    default: break;
+  }
+  static_assert(kMR <= 4, "the remainder switch covers 1..3");
+}
+
+// Rows [r_begin, r_end) (r_begin a multiple of 16) for all tokens; panel k of
+// the packed weight starts at super-block k * nb. Decode takes both halves of
+// a panel in one pass (one sequential stream); prefill a half at a time.
+template <class F>
+void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  const int64_t nb = a.cols / kQK_K;
+  const auto* packed = reinterpret_cast<const typename F::Panel*>(a.w);
+  for (int64_t r0 = r_begin; r0 < r_end; r0 += kKPanelRows) {
+    const auto* panel = packed + (r0 / kKPanelRows) * nb;
+    const int rows = static_cast<int>(std::min<int64_t>(kKPanelRows, r_end - r0));
+    if (a.T == 1) {
+      if (rows > kHalfRows) {
+        tile<F, 1, 2>(a, panel, nb, 0, r0, 0, rows);
+      } else {
+        tile<F, 1, 1>(a, panel, nb, 0, r0, 0, rows);
+      }
+      continue;
+    }
+    for (int64_t tc = 0; tc < a.T; tc += kTokenChunk) {
+      const int64_t tc_end = std::min(a.T, tc + kTokenChunk);
+      for (int h = 0; h < 2 && kHalfRows * h < rows; ++h) token_strip<F>(a, panel, nb, tc, tc_end, r0, h, rows);
+    }
+  }
+}
+
+}  // namespace
+
+MatmulKernel avx2_k_panel_kernel(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_K: return gemm_prepacked<Q4KFormat>;
+    case GgmlType::Q5_K: return gemm_prepacked<Q5KFormat>;
+    case GgmlType::Q6_K: return gemm_prepacked<Q6KFormat>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace nucleus::kernels::cpu
