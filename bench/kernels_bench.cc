@@ -73,7 +73,7 @@ void BM_Matmul(benchmark::State& state, GgmlType type, int64_t rows, int64_t col
   if (prepack) {
     packed = pack_weight_cpu(pool, w);
     if (packed.empty()) {
-      state.SkipWithError("no prepacked kernel on this CPU (AVX-512 VNNI)");
+      state.SkipWithError("no prepacked kernel for this type on this path");
       return;
     }
     w.cpu_packed = packed.data();
