@@ -1,4 +1,4 @@
-// The portable packer of the Q4_K / Q5_K / Q6_K panel layout (k_panel.h), used
+// The portable packer of the 256-element types' panel layout (k_panel.h), used
 // by both the AVX-512 and the AVX2 paths: a byte transpose of 16 rows per
 // super-block, once at load.
 #include "kernels/cpu/k_panel.h"
@@ -83,6 +83,73 @@ void pack_panel_q6_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, in
   }
 }
 
+// Element e's low 2 bits in Q2_K / Q3_K order (matmul_scalar.cc's low2).
+inline int low2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
+
+// The low-bit planes of one row: v[256] unsigned values (bits 0..1, and bit 2 for Q3_K).
+template <class Panel>
+void pack_low_bits(const uint8_t* v, int r, Panel& p) {
+  for (int s = 0; s < 8; ++s) {
+    for (int g = 0; g < 8; ++g) {
+      for (int i = 0; i < 4; ++i) {
+        const int value = v[32 * s + 4 * g + i];
+        p.low[s][g / 4][4 * r + i] |= static_cast<uint8_t>((value & 3) << (2 * (g % 4)));
+        if constexpr (std::is_same_v<Panel, PanelBlockQ3_K>) {
+          p.high[s][4 * r + i] |= static_cast<uint8_t>(((value >> 2) & 1) << g);
+        }
+      }
+    }
+  }
+}
+
+void pack_panel_q2_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockQ2_K* out) {
+  for (int64_t b = 0; b < nb; ++b) {
+    PanelBlockQ2_K& p = out[b];
+    std::memset(&p, 0, sizeof p);
+    for (int r = 0; r < n; ++r) {
+      const auto blk = load_block<BlockQ2_K>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockQ2_K));
+      p.d[r] = blk.d;
+      p.dmin[r] = blk.dmin;
+      uint8_t v[kQK_K];
+      for (int e = 0; e < kQK_K; ++e) v[e] = static_cast<uint8_t>(low2(blk.qs, e));
+      pack_low_bits(v, r, p);
+      for (int g = 0; g < 16; ++g) p.scales[g / 2][r][g % 2] = blk.scales[g];
+    }
+  }
+}
+
+void pack_panel_q3_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockQ3_K* out) {
+  for (int64_t b = 0; b < nb; ++b) {
+    PanelBlockQ3_K& p = out[b];
+    std::memset(&p, 0, sizeof p);
+    for (int r = 0; r < n; ++r) {
+      const auto blk = load_block<BlockQ3_K>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockQ3_K));
+      p.d[r] = blk.d;
+      uint8_t v[kQK_K];  // stored value + 4: the low bits with the hmask bit as bit 2
+      for (int e = 0; e < kQK_K; ++e) v[e] = static_cast<uint8_t>(low2(blk.qs, e) | (((blk.hmask[e % 32] >> (e / 32)) & 1) << 2));
+      pack_low_bits(v, r, p);
+      int scales[16];
+      q3_k_scales(blk.scales, scales);
+      for (int g = 0; g < 16; ++g) p.scales[g / 2][r][g % 2] = static_cast<int8_t>(scales[g]);
+    }
+  }
+}
+
+void pack_panel_iq4_xs(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockIQ4_XS* out) {
+  for (int64_t b = 0; b < nb; ++b) {
+    PanelBlockIQ4_XS& p = out[b];
+    std::memset(&p, 0, sizeof p);
+    for (int r = 0; r < n; ++r) {
+      const auto blk = load_block<BlockIQ4_XS>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockIQ4_XS));
+      p.d[r] = blk.d;
+      for (int ib = 0; ib < 8; ++ib) {
+        p.scales[ib][r] = static_cast<int8_t>(iq4_xs_scale(blk.scales_l, blk.scales_h, ib));
+        for (int k = 0; k < 16; ++k) p.q[ib][k / 4][4 * r + k % 4] = blk.qs[16 * ib + k];
+      }
+    }
+  }
+}
+
 template <class Panel, class PackPanel>
 void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols, int64_t r_begin, int64_t r_end,
                uint8_t* out, PackPanel&& pack_panel) {
@@ -97,7 +164,15 @@ void pack_rows(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
 }  // namespace
 
 bool has_k_panel_layout(GgmlType type) {
-  return type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K;
+  switch (type) {
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
+    case GgmlType::IQ4_XS: return true;
+    default: return false;
+  }
 }
 
 size_t k_panel_bytes(GgmlType type, int64_t rows, int64_t cols) {
@@ -107,7 +182,10 @@ size_t k_panel_bytes(GgmlType type, int64_t rows, int64_t cols) {
   switch (type) {
     case GgmlType::Q4_K: return blocks * sizeof(PanelBlockQ4_K);
     case GgmlType::Q5_K: return blocks * sizeof(PanelBlockQ5_K);
-    default: return blocks * sizeof(PanelBlockQ6_K);
+    case GgmlType::Q6_K: return blocks * sizeof(PanelBlockQ6_K);
+    case GgmlType::Q2_K: return blocks * sizeof(PanelBlockQ2_K);
+    case GgmlType::Q3_K: return blocks * sizeof(PanelBlockQ3_K);
+    default: return blocks * sizeof(PanelBlockIQ4_XS);
   }
 }
 
@@ -122,6 +200,12 @@ void k_panel_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int6
                                        pack_panel_q45_k<BlockQ5_K, PanelBlockQ5_K>);
     case GgmlType::Q6_K:
       return pack_rows<PanelBlockQ6_K>(w, w_row_bytes, rows, cols, r_begin, r_end, out, pack_panel_q6_k);
+    case GgmlType::Q2_K:
+      return pack_rows<PanelBlockQ2_K>(w, w_row_bytes, rows, cols, r_begin, r_end, out, pack_panel_q2_k);
+    case GgmlType::Q3_K:
+      return pack_rows<PanelBlockQ3_K>(w, w_row_bytes, rows, cols, r_begin, r_end, out, pack_panel_q3_k);
+    case GgmlType::IQ4_XS:
+      return pack_rows<PanelBlockIQ4_XS>(w, w_row_bytes, rows, cols, r_begin, r_end, out, pack_panel_iq4_xs);
     default:
       return;
   }

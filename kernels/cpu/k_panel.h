@@ -1,4 +1,5 @@
-// The 16-row panel layout of Q4_K, Q5_K and Q6_K weights, packed once at load
+// The 16-row panel layout of the 256-element weight types (Q4_K, Q5_K, Q6_K,
+// and Q2_K, Q3_K, IQ4_XS below), packed once at load
 // (packed_weight.h) and read by the AVX-512 VNNI kernels (matmul_k_avx512.cc,
 // a whole panel per ZMM register) and the AVX2 ones (matmul_k_panel_avx2.cc,
 // half a panel per YMM register). The packer is portable code, so a CPU with
@@ -59,7 +60,42 @@ struct PanelBlockQ6_K {
 };
 static_assert(sizeof(PanelBlockQ6_K) == 53 * 64);
 
-// True for the types with this layout (Q4_K, Q5_K, Q6_K).
+// The low-bit panels (read by matmul_k_low_bit_avx512.cc and
+// matmul_k_low_bit_panel_avx2.cc). Q2_K / Q3_K: per 32-element group s, the
+// low 2 bits as 2 registers: byte i of lane r of low[s][h] holds, in bit pair
+// k, element 4 (4 h + k) + i of row r's group; Q3_K adds one register of
+// third bits (bit g of byte i: element 4 g + i), so a value is the stored one
+// + 4 (0..7). Scales as (elements 0..15, 16..31) pairs per group and row
+// (Q2_K: as stored, scale in the low nibble and min in the high; Q3_K: -32..31).
+// IQ4_XS: Q4_K's nibble layout (IQ4_XS's own byte order), 8 signed scales
+// (-32..31) and d per row.
+
+struct PanelBlockQ2_K {
+  uint8_t low[8][2][64];      // [group][register][lane r * 4 + i]
+  uint8_t scales[8][16][2];   // [group][row][half]: scale in the low nibble, min in the high (as stored)
+  uint16_t d[kKPanelRows];
+  uint16_t dmin[kKPanelRows];
+};
+static_assert(sizeof(PanelBlockQ2_K) == 21 * 64);
+
+struct PanelBlockQ3_K {
+  uint8_t low[8][2][64];
+  uint8_t high[8][64];       // [group][lane r * 4 + i]: bit g is the third bit of element 4 g + i
+  int8_t scales[8][16][2];   // [group][row][half], -32..31
+  uint16_t d[kKPanelRows];
+  uint8_t pad[32];           // a whole number of cache lines
+};
+static_assert(sizeof(PanelBlockQ3_K) == 29 * 64);
+
+struct PanelBlockIQ4_XS {
+  uint8_t q[8][4][64];    // [sub-block][register][lane r * 4 + i]: element 4g + i low nibble, 16 + 4g + i high
+  int8_t scales[8][16];   // [sub-block][row], -32..31
+  uint16_t d[kKPanelRows];
+  uint8_t pad[32];        // a whole number of cache lines
+};
+static_assert(sizeof(PanelBlockIQ4_XS) == 35 * 64);
+
+// True for the types with this layout (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS).
 bool has_k_panel_layout(GgmlType type);
 
 // Bytes of the packed form of a [rows, cols] weight; 0 when the type has no

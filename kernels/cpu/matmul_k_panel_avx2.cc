@@ -20,66 +20,16 @@
 //         the -32 offset is subtracted as 32 * sum(scale * bsum), exactly.
 #include <immintrin.h>
 
-#include <algorithm>
-#include <cstring>
 #include <type_traits>
 
 #include "kernels/cpu/k_panel.h"
+#include "kernels/cpu/k_panel_avx2.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quantize_act.h"
 
 namespace nucleus::kernels::cpu {
 namespace {
-
-constexpr int kHalfRows = 8;            // rows per YMM register: half a panel
-constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel passes
-constexpr int64_t kPrefetchBlocks = 2;  // panel super-blocks fetched ahead, a few lines per sub-block
-
-inline int32_t load_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline float load_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline __m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-
-// 4 bytes at p broadcast to every lane.
-inline __m256i bcast4(const uint8_t* p) { return _mm256_set1_epi32(load_i32(p)); }
-
-// 8 unsigned bytes, one per lane, as the int16 pair (v, v) of each lane.
-inline __m256i u8_pairs(const uint8_t* p) {
-  const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
-}
-
-inline __m256 load_fp16x8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
-// The activation block of a token for super-block b.
-inline const uint8_t* x_block(const uint8_t* x_row, int64_t b) { return x_row + b * sizeof(ActBlockQ8K); }
-inline const uint8_t* x_qs(const uint8_t* xb) { return xb + offsetof(ActBlockQ8K, qs); }
-inline const uint8_t* x_bsums(const uint8_t* xb) { return xb + offsetof(ActBlockQ8K, bsums); }
-inline __m256 x_scale(const uint8_t* xb) { return _mm256_set1_ps(load_f32(xb + offsetof(ActBlockQ8K, d))); }
-
-// Lines of super-block b + kPrefetchBlocks, part `part` of `parts` (prefetches
-// never fault: running past the weight's end is harmless).
-template <class Panel>
-__attribute__((always_inline)) inline void prefetch_part(const Panel* panel, int64_t b, int part, int parts) {
-  constexpr int kLines = static_cast<int>(sizeof(Panel) / 64);
-  const char* ahead = reinterpret_cast<const char*>(panel + b + kPrefetchBlocks);
-  const int per_part = (kLines + parts - 1) / parts;
-  for (int line = part * per_part; line < std::min(kLines, (part + 1) * per_part); ++line) {
-    _mm_prefetch(ahead + 64 * line, _MM_HINT_T0);
-  }
-}
 
 // ---- Q4_K and Q5_K ---------------------------------------------------------------
 
@@ -187,7 +137,6 @@ __attribute__((always_inline)) inline void block_q6_k(const PanelBlockQ6_K* pane
                                                       const uint8_t* const* xb, __m256 (*acc)[NH]) {
   const PanelBlockQ6_K& p = panel[b];
   const __m256i nibble = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
-  const __m256i low16 = _mm256_set1_epi32(0x0000FFFF), high16 = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
   __m256i isum[MR][NH];
 #pragma GCC unroll 8
   for (int t = 0; t < MR; ++t) {
@@ -205,8 +154,8 @@ __attribute__((always_inline)) inline void block_q6_k(const PanelBlockQ6_K* pane
     for (int h = 0; h < NH; ++h) {
       scales[h] = _mm256_cvtepi8_epi16(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.scales[s][kHalfRows * (h0 + h)])));
-      scale_lo[h] = _mm256_or_si256(_mm256_and_si256(scales[h], low16), _mm256_slli_epi32(scales[h], 16));
-      scale_hi[h] = _mm256_or_si256(_mm256_srli_epi32(scales[h], 16), _mm256_and_si256(scales[h], high16));
+      scale_lo[h] = pair_first_doubled(scales[h]);
+      scale_hi[h] = pair_second_doubled(scales[h]);
     }
 #pragma GCC unroll 2
     for (int g0 = 0; g0 < 4; g0 += 2) {
@@ -270,7 +219,7 @@ __attribute__((always_inline)) inline void block_q6_k(const PanelBlockQ6_K* pane
   }
 }
 
-// ---- The driver --------------------------------------------------------------------
+// ---- The formats (k_panel_avx2.h) -------------------------------------------------
 
 struct Q4KFormat {
   using Panel = PanelBlockQ4_K;
@@ -297,75 +246,6 @@ struct Q6KFormat {
   }
 };
 
-// Tokens [t0, t0 + MR) against halves [h0, h0 + NH) of the panel of rows
-// [r0, r0 + rows); writes only the rows that exist.
-template <class F, int MR, int NH>
-__attribute__((always_inline)) inline void tile(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb,
-                                                int64_t t0, int64_t r0, int h0, int rows) {
-  __m256 acc[MR][NH];
-  const uint8_t* x_rows[MR];
-#pragma GCC unroll 8
-  for (int t = 0; t < MR; ++t) {
-    x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
-#pragma GCC unroll 2
-    for (int h = 0; h < NH; ++h) acc[t][h] = _mm256_setzero_ps();
-  }
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* xb[MR];
-#pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) xb[t] = x_block(x_rows[t], b);
-    F::template block<MR, NH>(panel, b, h0, xb, acc);
-  }
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h) {
-    const int first = kHalfRows * (h0 + h);
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows - first), lane);
-#pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) _mm256_maskstore_ps(a.y + (t0 + t) * a.ldy + r0 + first, mask, acc[t][h]);
-  }
-}
-
-template <class F>
-void token_strip(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0,
-                 int h0, int rows) {
-  constexpr int kMR = F::kMR;
-  int64_t t = t0;
-  for (; t + kMR <= t1; t += kMR) tile<F, kMR, 1>(a, panel, nb, t, r0, h0, rows);
-  switch (t1 - t) {
-    case 1: tile<F, 1, 1>(a, panel, nb, t, r0, h0, rows); break;
-    case 2: if constexpr (kMR > 2) tile<F, 2, 1>(a, panel, nb, t, r0, h0, rows); break;
-    case 3: if constexpr (kMR > 3) tile<F, 3, 1>(a, panel, nb, t, r0, h0, rows); break;
-    default: break;
-  }
-  static_assert(kMR <= 4, "the remainder switch covers 1..3");
-}
-
-// Rows [r_begin, r_end) (r_begin a multiple of 16) for all tokens; panel k of
-// the packed weight starts at super-block k * nb. Decode takes both halves of
-// a panel in one pass (one sequential stream); prefill a half at a time.
-template <class F>
-void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
-  const int64_t nb = a.cols / kQK_K;
-  const auto* packed = reinterpret_cast<const typename F::Panel*>(a.w);
-  for (int64_t r0 = r_begin; r0 < r_end; r0 += kKPanelRows) {
-    const auto* panel = packed + (r0 / kKPanelRows) * nb;
-    const int rows = static_cast<int>(std::min<int64_t>(kKPanelRows, r_end - r0));
-    if (a.T == 1) {
-      if (rows > kHalfRows) {
-        tile<F, 1, 2>(a, panel, nb, 0, r0, 0, rows);
-      } else {
-        tile<F, 1, 1>(a, panel, nb, 0, r0, 0, rows);
-      }
-      continue;
-    }
-    for (int64_t tc = 0; tc < a.T; tc += kTokenChunk) {
-      const int64_t tc_end = std::min(a.T, tc + kTokenChunk);
-      for (int h = 0; h < 2 && kHalfRows * h < rows; ++h) token_strip<F>(a, panel, nb, tc, tc_end, r0, h, rows);
-    }
-  }
-}
-
 }  // namespace
 
 MatmulKernel avx2_k_panel_kernel(GgmlType type) {
@@ -373,7 +253,7 @@ MatmulKernel avx2_k_panel_kernel(GgmlType type) {
     case GgmlType::Q4_K: return gemm_prepacked<Q4KFormat>;
     case GgmlType::Q5_K: return gemm_prepacked<Q5KFormat>;
     case GgmlType::Q6_K: return gemm_prepacked<Q6KFormat>;
-    default: return nullptr;
+    default: return avx2_low_bit_k_panel_kernel(type);
   }
 }
 

@@ -1,6 +1,6 @@
 // The same bytes on every CPU (issue #21): for the 256-element weight types
 // (the k-quants and IQ4_XS), the AVX-512 kernels (as stored and prepacked),
-// the AVX2 kernels (as stored and, for Q4_K / Q5_K / Q6_K, prepacked) and
+// the AVX2 kernels (as stored and prepacked) and
 // the scalar reference give bitwise equal outputs, at
 // decode (T = 1) and prefill shapes, for odd row counts (partial panels) and
 // several block counts. Integer block dot products are exact; what this

@@ -224,8 +224,8 @@ TEST(MatmulTest, Avx2PackingCoversTypesWithPackedKernel) {
   std::mt19937 rng(5);
   ThreadPool pool(2);
   PathGuard path(KernelPath::kAvx2Packed);
-  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K,
-                        GgmlType::Q6_K}) {
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K,
+                        GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS}) {
     const auto w = random_weights(rng, type, 40, 512);  // 3 panels, the last one partial
     const PackedWeight packed = pack_weight_cpu(pool, w.view);
     ASSERT_FALSE(packed.empty()) << ggml_type_name(type);
@@ -242,9 +242,9 @@ TEST(MatmulTest, PackingSkipsTypesWithoutPackedKernel) {
     EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
   }
   {
-    // AVX-512 off: only the Q4_0 / Q4_1 / Q8_0 and Q4_K / Q5_K / Q6_K panels have an AVX2 kernel.
+    // AVX-512 off: the 32-element types but Q4_0 / Q4_1 / Q8_0 have no AVX2 panel kernel.
     PathGuard path(KernelPath::kAvx2);
-    for (GgmlType type : {GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS, GgmlType::Q5_0}) {
+    for (GgmlType type : {GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::IQ4_NL}) {
       const auto w = random_weights(rng, type, 16, 256);
       EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
     }
