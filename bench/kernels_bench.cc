@@ -107,12 +107,16 @@ BENCHMARK_CAPTURE(BM_Matmul, Q4_K_8192x2048, GgmlType::Q4_K, 8192, 2048, false)-
 BENCHMARK_CAPTURE(BM_Matmul, Q4_K_8192x2048_prepacked, GgmlType::Q4_K, 8192, 2048, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q5_K_8192x2048, GgmlType::Q5_K, 8192, 2048, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q5_K_8192x2048_prepacked, GgmlType::Q5_K, 8192, 2048, true)->Apply(matmul_args);
+// And at the down projection's shape (2048 x 8192: 8192-element rows, 32 super-blocks each).
+BENCHMARK_CAPTURE(BM_Matmul, Q4_K_2048x8192, GgmlType::Q4_K, 2048, 8192, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q4_K_2048x8192_prepacked, GgmlType::Q4_K, 2048, 8192, true)->Apply(matmul_args);
 // Q6_K: the FFN down projections of a Q4_K_M file (2048 x 8192).
 BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192, GgmlType::Q6_K, 2048, 8192, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192_prepacked, GgmlType::Q6_K, 2048, 8192, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q8_0_49152x576_prepacked, GgmlType::Q8_0, 49152, 576, true)->Apply(matmul_args);
 // The other types of the common files at the same FFN shape: Q3_K (Q3_K_M), Q2_K, IQ4_XS.
-// As stored they run the AVX2 kernels (the AVX-512 path's fallback), prepacked the VNNI ones.
+// As stored they run the AVX2 kernels (the AVX-512 path's fallback); prepacked the VNNI
+// ones, or with NUCLEUS_NO_AVX512=1 the AVX2 panel kernels.
 BENCHMARK_CAPTURE(BM_Matmul, Q3_K_8192x2048, GgmlType::Q3_K, 8192, 2048, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q3_K_8192x2048_prepacked, GgmlType::Q3_K, 8192, 2048, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q2_K_8192x2048, GgmlType::Q2_K, 8192, 2048, false)->Apply(matmul_args);
