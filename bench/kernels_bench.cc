@@ -131,6 +131,28 @@ BENCHMARK_CAPTURE(BM_Matmul, Q5_1_8192x2048_prepacked, GgmlType::Q5_1, 8192, 204
 BENCHMARK_CAPTURE(BM_Matmul, IQ4_NL_8192x2048, GgmlType::IQ4_NL, 8192, 2048, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, IQ4_NL_8192x2048_prepacked, GgmlType::IQ4_NL, 8192, 2048, true)->Apply(matmul_args);
 
+// Packing at load (pack_weight_cpu): what a weight's panels cost once, on the
+// path that is enabled (NUCLEUS_NO_AVX512=1: the AVX2 one's types).
+void BM_PackWeight(benchmark::State& state, GgmlType type, int64_t rows, int64_t cols) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  const auto bytes = random_weight_bytes(type, rows, cols);
+  const WeightView w{type, bytes.data(), rows, cols, ggml_row_size(type, cols)};
+  for (auto _ : state) {
+    PackedWeight packed = pack_weight_cpu(pool, w);
+    if (packed.empty()) {
+      state.SkipWithError("no prepacked kernel for this type on this path");
+      return;
+    }
+    benchmark::DoNotOptimize(packed.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes.size()) / 1e9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK_CAPTURE(BM_PackWeight, Q4_K_8192x2048, GgmlType::Q4_K, 8192, 2048)
+    ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_PackWeight, Q6_K_2048x8192, GgmlType::Q6_K, 2048, 8192)
+    ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // The machine's read bandwidth on all threads (STREAM-like, kernels/read_bandwidth.h):
 // the ceiling of memory-bound decode. The T:1 matmuls above read their weights
 // once per call; their GB/s over this figure is how close decode comes to it.
