@@ -28,7 +28,8 @@
 // 16-element sums. acc = 0; for b in order: acc = fma(d_w * d_x, float(isum), acc).
 // Q5_K (PanelBlockQ5_K) is Q4_K's panel plus one register of fifth bits per
 // sub-block, merged into the nibbles with one shift, AND and ternary-logic op.
-// The AVX2 kernels (k_quant_avx2.h) and the scalar reference (matmul_scalar.cc)
+// The AVX2 kernels (k_quant_avx2.h as stored, matmul_k_panel_avx2.cc prepacked)
+// and the scalar reference (matmul_scalar.cc)
 // do the same float operations in the same order: all paths agree bitwise.
 #if defined(__GNUC__) && !defined(__clang__)  // see matmul_q_avx512.cc
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
