@@ -10,8 +10,9 @@
 // (<= 4 * 2 * 7 * 127 = 7112), then madd multiplies them by that half's
 // scale. Q2_K's mins and Q3_K's -4 offset meet the token's 16-element sums.
 // IQ4_XS: a nibble becomes its signed kIq4nlValues entry with one pshufb;
-// maddubs takes |w| and x with w's sign (pairs <= 2 * 127 * 127 = 32258, no
-// saturation) and each pair sum is multiplied by the sub-block scale by madd.
+// maddubs takes |w| and x with w's sign (x is in [-127, 127], quantize_act.cc,
+// so negating it never wraps; pairs <= 2 * 127 * 127 = 32258, no saturation)
+// and each pair sum is multiplied by the sub-block scale by madd.
 #include <immintrin.h>
 
 #include <type_traits>
