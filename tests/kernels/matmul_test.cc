@@ -203,7 +203,7 @@ TEST(MatmulTest, PrepackedEqualsRepackedPerCall) {
 // The types with a packed kernel are packed (so the kAvx512Packed path of the
 // tests above runs that kernel), to exactly the size the kernel reads.
 TEST(MatmulTest, PackingCoversTypesWithPackedKernel) {
-  if (!cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  if (!cpu::avx512_enabled()) GTEST_SKIP() << "AVX-512 VNNI absent on this CPU or disabled (NUCLEUS_NO_AVX512=1)";
   std::mt19937 rng(4);
   ThreadPool pool(2);
   for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q5_1,
