@@ -84,44 +84,51 @@ __attribute__((always_inline)) inline void prefetch_part(const Panel* panel, int
 }
 
 // Tokens [t0, t0 + MR) against halves [h0, h0 + NH) of the panel of rows
-// [r0, r0 + rows); writes only the rows that exist.
+// [r0, r0 + rows), super-blocks [b0, b1); writes only the rows that exist.
+// For b0 > 0 the accumulators continue from what the tile of [.., b0) stored
+// in y: a float stored and loaded back is the same float, so splitting the
+// super-blocks into ranges leaves every output's sequence of FMAs unchanged.
 template <class F, int MR, int NH>
-__attribute__((always_inline)) inline void tile(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb,
-                                                int64_t t0, int64_t r0, int h0, int rows) {
+__attribute__((always_inline)) inline void tile(const MatmulArgs& a, const typename F::Panel* panel, int64_t b0,
+                                                int64_t b1, int64_t t0, int64_t r0, int h0, int rows) {
   __m256 acc[MR][NH];
+  __m256i mask[NH];
   const uint8_t* x_rows[MR];
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h) mask[h] = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows - kHalfRows * (h0 + h)), lane);
 #pragma GCC unroll 8
   for (int t = 0; t < MR; ++t) {
     x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
 #pragma GCC unroll 2
-    for (int h = 0; h < NH; ++h) acc[t][h] = _mm256_setzero_ps();
+    for (int h = 0; h < NH; ++h) {
+      acc[t][h] = b0 == 0 ? _mm256_setzero_ps()
+                          : _mm256_maskload_ps(a.y + (t0 + t) * a.ldy + r0 + kHalfRows * (h0 + h), mask[h]);
+    }
   }
-  for (int64_t b = 0; b < nb; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     const uint8_t* xb[MR];
 #pragma GCC unroll 8
     for (int t = 0; t < MR; ++t) xb[t] = x_block(x_rows[t], b);
     F::template block<MR, NH>(panel, b, h0, xb, acc);
   }
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 #pragma GCC unroll 2
   for (int h = 0; h < NH; ++h) {
-    const int first = kHalfRows * (h0 + h);
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows - first), lane);
 #pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) _mm256_maskstore_ps(a.y + (t0 + t) * a.ldy + r0 + first, mask, acc[t][h]);
+    for (int t = 0; t < MR; ++t) _mm256_maskstore_ps(a.y + (t0 + t) * a.ldy + r0 + kHalfRows * (h0 + h), mask[h], acc[t][h]);
   }
 }
 
 template <class F>
-void token_strip(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0,
-                 int h0, int rows) {
+void token_strip(const MatmulArgs& a, const typename F::Panel* panel, int64_t b0, int64_t b1, int64_t t0, int64_t t1,
+                 int64_t r0, int h0, int rows) {
   constexpr int kMR = F::kMR;
   int64_t t = t0;
-  for (; t + kMR <= t1; t += kMR) tile<F, kMR, 1>(a, panel, nb, t, r0, h0, rows);
+  for (; t + kMR <= t1; t += kMR) tile<F, kMR, 1>(a, panel, b0, b1, t, r0, h0, rows);
   switch (t1 - t) {
-    case 1: tile<F, 1, 1>(a, panel, nb, t, r0, h0, rows); break;
-    case 2: if constexpr (kMR > 2) tile<F, 2, 1>(a, panel, nb, t, r0, h0, rows); break;
-    case 3: if constexpr (kMR > 3) tile<F, 3, 1>(a, panel, nb, t, r0, h0, rows); break;
+    case 1: tile<F, 1, 1>(a, panel, b0, b1, t, r0, h0, rows); break;
+    case 2: if constexpr (kMR > 2) tile<F, 2, 1>(a, panel, b0, b1, t, r0, h0, rows); break;
+    case 3: if constexpr (kMR > 3) tile<F, 3, 1>(a, panel, b0, b1, t, r0, h0, rows); break;
     default: break;
   }
   static_assert(kMR <= 4, "the remainder switch covers 1..3");
@@ -129,9 +136,13 @@ void token_strip(const MatmulArgs& a, const typename F::Panel* panel, int64_t nb
 
 // Rows [r_begin, r_end) (r_begin a multiple of 16) for all tokens; panel k of
 // the packed weight starts at super-block k * nb. Decode takes both halves of
-// a panel in one pass (one sequential stream); prefill a half at a time.
+// a panel in one pass (one sequential stream). Prefill takes a half at a
+// time, kBlockChunk super-blocks at a time: that part of the panel (~19 KB)
+// stays in L1 while every token tile of the chunk passes, where a whole
+// panel of long rows (76 KB for 8192 columns of Q4_K) would come from L2.
 template <class F>
 void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  constexpr int64_t kBlockChunk = 8;
   const int64_t nb = a.cols / kQK_K;
   const auto* packed = reinterpret_cast<const typename F::Panel*>(a.w);
   for (int64_t r0 = r_begin; r0 < r_end; r0 += kKPanelRows) {
@@ -139,15 +150,18 @@ void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
     const int rows = static_cast<int>(std::min<int64_t>(kKPanelRows, r_end - r0));
     if (a.T == 1) {
       if (rows > kHalfRows) {
-        tile<F, 1, 2>(a, panel, nb, 0, r0, 0, rows);
+        tile<F, 1, 2>(a, panel, 0, nb, 0, r0, 0, rows);
       } else {
-        tile<F, 1, 1>(a, panel, nb, 0, r0, 0, rows);
+        tile<F, 1, 1>(a, panel, 0, nb, 0, r0, 0, rows);
       }
       continue;
     }
     for (int64_t tc = 0; tc < a.T; tc += kTokenChunk) {
       const int64_t tc_end = std::min(a.T, tc + kTokenChunk);
-      for (int h = 0; h < 2 && kHalfRows * h < rows; ++h) token_strip<F>(a, panel, nb, tc, tc_end, r0, h, rows);
+      for (int64_t b0 = 0; b0 < nb; b0 += kBlockChunk) {
+        const int64_t b1 = std::min(nb, b0 + kBlockChunk);
+        for (int h = 0; h < 2 && kHalfRows * h < rows; ++h) token_strip<F>(a, panel, b0, b1, tc, tc_end, r0, h, rows);
+      }
     }
   }
 }
