@@ -73,7 +73,7 @@ void BM_Matmul(benchmark::State& state, GgmlType type, int64_t rows, int64_t col
   if (prepack) {
     packed = pack_weight_cpu(pool, w);
     if (packed.empty()) {
-      state.SkipWithError("no prepacked kernel on this CPU (AVX-512 VNNI)");
+      state.SkipWithError("no prepacked kernel for this type on this path");
       return;
     }
     w.cpu_packed = packed.data();
@@ -107,12 +107,18 @@ BENCHMARK_CAPTURE(BM_Matmul, Q4_K_8192x2048, GgmlType::Q4_K, 8192, 2048, false)-
 BENCHMARK_CAPTURE(BM_Matmul, Q4_K_8192x2048_prepacked, GgmlType::Q4_K, 8192, 2048, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q5_K_8192x2048, GgmlType::Q5_K, 8192, 2048, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q5_K_8192x2048_prepacked, GgmlType::Q5_K, 8192, 2048, true)->Apply(matmul_args);
+// And at the down projection's shape (2048 x 8192: 8192-element rows, 32 super-blocks each).
+BENCHMARK_CAPTURE(BM_Matmul, Q4_K_2048x8192, GgmlType::Q4_K, 2048, 8192, false)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q4_K_2048x8192_prepacked, GgmlType::Q4_K, 2048, 8192, true)->Apply(matmul_args);
 // Q6_K: the FFN down projections of a Q4_K_M file (2048 x 8192).
 BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192, GgmlType::Q6_K, 2048, 8192, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q6_K_2048x8192_prepacked, GgmlType::Q6_K, 2048, 8192, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q8_0_49152x576_prepacked, GgmlType::Q8_0, 49152, 576, true)->Apply(matmul_args);
+// Q6_K with short rows and many of them: the tied LM head of a Q4_K_M file (Llama-3.2-1B: 128256 x 2048), a quarter of it.
+BENCHMARK_CAPTURE(BM_Matmul, Q6_K_32768x2048_prepacked, GgmlType::Q6_K, 32768, 2048, true)->Apply(matmul_args);
 // The other types of the common files at the same FFN shape: Q3_K (Q3_K_M), Q2_K, IQ4_XS.
-// As stored they run the AVX2 kernels (the AVX-512 path's fallback), prepacked the VNNI ones.
+// As stored they run the AVX2 kernels (the AVX-512 path's fallback); prepacked the VNNI
+// ones, or with NUCLEUS_NO_AVX512=1 the AVX2 panel kernels.
 BENCHMARK_CAPTURE(BM_Matmul, Q3_K_8192x2048, GgmlType::Q3_K, 8192, 2048, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q3_K_8192x2048_prepacked, GgmlType::Q3_K, 8192, 2048, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q2_K_8192x2048, GgmlType::Q2_K, 8192, 2048, false)->Apply(matmul_args);
@@ -126,6 +132,28 @@ BENCHMARK_CAPTURE(BM_Matmul, Q5_1_8192x2048, GgmlType::Q5_1, 8192, 2048, false)-
 BENCHMARK_CAPTURE(BM_Matmul, Q5_1_8192x2048_prepacked, GgmlType::Q5_1, 8192, 2048, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, IQ4_NL_8192x2048, GgmlType::IQ4_NL, 8192, 2048, false)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, IQ4_NL_8192x2048_prepacked, GgmlType::IQ4_NL, 8192, 2048, true)->Apply(matmul_args);
+
+// Packing at load (pack_weight_cpu): what a weight's panels cost once, on the
+// path that is enabled (NUCLEUS_NO_AVX512=1: the AVX2 one's types).
+void BM_PackWeight(benchmark::State& state, GgmlType type, int64_t rows, int64_t cols) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  const auto bytes = random_weight_bytes(type, rows, cols);
+  const WeightView w{type, bytes.data(), rows, cols, ggml_row_size(type, cols)};
+  for (auto _ : state) {
+    PackedWeight packed = pack_weight_cpu(pool, w);
+    if (packed.empty()) {
+      state.SkipWithError("no prepacked kernel for this type on this path");
+      return;
+    }
+    benchmark::DoNotOptimize(packed.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes.size()) / 1e9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK_CAPTURE(BM_PackWeight, Q4_K_8192x2048, GgmlType::Q4_K, 8192, 2048)
+    ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_PackWeight, Q6_K_2048x8192, GgmlType::Q6_K, 2048, 8192)
+    ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The machine's read bandwidth on all threads (STREAM-like, kernels/read_bandwidth.h):
 // the ceiling of memory-bound decode. The T:1 matmuls above read their weights

@@ -5,7 +5,8 @@
 // same order: a fixed 8-lane reduction tree (emulated in scalar code,
 // vec_math_scalar.h), explicit FMAs where the vector code fuses (the project
 // builds with -ffp-contract=off), one exp polynomial; Q4_0 / Q4_1 / Q8_0 in
-// the AVX-512 VNNI order (q_panel.h). So logits are bitwise the same on every
+// the AVX-512 VNNI order (q_panel.h), the 256-element types with one exact
+// integer sum per super-block then FMAs (k_panel.h). So logits are bitwise the same on every
 // CPU (tests/kernels/cross_path_test.cc), not only within one (kernels/ops.h,
 // batch invariance); the server's system_fingerprint names this class.
 #pragma once

@@ -1,7 +1,8 @@
 // AVX-512 VNNI kernels for Q4_K, Q5_K and Q6_K weights, prepacked at load
 // (packed_weight.h), against ActBlockQ8K activations.
 //
-// Layout: as matmul_q_avx512.cc, a panel is 16 weight rows, one row per 32-bit
+// Layout (k_panel.h, packed by its portable packer, which the AVX2 path's
+// kernels read too): as matmul_q_avx512.cc, a panel is 16 weight rows, one row per 32-bit
 // lane. Each 256-element super-block of a panel is repacked once into a
 // PanelBlockQ4_K: per 32-element sub-block j, 4 registers whose lane r holds 4
 // bytes of row r, byte i of register g carrying element 4g + i in its low
@@ -27,7 +28,8 @@
 // 16-element sums. acc = 0; for b in order: acc = fma(d_w * d_x, float(isum), acc).
 // Q5_K (PanelBlockQ5_K) is Q4_K's panel plus one register of fifth bits per
 // sub-block, merged into the nibbles with one shift, AND and ternary-logic op.
-// The AVX2 kernels (k_quant_avx2.h) and the scalar reference (matmul_scalar.cc)
+// The AVX2 kernels (k_quant_avx2.h as stored, matmul_k_panel_avx2.cc prepacked)
+// and the scalar reference (matmul_scalar.cc)
 // do the same float operations in the same order: all paths agree bitwise.
 #if defined(__GNUC__) && !defined(__clang__)  // see matmul_q_avx512.cc
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -38,6 +40,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/cpu/k_panel.h"
 #include "kernels/cpu/k_panel_avx512.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
@@ -46,60 +49,7 @@
 namespace nucleus::kernels::cpu {
 namespace {
 
-struct PanelBlockQ4_K {
-  uint8_t q[8][4][64];    // [sub-block][register][lane r * 4 + i]
-  uint8_t scales[8][16];  // [sub-block][row]
-  uint8_t mins[8][16];
-  uint16_t d[kPanel];
-  uint16_t dmin[kPanel];
-};
-static_assert(sizeof(PanelBlockQ4_K) == 37 * 64);
-
-// Q4_K's panel and the fifth bits: byte i of lane r of qh[j] holds, in bit g,
-// the fifth bit of element 4g + i of sub-block j and, in bit 4 + g, that of
-// element 16 + 4g + i (the elements of q[j][g]'s byte i).
-struct PanelBlockQ5_K {
-  uint8_t q[8][4][64];
-  uint8_t qh[8][64];
-  uint8_t scales[8][16];
-  uint8_t mins[8][16];
-  uint16_t d[kPanel];
-  uint16_t dmin[kPanel];
-};
-static_assert(sizeof(PanelBlockQ5_K) == 45 * 64);
-
-// Super-blocks [0, nb) of rows [r0, r0 + n) (n <= 16; missing rows are zero).
-// Block is BlockQ4_K with Panel PanelBlockQ4_K, or BlockQ5_K with PanelBlockQ5_K.
-template <class Block, class Panel>
-void pack_panel_q45_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
-  constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
-  for (int64_t b = 0; b < nb; ++b) {
-    Panel& p = out[b];
-    std::memset(&p, 0, sizeof p);
-    for (int r = 0; r < n; ++r) {
-      const auto blk = load_block<Block>(w + (r0 + r) * w_row_bytes + b * sizeof(Block));
-      p.d[r] = blk.d;
-      p.dmin[r] = blk.dmin;
-      for (int j = 0; j < 8; ++j) {
-        int scale, min;
-        q4_k_scale_min(j, blk.scales, &scale, &min);
-        p.scales[j][r] = static_cast<uint8_t>(scale);
-        p.mins[j][r] = static_cast<uint8_t>(min);
-        // Sub-block j is nibble (j & 1) of bytes 32 * (j / 2) .. + 31.
-        const uint8_t* q = blk.qs + 32 * (j / 2);
-        const int shift = 4 * (j & 1);
-        for (int k = 0; k < 16; ++k) {
-          const int lo = (q[k] >> shift) & 0xF, hi = (q[k + 16] >> shift) & 0xF;
-          p.q[j][k / 4][4 * r + k % 4] = static_cast<uint8_t>(lo | (hi << 4));
-          if constexpr (kFifthBit) {  // bit j of qh[l] belongs to element 32 * j + l
-            const int bit_lo = (blk.qh[k] >> j) & 1, bit_hi = (blk.qh[k + 16] >> j) & 1;
-            p.qh[j][4 * r + k % 4] |= static_cast<uint8_t>((bit_lo << (k / 4)) | (bit_hi << (4 + k / 4)));
-          }
-        }
-      }
-    }
-  }
-}
+static_assert(kPanel == kKPanelRows, "the panel layout of k_panel.h is one panel per ZMM register");
 
 // (l & 0x0F) | high, bytewise; high holds bits 4..5 at most.
 inline __m512i low_nibble_or(__m512i l, __m512i high) {
@@ -189,54 +139,6 @@ __attribute__((always_inline)) inline void tile_q45_k(const MatmulArgs& a, const
   for (int t = 0; t < MR; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.ldy + r0, live, acc[t]);
 }
 
-struct PanelBlockQ6_K {
-  uint8_t ql[8][4][64];     // [group][register][lane r * 4 + i]: element 4g + i low nibble, 16 + 4g + i high
-  uint8_t qh[4][4][64];     // [group pair][register][lane r * 4 + i]: 2 bits each for elements 4g + i, 16 + 4g + i
-                            // of the pair's first group (bits 0..3), then of its second (bits 4..7)
-  int8_t scales[8][16][2];  // [group][row][half]
-  uint16_t d[kPanel];
-  uint8_t pad[32];          // a whole number of cache lines
-};
-static_assert(sizeof(PanelBlockQ6_K) == 53 * 64);
-
-// The 256 values 0..63 of a Q6_K super-block (stored value + 32), in element order.
-void unpack_q6_k(const BlockQ6_K& blk, uint8_t* q) {
-  for (int h = 0; h < 2; ++h) {
-    const uint8_t* ql = blk.ql + 64 * h;
-    const uint8_t* qh = blk.qh + 32 * h;
-    uint8_t* y = q + 128 * h;
-    for (int l = 0; l < 32; ++l) {
-      y[l] = static_cast<uint8_t>((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4));
-      y[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
-      y[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-      y[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
-    }
-  }
-}
-
-void pack_panel_q6_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockQ6_K* out) {
-  for (int64_t b = 0; b < nb; ++b) {
-    PanelBlockQ6_K& p = out[b];
-    std::memset(&p, 0, sizeof p);
-    for (int r = 0; r < n; ++r) {
-      const auto blk = load_block<BlockQ6_K>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockQ6_K));
-      p.d[r] = blk.d;
-      uint8_t q[kQK_K];
-      unpack_q6_k(blk, q);
-      for (int s = 0; s < 8; ++s) {
-        for (int k = 0; k < 16; ++k) {
-          const int lo = q[32 * s + k], hi = q[32 * s + 16 + k];
-          uint8_t* byte = &p.ql[s][k / 4][4 * r + k % 4];
-          *byte = static_cast<uint8_t>((lo & 0xF) | ((hi & 0xF) << 4));
-          const int high_bits = (lo >> 4) | ((hi >> 4) << 2);
-          p.qh[s / 2][k / 4][4 * r + k % 4] |= static_cast<uint8_t>(high_bits << (4 * (s % 2)));
-        }
-      }
-      for (int j = 0; j < 16; ++j) p.scales[j / 2][r][j % 2] = blk.scales[j];
-    }
-  }
-}
-
 // Bits 4..5 of every byte from h (already shifted there) over the low nibble of l.
 inline __m512i six_bits(__m512i l, __m512i h_shifted) {
   return low_nibble_or(l, _mm512_and_si512(h_shifted, _mm512_set1_epi8(0x30)));
@@ -319,14 +221,11 @@ __attribute__((always_inline)) inline void tile_q6_k(const MatmulArgs& a, const 
   for (int t = 0; t < MR; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.ldy + r0, live, acc[t]);
 }
 
-// One k-quant format: its panel block, packer and tile.
+// One k-quant format: its panel block and tile.
 template <class Block, class PanelBlock>
 struct Q45KFormat {
   static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlock;
-  static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
-    pack_panel_q45_k<Block, Panel>(w, w_row_bytes, r0, n, nb, out);
-  }
   template <int MR>
   static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
     tile_q45_k<MR, Panel>(a, panel, nb, t0, r0, live);
@@ -338,9 +237,6 @@ using Q5KFormat = Q45KFormat<BlockQ5_K, PanelBlockQ5_K>;
 struct Q6KFormat {
   static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlockQ6_K;
-  static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
-    pack_panel_q6_k(w, w_row_bytes, r0, n, nb, out);
-  }
   template <int MR>
   static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
     tile_q6_k<MR>(a, panel, nb, t0, r0, live);
@@ -358,23 +254,16 @@ MatmulKernel avx512_k_prepacked_kernel(GgmlType type) {
   }
 }
 
+// The k-quant panels are packed by the portable packer of k_panel.h (the AVX2 path's too).
 size_t avx512_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
-  switch (type) {
-    case GgmlType::Q4_K: return packed_bytes<Q4KFormat>(rows, cols);
-    case GgmlType::Q5_K: return packed_bytes<Q5KFormat>(rows, cols);
-    case GgmlType::Q6_K: return packed_bytes<Q6KFormat>(rows, cols);
-    default: return avx512_low_bit_k_packed_bytes(type, rows, cols);
-  }
+  if (has_k_panel_layout(type)) return k_panel_bytes(type, rows, cols);
+  return avx512_low_bit_k_packed_bytes(type, rows, cols);
 }
 
 void avx512_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
                         int64_t r_begin, int64_t r_end, uint8_t* out) {
-  switch (type) {
-    case GgmlType::Q4_K: return pack_rows<Q4KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    case GgmlType::Q5_K: return pack_rows<Q5KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    case GgmlType::Q6_K: return pack_rows<Q6KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    default: return avx512_low_bit_k_pack_rows(type, w, w_row_bytes, rows, cols, r_begin, r_end, out);
-  }
+  if (has_k_panel_layout(type)) return k_panel_pack_rows(type, w, w_row_bytes, rows, cols, r_begin, r_end, out);
+  avx512_low_bit_k_pack_rows(type, w, w_row_bytes, rows, cols, r_begin, r_end, out);
 }
 
 }  // namespace nucleus::kernels::cpu

@@ -30,6 +30,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/cpu/k_panel.h"
 #include "kernels/cpu/k_panel_avx512.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
@@ -37,74 +38,7 @@
 namespace nucleus::kernels::cpu {
 namespace {
 
-struct PanelBlockQ2_K {
-  uint8_t low[8][2][64];      // [group][register][lane r * 4 + i]
-  uint8_t scales[8][16][2];   // [group][row][half]: scale in the low nibble, min in the high (as stored)
-  uint16_t d[kPanel];
-  uint16_t dmin[kPanel];
-};
-static_assert(sizeof(PanelBlockQ2_K) == 21 * 64);
-
-struct PanelBlockQ3_K {
-  uint8_t low[8][2][64];
-  uint8_t high[8][64];       // [group][lane r * 4 + i]: bit g is the third bit of element 4 g + i
-  int8_t scales[8][16][2];   // [group][row][half], -32..31
-  uint16_t d[kPanel];
-  uint8_t pad[32];           // a whole number of cache lines
-};
-static_assert(sizeof(PanelBlockQ3_K) == 29 * 64);
-
-// Element e's low 2 bits in Q2_K / Q3_K order (matmul_scalar.cc's low2).
-inline int low2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
-
-// The low-bit planes of one row: v[256] unsigned values (bits 0..1, and bit 2 for Q3_K).
-template <class Panel>
-void pack_low_bits(const uint8_t* v, int r, Panel& p) {
-  for (int s = 0; s < 8; ++s) {
-    for (int g = 0; g < 8; ++g) {
-      for (int i = 0; i < 4; ++i) {
-        const int value = v[32 * s + 4 * g + i];
-        p.low[s][g / 4][4 * r + i] |= static_cast<uint8_t>((value & 3) << (2 * (g % 4)));
-        if constexpr (std::is_same_v<Panel, PanelBlockQ3_K>) {
-          p.high[s][4 * r + i] |= static_cast<uint8_t>(((value >> 2) & 1) << g);
-        }
-      }
-    }
-  }
-}
-
-void pack_panel_q2_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockQ2_K* out) {
-  for (int64_t b = 0; b < nb; ++b) {
-    PanelBlockQ2_K& p = out[b];
-    std::memset(&p, 0, sizeof p);
-    for (int r = 0; r < n; ++r) {
-      const auto blk = load_block<BlockQ2_K>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockQ2_K));
-      p.d[r] = blk.d;
-      p.dmin[r] = blk.dmin;
-      uint8_t v[kQK_K];
-      for (int e = 0; e < kQK_K; ++e) v[e] = static_cast<uint8_t>(low2(blk.qs, e));
-      pack_low_bits(v, r, p);
-      for (int g = 0; g < 16; ++g) p.scales[g / 2][r][g % 2] = blk.scales[g];
-    }
-  }
-}
-
-void pack_panel_q3_k(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockQ3_K* out) {
-  for (int64_t b = 0; b < nb; ++b) {
-    PanelBlockQ3_K& p = out[b];
-    std::memset(&p, 0, sizeof p);
-    for (int r = 0; r < n; ++r) {
-      const auto blk = load_block<BlockQ3_K>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockQ3_K));
-      p.d[r] = blk.d;
-      uint8_t v[kQK_K];  // stored value + 4: the low bits with the hmask bit as bit 2
-      for (int e = 0; e < kQK_K; ++e) v[e] = static_cast<uint8_t>(low2(blk.qs, e) | (((blk.hmask[e % 32] >> (e / 32)) & 1) << 2));
-      pack_low_bits(v, r, p);
-      int scales[16];
-      q3_k_scales(blk.scales, scales);
-      for (int g = 0; g < 16; ++g) p.scales[g / 2][r][g % 2] = static_cast<int8_t>(scales[g]);
-    }
-  }
-}
+static_assert(kPanel == kKPanelRows, "the panel layout of k_panel.h is one panel per ZMM register");
 
 // Group s of a Q2_K / Q3_K panel block as 8 registers of unsigned bytes (see the top).
 template <class Panel>
@@ -199,29 +133,6 @@ __attribute__((always_inline)) inline void tile_q23_k(const MatmulArgs& a, const
   for (int t = 0; t < MR; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.ldy + r0, live, acc[t]);
 }
 
-struct PanelBlockIQ4_XS {
-  uint8_t q[8][4][64];    // [sub-block][register][lane r * 4 + i]: element 4g + i low nibble, 16 + 4g + i high
-  int8_t scales[8][16];   // [sub-block][row], -32..31
-  uint16_t d[kPanel];
-  uint8_t pad[32];        // a whole number of cache lines
-};
-static_assert(sizeof(PanelBlockIQ4_XS) == 35 * 64);
-
-void pack_panel_iq4_xs(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockIQ4_XS* out) {
-  for (int64_t b = 0; b < nb; ++b) {
-    PanelBlockIQ4_XS& p = out[b];
-    std::memset(&p, 0, sizeof p);
-    for (int r = 0; r < n; ++r) {
-      const auto blk = load_block<BlockIQ4_XS>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockIQ4_XS));
-      p.d[r] = blk.d;
-      for (int ib = 0; ib < 8; ++ib) {
-        p.scales[ib][r] = static_cast<int8_t>(iq4_xs_scale(blk.scales_l, blk.scales_h, ib));
-        for (int k = 0; k < 16; ++k) p.q[ib][k / 4][4 * r + k % 4] = blk.qs[16 * ib + k];
-      }
-    }
-  }
-}
-
 template <int MR>
 __attribute__((always_inline)) inline void tile_iq4_xs(const MatmulArgs& a, const PanelBlockIQ4_XS* panel, int64_t nb,
                                                        int64_t t0, int64_t r0, __mmask16 live) {
@@ -275,27 +186,21 @@ __attribute__((always_inline)) inline void tile_iq4_xs(const MatmulArgs& a, cons
   for (int t = 0; t < MR; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.ldy + r0, live, acc[t]);
 }
 
-template <class PanelBlock, void (*Pack)(const uint8_t*, size_t, int64_t, int, int64_t, PanelBlock*)>
+template <class PanelBlock>
 struct Q23KFormat {
   static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlock;
-  static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
-    Pack(w, w_row_bytes, r0, n, nb, out);
-  }
   template <int MR>
   static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
     tile_q23_k<MR, Panel>(a, panel, nb, t0, r0, live);
   }
 };
-using Q2KFormat = Q23KFormat<PanelBlockQ2_K, pack_panel_q2_k>;
-using Q3KFormat = Q23KFormat<PanelBlockQ3_K, pack_panel_q3_k>;
+using Q2KFormat = Q23KFormat<PanelBlockQ2_K>;
+using Q3KFormat = Q23KFormat<PanelBlockQ3_K>;
 
 struct IQ4XSFormat {
   static constexpr int64_t kBlockElems = kQK_K;
   using Panel = PanelBlockIQ4_XS;
-  static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
-    pack_panel_iq4_xs(w, w_row_bytes, r0, n, nb, out);
-  }
   template <int MR>
   static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
     tile_iq4_xs<MR>(a, panel, nb, t0, r0, live);
@@ -313,23 +218,15 @@ MatmulKernel avx512_low_bit_k_prepacked_kernel(GgmlType type) {
   }
 }
 
+// Q2_K, Q3_K and IQ4_XS are packed by the portable packer of k_panel.h
+// (avx512_k_packed_bytes / avx512_k_pack_rows take them there).
 size_t avx512_low_bit_k_packed_bytes(GgmlType type, int64_t rows, int64_t cols) {
-  switch (type) {
-    case GgmlType::Q2_K: return packed_bytes<Q2KFormat>(rows, cols);
-    case GgmlType::Q3_K: return packed_bytes<Q3KFormat>(rows, cols);
-    case GgmlType::IQ4_XS: return packed_bytes<IQ4XSFormat>(rows, cols);
-    default: return avx512_q5_packed_bytes(type, rows, cols);
-  }
+  return avx512_q5_packed_bytes(type, rows, cols);
 }
 
 void avx512_low_bit_k_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
                                 int64_t r_begin, int64_t r_end, uint8_t* out) {
-  switch (type) {
-    case GgmlType::Q2_K: return pack_rows<Q2KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    case GgmlType::Q3_K: return pack_rows<Q3KFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    case GgmlType::IQ4_XS: return pack_rows<IQ4XSFormat>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    default: return avx512_q5_pack_rows(type, w, w_row_bytes, rows, cols, r_begin, r_end, out);
-  }
+  avx512_q5_pack_rows(type, w, w_row_bytes, rows, cols, r_begin, r_end, out);
 }
 
 }  // namespace nucleus::kernels::cpu

@@ -74,6 +74,12 @@ MatmulKernel avx2_simple_quant_kernel(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1
 MatmulKernel avx2_q_panel_kernel(GgmlType type);
 MatmulKernel avx2_q_as_stored_kernel(GgmlType type);
 MatmulKernel avx2_k_quant_kernel(GgmlType type);       // Q4_K, Q5_K, Q6_K
+// The 256-element types in the panel layout of k_panel.h, packed at load
+// (args.w = the packed bytes): bitwise the results of avx2_k_quant_kernel and
+// avx2_low_bit_k_kernel on the weights as stored. Q4_K, Q5_K, Q6_K
+// (matmul_k_panel_avx2.cc), then Q2_K, Q3_K, IQ4_XS (matmul_k_low_bit_panel_avx2.cc).
+MatmulKernel avx2_k_panel_kernel(GgmlType type);
+MatmulKernel avx2_low_bit_k_panel_kernel(GgmlType type);
 MatmulKernel avx2_low_bit_k_kernel(GgmlType type);     // Q2_K, Q3_K, IQ4_XS
 
 }  // namespace nucleus::kernels::cpu

@@ -1,9 +1,10 @@
-// pack_weight_cpu: the AVX-512 (or, AVX2 only, the Q4_0 / Q4_1 / Q8_0) panel layout filled in parallel, one range of
-// whole panels per chunk.
+// pack_weight_cpu: the AVX-512 (or, AVX2 only, the Q4_0 / Q4_1 / Q8_0 and 256-element types') panel layout filled in
+// parallel, one range of whole panels per chunk.
 #include <algorithm>
 #include <new>
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/k_panel.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/q_panel.h"
 #include "kernels/packed_weight.h"
@@ -21,9 +22,13 @@ PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w) {
   PackedWeight packed;
   if (!cpu::avx2_enabled() || w.data == nullptr) return packed;
   // AVX-512 packs every type it has a packed kernel for; AVX2 only the
-  // Q4_0 / Q4_1 / Q8_0 panels (q_panel.h), with the portable packer.
+  // Q4_0 / Q4_1 / Q8_0 panels (q_panel.h) and the k-quant and IQ4_XS ones
+  // (k_panel.h), with the portable packers.
   const bool avx512 = cpu::avx512_enabled();
-  const size_t bytes = avx512 ? cpu::avx512_packed_bytes(w.type, w.rows, w.cols) : cpu::q_panel_bytes(w.type, w.rows, w.cols);
+  const bool k_panel = !avx512 && cpu::has_k_panel_layout(w.type);
+  const size_t bytes = avx512    ? cpu::avx512_packed_bytes(w.type, w.rows, w.cols)
+                       : k_panel ? cpu::k_panel_bytes(w.type, w.rows, w.cols)
+                                 : cpu::q_panel_bytes(w.type, w.rows, w.cols);
   if (bytes == 0) return packed;
   packed.data_.reset(static_cast<uint8_t*>(::operator new[](bytes, kAlignment)));
   packed.bytes_ = bytes;
@@ -34,6 +39,8 @@ PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w) {
     const int64_t r0 = p0 * kPanelRows, r1 = std::min(w.rows, p1 * kPanelRows);
     if (avx512) {
       cpu::avx512_pack_rows(w.type, src, w.row_bytes, w.rows, w.cols, r0, r1, out);
+    } else if (k_panel) {
+      cpu::k_panel_pack_rows(w.type, src, w.row_bytes, w.rows, w.cols, r0, r1, out);
     } else {
       cpu::q_panel_pack_rows(w.type, src, w.row_bytes, w.rows, w.cols, r0, r1, out);
     }

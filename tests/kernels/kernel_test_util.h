@@ -31,6 +31,7 @@ struct RandomWeights {
   kernels::WeightView view;
   std::vector<float> dequantized;  // [rows, cols] via dequantize_row
   kernels::PackedWeight packed;    // filled by view_for(kAvx512Packed, ...)
+  kernels::PackedWeight packed_avx2;  // filled by view_for(kAvx2Packed, ...): AVX2's packed types only
 };
 
 inline void put_fp16(uint8_t* p, float v) {
@@ -142,13 +143,14 @@ inline std::vector<bool> kernel_paths() {
 // The matmul kernel paths: AVX-512 (VNNI kernels for Q4_0 / Q4_1, AVX2 for
 // the rest), AVX-512 with weights prepacked (packed_weight.h: every quantized
 // type), AVX2 only, scalar only.
-enum class KernelPath { kAvx512, kAvx512Packed, kAvx2, kScalar };
+enum class KernelPath { kAvx512, kAvx512Packed, kAvx2, kAvx2Packed, kScalar };
 
 inline const char* path_name(KernelPath p) {
   switch (p) {
     case KernelPath::kAvx512: return "avx512";
     case KernelPath::kAvx512Packed: return "avx512-packed";
     case KernelPath::kAvx2: return "avx2";
+    case KernelPath::kAvx2Packed: return "avx2-packed";
     case KernelPath::kScalar: return "scalar";
   }
   return "?";
@@ -175,21 +177,27 @@ inline std::vector<KernelPath> matmul_paths() {
     p.push_back(KernelPath::kAvx512);
     p.push_back(KernelPath::kAvx512Packed);
   }
-  if (kernels::cpu::cpu_has_avx2()) p.push_back(KernelPath::kAvx2);
+  if (kernels::cpu::cpu_has_avx2()) {
+    p.push_back(KernelPath::kAvx2);
+    p.push_back(KernelPath::kAvx2Packed);
+  }
   p.push_back(KernelPath::kScalar);
   return p;
 }
 
-// The view of w that path p's matmul takes: on kAvx512Packed, w repacked once
-// into w.packed (for the types that have a packed kernel; the others as stored).
+// The view of w that path p's matmul takes: on kAvx512Packed (kAvx2Packed),
+// w repacked once into w.packed (w.packed_avx2) for the types that path has a
+// packed kernel for; the others as stored. Call with p's PathGuard in place:
+// the packer packs for the path that is enabled.
 inline kernels::WeightView view_for(KernelPath p, RandomWeights& w) {
-  if (p != KernelPath::kAvx512Packed) return w.view;
-  if (w.packed.empty()) {
+  if (p != KernelPath::kAvx512Packed && p != KernelPath::kAvx2Packed) return w.view;
+  kernels::PackedWeight& packed = p == KernelPath::kAvx512Packed ? w.packed : w.packed_avx2;
+  if (packed.empty()) {
     static kernels::ThreadPool pool(2);
-    w.packed = kernels::pack_weight_cpu(pool, w.view);
+    packed = kernels::pack_weight_cpu(pool, w.view);
   }
   kernels::WeightView v = w.view;
-  v.cpu_packed = w.packed.empty() ? nullptr : w.packed.data();
+  v.cpu_packed = packed.empty() ? nullptr : packed.data();
   return v;
 }
 

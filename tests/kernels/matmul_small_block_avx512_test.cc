@@ -82,7 +82,7 @@ float reference_dot(GgmlType type, const uint8_t* row, const ActBlockQ8* x, int6
 class SmallBlockAvx512Test : public ::testing::TestWithParam<GgmlType> {};
 
 TEST_P(SmallBlockAvx512Test, PrepackedEqualsReferenceBitwise) {
-  if (!cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  if (!cpu::avx512_enabled()) GTEST_SKIP() << "AVX-512 VNNI absent on this CPU or disabled (NUCLEUS_NO_AVX512=1)";
   const GgmlType type = GetParam();
   ThreadPool pool(2);
   const Context ctx{Device::kCpu, &pool};

@@ -204,7 +204,7 @@ TEST(MatmulTest, PrepackedEqualsRepackedPerCall) {
 // The types with a packed kernel are packed (so the kAvx512Packed path of the
 // tests above runs that kernel), to exactly the size the kernel reads.
 TEST(MatmulTest, PackingCoversTypesWithPackedKernel) {
-  if (!cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  if (!cpu::avx512_enabled()) GTEST_SKIP() << "AVX-512 VNNI absent on this CPU or disabled (NUCLEUS_NO_AVX512=1)";
   std::mt19937 rng(4);
   ThreadPool pool(2);
   for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q5_1,
@@ -218,6 +218,22 @@ TEST(MatmulTest, PackingCoversTypesWithPackedKernel) {
   }
 }
 
+// With AVX2 only, the types with an AVX2 panel kernel are packed (so the
+// kAvx2Packed path of the tests above runs it), to the size the kernel reads.
+TEST(MatmulTest, Avx2PackingCoversTypesWithPackedKernel) {
+  if (!cpu::cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(5);
+  ThreadPool pool(2);
+  PathGuard path(KernelPath::kAvx2Packed);
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K,
+                        GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS}) {
+    const auto w = random_weights(rng, type, 40, 512);  // 3 panels, the last one partial
+    const PackedWeight packed = pack_weight_cpu(pool, w.view);
+    ASSERT_FALSE(packed.empty()) << ggml_type_name(type);
+    EXPECT_GE(packed.bytes(), 48 * ggml_row_size(type, 512)) << ggml_type_name(type);
+  }
+}
+
 // Packing is refused, not wrong, where no packed kernel exists.
 TEST(MatmulTest, PackingSkipsTypesWithoutPackedKernel) {
   std::mt19937 rng(3);
@@ -227,9 +243,12 @@ TEST(MatmulTest, PackingSkipsTypesWithoutPackedKernel) {
     EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
   }
   {
-    PathGuard path(KernelPath::kAvx2);  // AVX-512 off: only the Q4_0 / Q4_1 / Q8_0 panels have an AVX2 kernel
-    const auto w = random_weights(rng, GgmlType::Q4_K, 16, 256);
-    EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty());
+    // AVX-512 off: the 32-element types but Q4_0 / Q4_1 / Q8_0 have no AVX2 panel kernel.
+    PathGuard path(KernelPath::kAvx2);
+    for (GgmlType type : {GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::IQ4_NL}) {
+      const auto w = random_weights(rng, type, 16, 256);
+      EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
+    }
   }
   {
     PathGuard path(KernelPath::kScalar);  // nothing would read the packed bytes
