@@ -7,6 +7,10 @@
 #include <stdexcept>
 #include <vector>
 
+#if defined(__GLIBC__)
+#include <gnu/libc-version.h>
+#endif
+
 #ifndef NUCLEUS_VERSION
 #error "NUCLEUS_VERSION comes from CMake's project version (server/CMakeLists.txt)"
 #endif
@@ -48,8 +52,26 @@ uint64_t hash_range(std::ifstream& in, uint64_t h, uint64_t offset, uint64_t n, 
 
 const char* build_version() { return NUCLEUS_VERSION; }
 
+std::string libm_variant() {
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__))
+  // glibc picks its exp/log/pow/sin/cos/tan implementations at load time by CPU: the FMA ones
+  // need FMA and AVX2, the FMA4 ones (older AMD) FMA4, the rest SSE2 (sysdeps/x86_64/fpu/multiarch).
+  const char* variant = "sse2";
+  if (__builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2")) {
+    variant = "fma";
+  } else if (__builtin_cpu_supports("fma4")) {
+    variant = "fma4";
+  }
+  return std::string("glibc") + gnu_get_libc_version() + "-" + variant;
+#elif defined(__GLIBC__)
+  return std::string("glibc") + gnu_get_libc_version();
+#else
+  return "libm-unknown";
+#endif
+}
+
 std::string determinism_class(kernels::Device device) {
-  return device == kernels::Device::kCpu ? "cpu-exact-v1" : "cuda-v1";
+  return device == kernels::Device::kCpu ? "cpu-exact-v1+" + libm_variant() : "cuda-v1";
 }
 
 std::string model_file_identity(const std::string& path) {

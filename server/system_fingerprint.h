@@ -6,9 +6,14 @@
 // It hashes three parts, which GET /version shows one by one:
 //  - the model file's identity (model_file_identity below),
 //  - the build's numeric version (CMake's project version),
-//  - the determinism class: "cpu-exact-v1" for every CPU kernel path
+//  - the determinism class: "cpu-exact-v1+<libm>" for every CPU kernel path
 //    (AVX-512, AVX2, scalar give bitwise the same logits), "cuda-v1" for the
-//    CUDA device, whose float order differs from the CPU's.
+//    CUDA device, whose float order differs from the CPU's. <libm> names the C
+//    library's math functions the forward pass still calls (RoPE's sin, cos and
+//    pow, GeGLU's and soft-capping's tanh, the sampler's log and double exp): glibc's version
+//    and the variant it picks for this CPU (e.g. "glibc2.36-fma"), since another
+//    glibc, or the non-FMA variants on a CPU without FMA, may round a last bit
+//    differently.
 #pragma once
 
 #include <string>
@@ -20,7 +25,7 @@ namespace nucleus::server {
 struct SystemFingerprint {
   std::string model_identity;     // 16 hex digits
   std::string version;            // "0.1.0"
-  std::string determinism_class;  // "cpu-exact-v1", "cuda-v1"
+  std::string determinism_class;  // "cpu-exact-v1+glibc2.36-fma", "cuda-v1"
   std::string value;              // "fp_" + 12 hex digits of the three above
 };
 
@@ -29,6 +34,9 @@ const char* build_version();
 
 // The class of devices and kernel paths that give the same bytes as `device`.
 std::string determinism_class(kernels::Device device);
+
+// The C math library and the variant of its functions this CPU gets: "glibc2.36-fma".
+std::string libm_variant();
 
 // A 64-bit FNV-1a hash, as 16 hex digits, of the file's size, its first
 // 8 MiB (the GGUF header, metadata, tokenizer and tensor table, and the

@@ -2,6 +2,10 @@
 // and tail of a multi-MiB file), the fingerprint changes with each of its
 // parts, and the version is CMake's project version.
 #include <gtest/gtest.h>
+
+#if defined(__GLIBC__)
+#include <gnu/libc-version.h>
+#endif
 #include <unistd.h>
 
 #include <filesystem>
@@ -73,8 +77,24 @@ TEST(SystemFingerprintTest, ChangesWithEachPart) {
 }
 
 TEST(SystemFingerprintTest, CpuAndCudaAreDifferentClasses) {
-  EXPECT_EQ(determinism_class(kernels::Device::kCpu), "cpu-exact-v1");
+  EXPECT_EQ(determinism_class(kernels::Device::kCpu), "cpu-exact-v1+" + libm_variant());
   EXPECT_EQ(determinism_class(kernels::Device::kCuda), "cuda-v1");
+}
+
+// The CPU class names the C library whose sin/cos/pow/tanh/log the forward pass
+// calls, and the variant glibc picks for this CPU.
+TEST(SystemFingerprintTest, CpuClassNamesTheMathLibrary) {
+  const std::string libm = libm_variant();
+#if defined(__GLIBC__) && defined(__x86_64__)
+  ASSERT_EQ(libm.rfind("glibc", 0), 0u) << libm;
+  const std::string expected_variant =
+      __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2") ? "-fma"
+      : __builtin_cpu_supports("fma4")                                 ? "-fma4"
+                                                                       : "-sse2";
+  ASSERT_GE(libm.size(), expected_variant.size());
+  EXPECT_EQ(libm.substr(libm.size() - expected_variant.size()), expected_variant) << libm;
+  EXPECT_NE(libm.find(gnu_get_libc_version()), std::string::npos) << libm;
+#endif
 }
 
 // The version comes from CMake's project() line, not a string typed twice.
