@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/byte_loads.h"
 #include "kernels/cpu/k_panel.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quantize_act.h"
@@ -29,18 +30,6 @@ namespace {
 constexpr int kHalfRows = 8;            // rows per YMM register: half a panel
 constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel passes
 constexpr int64_t kPrefetchBlocks = 2;  // panel super-blocks fetched ahead, a few lines per sub-block
-
-inline int32_t load_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline float load_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 inline __m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/byte_loads.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quantize_act.h"
 
@@ -40,18 +41,6 @@ alignas(64) constexpr Iq4UnsignedTable kIq4Unsigned = [] {
   for (int i = 0; i < 64; ++i) t.bytes[i] = static_cast<uint8_t>(kIq4nlValues[i % 16] + 128);
   return t;
 }();
-
-inline int32_t load_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline float load_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 inline __m512 load_fp16x16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));

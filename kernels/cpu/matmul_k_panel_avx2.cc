@@ -221,22 +221,18 @@ __attribute__((always_inline)) inline void block_q6_k(const PanelBlockQ6_K* pane
 
 // ---- The formats (k_panel_avx2.h) -------------------------------------------------
 
-struct Q4KFormat {
-  using Panel = PanelBlockQ4_K;
+// Q4_K with PanelBlockQ4_K, Q5_K with PanelBlockQ5_K (the fifth bits: block_q45_k).
+template <class PanelBlock>
+struct Q45KFormat {
+  using Panel = PanelBlock;
   static constexpr int kMR = 4;
   template <int MR, int NH>
   static void block(const Panel* panel, int64_t b, int h0, const uint8_t* const* xb, __m256 (*acc)[NH]) {
     block_q45_k<MR, NH, Panel>(panel, b, h0, xb, acc);
   }
 };
-struct Q5KFormat {
-  using Panel = PanelBlockQ5_K;
-  static constexpr int kMR = 4;
-  template <int MR, int NH>
-  static void block(const Panel* panel, int64_t b, int h0, const uint8_t* const* xb, __m256 (*acc)[NH]) {
-    block_q45_k<MR, NH, Panel>(panel, b, h0, xb, acc);
-  }
-};
+using Q4KFormat = Q45KFormat<PanelBlockQ4_K>;
+using Q5KFormat = Q45KFormat<PanelBlockQ5_K>;
 struct Q6KFormat {
   using Panel = PanelBlockQ6_K;
   static constexpr int kMR = 4;  // 3 (all sums in registers) measured 1.5x slower at T = 512: decoding amortizes worse

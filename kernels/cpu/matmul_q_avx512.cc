@@ -31,6 +31,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/byte_loads.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/q_panel.h"
 #include "kernels/cpu/quantize_act.h"
@@ -150,18 +151,6 @@ void pack_panel(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(p.m), _mm512_cvtepi32_epi16(_mm512_srli_epi32(head, 16)));
     }
   }
-}
-
-inline int32_t load_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline float load_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
 }
 
 inline __m512 load_fp16x16(const uint16_t* p) {

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/byte_loads.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/q_panel.h"
 #include "kernels/cpu/quant_blocks.h"
@@ -51,18 +52,6 @@ using Panel = typename Traits<F>::Panel;
 // stream, which decode reads once per token (see matmul_q_avx512.cc).
 constexpr int64_t kPrefetchBlocks = 16;
 constexpr int64_t kTokenChunk = 64;  // token rows kept hot in L1/L2 while a panel passes
-
-inline int32_t load_i32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline float load_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 inline __m256i bcast_group(const uint8_t* xb, int g) {
   return _mm256_set1_epi32(load_i32(xb + offsetof(ActBlockQ8, qs) + 4 * g));
