@@ -60,6 +60,30 @@ inline const uint8_t* x_qs(const uint8_t* xb) { return xb + offsetof(ActBlockQ8K
 inline const uint8_t* x_bsums(const uint8_t* xb) { return xb + offsetof(ActBlockQ8K, bsums); }
 inline __m256 x_scale(const uint8_t* xb) { return _mm256_set1_ps(load_f32(xb + offsetof(ActBlockQ8K, d))); }
 
+// The float step of every 256-element type, per row (lane) of half panels
+// h0 .. h0 + NH and token t, in the order all paths share (k_quant_avx2.h):
+//   acc = fma(d_w * d_x, float(isum), acc), then with mins
+//   acc = fma(-(dmin_w * d_x), float(msum), acc)
+// d_w and dmin_w hold 8 fp16 scales per half panel.
+template <int MR, int NH, bool kMins>
+__attribute__((always_inline)) inline void accumulate_super_block(const uint16_t* d_w, const uint16_t* dmin_w, int h0,
+                                                                  const uint8_t* const* xb, __m256i (*isum)[NH],
+                                                                  __m256i (*msum)[NH], __m256 (*acc)[NH]) {
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h) {
+    const __m256 d = load_fp16x8(d_w + kHalfRows * (h0 + h));
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      const __m256 dx = x_scale(xb[t]);
+      acc[t][h] = _mm256_fmadd_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(isum[t][h]), acc[t][h]);
+      if constexpr (kMins) {
+        const __m256 dmin = load_fp16x8(dmin_w + kHalfRows * (h0 + h));
+        acc[t][h] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, dx), _mm256_cvtepi32_ps(msum[t][h]), acc[t][h]);
+      }
+    }
+  }
+}
+
 // Lines of super-block b + kPrefetchBlocks, part `part` of `parts` (prefetches
 // never fault: running past the weight's end is harmless).
 template <class Panel>

@@ -118,16 +118,7 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
       for (int h = 0; h < NH; ++h) msum[t][h] = _mm256_add_epi32(msum[t][h], _mm256_madd_epi16(mins[h], bsums));
     }
   }
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h) {
-    const __m256 d = load_fp16x8(p.d + kHalfRows * (h0 + h)), dmin = load_fp16x8(p.dmin + kHalfRows * (h0 + h));
-#pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) {
-      const __m256 dx = x_scale(xb[t]);
-      acc[t][h] = _mm256_fmadd_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(isum[t][h]), acc[t][h]);
-      acc[t][h] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, dx), _mm256_cvtepi32_ps(msum[t][h]), acc[t][h]);
-    }
-  }
+  accumulate_super_block<MR, NH, true>(p.d, p.dmin, h0, xb, isum, msum, acc);
 }
 
 // ---- Q6_K ------------------------------------------------------------------------
@@ -209,14 +200,7 @@ __attribute__((always_inline)) inline void block_q6_k(const PanelBlockQ6_K* pane
       }
     }
   }
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h) {
-    const __m256 d = load_fp16x8(p.d + kHalfRows * (h0 + h));
-#pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) {
-      acc[t][h] = _mm256_fmadd_ps(_mm256_mul_ps(d, x_scale(xb[t])), _mm256_cvtepi32_ps(isum[t][h]), acc[t][h]);
-    }
-  }
+  accumulate_super_block<MR, NH, false>(p.d, nullptr, h0, xb, isum, nullptr, acc);
 }
 
 // ---- The formats (k_panel_avx2.h) -------------------------------------------------
