@@ -313,15 +313,27 @@ return [rows.size, above];
 def _(c):
     d = c["driver"]
     d.find_element(By.ID, "tab-dashboard").click()
-    # Traffic while the dashboard watches: two streams at once.
-    threads = [threading.Thread(target=requests.post, args=(c["srv"].url + "/v1/chat/completions",),
-                                kwargs={"json": {"messages": [{"role": "user", "content": f"Count to {n}."}],
-                                                 "max_tokens": 150, "ignore_eos": True, "stream": True},
-                                        "timeout": 120}) for n in (30, 40)]
+    # Traffic while the dashboard watches: two streams at once, kept up until the page's once-a-second scrape
+    # has seen requests running (on a fast machine one pair of 150-token streams can fall between two scrapes).
+    stop = threading.Event()
+
+    def stream(n):
+        while not stop.is_set():
+            requests.post(c["srv"].url + "/v1/chat/completions", timeout=120,
+                          json={"messages": [{"role": "user", "content": f"Count to {n}."}],
+                                "max_tokens": 150, "ignore_eos": True, "stream": True})
+
+    threads = [threading.Thread(target=stream, args=(n,)) for n in (30, 40)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        wait_for(lambda: int(d.execute_script("return document.body.dataset.running || 0")) >= 1, timeout=60,
+                 what="the dashboard's scrape to see a running request")
+        time.sleep(1.5)  # a second scrape under load: the lines rise over more than one point
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
     time.sleep(2.5)  # a few scrapes after the traffic: the latency lines have a few points each
     peaks = {}
     for chart in ("chart-tps", "chart-requests", "chart-kv", "chart-ttft", "chart-tpot"):
