@@ -141,8 +141,8 @@ void device_synchronize(Device device) {
 
 DeviceBuffer::DeviceBuffer(Device device, size_t bytes) : device_(device), bytes_(bytes) {
   if (device == Device::kCpu) {
-    data_ = std::malloc(bytes == 0 ? 1 : bytes);
-    if (!data_) throw std::bad_alloc();
+    host_ = allocate_host_buffer(bytes);
+    data_ = host_.get();
     return;
   }
 #if NUCLEUS_HAVE_CUDA
@@ -153,10 +153,7 @@ DeviceBuffer::DeviceBuffer(Device device, size_t bytes) : device_(device), bytes
 }
 
 DeviceBuffer::~DeviceBuffer() {
-  if (device_ == Device::kCpu) {
-    std::free(data_);
-    return;
-  }
+  if (device_ == Device::kCpu) return;  // host_ frees itself
 #if NUCLEUS_HAVE_CUDA
   cudaFree(data_);  // no check: destructors must not throw
 #endif

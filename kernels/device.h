@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/host_memory.h"
 #include "kernels/ops.h"
 
 namespace nucleus::kernels {
@@ -73,6 +74,7 @@ class DeviceBuffer {
   Device device_;
   size_t bytes_;
   void* data_ = nullptr;
+  HostBuffer host_;  // the CPU's storage (a KV cache: huge pages when large, host_memory.h)
 };
 
 }  // namespace nucleus::kernels

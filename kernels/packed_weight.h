@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/host_memory.h"
 #include "kernels/ops.h"
 
 namespace nucleus::kernels {
@@ -27,10 +28,7 @@ class PackedWeight {
 
  private:
   friend PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w);
-  struct AlignedDelete {
-    void operator()(uint8_t* p) const;
-  };
-  std::unique_ptr<uint8_t[], AlignedDelete> data_;
+  HostBuffer data_;  // on huge pages where it is large enough (host_memory.h)
   size_t bytes_ = 0;
 };
 

@@ -4,6 +4,8 @@
 // (far cheaper per byte than DRAM delivers them, so the loads are the limit).
 #include "kernels/read_bandwidth.h"
 
+#include "kernels/host_memory.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -17,12 +19,7 @@
 namespace nucleus::kernels {
 namespace {
 
-constexpr std::align_val_t kAlignment{64};
 constexpr int64_t kSliceWords = int64_t{1} << 17;  // 1 MiB slices: a few per thread per pass, each one stream
-
-struct AlignedDelete {
-  void operator()(uint64_t* p) const { ::operator delete[](p, kAlignment); }
-};
 
 uint64_t sum_words(const uint64_t* p, int64_t n) {
   uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -43,7 +40,9 @@ ReadBandwidth measure_read_bandwidth(ThreadPool& pool, const ReadBandwidthOption
   if (opts.bytes < (size_t{1} << 20)) throw std::invalid_argument("measure_read_bandwidth: bytes must be at least 1 MiB");
   if (opts.passes < 1) throw std::invalid_argument("measure_read_bandwidth: passes must be at least 1");
   const int64_t words = static_cast<int64_t>(opts.bytes / sizeof(uint64_t));
-  std::unique_ptr<uint64_t[], AlignedDelete> buffer(static_cast<uint64_t*>(::operator new[](words * sizeof(uint64_t), kAlignment)));
+  // On huge pages, as the packed weights decode reads (host_memory.h): the figure is the DRAM's, not the TLB's.
+  const HostBuffer storage = allocate_host_buffer(static_cast<size_t>(words) * sizeof(uint64_t));
+  auto* buffer = reinterpret_cast<uint64_t*>(storage.get());
   const int64_t slices = (words + kSliceWords - 1) / kSliceWords;
   // Written by the threads that will read it, so pages sit near them (first touch).
   pool.parallel_for(slices, 1, [&](int64_t s0, int64_t s1) {
@@ -60,7 +59,7 @@ ReadBandwidth measure_read_bandwidth(ThreadPool& pool, const ReadBandwidthOption
       uint64_t sum = 0;
       for (int64_t s = s0; s < s1; ++s) {
         const int64_t begin = s * kSliceWords;
-        sum += sum_words(buffer.get() + begin, std::min(kSliceWords, words - begin));
+        sum += sum_words(buffer + begin, std::min(kSliceWords, words - begin));
       }
       checksum.fetch_add(sum, std::memory_order_relaxed);  // keeps the reads from being optimised away
     });

@@ -194,7 +194,10 @@ __attribute__((always_inline)) inline void tile_q6_k(const MatmulArgs& a, const 
   for (int64_t b = 0; b < nb; ++b) {
     const PanelBlockQ6_K& p = panel[b];
     // Block b + kPrefetchBlocks is fetched a quarter per group pair: 53 lines
-    // at once overflowed the core's miss buffers and stalled decode.
+    // at once overflowed the core's miss buffers and stalled decode. Into L2
+    // (T1), not L1: fetched into L1 this kernel read DRAM-sized weights at
+    // 13-15 GB/s on one thread, into L2 at 28 (kernels_bench,
+    // Q6_K_32768x2048; the Q4_K/Q5_K kernels above are faster with T0).
     const char* ahead = reinterpret_cast<const char*>(panel + b + kPrefetchBlocks);
     constexpr size_t kLinesPerPair = (sizeof(PanelBlockQ6_K) / 64 + 3) / 4;
     const size_t x_off = static_cast<size_t>(b) * sizeof(ActBlockQ8K);
@@ -205,7 +208,7 @@ __attribute__((always_inline)) inline void tile_q6_k(const MatmulArgs& a, const 
     for (int k = 0; k < 4; ++k) {
 #pragma GCC unroll 16
       for (size_t line = 0; line < kLinesPerPair; ++line) {  // prefetches never fault: running past the end is harmless
-        _mm_prefetch(ahead + 64 * (k * kLinesPerPair + line), _MM_HINT_T0);
+        _mm_prefetch(ahead + 64 * (k * kLinesPerPair + line), _MM_HINT_T1);
       }
       q6_k_group<MR, 0>(p, k, x_rows, x_off, isum);
       q6_k_group<MR, 1>(p, k, x_rows, x_off, isum);

@@ -12,11 +12,8 @@
 namespace nucleus::kernels {
 
 namespace {
-constexpr std::align_val_t kAlignment{64};  // a cache line: panels start on one
 constexpr int64_t kPanelRows = 16;
 }  // namespace
-
-void PackedWeight::AlignedDelete::operator()(uint8_t* p) const { ::operator delete[](p, kAlignment); }
 
 PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w) {
   PackedWeight packed;
@@ -30,7 +27,7 @@ PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w) {
                        : k_panel ? cpu::k_panel_bytes(w.type, w.rows, w.cols)
                                  : cpu::q_panel_bytes(w.type, w.rows, w.cols);
   if (bytes == 0) return packed;
-  packed.data_.reset(static_cast<uint8_t*>(::operator new[](bytes, kAlignment)));
+  packed.data_ = allocate_host_buffer(bytes);  // panels start on a cache line; big weights on huge pages
   packed.bytes_ = bytes;
   uint8_t* out = packed.data_.get();
   const auto* src = static_cast<const uint8_t*>(w.data);
