@@ -76,6 +76,11 @@ void quantize_row_q8_scalar(const float* x, int64_t n, ActBlockQ8* out) {
 }
 
 void quantize_row_q8k(const float* x, int64_t n, ActBlockQ8K* out) {
+  if (avx2_enabled()) return quantize_row_q8k_avx2(x, n, out);
+  quantize_row_q8k_scalar(x, n, out);
+}
+
+void quantize_row_q8k_scalar(const float* x, int64_t n, ActBlockQ8K* out) {
   for (int64_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
     ActBlockQ8K& block = out[b];
     block.d = quantize_block(x, kQK_K, block.qs);

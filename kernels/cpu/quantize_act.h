@@ -65,6 +65,10 @@ size_t act_row_bytes(ActFormat format, int64_t n);
 void quantize_row_q8(const float* x, int64_t n, ActBlockQ8* out);
 void quantize_row_q8_scalar(const float* x, int64_t n, ActBlockQ8* out);
 void quantize_row_q8_avx2(const float* x, int64_t n, ActBlockQ8* out);  // quantize_act_avx2.cc
+// quantize_row_q8k likewise: the scalar loop calls libm (fmaxf, nearbyintf,
+// fminf) per element, which decode and prefill of every K-quant model pay.
 void quantize_row_q8k(const float* x, int64_t n, ActBlockQ8K* out);
+void quantize_row_q8k_scalar(const float* x, int64_t n, ActBlockQ8K* out);
+void quantize_row_q8k_avx2(const float* x, int64_t n, ActBlockQ8K* out);  // quantize_act_avx2.cc
 
 }  // namespace nucleus::kernels::cpu

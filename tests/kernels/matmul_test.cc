@@ -278,6 +278,25 @@ TEST(QuantizeActTest, Avx2BlocksEqualScalar) {
   }
 }
 
+// The same for the 256-element blocks of the k-quants, bsums included.
+TEST(QuantizeActTest, Avx2KBlocksEqualScalar) {
+  if (!cpu::cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(6);
+  const int64_t n = 256 * 24;
+  auto x = random_floats(rng, n, -4.0f, 4.0f);
+  for (int i = 0; i < 256; ++i) x[i] = 0.0f;                      // an all-zero block
+  for (int i = 256; i < 512; ++i) x[i] *= 1e-30f;                 // a tiny one
+  for (int i = 512; i < 768; ++i) x[i] = (i % 2 ? 0.5f : -0.5f) * (i % 255);  // halves: ties to even, |q| = 127
+  for (int i = 768; i < 1024; ++i) x[i] = i == 900 ? -3e30f : x[i];  // one huge value: the rest round to 0
+  for (int i = 1024; i < 1280; ++i) x[i] = -std::fabs(x[i]) - 1.0f;  // all negative: bsums near -16 * 127
+  std::vector<cpu::ActBlockQ8K> fast(n / 256), slow(n / 256);
+  cpu::quantize_row_q8k_avx2(x.data(), n, fast.data());
+  cpu::quantize_row_q8k_scalar(x.data(), n, slow.data());
+  for (int64_t b = 0; b < n / 256; ++b) {
+    ASSERT_EQ(std::memcmp(&fast[b], &slow[b], sizeof(cpu::ActBlockQ8K)), 0) << "block " << b;
+  }
+}
+
 // Block scales are rounded like ggml's fp16 scales where fp16 can hold them,
 // and to 11 significant bits (not to subnormals or 0) below that range.
 TEST(QuantizeActTest, ScalesRoundToFp16Precision) {
