@@ -4,7 +4,8 @@
 # `nucleus bench serve`, at concurrency 1 and 16 (override with CONCURRENCY).
 #   bench/peers/serve-bench.sh [MODEL]
 # Env: THREADS (default: nproc), REQUESTS (default 32), INPUT_LEN (128), OUTPUT_LEN (64),
-#      NUCLEUS_BIN (default build/release/app/nucleus).
+#      NUCLEUS_BIN (default build/release/app/nucleus),
+#      NUCLEUS_SERVE_ARGS (more options for `nucleus serve`, e.g. "--max-batched-tokens 128").
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/common.sh"
 cd "$NUCLEUS_ROOT"
@@ -35,7 +36,7 @@ for c in "${concurrencies[@]}"; do
     --no-webui >/tmp/serve-bench-llama.log 2>&1 &
   pids+=($!)
   "$nucleus" serve --model "$model" --port 18182 --threads "$threads" --max-seqs "$(( c > 64 ? c : 64 ))" \
-    --no-request-log >/tmp/serve-bench-nucleus.log 2>&1 &
+    --no-request-log ${NUCLEUS_SERVE_ARGS:-} >/tmp/serve-bench-nucleus.log 2>&1 &
   pids+=($!)
   wait_healthy http://127.0.0.1:18181; wait_healthy http://127.0.0.1:18182
   for who in nucleus llama; do
