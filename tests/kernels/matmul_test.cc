@@ -260,6 +260,19 @@ TEST(MatmulTest, PackingSkipsTypesWithoutPackedKernel) {
 INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTypeTest, ::testing::ValuesIn(test::all_weight_types()),
                          [](const auto& info) { return std::string(ggml_type_name(info.param)); });
 
+// Runs the AVX2 and the scalar quantizer on x and requires the same bytes in every block.
+template <class Block>
+void expect_same_blocks(const std::vector<float>& x, int64_t block_elems,
+                        void (*fast_fn)(const float*, int64_t, Block*), void (*slow_fn)(const float*, int64_t, Block*)) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  std::vector<Block> fast(n / block_elems), slow(n / block_elems);
+  fast_fn(x.data(), n, fast.data());
+  slow_fn(x.data(), n, slow.data());
+  for (int64_t b = 0; b < n / block_elems; ++b) {
+    ASSERT_EQ(std::memcmp(&fast[b], &slow[b], sizeof(Block)), 0) << "block " << b;
+  }
+}
+
 // The AVX2 activation quantizer produces the scalar one's blocks bit for bit
 // (every matmul path relies on it), including all-zero and tiny blocks.
 TEST(QuantizeActTest, Avx2BlocksEqualScalar) {
@@ -270,12 +283,7 @@ TEST(QuantizeActTest, Avx2BlocksEqualScalar) {
   for (int i = 0; i < 32; ++i) x[i] = 0.0f;                // an all-zero block
   for (int i = 32; i < 64; ++i) x[i] *= 1e-30f;            // a tiny one
   for (int i = 64; i < 96; ++i) x[i] = (i % 2 ? 0.5f : -0.5f) * (i % 7);  // exact halves: ties round to even
-  std::vector<cpu::ActBlockQ8> fast(n / 32), slow(n / 32);
-  cpu::quantize_row_q8_avx2(x.data(), n, fast.data());
-  cpu::quantize_row_q8_scalar(x.data(), n, slow.data());
-  for (int64_t b = 0; b < n / 32; ++b) {
-    ASSERT_EQ(std::memcmp(&fast[b], &slow[b], sizeof(cpu::ActBlockQ8)), 0) << "block " << b;
-  }
+  expect_same_blocks<cpu::ActBlockQ8>(x, 32, cpu::quantize_row_q8_avx2, cpu::quantize_row_q8_scalar);
 }
 
 // The same for the 256-element blocks of the k-quants, bsums included.
@@ -289,12 +297,7 @@ TEST(QuantizeActTest, Avx2KBlocksEqualScalar) {
   for (int i = 512; i < 768; ++i) x[i] = (i % 2 ? 0.5f : -0.5f) * (i % 255);  // halves: ties to even, |q| = 127
   for (int i = 768; i < 1024; ++i) x[i] = i == 900 ? -3e30f : x[i];  // one huge value: the rest round to 0
   for (int i = 1024; i < 1280; ++i) x[i] = -std::fabs(x[i]) - 1.0f;  // all negative: bsums near -16 * 127
-  std::vector<cpu::ActBlockQ8K> fast(n / 256), slow(n / 256);
-  cpu::quantize_row_q8k_avx2(x.data(), n, fast.data());
-  cpu::quantize_row_q8k_scalar(x.data(), n, slow.data());
-  for (int64_t b = 0; b < n / 256; ++b) {
-    ASSERT_EQ(std::memcmp(&fast[b], &slow[b], sizeof(cpu::ActBlockQ8K)), 0) << "block " << b;
-  }
+  expect_same_blocks<cpu::ActBlockQ8K>(x, 256, cpu::quantize_row_q8k_avx2, cpu::quantize_row_q8k_scalar);
 }
 
 // Block scales are rounded like ggml's fp16 scales where fp16 can hold them,
