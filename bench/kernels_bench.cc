@@ -19,6 +19,7 @@
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/fp16.h"
+#include "kernels/host_memory.h"
 #include "kernels/ops.h"
 #include "kernels/packed_weight.h"
 #include "kernels/read_bandwidth.h"
@@ -215,6 +216,66 @@ BENCHMARK(BM_Attention)
     ->Args({32, 1, 80, 2})
     ->Args({1, 512, 512, 1})
     ->Args({1, 512, 512, 2})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// A 1B Llama's attention (32 query heads, 8 KV heads, head_dim 64) over a
+// float16 cache at depth: `seqs` decode rows, each over `keys` cached
+// positions of its own sequence, as `bench/peers/depth-bench.sh` decodes
+// after 4096 tokens. The blocks of 16 are in order in memory (a sequence on
+// a fresh server) or shuffled (`scattered`, the pool after churn); `layout`
+// 1 is the engine's (a block's rows of one KV head consecutive), 0 the
+// slot-major one (kernels/ops.h). GB/s is K and V bytes read per call: the
+// 4096-key cases fit this machine's L3, the 32768-key ones (64 MB a call) do
+// not, as a real model's layers (weights read in between) do not.
+void BM_AttentionDepthF16(benchmark::State& state) {
+  const int seqs = static_cast<int>(state.range(0)), keys = static_cast<int>(state.range(1));
+  const bool scattered = state.range(2) != 0;
+  ThreadPool pool(static_cast<int>(state.range(4)));
+  const Context ctx{Device::kCpu, &pool};
+  constexpr int kHeads = 32, kKvHeads = 8, kHeadDim = 64, kBlock = 32;
+  const int blocks = (keys + kBlock - 1) / kBlock;
+  const int64_t slots = static_cast<int64_t>(seqs) * blocks * kBlock;
+  const int64_t kv_row = int64_t{kKvHeads} * kHeadDim;
+  KvLayerView view{nullptr, nullptr, slots, kKvHeads, kHeadDim, KvDtype::kF16};
+  view.block_size = state.range(3) != 0 ? kBlock : 1;
+  // On huge pages, as the engine's KV cache (kernels/host_memory.h).
+  const size_t cache_bytes = static_cast<size_t>(slots) * view.slot_bytes();
+  const HostBuffer k = allocate_host_buffer(cache_bytes), v = allocate_host_buffer(cache_bytes);
+  view.k = k.get();
+  view.v = v.get();
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  {
+    std::vector<float> k_new(static_cast<size_t>(slots * kv_row)), v_new(k_new.size());
+    for (float& f : k_new) f = dist(rng);
+    for (float& f : v_new) f = dist(rng);
+    std::vector<int32_t> all(static_cast<size_t>(slots));
+    for (int64_t s = 0; s < slots; ++s) all[s] = static_cast<int32_t>(s);
+    write_kv(ctx, view, k_new.data(), v_new.data(), all.data(), slots);
+  }
+  std::vector<float> q(static_cast<size_t>(seqs) * kHeads * kHeadDim), out(q.size());
+  for (float& f : q) f = dist(rng);
+  std::vector<int32_t> table(static_cast<size_t>(seqs) * blocks);
+  for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<int32_t>(i);
+  if (scattered) std::shuffle(table.begin(), table.end(), rng);
+  std::vector<int32_t> seq(static_cast<size_t>(seqs)), pos(static_cast<size_t>(seqs), keys - 1);
+  for (int s = 0; s < seqs; ++s) seq[s] = s;
+  const AttentionBatch batch{seqs, seq.data(), pos.data(), table.data(), blocks, kBlock, seqs};
+  for (auto _ : state) {
+    attention(ctx, q.data(), view, batch, kHeads, 0.125f, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double bytes = 2.0 * seqs * keys * static_cast<double>(view.slot_bytes());
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(4.0 * seqs * keys * kHeads * kHeadDim / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_AttentionDepthF16)
+    ->ArgNames({"seqs", "keys", "scattered", "layout", "threads"})
+    ->ArgsProduct({{1}, {4096, 32768}, {0, 1}, {0, 1}, {1, 2}})
+    ->Args({8, 4096, 1, 1, 2})
+    ->Args({8, 4096, 1, 0, 2})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -124,10 +124,16 @@ void add_inplace(const Context& ctx, float* y, const float* x, int64_t n);
 void embedding(const Context& ctx, const WeightView& table, const int32_t* ids, int64_t T, float* out);
 
 // The KV cache of one layer: `num_slots` token slots, each holding
-// n_kv_heads * head_dim elements of K and of V in `dtype` (kv_dtype.h). Slot
-// s of block b is b * block_size + s. k and v: [num_slots, n_kv_heads,
-// head_dim] elements, slot_bytes() per slot, KV head h of a slot at byte
-// h * head_bytes() of it (Q8_0: head_dim / 32 blocks per head).
+// n_kv_heads * head_dim elements of K and of V in `dtype` (kv_dtype.h), one
+// row of head_bytes() per KV head (Q8_0: head_dim / 32 blocks per head). Slot
+// s of block b is b * block_size + s. k and v are [num_slots / block_size,
+// n_kv_heads, block_size, head_dim] elements: within a block, one KV head's
+// rows are consecutive, so attention streams a head's keys as runs of
+// block_size * head_bytes() bytes (with the slot-major layout it read
+// head_bytes() out of every slot_bytes(), and decode at depth 4096 was
+// bound by memory latency, not bandwidth). block_size 1 is the slot-major
+// layout [num_slots, n_kv_heads, head_dim]. The engine's cache uses its
+// block size; attention needs cache.block_size 1 or batch.block_size.
 struct KvLayerView {
   void* k = nullptr;
   void* v = nullptr;
@@ -135,9 +141,15 @@ struct KvLayerView {
   int n_kv_heads = 0;
   int head_dim = 0;
   KvDtype dtype = KvDtype::kF32;
+  int block_size = 1;  // slots per layout block (num_slots a multiple of it)
 
   size_t head_bytes() const { return kv_row_bytes(dtype, head_dim); }
   size_t slot_bytes() const { return head_bytes() * static_cast<size_t>(n_kv_heads); }
+  // Byte offset of KV head `head`'s row of slot `slot` in k (and in v).
+  size_t row_offset(int64_t slot, int head) const {
+    const int64_t block = slot / block_size, in_block = slot % block_size;
+    return static_cast<size_t>((block * n_kv_heads + head) * block_size + in_block) * head_bytes();
+  }
 };
 
 // Writes k_new, v_new [T, n_kv_heads * head_dim] (float) into cache slots

@@ -261,6 +261,9 @@ void validate_cache(const KvLayerView& cache, const char* op) {
   REQUIRE(cache.num_slots >= 0, op, "cache.num_slots must be >= 0, got " + std::to_string(cache.num_slots));
   REQUIRE(cache.n_kv_heads > 0, op, "cache.n_kv_heads must be > 0, got " + std::to_string(cache.n_kv_heads));
   REQUIRE(cache.head_dim > 0, op, "cache.head_dim must be > 0, got " + std::to_string(cache.head_dim));
+  REQUIRE(cache.block_size > 0 && cache.num_slots % cache.block_size == 0, op,
+          "cache.num_slots (" + std::to_string(cache.num_slots) + ") must be a multiple of cache.block_size (" +
+              std::to_string(cache.block_size) + " > 0)");
   REQUIRE(cache.head_dim % kv_dtype_granule(cache.dtype) == 0, op,
           std::string("a ") + kv_dtype_name(cache.dtype) + " cache needs head_dim a multiple of " +
               std::to_string(kv_dtype_granule(cache.dtype)) + ", got " + std::to_string(cache.head_dim));
@@ -304,6 +307,9 @@ void attention(const Context& ctx, const float* q, const KvLayerView& cache, con
   if (batch.sliding_window > 0) require_cpu(ctx, op, "batch.sliding_window");
   if (batch.softcap > 0.0f) require_cpu(ctx, op, "batch.softcap");
   REQUIRE(batch.block_size > 0, op, "batch.block_size must be > 0, got " + std::to_string(batch.block_size));
+  REQUIRE(cache.block_size == 1 || cache.block_size == batch.block_size, op,
+          "cache.block_size (" + std::to_string(cache.block_size) + ") must be 1 or batch.block_size (" +
+              std::to_string(batch.block_size) + ")");
   REQUIRE(batch.max_blocks_per_seq > 0, op,
           "batch.max_blocks_per_seq must be > 0, got " + std::to_string(batch.max_blocks_per_seq));
   if (T > 0) {

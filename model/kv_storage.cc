@@ -52,16 +52,35 @@ kernels::KvLayerView KvStorage::layer(int index) {
   view.n_kv_heads = n_kv_heads_;
   view.head_dim = head_dim_;
   view.dtype = dtype_;
+  view.block_size = block_size_;
   return view;
 }
 
 void KvStorage::copy_slots(int64_t src, int64_t dst, int64_t n) {
-  const size_t bytes = static_cast<size_t>(n) * slot_bytes_;
-  for (size_t l = 0; l < k_.size(); ++l) {
-    auto* k = k_[l]->as<uint8_t>();
-    auto* v = v_[l]->as<uint8_t>();
-    kernels::device_copy(device_, k + dst * slot_bytes_, k + src * slot_bytes_, bytes);
-    kernels::device_copy(device_, v + dst * slot_bytes_, v + src * slot_bytes_, bytes);
+  if (n <= 0) return;
+  if (src < 0 || dst < 0 || src + n > num_slots() || dst + n > num_slots()) {
+    throw std::out_of_range("KvStorage::copy_slots: slots [" + std::to_string(src) + ", " + std::to_string(src + n) +
+                            ") -> [" + std::to_string(dst) + ", " + std::to_string(dst + n) + ") outside the " +
+                            std::to_string(num_slots()) + " slots");
+  }
+  // Within a block each KV head's rows are consecutive (kernels/ops.h): the
+  // range goes as runs that stay inside one block at both ends, one copy per
+  // head and run (copy-on-write copies one run: a block's first slots).
+  const kernels::KvLayerView view = layer(0);
+  for (int64_t done = 0; done < n;) {
+    const int64_t s = src + done, d = dst + done;
+    const int64_t run = std::min({n - done, block_size_ - s % block_size_, block_size_ - d % block_size_});
+    const size_t bytes = static_cast<size_t>(run) * view.head_bytes();
+    for (size_t l = 0; l < k_.size(); ++l) {
+      auto* k = k_[l]->as<uint8_t>();
+      auto* v = v_[l]->as<uint8_t>();
+      for (int h = 0; h < n_kv_heads_; ++h) {
+        const size_t from = view.row_offset(s, h), to = view.row_offset(d, h);
+        kernels::device_copy(device_, k + to, k + from, bytes);
+        kernels::device_copy(device_, v + to, v + from, bytes);
+      }
+    }
+    done += run;
   }
 }
 

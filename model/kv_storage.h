@@ -2,7 +2,8 @@
 // `num_blocks * block_size` token slots. Which slots belong to which sequence
 // is decided elsewhere (the block pool); this class only owns the bytes.
 //
-// Layout per layer: k, v [num_slots, n_kv_heads, head_dim] in the chosen
+// Layout per layer: k, v [num_blocks, n_kv_heads, block_size, head_dim] (a
+// block keeps each KV head's rows together, kernels/ops.h) in the chosen
 // dtype (kernels/kv_dtype.h: f32, f16 or Q8_0 blocks along head_dim), each
 // value rounded once when written, so a key reads back bitwise the same
 // whatever chunk or batch wrote it (batch invariance holds for every dtype).

@@ -59,22 +59,22 @@ inline size_t head_row_bytes(int head_dim) {
   else return static_cast<size_t>(head_dim / kQK) * sizeof(BlockQ8_0);
 }
 
-// Calls fn(b, j, end, slot0) for the job's key blocks in order: block b holds
-// keys j..end-1, at the consecutive slots slot0, slot0 + 1, ...
+// Calls fn(b, j, end, offset) for the job's key blocks in order: block b
+// holds keys j..end-1, their rows at job.k + offset, + key_stride, ...
 template <typename Fn>
 inline void for_each_block(const HeadJob& job, Fn&& fn) {
   for (int j = 0, b = 0; j < job.n_keys; ++b) {
     const int end = std::min(job.n_keys, j + job.block_size);
-    fn(b, j, end, static_cast<int64_t>(job.block_table[b]) * job.block_size);
+    fn(b, j, end, static_cast<int64_t>(job.block_table[b]) * job.block_bytes);
     j = end;
   }
 }
 
-// Calls fn(j, slot) for keys j = 0..n_keys-1 in order (no division per key).
+// Calls fn(j, offset) for keys j = 0..n_keys-1 in order (no division per key).
 template <typename Fn>
 inline void for_each_key(const HeadJob& job, Fn&& fn) {
-  for_each_block(job, [&](int, int j, int end, int64_t slot0) {
-    for (int64_t slot = slot0; j < end; ++j, ++slot) fn(j, slot);
+  for_each_block(job, [&](int, int j, int end, int64_t offset) {
+    for (; j < end; ++j, offset += job.key_stride) fn(j, offset);
   });
 }
 
@@ -114,18 +114,20 @@ float softmax_numerators(float* scores, int n, float max_score) {
   return hsum(acc);
 }
 
-// The rows of the block after the current one (its slots are consecutive),
-// fetched while this block is computed: the block table scatters a sequence's
+// The job's rows of the block after the current one (for each of its KV
+// heads), fetched while this block is computed: the block table scatters a sequence's
 // blocks, so the hardware prefetcher cannot see the next one coming.
 template <KvDtype D>
 inline void prefetch_block(const HeadJob& job, const uint8_t* base, int b, int j_next) {
   if (j_next >= job.n_keys) return;
-  const int64_t slot0 = static_cast<int64_t>(job.block_table[b + 1]) * job.block_size;
   const int keys = std::min(job.block_size, job.n_keys - j_next);
-  const char* row = reinterpret_cast<const char*>(base + slot0 * job.slot_stride);
   const size_t row_bytes = head_row_bytes<D>(job.head_dim);
-  for (int j = 0; j < keys; ++j, row += job.slot_stride) {
-    for (size_t line = 0; line < row_bytes; line += 64) _mm_prefetch(row + line, _MM_HINT_T0);
+  for (int e = 0; e < job.kv_heads(); ++e) {
+    const char* row = reinterpret_cast<const char*>(base + static_cast<int64_t>(job.block_table[b + 1]) * job.block_bytes +
+                                                    e * job.kv_stride);
+    for (int j = 0; j < keys; ++j, row += job.key_stride) {
+      for (size_t line = 0; line < row_bytes; line += 64) _mm_prefetch(row + line, _MM_HINT_T0);
+    }
   }
 }
 
@@ -140,8 +142,7 @@ void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
   for (int qi = 0; qi < queries; ++qi) {
     for (int c = 0; c < kChunks; ++c) _mm256_storeu_ps(job.output(qi) + 8 * c, _mm256_setzero_ps());
   }
-  for_each_block(job, [&](int b, int j, int block_end, int64_t slot0) {
-    const uint8_t* v0 = job.v + slot0 * job.slot_stride;
+  for_each_block(job, [&](int b, int j, int block_end, int64_t offset) {
     prefetch_block<D>(job, job.v, b, block_end);
     for (int qi = 0; qi < queries; ++qi) {
       const int end = std::min(block_end, job.keys_of(qi));
@@ -151,8 +152,8 @@ void weighted_values_fixed(const HeadJob& job, const float* inv_sums) {
       __m256 acc[kChunks];
 #pragma GCC unroll 16
       for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_loadu_ps(out + 8 * c);
-      const uint8_t* v = v0;
-      for (int jj = j; jj < end; ++jj, v += job.slot_stride) {
+      const uint8_t* v = job.v + job.kv_offset(qi) + offset;
+      for (int jj = j; jj < end; ++jj, v += job.key_stride) {
         const __m256 p = _mm256_set1_ps(scores[jj]);
 #pragma GCC unroll 16
         for (int c = 0; c < kChunks; ++c) acc[c] = _mm256_fmadd_ps(p, load8<D>(v, 8 * c), acc[c]);
@@ -175,8 +176,8 @@ template <KvDtype D>
 void weighted_values_any(const HeadJob& job, float inv_sum) {
   const int d = job.head_dim;
   for (int i = 0; i < d; ++i) job.out[i] = 0.0f;
-  for_each_key(job, [&](int j, int64_t slot) {
-    const uint8_t* v = job.v + slot * job.slot_stride;
+  for_each_key(job, [&](int j, int64_t offset) {
+    const uint8_t* v = job.v + offset;
     const float p = job.scores[j];
     int i = 0;
     for (; i + 8 <= d; i += 8) {
@@ -214,8 +215,8 @@ inline void dot4(const float* q, const uint8_t* k, int64_t stride, int n, float*
 template <KvDtype D>
 float key_scores_any(const HeadJob& job) {
   float max_score = -INFINITY;
-  for_each_key(job, [&](int j, int64_t slot) {
-    const float s = dot<D>(job.q, job.k + slot * job.slot_stride, job.head_dim) * job.scale;
+  for_each_key(job, [&](int j, int64_t offset) {
+    const float s = dot<D>(job.q, job.k + offset, job.head_dim) * job.scale;
     job.scores[j] = s;
     max_score = std::fmax(max_score, s);
   });
@@ -273,27 +274,26 @@ void key_scores(const HeadJob& job, float* max_scores) {
   __m256 max8[kMaxJobQueries];
   for (int qi = 0; qi < queries; ++qi) max8[qi] = _mm256_set1_ps(-INFINITY);
   const __m256 scale = _mm256_set1_ps(job.scale);
-  for_each_block(job, [&](int b, int j, int block_end, int64_t slot0) {
-    const uint8_t* k0 = job.k + slot0 * job.slot_stride;
+  for_each_block(job, [&](int b, int j, int block_end, int64_t offset) {
     prefetch_block<D>(job, job.k, b, block_end);
     for (int qi = 0; qi < queries; ++qi) {
       const int end = std::min(block_end, job.keys_of(qi));
       const float* q = job.query(qi);
       float* scores = job.scores_of(qi);
-      const uint8_t* k = k0;
+      const uint8_t* k = job.k + job.kv_offset(qi) + offset;
       int jj = j;
-      for (; jj + 8 <= end; jj += 8, k += 8 * job.slot_stride) {
-        const __m256 s = _mm256_mul_ps(dot8<D>(q, k, job.slot_stride, job.head_dim), scale);
+      for (; jj + 8 <= end; jj += 8, k += 8 * job.key_stride) {
+        const __m256 s = _mm256_mul_ps(dot8<D>(q, k, job.key_stride, job.head_dim), scale);
         _mm256_storeu_ps(scores + jj, s);
         max8[qi] = _mm256_max_ps(s, max8[qi]);  // a NaN in s gives the second operand
       }
-      for (; jj + 4 <= end; jj += 4, k += 4 * job.slot_stride) {
+      for (; jj + 4 <= end; jj += 4, k += 4 * job.key_stride) {
         float d[4];
-        dot4<D>(q, k, job.slot_stride, job.head_dim, d);
+        dot4<D>(q, k, job.key_stride, job.head_dim, d);
         for (int i = 0; i < 4; ++i) scores[jj + i] = d[i] * job.scale;
         max8[qi] = _mm256_max_ps(_mm256_set_m128(_mm_set1_ps(-INFINITY), _mm_loadu_ps(scores + jj)), max8[qi]);
       }
-      for (; jj < end; ++jj, k += job.slot_stride) {
+      for (; jj < end; ++jj, k += job.key_stride) {
         scores[jj] = dot<D>(q, k, job.head_dim) * job.scale;
         max8[qi] = _mm256_max_ps(_mm256_set1_ps(scores[jj]), max8[qi]);
       }

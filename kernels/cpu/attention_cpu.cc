@@ -47,14 +47,14 @@ void attend_one_head_scalar(const HeadJob& job) {
   const int d = job.head_dim;
   float max_score = -INFINITY;
   for (int j = 0; j < job.n_keys; ++j) {
-    job.scores[j] = dot_lanes<D>(job.q, job.k + key_slot(job, j) * job.slot_stride, d) * job.scale;
+    job.scores[j] = dot_lanes<D>(job.q, job.k + key_offset(job, j), d) * job.scale;
     max_score = std::fmax(max_score, job.scores[j]);
   }
   const float inv = job.masked() ? masked_softmax_numerators(job, 0, scalar_numerators)
                                  : 1.0f / scalar_numerators(job.scores, job.n_keys, max_score);
   for (int i = 0; i < d; ++i) job.out[i] = 0.0f;
   for (int j = 0; j < job.n_keys; ++j) {
-    const uint8_t* v = job.v + key_slot(job, j) * job.slot_stride;
+    const uint8_t* v = job.v + key_offset(job, j);
     const float p = job.scores[j];
     for (int i = 0; i < d; ++i) job.out[i] = std::fma(p, kv_element<D>(v, i), job.out[i]);
   }
@@ -92,17 +92,23 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
                    int n_heads, float scale, float* out) {
   const auto attend = avx2_enabled() ? attend_head_avx2 : attend_head_scalar;
   const int group = n_heads / cache.n_kv_heads;
-  const auto slot_stride = static_cast<int64_t>(cache.slot_bytes());
-  const auto head_bytes = static_cast<int64_t>(cache.head_bytes());
+  const auto block_bytes = static_cast<int64_t>(cache.slot_bytes()) * batch.block_size;
+  // Within a block, one KV head's rows are consecutive (cache.block_size ==
+  // batch.block_size) or a slot apart (the slot-major layout, block_size 1).
+  const auto key_stride = static_cast<int64_t>(cache.block_size == 1 ? cache.slot_bytes() : cache.head_bytes());
   const int64_t q_row = static_cast<int64_t>(n_heads) * cache.head_dim;
-  // Work items: (tile of token rows, KV head) with query heads of that KV
-  // head, so K and V are read once for all of an item's queries. A tile is up
-  // to kMaxJobRows consecutive rows of one sequence (a prefill chunk's rows
-  // share their keys; decode rows are one per sequence). When that leaves too
-  // few items to keep every thread busy (batch-1 decode: 3 items on 2
-  // threads), one item per query head. However queries are grouped, each
-  // one's result is the same (attention_kernels.h).
-  int per_item = 1;  // query heads per item: the largest divisor of group that fits a job
+  // Work items: a tile of token rows and the query heads of one or more KV
+  // heads, so K and V are read once for all of an item's queries. A tile is
+  // up to kMaxJobRows consecutive rows of one sequence (a prefill chunk's
+  // rows share their keys; decode rows are one per sequence). A decode row
+  // takes as many KV heads as fit a job while every thread still gets an
+  // item: their rows of a block are side by side, one long run to stream
+  // (batch-1 decode of a 1B Llama on 2 threads: 2 items of 4 KV heads). When
+  // one KV head per item leaves too few items to keep every thread busy
+  // (batch-1 decode with 3 KV heads on 2 threads), one item per query head.
+  // However queries are grouped, each one's result is the same
+  // (attention_kernels.h).
+  int per_item = 1;  // query heads per KV head and item: the largest divisor of group that fits a job
   for (int d = std::min(group, kMaxJobQueries); d >= 1; --d) {
     if (group % d == 0) {
       per_item = d;
@@ -117,23 +123,50 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
     tiles.emplace_back(t, rows);
     t += rows;
   }
-  if (static_cast<int64_t>(tiles.size()) * (n_heads / per_item) < 4 * pool.num_threads()) {
-    per_item = 1;
-    tiles.clear();
-    for (int64_t t = 0; t < batch.num_tokens; ++t) tiles.emplace_back(t, 1);
+  int64_t single_rows = 0;
+  for (const auto& tile : tiles) single_rows += tile.second == 1;
+  const int64_t per_kv_head = static_cast<int64_t>(tiles.size()) * (n_heads / per_item);
+  int kv_span = 1;  // KV heads per item of a one-row tile
+  if (per_item == group) {
+    for (int d = std::min(cache.n_kv_heads, kMaxJobQueries / group); d > 1; --d) {
+      const int64_t count = per_kv_head - single_rows * (cache.n_kv_heads - cache.n_kv_heads / d);
+      if (cache.n_kv_heads % d == 0 && count >= pool.num_threads()) {
+        kv_span = d;
+        break;
+      }
+    }
   }
-  const int items_per_tile = n_heads / per_item;
-  const int64_t items = static_cast<int64_t>(tiles.size()) * items_per_tile;
+  struct Item {
+    int64_t t;  // first token row
+    int rows;
+    int h;      // first query head
+    int heads;  // query heads
+  };
+  std::vector<Item> work;
+  if (kv_span == 1 && per_kv_head < 4 * pool.num_threads()) {
+    for (int64_t t = 0; t < batch.num_tokens; ++t) {
+      for (int h = 0; h < n_heads; ++h) work.push_back({t, 1, h, 1});
+    }
+  } else {
+    for (const auto& [t, rows] : tiles) {
+      const int heads = rows == 1 ? per_item * kv_span : per_item;
+      for (int h = 0; h < n_heads; h += heads) work.push_back({t, rows, h, heads});
+    }
+  }
+  const auto kv_stride = static_cast<int64_t>(cache.row_offset(0, 1) - cache.row_offset(0, 0));
+  const auto items = static_cast<int64_t>(work.size());
   pool.parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
     std::vector<float> scores;
     for (int64_t item = i0; item < i1; ++item) {
-      const auto [t, rows] = tiles[static_cast<size_t>(item / items_per_tile)];
-      const int h = static_cast<int>(item % items_per_tile) * per_item;  // the item's first query head
+      const auto [t, rows, h, heads] = work[static_cast<size_t>(item)];
       const int kv_head = h / group;
       HeadJob job;
       job.q = q + t * q_row + static_cast<int64_t>(h) * cache.head_dim;
       job.out = out + t * q_row + static_cast<int64_t>(h) * cache.head_dim;
-      job.n_queries = per_item;
+      job.n_queries = heads;
+      job.group = group;
+      job.group_first = h % group;
+      job.kv_stride = kv_stride;
       job.n_rows = rows;
       job.row_stride = q_row;
       job.n_keys = 0;
@@ -144,9 +177,10 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
       }
       job.softcap = batch.softcap;
       job.dtype = cache.dtype;
-      job.k = static_cast<const uint8_t*>(cache.k) + kv_head * head_bytes;
-      job.v = static_cast<const uint8_t*>(cache.v) + kv_head * head_bytes;
-      job.slot_stride = slot_stride;
+      job.k = static_cast<const uint8_t*>(cache.k) + cache.row_offset(0, kv_head);
+      job.v = static_cast<const uint8_t*>(cache.v) + cache.row_offset(0, kv_head);
+      job.block_bytes = block_bytes;
+      job.key_stride = key_stride;
       job.block_table = batch.block_tables + static_cast<int64_t>(batch.token_seq[t]) * batch.max_blocks_per_seq;
       job.block_size = batch.block_size;
       job.head_dim = cache.head_dim;

@@ -1,9 +1,12 @@
-// The query heads of one KV head, in one or a few token rows of one sequence,
-// against that sequence's keys: the unit of work of attention_cpu. Grouped-query
-// attention shares one K/V among a group's heads, and a prefill chunk's rows
-// share their keys, so a job reads each key and value once for all its
-// queries instead of once per query; every query's arithmetic is the same as
-// alone, so how queries are grouped never changes a result.
+// Consecutive query heads (those of one or a few KV heads) in one or a few
+// token rows of one sequence, against that sequence's keys: the unit of work
+// of attention_cpu. Grouped-query attention shares one K/V among a group's
+// heads, and a prefill chunk's rows share their keys, so a job reads each
+// key and value once for all its queries instead of once per query. A decode
+// job takes several KV heads, whose rows of a block lie side by side in the
+// cache (kernels/ops.h), so it streams one long run per block instead of a
+// short run per head. Every query's arithmetic is the same as alone, so how
+// queries are grouped never changes a result.
 #pragma once
 
 #include <cstddef>
@@ -17,20 +20,27 @@ namespace nucleus::kernels::cpu {
 constexpr int kMaxJobQueries = 16;
 constexpr int kMaxJobRows = 4;
 
-// Query qi = r * n_queries + g is head g of the job's group in token row r.
+// Query qi = r * n_queries + g is the job's head g in token row r; head g
+// reads KV head (group_first + g) / group of the job's (0 = the one at k).
 struct HeadJob {
-  const float* q = nullptr;             // query qi at q + r * row_stride + g * head_dim
-  float* out = nullptr;                 // the same layout as q
-  int n_queries = 1;                    // query heads per row sharing this KV head
-  int n_rows = 1;                       // token rows of one sequence (n_rows * n_queries <= kMaxJobQueries)
-  int64_t row_stride = 0;               // floats from one token row of q (and out) to the next
-  int row_keys[kMaxJobRows] = {};       // keys 0..row_keys[r]-1 for row r (its position + 1)
-  int row_first[kMaxJobRows] = {};      // row r sees keys row_first[r].. only (sliding window; else 0)
-  float softcap = 0.0f;                 // > 0: scores become softcap * tanh(score / softcap)
-  KvDtype dtype = KvDtype::kF32;        // how K and V are stored (kv_dtype.h)
-  const uint8_t* k = nullptr;           // cache K of this KV head: slot s at k + s * slot_stride
-  const uint8_t* v = nullptr;           // cache V of this KV head, same layout
-  int64_t slot_stride = 0;              // bytes per slot (all KV heads)
+  const float* q = nullptr;         // query qi at q + r * row_stride + g * head_dim
+  float* out = nullptr;             // the same layout as q
+  int n_queries = 1;                // consecutive query heads per row
+  int group = 1;                    // query heads per KV head in the model
+  int group_first = 0;              // the first head's place in its group (n_queries > 1: 0)
+  int64_t kv_stride = 0;            // bytes from one KV head's rows (k, v) to the next's
+  int n_rows = 1;                   // token rows of one sequence (n_rows * n_queries <= kMaxJobQueries)
+  int64_t row_stride = 0;           // floats from one token row of q (and out) to the next
+  int row_keys[kMaxJobRows] = {};   // keys 0..row_keys[r]-1 for row r (its position + 1)
+  int row_first[kMaxJobRows] = {};  // row r sees keys row_first[r].. only (sliding window; else 0)
+  float softcap = 0.0f;             // > 0: scores become softcap * tanh(score / softcap)
+  KvDtype dtype = KvDtype::kF32;    // how K and V are stored (kv_dtype.h)
+  // Key j of block table entry b = j / block_size is this KV head's row at
+  // k + block_table[b] * block_bytes + (j % block_size) * key_stride (V alike).
+  const uint8_t* k = nullptr;       // cache K: this KV head's row of slot 0
+  const uint8_t* v = nullptr;       // cache V, same layout
+  int64_t block_bytes = 0;          // bytes per block of the cache (all KV heads)
+  int64_t key_stride = 0;           // bytes from a slot's row to the next slot's in a block
   const int32_t* block_table = nullptr;  // the sequence's block ids
   int block_size = 0;
   int head_dim = 0;
@@ -39,6 +49,9 @@ struct HeadJob {
   float* scores = nullptr;              // scratch [n_rows * n_queries, n_keys]
 
   int total_queries() const { return n_rows * n_queries; }
+  int kv_heads() const { return (group_first + n_queries - 1) / group + 1; }
+  // Byte offset of query qi's KV head from k (and v).
+  int64_t kv_offset(int qi) const { return static_cast<int64_t>((group_first + qi % n_queries) / group) * kv_stride; }
   int keys_of(int qi) const { return row_keys[qi / n_queries]; }
   int first_of(int qi) const { return row_first[qi / n_queries]; }
   // A window or a soft-cap: the scores need more than the plain softmax.
@@ -58,6 +71,10 @@ struct HeadJob {
     HeadJob one = *this;
     one.q = query(qi);
     one.out = output(qi);
+    one.k = k + kv_offset(qi);
+    one.v = v + kv_offset(qi);
+    one.group = 1;
+    one.group_first = 0;
     one.n_queries = one.n_rows = 1;
     one.n_keys = one.row_keys[0] = keys_of(qi);
     one.row_first[0] = first_of(qi);
@@ -66,8 +83,10 @@ struct HeadJob {
   }
 };
 
-inline int64_t key_slot(const HeadJob& job, int j) {
-  return static_cast<int64_t>(job.block_table[j / job.block_size]) * job.block_size + j % job.block_size;
+// Byte offset of key j's row from job.k (and of its value's from job.v).
+inline int64_t key_offset(const HeadJob& job, int j) {
+  return static_cast<int64_t>(job.block_table[j / job.block_size]) * job.block_bytes +
+         static_cast<int64_t>(j % job.block_size) * job.key_stride;
 }
 
 // The softmax numerators of scores[0..n-1]: scores[j] = exp(scores[j] - max),

@@ -19,15 +19,20 @@ void embedding_cpu(ThreadPool& pool, const WeightView& table, const int32_t* ids
 void write_kv_cpu(ThreadPool& pool, const KvLayerView& cache, const float* k_new, const float* v_new,
                   const int32_t* slot_mapping, int64_t T) {
   const int64_t row = static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim;
-  const size_t slot_bytes = cache.slot_bytes();
   auto* k = static_cast<uint8_t*>(cache.k);
   auto* v = static_cast<uint8_t*>(cache.v);
   pool.parallel_for(T, std::max<int64_t>(1, 8192 / std::max<int64_t>(row, 1)), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t slot = slot_mapping[t];
       if (slot < 0) continue;
-      kv_encode_row(cache.dtype, k_new + t * row, row, k + slot * slot_bytes);
-      kv_encode_row(cache.dtype, v_new + t * row, row, v + slot * slot_bytes);
+      // Head by head (each a whole number of Q8_0 blocks): the same bytes as
+      // one row, placed where the layout keeps each head (ops.h).
+      for (int h = 0; h < cache.n_kv_heads; ++h) {
+        const int64_t from = t * row + static_cast<int64_t>(h) * cache.head_dim;
+        const size_t to = cache.row_offset(slot, h);
+        kv_encode_row(cache.dtype, k_new + from, cache.head_dim, k + to);
+        kv_encode_row(cache.dtype, v_new + from, cache.head_dim, v + to);
+      }
     }
   });
 }

@@ -99,28 +99,31 @@ __global__ void gather_kernel(const uint8_t* table, GgmlType type, size_t row_by
 // per block of 32.
 template <KvDtype D>
 __global__ void write_kv_kernel(uint8_t* k, uint8_t* v, const float* k_new, const float* v_new, const int32_t* slots,
-                                int64_t row, size_t slot_bytes) {
+                                int n_kv_heads, int head_dim, int cache_block, int64_t head_bytes) {
   const int64_t t = blockIdx.x;
   const int64_t slot = slots[t];
   if (slot < 0) return;
-  uint8_t* k_slot = k + slot * slot_bytes;
-  uint8_t* v_slot = v + slot * slot_bytes;
+  const int64_t row = static_cast<int64_t>(n_kv_heads) * head_dim;
+  // Element i of the row is element i % head_dim of head i / head_dim, whose
+  // row the layout places at kv_row_offset (ops_math.h).
+  auto at = [&](uint8_t* base, int64_t i) {
+    return base + kv_row_offset(slot, static_cast<int>(i / head_dim), n_kv_heads, cache_block, head_bytes);
+  };
   if constexpr (D == KvDtype::kQ8_0) {
-    auto* k_blocks = reinterpret_cast<BlockQ8_0*>(k_slot);
-    auto* v_blocks = reinterpret_cast<BlockQ8_0*>(v_slot);
+    const int64_t per_head = head_dim / kQK;
     for (int64_t b = threadIdx.x; b < row / kQK; b += blockDim.x) {
-      kv_quantize_q8_0(k_new + t * row + b * kQK, k_blocks + b);
-      kv_quantize_q8_0(v_new + t * row + b * kQK, v_blocks + b);
+      kv_quantize_q8_0(k_new + t * row + b * kQK, reinterpret_cast<BlockQ8_0*>(at(k, b * kQK)) + b % per_head);
+      kv_quantize_q8_0(v_new + t * row + b * kQK, reinterpret_cast<BlockQ8_0*>(at(v, b * kQK)) + b % per_head);
     }
   } else if constexpr (D == KvDtype::kF16) {
     for (int64_t i = threadIdx.x; i < row; i += blockDim.x) {
-      reinterpret_cast<uint16_t*>(k_slot)[i] = float_to_fp16(k_new[t * row + i]);
-      reinterpret_cast<uint16_t*>(v_slot)[i] = float_to_fp16(v_new[t * row + i]);
+      reinterpret_cast<uint16_t*>(at(k, i))[i % head_dim] = float_to_fp16(k_new[t * row + i]);
+      reinterpret_cast<uint16_t*>(at(v, i))[i % head_dim] = float_to_fp16(v_new[t * row + i]);
     }
   } else {
     for (int64_t i = threadIdx.x; i < row; i += blockDim.x) {
-      reinterpret_cast<float*>(k_slot)[i] = k_new[t * row + i];
-      reinterpret_cast<float*>(v_slot)[i] = v_new[t * row + i];
+      reinterpret_cast<float*>(at(k, i))[i % head_dim] = k_new[t * row + i];
+      reinterpret_cast<float*>(at(v, i))[i % head_dim] = v_new[t * row + i];
     }
   }
 }
@@ -140,7 +143,7 @@ template <KvDtype D>
 __global__ void attention_kernel(const float* q, const uint8_t* k_cache, const uint8_t* v_cache,
                                  const int32_t* token_seq, const int32_t* token_pos, const int32_t* block_tables,
                                  int max_blocks_per_seq, int block_size, int n_heads, int n_kv_heads, int head_dim,
-                                 size_t head_bytes, float scale, float* out) {
+                                 int cache_block, int64_t head_bytes, float scale, float* out) {
   extern __shared__ float smem[];
   __shared__ float red[32];
   float* q_s = smem;
@@ -149,13 +152,14 @@ __global__ void attention_kernel(const float* q, const uint8_t* k_cache, const u
   const int h = static_cast<int>(blockIdx.x % n_heads);
   const int kv_head = h / (n_heads / n_kv_heads);
   const int64_t q_row = static_cast<int64_t>(n_heads) * head_dim;
-  const auto slot_stride = static_cast<int64_t>(head_bytes) * n_kv_heads;  // bytes
   const float* qh = q + t * q_row + static_cast<int64_t>(h) * head_dim;
   float* oh = out + t * q_row + static_cast<int64_t>(h) * head_dim;
   const int32_t* table = block_tables + static_cast<int64_t>(token_seq[t]) * max_blocks_per_seq;
   const int n_keys = token_pos[t] + 1;
-  const uint8_t* k_base = k_cache + static_cast<int64_t>(kv_head) * head_bytes;
-  const uint8_t* v_base = v_cache + static_cast<int64_t>(kv_head) * head_bytes;
+  // Key j's row of this KV head, at the same offset in K and V.
+  auto row_of = [&](int j) {
+    return kv_row_offset(kv_slot(table, block_size, j), kv_head, n_kv_heads, cache_block, head_bytes);
+  };
 
   for (int i = threadIdx.x; i < head_dim; i += blockDim.x) q_s[i] = qh[i];
   __syncthreads();
@@ -167,7 +171,7 @@ __global__ void attention_kernel(const float* q, const uint8_t* k_cache, const u
     const int j = j0 + static_cast<int>(threadIdx.x);
     float score = -INFINITY;
     if (j < n_keys) {
-      const uint8_t* kj = k_base + kv_slot(table, block_size, j) * slot_stride;
+      const uint8_t* kj = k_cache + row_of(j);
       float dot = 0.0f;
       for (int i = 0; i < head_dim; ++i) dot += q_s[i] * kv_element<D>(kj, i);
       score = dot * scale;
@@ -184,7 +188,7 @@ __global__ void attention_kernel(const float* q, const uint8_t* k_cache, const u
     for (int r = 0, i = threadIdx.x; i < head_dim; ++r, i += blockDim.x) {
       float a = acc[r] * rescale;
       for (int jj = 0; jj < chunk; ++jj) {
-        a += p_s[jj] * kv_element<D>(v_base + kv_slot(table, block_size, j0 + jj) * slot_stride, i);
+        a += p_s[jj] * kv_element<D>(v_cache + row_of(j0 + jj), i);
       }
       acc[r] = a;
     }
@@ -256,19 +260,22 @@ void write_kv_cuda(const Context&, const KvLayerView& cache, const float* k_new,
                    const int32_t* slot_mapping, int64_t T) {
   if (T == 0) return;
   const auto d = upload_ints({{slot_mapping, T}});
-  const int64_t row = static_cast<int64_t>(cache.n_kv_heads) * cache.head_dim;
+  const auto head_bytes = static_cast<int64_t>(cache.head_bytes());
   auto* k = static_cast<uint8_t*>(cache.k);
   auto* v = static_cast<uint8_t*>(cache.v);
   const auto grid = static_cast<unsigned>(T);
   switch (cache.dtype) {
     case KvDtype::kF32:
-      write_kv_kernel<KvDtype::kF32><<<grid, kThreads>>>(k, v, k_new, v_new, d[0], row, cache.slot_bytes());
+      write_kv_kernel<KvDtype::kF32><<<grid, kThreads>>>(k, v, k_new, v_new, d[0], cache.n_kv_heads, cache.head_dim,
+                                                         cache.block_size, head_bytes);
       break;
     case KvDtype::kF16:
-      write_kv_kernel<KvDtype::kF16><<<grid, kThreads>>>(k, v, k_new, v_new, d[0], row, cache.slot_bytes());
+      write_kv_kernel<KvDtype::kF16><<<grid, kThreads>>>(k, v, k_new, v_new, d[0], cache.n_kv_heads, cache.head_dim,
+                                                         cache.block_size, head_bytes);
       break;
     case KvDtype::kQ8_0:
-      write_kv_kernel<KvDtype::kQ8_0><<<grid, kThreads>>>(k, v, k_new, v_new, d[0], row, cache.slot_bytes());
+      write_kv_kernel<KvDtype::kQ8_0><<<grid, kThreads>>>(k, v, k_new, v_new, d[0], cache.n_kv_heads, cache.head_dim,
+                                                          cache.block_size, head_bytes);
       break;
   }
   NUCLEUS_CUDA_CHECK_LAUNCH("write_kv_kernel");
@@ -294,8 +301,8 @@ void attention_cuda(const Context&, const float* q, const KvLayerView& cache, co
   const auto* v = static_cast<const uint8_t*>(cache.v);
   auto launch = [&](auto kernel) {
     kernel<<<grid, kAttnThreads, shared_bytes>>>(q, k, v, d[0], d[1], d[2], batch.max_blocks_per_seq, batch.block_size,
-                                                 n_heads, cache.n_kv_heads, cache.head_dim, cache.head_bytes(), scale,
-                                                 out);
+                                                 n_heads, cache.n_kv_heads, cache.head_dim, cache.block_size,
+                                                 static_cast<int64_t>(cache.head_bytes()), scale, out);
   };
   switch (cache.dtype) {
     case KvDtype::kF32: launch(attention_kernel<KvDtype::kF32>); break;

@@ -364,7 +364,8 @@ def _(args):
             line = next(l for l in f if "KV cache:" in l)
         print(f"    {line.strip()[line.index('KV cache:'):]}; RSS {srv.rss_mib():.0f} MiB")
         assert "context" in line or "--max-seqs" in line, line
-        tokens = m["nucleus:kv_cache_blocks_total"] * 16
+        block = int(re.search(r"blocks of (\d+)", line).group(1))  # "(1024 blocks of 32)"
+        tokens = m["nucleus:kv_cache_blocks_total"] * block
         assert tokens >= 2 * 8192 or "capped" in line, (tokens, line)  # the default model's context is 8192
         assert srv.rss_mib() < 1500, srv.rss_mib()
     finally:

@@ -216,7 +216,9 @@ TEST_P(EngineOnModelKv, PrefixCacheHitGivesTheSameTokensAsAMiss) {
   Engine engine(*model_, *tokenizer_, options());
   const Output miss = drain(*engine.submit(r));
   const Output hit = drain(*engine.submit(r));
-  const int64_t expected_cached = (static_cast<int64_t>(r.prompt.size()) - 1) / 16 * 16;
+  const int64_t block = options().block_size;  // whole blocks are shared
+  const int64_t expected_cached = (static_cast<int64_t>(r.prompt.size()) - 1) / block * block;
+  ASSERT_GT(expected_cached, 0) << "the prompt must fill a block";
   EXPECT_EQ(miss.usage.cached_prompt_tokens, 0);
   EXPECT_EQ(hit.usage.cached_prompt_tokens, expected_cached);
   EXPECT_EQ(hit.tokens, miss.tokens);

@@ -40,6 +40,7 @@ TEST(KvBudget, DefaultHoldsTwoContextsWhenMemoryAllows) {
 TEST(KvBudget, CountsBytesOfTheCacheDtype) {
   const ModelConfig config = small_model();
   EngineOptions options;
+  options.block_size = 16;
   options.kv_cache_bytes = 340 * 16 * 30 * 3 * 2 * 64;  // 340 blocks of 16 tokens at one byte a value
   int64_t tokens[3];
   int i = 0;

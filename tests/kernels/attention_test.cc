@@ -22,14 +22,22 @@ namespace nucleus::kernels {
 namespace {
 
 using test::random_floats;
-using test::ScalarPath;
+using test::KernelPath;
+using test::PathGuard;
 
-std::vector<bool> paths() { return test::kernel_paths(); }
+// The attention paths this CPU runs: AVX2 (also where AVX-512 is enabled:
+// attention has no 512-bit kernel), scalar.
+std::vector<KernelPath> paths() {
+  std::vector<KernelPath> p;
+  if (cpu::cpu_has_avx2()) p.push_back(KernelPath::kAvx2);
+  p.push_back(KernelPath::kScalar);
+  return p;
+}
 
 constexpr KvDtype kAllDtypes[] = {KvDtype::kF32, KvDtype::kF16, KvDtype::kQ8_0};
 
-std::string where(KvDtype dtype, bool scalar) {
-  return std::string(kv_dtype_name(dtype)) + (scalar ? " scalar" : " avx2");
+std::string where(KvDtype dtype, KernelPath path) {
+  return std::string(kv_dtype_name(dtype)) + " " + test::path_name(path);
 }
 
 template <typename E, typename Fn>
@@ -68,20 +76,27 @@ Seq make_seq(std::mt19937& rng, int len, std::vector<int32_t> blocks) {
   return s;
 }
 
-// A layer's cache of any shape and dtype, zeroed.
+// A layer's cache of any shape and dtype, zeroed; laid out in blocks of
+// `layout` slots as the engine's (1: slot-major, kernels/ops.h).
 struct Cache {
   KvDtype dtype;
   int64_t slots;
-  int n_kv_heads, head_dim;
+  int n_kv_heads, head_dim, layout;
   std::vector<uint8_t> k, v;
-  Cache(KvDtype d, int64_t num_slots = kNumBlocks * kBlock, int kv_heads = kKvHeads, int dim = kHeadDim)
+  Cache(KvDtype d, int64_t num_slots = kNumBlocks * kBlock, int kv_heads = kKvHeads, int dim = kHeadDim,
+        int layout_block = kBlock)
       : dtype(d),
         slots(num_slots),
         n_kv_heads(kv_heads),
         head_dim(dim),
+        layout(layout_block),
         k(static_cast<size_t>(num_slots) * kv_row_bytes(d, int64_t{kv_heads} * dim), 0),
         v(k.size(), 0) {}
-  KvLayerView view() { return KvLayerView{k.data(), v.data(), slots, n_kv_heads, head_dim, dtype}; }
+  KvLayerView view() {
+    KvLayerView view{k.data(), v.data(), slots, n_kv_heads, head_dim, dtype};
+    view.block_size = layout;
+    return view;
+  }
   // Element i of KV head h in slot s as stored, widened to float.
   float key(int64_t s, int h, int i) { return element(k, s, h, i); }
   float value(int64_t s, int h, int i) { return element(v, s, h, i); }
@@ -89,7 +104,7 @@ struct Cache {
  private:
   float element(const std::vector<uint8_t>& bytes, int64_t s, int h, int i) {
     const KvLayerView c = view();
-    return kv_element(dtype, bytes.data() + s * c.slot_bytes() + h * c.head_bytes(), i);
+    return kv_element(dtype, bytes.data() + c.row_offset(s, h), i);
   }
 };
 
@@ -118,8 +133,8 @@ TEST(AttentionTest, MatchesDoubleReferenceWithGroupedHeads) {
   const Seq s = make_seq(rng, 45, {7, 2, 11});
   const float scale = 0.125f;
   for (KvDtype dtype : kAllDtypes) {
-    for (bool scalar : paths()) {
-      ScalarPath path(scalar);
+    for (KernelPath path : paths()) {
+      PathGuard guard(path);
       Cache cache(dtype);
       const auto out = prefill_chunk(ctx, cache, s, 0, s.len);
       for (int p = 0; p < s.len; ++p) {
@@ -141,7 +156,7 @@ TEST(AttentionTest, MatchesDoubleReferenceWithGroupedHeads) {
             // Scores carry ~64 float roundings of |q||k| ~ 1e-5 absolute, exp ~2 ulp,
             // and the weighted sum <= 45 roundings of max|v| = 1: 2e-5 covers them.
             ASSERT_NEAR(out[(static_cast<int64_t>(p) * kHeads + h) * kHeadDim + i], ref, 2e-5)
-                << where(dtype, scalar) << " pos=" << p << " head=" << h << " dim=" << i;
+                << where(dtype, path) << " pos=" << p << " head=" << h << " dim=" << i;
           }
         }
       }
@@ -178,8 +193,8 @@ TEST(AttentionTest, BatchChunkAndThreadInvariant) {
   const Seq b = make_seq(rng, 20, {1, 10});
   const int64_t q_row = static_cast<int64_t>(kHeads) * kHeadDim;
   for (KvDtype dtype : kAllDtypes) {
-    for (bool scalar : paths()) {
-      ScalarPath path(scalar);
+    for (KernelPath path : paths()) {
+      PathGuard guard(path);
       ThreadPool pool1(1);
       const Context ctx1{Device::kCpu, &pool1};
       // Reference: whole sequence written first, then each query alone (T = 1).
@@ -203,7 +218,7 @@ TEST(AttentionTest, BatchChunkAndThreadInvariant) {
             out.insert(out.end(), part.begin(), part.end());
           }
           ASSERT_TRUE(test::bitwise_equal(out.data(), alone.data(), a.len * q_row))
-              << where(dtype, scalar) << " threads=" << threads << " chunk=" << chunk;
+              << where(dtype, path) << " threads=" << threads << " chunk=" << chunk;
         }
         // Ragged batch: b's tokens interleaved with a's, both sequences in the cache.
         Cache cache(dtype);
@@ -232,7 +247,7 @@ TEST(AttentionTest, BatchChunkAndThreadInvariant) {
         for (int64_t t = 0; t < T; ++t) {
           if (seq_ids[t] != 1) continue;
           ASSERT_TRUE(test::bitwise_equal(out.data() + t * q_row, alone.data() + pos[t] * q_row, q_row))
-              << where(dtype, scalar) << " threads=" << threads << " batch row " << t << " pos " << pos[t];
+              << where(dtype, path) << " threads=" << threads << " batch row " << t << " pos " << pos[t];
         }
       }
     }
@@ -247,7 +262,8 @@ TEST(AttentionTest, BatchChunkAndThreadInvariant) {
 struct Shape {
   int head_dim, n_heads, n_kv_heads;
 };
-constexpr Shape kShapes[] = {{40, 6, 2}, {128, 4, 4}, {96, 14, 2}, {32, 40, 2}, {24, 9, 3}, {13, 4, 1}};
+constexpr Shape kShapes[] = {{40, 6, 2},  {128, 4, 4}, {96, 14, 2}, {32, 40, 2},
+                             {24, 9, 3},  {13, 4, 1},  {64, 32, 8}, {256, 8, 2}};
 
 TEST(AttentionTest, AnyHeadShapeAndGroupSize) {
   constexpr int kLen = 40, kBlk = 16;
@@ -266,8 +282,8 @@ TEST(AttentionTest, AnyHeadShapeAndGroupSize) {
       for (int p = 0; p < kLen; ++p) slots[p] = blocks[p / kBlk] * kBlk + p % kBlk;
       std::iota(pos.begin(), pos.end(), 0);
       const float scale = 1.0f / std::sqrt(static_cast<float>(sh.head_dim));
-      for (bool scalar : paths()) {
-        ScalarPath path(scalar);
+      for (KernelPath path : paths()) {
+        PathGuard guard(path);
         ThreadPool pool1(1), pool2(2);
         write_kv(Context{Device::kCpu, &pool1}, cache.view(), k_new.data(), v_new.data(), slots.data(), kLen);
         // Rows 28..39 in one batch on 2 threads.
@@ -282,7 +298,7 @@ TEST(AttentionTest, AnyHeadShapeAndGroupSize) {
           attention(Context{Device::kCpu, &pool1}, q.data() + p * q_row, cache.view(), one, sh.n_heads, scale,
                     alone.data());
           ASSERT_TRUE(test::bitwise_equal(alone.data(), batched.data() + r * q_row, q_row))
-              << where(dtype, scalar) << " head_dim=" << sh.head_dim << " heads=" << sh.n_heads
+              << where(dtype, path) << " head_dim=" << sh.head_dim << " heads=" << sh.n_heads
               << " kv_heads=" << sh.n_kv_heads << " pos=" << p;
           for (int h = 0; h < sh.n_heads; ++h) {
             const int g = h / group;
@@ -303,7 +319,7 @@ TEST(AttentionTest, AnyHeadShapeAndGroupSize) {
               // |q.k| <= 128 * 2 = 256 before scaling: scores carry <= 128 roundings of 256 * 2^-24
               // (2e-3 absolute at the worst, usually far less), weights the same relative error.
               ASSERT_NEAR(alone[h * sh.head_dim + i], ref, 2e-4)
-                  << where(dtype, scalar) << " head_dim=" << sh.head_dim << " head=" << h << " dim=" << i;
+                  << where(dtype, path) << " head_dim=" << sh.head_dim << " head=" << h << " dim=" << i;
             }
           }
         }
@@ -312,10 +328,11 @@ TEST(AttentionTest, AnyHeadShapeAndGroupSize) {
   }
 }
 
-// Cross-ISA determinism: the AVX2 path and the scalar path give bitwise the
-// same output (memcmp) for every dtype, head shape (head_dim not a multiple
-// of 8 included), group size, odd lengths, several rows of one sequence at
-// once (prefill tiles) and one (decode), soft-capping and a sliding window.
+// Cross-ISA determinism: the AVX2 path gives bitwise the scalar path's
+// output (memcmp) for every dtype, head shape (head_dim not a multiple of 8
+// included), group size, odd lengths, several rows of one sequence at once
+// (prefill tiles) and one (decode), soft-capping, a sliding window, and both
+// cache layouts.
 TEST(AttentionTest, Avx2AndScalarBitwiseEqual) {
   if (!cpu::cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
   constexpr int kBlk = 16;
@@ -328,11 +345,12 @@ TEST(AttentionTest, Avx2AndScalarBitwiseEqual) {
       if (sh.head_dim % kv_dtype_granule(dtype) != 0) continue;
       for (const int len : {1, 7, 33, 61}) {
         for (const Masking m : {Masking{0, 0.0f}, Masking{0, 5.0f}, Masking{9, 0.0f}, Masking{17, 3.0f}}) {
+         for (const int layout : {kBlk, 1}) {
           std::mt19937 rng(static_cast<uint32_t>(sh.head_dim * 1000 + len * 10 + m.window));
           const int64_t kv_row = static_cast<int64_t>(sh.n_kv_heads) * sh.head_dim;
           const int64_t q_row = static_cast<int64_t>(sh.n_heads) * sh.head_dim;
           const std::vector<int32_t> blocks{3, 1, 4, 0, 2};
-          Cache cache(dtype, 5 * kBlk, sh.n_kv_heads, sh.head_dim);
+          Cache cache(dtype, 5 * kBlk, sh.n_kv_heads, sh.head_dim, layout);
           const auto k_new = random_floats(rng, len * kv_row, -3.0f, 3.0f);
           const auto v_new = random_floats(rng, len * kv_row, -2.0f, 2.0f);
           const auto q = random_floats(rng, len * q_row, -2.0f, 2.0f);
@@ -346,15 +364,22 @@ TEST(AttentionTest, Avx2AndScalarBitwiseEqual) {
           batch.sliding_window = m.window;
           batch.softcap = m.softcap;
           const float scale = 1.0f / std::sqrt(static_cast<float>(sh.head_dim));
-          std::vector<float> fast(static_cast<size_t>(len * q_row)), slow(fast.size());
-          attention(ctx, q.data(), cache.view(), batch, sh.n_heads, scale, fast.data());
+          std::vector<float> slow(static_cast<size_t>(len * q_row));
           {
-            ScalarPath path(true);
+            PathGuard guard(KernelPath::kScalar);
             attention(ctx, q.data(), cache.view(), batch, sh.n_heads, scale, slow.data());
           }
-          ASSERT_TRUE(test::bitwise_equal(fast.data(), slow.data(), len * q_row))
-              << kv_dtype_name(dtype) << " head_dim=" << sh.head_dim << " heads=" << sh.n_heads << "/"
-              << sh.n_kv_heads << " len=" << len << " window=" << m.window << " softcap=" << m.softcap;
+          for (KernelPath path : paths()) {
+            if (path == KernelPath::kScalar) continue;
+            PathGuard guard(path);
+            std::vector<float> fast(slow.size());
+            attention(ctx, q.data(), cache.view(), batch, sh.n_heads, scale, fast.data());
+            ASSERT_TRUE(test::bitwise_equal(fast.data(), slow.data(), len * q_row))
+                << where(dtype, path) << " head_dim=" << sh.head_dim << " heads=" << sh.n_heads << "/"
+                << sh.n_kv_heads << " len=" << len << " window=" << m.window << " softcap=" << m.softcap
+                << " layout=" << layout;
+          }
+         }
         }
       }
     }
@@ -369,9 +394,15 @@ TEST(WriteKvTest, Float32WritesSlotsExactlyAndSkipsNegative) {
   const auto k = random_floats(rng, 3 * kRow), v = random_floats(rng, 3 * kRow);
   const int32_t slots[3] = {17, -1, 190};
   write_kv(ctx, cache.view(), k.data(), v.data(), slots, 3);
-  EXPECT_TRUE(test::bitwise_equal(reinterpret_cast<const float*>(cache.k.data()) + 17 * kRow, k.data(), kRow));
-  EXPECT_TRUE(test::bitwise_equal(reinterpret_cast<const float*>(cache.v.data()) + 190 * kRow, v.data() + 2 * kRow,
-                                  kRow));
+  const KvLayerView view = cache.view();
+  for (int h = 0; h < kKvHeads; ++h) {  // each head's row where the layout keeps it
+    EXPECT_TRUE(test::bitwise_equal(reinterpret_cast<const float*>(cache.k.data() + view.row_offset(17, h)),
+                                    k.data() + h * kHeadDim, kHeadDim));
+    EXPECT_TRUE(test::bitwise_equal(reinterpret_cast<const float*>(cache.v.data() + view.row_offset(190, h)),
+                                    v.data() + 2 * kRow + h * kHeadDim, kHeadDim));
+  }
+  // Block 1 (slots 16..31) holds head 0's 16 rows, then head 1's...: slot 17's head 1 row.
+  EXPECT_EQ(view.row_offset(17, 1), (16 * kKvHeads + 16 + 1) * kHeadDim * sizeof(float));
   const size_t nonzero = std::count_if(cache.k.begin(), cache.k.end(), [](uint8_t b) { return b != 0; });
   EXPECT_LE(nonzero, static_cast<size_t>(2 * kRow * sizeof(float)));  // the skipped row went nowhere
 }
@@ -433,6 +464,14 @@ TEST(AttentionTest, RejectsBadBatches) {
   expect_error<std::invalid_argument>([&] { attention(ctx, q.data(), cache.view(), batch, kHeads, 0.1f, out.data()); },
                                       "block_tables[0][1]");
   table[1] = 1;
+  KvLayerView other_blocks = cache.view();
+  other_blocks.block_size = 8;
+  expect_error<std::invalid_argument>(
+      [&] { attention(ctx, q.data(), other_blocks, batch, kHeads, 0.1f, out.data()); },
+      "cache.block_size (8) must be 1 or batch.block_size (16)");
+  other_blocks.block_size = 7;
+  expect_error<std::invalid_argument>([&] { write_kv(ctx, other_blocks, q.data(), q.data(), &seq, 1); },
+                                      "must be a multiple of cache.block_size (7");
   const int32_t bad_seq = 1;
   AttentionBatch bad = batch;
   bad.token_seq = &bad_seq;

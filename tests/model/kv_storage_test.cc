@@ -62,12 +62,22 @@ TEST(KvStorage, CopySlotsMovesExactlyTheSlotsBytesForEveryDtype) {
       for (int side = 0; side < 2; ++side) {
         const auto* now = static_cast<const uint8_t*>(side == 0 ? kv.layer(l).k : kv.layer(l).v);
         const std::vector<uint8_t>& was = before[2 * l + side];
-        for (size_t i = 0; i < total; ++i) {
-          const size_t slot = i / slot_bytes;
-          const uint8_t expected = slot >= 10 && slot < 13 ? was[i - 5 * slot_bytes] : was[i];
-          ASSERT_EQ(now[i], expected) << kernels::kv_dtype_name(dtype) << " layer " << l << " side " << side
-                                      << " byte " << i;
+        // Every head's row of every slot (the layout puts them where
+        // KvLayerView::row_offset says; the copy crosses a block boundary at 12).
+        const kernels::KvLayerView view = kv.layer(l);
+        const size_t row = view.head_bytes();
+        size_t checked = 0;
+        for (int64_t slot = 0; slot < kv.num_slots(); ++slot) {
+          for (int h = 0; h < c.n_kv_heads; ++h) {
+            const size_t at = view.row_offset(slot, h);
+            const size_t from = slot >= 10 && slot < 13 ? view.row_offset(slot - 5, h) : at;
+            for (size_t i = 0; i < row; ++i, ++checked) {
+              ASSERT_EQ(now[at + i], was[from + i]) << kernels::kv_dtype_name(dtype) << " layer " << l << " side "
+                                                    << side << " slot " << slot << " head " << h << " byte " << i;
+            }
+          }
         }
+        ASSERT_EQ(checked, total);
       }
     }
   }
