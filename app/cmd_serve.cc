@@ -112,6 +112,7 @@ void load_served(const config::ServeOptions& o, kernels::Device device, Served& 
   options.kv_cache_bytes = o.kv_cache_memory;
   options.kv_dtype = kernels::kv_dtype_from_name(o.kv_cache_dtype).value();  // validated with the options
   options.max_batched_tokens = o.max_batched_tokens;
+  options.block_size = o.block_size;
   options.max_seqs = o.max_seqs;
   options.max_queue = o.max_queue;
   options.max_request_sequences = o.max_request_sequences;

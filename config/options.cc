@@ -55,6 +55,11 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
        "needs head_dim a multiple of 32); each value is rounded once when written",
        &o.kv_cache_dtype},
       {"max-batched-tokens", "token budget of one engine step (decode + prefill chunks)", &o.max_batched_tokens},
+      {"block-size",
+       "tokens per KV cache block, the unit of paging and of prefix caching; a block keeps each KV head's keys "
+       "together, so decode attention streams runs of block-size x head bytes (larger blocks: longer runs, "
+       "coarser prefix reuse)",
+       &o.block_size},
       {"max-seqs", "sequences in one engine step", &o.max_seqs},
       {"max-queue", "waiting requests beyond which new ones get 503", &o.max_queue},
       {"max-request-sequences",
@@ -250,6 +255,8 @@ void validate(const ServeOptions& o) {
           "--kv-cache-dtype must be f32, f16 or q8_0, got '" + o.kv_cache_dtype + "'");
   require(o.max_batched_tokens >= 16,
           "--max-batched-tokens must be >= 16, got " + std::to_string(o.max_batched_tokens));
+  require(o.block_size >= 1 && o.block_size <= 1024,
+          "--block-size must be in [1, 1024], got " + std::to_string(o.block_size));
   require(o.max_seqs >= 1 && o.max_seqs <= 4096, "--max-seqs must be in [1, 4096], got " + std::to_string(o.max_seqs));
   require(o.max_queue >= 1, "--max-queue must be >= 1, got " + std::to_string(o.max_queue));
   require(o.max_request_sequences >= 1 && o.max_request_sequences <= 65536,

@@ -54,6 +54,7 @@ struct ServeOptions {
   int64_t kv_cache_memory = 0;       // bytes; 0 = sized from the model's context (engine/kv_budget.h)
   std::string kv_cache_dtype = kDefaultKvCacheDtype;  // f32, f16 or q8_0 (kernels/kv_dtype.h)
   int max_batched_tokens = kDefaultMaxBatchedTokens;
+  int block_size = kDefaultBlockSize;  // tokens per KV block
   int max_seqs = kDefaultMaxSeqs;
   int max_queue = kDefaultMaxQueue;
   int max_request_sequences = kDefaultMaxRequestSequences;  // prompts x n (x beams) in one request

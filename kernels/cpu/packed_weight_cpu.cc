@@ -1,7 +1,6 @@
 // pack_weight_cpu: the AVX-512 (or, AVX2 only, the Q4_0 / Q4_1 / Q8_0 and 256-element types') panel layout filled in
 // parallel, one range of whole panels per chunk.
 #include <algorithm>
-#include <new>
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/k_panel.h"

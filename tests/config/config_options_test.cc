@@ -44,9 +44,9 @@ TEST(ServeOptions, NamesDeriveFromOneDeclaration) {
   }
   EXPECT_TRUE(found);
   // The engine options the issue names are all declared.
-  for (const char* name : {"kv-cache-memory", "max-batched-tokens", "max-seqs", "max-queue", "no-prefix-cache",
-                           "threads", "model", "host", "port", "api-key", "max-body", "shutdown-timeout",
-                           "chat-template"}) {
+  for (const char* name : {"kv-cache-memory", "max-batched-tokens", "block-size", "max-seqs", "max-queue",
+                           "no-prefix-cache", "threads", "model", "host", "port", "api-key", "max-body",
+                           "shutdown-timeout", "chat-template"}) {
     bool declared = false;
     for (const OptionDef& def : serve_option_defs(o)) declared = declared || def.name == name;
     EXPECT_TRUE(declared) << name;
@@ -81,6 +81,7 @@ TEST(ServeOptions, BadValuesNameTheOption) {
   EXPECT_NE(error_of({{"port", "70000"}}).find("--port"), std::string::npos);
   EXPECT_NE(error_of({{"port", "eighty"}}).find("--port"), std::string::npos);
   EXPECT_NE(error_of({}, {{"NUCLEUS_MAX_SEQS", "0"}}).find("--max-seqs"), std::string::npos);
+  EXPECT_NE(error_of({{"block-size", "0"}}).find("--block-size must be in [1, 1024], got 0"), std::string::npos);
   EXPECT_NE(error_of({}, {{"NUCLEUS_MAX_SEQS", "x"}}).find("NUCLEUS_MAX_SEQS"), std::string::npos);
   EXPECT_NE(error_of({{"log-level", "loud"}}).find("--log-level"), std::string::npos);
   EXPECT_NE(error_of({{"shutdown-timeout", "-1"}}).find("--shutdown-timeout"), std::string::npos);
