@@ -46,6 +46,13 @@ constexpr size_t kv_row_bytes(KvDtype dtype, int64_t n) {
   return static_cast<size_t>(n) * sizeof(float);
 }
 
+// Byte offset of KV head `head`'s row (head_bytes long) of `slot` in one
+// layer's K (or V) laid out [slots / block, n_kv_heads, block, head_dim]
+// (KvLayerView, kernels/ops.h): the one formula for CPU and CUDA.
+NUCLEUS_HD inline int64_t kv_row_offset(int64_t slot, int head, int n_kv_heads, int block, int64_t head_bytes) {
+  return ((slot / block * n_kv_heads + head) * block + slot % block) * head_bytes;
+}
+
 // ggml's quantize_row_q8_0_ref for one block: d = max|x| / 127, q = round(x / d)
 // (ties away from zero, as roundf), d stored as fp16.
 NUCLEUS_HD inline void kv_quantize_q8_0(const float* x, BlockQ8_0* out) {

@@ -147,8 +147,8 @@ struct KvLayerView {
   size_t slot_bytes() const { return head_bytes() * static_cast<size_t>(n_kv_heads); }
   // Byte offset of KV head `head`'s row of slot `slot` in k (and in v).
   size_t row_offset(int64_t slot, int head) const {
-    const int64_t block = slot / block_size, in_block = slot % block_size;
-    return static_cast<size_t>((block * n_kv_heads + head) * block_size + in_block) * head_bytes();
+    return static_cast<size_t>(
+        kv_row_offset(slot, head, n_kv_heads, block_size, static_cast<int64_t>(head_bytes())));
   }
 };
 

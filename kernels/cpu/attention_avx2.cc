@@ -115,16 +115,17 @@ float softmax_numerators(float* scores, int n, float max_score) {
 }
 
 // The job's rows of the block after the current one (for each of its KV
-// heads), fetched while this block is computed: the block table scatters a sequence's
-// blocks, so the hardware prefetcher cannot see the next one coming.
+// heads), fetched while this block is computed: the block table scatters a
+// sequence's blocks, so the hardware prefetcher cannot see the next one coming.
 template <KvDtype D>
 inline void prefetch_block(const HeadJob& job, const uint8_t* base, int b, int j_next) {
   if (j_next >= job.n_keys) return;
   const int keys = std::min(job.block_size, job.n_keys - j_next);
   const size_t row_bytes = head_row_bytes<D>(job.head_dim);
+  const char* block =
+      reinterpret_cast<const char*>(base + static_cast<int64_t>(job.block_table[b + 1]) * job.block_bytes);
   for (int e = 0; e < job.kv_heads(); ++e) {
-    const char* row = reinterpret_cast<const char*>(base + static_cast<int64_t>(job.block_table[b + 1]) * job.block_bytes +
-                                                    e * job.kv_stride);
+    const char* row = block + e * job.kv_stride;
     for (int j = 0; j < keys; ++j, row += job.key_stride) {
       for (size_t line = 0; line < row_bytes; line += 64) _mm_prefetch(row + line, _MM_HINT_T0);
     }

@@ -93,9 +93,11 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
   const auto attend = avx2_enabled() ? attend_head_avx2 : attend_head_scalar;
   const int group = n_heads / cache.n_kv_heads;
   const auto block_bytes = static_cast<int64_t>(cache.slot_bytes()) * batch.block_size;
-  // Within a block, one KV head's rows are consecutive (cache.block_size ==
-  // batch.block_size) or a slot apart (the slot-major layout, block_size 1).
-  const auto key_stride = static_cast<int64_t>(cache.block_size == 1 ? cache.slot_bytes() : cache.head_bytes());
+  // From one slot's row of a KV head to the next slot's (consecutive rows, or
+  // a slot apart in the slot-major layout) and to the next KV head's rows,
+  // both from the cache's layout (kernels/ops.h).
+  const auto key_stride = static_cast<int64_t>(cache.row_offset(1, 0) - cache.row_offset(0, 0));
+  const auto kv_stride = static_cast<int64_t>(cache.row_offset(0, 1) - cache.row_offset(0, 0));
   const int64_t q_row = static_cast<int64_t>(n_heads) * cache.head_dim;
   // Work items: a tile of token rows and the query heads of one or more KV
   // heads, so K and V are read once for all of an item's queries. A tile is
@@ -153,7 +155,6 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
       for (int h = 0; h < n_heads; h += heads) work.push_back({t, rows, h, heads});
     }
   }
-  const auto kv_stride = static_cast<int64_t>(cache.row_offset(0, 1) - cache.row_offset(0, 0));
   const auto items = static_cast<int64_t>(work.size());
   pool.parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
     std::vector<float> scores;

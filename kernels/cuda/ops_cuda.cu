@@ -105,7 +105,7 @@ __global__ void write_kv_kernel(uint8_t* k, uint8_t* v, const float* k_new, cons
   if (slot < 0) return;
   const int64_t row = static_cast<int64_t>(n_kv_heads) * head_dim;
   // Element i of the row is element i % head_dim of head i / head_dim, whose
-  // row the layout places at kv_row_offset (ops_math.h).
+  // row the layout places at kv_row_offset (kv_dtype.h).
   auto at = [&](uint8_t* base, int64_t i) {
     return base + kv_row_offset(slot, static_cast<int>(i / head_dim), n_kv_heads, cache_block, head_bytes);
   };

@@ -35,12 +35,6 @@ NUCLEUS_HD inline int64_t kv_slot(const int32_t* block_table, int block_size, in
   return static_cast<int64_t>(block_table[j / block_size]) * block_size + j % block_size;
 }
 
-// Byte offset of KV head `head`'s row of `slot` in a cache laid out
-// [slots / cache_block, n_kv_heads, cache_block, head_dim] (KvLayerView::row_offset).
-NUCLEUS_HD inline int64_t kv_row_offset(int64_t slot, int head, int n_kv_heads, int cache_block, int64_t head_bytes) {
-  return ((slot / cache_block * n_kv_heads + head) * cache_block + slot % cache_block) * head_bytes;
-}
-
 // fp16's largest finite value: GEMM inputs above it would become inf.
 inline constexpr float kFp16Max = 65504.0f;
 
