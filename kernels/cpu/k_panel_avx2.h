@@ -23,6 +23,7 @@
 #include "kernels/cpu/k_panel.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/quantize_act.h"
+#include "kernels/cpu/register_pin.h"
 
 namespace nucleus::kernels::cpu {
 namespace {

@@ -56,6 +56,7 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
     for (int h = 0; h < NH; ++h) {
       const int lane0 = kHalfRows * (h0 + h);
       scale[h] = u8_pairs(p.scales[j] + lane0);
+      pin_register(scale[h]);
       if constexpr (kFifthBit) qh[h] = load32(p.qh[j] + 4 * lane0);
     }
 #pragma GCC unroll 2
@@ -89,13 +90,11 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
           for (int h = 0; h < NH; ++h) {
             const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo[h], x_lo), _mm256_maddubs_epi16(hi[h], x_hi));
             sum16[t][h] = _mm256_add_epi16(sum16[t][h], pairs);
+            pin_register(sum16[t][h]);
+            // A token's 16-bit sum is widened as soon as it is complete, which frees its register.
+            if (g == g0 + kGroupsPerSum - 1) isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(sum16[t][h], scale[h]));
           }
         }
-      }
-#pragma GCC unroll 8
-      for (int t = 0; t < MR; ++t) {
-#pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(sum16[t][h], scale[h]));
       }
     }
   }
@@ -115,7 +114,10 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
     for (int t = 0; t < MR; ++t) {
       const __m256i bsums = bcast4(x_bsums(xb[t]) + 4 * j);
 #pragma GCC unroll 2
-      for (int h = 0; h < NH; ++h) msum[t][h] = _mm256_add_epi32(msum[t][h], _mm256_madd_epi16(mins[h], bsums));
+      for (int h = 0; h < NH; ++h) {
+        msum[t][h] = _mm256_add_epi32(msum[t][h], _mm256_madd_epi16(mins[h], bsums));
+        pin_register(msum[t][h]);
+      }
     }
   }
   accumulate_super_block<MR, NH, true>(p.d, p.dmin, h0, xb, isum, msum, acc);
