@@ -114,6 +114,7 @@ void load_served(const config::ServeOptions& o, kernels::Device device, Served& 
   options.max_batched_tokens = o.max_batched_tokens;
   options.block_size = o.block_size;
   options.max_seqs = o.max_seqs;
+  options.max_step_ms = o.max_step_ms;
   options.max_queue = o.max_queue;
   options.max_request_sequences = o.max_request_sequences;
   options.prefix_cache = !o.no_prefix_cache;

@@ -61,6 +61,12 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
        "coarser prefix reuse)",
        &o.block_size},
       {"max-seqs", "sequences in one engine step", &o.max_seqs},
+      {"max-step-ms",
+       "target length of an engine step that decodes while it prefills, in ms: prompt chunks are cut to fit (the "
+       "cost of a token is measured as steps run), so streams being decoded get a token about this often even while "
+       "long prompts are processed; longer favours time to first token and throughput. 0 = only "
+       "--max-batched-tokens bounds a step",
+       &o.max_step_ms},
       {"max-queue", "waiting requests beyond which new ones get 503", &o.max_queue},
       {"max-request-sequences",
        "sequences one request may ask for (prompts x n, or x beams with beam search); more is a 400",
@@ -257,6 +263,8 @@ void validate(const ServeOptions& o) {
           "--max-batched-tokens must be >= 16, got " + std::to_string(o.max_batched_tokens));
   require(o.block_size >= 1 && o.block_size <= 1024,
           "--block-size must be in [1, 1024], got " + std::to_string(o.block_size));
+  require(std::isfinite(o.max_step_ms) && o.max_step_ms >= 0 && o.max_step_ms <= 3600000,
+          "--max-step-ms must be in [0, 3600000], got " + std::to_string(o.max_step_ms));
   require(o.max_seqs >= 1 && o.max_seqs <= 4096, "--max-seqs must be in [1, 4096], got " + std::to_string(o.max_seqs));
   require(o.max_queue >= 1, "--max-queue must be >= 1, got " + std::to_string(o.max_queue));
   require(o.max_request_sequences >= 1 && o.max_request_sequences <= 65536,

@@ -56,6 +56,7 @@ struct ServeOptions {
   int max_batched_tokens = kDefaultMaxBatchedTokens;
   int block_size = kDefaultBlockSize;  // tokens per KV block
   int max_seqs = kDefaultMaxSeqs;
+  double max_step_ms = kDefaultMaxStepMs;  // target step time while decoding; 0 = token budget only
   int max_queue = kDefaultMaxQueue;
   int max_request_sequences = kDefaultMaxRequestSequences;  // prompts x n (x beams) in one request
   bool no_prefix_cache = false;

@@ -38,7 +38,8 @@ EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOpt
                options.kv_dtype),
       blocks_(storage_.num_blocks(), options.block_size, options.prefix_cache),
       kv_(blocks_, storage_),
-      scheduler_(kv_, SchedulerOptions{options.max_batched_tokens, options.max_seqs}) {
+      scheduler_(kv_, SchedulerOptions{options.max_batched_tokens, options.max_seqs}),
+      prefill_pacing_(options.max_step_ms / 1000.0, options.block_size) {
   if (tokenizer.vocab_size() > model.config().vocab_size) {
     throw std::invalid_argument("tokenizer has " + std::to_string(tokenizer.vocab_size()) +
                                 " tokens but the model's vocabulary is " + std::to_string(model.config().vocab_size));
@@ -230,7 +231,7 @@ bool EngineCore::step() {
   if (live_.empty()) return false;
   const auto step_start = Clock::now();
   draft_tokens();
-  const Schedule schedule = scheduler_.schedule();
+  const Schedule schedule = scheduler_.schedule(&prefill_pacing_);
   if (schedule.empty()) {
     update_stats(0, 0, 0, schedule.preemptions);
     return false;
@@ -253,8 +254,10 @@ bool EngineCore::step() {
 
   apply_results(plan, results);
   advance_beams();
+  const double step_s = seconds_since(step_start);
+  prefill_pacing_.observe(schedule.num_tokens, step_s);
   // Stats first, so a client woken by its final event already sees them.
-  update_stats(seconds_since(step_start), forward_s, sample_s, schedule.preemptions);
+  update_stats(step_s, forward_s, sample_s, schedule.preemptions);
   publish_and_retire();
   return true;
 }

@@ -113,6 +113,7 @@ class EngineCore {
   BlockPool blocks_;
   KvCacheManager kv_;
   Scheduler scheduler_;
+  PrefillPacing prefill_pacing_;
   std::unique_ptr<Drafter> ngram_drafter_;
   std::unique_ptr<Drafter> model_drafter_;  // nullptr without EngineOptions::draft_model
 

@@ -17,6 +17,11 @@ namespace nucleus {
 inline constexpr int kDefaultBlockSize = 32;
 inline constexpr const char* kDefaultKvCacheDtype = "f16";  // kernels::kDefaultKvDtype by name (f32, f16, q8_0)
 inline constexpr int kDefaultMaxBatchedTokens = 512;  // token budget of one step (decode + prefill chunks)
+// Target length of a step that decodes while it prefills, in milliseconds:
+// prompt chunks are cut to fit (engine/prefill_pacing.h), so streams being
+// decoded get a token at least about this often. 0 = steps are bounded by
+// the token budget only.
+inline constexpr double kDefaultMaxStepMs = 250;
 inline constexpr int kDefaultMaxSeqs = 64;            // sequences in one step
 inline constexpr int kDefaultSpecTokens = 8;          // most tokens drafted per step and sequence
 inline constexpr int kDefaultMaxQueue = 1024;         // waiting requests beyond which submit() refuses

@@ -31,6 +31,7 @@ struct EngineOptions {
   kernels::KvDtype kv_dtype = kernels::kDefaultKvDtype;  // how keys and values are stored (kernels/kv_dtype.h)
   int max_batched_tokens = kDefaultMaxBatchedTokens;  // token budget of one step (decode + prefill chunks)
   int max_seqs = kDefaultMaxSeqs;     // sequences in one step
+  double max_step_ms = 0;             // target step time while decoding (engine/prefill_pacing.h); 0 = none
   int max_queue = kDefaultMaxQueue;              // waiting requests beyond which submit() throws EngineOverloaded
   int max_request_sequences = kDefaultMaxRequestSequences;  // n (or beams) of one submitted request
   bool prefix_cache = true;           // automatic prefix caching

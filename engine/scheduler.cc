@@ -49,10 +49,14 @@ void Scheduler::preempt(Sequence* victim, Schedule& out, int64_t& budget, bool b
   ++out.preemptions;
 }
 
-Schedule Scheduler::schedule() {
+Schedule Scheduler::schedule(const PrefillPacing* pacing) {
   Schedule out;
   int64_t budget = options_.max_batched_tokens;
   schedule_running(out, budget, /*decode_pass=*/true);
+  // The prompt chunks' cap (a preemption in the passes below gives a victim's
+  // tokens back to the capped budget, as it does without a cap).
+  const int64_t prefill_cap = pacing && !out.chunks.empty() ? pacing->cap(out.num_tokens) : 0;
+  if (prefill_cap > 0 && budget > prefill_cap) budget = prefill_cap;
   schedule_running(out, budget, /*decode_pass=*/false);
   admit_waiting(out, budget);
   return out;

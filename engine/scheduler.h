@@ -6,6 +6,8 @@
 //   3. new sequences from the waiting queue, first come first served (prefix
 //      cache hits skip their cached tokens; a long prompt is chunked, so it
 //      never stalls running decodes).
+// Prompt chunks (2 and 3) may be capped below the budget when the step also
+// decodes, to keep decoding streams' inter-token latency near a target time.
 // When KV blocks run out, the most recently admitted running sequence is
 // preempted: its blocks are freed and it goes back to the head of the waiting
 // queue, to be recomputed. The waiting queue is never reordered, so nothing
@@ -22,6 +24,7 @@
 
 #include "engine/engine_defaults.h"
 #include "engine/kv_cache_manager.h"
+#include "engine/prefill_pacing.h"
 #include "engine/sequence.h"
 
 namespace nucleus {
@@ -55,7 +58,10 @@ class Scheduler {
   // Takes `seq` out (finished or aborted) and releases its blocks.
   void remove(Sequence* seq);
 
-  Schedule schedule();
+  // With `pacing`, a step that decodes any sequence gives its prompt chunks
+  // (running prefills and admissions) at most pacing->cap(decode tokens)
+  // tokens; a step with no decode takes the whole budget.
+  Schedule schedule(const PrefillPacing* pacing = nullptr);
 
   size_t num_waiting() const { return waiting_.size(); }
   size_t num_running() const { return running_.size(); }

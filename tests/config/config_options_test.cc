@@ -57,6 +57,8 @@ TEST(ServeOptions, DefaultsMatchTheIssue) {
   ServeOptions o = resolve({}, {});
   EXPECT_EQ(o.host, "127.0.0.1");
   EXPECT_EQ(o.port, 8080);
+  EXPECT_EQ(o.max_step_ms, 250);
+  EXPECT_EQ(resolve({{"max-step-ms", "0"}}, {}).max_step_ms, 0);  // 0 turns the pacing off
   EXPECT_NE(o.model.find("SmolLM2-135M-Instruct.Q4_1.gguf"), std::string::npos);
 }
 
@@ -82,6 +84,8 @@ TEST(ServeOptions, BadValuesNameTheOption) {
   EXPECT_NE(error_of({{"port", "eighty"}}).find("--port"), std::string::npos);
   EXPECT_NE(error_of({}, {{"NUCLEUS_MAX_SEQS", "0"}}).find("--max-seqs"), std::string::npos);
   EXPECT_NE(error_of({{"block-size", "0"}}).find("--block-size must be in [1, 1024], got 0"), std::string::npos);
+  EXPECT_NE(error_of({{"max-step-ms", "-5"}}).find("--max-step-ms must be in [0, 3600000]"), std::string::npos);
+  EXPECT_NE(error_of({}, {{"NUCLEUS_MAX_STEP_MS", "nan"}}).find("--max-step-ms"), std::string::npos);
   EXPECT_NE(error_of({}, {{"NUCLEUS_MAX_SEQS", "x"}}).find("NUCLEUS_MAX_SEQS"), std::string::npos);
   EXPECT_NE(error_of({{"log-level", "loud"}}).find("--log-level"), std::string::npos);
   EXPECT_NE(error_of({{"shutdown-timeout", "-1"}}).find("--shutdown-timeout"), std::string::npos);
