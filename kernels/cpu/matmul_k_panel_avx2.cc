@@ -61,6 +61,39 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
     }
 #pragma GCC unroll 2
     for (int g0 = 0; g0 < 4; g0 += kGroupsPerSum) {
+      if constexpr (kFifthBit) {
+        // Q5_K: both groups' 5-bit values first, then each token takes its four
+        // maddubs and widens them at once: no 16-bit sum outlives a token, so
+        // the unpacking's extra registers fit beside the token loop.
+        __m256i lo[2][NH], hi[2][NH];  // elements 4g + i and 16 + 4g + i, 0..31
+#pragma GCC unroll 2
+        for (int k = 0; k < 2; ++k) {
+          const int g = g0 + k;
+#pragma GCC unroll 2
+          for (int h = 0; h < NH; ++h) {
+            const __m256i packed = load32(p.q[j][g] + 4 * kHalfRows * (h0 + h));
+            // Bits g and 4 + g of qh moved to bit 4 (16-bit shifts: what crosses a byte is masked off).
+            const __m256i bit4 = _mm256_set1_epi8(0x10);
+            lo[k][h] = _mm256_or_si256(_mm256_and_si256(packed, nibble),
+                                       _mm256_and_si256(_mm256_slli_epi16(qh[h], 4 - g), bit4));
+            hi[k][h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble),
+                                       _mm256_and_si256(_mm256_srli_epi16(qh[h], g), bit4));
+          }
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < MR; ++t) {
+          const uint8_t* xq = x_qs(xb[t]) + 32 * j + 4 * g0;
+          const __m256i x_lo0 = bcast4(xq), x_hi0 = bcast4(xq + 16), x_lo1 = bcast4(xq + 4), x_hi1 = bcast4(xq + 20);
+#pragma GCC unroll 2
+          for (int h = 0; h < NH; ++h) {
+            const __m256i sum16 =
+                _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo[0][h], x_lo0), _mm256_maddubs_epi16(hi[0][h], x_hi0)),
+                                 _mm256_add_epi16(_mm256_maddubs_epi16(lo[1][h], x_lo1), _mm256_maddubs_epi16(hi[1][h], x_hi1)));
+            isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(sum16, scale[h]));
+          }
+        }
+        continue;
+      }
       __m256i sum16[MR][NH];
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
@@ -69,18 +102,12 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
       }
 #pragma GCC unroll 4
       for (int g = g0; g < g0 + kGroupsPerSum; ++g) {
-        __m256i lo[NH], hi[NH];  // elements 4g + i and 16 + 4g + i, unsigned bytes
+        __m256i lo[NH], hi[NH];  // elements 4g + i and 16 + 4g + i, 0..15
 #pragma GCC unroll 2
         for (int h = 0; h < NH; ++h) {
           const __m256i packed = load32(p.q[j][g] + 4 * kHalfRows * (h0 + h));
           lo[h] = _mm256_and_si256(packed, nibble);
           hi[h] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
-          if constexpr (kFifthBit) {
-            // Bits g and 4 + g of qh moved to bit 4 (16-bit shifts: what crosses a byte is masked off).
-            const __m256i bit4 = _mm256_set1_epi8(0x10);
-            lo[h] = _mm256_or_si256(lo[h], _mm256_and_si256(_mm256_slli_epi16(qh[h], 4 - g), bit4));
-            hi[h] = _mm256_or_si256(hi[h], _mm256_and_si256(_mm256_srli_epi16(qh[h], g), bit4));
-          }
         }
 #pragma GCC unroll 8
         for (int t = 0; t < MR; ++t) {
