@@ -58,19 +58,21 @@ inline __m256i bcast_group(const uint8_t* xb, int g) {
   return _mm256_set1_epi32(load_i32(xb + offsetof(ActBlockQ8, qs) + 4 * g));
 }
 
-// Tokens [t0, t0 + MR) against rows r0 + 8 * half + [0, live) of one panel.
-template <Format F, int MR>
+// Tokens [t0, t0 + MR) against halves [half, half + NH) of one panel, whose
+// rows r0 + 8 * half + [0, rows - 8 * half) exist. Decode (one token) takes
+// both halves in one pass, so the panel is read as one sequential stream;
+// the float operations of each lane are the same whatever MR and NH.
+template <Format F, int MR, int NH = 1>
 __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel<F>* panel, int64_t nb, int64_t t0,
-                                                int64_t r0, int half, int live) {
-  __m256 acc[MR], extra[MR];
+                                                int64_t r0, int half, int rows) {
+  __m256 acc[MR][NH], extra[MR][NH];
   const uint8_t* x_rows[MR];
 #pragma GCC unroll 8
   for (int t = 0; t < MR; ++t) {
-    acc[t] = _mm256_setzero_ps();
-    extra[t] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) acc[t][h] = extra[t][h] = _mm256_setzero_ps();
     x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
   }
-  const int lane0 = 32 * half;  // byte offset of this half in each 64-byte group
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
@@ -83,76 +85,102 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
     const uint8_t* xb[MR];
 #pragma GCC unroll 8
     for (int t = 0; t < MR; ++t) xb[t] = x_rows[t] + b * sizeof(ActBlockQ8);
-    __m256i dot[MR];
+    __m256i dot[MR][NH];
     if constexpr (F == Format::kQ8_0) {
 #pragma GCC unroll 8
-      for (int t = 0; t < MR; ++t) dot[t] = _mm256_set1_epi32(0);
+      for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) dot[t][h] = _mm256_set1_epi32(0);
+      }
 #pragma GCC unroll 8
       for (int g = 0; g < 8; ++g) {
-        const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.q[g] + lane0)),
-                                           _mm256_set1_epi8(static_cast<char>(0x80)));
-        const __m256i abs_w = _mm256_sign_epi8(w, w);
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          // byte offset of the half in each 64-byte group
+          const __m256i w = _mm256_xor_si256(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.q[g] + 32 * (half + h))),
+              _mm256_set1_epi8(static_cast<char>(0x80)));
+          const __m256i abs_w = _mm256_sign_epi8(w, w);
 #pragma GCC unroll 8
-        for (int t = 0; t < MR; ++t) {
-          const __m256i pairs = _mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(bcast_group(xb[t], g), w));
-          dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(pairs, ones));
-          pin_register(dot[t]);
+          for (int t = 0; t < MR; ++t) {
+            const __m256i pairs = _mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(bcast_group(xb[t], g), w));
+            dot[t][h] = _mm256_add_epi32(dot[t][h], _mm256_madd_epi16(pairs, ones));
+            pin_register(dot[t][h]);
+          }
         }
       }
     } else {
-      __m256i sum16[MR];
+      __m256i sum16[MR][NH];
 #pragma GCC unroll 8
-      for (int t = 0; t < MR; ++t) sum16[t] = _mm256_setzero_si256();
+      for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) sum16[t][h] = _mm256_setzero_si256();
+      }
 #pragma GCC unroll 4
       for (int g = 0; g < 4; ++g) {
-        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.q[g] + lane0));
-        const __m256i lo = _mm256_and_si256(packed, nibble);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.q[g] + 32 * (half + h)));
+          const __m256i lo = _mm256_and_si256(packed, nibble);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
 #pragma GCC unroll 8
-        for (int t = 0; t < MR; ++t) {
-          sum16[t] = _mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(lo, bcast_group(xb[t], g)));
-          sum16[t] = _mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(hi, bcast_group(xb[t], g + 4)));
-          pin_register(sum16[t]);
+          for (int t = 0; t < MR; ++t) {
+            sum16[t][h] = _mm256_add_epi16(sum16[t][h], _mm256_maddubs_epi16(lo, bcast_group(xb[t], g)));
+            sum16[t][h] = _mm256_add_epi16(sum16[t][h], _mm256_maddubs_epi16(hi, bcast_group(xb[t], g + 4)));
+            pin_register(sum16[t][h]);
+          }
         }
       }
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
-        dot[t] = _mm256_madd_epi16(sum16[t], ones);
-        if constexpr (F == Format::kQ4_0) {
-          dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(-8 * load_i32(xb[t] + offsetof(ActBlockQ8, sum))));
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          dot[t][h] = _mm256_madd_epi16(sum16[t][h], ones);
+          if constexpr (F == Format::kQ4_0) {
+            dot[t][h] = _mm256_add_epi32(dot[t][h], _mm256_set1_epi32(-8 * load_i32(xb[t] + offsetof(ActBlockQ8, sum))));
+          }
         }
       }
     }
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.d + 8 * half)));
-    __m256 m;
-    if constexpr (F == Format::kQ4_1) m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.m + 8 * half)));
-#pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) {
-      const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, d))));
-      acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot[t]), acc[t]);
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) {
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.d + 8 * (half + h))));
+      __m256 m;
       if constexpr (F == Format::kQ4_1) {
-        extra[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, s))), extra[t]);
+        m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.m + 8 * (half + h))));
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < MR; ++t) {
+        const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, d))));
+        acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot[t][h]), acc[t][h]);
+        if constexpr (F == Format::kQ4_1) {
+          extra[t][h] = _mm256_fmadd_ps(m, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, s))), extra[t][h]);
+        }
       }
     }
   }
-  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h) {
+    const int live = std::min(8, rows - 8 * (half + h));
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 #pragma GCC unroll 8
-  for (int t = 0; t < MR; ++t) {
-    const __m256 y = F == Format::kQ4_1 ? _mm256_add_ps(acc[t], extra[t]) : acc[t];
-    _mm256_maskstore_ps(a.y + (t0 + t) * a.ldy + r0 + 8 * half, mask, y);
+    for (int t = 0; t < MR; ++t) {
+      const __m256 y = F == Format::kQ4_1 ? _mm256_add_ps(acc[t][h], extra[t][h]) : acc[t][h];
+      _mm256_maskstore_ps(a.y + (t0 + t) * a.ldy + r0 + 8 * (half + h), mask, y);
+    }
   }
 }
 
 template <Format F>
 void token_strip(const MatmulArgs& a, const Panel<F>* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0, int half,
-                 int live) {
+                 int rows) {
   constexpr int kMR = Traits<F>::kMR;
   int64_t t = t0;
-  for (; t + kMR <= t1; t += kMR) tile<F, kMR>(a, panel, nb, t, r0, half, live);
+  for (; t + kMR <= t1; t += kMR) tile<F, kMR>(a, panel, nb, t, r0, half, rows);
   switch (t1 - t) {
-    case 1: tile<F, 1>(a, panel, nb, t, r0, half, live); break;
-    case 2: if constexpr (kMR > 2) tile<F, 2>(a, panel, nb, t, r0, half, live); break;
-    case 3: if constexpr (kMR > 3) tile<F, 3>(a, panel, nb, t, r0, half, live); break;
+    case 1: tile<F, 1>(a, panel, nb, t, r0, half, rows); break;
+    case 2: if constexpr (kMR > 2) tile<F, 2>(a, panel, nb, t, r0, half, rows); break;
+    case 3: if constexpr (kMR > 3) tile<F, 3>(a, panel, nb, t, r0, half, rows); break;
     default: break;
   }
   static_assert(kMR <= 4, "the remainder switch covers 1..3");
@@ -166,11 +194,13 @@ void gemm_panels(const MatmulArgs& a, int64_t r_begin, int64_t r_end, PanelOf&& 
   for (int64_t r0 = r_begin; r0 < r_end; r0 += kQPanelRows) {
     const Panel<F>* panel = panel_of(r0);
     const int rows = static_cast<int>(std::min<int64_t>(kQPanelRows, r_end - r0));
+    if (a.T == 1 && rows > 8) {  // decode: both halves in one pass over the panel
+      tile<F, 1, 2>(a, panel, nb, 0, r0, 0, rows);
+      continue;
+    }
     for (int64_t tc = 0; tc < a.T; tc += kTokenChunk) {
       const int64_t tc_end = std::min(a.T, tc + kTokenChunk);
-      for (int half = 0; half < 2 && 8 * half < rows; ++half) {
-        token_strip<F>(a, panel, nb, tc, tc_end, r0, half, std::min(8, rows - 8 * half));
-      }
+      for (int half = 0; half < 2 && 8 * half < rows; ++half) token_strip<F>(a, panel, nb, tc, tc_end, r0, half, rows);
     }
   }
 }
