@@ -268,14 +268,26 @@ void gemm_panels(const MatmulArgs& a, int64_t r_begin, int64_t r_end, PanelOf&& 
   }
 }
 
+// The scratch holds this file's own element type (internal linkage): a
+// std::vector<PanelBlockQ4_0> is an inline template that every file using
+// one instantiates, and the linker keeps one copy of it; this file's,
+// compiled with AVX-512, was once the copy the AVX2 path called, which
+// crashed (SIGILL) on a CPU without AVX-512 in the -O1 sanitizer build.
+template <Format F>
+struct ScratchBlock {
+  PanelBlock<F> block;
+};
+
 // Weights as stored: each panel is repacked into thread-local scratch on the way.
 template <Format F>
 void gemm(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
   const int64_t nb = a.cols / kQK;
-  thread_local std::vector<PanelBlock<F>> scratch;
+  thread_local std::vector<ScratchBlock<F>> scratch;
   if (scratch.size() < static_cast<size_t>(nb * kPanelsPerGroup)) scratch.resize(static_cast<size_t>(nb * kPanelsPerGroup));
+  static_assert(sizeof(ScratchBlock<F>) == sizeof(PanelBlock<F>));
+  PanelBlock<F>* blocks = &scratch.front().block;  // ScratchBlock<F> is exactly a PanelBlock<F>
   gemm_panels<F>(a, r_begin, r_end, [&](int64_t p, int64_t r0, int n) {
-    PanelBlock<F>* out = scratch.data() + p * nb;
+    PanelBlock<F>* out = blocks + p * nb;
     pack_panel<F>(a.w, a.w_row_bytes, r0, n, nb, std::min(r_end, r0 + 3 * kPanel), out);
     return static_cast<const PanelBlock<F>*>(out);
   });

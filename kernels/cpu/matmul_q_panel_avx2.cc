@@ -269,14 +269,26 @@ void pack_panel_gather(const MatmulArgs& a, int64_t r0, int n, Panel<F>* out) {
 
 // Weights as stored (not packed at load): each panel is packed into
 // thread-local scratch first. Slower, but the same bytes reach the same tile.
+// The scratch holds this file's own element type (internal linkage): a
+// std::vector<PanelBlockQ4_0> would be an inline template that every file
+// using one instantiates, and the linker keeps one copy of it, which may be
+// matmul_q_avx512.cc's, compiled with AVX-512: that copy crashed (SIGILL)
+// the AVX2 path on a CPU without AVX-512 in the -O1 sanitizer build.
+template <Format F>
+struct ScratchBlock {
+  Panel<F> block;
+};
+
 template <Format F>
 void gemm_as_stored(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
   const int64_t nb = a.cols / kQK;
-  thread_local std::vector<Panel<F>> scratch;
+  thread_local std::vector<ScratchBlock<F>> scratch;
   if (scratch.size() < static_cast<size_t>(nb)) scratch.resize(static_cast<size_t>(nb));
+  Panel<F>* panels = &scratch.front().block;  // ScratchBlock<F> is exactly a Panel<F>
+  static_assert(sizeof(ScratchBlock<F>) == sizeof(Panel<F>));
   gemm_panels<F>(a, r_begin, r_end, [&](int64_t r0) {
-    pack_panel_gather<F>(a, r0, static_cast<int>(std::min<int64_t>(kQPanelRows, r_end - r0)), scratch.data());
-    return static_cast<const Panel<F>*>(scratch.data());
+    pack_panel_gather<F>(a, r0, static_cast<int>(std::min<int64_t>(kQPanelRows, r_end - r0)), panels);
+    return static_cast<const Panel<F>*>(panels);
   });
 }
 
