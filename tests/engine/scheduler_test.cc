@@ -2,7 +2,8 @@
 // scheduled tokens computed and appending one token to every sequence whose
 // chunk completes it. Checks the order (decode, then prefill chunks, then
 // admissions), the token budget and sequence limit, chunked prefill next to a
-// running decode, preemption of the most recently admitted, FCFS, and a
+// running decode, prompt chunks capped by PrefillPacing beside decodes,
+// preemption of the most recently admitted, FCFS, and a
 // randomized run (submit / abort / fork / finish) that conserves blocks.
 #include "engine/scheduler.h"
 
@@ -101,6 +102,47 @@ TEST(Scheduler, ChunkedPrefillRunsBesideADecodeThatGetsOneTokenEveryStep) {
   EXPECT_EQ(decoding->num_output(), 6);  // one token per step, and its first from the admission step
   EXPECT_EQ(long_prompt->num_output(), 1);
   EXPECT_TRUE(h.pool.check_invariants());
+}
+
+TEST(Scheduler, PrefillPacingCapsPromptChunksOnlyBesideDecodes) {
+  PrefillPacing pacing(0.1, 4);
+  pacing.observe(100, 1.0);  // 10 ms a token: 10 tokens fit a 100 ms step
+  Harness h(256, 4, {.max_batched_tokens = 64, .max_seqs = 8});
+  Sequence* first = h.add(prompt_of(40, 100));
+  Schedule s = h.scheduler.schedule(&pacing);  // nothing decodes: the whole budget of 64
+  ASSERT_EQ(s.chunks.size(), 1u);
+  EXPECT_EQ(s.chunks[0].num_tokens, 40);
+  h.advance(s);
+
+  Sequence* second = h.add(prompt_of(40, 300));
+  Sequence* third = h.add(prompt_of(40, 500));
+  int64_t prefilled = 0;
+  int steps = 0;
+  while (second->kv.num_computed < 40) {
+    s = h.scheduler.schedule(&pacing);
+    ++steps;
+    ASSERT_GE(s.chunks.size(), 2u);
+    EXPECT_EQ(s.chunks[0].seq, first);  // the decode first, one token
+    EXPECT_EQ(s.chunks[0].num_tokens, 1);
+    EXPECT_EQ(s.chunks[1].seq, second);
+    // 10 tokens fit, 1 decodes: 9 of the prompt, and the third is not admitted beside it.
+    EXPECT_EQ(s.chunks[1].num_tokens, std::min<int64_t>(9, 40 - prefilled));
+    EXPECT_LE(s.num_tokens - 1, 9);
+    prefilled += s.chunks[1].num_tokens;
+    h.advance(s);
+  }
+  EXPECT_EQ(steps, 5);  // 9 + 9 + 9 + 9 + 4 (the third's admission shares the last step)
+  EXPECT_EQ(third->kv.num_computed, 5);
+
+  // Without pacing the same step would have taken the whole budget.
+  Harness free_run(256, 4, {.max_batched_tokens = 64, .max_seqs = 8});
+  Sequence* a = free_run.add(prompt_of(40, 100));
+  free_run.advance(free_run.scheduler.schedule());
+  free_run.add(prompt_of(40, 300));
+  s = free_run.scheduler.schedule();
+  ASSERT_EQ(s.chunks.size(), 2u);
+  EXPECT_EQ(s.chunks[0].seq, a);
+  EXPECT_EQ(s.chunks[1].num_tokens, 40);
 }
 
 TEST(Scheduler, RunningPrefillChunksComeAfterDecodesAndBeforeAdmissions) {
