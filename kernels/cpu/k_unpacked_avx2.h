@@ -40,7 +40,9 @@ namespace {
 struct alignas(32) UnpackedHalf {
   uint8_t w[8][8][32];      // [sub-block][group][lane r * 4 + i]
   int16_t scale[8][2][16];  // [sub-block][elements 0..15, 16..31][lane pair]: (s, s) per lane, for madd
-  int16_t corr[8][16];      // [sub-block][lane pair]: madd'ed with the bsum pair (bsums[2j], bsums[2j + 1])
+  int16_t corr[8][16];      // [k][lane pair], madd'ed with activation pairs: with mins (Q4_K, Q5_K), k < 4:
+                            // (min_2k, min_2k+1) against the sums of 32 elements 2k, 2k + 1; else k < 8:
+                            // the pairs against (bsums[2k], bsums[2k + 1])
 };
 
 constexpr int kUnpackedChunk = 8;  // super-blocks unpacked at a time (45 KB): fewer accumulator reloads; 8 measured ahead of 2 and 4
@@ -116,15 +118,35 @@ __attribute__((always_inline)) inline void unpacked_tile(const MatmulArgs& a, co
 #pragma GCC unroll 2
       for (int h = 0; h < NH; ++h) corr[t][h] = _mm256_setzero_si256();
     }
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) {
+    if constexpr (F::kMins) {
+      // msum = sum_j min_j * (bsums[2j] + bsums[2j + 1]): per token the 8 sums of
+      // 32 (|.| <= 32 * 127, int16) as 4 pairs, against the (min_2k, min_2k+1) pairs.
+      const __m256i ones = _mm256_set1_epi16(1);
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
-        const __m256i bsums = bcast4(x_bsums(xb[t]) + 4 * j);
+        const __m256i sums32 = _mm256_madd_epi16(load32(x_bsums(xb[t])), ones);
+        const __m256i pairs = _mm256_packs_epi32(sums32, sums32);  // int16 [0 1 2 3 0 1 2 3 | 4 5 6 7 4 5 6 7]
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          const __m256i bs = _mm256_permutevar8x32_epi32(pairs, _mm256_set1_epi32(k < 2 ? k : k + 2));
 #pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) {
-          corr[t][h] = _mm256_add_epi32(corr[t][h], _mm256_madd_epi16(load32(reinterpret_cast<const uint8_t*>(uh[h].corr[j])), bsums));
-          pin_register(corr[t][h]);
+          for (int h = 0; h < NH; ++h) {
+            corr[t][h] = _mm256_add_epi32(corr[t][h], _mm256_madd_epi16(load32(reinterpret_cast<const uint8_t*>(uh[h].corr[k])), bs));
+            pin_register(corr[t][h]);
+          }
+        }
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+#pragma GCC unroll 8
+        for (int t = 0; t < MR; ++t) {
+          const __m256i bsums = bcast4(x_bsums(xb[t]) + 4 * j);
+#pragma GCC unroll 2
+          for (int h = 0; h < NH; ++h) {
+            corr[t][h] = _mm256_add_epi32(corr[t][h], _mm256_madd_epi16(load32(reinterpret_cast<const uint8_t*>(uh[h].corr[j])), bsums));
+            pin_register(corr[t][h]);
+          }
         }
       }
     }

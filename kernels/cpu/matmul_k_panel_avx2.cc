@@ -247,7 +247,8 @@ __attribute__((always_inline)) inline void block_q6_k(const PanelBlockQ6_K* pane
 inline void store32(void* p, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(p), v); }
 
 // Half h of a Q4_K or Q5_K super-block: values 0..15 or 0..31, the scale
-// pairs (both segments the same) and the mins pairs as the correction.
+// pairs (both segments the same) and the (min_2k, min_2k+1) pairs as the
+// correction.
 template <class Panel>
 void unpack_q45_k(const Panel& p, int h, UnpackedHalf* u) {
   constexpr bool kFifthBit = std::is_same_v<Panel, PanelBlockQ5_K>;
@@ -270,7 +271,11 @@ void unpack_q45_k(const Panel& p, int h, UnpackedHalf* u) {
     const __m256i scale = u8_pairs(p.scales[j] + lane0);
     store32(u->scale[j][0], scale);
     store32(u->scale[j][1], scale);
-    store32(u->corr[j], u8_pairs(p.mins[j] + lane0));
+  }
+  for (int k = 0; k < 4; ++k) {
+    const __m256i first = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p.mins[2 * k] + lane0)));
+    const __m256i second = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p.mins[2 * k + 1] + lane0)));
+    store32(u->corr[k], _mm256_or_si256(first, _mm256_slli_epi32(second, 16)));
   }
 }
 
