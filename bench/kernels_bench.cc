@@ -120,6 +120,9 @@ BENCHMARK_CAPTURE(BM_Matmul, Q6_K_32768x2048_prepacked, GgmlType::Q6_K, 32768, 2
 // Q4_K and Q5_K at a shape that does not fit in L3 (64-80 MB): decode streams them from DRAM, as a 1B model's layers.
 BENCHMARK_CAPTURE(BM_Matmul, Q4_K_65536x2048_prepacked, GgmlType::Q4_K, 65536, 2048, true)->Apply(matmul_args);
 BENCHMARK_CAPTURE(BM_Matmul, Q5_K_65536x2048_prepacked, GgmlType::Q5_K, 65536, 2048, true)->Apply(matmul_args);
+// Q4_0 and Q8_0 files at the FFN shape.
+BENCHMARK_CAPTURE(BM_Matmul, Q4_0_8192x2048_prepacked, GgmlType::Q4_0, 8192, 2048, true)->Apply(matmul_args);
+BENCHMARK_CAPTURE(BM_Matmul, Q8_0_8192x2048_prepacked, GgmlType::Q8_0, 8192, 2048, true)->Apply(matmul_args);
 // The other types of the common files at the same FFN shape: Q3_K (Q3_K_M), Q2_K, IQ4_XS.
 // As stored they run the AVX2 kernels (the AVX-512 path's fallback); prepacked the VNNI
 // ones, or with NUCLEUS_NO_AVX512=1 the AVX2 panel kernels.

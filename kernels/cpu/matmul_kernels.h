@@ -73,6 +73,9 @@ MatmulKernel avx2_simple_quant_kernel(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1
 // Both give bitwise the AVX-512 kernels' results.
 MatmulKernel avx2_q_panel_kernel(GgmlType type);
 MatmulKernel avx2_q_as_stored_kernel(GgmlType type);
+// What avx2_q_panel_kernel runs from kMinUnpackedTokens tokens on: each panel
+// unpacked once per token slab (matmul_q_unpacked_avx2.cc), the same bits.
+void avx2_q_gemm_unpacked(GgmlType type, const MatmulArgs& args, int64_t r_begin, int64_t r_end);
 MatmulKernel avx2_k_quant_kernel(GgmlType type);       // Q4_K, Q5_K, Q6_K
 // The 256-element types in the panel layout of k_panel.h, packed at load
 // (args.w = the packed bytes): bitwise the results of avx2_k_quant_kernel and

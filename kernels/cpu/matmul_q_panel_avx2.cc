@@ -205,8 +205,21 @@ void gemm_panels(const MatmulArgs& a, int64_t r_begin, int64_t r_end, PanelOf&& 
   }
 }
 
+constexpr GgmlType type_of(Format f) {
+  return f == Format::kQ4_0 ? GgmlType::Q4_0 : f == Format::kQ4_1 ? GgmlType::Q4_1 : GgmlType::Q8_0;
+}
+
+// Decode and small batches read the panels as packed; from this many tokens
+// on, unpacking each panel once per token slab pays for itself (measured,
+// bench/kernels_bench and nucleus bench model on Zen 3).
+constexpr int64_t kMinUnpackedTokens = 16;
+
 template <Format F>
 void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  if (a.T >= kMinUnpackedTokens) {
+    avx2_q_gemm_unpacked(type_of(F), a, r_begin, r_end);
+    return;
+  }
   const int64_t nb = a.cols / kQK;
   const auto* packed = reinterpret_cast<const Panel<F>*>(a.w);
   gemm_panels<F>(a, r_begin, r_end, [&](int64_t r0) { return packed + (r0 / kQPanelRows) * nb; });

@@ -1,0 +1,246 @@
+// Prefill (many tokens) for Q4_0, Q4_1 and Q8_0 weights in the panel layout
+// of q_panel.h on AVX2: each panel is unpacked once per token slab into
+// plain bytes, and every token then runs a microkernel of MR tokens x 16 rows
+// that only multiplies. The same idea as the k-quants' k_unpacked_avx2.h:
+// the decode-shaped tiles of matmul_q_panel_avx2.cc unpack nibbles again for
+// every 4 tokens and broadcast each activation group for 8 rows only.
+//
+// The float step is the one every path shares (q_panel.h), per row and token,
+// block after block; each block's integer dot product is exact. A tile runs
+// all of a row's blocks (Q4_1's two accumulators cannot be parked in y), so
+// the whole panel is unpacked: 16 bytes per column (128 KB for 8192 columns,
+// in L2), beside a slab of activations of ~192 KB.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/byte_loads.h"
+#include "kernels/cpu/matmul_kernels.h"
+#include "kernels/cpu/q_panel.h"
+#include "kernels/cpu/quantize_act.h"
+#include "kernels/cpu/register_pin.h"
+
+namespace nucleus::kernels::cpu {
+namespace {
+
+// One 32-column block of a 16-row panel, unpacked: lane r of w[g][h] holds
+// elements 4g..4g+3 of row 8h + r. Q4_0 / Q4_1: the nibbles (0..15); Q8_0: |w|,
+// and the signed w in sign_source, whose signs move onto the activation
+// (|w| <= 128 and |x| <= 127: a maddubs pair <= 32512).
+struct alignas(32) UnpackedQ4Block {
+  uint8_t w[8][2][32];
+};
+struct alignas(32) UnpackedQ8Block {
+  uint8_t w[8][2][32];
+  int8_t sign_source[8][2][32];
+};
+
+template <class Panel>
+struct Format;
+template <>
+struct Format<PanelBlockQ4_0> {
+  using Unpacked = UnpackedQ4Block;
+  static constexpr int kMR = 3;
+};
+template <>
+struct Format<PanelBlockQ4_1> {
+  using Unpacked = UnpackedQ4Block;
+  static constexpr int kMR = 2;  // two float accumulators per tile cell (acc, extra)
+};
+template <>
+struct Format<PanelBlockQ8_0> {
+  using Unpacked = UnpackedQ8Block;
+  static constexpr int kMR = 3;
+};
+
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline void store32(void* p, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(p), v); }
+inline __m256i bcast_group(const uint8_t* xb, int g) {
+  return _mm256_set1_epi32(load_i32(xb + offsetof(ActBlockQ8, qs) + 4 * g));
+}
+
+template <class Panel>
+void unpack_block(const Panel& p, typename Format<Panel>::Unpacked* u) {
+  for (int h = 0; h < 2; ++h) {
+    if constexpr (std::is_same_v<Panel, PanelBlockQ8_0>) {
+      for (int g = 0; g < 8; ++g) {
+        const __m256i w = _mm256_xor_si256(load32(p.q[g] + 32 * h), _mm256_set1_epi8(static_cast<char>(0x80)));
+        store32(u->w[g][h], _mm256_sign_epi8(w, w));
+        store32(u->sign_source[g][h], w);
+      }
+    } else {
+      const __m256i nibble = _mm256_set1_epi8(0x0F);
+      for (int g = 0; g < 4; ++g) {
+        const __m256i packed = load32(p.q[g] + 32 * h);
+        store32(u->w[g][h], _mm256_and_si256(packed, nibble));                          // elements 4g + i
+        store32(u->w[g + 4][h], _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble));  // elements 16 + 4g + i
+      }
+    }
+  }
+}
+
+// Tokens [t0, t0 + MR) against halves [0, NH) of one panel (rows r0 + [0, rows)),
+// all nb blocks.
+template <class Panel, int MR, int NH>
+__attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel* panel,
+                                                const typename Format<Panel>::Unpacked* u, int64_t nb, int64_t t0,
+                                                int64_t r0, int rows) {
+  constexpr bool kQ8 = std::is_same_v<Panel, PanelBlockQ8_0>;
+  constexpr bool kMins = std::is_same_v<Panel, PanelBlockQ4_1>;
+  __m256 acc[MR][NH], extra[MR][NH];
+  const uint8_t* x_rows[MR];
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) acc[t][h] = extra[t][h] = _mm256_setzero_ps();
+    x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
+  }
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto& ub = u[b];
+    const uint8_t* xb[MR];
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) xb[t] = x_rows[t] + b * sizeof(ActBlockQ8);
+    __m256i dot[MR][NH];
+    if constexpr (kQ8) {
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+        __m256i w[NH];
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) w[h] = load32(ub.w[g][h]);
+#pragma GCC unroll 8
+        for (int t = 0; t < MR; ++t) {
+          const __m256i x = bcast_group(xb[t], g);
+#pragma GCC unroll 2
+          for (int h = 0; h < NH; ++h) {
+            const __m256i pairs = _mm256_maddubs_epi16(w[h], _mm256_sign_epi8(x, load32(ub.sign_source[g][h])));
+            const __m256i d32 = _mm256_madd_epi16(pairs, ones);
+            dot[t][h] = g == 0 ? d32 : _mm256_add_epi32(dot[t][h], d32);
+            pin_register(dot[t][h]);
+          }
+        }
+      }
+    } else {
+      // 8 groups of nibble pair sums stay below 8 * 2 * 15 * 127 = 30480: 16 bits.
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+        __m256i w[NH];
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) w[h] = load32(ub.w[g][h]);
+#pragma GCC unroll 8
+        for (int t = 0; t < MR; ++t) {
+          const __m256i x = bcast_group(xb[t], g);
+#pragma GCC unroll 2
+          for (int h = 0; h < NH; ++h) {
+            const __m256i m = _mm256_maddubs_epi16(w[h], x);
+            dot[t][h] = g == 0 ? m : _mm256_add_epi16(dot[t][h], m);
+            pin_register(dot[t][h]);
+          }
+        }
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          dot[t][h] = _mm256_madd_epi16(dot[t][h], ones);
+          if constexpr (std::is_same_v<Panel, PanelBlockQ4_0>) {
+            dot[t][h] = _mm256_add_epi32(dot[t][h], _mm256_set1_epi32(-8 * load_i32(xb[t] + offsetof(ActBlockQ8, sum))));
+          }
+        }
+      }
+    }
+    const Panel& p = panel[b];
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) {
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.d + 8 * h)));
+      __m256 m;
+      if constexpr (kMins) m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.m + 8 * h)));
+#pragma GCC unroll 8
+      for (int t = 0; t < MR; ++t) {
+        const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, d))));
+        acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot[t][h]), acc[t][h]);
+        if constexpr (kMins) {
+          extra[t][h] = _mm256_fmadd_ps(m, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, s))), extra[t][h]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h) {
+    const int live = std::min(8, rows - 8 * h);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      const __m256 y = kMins ? _mm256_add_ps(acc[t][h], extra[t][h]) : acc[t][h];
+      float* out = a.y + (t0 + t) * a.ldy + r0 + 8 * h;
+      if (live == 8) {
+        _mm256_storeu_ps(out, y);
+      } else {
+        _mm256_maskstore_ps(out, mask, y);
+      }
+    }
+  }
+}
+
+template <class Panel, int NH>
+void token_strip(const MatmulArgs& a, const Panel* panel, const typename Format<Panel>::Unpacked* u, int64_t nb,
+                 int64_t t0, int64_t t1, int64_t r0, int rows) {
+  constexpr int kMR = Format<Panel>::kMR;
+  int64_t t = t0;
+  for (; t + kMR <= t1; t += kMR) tile<Panel, kMR, NH>(a, panel, u, nb, t, r0, rows);
+  switch (t1 - t) {
+    case 1: tile<Panel, 1, NH>(a, panel, u, nb, t, r0, rows); break;
+    case 2: if constexpr (kMR > 2) tile<Panel, 2, NH>(a, panel, u, nb, t, r0, rows); break;
+    default: break;
+  }
+  static_assert(kMR <= 3, "the remainder switch covers 1..2");
+}
+
+// The scratch holds this file's own element type, so the std::vector code
+// instantiated for it is this file's (k_panel's ScratchBlock comment: a
+// shared instantiation may be another ISA's copy).
+template <class Panel>
+struct ScratchBlock {
+  typename Format<Panel>::Unpacked block;
+};
+
+template <class Panel>
+void gemm_unpacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  constexpr int64_t kSlabBytes = 192 << 10;
+  constexpr int kMR = Format<Panel>::kMR;
+  const int64_t nb = a.cols / kQK;
+  const int64_t slab_tokens = std::max<int64_t>(4 * kMR, kSlabBytes / static_cast<int64_t>(a.x_row_bytes) / kMR * kMR);
+  thread_local std::vector<ScratchBlock<Panel>> scratch;
+  if (scratch.size() < static_cast<size_t>(nb)) scratch.resize(static_cast<size_t>(nb));
+  auto* u = &scratch.front().block;
+  static_assert(sizeof(ScratchBlock<Panel>) == sizeof(typename Format<Panel>::Unpacked));
+  const auto* packed = reinterpret_cast<const Panel*>(a.w);
+  for (int64_t t0 = 0; t0 < a.T; t0 += slab_tokens) {
+    const int64_t t1 = std::min(a.T, t0 + slab_tokens);
+    for (int64_t r0 = r_begin; r0 < r_end; r0 += kQPanelRows) {
+      const Panel* panel = packed + (r0 / kQPanelRows) * nb;
+      const int rows = static_cast<int>(std::min<int64_t>(kQPanelRows, r_end - r0));
+      for (int64_t b = 0; b < nb; ++b) unpack_block(panel[b], &u[b]);
+      if (rows > 8) {
+        token_strip<Panel, 2>(a, panel, u, nb, t0, t1, r0, rows);
+      } else {
+        token_strip<Panel, 1>(a, panel, u, nb, t0, t1, r0, rows);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void avx2_q_gemm_unpacked(GgmlType type, const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  switch (type) {
+    case GgmlType::Q4_0: gemm_unpacked<PanelBlockQ4_0>(a, r_begin, r_end); break;
+    case GgmlType::Q4_1: gemm_unpacked<PanelBlockQ4_1>(a, r_begin, r_end); break;
+    case GgmlType::Q8_0: gemm_unpacked<PanelBlockQ8_0>(a, r_begin, r_end); break;
+    default: break;
+  }
+}
+
+}  // namespace nucleus::kernels::cpu
