@@ -43,6 +43,13 @@ inline __m256i u8_pairs(const uint8_t* p) {
   return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
 }
 
+// 8 unsigned bytes at a and 8 at b, one per lane, as the int16 pair (a, b) of each lane.
+inline __m256i u8_two_pairs(const uint8_t* a, const uint8_t* b) {
+  const __m256i first = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a)));
+  const __m256i second = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b)));
+  return _mm256_or_si256(first, _mm256_slli_epi32(second, 16));
+}
+
 // From an (a, b) int16 pair per lane: (a, a), and (b, b).
 inline __m256i pair_first_doubled(__m256i v) {
   return _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi32(0x0000FFFF)), _mm256_slli_epi32(v, 16));
