@@ -19,7 +19,10 @@
 // A format F (matmul_k_panel_avx2.cc) adds to what k_panel_avx2.h asks:
 //   static constexpr int kChain;   maddubs per 16-bit sum (its int16 bound), 2, 4 or 8
 //   static constexpr bool kMins;   true: the correction is msum, scaled by dmin
-//                                  (Q4_K, Q5_K); false: isum -= 32 * correction (Q6_K)
+//                                  (Q4_K, Q5_K, Q2_K); false: an offset, isum -=
+//                                  correction << kOffsetShift (Q6_K: 32, Q3_K: 4)
+//   static constexpr bool kMinsPer32;  mins per 32 elements (Q4_K, Q5_K), not per 16
+//   static constexpr int kOffsetShift;
 //   static void unpack(const Panel& p, int h, UnpackedHalf* out);
 //   static const uint16_t* dmin_of(const Panel& p);   the mins' fp16 scales, or nullptr
 //   static constexpr int kUnpackedMR;  tokens per microkernel tile (1..4)
@@ -118,7 +121,7 @@ __attribute__((always_inline)) inline void unpacked_tile(const MatmulArgs& a, co
 #pragma GCC unroll 2
       for (int h = 0; h < NH; ++h) corr[t][h] = _mm256_setzero_si256();
     }
-    if constexpr (F::kMins) {
+    if constexpr (F::kMinsPer32) {
       // msum = sum_j min_j * (bsums[2j] + bsums[2j + 1]): per token the 8 sums of
       // 32 (|.| <= 32 * 127, int16) as 4 pairs, against the (min_2k, min_2k+1) pairs.
       const __m256i ones = _mm256_set1_epi16(1);
@@ -154,7 +157,7 @@ __attribute__((always_inline)) inline void unpacked_tile(const MatmulArgs& a, co
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
 #pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_sub_epi32(isum[t][h], _mm256_slli_epi32(corr[t][h], 5));
+        for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_sub_epi32(isum[t][h], _mm256_slli_epi32(corr[t][h], F::kOffsetShift));
       }
     }
     const auto& p = panel[b0 + bi];
@@ -218,6 +221,22 @@ void gemm_unpacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
         }
       }
     }
+  }
+}
+
+// Decode and small batches keep the panel-reading kernel (k_panel_avx2.h); from
+// this many tokens on, unpacking a panel once pays for itself. Zen 3, 1B Q4_K_M
+// model (weights from DRAM), nucleus bench model: batch 8 decode 122-127 tok/s
+// on the panel-reading kernel against 100-106 unpacked; batch 16 114-133
+// unpacked against 90-127.
+constexpr int64_t kMinUnpackedTokens = 16;
+
+template <class F>
+void gemm_k_panel(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
+  if (a.T >= kMinUnpackedTokens) {
+    gemm_unpacked<F>(a, r_begin, r_end);
+  } else {
+    gemm_prepacked<F>(a, r_begin, r_end);
   }
 }
 

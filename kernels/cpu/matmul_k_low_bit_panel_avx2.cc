@@ -3,7 +3,8 @@
 // driver, the half-panel registers and the float order are those of
 // k_panel_avx2.h (one row per 32-bit lane, exact integer sums per lane, then
 //   acc = fma(d_w * d_x, float(isum), acc)   (Q2_K also: acc = fma(-(dmin_w * d_x), float(msum), acc))
-// as on every other path: bitwise equal results).
+// as on every other path: bitwise equal results). From kMinUnpackedTokens
+// tokens on, Q2_K and Q3_K run the unpacked microkernel of k_unpacked_avx2.h.
 //
 // Q2_K / Q3_K: a 32-element group is 8 registers of unsigned bytes (Q3_K:
 // value + 4, 0..7); the 4 maddubs of each 16-element half add up in 16 bits
@@ -19,6 +20,7 @@
 
 #include "kernels/cpu/k_panel.h"
 #include "kernels/cpu/k_panel_avx2.h"
+#include "kernels/cpu/k_unpacked_avx2.h"
 #include "kernels/cpu/quant_blocks.h"
 
 namespace nucleus::kernels::cpu {
@@ -157,15 +159,66 @@ __attribute__((always_inline)) inline void block_iq4_xs(const PanelBlockIQ4_XS* 
   accumulate_super_block<MR, NH, false>(p.d, nullptr, h0, xb, isum, nullptr, acc);
 }
 
-// ---- The formats (k_panel_avx2.h) -------------------------------------------------
+// ---- Unpacking for prefill (k_unpacked_avx2.h) ------------------------------------
+
+// Half h of a Q2_K or Q3_K super-block: values 0..3 or 0..7 (Q3_K: the stored
+// value + 4), the scale pairs of each 16-element segment, and as the
+// correction Q2_K's (min_lo, min_hi) pairs or Q3_K's (scale_lo, scale_hi).
+template <class Panel>
+void unpack_q23_k(const Panel& p, int h, UnpackedHalf* u) {
+  constexpr bool kMins = std::is_same_v<Panel, PanelBlockQ2_K>;
+  const __m256i three = _mm256_set1_epi8(3), bit2 = _mm256_set1_epi8(4);
+  const int row0 = kHalfRows * h;
+  for (int s = 0; s < 8; ++s) {
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.scales[s][row0]));
+    __m256i scales, corr;
+    if constexpr (kMins) {
+      const __m256i wide = _mm256_cvtepu8_epi16(raw);
+      scales = _mm256_and_si256(wide, _mm256_set1_epi16(0xF));
+      corr = _mm256_srli_epi16(wide, 4);
+    } else {
+      scales = corr = _mm256_cvtepi8_epi16(raw);
+    }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(u->scale[s][0]), pair_first_doubled(scales));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(u->scale[s][1]), pair_second_doubled(scales));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(u->corr[s]), corr);
+    const __m256i low[2] = {load32(p.low[s][0] + 4 * row0), load32(p.low[s][1] + 4 * row0)};
+    for (int g = 0; g < 8; ++g) {
+      __m256i w = _mm256_and_si256(_mm256_srl_epi16(low[g / 4], _mm_cvtsi32_si128(2 * (g % 4))), three);
+      if constexpr (!kMins) {
+        // Bit g of high moved to bit 2 (16-bit shifts: what crosses a byte is masked off).
+        const __m256i high = load32(p.high[s] + 4 * row0);
+        const __m256i moved = g < 2 ? _mm256_sll_epi16(high, _mm_cvtsi32_si128(2 - g))
+                                    : _mm256_srl_epi16(high, _mm_cvtsi32_si128(g - 2));
+        w = _mm256_or_si256(w, _mm256_and_si256(moved, bit2));
+      }
+      _mm256_store_si256(reinterpret_cast<__m256i*>(u->w[s][g]), w);
+    }
+  }
+}
+
+// ---- The formats (k_panel_avx2.h, k_unpacked_avx2.h) ---------------------------------
 
 template <class PanelBlock>
 struct Q23KFormat {
   using Panel = PanelBlock;
   static constexpr int kMR = 4;  // 3 (all sums in registers) measured 1.5x slower at T = 512: decoding amortizes worse
+  static constexpr int kUnpackedMR = 4;
+  static constexpr int kChain = 4;  // a 16-element segment: <= 4 * 2 * 7 * 127 = 7112
+  static constexpr bool kMins = std::is_same_v<Panel, PanelBlockQ2_K>;
+  static constexpr bool kMinsPer32 = false;
+  static constexpr int kOffsetShift = 2;  // Q3_K: the values are stored + 4
   template <int MR, int NH>
   static void block(const Panel* panel, int64_t b, int h0, const uint8_t* const* xb, __m256 (*acc)[NH]) {
     block_q23_k<MR, NH, Panel>(panel, b, h0, xb, acc);
+  }
+  static void unpack(const Panel& p, int h, UnpackedHalf* u) { unpack_q23_k(p, h, u); }
+  static const uint16_t* dmin_of(const Panel& p) {
+    if constexpr (kMins) {
+      return p.dmin;
+    } else {
+      return nullptr;
+    }
   }
 };
 
@@ -182,8 +235,8 @@ struct IQ4XSFormat {
 
 MatmulKernel avx2_low_bit_k_panel_kernel(GgmlType type) {
   switch (type) {
-    case GgmlType::Q2_K: return gemm_prepacked<Q23KFormat<PanelBlockQ2_K>>;
-    case GgmlType::Q3_K: return gemm_prepacked<Q23KFormat<PanelBlockQ3_K>>;
+    case GgmlType::Q2_K: return gemm_k_panel<Q23KFormat<PanelBlockQ2_K>>;
+    case GgmlType::Q3_K: return gemm_k_panel<Q23KFormat<PanelBlockQ3_K>>;
     case GgmlType::IQ4_XS: return gemm_prepacked<IQ4XSFormat>;
     default: return nullptr;
   }

@@ -332,6 +332,8 @@ struct Q45KFormat {
   // 16-bit bounds (header): Q4_K 8 maddubs of values <= 15; Q5_K 4 of values <= 31.
   static constexpr int kChain = std::is_same_v<Panel, PanelBlockQ5_K> ? 4 : 8;
   static constexpr bool kMins = true;
+  static constexpr bool kMinsPer32 = true;
+  static constexpr int kOffsetShift = 0;
   template <int MR, int NH>
   static void block(const Panel* panel, int64_t b, int h0, const uint8_t* const* xb, __m256 (*acc)[NH]) {
     block_q45_k<MR, NH, Panel>(panel, b, h0, xb, acc);
@@ -347,6 +349,8 @@ struct Q6KFormat {
   static constexpr int kUnpackedMR = 4;
   static constexpr int kChain = 2;  // values <= 63 (header)
   static constexpr bool kMins = false;
+  static constexpr bool kMinsPer32 = false;
+  static constexpr int kOffsetShift = 5;  // the stored values are q + 32
   template <int MR, int NH>
   static void block(const Panel* panel, int64_t b, int h0, const uint8_t* const* xb, __m256 (*acc)[NH]) {
     block_q6_k<MR, NH>(panel, b, h0, xb, acc);
@@ -354,22 +358,6 @@ struct Q6KFormat {
   static void unpack(const Panel& p, int h, UnpackedHalf* u) { unpack_q6_k(p, h, u); }
   static const uint16_t* dmin_of(const Panel&) { return nullptr; }
 };
-
-// Decode and small batches keep the panel-reading kernel; from this many
-// tokens on, unpacking a panel once pays for itself. Zen 3, 1B Q4_K_M model
-// (weights from DRAM), nucleus bench model: batch 8 decode 122-127 tok/s on
-// the panel-reading kernel against 100-106 unpacked; batch 16 114-133
-// unpacked against 90-127.
-constexpr int64_t kMinUnpackedTokens = 16;
-
-template <class F>
-void gemm_k_panel(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
-  if (a.T >= kMinUnpackedTokens) {
-    gemm_unpacked<F>(a, r_begin, r_end);
-  } else {
-    gemm_prepacked<F>(a, r_begin, r_end);
-  }
-}
 
 }  // namespace
 
