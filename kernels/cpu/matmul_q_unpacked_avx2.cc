@@ -103,43 +103,32 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
     const uint8_t* xb[MR];
 #pragma GCC unroll 8
     for (int t = 0; t < MR; ++t) xb[t] = x_rows[t] + b * sizeof(ActBlockQ8);
+    // Q4: 8 groups of nibble pair sums stay below 8 * 2 * 15 * 127 = 30480, so
+    // they add up in 16 bits (widened below); Q8_0's pairs are widened at once.
     __m256i dot[MR][NH];
-    if constexpr (kQ8) {
 #pragma GCC unroll 8
-      for (int g = 0; g < 8; ++g) {
-        __m256i w[NH];
+    for (int g = 0; g < 8; ++g) {
+      __m256i w[NH];
 #pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) w[h] = load32(ub.w[g][h]);
+      for (int h = 0; h < NH; ++h) w[h] = load32(ub.w[g][h]);
 #pragma GCC unroll 8
-        for (int t = 0; t < MR; ++t) {
-          const __m256i x = bcast_group(xb[t], g);
+      for (int t = 0; t < MR; ++t) {
+        const __m256i x = bcast_group(xb[t], g);
 #pragma GCC unroll 2
-          for (int h = 0; h < NH; ++h) {
+        for (int h = 0; h < NH; ++h) {
+          if constexpr (kQ8) {
             const __m256i pairs = _mm256_maddubs_epi16(w[h], _mm256_sign_epi8(x, load32(ub.sign_source[g][h])));
             const __m256i d32 = _mm256_madd_epi16(pairs, ones);
             dot[t][h] = g == 0 ? d32 : _mm256_add_epi32(dot[t][h], d32);
-            pin_register(dot[t][h]);
-          }
-        }
-      }
-    } else {
-      // 8 groups of nibble pair sums stay below 8 * 2 * 15 * 127 = 30480: 16 bits.
-#pragma GCC unroll 8
-      for (int g = 0; g < 8; ++g) {
-        __m256i w[NH];
-#pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) w[h] = load32(ub.w[g][h]);
-#pragma GCC unroll 8
-        for (int t = 0; t < MR; ++t) {
-          const __m256i x = bcast_group(xb[t], g);
-#pragma GCC unroll 2
-          for (int h = 0; h < NH; ++h) {
+          } else {
             const __m256i m = _mm256_maddubs_epi16(w[h], x);
             dot[t][h] = g == 0 ? m : _mm256_add_epi16(dot[t][h], m);
-            pin_register(dot[t][h]);
           }
+          pin_register(dot[t][h]);
         }
       }
+    }
+    if constexpr (!kQ8) {
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
 #pragma GCC unroll 2
