@@ -106,6 +106,16 @@ __attribute__((always_inline)) inline void accumulate_super_block(const uint16_t
   }
 }
 
+// Every integer sum of an MR x NH tile set to 0.
+template <int MR, int NH>
+__attribute__((always_inline)) inline void zero_sums(__m256i (*sums)[NH]) {
+#pragma GCC unroll 8
+  for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) sums[t][h] = _mm256_setzero_si256();
+  }
+}
+
 // Lines of super-block b + kPrefetchBlocks, part `part` of `parts` (prefetches
 // never fault: running past the weight's end is harmless).
 template <class Panel>

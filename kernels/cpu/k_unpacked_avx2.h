@@ -79,11 +79,7 @@ __attribute__((always_inline)) inline void unpacked_tile(const MatmulArgs& a, co
 #pragma GCC unroll 8
     for (int t = 0; t < MR; ++t) xb[t] = x_block(x_rows[t], b0 + bi);
     __m256i isum[MR][NH];
-#pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) {
-#pragma GCC unroll 2
-      for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_setzero_si256();
-    }
+    zero_sums<MR, NH>(isum);
 #pragma GCC unroll 1
     for (int j = 0; j < 8; ++j) {
 #pragma GCC unroll 4
@@ -117,11 +113,7 @@ __attribute__((always_inline)) inline void unpacked_tile(const MatmulArgs& a, co
       }
     }
     __m256i corr[MR][NH];
-#pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) {
-#pragma GCC unroll 2
-      for (int h = 0; h < NH; ++h) corr[t][h] = _mm256_setzero_si256();
-    }
+    zero_sums<MR, NH>(corr);
     if constexpr (F::kMinsPer32) {
       // msum = sum_j min_j * (bsums[2j] + bsums[2j + 1]): per token the 8 sums of
       // 32 (|.| <= 32 * 127, int16) as 4 pairs, against the (min_2k, min_2k+1) pairs.

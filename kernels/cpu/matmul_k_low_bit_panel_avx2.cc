@@ -119,11 +119,7 @@ __attribute__((always_inline)) inline void block_iq4_xs(const PanelBlockIQ4_XS* 
   const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   __m256i isum[MR][NH];
-#pragma GCC unroll 8
-  for (int t = 0; t < MR; ++t) {
-#pragma GCC unroll 2
-    for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_setzero_si256();
-  }
+  zero_sums<MR, NH>(isum);
 #pragma GCC unroll 1
   for (int j = 0; j < 8; ++j) {
     prefetch_part(panel, b, j, 8);

@@ -51,11 +51,7 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
   const Panel& p = panel[b];
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   __m256i isum[MR][NH];
-#pragma GCC unroll 8
-  for (int t = 0; t < MR; ++t) {
-#pragma GCC unroll 2
-    for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_setzero_si256();
-  }
+  zero_sums<MR, NH>(isum);
 #pragma GCC unroll 1
   for (int j = 0; j < 8; ++j) {
     prefetch_part(panel, b, j, 8);
@@ -105,11 +101,7 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
         continue;
       }
       __m256i sum16[MR][NH];
-#pragma GCC unroll 8
-      for (int t = 0; t < MR; ++t) {
-#pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) sum16[t][h] = _mm256_setzero_si256();
-      }
+      zero_sums<MR, NH>(sum16);
 #pragma GCC unroll 4
       for (int g = g0; g < g0 + kGroupsPerSum; ++g) {
         __m256i lo[NH], hi[NH];  // elements 4g + i and 16 + 4g + i, 0..15
@@ -137,11 +129,7 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
   }
   // msum = sum_j min_j * (bsums[2j] + bsums[2j + 1]).
   __m256i msum[MR][NH];
-#pragma GCC unroll 8
-  for (int t = 0; t < MR; ++t) {
-#pragma GCC unroll 2
-    for (int h = 0; h < NH; ++h) msum[t][h] = _mm256_setzero_si256();
-  }
+  zero_sums<MR, NH>(msum);
   if constexpr (MR == 1) {
     // Decode: the token's 8 sums of 32 (|.| <= 32 * 127, int16) as 4 pairs,
     // against (min_2k, min_2k+1) pairs: 4 madds per half instead of 8, as in
@@ -189,11 +177,7 @@ __attribute__((always_inline)) inline void block_q6_k(const PanelBlockQ6_K* pane
   const PanelBlockQ6_K& p = panel[b];
   const __m256i nibble = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
   __m256i isum[MR][NH];
-#pragma GCC unroll 8
-  for (int t = 0; t < MR; ++t) {
-#pragma GCC unroll 2
-    for (int h = 0; h < NH; ++h) isum[t][h] = _mm256_setzero_si256();
-  }
+  zero_sums<MR, NH>(isum);
 #pragma GCC unroll 1
   for (int s = 0; s < 8; ++s) {
     prefetch_part(panel, b, s, 8);
