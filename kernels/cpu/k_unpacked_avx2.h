@@ -182,14 +182,18 @@ void unpacked_strip(const MatmulArgs& a, const typename F::Panel* panel, const U
 // Rows [r_begin, r_end) (r_begin a multiple of 16) for all a.T tokens. Tokens
 // go in slabs whose activations (~256 KB) stay in L2 while every panel of the
 // row range passes; the weights stream from memory once per slab, which at
-// these token counts costs far less than the multiplies.
+// these token counts costs far less than the multiplies. A slab has at least
+// 112 tokens, so long rows (an FFN down projection, 8192 columns: 28 tokens
+// would fit) unpack each chunk less often and reload fewer accumulators:
+// Zen 3, 1B Q4_K_M prefill 512, 6 interleaved pairs, never slower, median +4%.
 template <class F>
 void gemm_unpacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
   constexpr int64_t kSlabBytes = 256 << 10;
+  constexpr int64_t kMinSlabTokens = 112;
   constexpr int kMR = F::kUnpackedMR;
   const int64_t nb_all = a.cols / kQK_K;
   const int64_t slab_tokens =
-      std::max<int64_t>(4 * kMR, kSlabBytes / static_cast<int64_t>(a.x_row_bytes) / kMR * kMR);
+      std::max<int64_t>(kMinSlabTokens, kSlabBytes / static_cast<int64_t>(a.x_row_bytes) / kMR * kMR);
   const auto* packed = reinterpret_cast<const typename F::Panel*>(a.w);
   UnpackedHalf scratch[kUnpackedChunk][2];
   for (int64_t t0 = 0; t0 < a.T; t0 += slab_tokens) {
