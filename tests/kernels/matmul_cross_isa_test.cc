@@ -72,5 +72,42 @@ INSTANTIATE_TEST_SUITE_P(KQuants, CrossIsaTest,
                                            GgmlType::Q6_K, GgmlType::IQ4_XS),
                          [](const auto& info) { return std::string(ggml_type_name(info.param)); });
 
+// Prefill in several token slabs: the AVX2 unpacked kernels (k_unpacked_avx2.h,
+// matmul_q_unpacked_avx2.cc) take tokens in slabs of 60-112 at 2304 columns,
+// so T = 250 crosses slab boundaries with a ragged last slab; every output
+// still equals the scalar path's bit for bit.
+class SlabTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(SlabTest, SeveralTokenSlabsEqualScalarBitwise) {
+  const GgmlType type = GetParam();
+  ThreadPool pool(2);
+  const Context ctx{Device::kCpu, &pool};
+  std::mt19937 rng(77 + static_cast<int>(type));
+  const int64_t cols = 2304, rows = 45, T = 250;
+  auto w = test::random_weights(rng, type, rows, cols);
+  auto x = test::random_floats(rng, T * cols, -2.0f, 2.0f);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t k = 0; k < cols; ++k) x[t * cols + k] *= static_cast<float>(1 + (t % 7) * 5);
+  }
+  std::vector<float> reference(static_cast<size_t>(T * rows));
+  {
+    PathGuard path(KernelPath::kScalar);
+    matmul(ctx, w.view, x.data(), T, reference.data());
+  }
+  for (KernelPath kp : test::matmul_paths()) {
+    if (kp == KernelPath::kScalar) continue;
+    std::vector<float> y(reference.size(), -1.0f);
+    PathGuard path(kp);
+    matmul(ctx, test::view_for(kp, w), x.data(), T, y.data());
+    ASSERT_EQ(first_difference(y, reference, rows), "") << ggml_type_name(type) << " " << test::path_name(kp);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PanelTypes, SlabTest,
+                         ::testing::Values(GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                                           GgmlType::Q6_K, GgmlType::IQ4_XS, GgmlType::Q4_0, GgmlType::Q4_1,
+                                           GgmlType::Q8_0),
+                         [](const auto& info) { return std::string(ggml_type_name(info.param)); });
+
 }  // namespace
 }  // namespace nucleus::kernels
