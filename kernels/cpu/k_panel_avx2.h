@@ -82,6 +82,17 @@ inline const uint8_t* x_qs(const uint8_t* xb) { return xb + offsetof(ActBlockQ8K
 inline const uint8_t* x_bsums(const uint8_t* xb) { return xb + offsetof(ActBlockQ8K, bsums); }
 inline __m256 x_scale(const uint8_t* xb) { return _mm256_set1_ps(load_f32(xb + offsetof(ActBlockQ8K, d))); }
 
+// A token's 8 sums of 32 activations, bsums[2j] + bsums[2j + 1] (|.| <= 32 *
+// 127: int16), as int16 [0 1 2 3 0 1 2 3 | 4 5 6 7 4 5 6 7]; x_sums32_pair(s, k)
+// broadcasts the pair (sum_2k, sum_2k+1), for madd against (min_2k, min_2k+1).
+inline __m256i x_sums32(const uint8_t* xb) {
+  const __m256i sums = _mm256_madd_epi16(load32(x_bsums(xb)), _mm256_set1_epi16(1));
+  return _mm256_packs_epi32(sums, sums);
+}
+inline __m256i x_sums32_pair(__m256i sums32, int k) {
+  return _mm256_permutevar8x32_epi32(sums32, _mm256_set1_epi32(k < 2 ? k : k + 2));
+}
+
 // The float step of every 256-element type, per row (lane) of half panels
 // h0 .. h0 + NH and token t, in the order all paths share (k_quant_avx2.h):
 //   acc = fma(d_w * d_x, float(isum), acc), then with mins

@@ -116,15 +116,13 @@ __attribute__((always_inline)) inline void unpacked_tile(const MatmulArgs& a, co
     zero_sums<MR, NH>(corr);
     if constexpr (F::kMinsPer32) {
       // msum = sum_j min_j * (bsums[2j] + bsums[2j + 1]): per token the 8 sums of
-      // 32 (|.| <= 32 * 127, int16) as 4 pairs, against the (min_2k, min_2k+1) pairs.
-      const __m256i ones = _mm256_set1_epi16(1);
+      // 32 as 4 pairs, against the (min_2k, min_2k+1) pairs.
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
-        const __m256i sums32 = _mm256_madd_epi16(load32(x_bsums(xb[t])), ones);
-        const __m256i pairs = _mm256_packs_epi32(sums32, sums32);  // int16 [0 1 2 3 0 1 2 3 | 4 5 6 7 4 5 6 7]
+        const __m256i sums32 = x_sums32(xb[t]);
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) {
-          const __m256i bs = _mm256_permutevar8x32_epi32(pairs, _mm256_set1_epi32(k < 2 ? k : k + 2));
+          const __m256i bs = x_sums32_pair(sums32, k);
 #pragma GCC unroll 2
           for (int h = 0; h < NH; ++h) {
             corr[t][h] = _mm256_add_epi32(corr[t][h], _mm256_madd_epi16(load32(reinterpret_cast<const uint8_t*>(uh[h].corr[k])), bs));

@@ -131,15 +131,14 @@ __attribute__((always_inline)) inline void block_q45_k(const Panel* panel, int64
   __m256i msum[MR][NH];
   zero_sums<MR, NH>(msum);
   if constexpr (MR == 1) {
-    // Decode: the token's 8 sums of 32 (|.| <= 32 * 127, int16) as 4 pairs,
-    // against (min_2k, min_2k+1) pairs: 4 madds per half instead of 8, as in
-    // k_unpacked_avx2.h. Zen 3, Q4_K at T = 1: 2-7% faster; with 4 tokens it
-    // measured 5% slower than the bsum pairs below.
-    const __m256i sums32 = _mm256_madd_epi16(load32(x_bsums(xb[0])), _mm256_set1_epi16(1));
-    const __m256i sum_pairs = _mm256_packs_epi32(sums32, sums32);  // int16 [0 1 2 3 0 1 2 3 | 4 5 6 7 4 5 6 7]
+    // Decode: the token's 8 sums of 32 as 4 pairs, against (min_2k, min_2k+1)
+    // pairs: 4 madds per half instead of 8, as in k_unpacked_avx2.h. Zen 3,
+    // Q4_K at T = 1: 2-7% faster; with 4 tokens it measured 5% slower than the
+    // bsum pairs below.
+    const __m256i sums32 = x_sums32(xb[0]);
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
-      const __m256i bs = _mm256_permutevar8x32_epi32(sum_pairs, _mm256_set1_epi32(k < 2 ? k : k + 2));
+      const __m256i bs = x_sums32_pair(sums32, k);
 #pragma GCC unroll 2
       for (int h = 0; h < NH; ++h) {
         const int lane0 = kHalfRows * (h0 + h);

@@ -33,6 +33,26 @@ std::string first_difference(const std::vector<float>& a, const std::vector<floa
   return "";
 }
 
+// The first path (AVX-512 / AVX2, as stored and prepacked) whose y differs
+// from the scalar path's on x ([T, cols]), as text, or "" when all are bitwise equal.
+std::string first_path_difference(const Context& ctx, test::RandomWeights& w, const std::vector<float>& x,
+                                  int64_t T, int64_t rows) {
+  std::vector<float> reference(static_cast<size_t>(T * rows));
+  {
+    PathGuard path(KernelPath::kScalar);
+    matmul(ctx, w.view, x.data(), T, reference.data());
+  }
+  for (KernelPath kp : test::matmul_paths()) {
+    if (kp == KernelPath::kScalar) continue;
+    std::vector<float> y(reference.size(), -1.0f);
+    PathGuard path(kp);
+    matmul(ctx, test::view_for(kp, w), x.data(), T, y.data());
+    const std::string diff = first_difference(y, reference, rows);
+    if (!diff.empty()) return std::string(test::path_name(kp)) + ": " + diff;
+  }
+  return "";
+}
+
 class CrossIsaTest : public ::testing::TestWithParam<GgmlType> {};
 
 TEST_P(CrossIsaTest, EveryPathEqualsScalarBitwise) {
@@ -49,19 +69,8 @@ TEST_P(CrossIsaTest, EveryPathEqualsScalarBitwise) {
         for (int64_t t = 0; t < T; ++t) {
           for (int64_t k = 0; k < cols; ++k) x[t * cols + k] *= static_cast<float>(1 + (t % 5) * 7);
         }
-        std::vector<float> reference(static_cast<size_t>(T * rows));
-        {
-          PathGuard path(KernelPath::kScalar);
-          matmul(ctx, w.view, x.data(), T, reference.data());
-        }
-        for (KernelPath kp : test::matmul_paths()) {
-          if (kp == KernelPath::kScalar) continue;
-          std::vector<float> y(reference.size(), -1.0f);
-          PathGuard path(kp);
-          matmul(ctx, test::view_for(kp, w), x.data(), T, y.data());
-          ASSERT_EQ(first_difference(y, reference, rows), "")
-              << ggml_type_name(type) << " " << test::path_name(kp) << " rows=" << rows << " cols=" << cols << " T=" << T;
-        }
+        ASSERT_EQ(first_path_difference(ctx, w, x, T, rows), "")
+            << ggml_type_name(type) << " rows=" << rows << " cols=" << cols << " T=" << T;
       }
     }
   }
@@ -89,18 +98,7 @@ TEST_P(SlabTest, SeveralTokenSlabsEqualScalarBitwise) {
   for (int64_t t = 0; t < T; ++t) {
     for (int64_t k = 0; k < cols; ++k) x[t * cols + k] *= static_cast<float>(1 + (t % 7) * 5);
   }
-  std::vector<float> reference(static_cast<size_t>(T * rows));
-  {
-    PathGuard path(KernelPath::kScalar);
-    matmul(ctx, w.view, x.data(), T, reference.data());
-  }
-  for (KernelPath kp : test::matmul_paths()) {
-    if (kp == KernelPath::kScalar) continue;
-    std::vector<float> y(reference.size(), -1.0f);
-    PathGuard path(kp);
-    matmul(ctx, test::view_for(kp, w), x.data(), T, y.data());
-    ASSERT_EQ(first_difference(y, reference, rows), "") << ggml_type_name(type) << " " << test::path_name(kp);
-  }
+  ASSERT_EQ(first_path_difference(ctx, w, x, T, rows), "") << ggml_type_name(type);
 }
 
 INSTANTIATE_TEST_SUITE_P(PanelTypes, SlabTest,
