@@ -51,6 +51,73 @@ struct alignas(32) UnpackedHalf {
 
 constexpr int kUnpackedChunk = 8;  // super-blocks unpacked at a time (45 KB): fewer accumulator reloads; 8 measured ahead of 2 and 4
 
+// Sub-block j of tokens xb[0..MR) against halves uh[0..NH): isum[t][h] +=
+// scale * (16-bit sum of kChain maddubs), group by group: all MR x NH 16-bit
+// sums are live while one weight register per half serves every token.
+template <int kChain, int MR, int NH>
+__attribute__((always_inline)) inline void sub_block_group_major(const UnpackedHalf* uh, const uint8_t* const* xb, int j,
+                                                                 __m256i (*isum)[NH]) {
+#pragma GCC unroll 4
+  for (int g0 = 0; g0 < 8; g0 += kChain) {
+    __m256i sum16[MR][NH];
+#pragma GCC unroll 8
+    for (int g = g0; g < g0 + kChain; ++g) {
+      __m256i w[NH];
+#pragma GCC unroll 2
+      for (int h = 0; h < NH; ++h) w[h] = load32(uh[h].w[j][g]);
+#pragma GCC unroll 8
+      for (int t = 0; t < MR; ++t) {
+        const __m256i x = bcast4(x_qs(xb[t]) + 32 * j + 4 * g);
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          const __m256i m = _mm256_maddubs_epi16(w[h], x);
+          sum16[t][h] = g == g0 ? m : _mm256_add_epi16(sum16[t][h], m);
+          pin_register(sum16[t][h]);
+        }
+      }
+    }
+    const int seg = g0 / 4;  // elements 0..15 or 16..31 (kChain <= 4); 0 for a whole sub-block
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+      for (int h = 0; h < NH; ++h) {
+        isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(sum16[t][h], load32(reinterpret_cast<const uint8_t*>(uh[h].scale[j][seg]))));
+        pin_register(isum[t][h]);
+      }
+    }
+  }
+}
+
+// The same for chains of 2 maddubs (Q6_K), token by token: one 16-bit sum is
+// live at a time while 2 x NH weight registers serve every token. Group by
+// group, MR x NH sums next to MR x NH accumulators spilled: +7-8% on Zen 3
+// (bench/kernels_bench, Q6_K 2048x8192, T = 512: 161 -> 173-175 GFLOP/s).
+template <int MR, int NH>
+__attribute__((always_inline)) inline void sub_block_token_major(const UnpackedHalf* uh, const uint8_t* const* xb, int j,
+                                                                 __m256i (*isum)[NH]) {
+#pragma GCC unroll 4
+  for (int g0 = 0; g0 < 8; g0 += 2) {
+    __m256i w0[NH], w1[NH];
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) {
+      w0[h] = load32(uh[h].w[j][g0]);
+      w1[h] = load32(uh[h].w[j][g0 + 1]);
+    }
+    const int seg = g0 / 4;
+#pragma GCC unroll 8
+    for (int t = 0; t < MR; ++t) {
+      const __m256i x0 = bcast4(x_qs(xb[t]) + 32 * j + 4 * g0);
+      const __m256i x1 = bcast4(x_qs(xb[t]) + 32 * j + 4 * g0 + 4);
+#pragma GCC unroll 2
+      for (int h = 0; h < NH; ++h) {
+        const __m256i sum16 = _mm256_add_epi16(_mm256_maddubs_epi16(w0[h], x0), _mm256_maddubs_epi16(w1[h], x1));
+        isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(sum16, load32(reinterpret_cast<const uint8_t*>(uh[h].scale[j][seg]))));
+        pin_register(isum[t][h]);
+      }
+    }
+  }
+}
+
 // Tokens [t0, t0 + MR) against halves [0, NH) of super-blocks [b0, b0 + nb)
 // of one panel (unpacked: u[bi][h]); accumulators continue from y when b0 > 0
 // (the same float sequence as one pass, as tile() in k_panel_avx2.h).
@@ -58,7 +125,6 @@ template <class F, int MR, int NH>
 __attribute__((always_inline)) inline void unpacked_tile(const MatmulArgs& a, const typename F::Panel* panel,
                                                          const UnpackedHalf (*u)[2], int64_t b0, int64_t nb, int64_t t0,
                                                          int64_t r0, int rows) {
-  constexpr int kChain = F::kChain;
   __m256 acc[MR][NH];
   __m256i mask[NH];
   const uint8_t* x_rows[MR];
@@ -82,34 +148,10 @@ __attribute__((always_inline)) inline void unpacked_tile(const MatmulArgs& a, co
     zero_sums<MR, NH>(isum);
 #pragma GCC unroll 1
     for (int j = 0; j < 8; ++j) {
-#pragma GCC unroll 4
-      for (int g0 = 0; g0 < 8; g0 += kChain) {
-        __m256i sum16[MR][NH];
-#pragma GCC unroll 8
-        for (int g = g0; g < g0 + kChain; ++g) {
-          __m256i w[NH];
-#pragma GCC unroll 2
-          for (int h = 0; h < NH; ++h) w[h] = load32(uh[h].w[j][g]);
-#pragma GCC unroll 8
-          for (int t = 0; t < MR; ++t) {
-            const __m256i x = bcast4(x_qs(xb[t]) + 32 * j + 4 * g);
-#pragma GCC unroll 2
-            for (int h = 0; h < NH; ++h) {
-              const __m256i m = _mm256_maddubs_epi16(w[h], x);
-              sum16[t][h] = g == g0 ? m : _mm256_add_epi16(sum16[t][h], m);
-              pin_register(sum16[t][h]);
-            }
-          }
-        }
-        const int seg = g0 / 4;  // elements 0..15 or 16..31 (kChain <= 4); 0 for a whole sub-block
-#pragma GCC unroll 8
-        for (int t = 0; t < MR; ++t) {
-#pragma GCC unroll 2
-          for (int h = 0; h < NH; ++h) {
-            isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(sum16[t][h], load32(reinterpret_cast<const uint8_t*>(uh[h].scale[j][seg]))));
-            pin_register(isum[t][h]);
-          }
-        }
+      if constexpr (F::kChain == 2) {
+        sub_block_token_major<MR, NH>(uh, xb, j, isum);
+      } else {
+        sub_block_group_major<F::kChain, MR, NH>(uh, xb, j, isum);
       }
     }
     __m256i corr[MR][NH];
@@ -223,7 +265,11 @@ void gemm_unpacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
 // this many tokens on, unpacking a panel once pays for itself. Zen 3, 1B Q4_K_M
 // model (weights from DRAM), nucleus bench model: batch 8 decode 122-127 tok/s
 // on the panel-reading kernel against 100-106 unpacked; batch 16 114-133
-// unpacked against 90-127.
+// unpacked against 90-127. The formats with dearer decoding (Q5_K, Q6_K, Q2_K,
+// Q3_K) run 8-22% faster unpacked at T = 8 in bench/kernels_bench, where the
+// weight sits in L3, but not in the model: 4 interleaved batch-8 rounds,
+// Q4_K_M (Q6_K unpacked) 107-117 against 107-126 tok/s, Q5_K_M 92-96 against
+// 94-108.
 constexpr int64_t kMinUnpackedTokens = 16;
 
 template <class F>
