@@ -261,17 +261,8 @@ void gemm_unpacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
   }
 }
 
-// Decode and small batches keep the panel-reading kernel (k_panel_avx2.h); from
-// this many tokens on, unpacking a panel once pays for itself. Zen 3, 1B Q4_K_M
-// model (weights from DRAM), nucleus bench model: batch 8 decode 122-127 tok/s
-// on the panel-reading kernel against 100-106 unpacked; batch 16 114-133
-// unpacked against 90-127. The formats with dearer decoding (Q5_K, Q6_K, Q2_K,
-// Q3_K) run 8-22% faster unpacked at T = 8 in bench/kernels_bench, where the
-// weight sits in L3, but not in the model: 4 interleaved batch-8 rounds,
-// Q4_K_M (Q6_K unpacked) 107-117 against 107-126 tok/s, Q5_K_M 92-96 against
-// 94-108.
-constexpr int64_t kMinUnpackedTokens = 16;
-
+// Decode and small batches keep the panel-reading kernel (k_panel_avx2.h);
+// from kMinUnpackedTokens on (matmul_kernels.h), each panel is unpacked once.
 template <class F>
 void gemm_k_panel(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
   if (a.T >= kMinUnpackedTokens) {

@@ -65,6 +65,17 @@ void avx512_q5_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, in
                          int64_t r_begin, int64_t r_end, uint8_t* out);
 MatmulKernel avx512_q5_prepacked_kernel(GgmlType type);
 
+// From this many tokens on, the AVX2 panel kernels (Q4_0, Q4_1, Q8_0 and the
+// 256-element types) unpack each panel once into plain bytes, then only
+// multiply; decode and small batches read the panels as packed. Zen 3, 1B
+// Q4_K_M model (weights from DRAM), nucleus bench model: batch 8 decode
+// 122-127 tok/s reading the panels against 100-106 unpacked; batch 16 114-133
+// unpacked against 90-127. Q5_K, Q6_K, Q2_K and Q3_K run 8-22% faster unpacked
+// at T = 8 in bench/kernels_bench (the weight in L3), not in the model: batch
+// 8 (Q4_K_M) with Q6_K unpacked, 5 interleaved pairs: 108-122 against 117-123
+// tok/s reading the panels.
+constexpr int64_t kMinUnpackedTokens = 16;
+
 // The AVX2 kernels by family (matmul_{float,q,k,k_low_bit}_avx2.cc), behind avx2_matmul_kernel.
 MatmulKernel avx2_float_kernel(GgmlType type);
 MatmulKernel avx2_simple_quant_kernel(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL

@@ -20,6 +20,7 @@
 #include "kernels/cpu/byte_loads.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/q_panel.h"
+#include "kernels/cpu/q_panel_avx2.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quantize_act.h"
 #include "kernels/cpu/register_pin.h"
@@ -53,10 +54,6 @@ using Panel = typename Traits<F>::Panel;
 // stream, which decode reads once per token (see matmul_q_avx512.cc).
 constexpr int64_t kPrefetchBlocks = 16;
 constexpr int64_t kTokenChunk = 64;  // token rows kept hot in L1/L2 while a panel passes
-
-inline __m256i bcast_group(const uint8_t* xb, int g) {
-  return _mm256_set1_epi32(load_i32(xb + offsetof(ActBlockQ8, qs) + 4 * g));
-}
 
 // Tokens [t0, t0 + MR) against halves [half, half + NH) of one panel, whose
 // rows r0 + 8 * half + [0, rows - 8 * half) exist. Decode (one token) takes
@@ -134,41 +131,12 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
 #pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) {
-          dot[t][h] = _mm256_madd_epi16(sum16[t][h], ones);
-          if constexpr (F == Format::kQ4_0) {
-            dot[t][h] = _mm256_add_epi32(dot[t][h], _mm256_set1_epi32(-8 * load_i32(xb[t] + offsetof(ActBlockQ8, sum))));
-          }
-        }
+        for (int h = 0; h < NH; ++h) dot[t][h] = widen_q4_sums<Panel<F>>(sum16[t][h], xb[t]);
       }
     }
-#pragma GCC unroll 2
-    for (int h = 0; h < NH; ++h) {
-      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.d + 8 * (half + h))));
-      __m256 m;
-      if constexpr (F == Format::kQ4_1) {
-        m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.m + 8 * (half + h))));
-      }
-#pragma GCC unroll 8
-      for (int t = 0; t < MR; ++t) {
-        const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, d))));
-        acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot[t][h]), acc[t][h]);
-        if constexpr (F == Format::kQ4_1) {
-          extra[t][h] = _mm256_fmadd_ps(m, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, s))), extra[t][h]);
-        }
-      }
-    }
+    accumulate_q_block<Panel<F>, MR, NH>(p, half, xb, dot, acc, extra);
   }
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h) {
-    const int live = std::min(8, rows - 8 * (half + h));
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-#pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) {
-      const __m256 y = F == Format::kQ4_1 ? _mm256_add_ps(acc[t][h], extra[t][h]) : acc[t][h];
-      _mm256_maskstore_ps(a.y + (t0 + t) * a.ldy + r0 + 8 * (half + h), mask, y);
-    }
-  }
+  store_q_tile<Panel<F>, MR, NH>(a, t0, r0, half, rows, acc, extra);
 }
 
 template <Format F>
@@ -209,11 +177,8 @@ constexpr GgmlType type_of(Format f) {
   return f == Format::kQ4_0 ? GgmlType::Q4_0 : f == Format::kQ4_1 ? GgmlType::Q4_1 : GgmlType::Q8_0;
 }
 
-// Decode and small batches read the panels as packed; from this many tokens
-// on, unpacking each panel once per token slab pays for itself (measured,
-// bench/kernels_bench and nucleus bench model on Zen 3).
-constexpr int64_t kMinUnpackedTokens = 16;
-
+// Decode and small batches read the panels as packed; from kMinUnpackedTokens
+// on, each panel is unpacked once per token slab.
 template <Format F>
 void gemm_prepacked(const MatmulArgs& a, int64_t r_begin, int64_t r_end) {
   if (a.T >= kMinUnpackedTokens) {

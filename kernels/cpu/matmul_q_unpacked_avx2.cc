@@ -19,6 +19,7 @@
 #include "kernels/cpu/byte_loads.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/q_panel.h"
+#include "kernels/cpu/q_panel_avx2.h"
 #include "kernels/cpu/quantize_act.h"
 #include "kernels/cpu/register_pin.h"
 
@@ -57,9 +58,6 @@ struct Format<PanelBlockQ8_0> {
 
 inline __m256i load32(const void* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 inline void store32(void* p, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(p), v); }
-inline __m256i bcast_group(const uint8_t* xb, int g) {
-  return _mm256_set1_epi32(load_i32(xb + offsetof(ActBlockQ8, qs) + 4 * g));
-}
 
 template <class Panel>
 void unpack_block(const Panel& p, typename Format<Panel>::Unpacked* u) {
@@ -88,7 +86,6 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
                                                 const typename Format<Panel>::Unpacked* u, int64_t nb, int64_t t0,
                                                 int64_t r0, int rows) {
   constexpr bool kQ8 = std::is_same_v<Panel, PanelBlockQ8_0>;
-  constexpr bool kMins = std::is_same_v<Panel, PanelBlockQ4_1>;
   __m256 acc[MR][NH], extra[MR][NH];
   const uint8_t* x_rows[MR];
 #pragma GCC unroll 8
@@ -132,45 +129,12 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
 #pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) {
-          dot[t][h] = _mm256_madd_epi16(dot[t][h], ones);
-          if constexpr (std::is_same_v<Panel, PanelBlockQ4_0>) {
-            dot[t][h] = _mm256_add_epi32(dot[t][h], _mm256_set1_epi32(-8 * load_i32(xb[t] + offsetof(ActBlockQ8, sum))));
-          }
-        }
+        for (int h = 0; h < NH; ++h) dot[t][h] = widen_q4_sums<Panel>(dot[t][h], xb[t]);
       }
     }
-    const Panel& p = panel[b];
-#pragma GCC unroll 2
-    for (int h = 0; h < NH; ++h) {
-      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.d + 8 * h)));
-      __m256 m;
-      if constexpr (kMins) m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.m + 8 * h)));
-#pragma GCC unroll 8
-      for (int t = 0; t < MR; ++t) {
-        const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, d))));
-        acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot[t][h]), acc[t][h]);
-        if constexpr (kMins) {
-          extra[t][h] = _mm256_fmadd_ps(m, _mm256_set1_ps(load_f32(xb[t] + offsetof(ActBlockQ8, s))), extra[t][h]);
-        }
-      }
-    }
+    accumulate_q_block<Panel, MR, NH>(panel[b], 0, xb, dot, acc, extra);
   }
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h) {
-    const int live = std::min(8, rows - 8 * h);
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-#pragma GCC unroll 8
-    for (int t = 0; t < MR; ++t) {
-      const __m256 y = kMins ? _mm256_add_ps(acc[t][h], extra[t][h]) : acc[t][h];
-      float* out = a.y + (t0 + t) * a.ldy + r0 + 8 * h;
-      if (live == 8) {
-        _mm256_storeu_ps(out, y);
-      } else {
-        _mm256_maskstore_ps(out, mask, y);
-      }
-    }
-  }
+  store_q_tile<Panel, MR, NH>(a, t0, r0, 0, rows, acc, extra);
 }
 
 template <class Panel, int NH>
