@@ -68,6 +68,21 @@ void attend_head_scalar_as(const HeadJob& job) {
 
 }  // namespace
 
+HeadJob HeadJob::single(int qi) const {
+  HeadJob one = *this;
+  one.q = query(qi);
+  one.out = output(qi);
+  one.k = k + kv_offset(qi);
+  one.v = v + kv_offset(qi);
+  one.group = 1;
+  one.group_first = 0;
+  one.n_queries = one.n_rows = 1;
+  one.n_keys = one.row_keys[0] = keys_of(qi);
+  one.row_first[0] = first_of(qi);
+  one.scores = scores_of(qi);
+  return one;
+}
+
 float masked_softmax_numerators(const HeadJob& job, int qi, NumeratorsFn numerators) {
   float* scores = job.scores_of(qi);
   const int first = job.first_of(qi), keys = job.keys_of(qi);

@@ -67,20 +67,11 @@ struct HeadJob {
   float* output(int qi) const { return out + offset_of(qi); }
   float* scores_of(int qi) const { return scores + static_cast<int64_t>(qi) * n_keys; }
   // Query qi alone, as a job of one query (same K, V, blocks and scratch row).
-  HeadJob single(int qi) const {
-    HeadJob one = *this;
-    one.q = query(qi);
-    one.out = output(qi);
-    one.k = k + kv_offset(qi);
-    one.v = v + kv_offset(qi);
-    one.group = 1;
-    one.group_first = 0;
-    one.n_queries = one.n_rows = 1;
-    one.n_keys = one.row_keys[0] = keys_of(qi);
-    one.row_first[0] = first_of(qi);
-    one.scores = scores_of(qi);
-    return one;
-  }
+  // Defined in attention_cpu.cc, not here: an inline member that the AVX2
+  // file does not inline is emitted there as a weak copy compiled for AVX2,
+  // and the linker may give that copy to the scalar path too
+  // (tests/cli/isa_symbols_test.sh).
+  HeadJob single(int qi) const;
 };
 
 // Byte offset of key j's row from job.k (and of its value's from job.v).
