@@ -3,7 +3,7 @@
 // panel walk is k_panel_avx512.h's; the arithmetic is matmul_q_avx512.cc's
 // Q4_0 / Q4_1 tile with one more step to make the weight bytes:
 //
-// Panel block (PanelBlockQ5 / PanelBlockIQ4_NL): the 16 rows' nibbles as
+// Panel block (q_panel.h: PanelBlockQ5_0 / Q5_1 / IQ4_NL): the 16 rows' nibbles as
 // stored (register g, lane r: bytes 4g..4g+3 of row r's qs, element j in the
 // low nibble of byte j, element j + 16 in its high nibble), then for Q5 one
 // register of fifth bits (byte i of lane r: bit g is element 4g + i's, bit
@@ -21,70 +21,23 @@
 #endif
 #include <immintrin.h>
 
-#include <cstring>
 #include <type_traits>
 
 #include "kernels/cpu/k_panel_avx512.h"
 #include "kernels/cpu/matmul_kernels.h"
-#include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/q_panel.h"
 
 namespace nucleus::kernels::cpu {
 namespace {
 
 constexpr int64_t kPrefetchSmallBlocks = 16;  // 32-element panel blocks fetched ahead, as the Q4 kernels do
 
-struct PanelBlockQ5_0 {
-  uint8_t q[4][64];
-  uint8_t qh[64];
-  uint16_t d[kPanel];
-};
-struct PanelBlockQ5_1 {
-  uint8_t q[4][64];
-  uint8_t qh[64];
-  uint16_t d[kPanel];
-  uint16_t m[kPanel];
-};
+// The panel blocks (PanelBlockQ5_0, PanelBlockQ5_1, PanelBlockIQ4_NL) and
+// their portable packer are q_panel.h's.
 static_assert(sizeof(PanelBlockQ5_0) == 16 * sizeof(BlockQ5_0));
 static_assert(sizeof(PanelBlockQ5_1) == 16 * sizeof(BlockQ5_1));
-
-struct PanelBlockIQ4_NL {
-  uint8_t q[4][64];
-  uint16_t d[kPanel];
-};
 static_assert(sizeof(PanelBlockIQ4_NL) == 16 * sizeof(BlockIQ4_NL));
-
-// Block is BlockQ5_0 or BlockQ5_1 (d first; Q5_1's m after it; then qh and qs).
-template <class Block, class Panel>
-void pack_panel_q5(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
-  for (int64_t b = 0; b < nb; ++b) {
-    Panel& p = out[b];
-    std::memset(&p, 0, sizeof p);
-    for (int r = 0; r < n; ++r) {
-      const auto blk = load_block<Block>(w + (r0 + r) * w_row_bytes + b * sizeof(Block));
-      p.d[r] = blk.d;
-      if constexpr (std::is_same_v<Block, BlockQ5_1>) p.m[r] = blk.m;
-      uint32_t qh;
-      std::memcpy(&qh, blk.qh, sizeof qh);  // bit j: element j
-      for (int k = 0; k < 16; ++k) {
-        p.q[k / 4][4 * r + k % 4] = blk.qs[k];
-        const uint32_t bit_lo = (qh >> k) & 1u, bit_hi = (qh >> (k + 16)) & 1u;
-        p.qh[4 * r + k % 4] |= static_cast<uint8_t>((bit_lo << (k / 4)) | (bit_hi << (4 + k / 4)));
-      }
-    }
-  }
-}
-
-void pack_panel_iq4_nl(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, PanelBlockIQ4_NL* out) {
-  for (int64_t b = 0; b < nb; ++b) {
-    PanelBlockIQ4_NL& p = out[b];
-    std::memset(&p, 0, sizeof p);
-    for (int r = 0; r < n; ++r) {
-      const auto blk = load_block<BlockIQ4_NL>(w + (r0 + r) * w_row_bytes + b * sizeof(BlockIQ4_NL));
-      p.d[r] = blk.d;
-      for (int k = 0; k < 16; ++k) p.q[k / 4][4 * r + k % 4] = blk.qs[k];
-    }
-  }
-}
+static_assert(kPanel == kQPanelRows);
 
 // (l & 0x0F) | high, bytewise.
 inline __m512i low_nibble_or(__m512i l, __m512i high) {
@@ -164,21 +117,21 @@ __attribute__((always_inline)) inline void tile_q5(const MatmulArgs& a, const Pa
   }
 }
 
-template <class PanelBlock, void (*Pack)(const uint8_t*, size_t, int64_t, int, int64_t, PanelBlock*)>
+template <class PanelBlock, GgmlType kType>
 struct SmallBlockFormat {
   static constexpr int64_t kBlockElems = kQK;
   using Panel = PanelBlock;
   static void pack(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t nb, Panel* out) {
-    Pack(w, w_row_bytes, r0, n, nb, out);
+    q_panel_pack_panel(kType, w, w_row_bytes, r0, n, nb, reinterpret_cast<uint8_t*>(out));
   }
   template <int MR>
   static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
     tile_q5<MR, Panel>(a, panel, nb, t0, r0, live);
   }
 };
-using Q5_0Format = SmallBlockFormat<PanelBlockQ5_0, pack_panel_q5<BlockQ5_0, PanelBlockQ5_0>>;
-using Q5_1Format = SmallBlockFormat<PanelBlockQ5_1, pack_panel_q5<BlockQ5_1, PanelBlockQ5_1>>;
-using IQ4_NLFormat = SmallBlockFormat<PanelBlockIQ4_NL, pack_panel_iq4_nl>;
+using Q5_0Format = SmallBlockFormat<PanelBlockQ5_0, GgmlType::Q5_0>;
+using Q5_1Format = SmallBlockFormat<PanelBlockQ5_1, GgmlType::Q5_1>;
+using IQ4_NLFormat = SmallBlockFormat<PanelBlockIQ4_NL, GgmlType::IQ4_NL>;
 
 }  // namespace
 

@@ -1,16 +1,19 @@
-// AVX2 kernels for Q4_0, Q4_1 and Q8_0 weights in the panel layout of
-// q_panel.h, against ActBlockQ8 activations: the float order of the AVX-512
-// VNNI kernels (one exact integer dot product per row and block, then one FMA
-// per block), so both paths and the scalar one give bitwise the same y.
+// AVX2 kernels for the 32-element weight types (Q4_0, Q4_1, Q5_0, Q5_1,
+// Q8_0, IQ4_NL) in the panel layout of q_panel.h, against ActBlockQ8
+// activations: the float order of the AVX-512 VNNI kernels (one exact integer
+// dot product per row and block, then one FMA per block), so both paths and
+// the scalar one give bitwise the same y.
 //
 // A tile is 8 rows (half a panel, one row per 32-bit lane of a YMM register)
 // by MR tokens. Per block, lane r of q[g] holds row r's weight bytes 4g..4g+3;
 // the token's 4 activation bytes of group g are broadcast and multiplied with
 // maddubs (u8 x s8 -> pairs of s16) then summed to 32 bits with madd. Q4
 // weights are nibbles in [0, 15]: 8 groups of pair sums stay below
-// 8 * 2 * 15 * 127 = 30480 and add up in 16 bits; Q4_0 adds -8 * sum(x).
-// Q8_0 weights (stored w + 128) are flipped back to signed, w's sign moved
-// onto the activation (|w| <= 128, a pair <= 32512), and summed per group in 32 bits.
+// 8 * 2 * 15 * 127 = 30480 and add up in 16 bits; Q4_0 adds -8 * sum(x). Q5
+// values (the nibble and a fifth bit, 0..31) add up 4 groups at a time; Q5_0
+// adds -16 * sum(x). Q8_0 weights (stored w + 128) are flipped back to
+// signed, IQ4_NL's looked up (kIq4nlValues), w's sign moved onto the
+// activation (|w| <= 128, a pair <= 32512), and summed per group in 32 bits.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -28,7 +31,7 @@
 namespace nucleus::kernels::cpu {
 namespace {
 
-enum class Format { kQ4_0, kQ4_1, kQ8_0 };
+enum class Format { kQ4_0, kQ4_1, kQ8_0, kQ5_0, kQ5_1, kIQ4_NL };
 
 template <Format F>
 struct Traits;
@@ -45,6 +48,21 @@ struct Traits<Format::kQ4_1> {
 template <>
 struct Traits<Format::kQ8_0> {
   using Panel = PanelBlockQ8_0;
+  static constexpr int kMR = 4;
+};
+template <>
+struct Traits<Format::kQ5_0> {
+  using Panel = PanelBlockQ5_0;
+  static constexpr int kMR = 4;
+};
+template <>
+struct Traits<Format::kQ5_1> {
+  using Panel = PanelBlockQ5_1;
+  static constexpr int kMR = 4;
+};
+template <>
+struct Traits<Format::kIQ4_NL> {
+  using Panel = PanelBlockIQ4_NL;
   static constexpr int kMR = 4;
 };
 template <Format F>
@@ -106,20 +124,51 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
           }
         }
       }
-    } else {
-      __m256i sum16[MR][NH];
+    } else if constexpr (F == Format::kIQ4_NL) {
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
 #pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) sum16[t][h] = _mm256_setzero_si256();
+        for (int h = 0; h < NH; ++h) dot[t][h] = _mm256_set1_epi32(0);
       }
 #pragma GCC unroll 4
       for (int g = 0; g < 4; ++g) {
 #pragma GCC unroll 2
         for (int h = 0; h < NH; ++h) {
-          const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.q[g] + 32 * (half + h)));
-          const __m256i lo = _mm256_and_si256(packed, nibble);
-          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+          __m256i lo, hi;  // signed values of elements 4g + i, 16 + 4g + i
+          iq4_nl_values(p, g, half + h, &lo, &hi);
+          const __m256i abs_lo = _mm256_sign_epi8(lo, lo), abs_hi = _mm256_sign_epi8(hi, hi);
+#pragma GCC unroll 8
+          for (int t = 0; t < MR; ++t) {
+            dot[t][h] = _mm256_add_epi32(dot[t][h], widen_pairs(_mm256_maddubs_epi16(abs_lo, _mm256_sign_epi8(bcast_group(xb[t], g), lo))));
+            dot[t][h] = _mm256_add_epi32(dot[t][h], widen_pairs(_mm256_maddubs_epi16(abs_hi, _mm256_sign_epi8(bcast_group(xb[t], g + 4), hi))));
+            pin_register(dot[t][h]);
+          }
+        }
+      }
+    } else {
+      // Unsigned values: 2 maddubs per group pair g, g + 4 into 16-bit sums,
+      // widened every kUnsignedChain maddubs (q_panel_avx2.h).
+      constexpr int kGroupsPerSum = kUnsignedChain<Panel<F>> / 2;
+      __m256i sum16[MR][NH];
+#pragma GCC unroll 4
+      for (int g = 0; g < 4; ++g) {
+        if (g % kGroupsPerSum == 0) {
+#pragma GCC unroll 8
+          for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+            for (int h = 0; h < NH; ++h) sum16[t][h] = _mm256_setzero_si256();
+          }
+        }
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          __m256i lo, hi;  // elements 4g + i, 16 + 4g + i
+          if constexpr (kUnsignedChain<Panel<F>> == 4) {
+            q5_values(p, g, half + h, &lo, &hi);
+          } else {
+            const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.q[g] + 32 * (half + h)));
+            lo = _mm256_and_si256(packed, nibble);
+            hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+          }
 #pragma GCC unroll 8
           for (int t = 0; t < MR; ++t) {
             sum16[t][h] = _mm256_add_epi16(sum16[t][h], _mm256_maddubs_epi16(lo, bcast_group(xb[t], g)));
@@ -127,11 +176,21 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
             pin_register(sum16[t][h]);
           }
         }
+        if (g % kGroupsPerSum == kGroupsPerSum - 1) {
+#pragma GCC unroll 8
+          for (int t = 0; t < MR; ++t) {
+#pragma GCC unroll 2
+            for (int h = 0; h < NH; ++h) {
+              const __m256i d32 = widen_pairs(sum16[t][h]);
+              dot[t][h] = g == kGroupsPerSum - 1 ? d32 : _mm256_add_epi32(dot[t][h], d32);
+            }
+          }
+        }
       }
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
 #pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) dot[t][h] = widen_q4_sums<Panel<F>>(sum16[t][h], xb[t]);
+        for (int h = 0; h < NH; ++h) dot[t][h] = remove_offset<Panel<F>>(dot[t][h], xb[t]);
       }
     }
     accumulate_q_block<Panel<F>, MR, NH>(p, half, xb, dot, acc, extra);
@@ -174,7 +233,14 @@ void gemm_panels(const MatmulArgs& a, int64_t r_begin, int64_t r_end, PanelOf&& 
 }
 
 constexpr GgmlType type_of(Format f) {
-  return f == Format::kQ4_0 ? GgmlType::Q4_0 : f == Format::kQ4_1 ? GgmlType::Q4_1 : GgmlType::Q8_0;
+  switch (f) {
+    case Format::kQ4_0: return GgmlType::Q4_0;
+    case Format::kQ4_1: return GgmlType::Q4_1;
+    case Format::kQ5_0: return GgmlType::Q5_0;
+    case Format::kQ5_1: return GgmlType::Q5_1;
+    case Format::kIQ4_NL: return GgmlType::IQ4_NL;
+    default: return GgmlType::Q8_0;
+  }
 }
 
 // Decode and small batches read the panels as packed; from kMinUnpackedTokens
@@ -277,6 +343,9 @@ MatmulKernel avx2_q_panel_kernel(GgmlType type) {
     case GgmlType::Q4_0: return gemm_prepacked<Format::kQ4_0>;
     case GgmlType::Q4_1: return gemm_prepacked<Format::kQ4_1>;
     case GgmlType::Q8_0: return gemm_prepacked<Format::kQ8_0>;
+    case GgmlType::Q5_0: return gemm_prepacked<Format::kQ5_0>;
+    case GgmlType::Q5_1: return gemm_prepacked<Format::kQ5_1>;
+    case GgmlType::IQ4_NL: return gemm_prepacked<Format::kIQ4_NL>;
     default: return nullptr;
   }
 }

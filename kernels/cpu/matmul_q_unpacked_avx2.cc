@@ -1,7 +1,7 @@
-// Prefill (many tokens) for Q4_0, Q4_1 and Q8_0 weights in the panel layout
-// of q_panel.h on AVX2: each panel is unpacked once per token slab into
-// plain bytes, and every token then runs a microkernel of MR tokens x 16 rows
-// that only multiplies. The same idea as the k-quants' k_unpacked_avx2.h:
+// Prefill (many tokens) for the 32-element weight types (Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0, IQ4_NL) in the panel layout of q_panel.h on AVX2: each panel is
+// unpacked once per token slab into plain bytes, and every token then runs a
+// microkernel of MR tokens x 16 rows that only multiplies. The same idea as the k-quants' k_unpacked_avx2.h:
 // the decode-shaped tiles of matmul_q_panel_avx2.cc unpack nibbles again for
 // every 4 tokens and broadcast each activation group for 8 rows only.
 //
@@ -9,7 +9,7 @@
 // block after block; each block's integer dot product is exact. A tile runs
 // all of a row's blocks (Q4_1's two accumulators cannot be parked in y), so
 // the whole panel is unpacked: 16 bytes per column (128 KB for 8192 columns,
-// in L2), beside a slab of activations of ~192 KB.
+// in L2; Q8_0 and IQ4_NL 32), beside a slab of activations of ~192 KB.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -27,33 +27,25 @@ namespace nucleus::kernels::cpu {
 namespace {
 
 // One 32-column block of a 16-row panel, unpacked: lane r of w[g][h] holds
-// elements 4g..4g+3 of row 8h + r. Q4_0 / Q4_1: the nibbles (0..15); Q8_0: |w|,
-// and the signed w in sign_source, whose signs move onto the activation
-// (|w| <= 128 and |x| <= 127: a maddubs pair <= 32512).
-struct alignas(32) UnpackedQ4Block {
+// elements 4g..4g+3 of row 8h + r. Q4_0 / Q4_1 / Q5_0 / Q5_1: the unsigned
+// values (0..15, 0..31); Q8_0 and IQ4_NL: |w|, and the signed w in
+// sign_source, whose signs move onto the activation (|w| <= 128 and |x| <=
+// 127: a maddubs pair <= 32512).
+struct alignas(32) UnpackedUnsignedBlock {
   uint8_t w[8][2][32];
 };
-struct alignas(32) UnpackedQ8Block {
+struct alignas(32) UnpackedSignedBlock {
   uint8_t w[8][2][32];
   int8_t sign_source[8][2][32];
 };
 
 template <class Panel>
-struct Format;
-template <>
-struct Format<PanelBlockQ4_0> {
-  using Unpacked = UnpackedQ4Block;
-  static constexpr int kMR = 3;
-};
-template <>
-struct Format<PanelBlockQ4_1> {
-  using Unpacked = UnpackedQ4Block;
-  static constexpr int kMR = 2;  // two float accumulators per tile cell (acc, extra)
-};
-template <>
-struct Format<PanelBlockQ8_0> {
-  using Unpacked = UnpackedQ8Block;
-  static constexpr int kMR = 3;
+constexpr bool kSigned = std::is_same_v<Panel, PanelBlockQ8_0> || std::is_same_v<Panel, PanelBlockIQ4_NL>;
+
+template <class Panel>
+struct Format {
+  using Unpacked = std::conditional_t<kSigned<Panel>, UnpackedSignedBlock, UnpackedUnsignedBlock>;
+  static constexpr int kMR = kHasMin<Panel> ? 2 : 3;  // with a min: two float accumulators per tile cell (acc, extra)
 };
 
 inline __m256i load32(const void* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
@@ -69,11 +61,23 @@ void unpack_block(const Panel& p, typename Format<Panel>::Unpacked* u) {
         store32(u->sign_source[g][h], w);
       }
     } else {
-      const __m256i nibble = _mm256_set1_epi8(0x0F);
       for (int g = 0; g < 4; ++g) {
-        const __m256i packed = load32(p.q[g] + 32 * h);
-        store32(u->w[g][h], _mm256_and_si256(packed, nibble));                          // elements 4g + i
-        store32(u->w[g + 4][h], _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble));  // elements 16 + 4g + i
+        __m256i lo, hi;  // elements 4g + i, 16 + 4g + i
+        if constexpr (std::is_same_v<Panel, PanelBlockIQ4_NL>) {
+          iq4_nl_values(p, g, h, &lo, &hi);
+          store32(u->sign_source[g][h], lo);
+          store32(u->sign_source[g + 4][h], hi);
+          lo = _mm256_sign_epi8(lo, lo);
+          hi = _mm256_sign_epi8(hi, hi);
+        } else if constexpr (kUnsignedChain<Panel> == 4) {
+          q5_values(p, g, h, &lo, &hi);
+        } else {
+          const __m256i nibble = _mm256_set1_epi8(0x0F), packed = load32(p.q[g] + 32 * h);
+          lo = _mm256_and_si256(packed, nibble);
+          hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+        }
+        store32(u->w[g][h], lo);
+        store32(u->w[g + 4][h], hi);
       }
     }
   }
@@ -85,7 +89,7 @@ template <class Panel, int MR, int NH>
 __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel* panel,
                                                 const typename Format<Panel>::Unpacked* u, int64_t nb, int64_t t0,
                                                 int64_t r0, int rows) {
-  constexpr bool kQ8 = std::is_same_v<Panel, PanelBlockQ8_0>;
+  constexpr int kChain = kUnsignedChain<Panel>;
   __m256 acc[MR][NH], extra[MR][NH];
   const uint8_t* x_rows[MR];
 #pragma GCC unroll 8
@@ -94,15 +98,14 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
     for (int h = 0; h < NH; ++h) acc[t][h] = extra[t][h] = _mm256_setzero_ps();
     x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
   }
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     const auto& ub = u[b];
     const uint8_t* xb[MR];
 #pragma GCC unroll 8
     for (int t = 0; t < MR; ++t) xb[t] = x_rows[t] + b * sizeof(ActBlockQ8);
-    // Q4: 8 groups of nibble pair sums stay below 8 * 2 * 15 * 127 = 30480, so
-    // they add up in 16 bits (widened below); Q8_0's pairs are widened at once.
-    __m256i dot[MR][NH];
+    // Unsigned values: kChain groups of pair sums add up in 16 bits, then are
+    // widened; a signed type's pairs are widened at once.
+    __m256i dot[MR][NH], sum16[MR][NH];
 #pragma GCC unroll 8
     for (int g = 0; g < 8; ++g) {
       __m256i w[NH];
@@ -113,23 +116,27 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
         const __m256i x = bcast_group(xb[t], g);
 #pragma GCC unroll 2
         for (int h = 0; h < NH; ++h) {
-          if constexpr (kQ8) {
-            const __m256i pairs = _mm256_maddubs_epi16(w[h], _mm256_sign_epi8(x, load32(ub.sign_source[g][h])));
-            const __m256i d32 = _mm256_madd_epi16(pairs, ones);
+          if constexpr (kSigned<Panel>) {
+            const __m256i d32 = widen_pairs(_mm256_maddubs_epi16(w[h], _mm256_sign_epi8(x, load32(ub.sign_source[g][h]))));
             dot[t][h] = g == 0 ? d32 : _mm256_add_epi32(dot[t][h], d32);
+            pin_register(dot[t][h]);
           } else {
             const __m256i m = _mm256_maddubs_epi16(w[h], x);
-            dot[t][h] = g == 0 ? m : _mm256_add_epi16(dot[t][h], m);
+            sum16[t][h] = g % kChain == 0 ? m : _mm256_add_epi16(sum16[t][h], m);
+            pin_register(sum16[t][h]);
+            if (g % kChain == kChain - 1) {
+              const __m256i d32 = widen_pairs(sum16[t][h]);
+              dot[t][h] = g == kChain - 1 ? d32 : _mm256_add_epi32(dot[t][h], d32);
+            }
           }
-          pin_register(dot[t][h]);
         }
       }
     }
-    if constexpr (!kQ8) {
+    if constexpr (!kSigned<Panel>) {
 #pragma GCC unroll 8
       for (int t = 0; t < MR; ++t) {
 #pragma GCC unroll 2
-        for (int h = 0; h < NH; ++h) dot[t][h] = widen_q4_sums<Panel>(dot[t][h], xb[t]);
+        for (int h = 0; h < NH; ++h) dot[t][h] = remove_offset<Panel>(dot[t][h], xb[t]);
       }
     }
     accumulate_q_block<Panel, MR, NH>(panel[b], 0, xb, dot, acc, extra);
@@ -192,6 +199,9 @@ void avx2_q_gemm_unpacked(GgmlType type, const MatmulArgs& a, int64_t r_begin, i
     case GgmlType::Q4_0: gemm_unpacked<PanelBlockQ4_0>(a, r_begin, r_end); break;
     case GgmlType::Q4_1: gemm_unpacked<PanelBlockQ4_1>(a, r_begin, r_end); break;
     case GgmlType::Q8_0: gemm_unpacked<PanelBlockQ8_0>(a, r_begin, r_end); break;
+    case GgmlType::Q5_0: gemm_unpacked<PanelBlockQ5_0>(a, r_begin, r_end); break;
+    case GgmlType::Q5_1: gemm_unpacked<PanelBlockQ5_1>(a, r_begin, r_end); break;
+    case GgmlType::IQ4_NL: gemm_unpacked<PanelBlockIQ4_NL>(a, r_begin, r_end); break;
     default: break;
   }
 }

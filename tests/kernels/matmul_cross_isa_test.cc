@@ -104,7 +104,7 @@ TEST_P(SlabTest, SeveralTokenSlabsEqualScalarBitwise) {
 INSTANTIATE_TEST_SUITE_P(PanelTypes, SlabTest,
                          ::testing::Values(GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
                                            GgmlType::Q6_K, GgmlType::IQ4_XS, GgmlType::Q4_0, GgmlType::Q4_1,
-                                           GgmlType::Q8_0),
+                                           GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::IQ4_NL),
                          [](const auto& info) { return std::string(ggml_type_name(info.param)); });
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "kernels/build_config.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_kernels.h"
+#include "kernels/cpu/q_panel.h"
 #include "kernels/cpu/quantize_act.h"
 #include "kernels/ops.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -242,12 +243,12 @@ TEST(MatmulTest, PackingSkipsTypesWithoutPackedKernel) {
     const auto w = random_weights(rng, type, 16, 256);
     EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
   }
-  {
-    // AVX-512 off: the 32-element types but Q4_0 / Q4_1 / Q8_0 have no AVX2 panel kernel.
+  if (cpu::cpu_has_avx2()) {
+    // AVX-512 off: every 32-element type has an AVX2 panel kernel, so it is packed.
     PathGuard path(KernelPath::kAvx2);
-    for (GgmlType type : {GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::IQ4_NL}) {
+    for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::IQ4_NL}) {
       const auto w = random_weights(rng, type, 16, 256);
-      EXPECT_TRUE(pack_weight_cpu(pool, w.view).empty()) << ggml_type_name(type);
+      EXPECT_EQ(pack_weight_cpu(pool, w.view).bytes(), cpu::q_panel_bytes(type, 16, 256)) << ggml_type_name(type);
     }
   }
   {
