@@ -95,10 +95,15 @@ ARCHS = {
 # Benchmark-sized models, kept apart from ARCHS (which the architecture goldens iterate over):
 # Llama-3.2-1B's shape (hidden 2048, 16 layers, FFN 8192, 32/8 heads, tied embeddings), with
 # SmolLM2's 49152-token vocabulary: 1.07 B parameters. bench/peers/make-1b-models.sh writes it
-# as F16 and quantizes it with llama-quantize.
+# (or, BENCH_ARCH=qwen05b, the Qwen2.5-0.5B-shaped one) as F16 and quantizes it with llama-quantize.
 BENCH_ARCHS = {
     "llama1b": dict(arch="llama", seed=7, n_embd=2048, n_layers=16, n_heads=32, n_kv=8, n_ff=8192, tied=True,
                     rope_base=500000.0, context=131072),
+    # Qwen2.5-0.5B's shape (hidden 896, 24 layers, FFN 4864, 14/2 heads, Q/K/V biases, tied
+    # embeddings): 896 columns are not a multiple of 256, so llama-quantize stores those matrices
+    # in its fallback types (Q4_K_M: Q5_0 and Q8_0), as in the real model's files.
+    "qwen05b": dict(arch="qwen2", seed=9, n_embd=896, n_layers=24, n_heads=14, n_kv=2, n_ff=4864, tied=True,
+                    rope_base=1000000.0, context=32768),
 }
 HEAD_DIM = 64
 # Every matrix's input width (n_embd, n_heads * HEAD_DIM, n_ff) is a multiple of 256, the block of
