@@ -34,39 +34,19 @@ namespace {
 enum class Format { kQ4_0, kQ4_1, kQ8_0, kQ5_0, kQ5_1, kIQ4_NL };
 
 template <Format F>
-struct Traits;
-template <>
-struct Traits<Format::kQ4_0> {
-  using Panel = PanelBlockQ4_0;
-  static constexpr int kMR = 4;
-};
-template <>
-struct Traits<Format::kQ4_1> {
-  using Panel = PanelBlockQ4_1;
-  static constexpr int kMR = 4;  // 3 before the sums were pinned to registers (register_pin.h): 4 is 4-7% faster on Zen 3
-};
-template <>
-struct Traits<Format::kQ8_0> {
-  using Panel = PanelBlockQ8_0;
-  static constexpr int kMR = 4;
-};
-template <>
-struct Traits<Format::kQ5_0> {
-  using Panel = PanelBlockQ5_0;
-  static constexpr int kMR = 4;
-};
-template <>
-struct Traits<Format::kQ5_1> {
-  using Panel = PanelBlockQ5_1;
-  static constexpr int kMR = 4;
-};
-template <>
-struct Traits<Format::kIQ4_NL> {
-  using Panel = PanelBlockIQ4_NL;
-  static constexpr int kMR = 4;
-};
+struct PanelOf;
+template <> struct PanelOf<Format::kQ4_0> { using type = PanelBlockQ4_0; };
+template <> struct PanelOf<Format::kQ4_1> { using type = PanelBlockQ4_1; };
+template <> struct PanelOf<Format::kQ8_0> { using type = PanelBlockQ8_0; };
+template <> struct PanelOf<Format::kQ5_0> { using type = PanelBlockQ5_0; };
+template <> struct PanelOf<Format::kQ5_1> { using type = PanelBlockQ5_1; };
+template <> struct PanelOf<Format::kIQ4_NL> { using type = PanelBlockIQ4_NL; };
 template <Format F>
-using Panel = typename Traits<F>::Panel;
+using Panel = typename PanelOf<F>::type;
+
+// Tokens per register tile, every format (Q4_1 took 3 before the sums were
+// pinned to registers, register_pin.h: 4 is 4-7% faster on Zen 3).
+constexpr int kMR = 4;
 
 // Panel blocks fetched ahead of the tile: a packed weight is one sequential
 // stream, which decode reads once per token (see matmul_q_avx512.cc).
@@ -201,7 +181,6 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
 template <Format F>
 void token_strip(const MatmulArgs& a, const Panel<F>* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0, int half,
                  int rows) {
-  constexpr int kMR = Traits<F>::kMR;
   int64_t t = t0;
   for (; t + kMR <= t1; t += kMR) tile<F, kMR>(a, panel, nb, t, r0, half, rows);
   switch (t1 - t) {
