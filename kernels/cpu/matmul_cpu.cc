@@ -46,7 +46,7 @@ Plan plan_for(const WeightView& w, int64_t T, float* y, const float* bias) {
   if (w.cpu_packed != nullptr && avx512_enabled()) {
     packed_kernel = avx512_prepacked_kernel(w.type);
   } else if (w.cpu_packed != nullptr && avx2_enabled()) {
-    packed_kernel = avx2_q_panel_kernel(w.type);  // the Q4_0 / Q4_1 / Q8_0 panels (q_panel.h)
+    packed_kernel = avx2_q_panel_kernel(w.type);  // the 32-element types' panels (q_panel.h)
     if (packed_kernel == nullptr) packed_kernel = avx2_k_panel_kernel(w.type);  // the k-quants, IQ4_XS (k_panel.h)
   }
   const bool prepacked = packed_kernel != nullptr;

@@ -65,8 +65,8 @@ void avx512_q5_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, in
                          int64_t r_begin, int64_t r_end, uint8_t* out);
 MatmulKernel avx512_q5_prepacked_kernel(GgmlType type);
 
-// From this many tokens on, the AVX2 panel kernels (Q4_0, Q4_1, Q8_0 and the
-// 256-element types) unpack each panel once into plain bytes, then only
+// From this many tokens on, the AVX2 panel kernels (the 32-element types and
+// the 256-element ones) unpack each panel once into plain bytes, then only
 // multiply; decode and small batches read the panels as packed. Zen 3, 1B
 // Q4_K_M model (weights from DRAM), nucleus bench model: batch 8 decode
 // 122-127 tok/s reading the panels against 100-106 unpacked; batch 16 114-133
@@ -79,9 +79,9 @@ constexpr int64_t kMinUnpackedTokens = 16;
 // The AVX2 kernels by family (matmul_{float,q,k,k_low_bit}_avx2.cc), behind avx2_matmul_kernel.
 MatmulKernel avx2_float_kernel(GgmlType type);
 MatmulKernel avx2_simple_quant_kernel(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL
-// Q4_0, Q4_1, Q8_0 in the panel layout of q_panel.h (matmul_q_panel_avx2.cc):
-// packed at load (args.w = the packed bytes), or as stored, packed per call.
-// Both give bitwise the AVX-512 kernels' results.
+// The 32-element types in the panel layout of q_panel.h (matmul_q_panel_avx2.cc):
+// packed at load (args.w = the packed bytes); Q4_0 / Q4_1 / Q8_0 also as
+// stored, packed per call. Both give bitwise the AVX-512 kernels' results.
 MatmulKernel avx2_q_panel_kernel(GgmlType type);
 MatmulKernel avx2_q_as_stored_kernel(GgmlType type);
 // What avx2_q_panel_kernel runs from kMinUnpackedTokens tokens on: each panel

@@ -68,8 +68,6 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
     for (int h = 0; h < NH; ++h) acc[t][h] = extra[t][h] = _mm256_setzero_ps();
     x_rows[t] = a.x + (t0 + t) * a.x_row_bytes;
   }
-  const __m256i nibble = _mm256_set1_epi8(0x0F);
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     const Panel<F>& p = panel[b];
     {  // prefetches never fault, so running past the weight's end is harmless
@@ -99,7 +97,7 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
 #pragma GCC unroll 8
           for (int t = 0; t < MR; ++t) {
             const __m256i pairs = _mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(bcast_group(xb[t], g), w));
-            dot[t][h] = _mm256_add_epi32(dot[t][h], _mm256_madd_epi16(pairs, ones));
+            dot[t][h] = _mm256_add_epi32(dot[t][h], widen_pairs(pairs));
             pin_register(dot[t][h]);
           }
         }
@@ -142,13 +140,7 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
 #pragma GCC unroll 2
         for (int h = 0; h < NH; ++h) {
           __m256i lo, hi;  // elements 4g + i, 16 + 4g + i
-          if constexpr (kUnsignedChain<Panel<F>> == 4) {
-            q5_values(p, g, half + h, &lo, &hi);
-          } else {
-            const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.q[g] + 32 * (half + h)));
-            lo = _mm256_and_si256(packed, nibble);
-            hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
-          }
+          unsigned_values(p, g, half + h, &lo, &hi);
 #pragma GCC unroll 8
           for (int t = 0; t < MR; ++t) {
             sum16[t][h] = _mm256_add_epi16(sum16[t][h], _mm256_maddubs_epi16(lo, bcast_group(xb[t], g)));

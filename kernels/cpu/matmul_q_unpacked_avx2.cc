@@ -1,9 +1,10 @@
 // Prefill (many tokens) for the 32-element weight types (Q4_0, Q4_1, Q5_0,
 // Q5_1, Q8_0, IQ4_NL) in the panel layout of q_panel.h on AVX2: each panel is
 // unpacked once per token slab into plain bytes, and every token then runs a
-// microkernel of MR tokens x 16 rows that only multiplies. The same idea as the k-quants' k_unpacked_avx2.h:
-// the decode-shaped tiles of matmul_q_panel_avx2.cc unpack nibbles again for
-// every 4 tokens and broadcast each activation group for 8 rows only.
+// microkernel of MR tokens x 16 rows that only multiplies. The same idea as
+// the k-quants' k_unpacked_avx2.h: the decode-shaped tiles of
+// matmul_q_panel_avx2.cc unpack the weights again for every 4 tokens and
+// broadcast each activation group for 8 rows only.
 //
 // The float step is the one every path shares (q_panel.h), per row and token,
 // block after block; each block's integer dot product is exact. A tile runs
@@ -69,12 +70,8 @@ void unpack_block(const Panel& p, typename Format<Panel>::Unpacked* u) {
           store32(u->sign_source[g + 4][h], hi);
           lo = _mm256_sign_epi8(lo, lo);
           hi = _mm256_sign_epi8(hi, hi);
-        } else if constexpr (kUnsignedChain<Panel> == 4) {
-          q5_values(p, g, h, &lo, &hi);
         } else {
-          const __m256i nibble = _mm256_set1_epi8(0x0F), packed = load32(p.q[g] + 32 * h);
-          lo = _mm256_and_si256(packed, nibble);
-          hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+          unsigned_values(p, g, h, &lo, &hi);
         }
         store32(u->w[g][h], lo);
         store32(u->w[g + 4][h], hi);

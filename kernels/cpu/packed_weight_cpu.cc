@@ -1,4 +1,4 @@
-// pack_weight_cpu: the AVX-512 (or, AVX2 only, the Q4_0 / Q4_1 / Q8_0 and 256-element types') panel layout filled in
+// pack_weight_cpu: the AVX-512 (or, AVX2 only, the 32- and 256-element types') panel layout filled in
 // parallel, one range of whole panels per chunk.
 #include <algorithm>
 
@@ -18,7 +18,7 @@ PackedWeight pack_weight_cpu(ThreadPool& pool, const WeightView& w) {
   PackedWeight packed;
   if (!cpu::avx2_enabled() || w.data == nullptr) return packed;
   // AVX-512 packs every type it has a packed kernel for; AVX2 only the
-  // Q4_0 / Q4_1 / Q8_0 panels (q_panel.h) and the k-quant and IQ4_XS ones
+  // 32-element types' panels (q_panel.h) and the k-quant and IQ4_XS ones
   // (k_panel.h), with the portable packers.
   const bool avx512 = cpu::avx512_enabled();
   const bool k_panel = !avx512 && cpu::has_k_panel_layout(w.type);

@@ -46,17 +46,6 @@ void pack_panel(const uint8_t* w, size_t w_row_bytes, int64_t r0, int live, int6
   }
 }
 
-template <typename Block, typename Panel, int kGroups, uint8_t kFlip>
-void pack(const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols, int64_t r_begin, int64_t r_end,
-          uint8_t* out) {
-  const int64_t nb = cols / kQK;
-  auto* panels = reinterpret_cast<Panel*>(out);
-  for (int64_t r0 = r_begin; r0 < r_end; r0 += kQPanelRows) {
-    const int live = static_cast<int>(std::min<int64_t>(kQPanelRows, rows - r0));
-    pack_panel<Block, Panel, kGroups, kFlip>(w, w_row_bytes, r0, live, nb, panels + (r0 / kQPanelRows) * nb);
-  }
-}
-
 }  // namespace
 
 bool has_q_panel_layout(GgmlType type) {
@@ -86,15 +75,11 @@ size_t q_panel_bytes(GgmlType type, int64_t rows, int64_t cols) {
 
 void q_panel_pack_rows(GgmlType type, const uint8_t* w, size_t w_row_bytes, int64_t rows, int64_t cols,
                        int64_t r_begin, int64_t r_end, uint8_t* out) {
-  switch (type) {
-    case GgmlType::Q4_0: return pack<BlockQ4_0, PanelBlockQ4_0, 4, 0>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    case GgmlType::Q4_1: return pack<BlockQ4_1, PanelBlockQ4_1, 4, 0>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    case GgmlType::Q8_0: return pack<BlockQ8_0, PanelBlockQ8_0, 8, 0x80>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    case GgmlType::Q5_0: return pack<BlockQ5_0, PanelBlockQ5_0, 4, 0>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    case GgmlType::Q5_1: return pack<BlockQ5_1, PanelBlockQ5_1, 4, 0>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    case GgmlType::IQ4_NL:
-      return pack<BlockIQ4_NL, PanelBlockIQ4_NL, 4, 0>(w, w_row_bytes, rows, cols, r_begin, r_end, out);
-    default: return;
+  const int64_t nb = cols / kQK;
+  const size_t panel_bytes = q_panel_bytes(type, kQPanelRows, cols);  // one panel of nb blocks
+  for (int64_t r0 = r_begin; r0 < r_end; r0 += kQPanelRows) {
+    const int live = static_cast<int>(std::min<int64_t>(kQPanelRows, rows - r0));
+    q_panel_pack_panel(type, w, w_row_bytes, r0, live, nb, out + static_cast<size_t>(r0 / kQPanelRows) * panel_bytes);
   }
 }
 

@@ -70,6 +70,20 @@ __attribute__((always_inline)) inline void q5_values(const Panel& p, int g, int 
                         _mm256_and_si256(_mm256_srli_epi16(qh, g), bit4));
 }
 
+// The unsigned values of group g and g + 4, as q5_values: Q4_0 / Q4_1's
+// nibbles (0..15), Q5_0 / Q5_1's 5-bit values.
+template <class Panel>
+__attribute__((always_inline)) inline void unsigned_values(const Panel& p, int g, int h, __m256i* lo, __m256i* hi) {
+  if constexpr (kUnsignedChain<Panel> == 4) {
+    q5_values(p, g, h, lo, hi);
+  } else {
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.q[g] + 32 * h));
+    *lo = _mm256_and_si256(packed, nibble);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+  }
+}
+
 // IQ4_NL: the signed values (kIq4nlValues) of group g and g + 4, as q5_values.
 inline void iq4_nl_values(const PanelBlockIQ4_NL& p, int g, int h, __m256i* lo, __m256i* hi) {
   const __m256i nibble = _mm256_set1_epi8(0x0F);
