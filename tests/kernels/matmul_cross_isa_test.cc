@@ -33,6 +33,16 @@ std::string first_difference(const std::vector<float>& a, const std::vector<floa
   return "";
 }
 
+// x [T, cols] in [-2, 2], token t's row times 1 + (t % period) * step:
+// activations of very different magnitudes per token, so scales differ block to block.
+std::vector<float> activations_scaled_per_token(std::mt19937& rng, int64_t T, int64_t cols, int period, int step) {
+  auto x = test::random_floats(rng, T * cols, -2.0f, 2.0f);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t k = 0; k < cols; ++k) x[t * cols + k] *= static_cast<float>(1 + (t % period) * step);
+  }
+  return x;
+}
+
 // The first path (AVX-512 / AVX2, as stored and prepacked) whose y differs
 // from the scalar path's on x ([T, cols]), as text, or "" when all are bitwise equal.
 std::string first_path_difference(const Context& ctx, test::RandomWeights& w, const std::vector<float>& x,
@@ -64,11 +74,7 @@ TEST_P(CrossIsaTest, EveryPathEqualsScalarBitwise) {
     for (int64_t rows : {1, 17, 45}) {
       auto w = test::random_weights(rng, type, rows, cols);
       for (int64_t T : {1, 2, 7, 33, 64, 70}) {
-        // Activations of very different magnitudes per token, so scales differ block to block.
-        auto x = test::random_floats(rng, T * cols, -2.0f, 2.0f);
-        for (int64_t t = 0; t < T; ++t) {
-          for (int64_t k = 0; k < cols; ++k) x[t * cols + k] *= static_cast<float>(1 + (t % 5) * 7);
-        }
+        const auto x = activations_scaled_per_token(rng, T, cols, 5, 7);
         ASSERT_EQ(first_path_difference(ctx, w, x, T, rows), "")
             << ggml_type_name(type) << " rows=" << rows << " cols=" << cols << " T=" << T;
       }
@@ -94,10 +100,7 @@ TEST_P(SlabTest, SeveralTokenSlabsEqualScalarBitwise) {
   std::mt19937 rng(77 + static_cast<int>(type));
   const int64_t cols = 2304, rows = 45, T = 250;
   auto w = test::random_weights(rng, type, rows, cols);
-  auto x = test::random_floats(rng, T * cols, -2.0f, 2.0f);
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t k = 0; k < cols; ++k) x[t * cols + k] *= static_cast<float>(1 + (t % 7) * 5);
-  }
+  const auto x = activations_scaled_per_token(rng, T, cols, 7, 5);
   ASSERT_EQ(first_path_difference(ctx, w, x, T, rows), "") << ggml_type_name(type);
 }
 
