@@ -87,9 +87,9 @@ INSTANTIATE_TEST_SUITE_P(KQuants, CrossIsaTest,
                                            GgmlType::Q6_K, GgmlType::IQ4_XS),
                          [](const auto& info) { return std::string(ggml_type_name(info.param)); });
 
-// Prefill in several token slabs: the AVX2 unpacked kernels (k_unpacked_avx2.h,
-// matmul_q_unpacked_avx2.cc) take tokens in slabs of 60-112 at 2304 columns,
-// so T = 250 crosses slab boundaries with a ragged last slab; every output
+// Prefill in several token slabs: the AVX2 unpacked kernels take tokens in
+// slabs (k_unpacked_avx2.h: 112 at 2304 columns, matmul_q_unpacked_avx2.cc:
+// 512), so T crosses slab boundaries with a ragged last slab; every output
 // still equals the scalar path's bit for bit.
 class SlabTest : public ::testing::TestWithParam<GgmlType> {};
 
@@ -98,7 +98,8 @@ TEST_P(SlabTest, SeveralTokenSlabsEqualScalarBitwise) {
   ThreadPool pool(2);
   const Context ctx{Device::kCpu, &pool};
   std::mt19937 rng(77 + static_cast<int>(type));
-  const int64_t cols = 2304, rows = 45, T = 250;
+  const bool k_quant = ggml_type_traits(static_cast<uint32_t>(type))->block_size == 256;
+  const int64_t cols = 2304, rows = 45, T = k_quant ? 250 : 1100;
   auto w = test::random_weights(rng, type, rows, cols);
   const auto x = activations_scaled_per_token(rng, T, cols, 7, 5);
   ASSERT_EQ(first_path_difference(ctx, w, x, T, rows), "") << ggml_type_name(type);
