@@ -7,8 +7,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/ggml_types.h"
-
 namespace nucleus::kernels::cpu {
 
 template <typename Block>
