@@ -80,7 +80,7 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
       {"spec-tokens", "most tokens drafted per step when speculating", &o.spec_tokens},
       {"draft-model",
        "GGUF draft model with the model's vocabulary, run greedily for speculative \"draft\" (its own KV cache, as "
-       "many tokens as the model's)",
+       "many tokens as the model's, in --kv-cache-dtype)",
        &o.draft_model},
       {"device", "where the model runs: cpu, cuda, or auto (cuda when a CUDA device is present, else cpu)",
        &o.device},

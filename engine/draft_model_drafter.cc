@@ -1,5 +1,7 @@
 #include "engine/draft_model_drafter.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -30,12 +32,25 @@ void check_same_vocabulary(const Model& target, const Model& draft) {
   }
 }
 
+namespace {
+kernels::KvDtype draft_kv_dtype(const ModelConfig& config, kernels::KvDtype wanted) {
+  try {
+    KvStorage::check_dtype(config, wanted);
+    return wanted;
+  } catch (const std::invalid_argument& e) {
+    spdlog::warn("draft model: {}; its KV cache stays {}", e.what(), kernels::kv_dtype_name(kernels::kDefaultKvDtype));
+    return kernels::kDefaultKvDtype;
+  }
+}
+}  // namespace
+
 DraftModelDrafter::DraftModelDrafter(const Model& target, Model& draft, const kernels::Context& ctx,
                                      DraftModelOptions options)
     : draft_(draft),
       ctx_(ctx),
       options_(options),
-      storage_(draft.config(), options.num_blocks, options.block_size, ctx.device),
+      storage_(draft.config(), options.num_blocks, options.block_size, ctx.device,
+               draft_kv_dtype(draft.config(), options.kv_dtype)),
       pool_(options.num_blocks, options.block_size, options.prefix_cache),
       kv_(pool_, storage_) {
   check_same_vocabulary(target, draft);

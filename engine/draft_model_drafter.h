@@ -47,6 +47,9 @@ struct DraftModelOptions {
   int block_size = kDefaultBlockSize;
   bool prefix_cache = true;           // shares prompt KV between sequences (n > 1, repeated prompts)
   int64_t max_catch_up_tokens = kDefaultMaxBatchedTokens;  // per propose() call, over all sequences
+  // The target's KV dtype (--kv-cache-dtype); f16 when the draft model's
+  // head_dim cannot hold it (q8_0 needs a multiple of 32).
+  kernels::KvDtype kv_dtype = kernels::kDefaultKvDtype;
 };
 
 class DraftModelDrafter final : public Drafter {
@@ -58,6 +61,7 @@ class DraftModelDrafter final : public Drafter {
   void propose(std::span<DraftJob> jobs) override;
   void forget(uint64_t seq_id) override;
   int64_t blocks_used() const override { return pool_.num_used(); }
+  kernels::KvDtype kv_dtype() const { return storage_.dtype(); }
 
  private:
   struct State {

@@ -7,12 +7,10 @@
 
 #include "engine/admission.h"
 #include "engine/beam_search.h"
-#include "engine/draft_model_drafter.h"
 #include "engine/grammar_vocabulary.h"
 #include "engine/json_token_mask.h"
 #include "engine/kv_budget.h"
 #include "sampling/grammar/grammar_error.h"
-#include "engine/ngram_drafter.h"
 #include "engine/prompt_logprobs.h"
 #include "text/tokenizer.h"
 
@@ -39,29 +37,13 @@ EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineOpt
       blocks_(storage_.num_blocks(), options.block_size, options.prefix_cache),
       kv_(blocks_, storage_),
       scheduler_(kv_, SchedulerOptions{options.max_batched_tokens, options.max_seqs}),
-      prefill_pacing_(options.max_step_ms / 1000.0, options.block_size) {
+      prefill_pacing_(options.max_step_ms / 1000.0, options.block_size),
+      speculator_(model, options_, ctx_, blocks_.num_blocks()) {
   if (tokenizer.vocab_size() > model.config().vocab_size) {
     throw std::invalid_argument("tokenizer has " + std::to_string(tokenizer.vocab_size()) +
                                 " tokens but the model's vocabulary is " + std::to_string(model.config().vocab_size));
   }
   stats_.kv_blocks_total = blocks_.num_blocks();
-  // Only suffixes of 2+ tokens: a 1-token match is mostly noise, and every
-  // drafted token costs a row of the forward pass and of the LM head. Up to
-  // 64: code repeats short fragments (self.items[name]) with different
-  // continuations, and the longest match tells the source's occurrence from
-  // the output's own earlier ones (a 4-token cap drafted from the latter:
-  // 81% vs 93% of drafts kept rewriting a code file). Draft length is capped
-  // by match length too: a 2-token match is weak evidence.
-  ngram_drafter_ = std::make_unique<NgramDrafter>(
-      NgramDrafterOptions{.max_n = 64, .min_n = 2, .length_by_match = true});
-  if (options.draft_model) {
-    model_drafter_ = std::make_unique<DraftModelDrafter>(
-        model, *options.draft_model, ctx_,
-        DraftModelOptions{.num_blocks = blocks_.num_blocks(), .block_size = options.block_size,
-                          .prefix_cache = options.prefix_cache, .max_catch_up_tokens = options.max_batched_tokens});
-  } else if (options.speculation == Speculation::kDraft) {
-    throw std::invalid_argument("draft-model speculation needs a draft model (--draft-model PATH)");
-  }
   model_.prepare(ctx_);
   // The draft model too, so its weights are packed (CPU) or uploaded (CUDA)
   // now rather than during the first request that drafts with it.
@@ -79,7 +61,7 @@ std::unique_ptr<RequestHandle> EngineCore::submit(GenerationRequest spec) {
                .context_length = context_length(),
                .cache_blocks = blocks_.num_blocks(),
                .block_size = options_.block_size,
-               .has_draft_model = model_drafter_ != nullptr,
+               .has_draft_model = speculator_.has_draft_model(),
                .max_sequences = options_.max_request_sequences});
   if (spec.beam) prepare_beam_request(spec, blocks_.num_blocks(), options_.block_size);
 
@@ -230,7 +212,7 @@ bool EngineCore::step() {
   handle_aborts(false);
   if (live_.empty()) return false;
   const auto step_start = Clock::now();
-  draft_tokens();
+  speculator_.draft(scheduler_.running(), context_length());
   const Schedule schedule = scheduler_.schedule(&prefill_pacing_);
   if (schedule.empty()) {
     update_stats(0, 0, 0, schedule.preemptions);
@@ -435,43 +417,6 @@ void EngineCore::apply_results(const StepPlan& plan, std::span<const sampling::R
   }
 }
 
-void EngineCore::draft_tokens() {
-  ngram_jobs_.clear(), model_jobs_.clear(), ngram_seqs_.clear(), model_seqs_.clear();
-  for (Sequence* seq : scheduler_.running()) {
-    auto* s = seq->owner;
-    const Request& request = *s->request;
-    const Speculation mode = request.spec.speculation.value_or(options_.speculation);
-    if (mode == Speculation::kOff || s->json || seq->num_draft > 0 || seq->num_uncomputed() != 1) continue;
-    // Never draft past max_tokens or the context: the last sample needs a row too.
-    const int64_t room = std::min<int64_t>(request.spec.max_tokens - seq->num_output(),
-                                           context_length() - static_cast<int64_t>(seq->tokens.size())) - 1;
-    if (room <= 0) continue;
-    const int k = std::min(s->spec_pacing.next(options_.spec_tokens), static_cast<int>(std::min<int64_t>(room, 16)));
-    if (k <= 0) continue;
-    const bool by_model = mode == Speculation::kDraft;
-    (by_model ? model_jobs_ : ngram_jobs_)
-        .push_back({.seq_id = seq->id, .tokens = seq->tokens, .max_tokens = k, .draft = {}});
-    (by_model ? model_seqs_ : ngram_seqs_).push_back(seq);
-  }
-  // Each drafter sees all of its sequences at once (one batch per draft step).
-  if (!ngram_jobs_.empty()) ngram_drafter_->propose(ngram_jobs_);
-  if (!model_jobs_.empty()) model_drafter_->propose(model_jobs_);
-  for (auto [jobs, seqs] : {std::pair{&ngram_jobs_, &ngram_seqs_}, std::pair{&model_jobs_, &model_seqs_}}) {
-    for (size_t i = 0; i < jobs->size(); ++i) {
-      const std::vector<int32_t>& draft = (*jobs)[i].draft;
-      if (draft.empty()) continue;
-      Sequence* seq = (*seqs)[i];
-      seq->tokens.insert(seq->tokens.end(), draft.begin(), draft.end());
-      seq->num_draft = static_cast<int64_t>(draft.size());
-    }
-  }
-}
-
-void EngineCore::forget_drafts(uint64_t seq_id) {
-  if (model_drafter_) model_drafter_->forget(seq_id);
-  ngram_drafter_->forget(seq_id);
-}
-
 void EngineCore::accept_drafts(SequenceState& s, std::span<const sampling::RowResult> rows,
                                std::span<const int32_t> drafts) {
   // Before the step the last real token was uncomputed; the step computed it
@@ -487,8 +432,7 @@ void EngineCore::accept_drafts(SequenceState& s, std::span<const sampling::RowRe
     }
     break;
   }
-  spec_drafted_ += static_cast<int64_t>(drafts.size());
-  spec_accepted_ += kept;
+  speculator_.record(static_cast<int64_t>(drafts.size()), kept);
   s.spec_pacing.update(static_cast<int>(drafts.size()), static_cast<int>(kept), options_.spec_tokens);
   if (s.finish != FinishReason::kNone) return;  // its blocks are already released
   s.seq.kv.num_computed = computed_before + 1 + kept;
@@ -645,7 +589,7 @@ void EngineCore::finish_sequence(SequenceState& s, FinishReason reason, std::str
   d.stop_reason_is_token = !by_stop_string && !stop_reason.empty();
   d.stop_reason = std::move(stop_reason);
   scheduler_.remove(&s.seq);
-  forget_drafts(s.seq.id);
+  speculator_.forget(s.seq.id);
   ++request.num_finished;
   count_finished(reason);
 }
@@ -714,9 +658,9 @@ void EngineCore::update_stats(double step_s, double forward_s, double sample_s, 
   stats_.step_seconds += step_s;
   stats_.forward_seconds += forward_s;
   stats_.sample_seconds += sample_s;
-  stats_.spec_drafted = spec_drafted_;
-  stats_.spec_accepted = spec_accepted_;
-  stats_.spec_draft_kv_blocks_used = model_drafter_ ? model_drafter_->blocks_used() : 0;
+  stats_.spec_drafted = speculator_.drafted();
+  stats_.spec_accepted = speculator_.accepted();
+  stats_.spec_draft_kv_blocks_used = speculator_.draft_kv_blocks_used();
   stats_.prompt_tokens = prompt_tokens_;
   stats_.generation_tokens = generation_tokens_;
 }

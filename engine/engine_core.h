@@ -17,13 +17,13 @@
 #include <vector>
 
 #include "engine/block_pool.h"
-#include "engine/drafter.h"
 #include "engine/generation_request.h"
 #include "engine/kv_cache_manager.h"
 #include "model/kv_storage.h"
 #include "model/model.h"
 #include "engine/request_state.h"
 #include "engine/scheduler.h"
+#include "engine/speculator.h"
 #include "model/step_backend.h"
 #include "kernels/thread_pool.h"
 #include "sampling/grammar/token_mask.h"
@@ -79,10 +79,6 @@ class EngineCore {
   const grammar::GrammarTokenMask& grammar_mask();
   bool advance_grammar(SequenceState& s, int32_t token);
   void apply_results(const StepPlan& plan, std::span<const sampling::RowResult> results);
-  // Appends drafted tokens to the decoding sequences that speculate this step.
-  void draft_tokens();
-  // The sequence is done: every drafter drops its state (draft KV blocks).
-  void forget_drafts(uint64_t seq_id);
   // Verification: appends the target's samples up to the first mismatch and
   // keeps the KV of the drafts that were right.
   void accept_drafts(SequenceState& s, std::span<const sampling::RowResult> rows, std::span<const int32_t> drafts);
@@ -114,8 +110,7 @@ class EngineCore {
   KvCacheManager kv_;
   Scheduler scheduler_;
   PrefillPacing prefill_pacing_;
-  std::unique_ptr<Drafter> ngram_drafter_;
-  std::unique_ptr<Drafter> model_drafter_;  // nullptr without EngineOptions::draft_model
+  Speculator speculator_;
 
   // Engine-thread state.
   std::unordered_map<uint64_t, std::unique_ptr<Request>> live_;
@@ -131,10 +126,6 @@ class EngineCore {
   std::string device_lost_;  // why the device can run nothing more (empty while it can)
   int64_t prompt_tokens_ = 0;      // over all requests taken in
   int64_t generation_tokens_ = 0;  // over all sequences
-  int64_t spec_drafted_ = 0;
-  int64_t spec_accepted_ = 0;
-  std::vector<DraftJob> ngram_jobs_, model_jobs_;  // this step's speculating sequences
-  std::vector<Sequence*> ngram_seqs_, model_seqs_;  // ... and their sequences, in the same order
 
   // Shared with other threads.
   mutable std::mutex mutex_;

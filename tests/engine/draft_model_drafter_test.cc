@@ -77,6 +77,34 @@ TEST(DraftVocabulary, OtherTokenTextFailsNamingTheToken) {
   }
 }
 
+std::unique_ptr<Model> tiny_model_with_heads(const std::string& name, uint32_t seed, int n_heads) {
+  test::GgufWriter w;
+  test::TinyModelSpec spec;
+  spec.seed = seed;
+  spec.n_heads = n_heads;
+  spec.n_kv_heads = n_heads;
+  test::add_tiny_model(w, spec);
+  return std::make_unique<Model>(GgufFile::from_memory(name, w.build()));
+}
+
+// The draft model's KV cache is stored in the target's --kv-cache-dtype, or
+// in f16 when the draft's head_dim cannot hold it (q8_0: a multiple of 32).
+TEST(DraftKvCache, FollowsTheTargetsDtypeWhereTheDraftsHeadsFitIt) {
+  kernels::ThreadPool pool(1);
+  const kernels::Context ctx{kernels::Device::kCpu, &pool};
+  auto target = tiny_model_with_heads("target.gguf", 1, 2);
+  for (const kernels::KvDtype dtype : {kernels::KvDtype::kF32, kernels::KvDtype::kF16, kernels::KvDtype::kQ8_0}) {
+    auto draft = tiny_model_with_heads("draft.gguf", 2, 2);  // head_dim 32
+    DraftModelDrafter drafter(*target, *draft, ctx, DraftModelOptions{.num_blocks = 8, .kv_dtype = dtype});
+    EXPECT_EQ(drafter.kv_dtype(), dtype) << kernels::kv_dtype_name(dtype);
+  }
+  auto narrow = tiny_model_with_heads("narrow.gguf", 3, 4);  // head_dim 16
+  DraftModelDrafter q8(*target, *narrow, ctx, DraftModelOptions{.num_blocks = 8, .kv_dtype = kernels::KvDtype::kQ8_0});
+  EXPECT_EQ(q8.kv_dtype(), kernels::kDefaultKvDtype);
+  DraftModelDrafter f32(*target, *narrow, ctx, DraftModelOptions{.num_blocks = 8, .kv_dtype = kernels::KvDtype::kF32});
+  EXPECT_EQ(f32.kv_dtype(), kernels::KvDtype::kF32);
+}
+
 TEST(DraftVocabulary, EngineRefusesAnIncompatibleDraftModel) {
   test::TinyLm lm = test::make_tiny_lm();
   auto other = tiny_model("other.gguf", lm.vocab + 1, 3);
