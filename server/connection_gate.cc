@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/errors.h"
+#include "server/request_framing.h"
 #include "server/socket_stream.h"
 
 namespace nucleus::server {
@@ -31,7 +32,10 @@ bool header_complete(const std::string& buffer) {
 
 const char* reason_phrase(int status) {
   switch (status) {
+    case 400: return "Bad Request";
     case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 501: return "Not Implemented";
     case 431: return "Request Header Fields Too Large";
     default: return "Service Unavailable";
   }
@@ -128,6 +132,16 @@ void ConnectionGate::refuse(int fd, int status, const std::string& message, std:
   }
 }
 
+void ConnectionGate::take_header(Connection conn, std::vector<Lingering>& lingering) {
+  const FramingVerdict verdict = check_request_framing(conn.buffer, options_.max_body);
+  if (verdict.status != 0) {
+    refuse(conn.fd, verdict.status, verdict.message, &lingering);
+    open_.fetch_sub(1);
+    return;
+  }
+  dispatch(std::move(conn));
+}
+
 void ConnectionGate::dispatch(Connection conn) {
   {
     std::lock_guard lock(mutex_);
@@ -189,9 +203,9 @@ void ConnectionGate::gate_loop() {
              &lingering);
     }
     // A kept-alive connection may already hold its next (pipelined) request.
-    std::erase_if(waiting, [this](Connection& c) {
+    std::erase_if(waiting, [this, &lingering](Connection& c) {
       if (!header_complete(c.buffer)) return false;
-      dispatch(std::move(c));
+      take_header(std::move(c), lingering);
       return true;
     });
     poll_round(waiting, lingering);
@@ -239,7 +253,7 @@ void ConnectionGate::poll_round(std::vector<Connection>& waiting, std::vector<Li
         continue;
       }
       if (header_complete(c.buffer)) {  // even if the client then shut its side: the answer can still go out
-        dispatch(std::move(c));
+        take_header(std::move(c), lingering);
         continue;
       }
       if (c.buffer.size() > options_.max_header_bytes) {

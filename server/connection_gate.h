@@ -15,7 +15,9 @@
 //     -> admit(): over --max-connections, a 503 error object and close
 //     -> the gate thread: poll() over every waiting connection, reading what
 //        arrives until a whole header (a blank line) is buffered; past
-//        --header-timeout a partial header gets 408 and an idle one is closed
+//        --header-timeout a partial header gets 408 and an idle one is closed;
+//        a header whose body length is invalid or over --max-body is answered
+//        here (server/request_framing.h)
 //     -> a worker (--http-threads): httplib parses the buffered header and
 //        runs the route; body reads end at --body-timeout (server/socket_stream.h)
 //     -> keep-alive: the connection goes back to the gate to wait for its
@@ -56,6 +58,7 @@ struct GateOptions {
   std::chrono::milliseconds body_timeout{10000};    // a whole request body, from the end of its header
   std::chrono::milliseconds write_timeout{60000};   // each write's wait for room in the socket buffer
   size_t max_header_bytes = 64 * 1024;              // a longer header gets 431
+  size_t max_body = 8 << 20;                        // a longer declared body gets 413 at once (--max-body)
   int max_requests_per_connection = 1000;           // keep-alive requests before the connection is closed
 };
 
@@ -96,6 +99,9 @@ class ConnectionGate {
   // One round of the gate thread over `waiting`: reads, dispatches, expires.
   void poll_round(std::vector<Connection>& waiting, std::vector<Lingering>& lingering);
   // Hands a connection whose header is buffered to a worker.
+  // A whole header is buffered: refused here when its body's framing is
+  // wrong (server/request_framing.h), else dispatched.
+  void take_header(Connection conn, std::vector<Lingering>& lingering);
   void dispatch(Connection conn);
   void serve(Connection conn);
   // Writes a small error response (best effort, never blocks) and lingers or closes.

@@ -34,6 +34,7 @@ GateOptions gate_options(const HttpOptions& o) {
   gate.max_connections = o.max_connections;
   gate.header_timeout = millis(o.header_timeout);
   gate.body_timeout = millis(o.body_timeout);
+  gate.max_body = o.max_body;
   return gate;
 }
 

@@ -184,6 +184,50 @@ TEST_F(GateTest, ABodyTooLargeClosesTheConnection) {
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 1.5);
 }
 
+// A Content-Length that is not a number gets one 400 and the connection
+// closes: its body is never served as a second request (request smuggling).
+TEST_F(GateTest, AnInvalidContentLengthGets400AndNothingElse) {
+  start(HttpOptions{});
+  const int s = open_socket();
+  send_all(s, "POST /tokenize HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n" + kHealth);
+  const std::string response = receive(s, 2000);  // until closed
+  EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0u) << response;
+  EXPECT_NE(response.find("Content-Length"), std::string::npos) << response;
+  EXPECT_EQ(count(response, "HTTP/1.1"), 1) << response;
+}
+
+// No Content-Length and no Transfer-Encoding: an empty body (RFC 9112), so the
+// route answers at once instead of waiting for --body-timeout.
+TEST_F(GateTest, APostWithoutALengthHasAnEmptyBody) {
+  HttpOptions options;
+  options.body_timeout = 5;
+  start(options);
+  const int s = open_socket();
+  const auto t0 = Clock::now();
+  send_all(s, "POST /tokenize HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string response = receive(s, 1000);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 2.5);
+  EXPECT_EQ(response.rfind("HTTP/1.1 ", 0), 0u) << response;
+  EXPECT_EQ(response.find("could not be read"), std::string::npos) << response;
+}
+
+// A declared length over --max-body is refused from the header: no 100
+// Continue invites the upload, and no body timeout is waited for.
+TEST_F(GateTest, ADeclaredBodyOverMaxBodyGets413AtOnce) {
+  HttpOptions options;
+  options.max_body = 1024;
+  options.body_timeout = 5;
+  start(options);
+  const int s = open_socket();
+  const auto t0 = Clock::now();
+  send_all(s, "POST /tokenize HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9000000\r\n\r\n");
+  const std::string response = receive(s, 3000);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 2.5);
+  EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response;
+  EXPECT_EQ(response.find("100 Continue"), std::string::npos) << response;
+  EXPECT_NE(response.find("--max-body (1024 bytes)"), std::string::npos) << response;
+}
+
 TEST_F(GateTest, OverTheConnectionCapA503NamesTheOption) {
   HttpOptions options;
   options.max_connections = 3;
