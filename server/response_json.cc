@@ -6,7 +6,7 @@
 
 namespace nucleus::server {
 
-using json = nlohmann::json;
+using json = ResponseJson;
 
 namespace {
 

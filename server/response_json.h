@@ -23,6 +23,11 @@
 
 namespace nucleus::server {
 
+// Response bodies keep their keys in the order written (OpenAI's order: id,
+// object, created, model, choices, usage), and a completions top_logprobs
+// object its tokens most likely first, as OpenAI and vLLM list them.
+using ResponseJson = nlohmann::ordered_json;
+
 // What every chunk and response object of one request carries.
 struct ResponseIds {
   std::string id;       // "cmpl-..." or "chatcmpl-..."
@@ -31,15 +36,15 @@ struct ResponseIds {
   std::string system_fingerprint;  // server/system_fingerprint.h
 };
 
-nlohmann::json usage_json(const Usage& u);
+ResponseJson usage_json(const Usage& u);
 // The finish reason's name, or null while the choice runs.
-nlohmann::json finish_json(FinishReason f);
+ResponseJson finish_json(FinishReason f);
 // A stop token id as an integer, a stop string as a string, null for EOS or length (as vLLM).
-nlohmann::json stop_reason_json(const SequenceDelta& d);
+ResponseJson stop_reason_json(const SequenceDelta& d);
 
 // Logprobs of a run of tokens in the route's shape; `offsets` (completions)
 // gives each token's text_offset and moves past the run.
-nlohmann::json logprobs_json(const ResponseShape& shape, const Tokenizer& tok, std::span<const TokenLogprob> lps,
+ResponseJson logprobs_json(const ResponseShape& shape, const Tokenizer& tok, std::span<const TokenLogprob> lps,
                              TextOffsets& offsets);
 
 // Echo with logprobs: the prompt's tokens `ids` lead the legacy arrays,
@@ -48,8 +53,8 @@ nlohmann::json logprobs_json(const ResponseShape& shape, const Tokenizer& tok, s
 // it) and, when the request ended before its prompt was scored (an abort at
 // shutdown), the rest of the prompt. `completion` (this choice's own tokens,
 // or null) is appended.
-nlohmann::json echo_logprobs_json(const ResponseShape& shape, const Tokenizer& tok, const std::vector<int32_t>& ids,
-                                  const std::vector<TokenLogprob>& lps, const nlohmann::json& completion);
+ResponseJson echo_logprobs_json(const ResponseShape& shape, const Tokenizer& tok, const std::vector<int32_t>& ids,
+                                  const std::vector<TokenLogprob>& lps, const ResponseJson& completion);
 
 // One streamed chunk of choice `choice` carrying delta `d`. `offsets`: the
 // choice's text_offset counter (completions logprobs). `echo_prompt_logprobs`:
@@ -62,18 +67,18 @@ struct ParsedDelta {
   const ChatDelta* parts = nullptr;
   bool tool_calls = false;
 };
-nlohmann::json stream_chunk(const ResponseShape& shape, const Tokenizer& tok, const ResponseIds& ids, int choice,
+ResponseJson stream_chunk(const ResponseShape& shape, const Tokenizer& tok, const ResponseIds& ids, int choice,
                             const SequenceDelta& d, bool first_of_choice, TextOffsets& offsets,
                             const std::vector<TokenLogprob>* echo_prompt_logprobs = nullptr, ParsedDelta parsed = {});
 // The last chunk of a stream with stream_options.include_usage: no choices, the usage.
-nlohmann::json usage_chunk(const ResponseShape& shape, const ResponseIds& ids, const Usage& usage);
+ResponseJson usage_chunk(const ResponseShape& shape, const ResponseIds& ids, const Usage& usage);
 
 // Output choice `index` of a response written at the end, answered by `c`
 // for prompt `prompt`; `prompt_logprobs` are that prompt's (echo with logprobs).
-nlohmann::json final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const ChoiceState& c, int index,
+ResponseJson final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const ChoiceState& c, int index,
                                  int prompt, const std::vector<TokenLogprob>& prompt_logprobs);
 // The whole response written at the end, around its choices.
-nlohmann::json response_json(const ResponseShape& shape, const ResponseIds& ids, nlohmann::json choices,
+ResponseJson response_json(const ResponseShape& shape, const ResponseIds& ids, ResponseJson choices,
                              const Usage& usage);
 
 }  // namespace nucleus::server

@@ -12,7 +12,7 @@
 namespace nucleus::server {
 namespace {
 
-using json = nlohmann::json;
+using json = ResponseJson;
 using Clock = ResponseWriter::Clock;
 constexpr auto kPoll = std::chrono::milliseconds(100);
 constexpr auto kHeartbeat = std::chrono::milliseconds(500);

@@ -52,8 +52,8 @@ class ResponseWriter {
   bool end_stream(httplib::DataSink& sink);
   bool end_stream_with_error(httplib::DataSink& sink);
   // The response written at the end: its choices, or the run's error.
-  nlohmann::json final_body() const;
-  nlohmann::json final_choices() const;
+  ResponseJson final_body() const;
+  ResponseJson final_choices() const;
 
   // Metrics of tokens arriving for choice c.
   void observe_tokens(ChoiceState& c, const SequenceDelta& d);

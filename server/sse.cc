@@ -2,9 +2,9 @@
 
 namespace nucleus::server {
 
-std::string sse_event(const nlohmann::json& payload) {
+std::string sse_event(const nlohmann::ordered_json& payload) {
   // `replace` keeps a stream alive if text ever held invalid UTF-8 (the engine should never send it).
-  return "data: " + payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+  return "data: " + payload.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n\n";
 }
 
 std::string sse_done() { return "data: [DONE]\n\n"; }

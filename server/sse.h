@@ -9,7 +9,7 @@
 namespace nucleus::server {
 
 // "data: " + compact JSON + "\n\n". JSON escapes newlines, so an event is always one line.
-std::string sse_event(const nlohmann::json& payload);
+std::string sse_event(const nlohmann::ordered_json& payload);
 std::string sse_done();  // "data: [DONE]\n\n"
 
 }  // namespace nucleus::server
