@@ -559,10 +559,16 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
       std::find(spec.params.stop_token_ids.begin(), spec.params.stop_token_ids.end(), token) !=
       spec.params.stop_token_ids.end();
   if (eog || stop_id) {
+    // As vLLM: a stop token id's own text stays in the output when the request
+    // includes stop strings in it (held-back text first; no stop string is
+    // looked for in this token's text).
+    if (stop_id && !eog && spec.include_stop_str_in_output) d.text += s.stops.flush() + s.detokenizer.push(token);
     finish_sequence(s, FinishReason::kStop, stop_id ? std::to_string(token) : std::string(), false);
     return;
   }
-  StopStringMatcher::Result text = s.stops.push(s.detokenizer.push(token));
+  // As vLLM: no stop string ends a sequence before min_tokens output tokens.
+  StopStringMatcher::Result text =
+      s.stops.push(s.detokenizer.push(token), s.seq.num_output() >= spec.params.min_tokens);
   d.text += text.emit;
   if (text.stopped) {
     finish_sequence(s, FinishReason::kStop, text.matched, true);

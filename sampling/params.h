@@ -46,7 +46,7 @@ struct SamplingParams {
   int32_t logprobs = -1;  // -1 = off; 0 = the sampled token's logprob and rank; 1..20 = plus the top N
   LogprobsMode logprobs_mode = LogprobsMode::kRaw;
 
-  int32_t min_tokens = 0;  // EOS and stop_token_ids are suppressed until this many output tokens
+  int32_t min_tokens = 0;  // EOS and stop_token_ids are suppressed, and stop strings ignored, until this many output tokens
   bool ignore_eos = false;  // read by the engine (keep going after EOS); the sampler ignores it
   std::vector<int32_t> stop_token_ids;
   std::vector<int32_t> allowed_token_ids;  // empty = every token allowed

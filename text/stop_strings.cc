@@ -13,7 +13,7 @@ StopStringMatcher::StopStringMatcher(std::vector<std::string> stops, bool includ
   }
 }
 
-StopStringMatcher::Result StopStringMatcher::push(std::string_view delta) {
+StopStringMatcher::Result StopStringMatcher::push(std::string_view delta, bool may_stop) {
   Result r;
   if (stops_.empty()) {
     r.emit.assign(delta);
@@ -24,6 +24,7 @@ StopStringMatcher::Result StopStringMatcher::push(std::string_view delta) {
   size_t best = std::string::npos;
   const std::string* which = nullptr;
   for (const std::string& s : stops_) {
+    if (!may_stop) break;
     const size_t at = pending_.find(s);
     if (at != std::string::npos && (at < best || (at == best && s.size() > which->size()))) {
       best = at;

@@ -20,8 +20,11 @@ class StopStringMatcher {
     std::string matched;      // which stop string
   };
 
-  // Appends a delta and returns what can be emitted.
-  Result push(std::string_view delta);
+  // Appends a delta and returns what can be emitted. With may_stop false (a
+  // request's first min_tokens tokens, as vLLM) no stop string ends the text:
+  // a whole one is emitted as text, but a stop string's start is still held
+  // back, so one that ends after the text may stop again matches.
+  Result push(std::string_view delta, bool may_stop = true);
   // At the end of the sequence: everything held back.
   std::string flush();
 

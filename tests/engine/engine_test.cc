@@ -414,6 +414,100 @@ TEST_F(EngineTest, StopStringsAreCutFromTheTextAndHeldBackAcrossDeltas) {
   EXPECT_GT(stopped_runs, 20);
 }
 
+// Read every event of a request: the streamed text and how it finished.
+struct Streamed {
+  std::string text;
+  std::vector<int32_t> tokens;
+  FinishReason finish = FinishReason::kNone;
+  std::string stop_reason;
+};
+
+Streamed stream_all(RequestHandle& handle) {
+  Streamed got;
+  while (true) {
+    auto ev = handle.next(30s);
+    if (!ev.has_value()) break;
+    for (const auto& d : ev->deltas) {
+      got.text += d.text;
+      got.tokens.insert(got.tokens.end(), d.tokens.begin(), d.tokens.end());
+      if (d.finish != FinishReason::kNone) got.finish = d.finish, got.stop_reason = d.stop_reason;
+    }
+    if (ev->done) break;
+  }
+  return got;
+}
+
+// As vLLM: no stop string ends a sequence before min_tokens output tokens;
+// the first one that ends at or after token min_tokens does, even if it began
+// before (one byte per token here).
+TEST_F(EngineTest, MinTokensHoldsStopStringsBack) {
+  Engine engine(*lm_->model, tok(), opts());
+  int checked = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    const GenerationRequest plain = ab_request(seed, 24);
+    const std::string text = drain(*engine.submit(plain)).text.at(0);
+    for (const std::string stop : {"ab", "bab", "aab", "bbb"}) {
+      const size_t first = text.find(stop);
+      if (first == std::string::npos) continue;
+      for (const size_t min_tokens : {first + stop.size(), first + stop.size() + 1, first + stop.size() + 3}) {
+        for (bool include : {false, true}) {
+          GenerationRequest r = plain;
+          r.stop = {stop};
+          r.include_stop_str_in_output = include;
+          r.params.min_tokens = static_cast<int32_t>(min_tokens);
+          const Streamed got = stream_all(*engine.submit(r));
+          // The first occurrence ending at or after min_tokens bytes.
+          size_t at = std::string::npos;
+          for (size_t s = 0; s + stop.size() <= text.size(); ++s) {
+            if (text.compare(s, stop.size(), stop) == 0 && s + stop.size() >= min_tokens) {
+              at = s;
+              break;
+            }
+          }
+          const std::string what = "seed " + std::to_string(seed) + " stop " + stop + " min_tokens " +
+                                   std::to_string(min_tokens) + (include ? " included" : "");
+          if (at == std::string::npos) {
+            EXPECT_EQ(got.text, text) << what;
+            EXPECT_EQ(got.finish, FinishReason::kLength) << what;
+          } else {
+            ++checked;
+            EXPECT_EQ(got.text, text.substr(0, at + (include ? stop.size() : 0))) << what;
+            EXPECT_EQ(got.finish, FinishReason::kStop) << what;
+            EXPECT_EQ(got.stop_reason, stop) << what;
+            EXPECT_GE(got.tokens.size(), min_tokens) << what;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 20);
+}
+
+// As vLLM: with include_stop_str_in_output a stop token id's own text stays
+// in the output; without it the text ends before that token.
+TEST_F(EngineTest, StopTokenIdTextIsKeptWhenStopStringsAreIncluded) {
+  Engine engine(*lm_->model, tok(), opts());
+  int checked = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    const GenerationRequest plain = ab_request(seed, 16);
+    const std::string text = drain(*engine.submit(plain)).text.at(0);
+    const size_t b = text.find('b');
+    if (b == std::string::npos) continue;
+    for (bool include : {false, true}) {
+      GenerationRequest r = plain;
+      r.params.stop_token_ids = {'b'};
+      r.include_stop_str_in_output = include;
+      r.stop = {"zz"};  // a stop string that may hold text back, and never matches
+      const Streamed got = stream_all(*engine.submit(r));
+      EXPECT_EQ(got.text, text.substr(0, b + (include ? 1 : 0))) << "seed " << seed << " include " << include;
+      EXPECT_EQ(got.finish, FinishReason::kStop);
+      EXPECT_EQ(got.stop_reason, std::to_string('b'));
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 4);
+}
+
 TEST_F(EngineTest, HeldBackTextIsReleasedAtTheEndOfGeneration) {
   Engine engine(*lm_->model, tok(), opts());
   for (uint64_t seed = 1; seed <= 8; ++seed) {

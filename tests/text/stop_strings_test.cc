@@ -34,6 +34,28 @@ Fed feed(StopStringMatcher& m, const std::vector<std::string>& deltas, bool flus
   return r;
 }
 
+// may_stop false (a request's first min_tokens tokens): a whole stop string
+// is text, but the start of one is held back, so a stop string that ends
+// once stopping is allowed still stops there.
+TEST(StopStrings, NoStopBeforeMayStopYetAStopThatEndsAfterItMatches) {
+  StopStringMatcher m({"STOP"}, false);
+  StopStringMatcher::Result r = m.push("xSTOPy", false);
+  EXPECT_FALSE(r.stopped);
+  EXPECT_EQ(r.emit, "xSTOPy");
+  r = m.push("ST", false);
+  EXPECT_FALSE(r.stopped);
+  EXPECT_EQ(r.emit, "");  // held: it may become a stop string
+  r = m.push("OP!", true);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.emit, "");
+  EXPECT_EQ(r.matched, "STOP");
+  StopStringMatcher n({"STOP"}, true);
+  EXPECT_EQ(n.push("aSTOPb", false).emit, "aSTOPb");
+  r = n.push("cSTOPd", true);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.emit, "cSTOP");
+}
+
 TEST(StopStrings, NoStopsPassesEverythingThrough) {
   StopStringMatcher m({}, false);
   EXPECT_EQ(m.push("abc").emit, "abc");
