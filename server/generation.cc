@@ -69,6 +69,7 @@ GenerationRun::GenerationRun(ServerState& state, const CommonRequest& common,
     }
     done_.push_back(false);
     prompt_logprobs_.emplace_back();
+    prompt_tokens_ += static_cast<int64_t>(prompt.size());
   }
 }
 

@@ -36,6 +36,9 @@ class GenerationRun {
   void abort();
 
   const Usage& usage() const { return usage_; }
+  // The prompts' tokens, known from the start (usage() counts them only once
+  // each request's last event has come, which an aborted one may not send in time).
+  int64_t prompt_tokens() const { return prompt_tokens_; }
   const std::string& error() const { return error_; }
   int num_choices() const { return static_cast<int>(handles_.size()) * n_; }
   // Prompt p's token logprobs from its second token on, once the engine sent
@@ -49,6 +52,7 @@ class GenerationRun {
   std::vector<bool> done_;
   std::vector<std::vector<TokenLogprob>> prompt_logprobs_;
   Usage usage_;
+  int64_t prompt_tokens_ = 0;
   std::string error_;
 };
 

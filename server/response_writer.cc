@@ -204,10 +204,12 @@ void ResponseWriter::log_request() const {
     if (c.finish != FinishReason::kNone) finish = finish_reason_name(c.finish);
   }
   const Usage& usage = run_->usage();
+  char ttft_ms[32] = "none";  // no token yet (aborted or failed before one)
+  if (ttft >= 0) std::snprintf(ttft_ms, sizeof ttft_ms, "%.1f", ttft * 1e3);
   spdlog::info(
-      "request id={} stream={} prompt_tokens={} cached_tokens={} completion_tokens={} ttft_ms={:.1f} "
+      "request id={} stream={} prompt_tokens={} cached_tokens={} completion_tokens={} ttft_ms={} "
       "duration_ms={:.1f} finish={}{}",
-      ids_.id, stream_, usage.prompt_tokens, usage.cached_prompt_tokens, usage.completion_tokens, ttft * 1e3,
+      ids_.id, stream_, run_->prompt_tokens(), usage.cached_prompt_tokens, usage.completion_tokens, ttft_ms,
       seconds(Clock::now() - arrival_) * 1e3, finish.empty() ? "aborted" : finish,
       run_->error().empty() ? "" : " error=" + run_->error());
 }

@@ -968,6 +968,11 @@ def _(c):
     while logged() - logged_before < 32 and time.time() < deadline:
         time.sleep(0.2)
     assert logged() - logged_before == 32, logged() - logged_before
+    with open(c["srv"].log.name) as f:
+        lines = [line for line in f.read().splitlines() if "request id=" in line][logged_before:]
+    # Each names its prompt's tokens (known at submit, even if the engine's last event has not come) and a
+    # time to first token that is a time, or "none".
+    assert all("prompt_tokens=0 " not in line and "ttft_ms=-" not in line for line in lines), lines
 
 
 @check("CORS: preflight answered, Access-Control-Allow-Origin on results, errors and streams (default '*')")
