@@ -25,7 +25,8 @@ constexpr size_t kLingeringMax = 256;  // refused sockets drained before close; 
 constexpr auto kLinger = std::chrono::milliseconds(500);
 constexpr int kMaxPollWaitMs = 1000;
 
-// A blank line ends the header ("\n\n" too: httplib accepts bare LF lines).
+// A blank line ends the header. "\n\n" counts too, so that a header with
+// bare LF line ends is answered (400, request_framing.h) rather than waited on.
 bool header_complete(const std::string& buffer) {
   return buffer.find("\r\n\r\n") != std::string::npos || buffer.find("\n\n") != std::string::npos;
 }

@@ -36,23 +36,41 @@ std::optional<HeaderEnd> header_end(const std::string& buffer) {
 
 FramingVerdict refuse(int status, std::string message) { return FramingVerdict{status, std::move(message)}; }
 
+// httplib 0.11 reads a body only for these methods; any other's body would be
+// parsed as the next request of the connection.
+bool method_has_body(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE" || method == "PRI";
+}
+
 }  // namespace
 
 FramingVerdict check_request_framing(std::string& buffer, size_t max_body) {
   const std::optional<HeaderEnd> end = header_end(buffer);
   if (!end) return {};  // not a whole header: nothing to decide yet
+  // httplib (as built by Debian) takes only CRLF line ends: a header it would
+  // read differently from this check is refused, not guessed at.
+  if (end->newline != "\r\n") return refuse(400, "request header lines must end in CRLF");
   const std::string_view header(buffer.data(), end->blank_line);
+  const std::string_view method = header.substr(0, header.find(' '));
   std::optional<std::string> length;  // the digits of Content-Length
   bool transfer_encoding = false;
-  size_t line_start = header.find('\n');  // after the request line
-  while (line_start != std::string_view::npos && line_start + 1 < header.size()) {
-    const size_t next = header.find('\n', line_start + 1);
-    const std::string_view line =
-        header.substr(line_start + 1, (next == std::string_view::npos ? header.size() : next) - line_start - 1);
-    line_start = next;
+  size_t line_start = 0;
+  for (bool request_line = true; line_start < header.size(); request_line = false) {
+    const size_t next = header.find('\n', line_start);
+    if (next == 0 || header[next - 1] != '\r') return refuse(400, "request header lines must end in CRLF");
+    const std::string_view line = header.substr(line_start, next - 1 - line_start);
+    line_start = next + 1;
+    if (request_line) continue;
+    if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      return refuse(400, "folded request header lines are not accepted (RFC 9112 5.2)");
+    }
     const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;  // httplib ignores it too
-    const std::string name = lower(trim(line.substr(0, colon)));
+    if (colon == std::string_view::npos) continue;  // httplib skips it too
+    const std::string_view raw_name = line.substr(0, colon);
+    if (raw_name.find_first_of(" \t") != std::string_view::npos) {
+      return refuse(400, "whitespace in the request header name '" + std::string(raw_name) + "' (RFC 9112 5.1)");
+    }
+    const std::string name = lower(raw_name);
     const std::string_view value = trim(line.substr(colon + 1));
     if (name == "content-length") {
       if (value.empty() || !std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })) {
@@ -68,6 +86,10 @@ FramingVerdict check_request_framing(std::string& buffer, size_t max_body) {
     }
   }
   if (length && transfer_encoding) return refuse(400, "the request has both Content-Length and Transfer-Encoding");
+  const bool empty_length = length && length->find_first_not_of('0') == std::string::npos;
+  if (!method_has_body(method) && (transfer_encoding || (length && !empty_length))) {
+    return refuse(400, "a " + std::string(method) + " request has no body");
+  }
   if (length) {
     const std::string digits = length->substr(std::min(length->find_first_not_of('0'), length->size()));
     const std::string limit = std::to_string(max_body);
@@ -76,7 +98,7 @@ FramingVerdict check_request_framing(std::string& buffer, size_t max_body) {
     }
     return {};
   }
-  if (!transfer_encoding) buffer.insert(end->blank_line, "Content-Length: 0" + std::string(end->newline));
+  if (!transfer_encoding) buffer.insert(end->blank_line, "Content-Length: 0\r\n");
   return {};
 }
 

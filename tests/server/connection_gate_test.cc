@@ -194,6 +194,16 @@ TEST_F(GateTest, AnInvalidContentLengthGets400AndNothingElse) {
   EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0u) << response;
   EXPECT_NE(response.find("Content-Length"), std::string::npos) << response;
   EXPECT_EQ(count(response, "HTTP/1.1"), 1) << response;
+  // The same behind a bare-LF blank line, and a body on a GET.
+  for (const std::string& smuggled :
+       {"POST /tokenize HTTP/1.1\r\nHost: x\n\nContent-Length: abc\r\n\r\n" + kHealth,
+        "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(kHealth.size()) + "\r\n\r\n" + kHealth}) {
+    const int t = open_socket();
+    send_all(t, smuggled);
+    const std::string answer = receive(t, 2000);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    EXPECT_EQ(count(answer, "HTTP/1.1"), 1) << answer;
+  }
 }
 
 // No Content-Length and no Transfer-Encoding: an empty body (RFC 9112), so the
