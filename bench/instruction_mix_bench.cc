@@ -17,10 +17,17 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace {
 
 enum class Mix { kUnsigned4, kUnsigned4Bcast, kQ6K, kSigned, kSignedNoSign };
+
+inline int32_t load_i32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 
 template <class V>
 __attribute__((target("avx2"), always_inline)) inline void keep(V& v) {
@@ -58,9 +65,9 @@ __attribute__((target("avx2"), noinline)) int run(int64_t iterations, const uint
   for (int64_t i = 0; i < iterations; ++i) {
     if constexpr (kMix == Mix::kUnsigned4Bcast) {
       const uint8_t* p = x_bytes + (i & 63) * 16;
-      x0 = _mm256_set1_epi32(*reinterpret_cast<const int32_t*>(p));
-      x1 = _mm256_set1_epi32(*reinterpret_cast<const int32_t*>(p + 4));
-      x2 = _mm256_set1_epi32(*reinterpret_cast<const int32_t*>(p + 8));
+      x0 = _mm256_set1_epi32(load_i32(p));
+      x1 = _mm256_set1_epi32(load_i32(p + 4));
+      x2 = _mm256_set1_epi32(load_i32(p + 8));
     }
     step<kMix>(d0, 0, w0, w1, s0, x0, x0), step<kMix>(d1, 1, w0, w1, s1, x0, x0);
     step<kMix>(d2, 0, w0, w1, s0, x1, x1), step<kMix>(d3, 1, w0, w1, s1, x1, x1);

@@ -94,15 +94,17 @@ BeamSearch::Child BeamSearch::make_child(const Beam& parent, const sampling::Bea
   const bool eog = env.tokenizer.is_end_of_generation(c.token) && !spec.params.ignore_eos;
   const bool stop_id = std::find(spec.params.stop_token_ids.begin(), spec.params.stop_token_ids.end(), c.token) !=
                        spec.params.stop_token_ids.end();
+  const bool may_stop = may_stop_on_strings(seq.num_output() + 1, spec);
   if (eog || stop_id) {
     child.finish = FinishReason::kStop;
     if (stop_id) {
       child.stop_reason = std::to_string(c.token);
       child.stop_reason_is_token = true;
     }
+    if (spec.include_stop_str_in_output) child.emit = child.stops.flush() + child.detokenizer->push(c.token);
     scored_length = length - 1;
   } else {
-    StopStringMatcher::Result text = child.stops.push(child.detokenizer->push(c.token));
+    StopStringMatcher::Result text = child.stops.push(child.detokenizer->push(c.token), may_stop);
     child.emit = std::move(text.emit);
     if (text.stopped) {
       child.finish = FinishReason::kStop;
@@ -114,7 +116,7 @@ BeamSearch::Child BeamSearch::make_child(const Beam& parent, const sampling::Bea
   }
   if (child.finish != FinishReason::kNone && flush) {
     // As EngineCore::finish_sequence: the held-back text is part of the output.
-    StopStringMatcher::Result tail = child.stops.push(child.detokenizer->flush());
+    StopStringMatcher::Result tail = child.stops.push(child.detokenizer->flush(), may_stop);
     child.emit += tail.emit + (tail.stopped ? "" : child.stops.flush());
   }
   child.score = sampling::beam_score(cum, scored_length, spec.beam->length_penalty);

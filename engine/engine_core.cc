@@ -559,16 +559,15 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
       std::find(spec.params.stop_token_ids.begin(), spec.params.stop_token_ids.end(), token) !=
       spec.params.stop_token_ids.end();
   if (eog || stop_id) {
-    // As vLLM: a stop token id's own text stays in the output when the request
-    // includes stop strings in it (held-back text first; no stop string is
-    // looked for in this token's text).
-    if (stop_id && !eog && spec.include_stop_str_in_output) d.text += s.stops.flush() + s.detokenizer.push(token);
+    // As vLLM: the stopping token's own text stays in the output when the
+    // request includes stop strings in it (held-back text first; no stop
+    // string is looked for in this token's text). An end-of-generation
+    // token's text is empty unless special tokens are kept.
+    if (spec.include_stop_str_in_output) d.text += s.stops.flush() + s.detokenizer.push(token);
     finish_sequence(s, FinishReason::kStop, stop_id ? std::to_string(token) : std::string(), false);
     return;
   }
-  // As vLLM: no stop string ends a sequence before min_tokens output tokens.
-  StopStringMatcher::Result text =
-      s.stops.push(s.detokenizer.push(token), s.seq.num_output() >= spec.params.min_tokens);
+  StopStringMatcher::Result text = s.stops.push(s.detokenizer.push(token), may_stop_on_strings(s.seq.num_output(), s.request->spec));
   d.text += text.emit;
   if (text.stopped) {
     finish_sequence(s, FinishReason::kStop, text.matched, true);
@@ -586,7 +585,7 @@ void EngineCore::finish_sequence(SequenceState& s, FinishReason reason, std::str
   SequenceDelta& d = delta_for(request, s.index);
   if (!by_stop_string) {
     // Not ended by a stop string: the held-back text is part of the output.
-    StopStringMatcher::Result tail = s.stops.push(s.detokenizer.flush());
+    StopStringMatcher::Result tail = s.stops.push(s.detokenizer.flush(), may_stop_on_strings(s.seq.num_output(), s.request->spec));
     d.text += tail.emit + (tail.stopped ? "" : s.stops.flush());
   }
   s.finish = reason;

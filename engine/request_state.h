@@ -38,6 +38,13 @@ struct RequestHandle::Shared {
 
 struct Request;
 
+// As vLLM (v1): stop strings are looked for once a sequence has more than
+// min_tokens output tokens (num_output counts the newest), the first token
+// that EOS and stop ids may be too.
+inline bool may_stop_on_strings(int64_t num_output, const GenerationRequest& spec) {
+  return num_output > spec.params.min_tokens;
+}
+
 struct SequenceState {
   Sequence seq;
   Request* request = nullptr;

@@ -20,12 +20,15 @@ StopStringMatcher::Result StopStringMatcher::push(std::string_view delta, bool m
     return r;
   }
   pending_.append(delta);
-  // Earliest match wins; among matches at the same place, the longest.
+  if (!may_stop) unstoppable_ = pending_.size();
+  // Earliest match wins; among matches at the same place, the longest. A
+  // match must end past the text pushed while stopping was not allowed.
   size_t best = std::string::npos;
   const std::string* which = nullptr;
   for (const std::string& s : stops_) {
     if (!may_stop) break;
-    const size_t at = pending_.find(s);
+    size_t at = pending_.find(s);
+    while (at != std::string::npos && at + s.size() <= unstoppable_) at = pending_.find(s, at + 1);
     if (at != std::string::npos && (at < best || (at == best && s.size() > which->size()))) {
       best = at;
       which = &s;
@@ -36,6 +39,7 @@ StopStringMatcher::Result StopStringMatcher::push(std::string_view delta, bool m
     r.stopped = true;
     r.matched = *which;
     pending_.clear();
+    unstoppable_ = 0;
     return r;
   }
   // Hold back the longest suffix that is a proper prefix of some stop string.
@@ -52,12 +56,14 @@ StopStringMatcher::Result StopStringMatcher::push(std::string_view delta, bool m
   }
   r.emit = pending_.substr(0, pending_.size() - hold);
   pending_.erase(0, pending_.size() - hold);
+  unstoppable_ -= std::min(unstoppable_, r.emit.size());
   return r;
 }
 
 std::string StopStringMatcher::flush() {
   std::string out;
   out.swap(pending_);
+  unstoppable_ = 0;
   return out;
 }
 

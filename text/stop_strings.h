@@ -21,9 +21,10 @@ class StopStringMatcher {
   };
 
   // Appends a delta and returns what can be emitted. With may_stop false (a
-  // request's first min_tokens tokens, as vLLM) no stop string ends the text:
-  // a whole one is emitted as text, but a stop string's start is still held
-  // back, so one that ends after the text may stop again matches.
+  // request's first min_tokens tokens, as vLLM) no stop string ends the text,
+  // and none that ends inside text pushed so will later: only a stop string
+  // that ends in a delta pushed with may_stop true stops, even one that began
+  // before it (its start is held back meanwhile).
   Result push(std::string_view delta, bool may_stop = true);
   // At the end of the sequence: everything held back.
   std::string flush();
@@ -33,6 +34,7 @@ class StopStringMatcher {
   bool include_stop_ = false;
   size_t max_stop_len_ = 0;
   std::string pending_;
+  size_t unstoppable_ = 0;  // bytes at the front of pending_ pushed with may_stop false
 };
 
 }  // namespace nucleus

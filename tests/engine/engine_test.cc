@@ -437,9 +437,9 @@ Streamed stream_all(RequestHandle& handle) {
   return got;
 }
 
-// As vLLM: no stop string ends a sequence before min_tokens output tokens;
-// the first one that ends at or after token min_tokens does, even if it began
-// before (one byte per token here).
+// As vLLM (v1): stop strings are looked for once a sequence has more than
+// min_tokens output tokens; the first one that ends after token min_tokens
+// stops it, even if it began before (one byte per token here).
 TEST_F(EngineTest, MinTokensHoldsStopStringsBack) {
   Engine engine(*lm_->model, tok(), opts());
   int checked = 0;
@@ -449,17 +449,17 @@ TEST_F(EngineTest, MinTokensHoldsStopStringsBack) {
     for (const std::string stop : {"ab", "bab", "aab", "bbb"}) {
       const size_t first = text.find(stop);
       if (first == std::string::npos) continue;
-      for (const size_t min_tokens : {first + stop.size(), first + stop.size() + 1, first + stop.size() + 3}) {
+      for (const size_t min_tokens : {first + stop.size() - 1, first + stop.size(), first + stop.size() + 2}) {
         for (bool include : {false, true}) {
           GenerationRequest r = plain;
           r.stop = {stop};
           r.include_stop_str_in_output = include;
           r.params.min_tokens = static_cast<int32_t>(min_tokens);
           const Streamed got = stream_all(*engine.submit(r));
-          // The first occurrence ending at or after min_tokens bytes.
+          // The first occurrence ending after min_tokens bytes.
           size_t at = std::string::npos;
           for (size_t s = 0; s + stop.size() <= text.size(); ++s) {
-            if (text.compare(s, stop.size(), stop) == 0 && s + stop.size() >= min_tokens) {
+            if (text.compare(s, stop.size(), stop) == 0 && s + stop.size() > min_tokens) {
               at = s;
               break;
             }
@@ -474,7 +474,7 @@ TEST_F(EngineTest, MinTokensHoldsStopStringsBack) {
             EXPECT_EQ(got.text, text.substr(0, at + (include ? stop.size() : 0))) << what;
             EXPECT_EQ(got.finish, FinishReason::kStop) << what;
             EXPECT_EQ(got.stop_reason, stop) << what;
-            EXPECT_GE(got.tokens.size(), min_tokens) << what;
+            EXPECT_GT(got.tokens.size(), min_tokens) << what;
           }
         }
       }

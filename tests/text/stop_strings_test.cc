@@ -54,6 +54,23 @@ TEST(StopStrings, NoStopBeforeMayStopYetAStopThatEndsAfterItMatches) {
   r = n.push("cSTOPd", true);
   EXPECT_TRUE(r.stopped);
   EXPECT_EQ(r.emit, "cSTOP");
+  // A whole stop string held back while not allowed to stop (it starts a
+  // longer one) never stops later: only stops that end in stoppable text do.
+  StopStringMatcher held({"\n\n", "\n\nUser:"}, false);
+  r = held.push("\n\n", false);
+  EXPECT_FALSE(r.stopped);
+  EXPECT_EQ(r.emit, "");
+  r = held.push("Sure", true);
+  EXPECT_FALSE(r.stopped);
+  EXPECT_EQ(r.emit, "\n\nSure");
+  r = held.push("\n\n", true);  // now a stop string in stoppable text does stop
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.matched, "\n\n");
+  StopStringMatcher tail({"\n\n", "\n\nUser:"}, false);
+  std::string out = tail.push("ok\n\n", false).emit;
+  r = tail.push("", true);  // the end of a sequence: what is held is text
+  EXPECT_FALSE(r.stopped);
+  EXPECT_EQ(out + r.emit + tail.flush(), "ok\n\n");
 }
 
 TEST(StopStrings, NoStopsPassesEverythingThrough) {
