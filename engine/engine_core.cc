@@ -567,7 +567,7 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
     finish_sequence(s, FinishReason::kStop, stop_id ? std::to_string(token) : std::string(), false);
     return;
   }
-  StopStringMatcher::Result text = s.stops.push(s.detokenizer.push(token), may_stop_on_strings(s.seq.num_output(), s.request->spec));
+  StopStringMatcher::Result text = s.stops.push(s.detokenizer.push(token), may_stop_on_strings(s.seq.num_output(), spec));
   d.text += text.emit;
   if (text.stopped) {
     finish_sequence(s, FinishReason::kStop, text.matched, true);
@@ -585,7 +585,8 @@ void EngineCore::finish_sequence(SequenceState& s, FinishReason reason, std::str
   SequenceDelta& d = delta_for(request, s.index);
   if (!by_stop_string) {
     // Not ended by a stop string: the held-back text is part of the output.
-    StopStringMatcher::Result tail = s.stops.push(s.detokenizer.flush(), may_stop_on_strings(s.seq.num_output(), s.request->spec));
+    StopStringMatcher::Result tail =
+        s.stops.push(s.detokenizer.flush(), may_stop_on_strings(s.seq.num_output(), request.spec));
     d.text += tail.emit + (tail.stopped ? "" : s.stops.flush());
   }
   s.finish = reason;

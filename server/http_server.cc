@@ -16,6 +16,7 @@
 #include "server/cors.h"
 #include "server/errors.h"
 #include "server/gated_server.h"
+#include "server/request_framing.h"
 #include "server/routes.h"
 
 namespace nucleus::server {
@@ -108,10 +109,6 @@ void reuse_address(int sock) {
   setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
 }
 
-std::string body_too_large_message(size_t max_body) {
-  return "request body larger than --max-body (" + std::to_string(max_body) + " bytes)";
-}
-
 // A header's whole value: httplib's get_header_value goes through a C string,
 // so "Bearer secret\0junk" would read as "Bearer secret".
 std::string whole_header(const httplib::Request& req, const char* name) {
@@ -146,10 +143,11 @@ httplib::Server::Handler guarded(ServerState& state, const Route& route) {
 
 // Reads a POST body up to `max_body`. httplib enforces its payload limit only
 // on Content-Length bodies and would buffer a chunked one whole, so the body
-// is taken through a content reader that stops at the limit. On failure
-// answers 413 (too large) or 400 (unreadable) and returns nothing.
-std::optional<std::string> read_body(ServerState& state, size_t max_body, const httplib::Request& req,
-                                     httplib::Response& res, const httplib::ContentReader& reader) {
+// is taken through a content reader that stops at the limit (a declared
+// length over it was refused by the connection gate, request_framing.h). On
+// failure answers 413 (too large) or 400 (unreadable) and returns nothing.
+std::optional<std::string> read_body(ServerState& state, size_t max_body, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
   std::string body;
   bool too_large = false;
   const bool read = reader([&](const char* data, size_t length) {
@@ -161,11 +159,9 @@ std::optional<std::string> read_body(ServerState& state, size_t max_body, const 
     return true;
   });
   if (!too_large && read) return body;
-  const std::string declared = req.get_header_value("Content-Length");
-  const bool over = too_large || (!declared.empty() && std::strtoull(declared.c_str(), nullptr, 10) > max_body);
   res.set_header("Connection", "close");  // the rest of the body is not read
-  send_error(res, over ? 413 : 400,
-             error_body(over ? body_too_large_message(max_body) : "the request body could not be read",
+  send_error(res, too_large ? 413 : 400,
+             error_body(too_large ? body_too_large_message(max_body) : "the request body could not be read",
                         "invalid_request_error"));
   state.metrics.count_response(res.status);
   return std::nullopt;
@@ -184,7 +180,7 @@ httplib::Server::HandlerWithContentReader with_body(ServerState& state, const Ro
   return [&state, route, max_body, inner = guarded(state, route)](
              const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
     if (route.generating) const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
-    std::optional<std::string> body = read_body(state, max_body, req, res, reader);
+    std::optional<std::string> body = read_body(state, max_body, res, reader);
     if (!body) return;
     httplib::Request whole = req;
     whole.body = std::move(*body);

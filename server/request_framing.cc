@@ -16,7 +16,7 @@ std::string lower(std::string_view s) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
 
@@ -43,6 +43,10 @@ bool method_has_body(std::string_view method) {
 }
 
 }  // namespace
+
+std::string body_too_large_message(size_t max_body) {
+  return "request body larger than --max-body (" + std::to_string(max_body) + " bytes)";
+}
 
 FramingVerdict check_request_framing(std::string& buffer, size_t max_body) {
   const std::optional<HeaderEnd> end = header_end(buffer);
@@ -86,15 +90,15 @@ FramingVerdict check_request_framing(std::string& buffer, size_t max_body) {
     }
   }
   if (length && transfer_encoding) return refuse(400, "the request has both Content-Length and Transfer-Encoding");
-  const bool empty_length = length && length->find_first_not_of('0') == std::string::npos;
-  if (!method_has_body(method) && (transfer_encoding || (length && !empty_length))) {
+  // The length without leading zeros: empty for 0; compared as text, so no digit count overflows.
+  const std::string digits = length ? length->substr(std::min(length->find_first_not_of('0'), length->size())) : "";
+  if (!method_has_body(method) && (transfer_encoding || !digits.empty())) {
     return refuse(400, "a " + std::string(method) + " request has no body");
   }
   if (length) {
-    const std::string digits = length->substr(std::min(length->find_first_not_of('0'), length->size()));
     const std::string limit = std::to_string(max_body);
     if (digits.size() > limit.size() || (digits.size() == limit.size() && digits > limit)) {
-      return refuse(413, "request body larger than --max-body (" + limit + " bytes)");
+      return refuse(413, body_too_large_message(max_body));
     }
     return {};
   }

@@ -22,6 +22,9 @@ struct FramingVerdict {
   std::string message;  // why, for the error object
 };
 
+// The error message of a body over --max-body (the gate's 413 and the routes' own).
+std::string body_too_large_message(size_t max_body);
+
 // `buffer` starts with a complete request header (a blank line ends it) and
 // may hold more bytes after it. Refuses (400) a Content-Length that is not a
 // plain decimal, differing Content-Length lines, Content-Length together with
