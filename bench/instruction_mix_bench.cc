@@ -10,6 +10,10 @@
 //   unsigned4:  maddubs, add16                   (Q4_0/Q4_K: 8 steps per 16-bit sum)
 //   unsigned4_bcast: the same plus one activation broadcast per 2 steps (as
 //               in a tile of tokens x 2 halves of 8 rows)
+//   unsigned4_load: the same with a plain 256-bit load per 2 steps in place of
+//               the broadcast (activations stored pre-broadcast): on Zen 3 it
+//               is slower than the broadcast (247 vs 283 GFLOP/s), so
+//               pre-broadcasting is no way around the broadcasts' cost
 //   q6k:        maddubs, and per 2 steps add16, madd (scale), add32 (Q6_K)
 //   signed:     psign (w's sign onto x), maddubs, madd, add32 (Q8_0, IQ4_NL)
 //   signed_nosign: maddubs, madd, add32 (what signed costs without the psign)
@@ -21,7 +25,7 @@
 
 namespace {
 
-enum class Mix { kUnsigned4, kUnsigned4Bcast, kQ6K, kSigned, kSignedNoSign };
+enum class Mix { kUnsigned4, kUnsigned4Bcast, kUnsigned4Load, kQ6K, kSigned, kSignedNoSign };
 
 inline int32_t load_i32(const uint8_t* p) {
   int32_t v;
@@ -40,7 +44,7 @@ template <Mix kMix>
 __attribute__((target("avx2"), always_inline)) inline void step(__m256i& d, int k, __m256i w0, __m256i w1, __m256i s,
                                                               __m256i x_prev, __m256i x) {
   const __m256i w = k % 2 ? w1 : w0;
-  if constexpr (kMix == Mix::kUnsigned4 || kMix == Mix::kUnsigned4Bcast) {
+  if constexpr (kMix == Mix::kUnsigned4 || kMix == Mix::kUnsigned4Bcast || kMix == Mix::kUnsigned4Load) {
     d = _mm256_add_epi16(d, _mm256_maddubs_epi16(w, x));
   } else if constexpr (kMix == Mix::kQ6K) {
     if (k % 2 == 1) {
@@ -68,6 +72,11 @@ __attribute__((target("avx2"), noinline)) int run(int64_t iterations, const uint
       x0 = _mm256_set1_epi32(load_i32(p));
       x1 = _mm256_set1_epi32(load_i32(p + 4));
       x2 = _mm256_set1_epi32(load_i32(p + 8));
+    } else if constexpr (kMix == Mix::kUnsigned4Load) {
+      const uint8_t* p = x_bytes + (i & 15) * 96;
+      x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+      x1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 32));
+      x2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 64));
     }
     step<kMix>(d0, 0, w0, w1, s0, x0, x0), step<kMix>(d1, 1, w0, w1, s1, x0, x0);
     step<kMix>(d2, 0, w0, w1, s0, x1, x1), step<kMix>(d3, 1, w0, w1, s1, x1, x1);
@@ -85,7 +94,7 @@ void BM_Mix(benchmark::State& state) {
     state.SkipWithError("no AVX2 on this CPU");
     return;
   }
-  alignas(64) static uint8_t x_bytes[64 * 16 + 16] = {1};
+  alignas(64) static uint8_t x_bytes[16 * 96 + 64] = {1};
   constexpr int64_t kIterations = 1 << 20;
   for (auto _ : state) benchmark::DoNotOptimize(run<kMix>(kIterations, x_bytes));
   const double flops = 6.0 * 32 * 2 * kIterations;  // 6 steps of 32 multiply-adds per iteration
@@ -94,6 +103,7 @@ void BM_Mix(benchmark::State& state) {
 
 BENCHMARK_TEMPLATE(BM_Mix, Mix::kUnsigned4)->Name("unsigned4: maddubs add16");
 BENCHMARK_TEMPLATE(BM_Mix, Mix::kUnsigned4Bcast)->Name("unsigned4_bcast: maddubs add16 + bcast/2");
+BENCHMARK_TEMPLATE(BM_Mix, Mix::kUnsigned4Load)->Name("unsigned4_load: maddubs add16 + 256-bit load/2");
 BENCHMARK_TEMPLATE(BM_Mix, Mix::kQ6K)->Name("q6k: 2 maddubs add16 madd add32");
 BENCHMARK_TEMPLATE(BM_Mix, Mix::kSigned)->Name("signed: psign maddubs madd add32");
 BENCHMARK_TEMPLATE(BM_Mix, Mix::kSignedNoSign)->Name("signed_nosign: maddubs madd add32");

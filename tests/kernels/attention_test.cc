@@ -256,14 +256,15 @@ TEST(AttentionTest, BatchChunkAndThreadInvariant) {
 
 // Other head shapes than SmolLM2's: head_dim not a multiple of 8, one query
 // head per KV head, and groups of 7 and 20 (more than the AVX2 kernel takes
-// at once). A batch of 12 rows goes through grouped work items, a row alone
+// at once); Qwen2.5-3B's group of 8 puts two KV heads' 16 queries in one
+// decode job. A batch of 12 rows goes through grouped work items, a row alone
 // on one thread through one item per query head: bitwise equal, and each
 // within float rounding of a double-precision softmax over the stored keys.
 struct Shape {
   int head_dim, n_heads, n_kv_heads;
 };
-constexpr Shape kShapes[] = {{40, 6, 2},  {128, 4, 4}, {96, 14, 2}, {32, 40, 2},
-                             {24, 9, 3},  {13, 4, 1},  {64, 32, 8}, {256, 8, 2}};
+constexpr Shape kShapes[] = {{40, 6, 2},  {128, 4, 4}, {96, 14, 2}, {32, 40, 2}, {24, 9, 3},
+                             {13, 4, 1},  {64, 32, 8}, {256, 8, 2}, {128, 16, 2}};
 
 TEST(AttentionTest, AnyHeadShapeAndGroupSize) {
   constexpr int kLen = 40, kBlk = 16;
