@@ -48,7 +48,8 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
       {"no-request-log", "do not log one line per request", &o.no_request_log},
       {"kv-cache-memory",
        "KV cache size in bytes (suffixes allowed); 0 = two of the model's whole contexts, and at least 256 tokens for "
-       "each of --max-seqs sequences, capped at a quarter of free RAM (of free GPU memory on CUDA); logged at start",
+       "each of --max-seqs sequences, capped at a quarter of free RAM (of free GPU memory on CUDA); with "
+       "--draft-model it holds the draft model's cache too (as many blocks as the model's); logged at start",
        &o.kv_cache_memory, true},
       {"kv-cache-dtype",
        "how the KV cache stores keys and values: f16 (llama.cpp's default), f32, or q8_0 (8-bit blocks of 32, "

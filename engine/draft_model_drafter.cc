@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/kv_budget.h"
+
 namespace nucleus {
 
 void check_same_vocabulary(const Model& target, const Model& draft) {
@@ -33,14 +35,14 @@ void check_same_vocabulary(const Model& target, const Model& draft) {
 }
 
 namespace {
-kernels::KvDtype draft_kv_dtype(const ModelConfig& config, kernels::KvDtype wanted) {
-  try {
-    KvStorage::check_dtype(config, wanted);
-    return wanted;
-  } catch (const std::invalid_argument& e) {
-    spdlog::warn("draft model: {}; its KV cache stays {}", e.what(), kernels::kv_dtype_name(kernels::kDefaultKvDtype));
-    return kernels::kDefaultKvDtype;
+// The draft model's KV dtype (kv_budget.h), with a warning when it is not the one asked for.
+kernels::KvDtype checked_draft_kv_dtype(const ModelConfig& config, kernels::KvDtype wanted) {
+  const kernels::KvDtype dtype = draft_kv_dtype(config, wanted);
+  if (dtype != wanted) {
+    spdlog::warn("draft model: head_dim {} cannot hold a {} KV cache; its KV cache stays {}", config.head_dim,
+                 kernels::kv_dtype_name(wanted), kernels::kv_dtype_name(dtype));
   }
+  return dtype;
 }
 }  // namespace
 
@@ -50,7 +52,7 @@ DraftModelDrafter::DraftModelDrafter(const Model& target, Model& draft, const ke
       ctx_(ctx),
       options_(options),
       storage_(draft.config(), options.num_blocks, options.block_size, ctx.device,
-               draft_kv_dtype(draft.config(), options.kv_dtype)),
+               checked_draft_kv_dtype(draft.config(), options.kv_dtype)),
       pool_(options.num_blocks, options.block_size, options.prefix_cache),
       kv_(pool_, storage_) {
   check_same_vocabulary(target, draft);

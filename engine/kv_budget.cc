@@ -9,6 +9,7 @@
 
 #include "kernels/device.h"
 #include "model/kv_storage.h"
+#include "model/model.h"
 
 namespace nucleus {
 
@@ -33,9 +34,21 @@ std::string mib(int64_t bytes) {
 
 }  // namespace
 
-KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& options, int64_t available_bytes) {
+kernels::KvDtype draft_kv_dtype(const ModelConfig& draft, kernels::KvDtype wanted) {
+  try {
+    KvStorage::check_dtype(draft, wanted);
+    return wanted;
+  } catch (const std::invalid_argument&) {
+    return kernels::kDefaultKvDtype;
+  }
+}
+
+KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& options, int64_t available_bytes,
+                          const ModelConfig* draft) {
   KvStorage::check_dtype(config, options.kv_dtype);
-  const int64_t per_token = KvStorage::bytes_per_token(config, options.kv_dtype);
+  const int64_t draft_per_token =
+      draft != nullptr ? KvStorage::bytes_per_token(*draft, draft_kv_dtype(*draft, options.kv_dtype)) : 0;
+  const int64_t per_token = KvStorage::bytes_per_token(config, options.kv_dtype) + draft_per_token;
   const int64_t per_block = per_token * options.block_size;
   int64_t budget = options.kv_cache_bytes;
   std::string reason;
@@ -68,6 +81,7 @@ KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& option
   return KvCachePlan{.dtype = options.kv_dtype,
                      .blocks = blocks,
                      .bytes = blocks * per_block,
+                     .draft_bytes = blocks * options.block_size * draft_per_token,
                      .tokens = blocks * options.block_size,
                      .reason = std::move(reason)};
 }
@@ -80,7 +94,7 @@ KvCachePlan plan_kv_cache(const ModelConfig& config, const EngineOptions& option
     available = options.device == kernels::Device::kCuda ? kernels::device_free_bytes(options.device)
                                                          : available_memory_bytes();
   }
-  return plan_kv_cache(config, options, available);
+  return plan_kv_cache(config, options, available, options.draft_model ? &options.draft_model->config() : nullptr);
 }
 
 int64_t kv_cache_blocks(const ModelConfig& config, const EngineOptions& options) {
@@ -88,8 +102,10 @@ int64_t kv_cache_blocks(const ModelConfig& config, const EngineOptions& options)
 }
 
 std::string describe(const KvCachePlan& plan, int block_size) {
-  return std::string(kernels::kv_dtype_name(plan.dtype)) + ", " + mib(plan.bytes) + " holding " + std::to_string(plan.tokens) + " tokens (" + std::to_string(plan.blocks) +
-         " blocks of " + std::to_string(block_size) + "): " + plan.reason;
+  const std::string draft = plan.draft_bytes > 0 ? "; " + mib(plan.draft_bytes) + " of it the draft model's" : "";
+  return std::string(kernels::kv_dtype_name(plan.dtype)) + ", " + mib(plan.bytes) + " holding " +
+         std::to_string(plan.tokens) + " tokens (" + std::to_string(plan.blocks) + " blocks of " +
+         std::to_string(block_size) + draft + "): " + plan.reason;
 }
 
 }  // namespace nucleus

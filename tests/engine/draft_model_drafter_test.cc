@@ -21,6 +21,7 @@
 
 #include "engine/engine.h"
 #include "engine/engine_core.h"
+#include "engine/kv_budget.h"
 #include "tests/common/gguf_writer.h"
 #include "tests/common/tiny_engine.h"
 
@@ -105,6 +106,20 @@ TEST(DraftKvCache, FollowsTheTargetsDtypeWhereTheDraftsHeadsFitIt) {
   EXPECT_EQ(f32.kv_dtype(), kernels::KvDtype::kF32);
 }
 
+// The engine sizes its pool (and so the draft model's, as many blocks) so
+// that both caches fit --kv-cache-memory (engine/kv_budget.h).
+TEST(DraftKvCache, BothCachesFitTheBudget) {
+  test::TinyLm lm = test::make_tiny_lm();
+  auto draft = tiny_model("draft.gguf", lm.vocab, 5);
+  EngineOptions o = test::tiny_options(lm, 64);
+  const int64_t per_block = o.block_size * (KvStorage::bytes_per_token(lm.model->config(), o.kv_dtype) +
+                                            KvStorage::bytes_per_token(draft->config(), o.kv_dtype));
+  EXPECT_EQ(Engine(*lm.model, *lm.tokenizer, o).stats().kv_blocks_total, 64);
+  o.draft_model = draft.get();
+  EXPECT_EQ(Engine(*lm.model, *lm.tokenizer, o).stats().kv_blocks_total, o.kv_cache_bytes / per_block);
+  EXPECT_LT(o.kv_cache_bytes / per_block, 64);
+}
+
 TEST(DraftVocabulary, EngineRefusesAnIncompatibleDraftModel) {
   test::TinyLm lm = test::make_tiny_lm();
   auto other = tiny_model("other.gguf", lm.vocab + 1, 3);
@@ -138,8 +153,14 @@ class DraftModelSpeculation : public ::testing::Test {
   }
   static const Tokenizer& tok() { return *lm_->tokenizer; }
 
+  // `blocks` for the model's pool whether or not there is a draft model: the
+  // budget then holds as many of the draft's too (engine/kv_budget.h).
   static EngineOptions opts(Speculation mode, Model* draft, int64_t blocks = 256) {
     EngineOptions o = test::tiny_options(*lm_, blocks);
+    if (draft != nullptr) {
+      o.kv_cache_bytes +=
+          blocks * o.block_size * KvStorage::bytes_per_token(draft->config(), draft_kv_dtype(draft->config(), o.kv_dtype));
+    }
     o.speculation = mode;
     o.draft_model = draft;
     o.spec_tokens = 4;

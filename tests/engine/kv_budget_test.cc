@@ -103,5 +103,42 @@ TEST(KvBudget, TheOptionOverridesTheDefault) {
   EXPECT_THROW(plan_kv_cache(config, options, 1), std::invalid_argument);
 }
 
+// A draft model's KV pool has as many blocks as the model's, so the budget
+// pays for a block of each: in the draft's dtype, or f16 where its head_dim
+// cannot hold q8_0. The description names the draft model's share.
+TEST(KvBudget, HoldsTheDraftModelsCacheToo) {
+  const ModelConfig config = small_model();
+  ModelConfig draft = small_model();
+  draft.n_layers = 10;
+  draft.head_dim = 48;  // no q8_0: its KV stays f16
+  EngineOptions options;
+  options.block_size = 16;
+  options.kv_dtype = kernels::KvDtype::kQ8_0;
+  options.kv_cache_bytes = 256 << 20;
+  const int64_t model_token = KvStorage::bytes_per_token(config, kernels::KvDtype::kQ8_0);
+  const int64_t draft_token = KvStorage::bytes_per_token(draft, kernels::KvDtype::kF16);
+  EXPECT_EQ(draft_kv_dtype(draft, kernels::KvDtype::kQ8_0), kernels::KvDtype::kF16);
+  EXPECT_EQ(draft_kv_dtype(config, kernels::KvDtype::kQ8_0), kernels::KvDtype::kQ8_0);
+  const KvCachePlan alone = plan_kv_cache(config, options, 1);
+  const KvCachePlan both = plan_kv_cache(config, options, 1, &draft);
+  EXPECT_EQ(alone.blocks, (256 << 20) / (16 * model_token));
+  EXPECT_EQ(both.blocks, (256 << 20) / (16 * (model_token + draft_token)));
+  EXPECT_LE(both.bytes, int64_t{256} << 20);
+  EXPECT_EQ(both.draft_bytes, both.blocks * 16 * draft_token);
+  EXPECT_EQ(both.bytes, both.blocks * 16 * (model_token + draft_token));
+  const std::string text = describe(both, options.block_size);
+  EXPECT_NE(text.find("of it the draft model's"), std::string::npos) << text;
+  EXPECT_EQ(describe(alone, options.block_size).find("draft"), std::string::npos);
+
+  // The default size: the same tokens while memory allows, both caches within the cap when not.
+  options.kv_cache_bytes = 0;
+  options.kv_dtype = kernels::KvDtype::kF16;
+  EXPECT_EQ(plan_kv_cache(config, options, 64 * kGiB, &draft).tokens, plan_kv_cache(config, options, 64 * kGiB).tokens);
+  const int64_t available = 400 << 20;
+  const KvCachePlan capped = plan_kv_cache(config, options, available, &draft);
+  EXPECT_LE(capped.bytes, available / 4);
+  EXPECT_GT(capped.draft_bytes, 0);
+}
+
 }  // namespace
 }  // namespace nucleus
