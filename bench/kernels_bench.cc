@@ -222,6 +222,31 @@ BENCHMARK(BM_Attention)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
+// A 1B Llama's float16 KV cache (8 KV heads of 64) of `slots` slots on huge
+// pages, as the engine's (kernels/host_memory.h), every slot written with
+// random keys and values; layout_block as KvLayerView::block_size.
+struct Llama1bF16Cache {
+  static constexpr int kKvHeads = 8, kHeadDim = 64;
+  HostBuffer k, v;
+  KvLayerView view;
+  Llama1bF16Cache(const Context& ctx, int64_t slots, int layout_block, std::mt19937& rng)
+      : view{nullptr, nullptr, slots, kKvHeads, kHeadDim, KvDtype::kF16} {
+    view.block_size = layout_block;
+    const size_t cache_bytes = static_cast<size_t>(slots) * view.slot_bytes();
+    k = allocate_host_buffer(cache_bytes);
+    v = allocate_host_buffer(cache_bytes);
+    view.k = k.get();
+    view.v = v.get();
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> k_new(static_cast<size_t>(slots * kKvHeads * kHeadDim)), v_new(k_new.size());
+    for (float& f : k_new) f = dist(rng);
+    for (float& f : v_new) f = dist(rng);
+    std::vector<int32_t> all(static_cast<size_t>(slots));
+    for (int64_t s = 0; s < slots; ++s) all[s] = static_cast<int32_t>(s);
+    write_kv(ctx, view, k_new.data(), v_new.data(), all.data(), slots);
+  }
+};
+
 // A 1B Llama's attention (32 query heads, 8 KV heads, head_dim 64) over a
 // float16 cache at depth: `seqs` decode rows, each over `keys` cached
 // positions of its own sequence, as `bench/peers/depth-bench.sh` decodes
@@ -236,27 +261,13 @@ void BM_AttentionDepthF16(benchmark::State& state) {
   const bool scattered = state.range(2) != 0;
   ThreadPool pool(static_cast<int>(state.range(4)));
   const Context ctx{Device::kCpu, &pool};
-  constexpr int kHeads = 32, kKvHeads = 8, kHeadDim = 64, kBlock = 32;
+  constexpr int kHeads = 32, kHeadDim = Llama1bF16Cache::kHeadDim, kBlock = 32;
   const int blocks = (keys + kBlock - 1) / kBlock;
   const int64_t slots = static_cast<int64_t>(seqs) * blocks * kBlock;
-  const int64_t kv_row = int64_t{kKvHeads} * kHeadDim;
-  KvLayerView view{nullptr, nullptr, slots, kKvHeads, kHeadDim, KvDtype::kF16};
-  view.block_size = state.range(3) != 0 ? kBlock : 1;
-  // On huge pages, as the engine's KV cache (kernels/host_memory.h).
-  const size_t cache_bytes = static_cast<size_t>(slots) * view.slot_bytes();
-  const HostBuffer k = allocate_host_buffer(cache_bytes), v = allocate_host_buffer(cache_bytes);
-  view.k = k.get();
-  view.v = v.get();
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  {
-    std::vector<float> k_new(static_cast<size_t>(slots * kv_row)), v_new(k_new.size());
-    for (float& f : k_new) f = dist(rng);
-    for (float& f : v_new) f = dist(rng);
-    std::vector<int32_t> all(static_cast<size_t>(slots));
-    for (int64_t s = 0; s < slots; ++s) all[s] = static_cast<int32_t>(s);
-    write_kv(ctx, view, k_new.data(), v_new.data(), all.data(), slots);
-  }
+  const Llama1bF16Cache cache(ctx, slots, state.range(3) != 0 ? kBlock : 1, rng);
+  const KvLayerView& view = cache.view;
   std::vector<float> q(static_cast<size_t>(seqs) * kHeads * kHeadDim), out(q.size());
   for (float& f : q) f = dist(rng);
   std::vector<int32_t> table(static_cast<size_t>(seqs) * blocks);
@@ -289,26 +300,13 @@ void BM_AttentionPrefillF16(benchmark::State& state) {
   const int rows = static_cast<int>(state.range(0)), keys = static_cast<int>(state.range(1));
   ThreadPool pool(static_cast<int>(state.range(2)));
   const Context ctx{Device::kCpu, &pool};
-  constexpr int kHeads = 32, kKvHeads = 8, kHeadDim = 64, kBlock = 32;
+  constexpr int kHeads = 32, kHeadDim = Llama1bF16Cache::kHeadDim, kBlock = 32;
   const int blocks = (keys + kBlock - 1) / kBlock;
   const int64_t slots = static_cast<int64_t>(blocks) * kBlock;
-  const int64_t kv_row = int64_t{kKvHeads} * kHeadDim;
-  KvLayerView view{nullptr, nullptr, slots, kKvHeads, kHeadDim, KvDtype::kF16};
-  view.block_size = kBlock;
-  const size_t cache_bytes = static_cast<size_t>(slots) * view.slot_bytes();
-  const HostBuffer k = allocate_host_buffer(cache_bytes), v = allocate_host_buffer(cache_bytes);
-  view.k = k.get();
-  view.v = v.get();
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  {
-    std::vector<float> k_new(static_cast<size_t>(slots * kv_row)), v_new(k_new.size());
-    for (float& f : k_new) f = dist(rng);
-    for (float& f : v_new) f = dist(rng);
-    std::vector<int32_t> all(static_cast<size_t>(slots));
-    for (int64_t s = 0; s < slots; ++s) all[s] = static_cast<int32_t>(s);
-    write_kv(ctx, view, k_new.data(), v_new.data(), all.data(), slots);
-  }
+  const Llama1bF16Cache cache(ctx, slots, kBlock, rng);
+  const KvLayerView& view = cache.view;
   std::vector<float> q(static_cast<size_t>(rows) * kHeads * kHeadDim), out(q.size());
   for (float& f : q) f = dist(rng);
   std::vector<int32_t> table(static_cast<size_t>(blocks));
