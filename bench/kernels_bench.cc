@@ -174,6 +174,18 @@ void BM_ReadBandwidth(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadBandwidth)->ArgName("threads")->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Times attention() on the batch; GFLOP/s counts q.k and p.v per query head and visible key.
+void time_attention(benchmark::State& state, const Context& ctx, const std::vector<float>& q, std::vector<float>& out,
+                    const KvLayerView& cache, const AttentionBatch& batch, int heads) {
+  double macs = 0;
+  for (int64_t t = 0; t < batch.num_tokens; ++t) macs += 2.0 * heads * cache.head_dim * (batch.token_pos[t] + 1);
+  for (auto _ : state) {
+    attention(ctx, q.data(), cache, batch, heads, 0.125f, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * macs / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // SmolLM2's attention (9 query heads, 3 KV heads, head_dim 64) for `seqs`
 // sequences with `rows` query rows each (their last positions) over `keys`
 // cached positions, in blocks of 16 scattered in memory (shuffled block ids).
@@ -203,13 +215,7 @@ void BM_Attention(benchmark::State& state) {
   }
   const KvLayerView cache{k.data(), v.data(), slots, kKvHeads, kHeadDim};
   const AttentionBatch batch{T, seq.data(), pos.data(), table.data(), blocks, kBlock, seqs};
-  double macs = 0;  // q.k and p.v per query head and key
-  for (int64_t t = 0; t < T; ++t) macs += 2.0 * kHeads * kHeadDim * (pos[t] + 1);
-  for (auto _ : state) {
-    attention(ctx, q.data(), cache, batch, kHeads, 0.125f, out.data());
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * macs / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  time_attention(state, ctx, q, out, cache, batch, kHeads);
 }
 BENCHMARK(BM_Attention)
     ->ArgNames({"seqs", "rows", "keys", "threads"})
@@ -314,13 +320,7 @@ void BM_AttentionPrefillF16(benchmark::State& state) {
   std::vector<int32_t> seq(static_cast<size_t>(rows), 0), pos(static_cast<size_t>(rows));
   for (int r = 0; r < rows; ++r) pos[r] = keys - rows + r;
   const AttentionBatch batch{rows, seq.data(), pos.data(), table.data(), blocks, kBlock, 1};
-  double macs = 0;  // q.k and p.v per query head and key
-  for (int r = 0; r < rows; ++r) macs += 2.0 * kHeads * kHeadDim * (pos[r] + 1);
-  for (auto _ : state) {
-    attention(ctx, q.data(), view, batch, kHeads, 0.125f, out.data());
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * macs / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  time_attention(state, ctx, q, out, view, batch, kHeads);
 }
 BENCHMARK(BM_AttentionPrefillF16)
     ->ArgNames({"rows", "keys", "threads"})
