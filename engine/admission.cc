@@ -44,6 +44,10 @@ void check_features(const GenerationRequest& spec, const AdmissionLimits& limits
       throw InvalidRequest("min_tokens", "min_tokens cannot be used with JSON mode (json_object): generation must "
                                          "end when the object closes");
     }
+    if (spec.params.ignore_eos) {
+      throw InvalidRequest("ignore_eos", "ignore_eos cannot be used with JSON mode (json_object): generation must "
+                                         "end when the object closes");
+    }
   }
   if (spec.grammar) {
     const std::string& param = spec.grammar_param;
@@ -53,6 +57,10 @@ void check_features(const GenerationRequest& spec, const AdmissionLimits& limits
     }
     if (spec.params.min_tokens > 0) {
       throw InvalidRequest("min_tokens", "min_tokens cannot be used with structured output (" + param +
+                                             "): generation must end where the grammar ends");
+    }
+    if (spec.params.ignore_eos) {
+      throw InvalidRequest("ignore_eos", "ignore_eos cannot be used with structured output (" + param +
                                              "): generation must end where the grammar ends");
     }
   }

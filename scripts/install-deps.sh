@@ -17,7 +17,8 @@ APT_PACKAGES=(
 # build that runs no browser sets NUCLEUS_NO_BROWSER=1 (docker/Dockerfile's build stage).
 [ "${NUCLEUS_NO_BROWSER:-0}" = 1 ] || APT_PACKAGES+=(chromium chromium-driver fonts-liberation)
 PIP_PACKAGES=(numpy gguf tokenizers transformers jinja2 openai requests pyyaml
-  jsonschema rfc3339-validator hypothesis hypothesis-jsonschema rstr  # these five: the grammar golden data and judges
+  jsonschema rfc3339-validator fqdn isoduration hypothesis hypothesis-jsonschema rstr  # the grammar golden data and
+  # judges (fqdn, isoduration: jsonschema's hostname and duration checks)
   selenium  # drives chromium in the web page's browser tests
   diskcache)  # the llama-cpp-python package's import, for the golden scripts that run llama.cpp
 

@@ -4,6 +4,7 @@
 
 #include "server/errors.h"
 #include "server/json_field.h"
+#include "text/json_scan.h"
 
 namespace nucleus::server {
 
@@ -45,6 +46,11 @@ void parse_message_extras(const json& m, const std::string& where, ChatMessage& 
     const json* args = field(*function, "arguments");
     if (args && args->is_string()) {
       call.arguments = args->get<std::string>();
+      // The template gets them parsed (chat_formatter.cc): as deep as a body may be.
+      if (json_scan::nesting_depth(call.arguments) > json_scan::kMaxNestingDepth) {
+        throw invalid_param(at + ".function.arguments", at + ".function.arguments nests deeper than " +
+                                                            std::to_string(json_scan::kMaxNestingDepth) + " levels");
+      }
     } else if (args && args->is_object()) {  // some clients send the object itself
       call.arguments = args->dump();
     } else if (args) {

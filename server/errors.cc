@@ -20,6 +20,11 @@ ApiError not_supported(const std::string& param, const std::string& message) {
   return ApiError(400, "invalid_request_error", message, param, "not_supported");
 }
 
+ApiError generation_error(const std::string& error, const std::string& structured_param) {
+  if (error.starts_with("structured output: ")) return invalid_param(structured_param, error);
+  return ApiError(500, "server_error", error);
+}
+
 ApiError model_not_found(const std::string& model) {
   return ApiError(404, "invalid_request_error", "The model `" + model + "` does not exist", "model", "model_not_found");
 }

@@ -39,6 +39,11 @@ ApiError not_supported(const std::string& param, const std::string& message);
 // 404 for a model this server does not serve (the request's "model", or /v1/models/{id}).
 ApiError model_not_found(const std::string& model);
 
+// An error the engine reported for a generating request (GenerationRun::error):
+// the client's structured output, named by `structured_param` (a grammar too
+// ambiguous to follow: 400 invalid_request_error), or the server's (500).
+ApiError generation_error(const std::string& error, const std::string& structured_param);
+
 // The JSON error body for any status (param/code null when empty).
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param = "",
                           const std::string& code = "");

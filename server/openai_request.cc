@@ -6,6 +6,7 @@
 #include "server/chat_messages.h"
 #include "server/errors.h"
 #include "server/json_field.h"
+#include "text/json_scan.h"
 
 namespace nucleus::server {
 
@@ -326,6 +327,15 @@ std::vector<Prompt> parse_prompts(const json& body) {
 }  // namespace
 
 json parse_json_body(const std::string& body) {
+  // Before parsing: what walks a parsed body (templates, grammars, dumps)
+  // recurses per level, and a body of a few MB could nest deep enough to
+  // overflow the stack.
+  if (const size_t depth = json_scan::nesting_depth(body); depth > json_scan::kMaxNestingDepth) {
+    throw ApiError(400, "invalid_request_error",
+                   "the request body nests " + std::to_string(depth) + " levels deep; at most " +
+                       std::to_string(json_scan::kMaxNestingDepth) + " are accepted",
+                   "", "invalid_json");
+  }
   json parsed;
   try {
     parsed = json::parse(body);  // rejects invalid UTF-8 in strings

@@ -59,18 +59,31 @@ bool ResponseWriter::stream(httplib::DataSink& sink) {
   return end_stream(sink);
 }
 
-bool ResponseWriter::collect(httplib::DataSink& sink) {
+bool ResponseWriter::collect_some() {
+  if (ended_) return false;
   std::vector<ChoiceDelta> deltas;
+  ended_ = !run_->poll(deltas, kPoll);
+  for (const ChoiceDelta& cd : deltas) {
+    ChoiceState& c = choices_[cd.choice];
+    observe_tokens(c, cd.delta);
+    c.collect(cd.delta);
+  }
+  return !ended_;
+}
+
+std::string ResponseWriter::settle(std::chrono::milliseconds wait) {
+  const auto until = Clock::now() + wait;
+  while (run_->error().empty() && Clock::now() < until && collect_some()) {
+  }
+  if (!run_->error().empty()) finished();
+  return run_->error();
+}
+
+bool ResponseWriter::collect(httplib::DataSink& sink) {
   auto last_beat = Clock::now();
   bool more = true;
   while (more) {
-    deltas.clear();
-    more = run_->poll(deltas, kPoll);
-    for (const ChoiceDelta& cd : deltas) {
-      ChoiceState& c = choices_[cd.choice];
-      observe_tokens(c, cd.delta);
-      c.collect(cd.delta);
-    }
+    more = collect_some();
     if (more && Clock::now() - last_beat > kHeartbeat) {
       if (!sink.write(" ", 1)) {
         run_->abort();
@@ -151,13 +164,17 @@ bool ResponseWriter::end_stream(httplib::DataSink& sink) {
 }
 
 bool ResponseWriter::end_stream_with_error(httplib::DataSink& sink) {
-  send(sink, sse_event(error_body(run_->error(), "server_error")));
+  const ApiError e = generation_error(run_->error(), shape_.structured_param);
+  send(sink, sse_event(error_body(e.message(), e.type(), e.param())));
   sink.done();
   return true;
 }
 
 json ResponseWriter::final_body() const {
-  if (!run_->error().empty()) return error_body(run_->error(), "server_error");
+  if (!run_->error().empty()) {
+    const ApiError e = generation_error(run_->error(), shape_.structured_param);
+    return error_body(e.message(), e.type(), e.param());
+  }
   return response_json(shape_, ids_, final_choices(), run_->usage());
 }
 

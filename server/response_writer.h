@@ -34,6 +34,13 @@ class ResponseWriter {
   ResponseWriter(ServerState& state, std::unique_ptr<GenerationRun> run, ResponseShape shape, bool stream,
                  bool include_usage, Clock::time_point arrival);
 
+  // Before a collected body starts: collects for up to `wait` (the
+  // heartbeats, and so the noticing of a disconnect, start after it), so that
+  // a request failing early (a grammar too ambiguous at its first tokens)
+  // gets an HTTP error status, not 200 and an error body. Returns the run's
+  // error ("" when none yet); with one, the request is logged as ended.
+  std::string settle(std::chrono::milliseconds wait);
+
   // The content providers: false when the client went away (the run is aborted).
   bool stream(httplib::DataSink& sink);
   bool collect(httplib::DataSink& sink);
@@ -55,6 +62,9 @@ class ResponseWriter {
   ResponseJson final_body() const;
   ResponseJson final_choices() const;
 
+  // Polls the run once (up to kPoll) and collects what arrived; false once it has ended.
+  bool collect_some();
+
   // Metrics of tokens arriving for choice c.
   void observe_tokens(ChoiceState& c, const SequenceDelta& d);
   // The end-to-end latency and the request's log line.
@@ -73,6 +83,7 @@ class ResponseWriter {
   const Clock::time_point arrival_;
   const ResponseIds ids_;
   std::vector<ChoiceState> choices_;
+  bool ended_ = false;  // collect_some() saw the run end
 };
 
 }  // namespace nucleus::server

@@ -43,11 +43,27 @@ void set_streamed_body(const httplib::Request& req, httplib::Response& res, cons
   }
 }
 
+// The parameter that constrains the output, named by a grammar's run-time errors.
+std::string structured_param(const CommonRequest& common) {
+  return common.structured ? common.structured->param : "response_format";
+}
+
+// How long a collected (non-streaming) response waits for an early error
+// before its 200 and first heartbeat go out (ResponseWriter::settle): a
+// grammar found too ambiguous at its first token takes over a second to
+// fail on a 2-core machine. Only a disconnect is noticed later for it.
+constexpr auto kSettle = std::chrono::milliseconds(2500);
+
 void run_and_respond(ServerState& state, const httplib::Request& req, httplib::Response& res,
                      std::unique_ptr<GenerationRun> run, const ResponseShape& shape, const CommonRequest& common,
                      Clock::time_point arrival) {
   const bool stream = common.stream;
   auto writer = std::make_shared<ResponseWriter>(state, std::move(run), shape, stream, common.include_usage, arrival);
+  if (!stream) {
+    if (const std::string error = writer->settle(kSettle); !error.empty()) {
+      throw generation_error(error, shape.structured_param);
+    }
+  }
   if (stream) res.set_header("Cache-Control", "no-cache");
   set_streamed_body(
       req, res, stream ? "text/event-stream; charset=utf-8" : "application/json",
@@ -86,6 +102,7 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
   if (r.common.structured) keep_schema_key_order(req.body, *r.common.structured);
   ResponseShape shape;
   shape.object = shape.chunk_object = "text_completion";
+  shape.structured_param = structured_param(r.common);
   shape.n = r.common.n;
   shape.beam = r.common.use_beam_search;
   const std::vector<std::vector<int32_t>> prompts = completion_prompts(*state.tokenizer, r, shape);
@@ -120,6 +137,7 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   shape.chat = true;
   shape.object = "chat.completion";
   shape.chunk_object = "chat.completion.chunk";
+  shape.structured_param = structured_param(r.common);
   shape.n = r.common.n;
   shape.beam = r.common.use_beam_search;
   auto plan = chat_output_plan(state, std::move(tools), prompt.text);

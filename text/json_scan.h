@@ -11,6 +11,14 @@
 
 namespace nucleus::json_scan {
 
+// The deepest nesting of objects and arrays in JSON text (brackets outside
+// strings; 0 for a scalar), found without recursion, so that text nested too
+// deep for the recursive code that walks a parsed value (nlohmann's dump,
+// the template and grammar converters) is refused before it is parsed.
+size_t nesting_depth(std::string_view text);
+// The deepest a request body, or a JSON string inside it, may nest.
+inline constexpr size_t kMaxNestingDepth = 512;
+
 // ASCII JSON whitespace (space, tab, newline, carriage return).
 bool is_space(char c);
 std::string_view trim(std::string_view text);

@@ -47,12 +47,36 @@ const std::set<std::string, std::less<>> kKeywords = {"type",
 constexpr const char* kDate =
     R"((?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31))";
 constexpr const char* kTime = R"((?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))";
+// IPv4 without leading zeros (Python's ipaddress, as jsonschema checks it, refuses them).
+constexpr const char* kOctet = R"((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))";
+// IPv6: the 8 groups, or fewer around one "::" (RFC 4291 2.2; no embedded IPv4, no zone).
+constexpr const char* kHex = "[0-9a-fA-F]{1,4}";
+std::string ipv6() {
+  const std::string h = kHex;
+  return "(?:(?:" + h + ":){7}" + h + "|(?:" + h + ":){1,7}:|(?:" + h + ":){1,6}:" + h + "|(?:" + h + ":){1,5}(?::" +
+         h + "){1,2}|(?:" + h + ":){1,4}(?::" + h + "){1,3}|(?:" + h + ":){1,3}(?::" + h + "){1,4}|(?:" + h +
+         ":){1,2}(?::" + h + "){1,5}|" + h + ":(?::" + h + "){1,6}|:(?:(?::" + h + "){1,7}|:))";
+}
+// RFC 3339 appendix A durations: P with date parts (and a time part), a time part, or weeks.
+std::string duration() {
+  const std::string n = "\\d{1,9}";
+  const std::string time = "T(?:" + n + "H(?:" + n + "M(?:" + n + "S)?)?|" + n + "M(?:" + n + "S)?|" + n + "S)";
+  const std::string date = "(?:" + n + "D|" + n + "M(?:" + n + "D)?|" + n + "Y(?:" + n + "M(?:" + n + "D)?)?)";
+  return "P(?:" + date + "(?:" + time + ")?|" + time + "|" + n + "W)";
+}
 const std::map<std::string, std::string, std::less<>> kFormats = {
     {"date", kDate},
     {"time", kTime},
     {"date-time", std::string(kDate) + "T" + kTime},
+    {"duration", duration()},
     {"uuid", R"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"},
     {"email", R"([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})"},
+    {"ipv4", std::string("(?:") + kOctet + "\\.){3}" + kOctet},
+    {"ipv6", ipv6()},
+    // RFC 1123 labels, each starting with a letter (so no label, and no
+    // top-level one, is all digits) and at most 62 long, at most 4 of them:
+    // the name stays within 253 characters.
+    {"hostname", R"([A-Za-z](?:[A-Za-z0-9-]{0,60}[A-Za-z0-9])?(?:\.[A-Za-z](?:[A-Za-z0-9-]{0,60}[A-Za-z0-9])?){0,3})"},
 };
 
 std::string escape_pointer_token(const std::string& s) {
@@ -120,11 +144,12 @@ class SchemaCompiler {
     }
     if (s.contains("const")) {
       alone("const");
+      if (!of_type(s, s["const"], ptr)) fail("'const' is not of the schema's 'type'", ptr + "/const");
       return text_.exact(s["const"]);
     }
     if (s.contains("enum")) {
       alone("enum");
-      return enumeration(s["enum"], ptr + "/enum");
+      return enumeration(s, ptr);
     }
     for (const char* key : {"anyOf", "oneOf", "allOf"}) {
       if (!s.contains(key)) continue;
@@ -220,17 +245,51 @@ class SchemaCompiler {
     return Grammar::ref(rule);
   }
 
-  Element enumeration(const json& values, const std::string& ptr) {
+  // Whether v is an instance of the schema's 'type' (a name or an array of
+  // them; true without one), as JSON Schema counts it: an integer is also a
+  // number, and a float with no fraction (1.0) is an integer.
+  static bool of_type(const json& s, const json& v, const std::string& ptr) {
+    if (!s.contains("type")) return true;
+    const auto is = [&](const json& name) {
+      if (!name.is_string()) fail("'type' must be a string or an array of strings", ptr + "/type");
+      const std::string& t = name.get_ref<const std::string&>();
+      if (t == "integer") {
+        if (v.is_number_integer() || v.is_number_unsigned()) return true;
+        return v.is_number_float() && std::isfinite(v.get<double>()) && v.get<double>() == std::floor(v.get<double>());
+      }
+      if (t == "number") return v.is_number();
+      if (t == "string") return v.is_string();
+      if (t == "boolean") return v.is_boolean();
+      if (t == "null") return v.is_null();
+      if (t == "object") return v.is_object();
+      if (t == "array") return v.is_array();
+      fail("unknown type '" + t + "'", ptr + "/type");
+    };
+    const json& type = s["type"];
+    if (!type.is_array()) return is(type);
+    for (const json& name : type) {
+      if (is(name)) return true;
+    }
+    return false;
+  }
+
+  // The enum's values of the schema's 'type' (a schema may narrow an enum so);
+  // none left is an error, never an output that breaks the schema.
+  Element enumeration(const json& s, const std::string& schema_ptr) {
+    const json& values = s["enum"];
+    const std::string ptr = schema_ptr + "/enum";
     if (!values.is_array() || values.empty()) fail("'enum' must be a non-empty array", ptr);
     std::vector<std::string> strings;
     std::vector<Sequence> alternatives;
     for (const json& v : values) {
+      if (!of_type(s, v, schema_ptr)) continue;
       if (v.is_string())
         strings.push_back(JsonText::quote(v.get<std::string>()));
       else
         alternatives.push_back({text_.exact(v)});
     }
     if (!strings.empty()) alternatives.push_back({g_.one_of(strings, "enum")});
+    if (alternatives.empty()) fail("no 'enum' value is of the schema's 'type'", ptr);
     return g_.group(std::move(alternatives), "enum");
   }
 

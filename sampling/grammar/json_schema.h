@@ -1,7 +1,8 @@
 // JSON Schema to the grammar IR: the output is one JSON value that the schema
-// accepts. Supported (what OpenAI's strict mode accepts, plus what users send
-// vLLM):
-//   type (a name or an array of names), nullable, enum, const, anyOf, oneOf
+// accepts. Supported (what OpenAI's strict mode accepts but bounds and
+// multipleOf on non-integer numbers, plus what users send vLLM):
+//   type (a name or an array of names), nullable, enum and const (values not
+//   of the schema's type left out; none left is an error), anyOf, oneOf
 //   (compiled as anyOf: the grammar does not exclude values that match two
 //   branches), allOf with one schema, $ref to '#...' JSON pointers with $defs /
 //   definitions, recursion included;
@@ -13,7 +14,10 @@
 //   declared ones, written without escapes and never equal to a declared name;
 //   arrays: items, prefixItems, minItems, maxItems;
 //   strings: minLength, maxLength (in code points), pattern (re.search
-//   semantics, regex.h), format date, time, date-time, uuid, email;
+//   semantics, regex.h), format date, time, date-time, duration, uuid, email,
+//   ipv4, ipv6, hostname (each a subset of its RFC that every validator
+//   accepts: no leading zeros in IPv4, no embedded IPv4 in IPv6, host labels
+//   start with a letter);
 //   integers: minimum, maximum, exclusiveMinimum, exclusiveMaximum (an exact
 //   digit-range grammar; draft-4 boolean exclusive bounds too).
 // Annotations (title, description, default, examples, $schema, $id, $comment,

@@ -324,6 +324,74 @@ def _(c):
     print(f"    {answers + 2} schema answers validated")
 
 
+@check("structured output errors: a grammar too ambiguous to follow is a 400 naming its parameter (not 200 and an "
+       "error body); a type beside enum narrows it; ignore_eos with a grammar is refused; the new string formats validate")
+def _(c):
+    import jsonschema
+    cl = c["client"]
+    ambiguous = 'root ::= a a a a a a a a a a\na ::= b b b b b b b b\nb ::= c c c c c c c c\nc ::= "x"? "y"?'
+    for param in ("grammar", "guided_grammar"):
+        try:
+            cl.chat.completions.create(model=c["model"], messages=[{"role": "user", "content": "hi"}], max_tokens=8,
+                                       extra_body={param: ambiguous})
+            raise AssertionError(f"{param}: no error")
+        except openai.BadRequestError as e:
+            assert e.body["param"] == param and "too ambiguous" in e.body["message"], e.body
+    def refused(body, param):
+        r = requests.post(c["srv"].url + "/v1/chat/completions", json=dict(
+            model=c["model"], messages=[{"role": "user", "content": "hi"}], max_tokens=20, **body))
+        assert r.status_code == 400 and r.json()["error"]["param"] == param, (body, r.status_code, r.text)
+    refused({"response_format": {"type": "json_schema", "json_schema": {
+        "name": "a", "schema": {"type": "string", "enum": [1, 2]}}}}, "response_format")
+    refused({"response_format": {"type": "json_schema", "json_schema": {
+        "name": "a", "schema": {"type": "string", "const": 3}}}}, "response_format")
+    refused({"guided_choice": ["a", "b"], "ignore_eos": True}, "ignore_eos")
+    schema = {"type": "object", "properties": {
+        "kind": {"type": "string", "enum": ["x", 1, "y", None]},
+        "ip": {"type": "string", "format": "ipv4"}, "ip6": {"type": "string", "format": "ipv6"},
+        "host": {"type": "string", "format": "hostname"}, "wait": {"type": "string", "format": "duration"}},
+        "required": ["kind", "ip", "ip6", "host", "wait"], "additionalProperties": False}
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    valid = 0
+    for seed in range(4):
+        r = cl.chat.completions.create(model=c["model"], messages=[{"role": "user", "content": "A server as JSON."}],
+                                       max_tokens=250, temperature=1.0, seed=seed, response_format={
+                                           "type": "json_schema", "json_schema": {"name": "s", "schema": schema}})
+        ch = r.choices[0]
+        if ch.finish_reason == "length":
+            continue
+        assert ch.finish_reason == "stop", ch
+        validator.validate(json.loads(ch.message.content))
+        valid += 1
+    assert valid >= 2, valid
+    print(f"    {valid} answers with enum narrowed by type and ipv4/ipv6/hostname/duration validated")
+
+
+@check("a body nested 100,000 levels deep (in a message, the template kwargs, a tool schema) is a 400, and the "
+       "server lives on")
+def _(c):
+    url, d = c["srv"].url, 100000
+    deep = "[" * d + "]" * d
+    bodies = [
+        ("/v1/chat/completions", '{"messages":[{"role":"user","content":"x","extra":' + deep + '}],"max_tokens":1}'),
+        ("/apply-template", '{"messages":[{"role":"user","content":"x"}],"chat_template_kwargs":{"k":' + deep + '}}'),
+        ("/v1/chat/completions", '{"messages":[{"role":"user","content":"x"}],"max_tokens":1,"tool_choice":"required",'
+         '"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"a":'
+         + '{"type":"array","items":' * 30000 + '{"type":"integer"}' + '}' * 30000 + '}}}}]}'),
+    ]
+    for path, body in bodies:
+        r = requests.post(url + path, data=body, headers={"Content-Type": "application/json"}, timeout=60)
+        assert r.status_code == 400 and "levels deep" in r.json()["error"]["message"], (path, r.status_code, r.text)
+    args = json.dumps({"messages": [
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": deep}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "r"}], "max_tokens": 1})
+    r = requests.post(url + "/v1/chat/completions", data=args, headers={"Content-Type": "application/json"}, timeout=60)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "messages[1].tool_calls[0].function.arguments", r.text
+    assert requests.get(url + "/health", timeout=5).status_code == 200
+
+
 @check("the openai client's parse() helper with a pydantic model gets a parsed object")
 def _(c):
     import pydantic

@@ -99,14 +99,17 @@ TEST_F(JsonModeTest, MaskAllowsExactlyTheTokensTheRecognizerAccepts) {
   }
 }
 
-TEST_F(JsonModeTest, RefusedWithBeamSearchAndMinTokens) {
+TEST_F(JsonModeTest, RefusedWithBeamSearchMinTokensAndIgnoreEos) {
   Engine engine(*lm_->model, *lm_->tokenizer, test::tiny_options(*lm_, 64));
   GenerationRequest beam = json_request(1, 0.0f);
   beam.beam = BeamSearchOptions{2};
   beam.n = 2;
   GenerationRequest min = json_request(1, 1.0f);
   min.params.min_tokens = 3;
-  for (auto [r, param] : {std::pair{beam, "response_format"}, std::pair{min, "min_tokens"}}) {
+  GenerationRequest no_eos = json_request(1, 1.0f);
+  no_eos.params.ignore_eos = true;
+  for (auto [r, param] : {std::pair{beam, "response_format"}, std::pair{min, "min_tokens"},
+                          std::pair{no_eos, "ignore_eos"}}) {
     try {
       engine.submit(r);
       ADD_FAILURE() << param << ": accepted";

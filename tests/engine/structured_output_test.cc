@@ -117,6 +117,9 @@ TEST_F(StructuredOutputTest, RefusedWithBeamSearchMinTokensAndJsonObjectNamingTh
   GenerationRequest min_tokens = request("a+", 1, 0.0f);
   min_tokens.params.min_tokens = 3;
   EXPECT_EQ(refused_param(min_tokens), "min_tokens");
+  GenerationRequest ignore_eos = request("a+", 1, 0.0f);  // EOS is how a finished grammar ends
+  ignore_eos.params.ignore_eos = true;
+  EXPECT_EQ(refused_param(ignore_eos), "ignore_eos");
   GenerationRequest both = request("a+", 1, 0.0f);
   both.response_format = ResponseFormat::kJsonObject;
   EXPECT_EQ(refused_param(both), "structured_outputs");

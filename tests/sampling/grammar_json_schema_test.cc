@@ -103,6 +103,61 @@ TEST(GrammarJsonSchema, StringsLengthsPatternsAndFormats) {
   auto email = schema(R"({"type":"string","format":"email"})");
   EXPECT_TRUE(matches(email, R"("a.b+c@example.co.uk")"));
   EXPECT_FALSE(matches(email, R"("nobody")"));
+  auto ipv4 = schema(R"({"type":"string","format":"ipv4"})");
+  for (const char* ok : {"0.0.0.0", "192.168.1.255", "255.255.255.255", "10.0.99.199"}) {
+    EXPECT_TRUE(matches(ipv4, std::string("\"") + ok + "\"")) << ok;
+  }
+  for (const char* bad : {"256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1.2.3.-4"}) {
+    EXPECT_FALSE(matches(ipv4, std::string("\"") + bad + "\"")) << bad;
+  }
+  auto ipv6 = schema(R"({"type":"string","format":"ipv6"})");
+  for (const char* ok : {"::", "::1", "fe80::1", "2001:db8:0:0:0:0:2:1", "2001:db8::2:1", "1:2:3:4:5:6:7::", "1::8"}) {
+    EXPECT_TRUE(matches(ipv6, std::string("\"") + ok + "\"")) << ok;
+  }
+  for (const char* bad : {"1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "g::1", ":1", "1:2:3:4:5:6:7"}) {
+    EXPECT_FALSE(matches(ipv6, std::string("\"") + bad + "\"")) << bad;
+  }
+  auto host = schema(R"({"type":"string","format":"hostname"})");
+  for (const char* ok : {"localhost", "mail.example.com", "a-b.c9"}) {
+    EXPECT_TRUE(matches(host, std::string("\"") + ok + "\"")) << ok;
+  }
+  for (const char* bad : {"-a.com", "a-.com", "a..b", "a.b.", "a_b.com", "1.2.3.4"}) {
+    EXPECT_FALSE(matches(host, std::string("\"") + bad + "\"")) << bad;
+  }
+  auto dur = schema(R"({"type":"string","format":"duration"})");
+  for (const char* ok : {"P1D", "P3W", "PT5M", "P1Y2M3DT4H5M6S", "PT36H", "P2MT1S"}) {
+    EXPECT_TRUE(matches(dur, std::string("\"") + ok + "\"")) << ok;
+  }
+  for (const char* bad : {"P", "PT", "P1H", "1D", "P1DT", "PT1H5S", "P1W2D"}) {
+    EXPECT_FALSE(matches(dur, std::string("\"") + bad + "\"")) << bad;
+  }
+}
+
+// A 'type' beside enum or const narrows them: values of other types are left
+// out, and none left (or a const of another type) is an error, never an
+// output that breaks the schema.
+TEST(GrammarJsonSchema, EnumAndConstKeepOnlyValuesOfTheType) {
+  auto e = schema(R"({"type":"string","enum":["a",1,"b",null]})");
+  EXPECT_TRUE(matches(e, R"("a")"));
+  EXPECT_TRUE(matches(e, R"("b")"));
+  EXPECT_FALSE(matches(e, "1"));
+  EXPECT_FALSE(matches(e, "null"));
+  auto ints = schema(R"({"type":"integer","enum":[1.5,"x",2,3.0]})");
+  EXPECT_TRUE(matches(ints, "2"));
+  EXPECT_TRUE(matches(ints, "3.0"));  // an integer to JSON Schema
+  EXPECT_FALSE(matches(ints, "1.5"));
+  EXPECT_FALSE(matches(ints, R"("x")"));
+  auto several = schema(R"({"type":["number","null"],"enum":[true,null,0.5]})");
+  EXPECT_TRUE(matches(several, "null"));
+  EXPECT_TRUE(matches(several, "0.5"));
+  EXPECT_FALSE(matches(several, "true"));
+  EXPECT_TRUE(matches(schema(R"({"type":"number","const":3})"), "3"));
+  const auto err = [](const char* text) { return error_of([&] { schema(text); }); };
+  EXPECT_NE(err(R"({"type":"string","enum":[1,2]})").find("no 'enum' value is of the schema's 'type' at '#/enum'"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"type":"string","const":3})").find("'const' is not of the schema's 'type' at '#/const'"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"type":"strin","enum":["a"]})").find("unknown type 'strin'"), std::string::npos);
 }
 
 TEST(GrammarJsonSchema, IntegerRangesAreExact) {
@@ -177,7 +232,7 @@ TEST(GrammarJsonSchema, ErrorsNameTheKeywordAndPointer) {
   EXPECT_NE(
       err(R"({"type":"number","minimum":0})").find("'minimum' is only supported for type 'integer' at '#/minimum'"),
       std::string::npos);
-  EXPECT_NE(err(R"({"type":"string","format":"hostname"})").find("unsupported format 'hostname' at '#/format'"),
+  EXPECT_NE(err(R"({"type":"string","format":"uri"})").find("unsupported format 'uri' at '#/format'"),
             std::string::npos);
   EXPECT_NE(err(R"({"$ref":"#/$defs/missing"})").find("points to nothing"), std::string::npos);
   EXPECT_NE(err(R"({"$ref":"http://example.com/s.json"})").find("only local references"), std::string::npos);

@@ -35,6 +35,34 @@ TEST(ParseJsonBody, MalformedInvalidUtf8AndNonObjectsAre400) {
   EXPECT_TRUE(parse_json_body("{\"a\": 1}").is_object());
 }
 
+// Nesting past 512 levels is a 400 before anything walks the value (the
+// template and grammar converters recurse: 100,000 levels crashed the
+// server); brackets inside strings do not count.
+TEST(ParseJsonBody, NestingDeeperThanTheLimitIs400) {
+  const auto nested = [](size_t depth) {
+    return "{\"a\": " + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+  };
+  EXPECT_TRUE(parse_json_body(nested(512)).is_object());
+  EXPECT_EQ(error_of([&] { parse_json_body(nested(513)); }).first, 400);
+  EXPECT_EQ(error_of([&] { parse_json_body(nested(100000)); }).first, 400);
+  EXPECT_TRUE(parse_json_body("{\"a\": \"" + std::string(10000, '[') + "\\\"{{\"}").is_object());
+}
+
+// A tool call's arguments string is parsed for the template: held to the same depth.
+TEST(ChatRequest, ToolCallArgumentsNestedTooDeepAre400) {
+  json body = {{"messages", json::array({{{"role", "user"}, {"content", "x"}},
+                                         {{"role", "assistant"},
+                                          {"content", nullptr},
+                                          {"tool_calls", json::array({{{"id", "c"},
+                                                                       {"type", "function"},
+                                                                       {"function", {{"name", "f"}, {"arguments", ""}}}}})}}})}};
+  body["messages"][1]["tool_calls"][0]["function"]["arguments"] = std::string(600, '[') + std::string(600, ']');
+  EXPECT_EQ(error_of([&] { parse_chat_request(body); }),
+            (std::pair<int, std::string>{400, "messages[1].tool_calls[0].function.arguments"}));
+  body["messages"][1]["tool_calls"][0]["function"]["arguments"] = "[[1]]";
+  EXPECT_NO_THROW(parse_chat_request(body));
+}
+
 TEST(CompletionRequest, PromptForms) {
   auto prompts = [](json p) { return parse_completion_request({{"prompt", p}}).prompts; };
   auto one = prompts("hello");
