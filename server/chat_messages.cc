@@ -88,6 +88,9 @@ std::vector<ChatMessage> parse_messages(const json& v) {
     } else if (content->is_string()) {
       msg.content = content->get<std::string>();
     } else if (content->is_array()) {
+      // Text parts joined by newlines, as vLLM and llama.cpp join them (words
+      // of adjacent parts must not run together).
+      bool first_part = true;
       for (const json& part : *content) {
         const json* type = part.is_object() ? field(part, "type") : nullptr;
         if (!type || !type->is_string())
@@ -98,7 +101,9 @@ std::vector<ChatMessage> parse_messages(const json& v) {
         const json* text = field(part, "text");
         if (!text || !text->is_string())
           throw invalid_param(where + ".content", where + ".content text parts need a string \"text\"");
+        if (!first_part) msg.content += '\n';
         msg.content += text->get<std::string>();
+        first_part = false;
       }
     } else {
       throw invalid_param(where + ".content",

@@ -20,6 +20,8 @@ ChatMessageOut parse_chat_output(const ChatOutputPlan& plan, const std::string& 
     ParsedOutput parsed = parse_tool_calls(plan.format, content, seed);
     out.content = std::move(parsed.content);
     out.tool_calls = std::move(parsed.tool_calls);
+    // parallel_tool_calls false: "zero or one" call (OpenAI), whatever the model wrote.
+    if (!plan.tools.parallel && out.tool_calls.size() > 1) out.tool_calls.resize(1);
   } else {
     out.content = std::move(content);
   }
@@ -51,6 +53,7 @@ void ChatOutputStream::route_content(const std::string& text, bool at_end, ChatD
   }
   out.content += d.content;
   for (ToolCallDelta& c : d.tool_calls) {
+    if (!plan_->tools.parallel && c.index > 0) continue;  // parallel_tool_calls false: the first call only
     if (!c.name.empty()) {
       // OpenAI's first delta of a call carries arguments "": the parser's
       // whole call goes out as that header, then its arguments.

@@ -105,6 +105,11 @@ ChatTools parse_chat_tools(const ojson& body) {
       }
       if (const ojson* p = field(*function, "parameters"); p && !p->is_object()) {
         throw invalid_param(where + ".function.parameters", where + ".function.parameters must be a JSON Schema object");
+      } else if (const ojson* type = p ? field(*p, "type") : nullptr; type && *type != "object") {
+        // Arguments are a JSON object (what clients json.loads into keyword
+        // arguments); OpenAI refuses any other top-level type too.
+        throw invalid_param(where + ".function.parameters", where + ".function.parameters must have type \"object\", got " +
+                                                               type->dump());
       }
       t.names.push_back(name->get<std::string>());
     }

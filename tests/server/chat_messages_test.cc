@@ -33,7 +33,7 @@ TEST(ChatMessages, ToolCallsAndToolResults) {
     {"role": "assistant", "content": "18C and sunny.", "reasoning_content": "Read the tool."}])"));
   ASSERT_EQ(m.size(), 5u);
   EXPECT_EQ(m[0].role, "system");
-  EXPECT_EQ(m[1].content, "Weather in Paris?");
+  EXPECT_EQ(m[1].content, "Weather \nin Paris?");  // parts joined by newlines, as vLLM joins them
   EXPECT_TRUE(m[2].content_is_null);
   ASSERT_EQ(m[2].tool_calls.size(), 2u);
   EXPECT_EQ(m[2].tool_calls[0].id, "call_1");

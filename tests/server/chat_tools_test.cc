@@ -62,6 +62,10 @@ TEST(ChatTools, BadToolsAndChoicesName400s) {
   EXPECT_EQ(param_of_error(ojson::parse(
                 R"({"tools": [{"type": "function", "function": {"name": "f", "parameters": "x"}}]})")),
             "tools[0].function.parameters");
+  // Arguments are an object: a schema of another top-level type is refused, as OpenAI does.
+  EXPECT_EQ(param_of_error(ojson::parse(R"({"tools": [{"type": "function", "function": {"name": "f",
+                "parameters": {"type": "array", "items": {"type": "integer"}}}}]})")),
+            "tools[0].function.parameters");
   EXPECT_EQ(param_of_error(ojson::parse(
                 R"({"tools": [{"type": "function", "function": {"name": "f"}}, {"type": "function", "function": {"name": "f"}}]})")),
             "tools[1].function.name");
@@ -183,6 +187,23 @@ TEST(ChatOutput, StreamEqualsWholeForReasoningToolsAndForcedCalls) {
   named->tools = parse_chat_tools(body_with(R"(, "tool_choice": {"type": "function", "function": {"name": "add"}})"));
   check_stream_equals_whole(named, R"({"a":1,"b":2})");
   check_stream_equals_whole(named, "");
+}
+
+// parallel_tool_calls false with tool_choice auto: the model may still write
+// two calls (nothing constrains it); only the first is returned, streamed or not.
+TEST(ChatOutput, NoParallelCallsKeepsTheFirstCallOnly) {
+  const std::string two = "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 2}}\n</tool_call>\n"
+                          "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>";
+  auto parallel = std::make_shared<ChatOutputPlan>();
+  parallel->tools = parse_chat_tools(body_with(""));
+  parallel->format = ToolCallFormat::kHermes;
+  EXPECT_EQ(parse_chat_output(*parallel, two, 0).tool_calls.size(), 2u);
+  auto one = std::make_shared<ChatOutputPlan>(*parallel);
+  one->tools = parse_chat_tools(body_with(R"(, "parallel_tool_calls": false)"));
+  const ChatMessageOut m = parse_chat_output(*one, two, 0);
+  ASSERT_EQ(m.tool_calls.size(), 1u);
+  EXPECT_EQ(m.tool_calls[0].name, "add");
+  check_stream_equals_whole(one, two);
 }
 
 }  // namespace

@@ -305,7 +305,7 @@ TEST(ChatRequest, MessagesAsStringsOrTextParts) {
          {{"role", "assistant"}, {"content", "A"}}}}});
   ASSERT_EQ(r.messages.size(), 3u);
   EXPECT_EQ(r.messages[0].role, "system");
-  EXPECT_EQ(r.messages[1].content, "Hello");
+  EXPECT_EQ(r.messages[1].content, "Hel\nlo");  // text parts joined by newlines (vLLM, llama.cpp)
   EXPECT_EQ(r.messages[2].role, "assistant");
 }
 
