@@ -27,6 +27,7 @@ struct ResponseShape {
   std::vector<std::string> echo_prefix;        // completions with echo: per prompt
   std::vector<std::vector<int32_t>> echo_ids;  // ... and its token ids, when logprobs cover the prompt too
   bool echo_logprobs = false;                  // echo with logprobs: the prompt's tokens lead each choice's logprobs
+  bool prompt_only = false;                    // echo with max_tokens 0: the generated token is not shown
   int n = 1;                                   // choices returned per prompt
   int best_of = 0;                             // > n: this many sampled per prompt, the n best returned
   bool logprobs = true;                        // false: logprobs were only requested to rank best_of candidates

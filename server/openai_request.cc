@@ -351,9 +351,25 @@ json parse_json_body(const std::string& body) {
 CompletionRequest parse_completion_request(const json& body) {
   require_object(body);
   CompletionRequest r;
-  r.common = parse_common(body, 16);  // OpenAI's default for legacy completions
-  if (field(body, "suffix")) throw not_supported("suffix", "suffix is not supported");
   r.echo = get_bool(body, "echo", false);
+  const auto is_zero = [&](const char* key) {
+    const json* v = field(body, key);
+    return v && (v->is_number_integer() || v->is_number_unsigned()) && v->get<int64_t>() == 0;
+  };
+  const char* const length_key = field(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+  if (r.echo && is_zero(length_key)) {
+    json one_token = body;
+    one_token[length_key] = 1;
+    r.common = parse_common(one_token, 16);
+    r.prompt_only = true;
+  } else {
+    if (is_zero(length_key)) {
+      throw invalid_param(length_key, std::string(length_key) +
+                                          " must be at least 1 (0 only with echo: the prompt scored, nothing generated)");
+    }
+    r.common = parse_common(body, 16);  // OpenAI's default for legacy completions
+  }
+  if (field(body, "suffix")) throw not_supported("suffix", "suffix is not supported");
   r.logprobs = parse_legacy_logprobs(body);
   r.common.params.logprobs = r.logprobs;
   // echo with logprobs: the prompt's tokens get logprobs too (the first one null), as in OpenAI's legacy API.

@@ -60,6 +60,10 @@ struct CompletionRequest {
   CommonRequest common;
   std::vector<Prompt> prompts;  // a batch; choice index = prompt index * n + sequence index
   bool echo = false;
+  // echo with max_tokens 0: the prompt is scored (logprobs) and nothing is
+  // generated, as lm-eval-harness asks and vLLM serves. The engine runs one
+  // token (it always samples one); the response shows none (ResponseShape).
+  bool prompt_only = false;
   int logprobs = -1;            // -1 = off, else number of top alternatives (0..20)
   int best_of = 0;              // 0 = off; else sample best_of per prompt, return the n best (mean logprob)
 };

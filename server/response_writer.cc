@@ -59,6 +59,20 @@ bool ResponseWriter::stream(httplib::DataSink& sink) {
   return end_stream(sink);
 }
 
+SequenceDelta ResponseWriter::shown(const SequenceDelta& d) const {
+  if (!shape_.prompt_only) return d;
+  SequenceDelta out;
+  out.index = d.index;
+  out.finish = d.finish == FinishReason::kStop ? FinishReason::kLength : d.finish;  // its one token may have been EOS
+  return out;
+}
+
+Usage ResponseWriter::usage() const {
+  Usage u = run_->usage();
+  if (shape_.prompt_only) u.completion_tokens = 0;
+  return u;
+}
+
 bool ResponseWriter::collect_some() {
   if (ended_) return false;
   std::vector<ChoiceDelta> deltas;
@@ -66,7 +80,7 @@ bool ResponseWriter::collect_some() {
   for (const ChoiceDelta& cd : deltas) {
     ChoiceState& c = choices_[cd.choice];
     observe_tokens(c, cd.delta);
-    c.collect(cd.delta);
+    c.collect(shown(cd.delta));
   }
   return !ended_;
 }
@@ -122,8 +136,9 @@ bool ResponseWriter::send_openings(httplib::DataSink& sink) {
 bool ResponseWriter::send_delta(httplib::DataSink& sink, const ChoiceDelta& cd) {
   ChoiceState& c = choices_[cd.choice];
   observe_tokens(c, cd.delta);
-  if (cd.delta.finish != FinishReason::kNone) c.finish = cd.delta.finish;
-  if (cd.delta.text.empty() && cd.delta.finish == FinishReason::kNone && cd.delta.logprobs.empty()) return true;
+  SequenceDelta d = shown(cd.delta);
+  if (d.finish != FinishReason::kNone) c.finish = d.finish;
+  if (d.text.empty() && d.finish == FinishReason::kNone && d.logprobs.empty()) return true;
   // (Not keyed on c.started: observe_tokens above has already set it for this first delta.)
   std::string prefix;
   const std::vector<TokenLogprob>* echo_prompt_logprobs = nullptr;
@@ -134,7 +149,6 @@ bool ResponseWriter::send_delta(httplib::DataSink& sink, const ChoiceDelta& cd) 
     c.offsets = TextOffsets(TextOffsets::characters(prefix));  // the generated text follows the prompt
     if (shape_.echo_logprobs) echo_prompt_logprobs = &run_->prompt_logprobs(prompt);
   }
-  SequenceDelta d = cd.delta;
   d.text = prefix + d.text;
   c.text += d.text;
   if (shape_.chat_output) {
@@ -156,7 +170,7 @@ bool ResponseWriter::send_delta(httplib::DataSink& sink, const ChoiceDelta& cd) 
 }
 
 bool ResponseWriter::end_stream(httplib::DataSink& sink) {
-  if (include_usage_ && !send(sink, sse_event(usage_chunk(shape_, ids_, run_->usage())))) return false;
+  if (include_usage_ && !send(sink, sse_event(usage_chunk(shape_, ids_, usage())))) return false;
   send(sink, sse_done());
   finished();
   sink.done();
@@ -175,7 +189,7 @@ json ResponseWriter::final_body() const {
     const ApiError e = generation_error(run_->error(), shape_.structured_param);
     return error_body(e.message(), e.type(), e.param());
   }
-  return response_json(shape_, ids_, final_choices(), run_->usage());
+  return response_json(shape_, ids_, final_choices(), usage());
 }
 
 json ResponseWriter::final_choices() const {
@@ -220,7 +234,7 @@ void ResponseWriter::log_request() const {
     }
     if (c.finish != FinishReason::kNone) finish = finish_reason_name(c.finish);
   }
-  const Usage& usage = run_->usage();
+  const Usage usage = this->usage();
   char ttft_ms[32] = "none";  // no token yet (aborted or failed before one)
   if (ttft >= 0) std::snprintf(ttft_ms, sizeof ttft_ms, "%.1f", ttft * 1e3);
   spdlog::info(

@@ -62,6 +62,12 @@ class ResponseWriter {
   ResponseJson final_body() const;
   ResponseJson final_choices() const;
 
+  // A delta as the client sees it: with prompt_only, no generated text or
+  // logprobs, and the end is "length" (max_tokens 0).
+  SequenceDelta shown(const SequenceDelta& d) const;
+  // The run's usage, with prompt_only no completion tokens.
+  Usage usage() const;
+
   // Polls the run once (up to kPoll) and collects what arrived; false once it has ended.
   bool collect_some();
 

@@ -107,6 +107,7 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
   shape.beam = r.common.use_beam_search;
   const std::vector<std::vector<int32_t>> prompts = completion_prompts(*state.tokenizer, r, shape);
   shape.echo_logprobs = r.common.prompt_logprobs >= 0;
+  shape.prompt_only = r.prompt_only;
   if (r.best_of > r.common.n) {
     shape.best_of = r.best_of;
     shape.logprobs = r.common.params.logprobs >= 0;

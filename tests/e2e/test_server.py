@@ -241,6 +241,23 @@ def _(c):
     assert flp.tokens[:len(ids)] == lp.tokens[:len(ids)] and flp.token_logprobs[0] is None, flp.tokens
     if full_ids[:len(ids)] == ids:  # the same prefix: bitwise the same logits (batch invariance)
         assert flp.token_logprobs[1:len(ids)] == lp.token_logprobs[1:len(ids)], (flp.token_logprobs, lp.token_logprobs)
+    # max_tokens 0 with echo (lm-eval-harness's loglikelihood, served by vLLM): the prompt scored, nothing
+    # generated, the same logprobs as the prompt's part of a max_tokens 1 request; streamed the same.
+    zero = cl.completions.create(model=c["model"], prompt=prompt + completion, max_tokens=0, logprobs=2, echo=True)
+    ch = zero.choices[0]
+    assert ch.text == prompt + completion and ch.finish_reason == "length", (ch.text, ch.finish_reason)
+    assert ch.logprobs.tokens == lp.tokens[:len(full_ids)], (ch.logprobs.tokens, lp.tokens)
+    assert ch.logprobs.token_logprobs == lp.token_logprobs[:len(full_ids)]
+    assert zero.usage.completion_tokens == 0 and zero.usage.prompt_tokens == len(full_ids), zero.usage
+    streamed = list(cl.completions.create(model=c["model"], prompt=prompt + completion, max_tokens=0, logprobs=2,
+                                          echo=True, stream=True))
+    text = "".join(x.choices[0].text for x in streamed if x.choices)
+    assert text == prompt + completion, text
+    try:
+        cl.completions.create(model=c["model"], prompt=prompt, max_tokens=0)
+        raise AssertionError("max_tokens 0 without echo was accepted")
+    except openai.BadRequestError as e:
+        assert e.body["param"] == "max_tokens", e.body
 
 
 @check("response_format json_object: the answer is one JSON object (greedy, sampled, streamed, completions too)")

@@ -87,6 +87,22 @@ TEST(CompletionRequest, PromptForms) {
   EXPECT_EQ(error_of([] { parse_completion_request({{"model", "m"}}); }).second, "prompt");
 }
 
+// max_tokens 0 with echo scores the prompt and generates nothing (the engine
+// runs one token, the response shows none); without echo it is a 400.
+TEST(CompletionRequest, MaxTokensZeroOnlyWithEcho) {
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+    const CompletionRequest r = parse_completion_request({{"prompt", "a"}, {"echo", true}, {key, 0}, {"logprobs", 1}});
+    EXPECT_TRUE(r.prompt_only) << key;
+    EXPECT_EQ(r.common.max_tokens, 1) << key;
+    EXPECT_EQ(r.common.prompt_logprobs, 1) << key;
+    EXPECT_EQ(error_of([&] { parse_completion_request({{"prompt", "a"}, {key, 0}}); }),
+              (std::pair<int, std::string>{400, key}));
+  }
+  EXPECT_FALSE(parse_completion_request({{"prompt", "a"}, {"echo", true}, {"max_tokens", 3}}).prompt_only);
+  EXPECT_EQ(error_of([] { parse_completion_request({{"prompt", "a"}, {"echo", true}, {"max_tokens", -1}}); }).second,
+            "max_tokens");
+}
+
 TEST(CompletionRequest, SuffixIsNotSupported) {
   auto [status, param] = error_of([] { parse_completion_request({{"prompt", "a"}, {"suffix", "b"}}); });
   EXPECT_EQ(status, 400);
