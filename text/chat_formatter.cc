@@ -122,23 +122,38 @@ ojson tool_call_json(const ChatToolCall& call, bool object_arguments) {
   return {{"id", call.id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", arguments}}}};
 }
 
-// The messages rewritten for a template without tool support (see the header).
-std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& messages, const ojson& tools) {
+// The messages rewritten for a template without tool support (see the
+// header). The tools are described in the system message, or, `in_user`
+// (for a template that refuses a system role the client never sent, as
+// Gemma 2's does), at the start of the first user message.
+std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& messages, const ojson& tools,
+                                            bool in_user = false) {
   std::vector<ChatMessage> out;
+  std::string described;
   if (tools.is_array() && !tools.empty()) {
-    const std::string described =
-        "You can call these functions (OpenAI tool format):\n" + tools.dump(2) +
-        "\nTo call functions, answer with JSON only: {\"tool_calls\": [{\"name\": \"<function name>\", "
-        "\"arguments\": {<arguments>}}]}";
+    described = "You can call these functions (OpenAI tool format):\n" + tools.dump(2) +
+                "\nTo call functions, answer with JSON only: {\"tool_calls\": [{\"name\": \"<function name>\", "
+                "\"arguments\": {<arguments>}}]}";
     if (!messages.empty() && messages.front().role == "system") {
       out.push_back(messages.front());
       out.back().content += "\n\n" + described;
-    } else {
+      described.clear();
+    } else if (!in_user) {
       out.emplace_back("system", described);
+      described.clear();
+    } else if (messages.empty() || messages.front().role != "user") {
+      out.emplace_back("user", described);
+      described.clear();
     }
   }
   for (size_t i = 0; i < messages.size(); ++i) {
     if (i == 0 && !out.empty() && messages[i].role == "system") continue;  // already taken, with the tools
+    if (i == 0 && !described.empty()) {  // in_user: the first message is the user's
+      ChatMessage m = messages[0];
+      m.content = described + "\n\n" + m.content;
+      out.push_back(std::move(m));
+      continue;
+    }
     ChatMessage m = messages[i];
     if (!m.tool_calls.empty()) {
       ojson calls = ojson::array();
@@ -244,7 +259,16 @@ RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& messages, con
                        std::any_of(messages.begin(), messages.end(), [](const ChatMessage& m) { return m.role == "tool"; }))) {
     ChatRenderOptions without = options;
     without.tools = nullptr;
-    return render_jinja(with_tools_in_text(messages, options.tools), without);
+    const bool adds_system = options.tools.is_array() && !options.tools.empty() &&
+                             (messages.empty() || messages.front().role != "system");
+    try {
+      return render_jinja(with_tools_in_text(messages, options.tools), without);
+    } catch (const jinja::RaisedException&) {
+      // The template refused something; when it may be the system message
+      // only we added, the tools go in the first user message instead.
+      if (!adds_system) throw;
+      return render_jinja(with_tools_in_text(messages, options.tools, /*in_user=*/true), without);
+    }
   }
   return render_jinja(messages, options);
 }

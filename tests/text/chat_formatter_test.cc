@@ -154,6 +154,24 @@ TEST(ChatFormatter, TemplatesWithoutToolSupportGetToolsAndCallsAsText) {
   EXPECT_EQ(knows.render({{"user", "Weather?"}, call, result}, options).text, "get_weather;userassistanttool");
 }
 
+// A template without tool support that refuses a system role (Gemma 2's
+// raises "System role not supported"): the tools go at the start of the first
+// user message rather than in a system message the client never sent. A
+// system message the client did send is still refused.
+TEST(ChatFormatter, ToolsGoToTheFirstUserMessageWhenTheTemplateRefusesSystem) {
+  const ChatFormatter f = ChatFormatter::jinja(
+      "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+      "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}",
+      chatml_tokens(), "test");
+  ChatRenderOptions options;
+  options.tools = nlohmann::ordered_json::parse(R"([{"type":"function","function":{"name":"get_weather"}}])");
+  const RenderedChat r = f.render({{"user", "Weather in Paris?"}}, options);
+  EXPECT_EQ(r.text.rfind("<|im_start|>user\nYou can call these functions", 0), 0u) << r.text;
+  EXPECT_NE(r.text.find("{<arguments>}}]}\n\nWeather in Paris?<|im_end|>"), std::string::npos) << r.text;
+  EXPECT_EQ(f.render({{"user", "Hi"}}, ChatRenderOptions{}).text, "<|im_start|>user\nHi<|im_end|>\n");
+  EXPECT_THROW(f.render({{"system", "Be brief."}, {"user", "Hi"}}, options), std::exception);
+}
+
 TEST(ChatFormatter, BuiltinFamiliesRefuseToolsWithAReason) {
   const ChatFormatter f(ChatTemplate::from_name("chatml"));
   ChatRenderOptions options;
