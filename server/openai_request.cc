@@ -386,6 +386,13 @@ ChatRequest parse_chat_request(const json& body) {
   ChatRequest r;
   r.common = parse_common(body, -1);
   r.common.prompt_param = "messages";
+  // OpenAI's deprecated function calling: refused, not ignored (the model would never see the functions).
+  for (const char* legacy : {"functions", "function_call"}) {
+    if (field(body, legacy)) {
+      throw not_supported(legacy, std::string(legacy) + " (OpenAI's deprecated function calling) is not supported; "
+                                                         "send tools and tool_choice");
+    }
+  }
   const json* messages = field(body, "messages");
   if (!messages) throw invalid_param("messages", "messages is required");
   r.messages = parse_messages(*messages);

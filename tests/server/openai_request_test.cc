@@ -325,6 +325,14 @@ TEST(ChatRequest, MessagesAsStringsOrTextParts) {
   EXPECT_EQ(r.messages[2].role, "assistant");
 }
 
+TEST(ChatRequest, DeprecatedFunctionCallingIsRefusedNotIgnored) {
+  const json messages = json::array({{{"role", "user"}, {"content", "x"}}});
+  EXPECT_EQ(error_of([&] { parse_chat_request({{"messages", messages}, {"functions", json::array()}}); }).second,
+            "functions");
+  EXPECT_EQ(error_of([&] { parse_chat_request({{"messages", messages}, {"function_call", "auto"}}); }).second,
+            "function_call");
+}
+
 TEST(ChatRequest, BadMessagesAre400) {
   EXPECT_EQ(error_of([] { parse_chat_request({{"messages", json::array()}}); }).second, "messages");
   EXPECT_EQ(error_of([] { parse_chat_request({{"model", "m"}}); }).second, "messages");
