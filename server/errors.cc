@@ -21,7 +21,9 @@ ApiError not_supported(const std::string& param, const std::string& message) {
 }
 
 ApiError generation_error(const std::string& error, const std::string& structured_param) {
-  if (error.starts_with("structured output: ")) return invalid_param(structured_param, error);
+  // A grammar that forks into too many parses is the request's; any other
+  // failure (a sampled token the mask should have kept out) is the server's.
+  if (error.starts_with("structured output: grammar too ambiguous")) return invalid_param(structured_param, error);
   return ApiError(500, "server_error", error);
 }
 

@@ -40,8 +40,8 @@ ApiError not_supported(const std::string& param, const std::string& message);
 ApiError model_not_found(const std::string& model);
 
 // An error the engine reported for a generating request (GenerationRun::error):
-// the client's structured output, named by `structured_param` (a grammar too
-// ambiguous to follow: 400 invalid_request_error), or the server's (500).
+// the client's structured output, named by `structured_param` (only a grammar
+// too ambiguous to follow: 400 invalid_request_error), or the server's (500).
 ApiError generation_error(const std::string& error, const std::string& structured_param);
 
 // The JSON error body for any status (param/code null when empty).

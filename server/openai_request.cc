@@ -386,9 +386,14 @@ ChatRequest parse_chat_request(const json& body) {
   ChatRequest r;
   r.common = parse_common(body, -1);
   r.common.prompt_param = "messages";
-  // OpenAI's deprecated function calling: refused, not ignored (the model would never see the functions).
-  for (const char* legacy : {"functions", "function_call"}) {
-    if (field(body, legacy)) {
+  // OpenAI's deprecated function calling: refused rather than ignored when it
+  // asks for something (the model would never see the functions); an empty
+  // list or function_call "none", which some clients always send, asks nothing.
+  const json* functions = field(body, "functions");
+  const json* function_call = field(body, "function_call");
+  for (auto [legacy, v] : {std::pair{"functions", functions}, std::pair{"function_call", function_call}}) {
+    const bool asks = v && !v->is_null() && !(v->is_array() && v->empty()) && !(v->is_string() && *v == "none");
+    if (asks) {
       throw not_supported(legacy, std::string(legacy) + " (OpenAI's deprecated function calling) is not supported; "
                                                          "send tools and tool_choice");
     }

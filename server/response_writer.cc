@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -64,6 +65,8 @@ SequenceDelta ResponseWriter::shown(const SequenceDelta& d) const {
   SequenceDelta out;
   out.index = d.index;
   out.finish = d.finish == FinishReason::kStop ? FinishReason::kLength : d.finish;  // its one token may have been EOS
+  out.cumulative_logprob = d.cumulative_logprob;  // beam search: the results' ranks stay
+  out.beam_score = d.beam_score;
   return out;
 }
 
@@ -87,7 +90,10 @@ bool ResponseWriter::collect_some() {
 
 std::string ResponseWriter::settle(std::chrono::milliseconds wait) {
   const auto until = Clock::now() + wait;
-  while (run_->error().empty() && Clock::now() < until && collect_some()) {
+  const auto started = [&] {
+    return std::any_of(choices_.begin(), choices_.end(), [](const ChoiceState& c) { return c.started; });
+  };
+  while (run_->error().empty() && !started() && Clock::now() < until && collect_some()) {
   }
   if (!run_->error().empty()) finished();
   return run_->error();

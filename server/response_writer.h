@@ -34,11 +34,12 @@ class ResponseWriter {
   ResponseWriter(ServerState& state, std::unique_ptr<GenerationRun> run, ResponseShape shape, bool stream,
                  bool include_usage, Clock::time_point arrival);
 
-  // Before a collected body starts: collects for up to `wait` (the
-  // heartbeats, and so the noticing of a disconnect, start after it), so that
-  // a request failing early (a grammar too ambiguous at its first tokens)
-  // gets an HTTP error status, not 200 and an error body. Returns the run's
-  // error ("" when none yet); with one, the request is logged as ended.
+  // Before a collected body starts: collects until the first token, an
+  // error or the end, for at most `wait` (the heartbeats, and so the noticing
+  // of a disconnect, start after it), so that a request failing before its
+  // first token (a grammar too ambiguous to follow) gets an HTTP error
+  // status, not 200 and an error body. Returns the run's error ("" when none
+  // yet); with one, the request is logged as ended.
   std::string settle(std::chrono::milliseconds wait);
 
   // The content providers: false when the client went away (the run is aborted).

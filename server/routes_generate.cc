@@ -48,18 +48,21 @@ std::string structured_param(const CommonRequest& common) {
   return common.structured ? common.structured->param : "response_format";
 }
 
-// How long a collected (non-streaming) response waits for an early error
-// before its 200 and first heartbeat go out (ResponseWriter::settle): a
-// grammar found too ambiguous at its first token takes over a second to
-// fail on a 2-core machine. Only a disconnect is noticed later for it.
-constexpr auto kSettle = std::chrono::milliseconds(2500);
+// How long at most a collected (non-streaming) response waits for its first
+// token, or an error before it, before its 200 and first heartbeat go out
+// (ResponseWriter::settle): a grammar found too ambiguous at its first token
+// takes over a second to fail on a 2-core machine, after the queue and the
+// prefill. A disconnect in that time is noticed when it ends.
+constexpr auto kSettle = std::chrono::seconds(10);
 
 void run_and_respond(ServerState& state, const httplib::Request& req, httplib::Response& res,
                      std::unique_ptr<GenerationRun> run, const ResponseShape& shape, const CommonRequest& common,
                      Clock::time_point arrival) {
   const bool stream = common.stream;
   auto writer = std::make_shared<ResponseWriter>(state, std::move(run), shape, stream, common.include_usage, arrival);
-  if (!stream) {
+  // Beam search sends nothing before its results, so its wait would last the
+  // whole cap, unable to notice a client gone: it starts its heartbeats at once.
+  if (!stream && !shape.beam) {
     if (const std::string error = writer->settle(kSettle); !error.empty()) {
       throw generation_error(error, shape.structured_param);
     }

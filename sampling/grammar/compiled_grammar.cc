@@ -26,30 +26,38 @@ void check_left_recursion(const Grammar& g) {
       }
     }
   }
+  // Depth-first with an explicit stack (a chain of thousands of rules must
+  // not recurse as deep on the compiling thread's stack).
   std::vector<uint8_t> color(n, 0);  // 0 new, 1 on the path, 2 done
-  std::vector<uint32_t> path;
-  const auto visit = [&](auto& self, uint32_t r) -> void {
-    color[r] = 1;
-    path.push_back(r);
-    for (uint32_t next : left[r]) {
+  std::vector<std::pair<uint32_t, size_t>> path;  // rule, its next left[] entry to visit
+  for (uint32_t start = 0; start < n; ++start) {
+    if (color[start] != 0) continue;
+    color[start] = 1;
+    path.push_back({start, 0});
+    while (!path.empty()) {
+      auto& [r, i] = path.back();
+      if (i == left[r].size()) {
+        color[r] = 2;
+        path.pop_back();
+        continue;
+      }
+      const uint32_t next = left[r][i++];
       if (color[next] == 1) {
         std::string cycle;
         bool on = false;
-        for (uint32_t p : path) {
-          on = on || p == next;
-          if (on) cycle += g.rules()[p].name + " -> ";
+        for (const auto& entry : path) {
+          on = on || entry.first == next;
+          if (on) cycle += g.rules()[entry.first].name + " -> ";
         }
         throw GrammarError("left recursion: rule '" + g.rules()[next].name +
                            "' can reach itself without consuming input (" + cycle + g.rules()[next].name +
                            "); rewrite it with repetition");
       }
-      if (color[next] == 0) self(self, next);
+      if (color[next] == 0) {
+        color[next] = 1;
+        path.push_back({next, 0});
+      }
     }
-    path.pop_back();
-    color[r] = 2;
-  };
-  for (uint32_t r = 0; r < n; ++r) {
-    if (color[r] == 0) visit(visit, r);
   }
 }
 

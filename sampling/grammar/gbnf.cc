@@ -128,11 +128,13 @@ class Parser {
     }
     if (c == '(') {
       ++pos_;
+      if (++depth_ > kMaxGroupDepth) fail("groups nested deeper than " + std::to_string(kMaxGroupDepth));
       const uint32_t rule = g_.new_rule("group");
       parse_alternatives(rule, true);
       skip_space();
       if (peek() != ')') fail("expected ')'");
       ++pos_;
+      --depth_;
       return {Grammar::ref(rule)};
     }
     if (is_name_char(c)) return {Grammar::ref(g_.rule_named(parse_name()))};
@@ -270,6 +272,7 @@ class Parser {
 
   std::string_view src_;
   size_t pos_ = 0;
+  int depth_ = 0;  // groups open at pos_
   Grammar g_;
 };
 

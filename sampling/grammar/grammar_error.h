@@ -13,4 +13,9 @@ class GrammarError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// How deep groups may nest in a regex or a GBNF rule: their parsers recurse
+// per group, and a request of a few hundred KB of '(' must not overflow the
+// stack of the thread that compiles it.
+inline constexpr int kMaxGroupDepth = 256;
+
 }  // namespace nucleus::grammar

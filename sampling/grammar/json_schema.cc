@@ -92,6 +92,8 @@ std::string escape_pointer_token(const std::string& s) {
   return out;
 }
 
+constexpr int kMaxSchemaDepth = 512;
+
 class SchemaCompiler {
  public:
   explicit SchemaCompiler(const json& root) : root_(root), text_(g_) {}
@@ -120,6 +122,14 @@ class SchemaCompiler {
   }
 
   Element value(const json& s, const std::string& ptr) {
+    // Subschemas and $ref chains are compiled by recursion: bounded, so that
+    // a schema of thousands of levels is an error, not a stack overflow.
+    struct Level {
+      int& depth;
+      explicit Level(int& d) : depth(++d) {}
+      ~Level() { --depth; }
+    } level(depth_);
+    if (depth_ > kMaxSchemaDepth) fail("nested (through $ref too) deeper than " + std::to_string(kMaxSchemaDepth), ptr);
     if (s.is_boolean()) {
       if (!s.get<bool>()) fail("schema 'false' allows no value", ptr);
       return text_.any_value();
@@ -248,7 +258,7 @@ class SchemaCompiler {
   // Whether v is an instance of the schema's 'type' (a name or an array of
   // them; true without one), as JSON Schema counts it: an integer is also a
   // number, and a float with no fraction (1.0) is an integer.
-  static bool of_type(const json& s, const json& v, const std::string& ptr) {
+  static bool of_type(const json& s, const json& v, const std::string& ptr) {  // ptr: for a malformed 'type'
     if (!s.contains("type")) return true;
     const auto is = [&](const json& name) {
       if (!name.is_string()) fail("'type' must be a string or an array of strings", ptr + "/type");
@@ -263,7 +273,7 @@ class SchemaCompiler {
       if (t == "null") return v.is_null();
       if (t == "object") return v.is_object();
       if (t == "array") return v.is_array();
-      fail("unknown type '" + t + "'", ptr + "/type");
+      return true;  // not a JSON Schema type ("any", "enum"): it narrows nothing, as before it was checked
     };
     const json& type = s["type"];
     if (!type.is_array()) return is(type);
@@ -507,6 +517,7 @@ class SchemaCompiler {
   Grammar g_;
   JsonText text_;
   std::map<std::string, uint32_t> refs_;
+  int depth_ = 0;  // value() calls open
 };
 
 }  // namespace

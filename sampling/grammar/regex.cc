@@ -159,9 +159,11 @@ class RegexParser {
              "' are not supported");
       }
     }
+    if (++depth_ > kMaxGroupDepth) fail("groups nested deeper than " + std::to_string(kMaxGroupDepth));
     auto alternatives = parse_alternatives();
     if (eof() || peek() != ')') fail("missing ')'");
     ++pos_;
+    --depth_;
     return g_.group(std::move(alternatives), "group");
   }
 
@@ -359,6 +361,7 @@ class RegexParser {
   std::string_view pattern_;
   std::vector<uint32_t> cps_;
   size_t pos_ = 0;
+  int depth_ = 0;  // groups open at pos_
   size_t end_ = 0;
 };
 

@@ -384,8 +384,8 @@ def _(c):
     print(f"    {valid} answers with enum narrowed by type and ipv4/ipv6/hostname/duration validated")
 
 
-@check("a body nested 100,000 levels deep (in a message, the template kwargs, a tool schema) is a 400, and the "
-       "server lives on")
+@check("a body nested 100,000 levels deep (in a message, the template kwargs, a tool schema, a grammar's text) is "
+       "a 400, and the server lives on")
 def _(c):
     url, d = c["srv"].url, 100000
     deep = "[" * d + "]" * d
@@ -406,6 +406,22 @@ def _(c):
         {"role": "tool", "tool_call_id": "c1", "content": "r"}], "max_tokens": 1})
     r = requests.post(url + "/v1/chat/completions", data=args, headers={"Content-Type": "application/json"}, timeout=60)
     assert r.status_code == 400 and r.json()["error"]["param"] == "messages[1].tool_calls[0].function.arguments", r.text
+    # Grammars given as strings (their brackets do not nest the body): a schema's text, regex and GBNF groups,
+    # $ref chains; a chain of 20,000 GBNF rules compiles and runs.
+    n = 20000
+    defs = {f"a{i}": {"$ref": f"#/$defs/a{i + 1}"} for i in range(n)}
+    defs[f"a{n}"] = {"type": "integer"}
+    d = 50000  # within the test server's 1 MiB --max-body once escaped
+    refused = [("guided_json", '{"items":' * d + "{}" + "}" * d), ("guided_regex", "(" * d + "a" + ")" * d),
+               ("guided_grammar", "root ::= " + "(" * d + '"a"' + ")" * d),
+               ("guided_json", {"type": "string", "pattern": "(" * d + "a" + ")" * d}),
+               ("guided_json", {"$ref": "#/$defs/a0", "$defs": defs})]
+    for param, grammar in refused:
+        r = requests.post(url + "/v1/completions", json={"prompt": "x", "max_tokens": 2, param: grammar}, timeout=60)
+        assert r.status_code == 400 and r.json()["error"]["param"] == param, (param, r.status_code, r.text[:300])
+    chain = "root ::= r0\n" + "".join(f"r{i} ::= r{i + 1}\n" for i in range(n)) + f'r{n} ::= "a"\n'
+    r = requests.post(url + "/v1/completions", json={"prompt": "x", "max_tokens": 2, "guided_grammar": chain}, timeout=60)
+    assert r.status_code == 200 and r.json()["choices"][0]["text"] == "a", r.text[:300]
     assert requests.get(url + "/health", timeout=5).status_code == 200
 
 

@@ -83,6 +83,26 @@ TEST(GrammarGbnf, RecursionAndTailCallsRunInBoundedDepth) {
   EXPECT_EQ(s.stack_count(), 1u);
 }
 
+// Nesting and rule chains the compiler must survive: groups past
+// kMaxGroupDepth are an error; a chain of 50,000 rules (root ::= r0, r0 ::= r1,
+// ...) compiles, its left-recursion check walking the chain without recursing.
+TEST(GrammarGbnf, DeepGroupsAreAnErrorAndLongRuleChainsCompile) {
+  const auto nested = [](int depth) { return "root ::= " + std::string(depth, '(') + "\"a\"" + std::string(depth, ')'); };
+  EXPECT_TRUE(matches(compile_gbnf(nested(kMaxGroupDepth)), "a"));
+  EXPECT_NE(error_of(nested(100000)).find("groups nested deeper than 256"), std::string::npos);
+  std::string chain = "root ::= r0\n";
+  for (int i = 0; i < 50000; ++i) {
+    // (Appended piece by piece: GCC 12 warns falsely on "r" + std::to_string(i), -Wrestrict.)
+    chain += 'r';
+    chain += std::to_string(i);
+    chain += " ::= r";
+    chain += std::to_string(i + 1);
+    chain += '\n';
+  }
+  chain += "r50000 ::= \"a\"\n";
+  EXPECT_TRUE(matches(compile_gbnf(chain), "a"));
+}
+
 TEST(GrammarGbnf, StateIsAValueToSnapshotAndRollBack) {
   auto g = compile_gbnf(R"(root ::= "ab" "c"* "d")");
   GrammarState s(g);

@@ -2,7 +2,10 @@
 // unsupported feature.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "sampling/grammar/choice.h"
+#include "sampling/grammar/grammar_error.h"
 #include "sampling/grammar/regex.h"
 #include "tests/sampling/grammar_test_util.h"
 
@@ -87,6 +90,16 @@ TEST(GrammarRegex, ErrorsNameTheFeature) {
   EXPECT_TRUE(matches(nested, "aabbac"));
   EXPECT_TRUE(matches(nested, "c"));
   EXPECT_FALSE(matches(nested, "aab"));
+}
+
+// Groups nest at most kMaxGroupDepth deep: the parser recurses per group, and
+// 100,000 of them overflowed the stack of the thread compiling it.
+TEST(GrammarRegex, GroupsNestedTooDeepAreAnError) {
+  const auto nested = [](int depth) { return std::string(depth, '(') + "a" + std::string(depth, ')'); };
+  EXPECT_TRUE(matches(compile_regex(nested(kMaxGroupDepth)), "a"));
+  EXPECT_NE(error_of([&] { compile_regex(nested(kMaxGroupDepth + 1)); }).find("groups nested deeper than 256"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { compile_regex(nested(100000)); }).find("nested deeper"), std::string::npos);
 }
 
 TEST(GrammarChoice, ExactlyOneOption) {

@@ -327,10 +327,14 @@ TEST(ChatRequest, MessagesAsStringsOrTextParts) {
 
 TEST(ChatRequest, DeprecatedFunctionCallingIsRefusedNotIgnored) {
   const json messages = json::array({{{"role", "user"}, {"content", "x"}}});
-  EXPECT_EQ(error_of([&] { parse_chat_request({{"messages", messages}, {"functions", json::array()}}); }).second,
-            "functions");
   EXPECT_EQ(error_of([&] { parse_chat_request({{"messages", messages}, {"function_call", "auto"}}); }).second,
             "function_call");
+  EXPECT_EQ(error_of([&] {
+              parse_chat_request({{"messages", messages}, {"functions", json::array({{{"name", "f"}}})}});
+            }).second,
+            "functions");
+  // What asks for nothing, as some clients always send it, is accepted.
+  EXPECT_NO_THROW(parse_chat_request({{"messages", messages}, {"functions", json::array()}, {"function_call", "none"}}));
 }
 
 TEST(ChatRequest, BadMessagesAre400) {

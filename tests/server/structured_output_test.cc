@@ -75,6 +75,10 @@ TEST(StructuredOutput, BadShapesAndTwoAtOnceAreRefusedNamingTheField) {
             "response_format");
   EXPECT_EQ(refused_param(R"({"grammar": "root ::= \"a\"", "guided_regex": "a"})"), "grammar");
   EXPECT_EQ(refused_param(R"({"guided_whitespace_pattern": " "})"), "guided_whitespace_pattern");
+  // A schema given as text is held to a body's nesting depth (its brackets are inside a string of the body).
+  const std::string deep = std::string(600, '[') + std::string(600, ']');
+  EXPECT_EQ(refused_param(json{{"guided_json", "{\"const\": " + deep + "}"}}.dump()), "guided_json");
+  EXPECT_TRUE(parse(json{{"guided_json", "{\"const\": [[1]]}"}}.dump()));
 }
 
 }  // namespace
