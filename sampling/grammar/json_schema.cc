@@ -92,7 +92,7 @@ std::string escape_pointer_token(const std::string& s) {
   return out;
 }
 
-constexpr int kMaxSchemaDepth = 512;
+constexpr int kMaxSchemaDepth = 128;  // real schemas nest a few levels (OpenAI strict mode: at most 10); a frame per level is large
 
 class SchemaCompiler {
  public:

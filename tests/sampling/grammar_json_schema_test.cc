@@ -198,7 +198,7 @@ TEST(GrammarJsonSchema, EnumConstAnyOfAndNullableTypes) {
   EXPECT_TRUE(matches(openapi, "-1.5e3"));
 }
 
-// Subschemas and $ref chains compile by recursion, bounded at 512 levels: a
+// Subschemas and $ref chains compile by recursion, bounded at 128 levels: a
 // chain of 1,000 $refs (20,000 in tests/e2e/test_server.py) is an error, not a crash.
 TEST(GrammarJsonSchema, RefChainsDeeperThanTheLimitAreAnError) {
   const auto chain = [](int n) {
@@ -208,8 +208,16 @@ TEST(GrammarJsonSchema, RefChainsDeeperThanTheLimitAreAnError) {
     defs[name(n)] = {{"type", "integer"}};
     return nlohmann::ordered_json{{"$ref", "#/$defs/a0"}, {"$defs", defs}};
   };
-  EXPECT_TRUE(matches(compile_json_schema(chain(300)), "12"));
-  EXPECT_NE(error_of([&] { compile_json_schema(chain(1000)); }).find("deeper than 512"), std::string::npos);
+  EXPECT_TRUE(matches(compile_json_schema(chain(120)), "12"));
+  EXPECT_NE(error_of([&] { compile_json_schema(chain(1000)); }).find("deeper than 128"), std::string::npos);
+  // Arrays of arrays as deep as allowed compile (each level a few frames: under ASan too), one more level is refused.
+  const auto arrays = [](int n) {
+    nlohmann::ordered_json s = {{"type", "integer"}};
+    for (int i = 0; i < n; ++i) s = {{"type", "array"}, {"items", s}, {"maxItems", 1}};
+    return s;
+  };
+  EXPECT_TRUE(matches(compile_json_schema(arrays(127)), std::string(127, '[') + std::string(127, ']')));
+  EXPECT_NE(error_of([&] { compile_json_schema(arrays(128)); }).find("deeper than 128"), std::string::npos);
 }
 
 TEST(GrammarJsonSchema, RecursiveRefs) {
