@@ -4,7 +4,6 @@
 
 #include "server/errors.h"
 #include "server/json_field.h"
-#include "text/json_scan.h"
 
 namespace nucleus::server {
 
@@ -46,11 +45,7 @@ void parse_message_extras(const json& m, const std::string& where, ChatMessage& 
     const json* args = field(*function, "arguments");
     if (args && args->is_string()) {
       call.arguments = args->get<std::string>();
-      // The template gets them parsed (chat_formatter.cc): as deep as a body may be.
-      if (json_scan::nesting_depth(call.arguments) > json_scan::kMaxNestingDepth) {
-        throw invalid_param(at + ".function.arguments", at + ".function.arguments nests deeper than " +
-                                                            std::to_string(json_scan::kMaxNestingDepth) + " levels");
-      }
+      require_shallow_json_text(call.arguments, at + ".function.arguments");  // the template gets them parsed
     } else if (args && args->is_object()) {  // some clients send the object itself
       call.arguments = args->dump();
     } else if (args) {

@@ -1,5 +1,7 @@
 #include "server/errors.h"
 
+#include "text/json_scan.h"
+
 namespace nucleus::server {
 
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param,
@@ -25,6 +27,12 @@ ApiError generation_error(const std::string& error, const std::string& structure
   // failure (a sampled token the mask should have kept out) is the server's.
   if (error.starts_with("structured output: grammar too ambiguous")) return invalid_param(structured_param, error);
   return ApiError(500, "server_error", error);
+}
+
+void require_shallow_json_text(const std::string& text, const std::string& param) {
+  if (json_scan::nests_too_deep(text)) {
+    throw invalid_param(param, param + " nests deeper than " + std::to_string(json_scan::kMaxNestingDepth) + " levels");
+  }
 }
 
 ApiError model_not_found(const std::string& model) {

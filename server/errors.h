@@ -44,6 +44,11 @@ ApiError model_not_found(const std::string& model);
 // too ambiguous to follow: 400 invalid_request_error), or the server's (500).
 ApiError generation_error(const std::string& error, const std::string& structured_param);
 
+// 400 naming `param` when `text`, JSON held in a string of the body (a
+// schema, tool-call arguments), nests deeper than a body may
+// (json_scan::kMaxNestingDepth): what walks it recurses per level.
+void require_shallow_json_text(const std::string& text, const std::string& param);
+
 // The JSON error body for any status (param/code null when empty).
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param = "",
                           const std::string& code = "");

@@ -184,17 +184,13 @@ bool ResponseWriter::end_stream(httplib::DataSink& sink) {
 }
 
 bool ResponseWriter::end_stream_with_error(httplib::DataSink& sink) {
-  const ApiError e = generation_error(run_->error(), shape_.structured_param);
-  send(sink, sse_event(error_body(e.message(), e.type(), e.param())));
+  send(sink, sse_event(generation_error(run_->error(), shape_.structured_param).to_json()));
   sink.done();
   return true;
 }
 
 json ResponseWriter::final_body() const {
-  if (!run_->error().empty()) {
-    const ApiError e = generation_error(run_->error(), shape_.structured_param);
-    return error_body(e.message(), e.type(), e.param());
-  }
+  if (!run_->error().empty()) return generation_error(run_->error(), shape_.structured_param).to_json();
   return response_json(shape_, ids_, final_choices(), usage());
 }
 

@@ -2,7 +2,6 @@
 
 #include "server/errors.h"
 #include "server/json_field.h"
-#include "text/json_scan.h"
 
 namespace nucleus::server {
 
@@ -24,11 +23,7 @@ StructuredOutput json_schema(const json& v, const std::string& param, std::vecto
     if (v.is_object()) s.schema_path = std::move(path);
   } else if (v.is_string()) {
     if (!json::accept(v.get<std::string>())) throw invalid_param(param, param + " is a string but not JSON text");
-    // A schema's text is held to the depth of a body (parse_json_body): the compiler recurses per level.
-    if (json_scan::nesting_depth(v.get<std::string>()) > json_scan::kMaxNestingDepth) {
-      throw invalid_param(param, param + " nests deeper than " + std::to_string(json_scan::kMaxNestingDepth) +
-                                     " levels");
-    }
+    require_shallow_json_text(v.get<std::string>(), param);  // held to a body's depth: the compiler recurses
     s.source = v.get<std::string>();
   } else {
     throw invalid_param(param, param + " must be a JSON Schema (an object)");

@@ -18,6 +18,7 @@ namespace nucleus::json_scan {
 size_t nesting_depth(std::string_view text);
 // The deepest a request body, or a JSON string inside it, may nest.
 inline constexpr size_t kMaxNestingDepth = 512;
+inline bool nests_too_deep(std::string_view text) { return nesting_depth(text) > kMaxNestingDepth; }
 
 // ASCII JSON whitespace (space, tab, newline, carriage return).
 bool is_space(char c);

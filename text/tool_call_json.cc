@@ -11,7 +11,7 @@ using nlohmann::json;
 
 std::optional<json> parse(std::string_view text) {
   // Model output nested past what a request may send is no tool call (and is never walked recursively).
-  if (json_scan::nesting_depth(text) > json_scan::kMaxNestingDepth) return std::nullopt;
+  if (json_scan::nests_too_deep(text)) return std::nullopt;
   json value = json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) return std::nullopt;
   return value;

@@ -106,7 +106,7 @@ namespace {
 // {"tool_call": {...}}, {"name": ..., "arguments": ...}, or {"response": "text"}
 // for plain text. nullopt when it is none of them.
 std::optional<Scan> generic_answer(std::string_view object_text) {
-  if (json_scan::nesting_depth(object_text) > json_scan::kMaxNestingDepth) return std::nullopt;
+  if (json_scan::nests_too_deep(object_text)) return std::nullopt;
   nlohmann::json value = nlohmann::json::parse(object_text, nullptr, false);
   auto members = json_scan::object_members(object_text);
   if (!value.is_object() || !members) return std::nullopt;
