@@ -1,12 +1,14 @@
 #include "sampling/grammar/json_schema.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "sampling/grammar/grammar_error.h"
 #include "sampling/grammar/int_range.h"
 #include "sampling/grammar/json_text.h"
+#include "sampling/grammar/number_range.h"
 #include "sampling/grammar/regex.h"
 
 namespace nucleus::grammar {
@@ -218,12 +220,7 @@ class SchemaCompiler {
   Element typed(const json& s, const std::string& type, const std::string& ptr) {
     if (type == "string") return string_value(s, ptr);
     if (type == "integer") return integer_value(s, ptr);
-    if (type == "number") {
-      for (const char* key : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}) {
-        if (s.contains(key)) fail(std::string("'") + key + "' is only supported for type 'integer'", ptr + "/" + key);
-      }
-      return text_.number();
-    }
+    if (type == "number") return number_value(s, ptr);
     if (type == "boolean") return g_.group({g_.literal("true"), g_.literal("false")}, "boolean");
     if (type == "null") return g_.group({g_.literal("null")}, "null");
     if (type == "object") return object_value(s, ptr);
@@ -368,6 +365,48 @@ class SchemaCompiler {
     if (!lo && !hi) return text_.integer();
     if (lo && hi && *lo > *hi) fail("no integer satisfies the bounds", ptr);
     return integer_range(g_, lo, hi);
+  }
+
+  // A number bound as a double (absent: none), checked for the range
+  // number_range() supports; `bounded` is set when the key is there.
+  std::optional<double> number_bound(const json& s, const char* key, bool lower, const std::string& ptr,
+                                     bool& bounded) {
+    if (!s.contains(key)) return std::nullopt;
+    const json& v = s[key];
+    if (v.is_boolean()) return std::nullopt;  // draft 4: modifies minimum/maximum instead
+    if (!v.is_number()) fail(std::string("'") + key + "' must be a number", ptr + "/" + key);
+    const double d = v.get<double>();
+    bounded = true;
+    if (lower ? d <= -kNumberRangeReach : d >= kNumberRangeReach) return std::nullopt;  // holds for all we write
+    if (!(std::fabs(d) <= kMaxNumberBound)) {
+      fail(std::string("'") + key + "' beyond 1e15 in magnitude is not supported for type 'number'", ptr + "/" + key);
+    }
+    return d;
+  }
+
+  Element number_value(const json& s, const std::string& ptr) {
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    bool bounded = false;
+    std::optional<double> lo = number_bound(s, "minimum", true, ptr, bounded);
+    std::optional<double> hi = number_bound(s, "maximum", false, ptr, bounded);
+    // Draft 4: "exclusiveMinimum": true makes "minimum" exclusive.
+    if (s.value("exclusiveMinimum", json()).is_boolean() && s["exclusiveMinimum"].get<bool>() && lo) {
+      lo = std::nextafter(*lo, kInf);
+    }
+    if (s.value("exclusiveMaximum", json()).is_boolean() && s["exclusiveMaximum"].get<bool>() && hi) {
+      hi = std::nextafter(*hi, -kInf);
+    }
+    // An exclusive bound is the inclusive one at the next double inward:
+    // nothing a validator reads lies between them.
+    if (auto e = number_bound(s, "exclusiveMinimum", true, ptr, bounded)) {
+      lo = std::max(lo.value_or(-kInf), std::nextafter(*e, kInf));
+    }
+    if (auto e = number_bound(s, "exclusiveMaximum", false, ptr, bounded)) {
+      hi = std::min(hi.value_or(kInf), std::nextafter(*e, -kInf));
+    }
+    if (!bounded) return text_.number();
+    if (lo && hi && *lo > *hi) fail("no number satisfies the bounds", ptr);
+    return number_range(g_, lo, hi);
   }
 
   Element object_value(const json& s, const std::string& ptr) {

@@ -1,6 +1,6 @@
 // JSON Schema to the grammar IR: the output is one JSON value that the schema
-// accepts. Supported (what OpenAI's strict mode accepts but bounds and
-// multipleOf on non-integer numbers, plus what users send vLLM):
+// accepts. Supported (what OpenAI's strict mode accepts but multipleOf, plus
+// what users send vLLM):
 //   type (a name or an array of names), nullable, enum and const (values not
 //   of the schema's type left out; none left is an error), anyOf, oneOf
 //   (compiled as anyOf: the grammar does not exclude values that match two
@@ -19,12 +19,14 @@
 //   accepts: no leading zeros in IPv4, no embedded IPv4 in IPv6, host labels
 //   start with a letter);
 //   integers: minimum, maximum, exclusiveMinimum, exclusiveMaximum (an exact
-//   digit-range grammar; draft-4 boolean exclusive bounds too).
+//   digit-range grammar; draft-4 boolean exclusive bounds too);
+//   numbers: the same bounds, up to 1e15 in magnitude (number_range.h: a
+//   bounded number is written without an exponent).
 // Subschemas nest, $ref chains included, at most 128 deep (the compiler
 // recurses per level). Annotations (title, description, default, examples, $schema, $id, $comment,
-// deprecated, readOnly, writeOnly) are ignored. Any other keyword, a bound on a
-// non-integer number, or an unknown format is a GrammarError naming it and its
-// JSON pointer, never silently ignored.
+// deprecated, readOnly, writeOnly) are ignored. Any other keyword (multipleOf
+// among them), a number bound beyond 1e15, or an unknown format is a
+// GrammarError naming it and its JSON pointer, never silently ignored.
 //
 // Whitespace: runs of at most kMaxJsonWhitespace between tokens, none before
 // or after the value. Integers have at most 20 digits; numbers at most 20

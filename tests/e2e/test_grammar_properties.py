@@ -37,6 +37,19 @@ def find_walk(nucleus):
     raise SystemExit(f"grammar_walk not found next to {nucleus} (build the grammar_walk target)")
 
 
+def random_number_range(rng):
+    """A "number" with one or two bounds, inclusive or exclusive, decimals near
+    doubles' rounding edges included (0.1, 0.3, 0.30000000000000004)."""
+    values = [-1000.5, -3.25, -1, -0.3, 0, 1e-7, 0.1, 0.3, 0.30000000000000004, 0.5, 1, 2.75, 99.125, 123456.789]
+    a, b = sorted(rng.sample(values, 2))
+    s = {"type": "number"}
+    if rng.random() < 0.8:
+        s[rng.choice(["minimum", "exclusiveMinimum"])] = a
+    if rng.random() < 0.8 or len(s) == 1:
+        s[rng.choice(["maximum", "exclusiveMaximum"])] = b
+    return s
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nucleus", default=os.path.join(ROOT, "build", "release", "app", "nucleus"))
@@ -53,6 +66,12 @@ def main():
         validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
         cases.append(("json_schema", json.dumps(schema, ensure_ascii=False),
                       lambda out, v=validator: v.is_valid(json.loads(out))))
+    for _ in range(args.schemas // 3):  # bounded numbers, alone or as a property
+        schema = random_number_range(rng)
+        if rng.random() < 0.3:
+            schema = {"type": "object", "properties": {"v": schema}, "required": ["v"]}
+        validator = jsonschema.Draft202012Validator(schema)
+        cases.append(("json_schema", json.dumps(schema), lambda out, v=validator: v.is_valid(json.loads(out))))
     for _ in range(args.regexes):
         pattern = grammar_cases.random_regex(rng)
         cases.append(("regex", pattern, lambda out, p=re.compile(pattern): p.fullmatch(out) is not None))

@@ -2,6 +2,12 @@
 // that name the keyword and its JSON pointer.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
+#include <regex>
+#include <string>
+#include <vector>
+
 #include "sampling/grammar/json_schema.h"
 #include "tests/sampling/grammar_test_util.h"
 
@@ -180,6 +186,106 @@ TEST(GrammarJsonSchema, IntegerRangesAreExact) {
   EXPECT_FALSE(matches(open_high, "-100"));
 }
 
+// Number bounds, judged as a validator judges them: the text parsed to a
+// double and compared with the bounds. Whatever the grammar accepts must be
+// within them; every plainly written number strictly inside (its neighbouring
+// doubles inside too, so no rounding question arises) must be accepted.
+TEST(GrammarJsonSchema, NumberRangesAreExactAsValidatorsReadThem) {
+  struct Case {
+    const char* schema;
+    std::function<bool(double)> ok;
+  };
+  const std::vector<Case> cases = {
+      {R"({"type":"number","minimum":0,"maximum":1})", [](double v) { return v >= 0 && v <= 1; }},
+      {R"({"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1})", [](double v) { return v > 0 && v < 1; }},
+      {R"({"type":"number","minimum":-2.5,"maximum":3.25})", [](double v) { return v >= -2.5 && v <= 3.25; }},
+      {R"({"type":"number","minimum":0.1})", [](double v) { return v >= 0.1; }},
+      {R"({"type":"number","maximum":-0.3})", [](double v) { return v <= -0.3; }},
+      {R"({"type":"number","exclusiveMaximum":0})", [](double v) { return v < 0; }},
+      {R"({"type":"number","exclusiveMinimum":0.1})", [](double v) { return v > 0.1; }},
+      {R"({"type":"number","minimum":1e-7,"maximum":100})", [](double v) { return v >= 1e-7 && v <= 100; }},
+      {R"({"type":"number","minimum":5,"maximum":5})", [](double v) { return v == 5; }},
+      {R"({"type":"number","minimum":-1.5,"maximum":-1.25})", [](double v) { return v >= -1.5 && v <= -1.25; }},
+      {R"({"type":"number","minimum":1.5,"exclusiveMinimum":true,"maximum":10,"exclusiveMaximum":true})",
+       [](double v) { return v > 1.5 && v < 10; }},
+      {R"({"minimum":0.5})", [](double v) { return v >= 0.5; }},
+      {R"({"type":"number","minimum":-100.75,"exclusiveMaximum":99.125})",
+       [](double v) { return v >= -100.75 && v < 99.125; }},
+      {R"({"type":"number","minimum":-1.7976931348623157e308,"maximum":1e300})", [](double) { return true; }},
+      {R"({"type":"number","exclusiveMinimum":-1e20,"maximum":2.5})", [](double v) { return v <= 2.5; }},
+      {R"({"type":"number","minimum":0.3,"maximum":0.30000000000000004})",
+       [](double v) { return v >= 0.3 && v <= 0.30000000000000004; }},
+  };
+  const std::vector<std::string> wholes = {"0", "1", "2", "3", "4", "5", "6", "9", "10", "99", "100", "101", "1000000"};
+  const std::vector<std::string> fractions = {"",
+                                              ".0",
+                                              ".00",
+                                              ".1",
+                                              ".09",
+                                              ".099999999999999999",
+                                              ".0999999999999999999999",
+                                              ".10000000000000002",
+                                              ".1000000000000000055511",
+                                              ".10000000000000001",
+                                              ".25",
+                                              ".2500",
+                                              ".3",
+                                              ".29999999999999999",
+                                              ".30000000000000001",
+                                              ".30000000000000004",
+                                              ".30000000000000005",
+                                              ".5",
+                                              ".49999999999999999",
+                                              ".75",
+                                              ".125",
+                                              ".124",
+                                              ".126",
+                                              ".9999999999999999",
+                                              ".99999999999999999",
+                                              ".0000001",
+                                              ".00000009",
+                                              ".00000011",
+                                              ".00000000000000000001",
+                                              ".00000000000000000000",
+                                              ".000000000000000000001"};
+  std::vector<std::string> texts = {"-0", "-0.0", "00.5", "1.", ".5", "1e3", "+1", "0.5e1", "-", "0.-1", "1..2"};
+  for (const auto& w : wholes) {
+    for (const auto& f : fractions) {
+      texts.push_back(w + f);
+      texts.push_back("-" + w + f);
+    }
+  }
+  const std::regex plain(R"(-?(0|[1-9][0-9]*)(\.[0-9]{1,20})?)");
+  for (const auto& c : cases) {
+    auto g = schema(c.schema);
+    int accepted = 0;
+    for (const auto& text : texts) {
+      const bool match = matches(g, text);
+      const double v = std::strtod(text.c_str(), nullptr);
+      const bool is_plain = std::regex_match(text, plain) && !(v == 0 && text[0] == '-');
+      if (match) {
+        ++accepted;
+        EXPECT_TRUE(is_plain) << c.schema << " accepts " << text;
+        EXPECT_TRUE(c.ok(v)) << c.schema << " accepts " << text;
+      }
+      const double below = std::nextafter(v, -INFINITY), above = std::nextafter(v, INFINITY);
+      if (is_plain && c.ok(v) && c.ok(below) && c.ok(above)) {
+        EXPECT_TRUE(match) << c.schema << " refuses " << text;
+      }
+    }
+    EXPECT_GT(accepted, 0) << c.schema;
+  }
+  // A bound past every number written still keeps exponents out (1e999 reads as infinity).
+  EXPECT_FALSE(matches(schema(R"({"type":"number","maximum":1e300})"), "1e999"));
+  EXPECT_TRUE(matches(schema(R"({"type":"number","maximum":1e300})"), "99999999999999999999.5"));
+  // A bounded number inside an object, and as a property's type with null.
+  auto g = schema(R"({"type":"object","properties":{"p":{"type":["number","null"],"minimum":0,"maximum":1}},
+                      "required":["p"]})");
+  EXPECT_TRUE(matches(g, R"({"p":0.25})"));
+  EXPECT_TRUE(matches(g, R"({"p":null})"));
+  EXPECT_FALSE(matches(g, R"({"p":1.5})"));
+}
+
 TEST(GrammarJsonSchema, EnumConstAnyOfAndNullableTypes) {
   auto e = schema(R"({"enum":["red","green","gre",1,null,{"a":[1,2]}]})");
   for (const char* ok : {R"("red")", R"("gre")", "1", "null", R"({"a": [1, 2]})"}) EXPECT_TRUE(matches(e, ok)) << ok;
@@ -252,9 +358,13 @@ TEST(GrammarJsonSchema, ErrorsNameTheKeywordAndPointer) {
   EXPECT_NE(err(R"({"type":"number","multipleOf":3})").find("'multipleOf'"), std::string::npos);
   EXPECT_NE(err(R"({"type":"array","uniqueItems":true})").find("'uniqueItems'"), std::string::npos);
   EXPECT_NE(err(R"({"type":"object","patternProperties":{}})").find("'patternProperties'"), std::string::npos);
-  EXPECT_NE(
-      err(R"({"type":"number","minimum":0})").find("'minimum' is only supported for type 'integer' at '#/minimum'"),
-      std::string::npos);
+  EXPECT_NE(err(R"({"type":"number","minimum":2,"maximum":1.5})").find("no number satisfies the bounds"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"type":"number","maximum":1e16})").find("'maximum' beyond 1e15 in magnitude is not supported"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"type":"number","minimum":1e300})").find("'minimum' beyond 1e15"), std::string::npos);
+  EXPECT_NE(err(R"({"type":"number","exclusiveMinimum":"0"})").find("'exclusiveMinimum' must be a number"),
+            std::string::npos);
   EXPECT_NE(err(R"({"type":"string","format":"uri"})").find("unsupported format 'uri' at '#/format'"),
             std::string::npos);
   EXPECT_NE(err(R"({"$ref":"#/$defs/missing"})").find("points to nothing"), std::string::npos);
