@@ -184,7 +184,9 @@ bool ResponseWriter::end_stream(httplib::DataSink& sink) {
 }
 
 bool ResponseWriter::end_stream_with_error(httplib::DataSink& sink) {
-  send(sink, sse_event(generation_error(run_->error(), shape_.structured_param).to_json()));
+  // The error event, then [DONE] as after any stream (vLLM's too), so that
+  // clients reading to [DONE] end instead of waiting on a closed stream.
+  if (send(sink, sse_event(generation_error(run_->error(), shape_.structured_param).to_json()))) send(sink, sse_done());
   sink.done();
   return true;
 }

@@ -342,7 +342,8 @@ def _(c):
 
 
 @check("structured output errors: a grammar too ambiguous to follow is a 400 naming its parameter (not 200 and an "
-       "error body); a type beside enum narrows it; ignore_eos with a grammar is refused; the new string formats validate")
+       "error body; streamed, an error event then [DONE]); a type beside enum narrows it; ignore_eos with a grammar is "
+       "refused; the new string formats and a bounded number validate")
 def _(c):
     import jsonschema
     cl = c["client"]
@@ -354,6 +355,12 @@ def _(c):
             raise AssertionError(f"{param}: no error")
         except openai.BadRequestError as e:
             assert e.body["param"] == param and "too ambiguous" in e.body["message"], e.body
+    # Streamed, the error is an event and [DONE] still ends the stream.
+    r = requests.post(c["srv"].url + "/v1/chat/completions", json=dict(
+        model=c["model"], messages=[{"role": "user", "content": "hi"}], max_tokens=8, stream=True, grammar=ambiguous))
+    events = [e for e in r.text.split("\n\n") if e.strip()]
+    assert any("too ambiguous" in e and '"param":"grammar"' in e for e in events), r.text[-400:]
+    assert events[-1] == "data: [DONE]", events[-3:]
     def refused(body, param):
         r = requests.post(c["srv"].url + "/v1/chat/completions", json=dict(
             model=c["model"], messages=[{"role": "user", "content": "hi"}], max_tokens=20, **body))
@@ -366,8 +373,9 @@ def _(c):
     schema = {"type": "object", "properties": {
         "kind": {"type": "string", "enum": ["x", 1, "y", None]},
         "ip": {"type": "string", "format": "ipv4"}, "ip6": {"type": "string", "format": "ipv6"},
-        "host": {"type": "string", "format": "hostname"}, "wait": {"type": "string", "format": "duration"}},
-        "required": ["kind", "ip", "ip6", "host", "wait"], "additionalProperties": False}
+        "host": {"type": "string", "format": "hostname"}, "wait": {"type": "string", "format": "duration"},
+        "load": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}},
+        "required": ["kind", "ip", "ip6", "host", "wait", "load"], "additionalProperties": False}
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     valid = 0
     for seed in range(4):
