@@ -31,6 +31,8 @@ ChatPrompt render_chat_prompt(const ServerState& state, const std::vector<ChatMe
     throw invalid_param("messages", std::string("the chat template refused the conversation: ") + e.what());
   } catch (const jinja::TemplateError& e) {
     throw invalid_param("messages", std::string("the chat template failed: ") + e.what());
+  } catch (const ToolsNotRenderable& e) {
+    throw invalid_param("tools", e.what());
   } catch (const std::invalid_argument& e) {
     throw invalid_param("messages", e.what());
   }

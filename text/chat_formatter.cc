@@ -240,8 +240,8 @@ RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& messages, con
   RenderedChat out;
   if (builtin_) {
     if (options.tools.is_array() && !options.tools.empty()) {
-      throw std::invalid_argument("the built-in chat template '" + builtin_->name() +
-                                  "' cannot describe tools; serve the model's own Jinja template (the default) or "
+      throw ToolsNotRenderable("the built-in chat template '" + builtin_->name() +
+                                 "' cannot describe tools; serve the model's own Jinja template (the default) or "
                                   "one given with --chat-template FILE.jinja");
     }
     for (const ChatMessage& m : messages) {

@@ -54,6 +54,13 @@ struct TemplateTokens {
   static TemplateTokens of(const Tokenizer& tokenizer);
 };
 
+// The template cannot describe the request's tools (a built-in family): the
+// fault is the `tools` parameter's, not the messages'.
+class ToolsNotRenderable : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 class ChatFormatter {
  public:
   // A built-in family (ChatTemplate::from_name / detect).
@@ -67,8 +74,9 @@ class ChatFormatter {
   // The Jinja source ("" for a built-in family): tool-call and reasoning formats are read from it.
   const std::string& source() const { return source_; }
 
-  // Throws std::invalid_argument for what the template cannot render (tools or
-  // a tool message with a built-in family, a content it loses) and
+  // Throws ToolsNotRenderable for tools given to a built-in family,
+  // std::invalid_argument for other things the template cannot render (a tool
+  // message with a built-in family, a content it loses) and
   // jinja::TemplateError (RaisedException: the template's own message) when
   // the template fails.
   RenderedChat render(const std::vector<ChatMessage>& messages, const ChatRenderOptions& options) const;
