@@ -6,8 +6,11 @@ ChatMessageOut parse_chat_output(const ChatOutputPlan& plan, const std::string& 
   ChatMessageOut out;
   const uint64_t seed = plan.id_seed + static_cast<uint64_t>(choice);
   if (plan.tools.forced()) {  // the grammar leaves no room for reasoning or prose
+    // Cut short before a call's name ends: no call yet, and the text is the
+    // grammar's scaffold ("[{\"na"), which is no answer either: the content
+    // stays empty and finish_reason "length" says why (vLLM's stream sends
+    // nothing then too).
     out.tool_calls = read_forced_calls(plan.tools, text, seed);
-    if (out.tool_calls.empty()) out.content = text;
     return out;
   }
   std::string content = text;
@@ -105,8 +108,7 @@ ChatDelta ChatOutputStream::feed(const std::string& text) {
 ChatDelta ChatOutputStream::finish() {
   ChatDelta out;
   if (plan_->tools.forced()) {
-    forced_parts(true, out);
-    if (calls_ == 0) out.content = forced_;  // nothing that reads as a call
+    forced_parts(true, out);  // text before a call's name ends is no content (parse_chat_output)
     return out;
   }
   if (reasoning_) {

@@ -1,5 +1,7 @@
 #include "server/gated_server.h"
 
+#include "server/client_connection.h"
+
 namespace nucleus::server {
 namespace {
 
@@ -25,6 +27,7 @@ GatedServer::GatedServer(const GateOptions& options, ConnectionGate::Counted cou
     : gate_(
           options,
           [this](httplib::Stream& stream, bool close, bool& closed) {
+            const ServingConnection serving(stream);  // for handlers waiting on the engine
             return process_request(stream, close, closed, [](httplib::Request&) {});
           },
           std::move(counted)),

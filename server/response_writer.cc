@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 
+#include "server/client_connection.h"
 #include "server/errors.h"
 #include "server/sse.h"
 
@@ -56,6 +57,10 @@ bool ResponseWriter::stream(httplib::DataSink& sink) {
       if (!send_delta(sink, cd)) return false;
     }
     if (!run_->error().empty()) return end_stream_with_error(sink);
+    if (deltas.empty() && ServingConnection::client_gone()) {  // waiting (queue, prefill): no write would tell
+      run_->abort();
+      return false;
+    }
   }
   return end_stream(sink);
 }
@@ -94,6 +99,10 @@ std::string ResponseWriter::settle(std::chrono::milliseconds wait) {
     return std::any_of(choices_.begin(), choices_.end(), [](const ChoiceState& c) { return c.started; });
   };
   while (run_->error().empty() && !started() && Clock::now() < until && collect_some()) {
+    if (ServingConnection::client_gone()) {
+      run_->abort();  // the response's first write then fails, and the request is logged aborted
+      break;
+    }
   }
   if (!run_->error().empty()) finished();
   return run_->error();
@@ -104,6 +113,10 @@ bool ResponseWriter::collect(httplib::DataSink& sink) {
   bool more = true;
   while (more) {
     more = collect_some();
+    if (more && ServingConnection::client_gone()) {
+      run_->abort();
+      return false;
+    }
     if (more && Clock::now() - last_beat > kHeartbeat) {
       if (!sink.write(" ", 1)) {
         run_->abort();

@@ -35,11 +35,11 @@ class ResponseWriter {
                  bool include_usage, Clock::time_point arrival);
 
   // Before a collected body starts: collects until the first token, an
-  // error or the end, for at most `wait` (the heartbeats, and so the noticing
-  // of a disconnect, start after it), so that a request failing before its
-  // first token (a grammar too ambiguous to follow) gets an HTTP error
-  // status, not 200 and an error body. Returns the run's error ("" when none
-  // yet); with one, the request is logged as ended.
+  // error or the end, for at most `wait` (the heartbeats start after it), so
+  // that a request failing before its first token (a grammar too ambiguous
+  // to follow) gets an HTTP error status, not 200 and an error body. A client
+  // that leaves meanwhile aborts the run (client_connection.h). Returns the
+  // run's error ("" when none yet); with one, the request is logged as ended.
   std::string settle(std::chrono::milliseconds wait);
 
   // The content providers: false when the client went away (the run is aborted).

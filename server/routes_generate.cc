@@ -52,7 +52,7 @@ std::string structured_param(const CommonRequest& common) {
 // token, or an error before it, before its 200 and first heartbeat go out
 // (ResponseWriter::settle): a grammar found too ambiguous at its first token
 // takes over a second to fail on a 2-core machine, after the queue and the
-// prefill. A disconnect in that time is noticed when it ends.
+// prefill. A disconnect in that time aborts the run (client_connection.h).
 constexpr auto kSettle = std::chrono::seconds(10);
 
 void run_and_respond(ServerState& state, const httplib::Request& req, httplib::Response& res,
@@ -60,8 +60,8 @@ void run_and_respond(ServerState& state, const httplib::Request& req, httplib::R
                      Clock::time_point arrival) {
   const bool stream = common.stream;
   auto writer = std::make_shared<ResponseWriter>(state, std::move(run), shape, stream, common.include_usage, arrival);
-  // Beam search sends nothing before its results, so its wait would last the
-  // whole cap, unable to notice a client gone: it starts its heartbeats at once.
+  // Beam search sends nothing before its results, so its wait would always
+  // last the whole cap: it starts its heartbeats at once.
   if (!stream && !shape.beam) {
     if (const std::string error = writer->settle(kSettle); !error.empty()) {
       throw generation_error(error, shape.structured_param);

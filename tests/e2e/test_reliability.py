@@ -434,6 +434,39 @@ def _(args):
         srv.stop()
 
 
+@check("a client that hangs up while its long prompt is prefilled (streamed, collected, chat streamed) aborts it "
+       "before any token: the log says completion_tokens=0 finish=aborted and the engine is idle again")
+def _(args):
+    srv = Server(args, "--threads", "1", "--max-batched-tokens", "256")
+    try:
+        cases = [("/v1/completions", {"prompt": [1001] * 3000, "max_tokens": 32, "stream": True}),
+                 ("/v1/completions", {"prompt": [1002] * 3000, "max_tokens": 32}),
+                 ("/v1/chat/completions", {"messages": [{"role": "user", "content": "x " * 3000}], "max_tokens": 32,
+                                           "stream": True})]
+        for path, payload in cases:
+            body = json.dumps(payload).encode()
+            s = connect(srv.port)
+            s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                      % (path.encode(), len(body)) + body)
+            time.sleep(1.0)  # the prefill of ~3000 tokens on 1 thread takes several seconds
+            s.close()
+            srv.wait_idle(timeout=60)
+        deadline = time.time() + 10
+        while True:
+            with open(srv.log.name) as f:
+                lines = [l for l in f if " request id=" in l and "prompt_tokens=30" in l]
+            if len(lines) == len(cases) or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        for line in lines:
+            print("    " + line.split(" request ", 1)[1].strip())
+        assert len(lines) == len(cases), lines
+        for line in lines:
+            assert "completion_tokens=0 " in line and "finish=aborted" in line, line
+    finally:
+        srv.stop()
+
+
 # ---- preemption ----
 
 @check("preemption under a tiny KV cache: 8 concurrent seeded requests give the texts they give alone")

@@ -183,6 +183,12 @@ TEST(ChatOutput, StreamEqualsWholeForReasoningToolsAndForcedCalls) {
   auto required = std::make_shared<ChatOutputPlan>();
   required->tools = parse_chat_tools(body_with(R"(, "tool_choice": "required")"));
   check_stream_equals_whole(required, R"([{"name":"add","parameters":{"a":1,"b":2}},{"name":"get_weather","parameters":{"city":"Oslo","unit":"c"}}])");
+  // Cut by max_tokens before a name ends: the grammar's scaffold is neither a call nor content.
+  for (const char* cut : {"[\n{", R"([{"name":"ad)"}) {
+    check_stream_equals_whole(required, cut);
+    const ChatMessageOut m = parse_chat_output(*required, cut, 0);
+    EXPECT_TRUE(m.content.empty() && m.tool_calls.empty()) << cut;
+  }
   auto named = std::make_shared<ChatOutputPlan>();
   named->tools = parse_chat_tools(body_with(R"(, "tool_choice": {"type": "function", "function": {"name": "add"}})"));
   check_stream_equals_whole(named, R"({"a":1,"b":2})");
