@@ -144,6 +144,17 @@ void parse_stream(const json& body, CommonRequest& r) {
                         std::string("stream_options.include_usage must be a boolean, got ") + type_name(*usage));
   }
   r.include_usage = usage && usage->get<bool>();
+  const json* continuous = field(*so, "continuous_usage_stats");
+  if (continuous && !continuous->is_boolean()) {
+    throw invalid_param("stream_options.continuous_usage_stats",
+                        std::string("stream_options.continuous_usage_stats must be a boolean, got ") +
+                            type_name(*continuous));
+  }
+  if (continuous && continuous->get<bool>()) {
+    throw not_supported("stream_options.continuous_usage_stats",
+                        "stream_options.continuous_usage_stats is not supported; include_usage gives a final usage "
+                        "chunk");
+  }
 }
 
 // "stop": a string or an array of up to 64 strings; empty strings are dropped.
@@ -247,6 +258,47 @@ void parse_output_format(const json& body, CommonRequest& r) {
   r.structured = parse_structured_output(body, r.json_object);
 }
 
+// Whether a field asks for something: present, not null, not false, not 0,
+// not an empty string, array or object (what clients send as a default).
+bool asks_for_something(const json* v) {
+  if (!v || v->is_null()) return false;
+  if (v->is_boolean()) return v->get<bool>();
+  if (v->is_number()) return v->get<double>() != 0;
+  if (v->is_string() || v->is_array() || v->is_object()) return !v->empty();
+  return true;
+}
+
+// vLLM's request fields that change the output and that Nucleus does not
+// implement: a 400 naming the field when they ask for something, never
+// silently ignored (the output would not be what the client asked for).
+void refuse_unimplemented(const json& body) {
+  static const std::pair<const char*, const char*> kFields[] = {
+      {"allowed_token_ids", "allowed_token_ids is not supported; logit_bias -100 bans tokens"},
+      {"bad_words", "bad_words is not supported; logit_bias -100 bans single tokens"},
+      {"prompt_logprobs", "prompt_logprobs is not supported; on /v1/completions, echo with logprobs scores the prompt"},
+      {"logits_processors", "logits_processors are not supported"},
+      {"return_tokens_as_token_ids", "return_tokens_as_token_ids is not supported"},
+      {"return_token_ids", "return_token_ids is not supported; /tokenize gives a prompt's token ids"},
+      {"priority", "priority scheduling is not supported (requests are served first come, first served)"},
+      {"structural_tag", "structural_tag is not supported; use a JSON Schema, regex or GBNF grammar"},
+      {"vllm_xargs", "vllm_xargs is not supported"},
+  };
+  for (const auto& [name, message] : kFields) {
+    const json* v = field(body, name);
+    // prompt_logprobs 0 asks for the prompt tokens' own logprobs.
+    if (asks_for_something(v) || (v && std::string_view(name) == "prompt_logprobs")) throw not_supported(name, message);
+  }
+}
+
+// vLLM's truncate_prompt_tokens: keep the prompt's last k tokens (-1: as many
+// as the model's context holds).
+std::optional<int> parse_truncate_prompt_tokens(const json& body) {
+  const auto k = get_int(body, "truncate_prompt_tokens", -1, std::numeric_limits<int32_t>::max());
+  if (k && *k == 0) throw invalid_param("truncate_prompt_tokens", "truncate_prompt_tokens must be -1 or at least 1");
+  if (!k) return std::nullopt;
+  return static_cast<int>(*k);
+}
+
 // The fields both generating routes share, checked in the order they are
 // listed here (the first bad one is the one reported).
 CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
@@ -264,6 +316,12 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   r.skip_special_tokens = get_bool(body, "skip_special_tokens", true);
   parse_output_format(body, r);
   parse_beam_search(body, r);
+  r.truncate_prompt_tokens = parse_truncate_prompt_tokens(body);
+  if (const json* v = field(body, "spaces_between_special_tokens"); v && !v->is_boolean()) {
+    // Only slow HF tokenizers put spaces there; GGUF vocabularies decode as fast ones do, whatever its value.
+    throw invalid_param("spaces_between_special_tokens", "spaces_between_special_tokens must be a boolean");
+  }
+  refuse_unimplemented(body);
   return r;
 }
 
@@ -376,6 +434,7 @@ CompletionRequest parse_completion_request(const json& body) {
   if (const json* tools = field(body, "tools"); tools && !(tools->is_array() && tools->empty()))
     throw not_supported("tools", "tools (function calling) are for /v1/chat/completions");
   if (r.echo && r.logprobs >= 0) r.common.prompt_logprobs = r.logprobs;
+  r.add_special_tokens = get_bool(body, "add_special_tokens", true);
   parse_best_of(body, r);
   r.prompts = parse_prompts(body);
   return r;
@@ -413,6 +472,20 @@ ChatRequest parse_chat_request(const json& body) {
   }
   if (const json* kwargs = field(body, "chat_template_kwargs"); kwargs && !kwargs->is_object()) {
     throw invalid_param("chat_template_kwargs", "chat_template_kwargs must be an object");
+  }
+  // vLLM's chat fields that would change the prompt and that Nucleus does not take.
+  if (asks_for_something(field(body, "chat_template"))) {
+    throw not_supported("chat_template", "a chat template per request is not accepted (vLLM too refuses one unless "
+                                         "started with --trust-request-chat-template); start the server with "
+                                         "--chat-template FILE.jinja");
+  }
+  if (asks_for_something(field(body, "documents"))) throw not_supported("documents", "documents are not supported");
+  if (get_bool(body, "echo", false)) {
+    throw not_supported("echo", "echo is not supported on /v1/chat/completions (it is on /v1/completions)");
+  }
+  if (get_bool(body, "add_special_tokens", false)) {
+    throw not_supported("add_special_tokens", "add_special_tokens is not supported on /v1/chat/completions: the chat "
+                                              "template writes the special tokens");
   }
   return r;
 }

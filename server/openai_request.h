@@ -51,6 +51,9 @@ struct CommonRequest {
   int beam_width = 0;                    // 0: n
   float length_penalty = 1.0f;
   sampling::EarlyStopping early_stopping = sampling::EarlyStopping::kHeuristic;
+  // vLLM's truncate_prompt_tokens: the prompt's last k tokens are kept
+  // (-1: the context's worth); applied after tokenizing (and the template).
+  std::optional<int> truncate_prompt_tokens;
 };
 
 // One prompt of /v1/completions: text, or token ids.
@@ -66,6 +69,7 @@ struct CompletionRequest {
   bool prompt_only = false;
   int logprobs = -1;            // -1 = off, else number of top alternatives (0..20)
   int best_of = 0;              // 0 = off; else sample best_of per prompt, return the n best (mean logprob)
+  bool add_special_tokens = true;  // vLLM's: false leaves out the BOS the tokenizer adds to text prompts
 };
 
 struct ChatRequest {

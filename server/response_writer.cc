@@ -143,11 +143,16 @@ bool ResponseWriter::send(httplib::DataSink& sink, const std::string& data) {
   return false;
 }
 
+std::string ResponseWriter::chunk_event(ResponseJson chunk) const {
+  if (include_usage_) chunk["usage"] = nullptr;  // OpenAI: with include_usage, every other chunk has usage null
+  return sse_event(chunk);
+}
+
 bool ResponseWriter::send_openings(httplib::DataSink& sink) {
   for (int c = 0; c < run_->num_choices(); ++c) {
     SequenceDelta opening;
     TextOffsets unused;
-    if (!send(sink, sse_event(stream_chunk(shape_, tok_, ids_, c, opening, true, unused)))) return false;
+    if (!send(sink, chunk_event(stream_chunk(shape_, tok_, ids_, c, opening, true, unused)))) return false;
   }
   return true;
 }
@@ -182,10 +187,10 @@ bool ResponseWriter::send_delta(httplib::DataSink& sink, const ChoiceDelta& cd) 
       for (ToolCallDelta& tc : rest.tool_calls) parts.tool_calls.push_back(std::move(tc));
     }
     if (parts.empty() && d.finish == FinishReason::kNone && d.logprobs.empty()) return true;
-    return send(sink, sse_event(stream_chunk(shape_, tok_, ids_, cd.choice, d, false, c.offsets, nullptr,
+    return send(sink, chunk_event(stream_chunk(shape_, tok_, ids_, cd.choice, d, false, c.offsets, nullptr,
                                              {&parts, c.output->saw_tool_call()})));
   }
-  return send(sink, sse_event(stream_chunk(shape_, tok_, ids_, cd.choice, d, false, c.offsets, echo_prompt_logprobs)));
+  return send(sink, chunk_event(stream_chunk(shape_, tok_, ids_, cd.choice, d, false, c.offsets, echo_prompt_logprobs)));
 }
 
 bool ResponseWriter::end_stream(httplib::DataSink& sink) {

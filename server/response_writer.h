@@ -50,6 +50,8 @@ class ResponseWriter {
   void release(bool success);
 
  private:
+  // A chunk of the stream as an event (usage null in it when the last chunk carries the usage).
+  std::string chunk_event(ResponseJson chunk) const;
   // Writes `data`; on failure aborts the run and returns false.
   bool send(httplib::DataSink& sink, const std::string& data);
   // Chat: every choice opens with the assistant role, even before its first token.

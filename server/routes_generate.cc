@@ -78,18 +78,30 @@ void run_and_respond(ServerState& state, const httplib::Request& req, httplib::R
 
 // Tokenizes each prompt of a completions request (token-id prompts are
 // checked against the vocabulary); with echo, records what each choice repeats.
-std::vector<std::vector<int32_t>> completion_prompts(const Tokenizer& tok, const CompletionRequest& r,
+// vLLM's truncate_prompt_tokens: keeps the last k tokens (-1: `context`'s
+// worth); whether any were cut.
+bool truncate_prompt(std::vector<int32_t>& tokens, int k, int context) {
+  const size_t keep = static_cast<size_t>(k < 0 ? context : k);
+  if (tokens.size() <= keep) return false;
+  tokens.erase(tokens.begin(), tokens.end() - static_cast<std::ptrdiff_t>(keep));
+  return true;
+}
+
+std::vector<std::vector<int32_t>> completion_prompts(const Tokenizer& tok, const CompletionRequest& r, int context,
                                                      ResponseShape& shape) {
   std::vector<std::vector<int32_t>> prompts;
   for (const Prompt& p : r.prompts) {
     if (const auto* text = std::get_if<std::string>(&p)) {
-      prompts.push_back(tok.encode(*text, {.add_special = true, .parse_special = true}));
+      prompts.push_back(tok.encode(*text, {.add_special = r.add_special_tokens, .parse_special = true}));
       if (r.echo) shape.echo_prefix.push_back(*text);
     } else {
       const auto& ids = std::get<std::vector<int32_t>>(p);
       if (auto error = sampling::first_id_outside_vocabulary(ids, tok.vocab_size())) throw invalid_param("prompt", *error);
       prompts.push_back(ids);
       if (r.echo) shape.echo_prefix.push_back(tok.decode(ids));
+    }
+    if (r.common.truncate_prompt_tokens && truncate_prompt(prompts.back(), *r.common.truncate_prompt_tokens, context)) {
+      if (r.echo) shape.echo_prefix.back() = tok.decode(prompts.back());  // the prompt the model saw
     }
     if (r.echo) shape.echo_ids.push_back(prompts.back());
   }
@@ -108,7 +120,7 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
   shape.structured_param = structured_param(r.common);
   shape.n = r.common.n;
   shape.beam = r.common.use_beam_search;
-  const std::vector<std::vector<int32_t>> prompts = completion_prompts(*state.tokenizer, r, shape);
+  const std::vector<std::vector<int32_t>> prompts = completion_prompts(*state.tokenizer, r, state.context_length, shape);
   shape.echo_logprobs = r.common.prompt_logprobs >= 0;
   shape.prompt_only = r.prompt_only;
   if (r.best_of > r.common.n) {
@@ -136,7 +148,8 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
     }
     r.common.structured = forced_call_output(tools);
   }
-  const ChatPrompt prompt = render_chat_prompt(state, r.messages, options);
+  ChatPrompt prompt = render_chat_prompt(state, r.messages, options);
+  if (r.common.truncate_prompt_tokens) truncate_prompt(prompt.tokens, *r.common.truncate_prompt_tokens, state.context_length);
   ResponseShape shape;
   shape.chat = true;
   shape.object = "chat.completion";

@@ -1018,6 +1018,58 @@ def _(c):
     assert r.encoding.lower() == "utf-8" and r.text == r.content.decode("utf-8"), r.headers
     usage = json.loads(events[-2][len("data: "):])
     assert usage["choices"] == [] and usage["usage"]["completion_tokens"] == 3
+    # OpenAI: with include_usage, every other chunk carries "usage": null.
+    others = [json.loads(e[len("data: "):]) for e in events[:-2]]
+    assert others and all("usage" in o and o["usage"] is None for o in others), others
+
+
+@check("vLLM fields: truncate_prompt_tokens keeps the prompt's last tokens (usage, echo), add_special_tokens; fields "
+       "that would change the output and are not implemented are a 400 naming them, never ignored")
+def _(c):
+    url = c["srv"].url
+    prompt = "One two three four five six seven eight nine ten"
+    full = requests.post(url + "/tokenize", json={"prompt": prompt}).json()["tokens"]
+    r = requests.post(url + "/v1/completions", json={"prompt": prompt, "max_tokens": 2, "temperature": 0, "echo": True,
+                                                     "truncate_prompt_tokens": 4}).json()
+    assert r["usage"]["prompt_tokens"] == 4, r
+    tail = requests.post(url + "/detokenize", json={"tokens": full[-4:]}).json()["prompt"]
+    assert r["choices"][0]["text"].startswith(tail), (r["choices"][0]["text"], tail)
+    same = requests.post(url + "/v1/completions", json={"prompt": full[-4:], "max_tokens": 2, "temperature": 0}).json()
+    assert r["choices"][0]["text"] == tail + same["choices"][0]["text"], (r, same)
+    chat = requests.post(url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": prompt}],
+                                                              "max_tokens": 1, "truncate_prompt_tokens": 5}).json()
+    assert chat["usage"]["prompt_tokens"] == 5, chat
+    for k in (0, -2, "4"):
+        r = requests.post(url + "/v1/completions", json={"prompt": prompt, "max_tokens": 1, "truncate_prompt_tokens": k})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "truncate_prompt_tokens", (k, r.text)
+    # add_special_tokens false: the tokenizer's own specials (none for SmolLM2's text prompts) left out, never an error.
+    r = requests.post(url + "/v1/completions", json={"prompt": prompt, "max_tokens": 1, "add_special_tokens": False})
+    assert r.status_code == 200 and r.json()["usage"]["prompt_tokens"] == len(
+        requests.post(url + "/tokenize", json={"prompt": prompt, "add_special_tokens": False}).json()["tokens"])
+    refused = [("/v1/completions", {"allowed_token_ids": [253]}, "allowed_token_ids"),
+               ("/v1/completions", {"bad_words": [" the"]}, "bad_words"),
+               ("/v1/completions", {"prompt_logprobs": 0}, "prompt_logprobs"),
+               ("/v1/chat/completions", {"prompt_logprobs": 1}, "prompt_logprobs"),
+               ("/v1/completions", {"return_tokens_as_token_ids": True}, "return_tokens_as_token_ids"),
+               ("/v1/completions", {"priority": 5}, "priority"),
+               ("/v1/completions", {"stream": True, "stream_options": {"include_usage": True,
+                                                                       "continuous_usage_stats": True}},
+                "stream_options.continuous_usage_stats"),
+               ("/v1/chat/completions", {"chat_template": "{{ messages[0].content }}"}, "chat_template"),
+               ("/v1/chat/completions", {"echo": True}, "echo"),
+               ("/v1/chat/completions", {"add_special_tokens": True}, "add_special_tokens")]
+    for path, extra, param in refused:
+        base = {"prompt": prompt} if path == "/v1/completions" else {"messages": [{"role": "user", "content": "hi"}]}
+        r = requests.post(url + path, json={**base, "max_tokens": 1, **extra})
+        assert r.status_code == 400 and r.json()["error"]["param"] == param, (path, extra, r.status_code, r.text)
+    # What clients send as defaults asks for nothing and is accepted.
+    for path, extra in [("/v1/completions", {"allowed_token_ids": None, "bad_words": [], "priority": 0,
+                                             "prompt_logprobs": None, "return_tokens_as_token_ids": False}),
+                        ("/v1/chat/completions", {"echo": False, "add_special_tokens": False, "chat_template": None,
+                                                  "documents": None})]:
+        base = {"prompt": prompt} if path == "/v1/completions" else {"messages": [{"role": "user", "content": "hi"}]}
+        r = requests.post(url + path, json={**base, "max_tokens": 1, **extra})
+        assert r.status_code == 200, (path, extra, r.text)
 
 
 @check("tokenize / detokenize round trip (vLLM shapes), /version, /health")
