@@ -71,10 +71,12 @@ std::vector<ChatMessage> parse_messages(const json& v) {
     if (!role || !role->is_string()) throw invalid_param(where + ".role", where + ".role must be a string");
     ChatMessage msg;
     msg.role = role->get<std::string>();
-    if (msg.role == "developer") msg.role = "system";  // OpenAI's newer name for system
-    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
+    // "developer" (OpenAI's newer name for system) stays as sent: the chat
+    // formatter gives it to templates that know it and makes it "system" for the rest.
+    if (msg.role != "system" && msg.role != "developer" && msg.role != "user" && msg.role != "assistant" &&
+        msg.role != "tool")
       throw invalid_param(where + ".role",
-                          where + ".role must be system, user, assistant or tool, got '" + msg.role + "'");
+                          where + ".role must be system, developer, user, assistant or tool, got '" + msg.role + "'");
     parse_message_extras(m, where, msg);
     const json* content = field(m, "content");
     if (!content) {

@@ -113,7 +113,7 @@ ChatTools parse_chat_tools(const ojson& body) {
       }
       t.names.push_back(name->get<std::string>());
     }
-    if (!tools->empty()) t.tools = *tools;
+    t.tools = *tools;  // [] too: templates see an empty list, as transformers and vLLM give them
   }
   parse_tool_choice(body, t);
   if (const ojson* parallel = field(body, "parallel_tool_calls")) {

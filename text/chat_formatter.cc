@@ -225,7 +225,7 @@ ojson chat_template_context(const std::vector<ChatMessage>& messages, const Chat
     list.push_back(std::move(j));
   }
   ojson ctx = {{"messages", std::move(list)},
-               {"tools", options.tools.is_array() && !options.tools.empty() ? options.tools : ojson(nullptr)},
+               {"tools", options.tools.is_array() ? options.tools : ojson(nullptr)},  // [] as given, as vLLM passes it
                {"documents", nullptr},
                {"add_generation_prompt", options.add_generation_prompt},
                {"bos_token", tokens.bos},
@@ -236,7 +236,20 @@ ojson chat_template_context(const std::vector<ChatMessage>& messages, const Chat
   return ctx;
 }
 
-RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& messages, const ChatRenderOptions& options) const {
+RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& given, const ChatRenderOptions& options) const {
+  // OpenAI's "developer" role is the system role for templates that do not
+  // name it (most; a ChatML template would write "<|im_start|>developer", a
+  // turn its model never saw); templates that do (Gemma 4, DeepSeek V4...)
+  // get it as sent, as transformers and vLLM give it.
+  std::vector<ChatMessage> renamed;
+  const bool knows_developer = !builtin_ && source_.find("developer") != std::string::npos;
+  if (!knows_developer && std::any_of(given.begin(), given.end(), [](const ChatMessage& m) { return m.role == "developer"; })) {
+    renamed = given;
+    for (ChatMessage& m : renamed) {
+      if (m.role == "developer") m.role = "system";
+    }
+  }
+  const std::vector<ChatMessage>& messages = renamed.empty() ? given : renamed;
   RenderedChat out;
   if (builtin_) {
     if (options.tools.is_array() && !options.tools.empty()) {

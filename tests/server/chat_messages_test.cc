@@ -32,7 +32,7 @@ TEST(ChatMessages, ToolCallsAndToolResults) {
     {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
     {"role": "assistant", "content": "18C and sunny.", "reasoning_content": "Read the tool."}])"));
   ASSERT_EQ(m.size(), 5u);
-  EXPECT_EQ(m[0].role, "system");
+  EXPECT_EQ(m[0].role, "developer");  // as sent: the chat formatter decides (DeveloperIsSystemUnlessTheTemplateKnowsIt)
   EXPECT_EQ(m[1].content, "Weather \nin Paris?");  // parts joined by newlines, as vLLM joins them
   EXPECT_TRUE(m[2].content_is_null);
   ASSERT_EQ(m[2].tool_calls.size(), 2u);

@@ -110,8 +110,27 @@ TEST(ChatTemplateContext, TransformersShapeWithToolsCallsAndKwargs) {
   EXPECT_EQ(ctx["add_generation_prompt"], false);
   EXPECT_EQ(ctx["enable_thinking"], false);
   EXPECT_EQ(ctx["bos_token"], "<|im_start|>");
+  // An empty list stays a list (transformers and vLLM give templates [], and Hermes' tool template iterates it);
+  // no tools at all is none.
   options.tools = nlohmann::ordered_json::array();
+  EXPECT_EQ(chat_template_context({{"user", "x"}}, options, chatml_tokens())["tools"], nlohmann::ordered_json::array());
+  options.tools = nullptr;
   EXPECT_TRUE(chat_template_context({{"user", "x"}}, options, chatml_tokens())["tools"].is_null());
+}
+
+// OpenAI's "developer" role: as sent to a template that names it, the system
+// role to one that does not (and to the built-in families).
+TEST(ChatFormatter, DeveloperIsSystemUnlessTheTemplateKnowsIt) {
+  const ChatFormatter plain = ChatFormatter::jinja(kTrimmingChatML, chatml_tokens(), "test");
+  EXPECT_EQ(plain.render({{"developer", "Be brief."}}, {}).text,
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>assistant\n");
+  const ChatFormatter knows = ChatFormatter::jinja(
+      "{% for m in messages %}{% if m.role == 'developer' %}[dev]{% else %}[{{ m.role }}]{% endif %}"
+      "{{ m.content }}{% endfor %}",
+      chatml_tokens(), "test");
+  EXPECT_EQ(knows.render({{"system", "S"}, {"developer", "D"}, {"user", "U"}}, {}).text, "[system]S[dev]D[user]U");
+  const ChatFormatter builtin(ChatTemplate::from_name("chatml"));
+  EXPECT_EQ(builtin.render({{"developer", "Be brief."}}, {}).text.find("developer"), std::string::npos);
 }
 
 TEST(SplitAtSpecialTokens, LongestMatchOutsidePlainRangesOnly) {
