@@ -9,8 +9,11 @@
 // written as {"tool_calls": [...]} JSON (the generic format the output parser
 // reads back), and tool results as user messages {"tool_response": ...}.
 //
-// Message contents are never parsed for special tokens: "<|im_start|>" typed
-// by a user stays text and cannot open a turn. The built-in families know
+// Message contents (and reasoning_content) are never parsed for special
+// tokens: "<|im_start|>" typed by a user stays text and cannot open a turn.
+// What the client writes elsewhere (tool definitions, tool-call arguments,
+// names, template kwargs) is rendered as transformers, vLLM and llama.cpp
+// render it: special-token text there is parsed as special tokens. The built-in families know
 // where contents are; for a Jinja template each content is found again in the
 // rendered text, in order (as written, or trimmed, or as its last part after a
 // "</think>", which is what templates do to contents), and only the text
