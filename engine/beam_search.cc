@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "engine/kv_cache_manager.h"
+#include "engine/output_token.h"
 #include "engine/request_state.h"
 #include "engine/scheduler.h"
 #include "text/tokenizer.h"
@@ -88,38 +89,13 @@ BeamSearch::Child BeamSearch::make_child(const Beam& parent, const sampling::Bea
   child.detokenizer = parent.s->detokenizer;
   child.stops = parent.s->stops;
   const int64_t length = static_cast<int64_t>(seq.tokens.size()) + 1;  // prompt + output, with this token
-  int64_t scored_length = length;
-  bool flush = true;
-  // The order of EngineCore::append_token: end of generation, stop ids, stop strings, length.
-  const bool eog = env.tokenizer.is_end_of_generation(c.token) && !spec.params.ignore_eos;
-  const bool stop_id = std::find(spec.params.stop_token_ids.begin(), spec.params.stop_token_ids.end(), c.token) !=
-                       spec.params.stop_token_ids.end();
-  const bool may_stop = may_stop_on_strings(seq.num_output() + 1, spec);
-  if (eog || stop_id) {
-    child.finish = FinishReason::kStop;
-    if (stop_id) {
-      child.stop_reason = std::to_string(c.token);
-      child.stop_reason_is_token = true;
-    }
-    if (spec.include_stop_str_in_output) child.emit = child.stops.flush() + child.detokenizer->push(c.token);
-    scored_length = length - 1;
-  } else {
-    StopStringMatcher::Result text = child.stops.push(child.detokenizer->push(c.token), may_stop);
-    child.emit = std::move(text.emit);
-    if (text.stopped) {
-      child.finish = FinishReason::kStop;
-      child.stop_reason = text.matched;
-      flush = false;
-    } else if (seq.num_output() + 1 >= spec.max_tokens || length >= env.context_length) {
-      child.finish = FinishReason::kLength;
-    }
-  }
-  if (child.finish != FinishReason::kNone && flush) {
-    // As EngineCore::finish_sequence: the held-back text is part of the output.
-    StopStringMatcher::Result tail = child.stops.push(child.detokenizer->flush(), may_stop);
-    child.emit += tail.emit + (tail.stopped ? "" : child.stops.flush());
-  }
-  child.score = sampling::beam_score(cum, scored_length, spec.beam->length_penalty);
+  OutputToken out = append_output_token(c.token, seq.num_output() + 1, length, env.context_length, spec,
+                                        env.tokenizer, *child.detokenizer, child.stops);
+  child.emit = std::move(out.text);
+  child.finish = out.finish;
+  child.stop_reason = std::move(out.stop_reason);
+  child.stop_reason_is_token = out.stop_reason_is_token;
+  child.score = sampling::beam_score(cum, out.in_scored_length ? length : length - 1, spec.beam->length_penalty);
   return child;
 }
 

@@ -10,6 +10,7 @@
 #include "engine/grammar_vocabulary.h"
 #include "engine/json_token_mask.h"
 #include "engine/kv_budget.h"
+#include "engine/output_token.h"
 #include "sampling/grammar/grammar_error.h"
 #include "engine/prompt_logprobs.h"
 #include "text/tokenizer.h"
@@ -553,46 +554,30 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
   d.tokens.push_back(token);
   if (spec.params.logprobs >= 0) d.logprobs.push_back(token_logprob(r));
 
-  // Stop conditions, in order: end of generation, stop token ids, stop strings, length.
-  const bool eog = tokenizer_.is_end_of_generation(token) && !spec.params.ignore_eos;
-  const bool stop_id =
-      std::find(spec.params.stop_token_ids.begin(), spec.params.stop_token_ids.end(), token) !=
-      spec.params.stop_token_ids.end();
-  if (eog || stop_id) {
-    // As vLLM: the stopping token's own text stays in the output when the
-    // request includes stop strings in it (held-back text first; no stop
-    // string is looked for in this token's text). An end-of-generation
-    // token's text is empty unless special tokens are kept.
-    if (spec.include_stop_str_in_output) d.text += s.stops.flush() + s.detokenizer.push(token);
-    finish_sequence(s, FinishReason::kStop, stop_id ? std::to_string(token) : std::string(), false);
-    return;
-  }
-  StopStringMatcher::Result text = s.stops.push(s.detokenizer.push(token), may_stop_on_strings(s.seq.num_output(), spec));
-  d.text += text.emit;
-  if (text.stopped) {
-    finish_sequence(s, FinishReason::kStop, text.matched, true);
-    return;
-  }
-  if (s.seq.num_output() >= spec.max_tokens || static_cast<int64_t>(s.seq.tokens.size()) >= context_length()) {
-    finish_sequence(s, FinishReason::kLength);
+  OutputToken out = append_output_token(token, s.seq.num_output(), static_cast<int64_t>(s.seq.tokens.size()),
+                                        context_length(), spec, tokenizer_, s.detokenizer, s.stops);
+  d.text += out.text;
+  if (out.finish != FinishReason::kNone) {
+    end_sequence(s, out.finish, std::move(out.stop_reason), out.stop_reason_is_token);
   }
 }
 
-void EngineCore::finish_sequence(SequenceState& s, FinishReason reason, std::string stop_reason,
-                                 bool by_stop_string) {
+void EngineCore::finish_sequence(SequenceState& s, FinishReason reason) {
+  Request& request = *s.request;
+  if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
+  delta_for(request, s.index).text +=
+      flush_held_back(s.detokenizer, s.stops, may_stop_on_strings(s.seq.num_output(), request.spec));
+  end_sequence(s, reason, {}, false);
+}
+
+void EngineCore::end_sequence(SequenceState& s, FinishReason reason, std::string stop_reason,
+                              bool stop_reason_is_token) {
   Request& request = *s.request;
   if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
   SequenceDelta& d = delta_for(request, s.index);
-  if (!by_stop_string) {
-    // Not ended by a stop string: the held-back text is part of the output.
-    StopStringMatcher::Result tail =
-        s.stops.push(s.detokenizer.flush(), may_stop_on_strings(s.seq.num_output(), request.spec));
-    d.text += tail.emit + (tail.stopped ? "" : s.stops.flush());
-  }
   s.finish = reason;
   d.finish = reason;
-  // Not a stop string, yet a reason: the stop token id (append_token).
-  d.stop_reason_is_token = !by_stop_string && !stop_reason.empty();
+  d.stop_reason_is_token = stop_reason_is_token;
   d.stop_reason = std::move(stop_reason);
   scheduler_.remove(&s.seq);
   speculator_.forget(s.seq.id);

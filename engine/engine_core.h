@@ -89,10 +89,12 @@ class EngineCore {
   void add_prompt_logprob_rows(const Schedule& schedule);
   void read_prompt_logprobs(const Schedule& schedule, size_t first_row);
   void send_prompt_logprobs(Request& request);
-  // Ends one sequence: flushes its held-back text (unless a stop string ended
-  // it), frees its blocks and counts it.
-  void finish_sequence(SequenceState& s, FinishReason reason, std::string stop_reason = {},
-                       bool by_stop_string = false);
+  // Ends one sequence for `reason` (an error, an abort): its held-back text
+  // is output, then end_sequence.
+  void finish_sequence(SequenceState& s, FinishReason reason);
+  // Ends one sequence whose text is final (append_output_token): records the
+  // reason, frees its blocks and counts it.
+  void end_sequence(SequenceState& s, FinishReason reason, std::string stop_reason, bool stop_reason_is_token);
   // Beam requests whose beams all have this step's rows expand, prune and fork.
   void advance_beams();
   void count_finished(FinishReason reason);
