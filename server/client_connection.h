@@ -22,9 +22,10 @@ class ServingConnection {
 
   // Whether the client of the request this thread serves has closed its end
   // of the connection (or it was reset), looked at without consuming a byte:
-  // bytes waiting (a pipelined next request) mean it is still there. A client
-  // that half-closes after its request counts as gone, as it does to
-  // uvicorn. False when this thread serves no connection (unit tests).
+  // bytes waiting (a pipelined next request) alone do not make it gone. A
+  // client that half-closes after its request (pipelined bytes or not) counts
+  // as gone, as it does to uvicorn. False when this thread serves no
+  // connection (unit tests).
   static bool client_gone();
 
  private:

@@ -179,7 +179,9 @@ json final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const C
   if (shape.chat && shape.chat_output) {
     const ChatMessageOut m = parse_chat_output(*shape.chat_output, c.text, index);
     json message = {{"role", "assistant"}};
-    message["content"] = m.content.empty() && !m.tool_calls.empty() ? json(nullptr) : json(m.content);
+    // null beside tool calls, and for a forced call cut before its name (no content can come then).
+    const bool no_content = m.content.empty() && (!m.tool_calls.empty() || shape.chat_output->tools.forced());
+    message["content"] = no_content ? json(nullptr) : json(m.content);
     if (!m.reasoning.empty()) message["reasoning_content"] = m.reasoning;
     if (!m.tool_calls.empty()) {
       json calls = json::array();

@@ -99,8 +99,9 @@ std::string ResponseWriter::settle(std::chrono::milliseconds wait) {
     return std::any_of(choices_.begin(), choices_.end(), [](const ChoiceState& c) { return c.started; });
   };
   while (run_->error().empty() && !started() && Clock::now() < until && collect_some()) {
-    if (ServingConnection::client_gone()) {
-      run_->abort();  // the response's first write then fails, and the request is logged aborted
+    if (!started() && ServingConnection::client_gone()) {
+      run_->abort();
+      client_left_ = true;  // collect() then writes no body (a half-closed client could still read one)
       break;
     }
   }
@@ -109,6 +110,7 @@ std::string ResponseWriter::settle(std::chrono::milliseconds wait) {
 }
 
 bool ResponseWriter::collect(httplib::DataSink& sink) {
+  if (client_left_) return false;
   auto last_beat = Clock::now();
   bool more = true;
   while (more) {

@@ -50,6 +50,7 @@ class ResponseWriter {
   void release(bool success);
 
  private:
+  bool client_left_ = false;  // settle() saw the client go: the run is aborted, no body is written
   // A chunk of the stream as an event (usage null in it when the last chunk carries the usage).
   std::string chunk_event(ResponseJson chunk) const;
   // Writes `data`; on failure aborts the run and returns false.

@@ -134,7 +134,7 @@ std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& mess
     described = "You can call these functions (OpenAI tool format):\n" + tools.dump(2) +
                 "\nTo call functions, answer with JSON only: {\"tool_calls\": [{\"name\": \"<function name>\", "
                 "\"arguments\": {<arguments>}}]}";
-    if (!messages.empty() && messages.front().role == "system") {
+    if (!messages.empty() && (messages.front().role == "system" || messages.front().role == "developer")) {
       out.push_back(messages.front());
       out.back().content += "\n\n" + described;
       described.clear();
@@ -147,7 +147,9 @@ std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& mess
     }
   }
   for (size_t i = 0; i < messages.size(); ++i) {
-    if (i == 0 && !out.empty() && messages[i].role == "system") continue;  // already taken, with the tools
+    if (i == 0 && !out.empty() && (messages[i].role == "system" || messages[i].role == "developer")) {
+      continue;  // already taken, with the tools
+    }
     if (i == 0 && !described.empty()) {  // in_user: the first message is the user's
       ChatMessage m = messages[0];
       m.content = described + "\n\n" + m.content;
@@ -273,7 +275,8 @@ RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& given, const 
     ChatRenderOptions without = options;
     without.tools = nullptr;
     const bool adds_system = options.tools.is_array() && !options.tools.empty() &&
-                             (messages.empty() || messages.front().role != "system");
+                             (messages.empty() ||
+                              (messages.front().role != "system" && messages.front().role != "developer"));
     try {
       return render_jinja(with_tools_in_text(messages, options.tools), without);
     } catch (const jinja::RaisedException&) {

@@ -20,12 +20,13 @@
 //   start with a letter);
 //   integers: minimum, maximum, exclusiveMinimum, exclusiveMaximum (an exact
 //   digit-range grammar; draft-4 boolean exclusive bounds too);
-//   numbers: the same bounds, up to 1e15 in magnitude (number_range.h: a
-//   bounded number is written without an exponent).
+//   numbers: the same bounds, up to 1e15 in magnitude, and from 1e21 on
+//   dropped as bounding nothing written (number_range.h: a bounded number is
+//   written without an exponent, at most 20 integer and 20 fraction digits).
 // Subschemas nest, $ref chains included, at most 128 deep (the compiler
 // recurses per level). Annotations (title, description, default, examples, $schema, $id, $comment,
 // deprecated, readOnly, writeOnly) are ignored. Any other keyword (multipleOf
-// among them), a number bound beyond 1e15, or an unknown format is a
+// among them), a number bound between 1e15 and 1e21, or an unknown format is a
 // GrammarError naming it and its JSON pointer, never silently ignored.
 //
 // Whitespace: runs of at most kMaxJsonWhitespace between tokens, none before

@@ -23,7 +23,7 @@ struct Decimal {
 
 Decimal decimal_of(double v) {
   if (v == 0) v = 0;  // -0.0 prints as "-0"
-  char buf[1100];     // the longest fixed form of a double below 1e15 (a subnormal's ~770 digits) fits
+  char buf[1100];     // the longest shortest fixed form of a double below 1e15 (a subnormal's ~330 digits) fits
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
   if (ec != std::errc()) throw GrammarError("number bound cannot be written as a decimal");
   const std::string_view text(buf, end - buf);
@@ -156,7 +156,9 @@ Element number_range(Grammar& g, std::optional<double> lo, std::optional<double>
     if (lo) to = decimal_of(-*lo);
     b.non_negative(from, strict, to, {g.byte('-')}, alternatives);
   }
-  if (alternatives.empty()) throw GrammarError("no number satisfies the bounds");
+  if (alternatives.empty()) {
+    throw GrammarError("no number of at most 20 fraction digits lies within the bounds");  // lo <= hi: a tiny range
+  }
   return g.group(std::move(alternatives), "number-range");
 }
 

@@ -22,10 +22,12 @@ namespace nucleus::grammar {
 // longer holds every integer, and an integer output compared with the bound
 // (validators compare exactly) could fall on the wrong side of it...
 inline constexpr double kMaxNumberBound = 1e15;
-// ...but for bounds past every number the grammar writes (at most 20 integer
-// digits), as generated schemas put 1.7976931348623157e308: the caller drops
-// those, and asks for a number_range with neither bound.
-inline constexpr double kNumberRangeReach = 1e20;
+// ...but for bounds past every number the grammar writes, as generated
+// schemas put 1.7976931348623157e308: the caller drops those, and asks for a
+// number_range with neither bound. The grammar writes at most 20 integer
+// digits, which can read back as 1e20 itself (99999999999999999999.5), so
+// an exclusive bound of 1e20 still bounds: only from 1e21 on is none.
+inline constexpr double kNumberRangeReach = 1e21;
 
 // [lo, hi], either absent; |bound| <= kMaxNumberBound, lo <= hi (a
 // GrammarError otherwise).
