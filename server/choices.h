@@ -27,6 +27,9 @@ struct ResponseShape {
   std::vector<std::string> echo_prefix;        // completions with echo: per prompt
   std::vector<std::vector<int32_t>> echo_ids;  // ... and its token ids, when logprobs cover the prompt too
   bool echo_logprobs = false;                  // echo with logprobs: the prompt's tokens lead each choice's logprobs
+  // vLLM's prompt_logprobs: each prompt's token ids, for the field (per
+  // completions choice, once on a chat response); empty when not asked.
+  std::vector<std::vector<int32_t>> prompt_logprobs_ids;
   bool prompt_only = false;                    // echo with max_tokens 0: the generated token is not shown
   int n = 1;                                   // choices returned per prompt
   int best_of = 0;                             // > n: this many sampled per prompt, the n best returned

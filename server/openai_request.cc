@@ -275,7 +275,6 @@ void refuse_unimplemented(const json& body) {
   static const std::pair<const char*, const char*> kFields[] = {
       {"allowed_token_ids", "allowed_token_ids is not supported; logit_bias -100 bans tokens"},
       {"bad_words", "bad_words is not supported; logit_bias -100 bans single tokens"},
-      {"prompt_logprobs", "prompt_logprobs is not supported; on /v1/completions, echo with logprobs scores the prompt"},
       {"logits_processors", "logits_processors are not supported"},
       {"return_tokens_as_token_ids", "return_tokens_as_token_ids is not supported"},
       {"return_token_ids", "return_token_ids is not supported; /tokenize gives a prompt's token ids"},
@@ -284,9 +283,7 @@ void refuse_unimplemented(const json& body) {
       {"vllm_xargs", "vllm_xargs is not supported"},
   };
   for (const auto& [name, message] : kFields) {
-    const json* v = field(body, name);
-    // prompt_logprobs 0 asks for the prompt tokens' own logprobs.
-    if (asks_for_something(v) || (v && std::string_view(name) == "prompt_logprobs")) throw not_supported(name, message);
+    if (asks_for_something(field(body, name))) throw not_supported(name, message);
   }
 }
 
@@ -297,6 +294,16 @@ std::optional<int> parse_truncate_prompt_tokens(const json& body) {
   if (k && *k == 0) throw invalid_param("truncate_prompt_tokens", "truncate_prompt_tokens must be -1 or at least 1");
   if (!k) return std::nullopt;
   return static_cast<int>(*k);
+}
+
+// vLLM's prompt_logprobs: each prompt token's logprob, rank and the top k
+// alternatives, in the response (not streamed, as vLLM).
+void parse_prompt_logprobs(const json& body, CommonRequest& r) {
+  const auto k = get_int(body, "prompt_logprobs", 0, sampling::kMaxLogprobs);
+  if (!k) return;
+  if (r.stream) throw invalid_param("prompt_logprobs", "prompt_logprobs is not available when stream is true");
+  r.prompt_logprobs = static_cast<int>(*k);
+  r.prompt_logprobs_field = true;
 }
 
 // The fields both generating routes share, checked in the order they are
@@ -317,6 +324,7 @@ CommonRequest parse_common(const json& body, int default_max_tokens_or_minus1) {
   parse_output_format(body, r);
   parse_beam_search(body, r);
   r.truncate_prompt_tokens = parse_truncate_prompt_tokens(body);
+  parse_prompt_logprobs(body, r);
   if (const json* v = field(body, "spaces_between_special_tokens"); v && !v->is_boolean()) {
     // Only slow HF tokenizers put spaces there; GGUF vocabularies decode as fast ones do, whatever its value.
     throw invalid_param("spaces_between_special_tokens", "spaces_between_special_tokens must be a boolean");
@@ -433,7 +441,14 @@ CompletionRequest parse_completion_request(const json& body) {
   // echo with logprobs: the prompt's tokens get logprobs too (the first one null), as in OpenAI's legacy API.
   if (const json* tools = field(body, "tools"); tools && !(tools->is_array() && tools->empty()))
     throw not_supported("tools", "tools (function calling) are for /v1/chat/completions");
-  if (r.echo && r.logprobs >= 0) r.common.prompt_logprobs = r.logprobs;
+  if (r.echo && r.logprobs >= 0) {
+    // One set of prompt logprobs serves both; with two sizes one would be cut.
+    if (r.common.prompt_logprobs_field && r.common.prompt_logprobs != r.logprobs) {
+      throw invalid_param("prompt_logprobs", "prompt_logprobs with echo and logprobs must equal logprobs (" +
+                                                 std::to_string(r.logprobs) + ")");
+    }
+    r.common.prompt_logprobs = r.logprobs;
+  }
   r.add_special_tokens = get_bool(body, "add_special_tokens", true);
   parse_best_of(body, r);
   r.prompts = parse_prompts(body);

@@ -45,7 +45,8 @@ struct CommonRequest {
   // Not streamable. Without it, length_penalty and early_stopping must keep
   // their defaults (as vLLM checks).
   bool use_beam_search = false;
-  int prompt_logprobs = -1;              // completions with echo and logprobs: the prompt's too (GenerationRequest)
+  int prompt_logprobs = -1;              // completions with echo and logprobs, or prompt_logprobs: the prompt's too
+  bool prompt_logprobs_field = false;    // vLLM's prompt_logprobs asked them: the response carries the field
   bool json_object = false;              // response_format {"type": "json_object"}: JSON mode (ResponseFormat)
   std::optional<StructuredOutput> structured;  // a JSON Schema, regex, choice or GBNF (structured_output.h)
   int beam_width = 0;                    // 0: n

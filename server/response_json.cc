@@ -214,7 +214,32 @@ json final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const C
   }
   choice["finish_reason"] = chat_finish_json(c.finish, called);
   choice["stop_reason"] = stop_reason_json(c.last);
+  if (!shape.chat && !shape.prompt_logprobs_ids.empty()) {
+    choice["prompt_logprobs"] = prompt_logprobs_json(tok, shape.prompt_logprobs_ids[prompt], prompt_logprobs);
+  }
   return choice;
+}
+
+json prompt_logprobs_json(const Tokenizer& tok, const std::vector<int32_t>& ids, const std::vector<TokenLogprob>& lps) {
+  json out = json::array();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i == 0 || i - 1 >= lps.size()) {
+      out.push_back(nullptr);
+      continue;
+    }
+    const TokenLogprob& lp = lps[i - 1];
+    json entry = json::object();
+    entry[std::to_string(lp.token)] = {{"logprob", lp.logprob}, {"rank", lp.rank},
+                                       {"decoded_token", token_text(tok, lp.token)}};
+    for (size_t r = 0; r < lp.top.size(); ++r) {
+      const std::string key = std::to_string(lp.top[r].token);
+      if (entry.contains(key)) continue;
+      entry[key] = {{"logprob", lp.top[r].logprob}, {"rank", static_cast<int>(r) + 1},
+                    {"decoded_token", token_text(tok, lp.top[r].token)}};
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 json response_json(const ResponseShape& shape, const ResponseIds& ids, json choices, const Usage& usage) {

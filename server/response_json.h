@@ -77,6 +77,12 @@ ResponseJson usage_chunk(const ResponseShape& shape, const ResponseIds& ids, con
 // for prompt `prompt`; `prompt_logprobs` are that prompt's (echo with logprobs).
 ResponseJson final_choice_json(const ResponseShape& shape, const Tokenizer& tok, const ChoiceState& c, int index,
                                  int prompt, const std::vector<TokenLogprob>& prompt_logprobs);
+// vLLM's prompt_logprobs for one prompt of token ids `ids`: null for the
+// first token (nothing predicts it) and for tokens never scored (an abort),
+// else {"<id>": {"logprob", "rank", "decoded_token"}} holding the prompt's
+// token first, then the top alternatives not already listed.
+ResponseJson prompt_logprobs_json(const Tokenizer& tok, const std::vector<int32_t>& ids,
+                                  const std::vector<TokenLogprob>& lps);
 // The whole response written at the end, around its choices.
 ResponseJson response_json(const ResponseShape& shape, const ResponseIds& ids, ResponseJson choices,
                              const Usage& usage);

@@ -213,7 +213,11 @@ bool ResponseWriter::end_stream_with_error(httplib::DataSink& sink) {
 
 json ResponseWriter::final_body() const {
   if (!run_->error().empty()) return generation_error(run_->error(), shape_.structured_param).to_json();
-  return response_json(shape_, ids_, final_choices(), usage());
+  json body = response_json(shape_, ids_, final_choices(), usage());
+  if (shape_.chat && !shape_.prompt_logprobs_ids.empty()) {  // vLLM: on the chat response, not its choice
+    body["prompt_logprobs"] = prompt_logprobs_json(tok_, shape_.prompt_logprobs_ids[0], run_->prompt_logprobs(0));
+  }
+  return body;
 }
 
 json ResponseWriter::final_choices() const {

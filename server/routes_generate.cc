@@ -121,7 +121,8 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
   shape.n = r.common.n;
   shape.beam = r.common.use_beam_search;
   const std::vector<std::vector<int32_t>> prompts = completion_prompts(*state.tokenizer, r, state.context_length, shape);
-  shape.echo_logprobs = r.common.prompt_logprobs >= 0;
+  shape.echo_logprobs = r.echo && r.logprobs >= 0;
+  if (r.common.prompt_logprobs_field) shape.prompt_logprobs_ids = prompts;
   shape.prompt_only = r.prompt_only;
   if (r.best_of > r.common.n) {
     shape.best_of = r.best_of;
@@ -157,6 +158,7 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   shape.structured_param = structured_param(r.common);
   shape.n = r.common.n;
   shape.beam = r.common.use_beam_search;
+  if (r.common.prompt_logprobs_field) shape.prompt_logprobs_ids = {prompt.tokens};
   auto plan = chat_output_plan(state, std::move(tools), prompt.text);
   if (!plan->plain()) shape.chat_output = std::move(plan);
   auto run = std::make_unique<GenerationRun>(state, r.common, std::vector<std::vector<int32_t>>{prompt.tokens});

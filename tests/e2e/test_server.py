@@ -1023,8 +1023,9 @@ def _(c):
     assert others and all("usage" in o and o["usage"] is None for o in others), others
 
 
-@check("vLLM fields: truncate_prompt_tokens keeps the prompt's last tokens (usage, echo), add_special_tokens; fields "
-       "that would change the output and are not implemented are a 400 naming them, never ignored")
+@check("vLLM fields: truncate_prompt_tokens keeps the prompt's last tokens (usage, echo), add_special_tokens, "
+       "prompt_logprobs (as echo with logprobs scores the prompt); fields that would change the output and are not "
+       "implemented are a 400 naming them, never ignored")
 def _(c):
     url = c["srv"].url
     prompt = "One two three four five six seven eight nine ten"
@@ -1048,8 +1049,9 @@ def _(c):
         requests.post(url + "/tokenize", json={"prompt": prompt, "add_special_tokens": False}).json()["tokens"])
     refused = [("/v1/completions", {"allowed_token_ids": [253]}, "allowed_token_ids"),
                ("/v1/completions", {"bad_words": [" the"]}, "bad_words"),
-               ("/v1/completions", {"prompt_logprobs": 0}, "prompt_logprobs"),
-               ("/v1/chat/completions", {"prompt_logprobs": 1}, "prompt_logprobs"),
+               ("/v1/completions", {"prompt_logprobs": 1, "stream": True}, "prompt_logprobs"),
+               ("/v1/completions", {"prompt_logprobs": 21}, "prompt_logprobs"),
+               ("/v1/completions", {"prompt_logprobs": 2, "echo": True, "logprobs": 1}, "prompt_logprobs"),
                ("/v1/completions", {"return_tokens_as_token_ids": True}, "return_tokens_as_token_ids"),
                ("/v1/completions", {"priority": 5}, "priority"),
                ("/v1/completions", {"stream": True, "stream_options": {"include_usage": True,
@@ -1062,6 +1064,25 @@ def _(c):
         base = {"prompt": prompt} if path == "/v1/completions" else {"messages": [{"role": "user", "content": "hi"}]}
         r = requests.post(url + path, json={**base, "max_tokens": 1, **extra})
         assert r.status_code == 400 and r.json()["error"]["param"] == param, (path, extra, r.status_code, r.text)
+    # prompt_logprobs (vLLM's shape): the numbers echo with logprobs gives, the prompt's token first in each dict.
+    body = {"prompt": prompt, "max_tokens": 1, "temperature": 0}
+    ours = requests.post(url + "/v1/completions", json={**body, "prompt_logprobs": 2}).json()["choices"][0]
+    echo = requests.post(url + "/v1/completions", json={**body, "echo": True, "logprobs": 2}).json()["choices"][0]
+    pl = ours["prompt_logprobs"]
+    assert len(pl) == len(full) and pl[0] is None, pl[:2]
+    for i in range(1, len(full)):
+        first_id, first = next(iter(pl[i].items()))
+        assert int(first_id) == full[i] and first["decoded_token"] == echo["logprobs"]["tokens"][i], (i, pl[i])
+        assert abs(first["logprob"] - echo["logprobs"]["token_logprobs"][i]) < 1e-6, (i, pl[i], echo["logprobs"])
+        tops = sorted((v for v in pl[i].values() if v["rank"] <= 2), key=lambda v: v["rank"])
+        assert [v["rank"] for v in tops] == [1, 2], pl[i]
+        # The legacy top_logprobs list the top 2 and the prompt's token: the same tokens and numbers.
+        assert ({v["decoded_token"]: round(v["logprob"], 5) for v in pl[i].values()}
+                == {t: round(x, 5) for t, x in echo["logprobs"]["top_logprobs"][i].items()}), (pl[i], echo)
+    chat = requests.post(url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}],
+                                                              "max_tokens": 1, "prompt_logprobs": 0}).json()
+    assert chat["prompt_logprobs"][0] is None and len(chat["prompt_logprobs"]) == chat["usage"]["prompt_tokens"], chat
+    assert all(len(d) == 1 for d in chat["prompt_logprobs"][1:]), chat["prompt_logprobs"]
     # What clients send as defaults asks for nothing and is accepted.
     for path, extra in [("/v1/completions", {"allowed_token_ids": None, "bad_words": [], "priority": 0,
                                              "prompt_logprobs": None, "return_tokens_as_token_ids": False}),
