@@ -334,6 +334,7 @@ std::vector<SampleRow> EngineCore::sampler_rows(const StepPlan& plan) {
     in.position = static_cast<int64_t>(s.seq.tokens.size()) + std::max<int64_t>(p.draft_index, 0);
     in.num_output_tokens = s.seq.num_output();
     in.eos_token_ids = eos;
+    in.output_tokens = rows[i].output_tokens;
     if (p.draft_index > 0) in.pending_tokens = std::span<const int32_t>(plan.drafts_of[p.chunk]).first(p.draft_index);
     if (s.json) {
       json_mask_->fill(*s.json, row_masks_[i]);

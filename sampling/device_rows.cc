@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "sampling/bad_words.h"
+
 namespace nucleus::sampling {
 
 static_assert(cuda::kMaxTopLogprobs == kMaxLogprobs);
@@ -33,6 +35,7 @@ void append_device_row(const RowInput& in, int32_t counts_row, int64_t vocab, cu
   ids.insert(ids.end(), sp.allowed_token_ids.begin(), sp.allowed_token_ids.end());
   p.banned_begin = static_cast<int32_t>(ids.size());
   ids.insert(ids.end(), sp.bad_token_ids.begin(), sp.bad_token_ids.end());
+  append_bad_word_bans(sp, in.output_tokens, in.pending_tokens, ids);
   if (in.token_mask) {  // the device takes the mask as more banned ids
     for (int64_t i = 0; i < vocab; ++i) {
       if (!in.token_mask[i]) ids.push_back(static_cast<int32_t>(i));

@@ -22,7 +22,8 @@ namespace nucleus::sampling {
 inline constexpr uint32_t kPromptCountBit = 0x80000000u;
 
 // Appends one row to `batch`: its stage parameters, Philox key, logprobs mode,
-// allowed / banned / bias lists (bans = bad_token_ids, plus EOS and
+// allowed / banned / bias lists (bans = bad_token_ids, the bad words' last
+// tokens that apply (bad_words.h), the token mask's zeros, plus EOS and
 // stop_token_ids while output + pending < min_tokens). Checks the row as
 // Sampler::sample does (check_row_input) and throws std::invalid_argument.
 void append_device_row(const RowInput& in, int32_t counts_row, int64_t vocab, cuda::SampleBatch& batch);

@@ -69,6 +69,10 @@ void SamplingParams::validate(int64_t vocab_size) const {
   check_token_ids("stop_token_ids", stop_token_ids, vocab_size);
   check_token_ids("allowed_token_ids", allowed_token_ids, vocab_size);
   check_token_ids("bad_token_ids", bad_token_ids, vocab_size);
+  for (const std::vector<int32_t>& word : bad_words_token_ids) {
+    if (word.empty()) throw std::invalid_argument("bad_words has a word of no tokens");
+    check_token_ids("bad_words", word, vocab_size);
+  }
 }
 
 StageParams SamplingParams::stage_params() const {

@@ -51,6 +51,9 @@ struct SamplingParams {
   std::vector<int32_t> stop_token_ids;
   std::vector<int32_t> allowed_token_ids;  // empty = every token allowed
   std::vector<int32_t> bad_token_ids;      // never sampled
+  // vLLM's bad_words as token sequences (sampling/bad_words.h): the last
+  // token of one is banned where the output ends with the rest of it.
+  std::vector<std::vector<int32_t>> bad_words_token_ids;
 
   // Throws std::invalid_argument("<parameter> must be ..., got ...") on the first bad value.
   // With vocab_size > 0 also checks that every token id is in [0, vocab_size).

@@ -15,6 +15,7 @@ struct RowInput {
   const SamplingParams* params = nullptr;     // required
   const PenaltyState* penalties = nullptr;    // null = no history (penalties then only see pending)
   std::span<const int32_t> pending_tokens;    // extra output tokens after `penalties` (speculation)
+  std::span<const int32_t> output_tokens;     // the committed output, pending excluded (bad words read its end)
   uint64_t seed = 0;                          // resolved request seed
   uint32_t seq_index = 0;                     // which of the request's n sequences
   int64_t position = 0;                       // absolute position of the token being sampled

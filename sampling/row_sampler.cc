@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "sampling/bad_words.h"
 #include "sampling/filter_math.h"
 #include "sampling/logprobs.h"
 #include "sampling/noise_fill.h"
@@ -49,6 +50,11 @@ void edit_logits(float* l, int64_t vocab, const RowInput& in, const StageParams&
     for (size_t j = 0; j < sp.allowed_token_ids.size(); ++j) l[sp.allowed_token_ids[j]] = s.saved[j];
   }
   for (const int32_t id : sp.bad_token_ids) l[id] = -INFINITY;
+  if (!sp.bad_words_token_ids.empty()) {
+    s.bans.clear();
+    append_bad_word_bans(sp, in.output_tokens, in.pending_tokens, s.bans);
+    for (const int32_t id : s.bans) l[id] = -INFINITY;
+  }
   if (in.token_mask) {
     for (int64_t i = 0; i < vocab; ++i) {
       if (!in.token_mask[i]) l[i] = -INFINITY;

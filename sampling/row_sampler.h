@@ -13,6 +13,7 @@ namespace nucleus::sampling {
 struct RowScratch {
   std::vector<float> raw;       // [vocab] sanitised copy for raw logprobs
   std::vector<float> saved;     // allowed_token_ids: their logits while the row is masked
+  std::vector<int32_t> bans;    // bad words' last tokens banned at this row
   std::vector<int32_t> ids;     // [candidates]
   std::vector<float> d;         // [candidates] (l - max) / T
   std::vector<float> p;         // [candidates] exp(d)

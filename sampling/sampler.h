@@ -4,7 +4,9 @@
 // ORDER OF THE STAGES (the one place it is written down; row_sampler.cc follows it)
 //   0. Sanitise: NaN logits -> -inf (flag kNanLogits), +inf -> FLT_MAX (flag kInfLogits).
 //      Raw logprobs are taken from this row.
-//   1. allowed_token_ids (everything else -> -inf), bad_token_ids and token_mask zeros (-> -inf).
+//   1. allowed_token_ids (everything else -> -inf), bad_token_ids, the bad words' last tokens
+//      where the output (+ pending) ends with the rest of the word (bad_words.h), and token_mask
+//      zeros (-> -inf).
 //   2. logit_bias is added.
 //   3. min_tokens: while output tokens (+ pending) < min_tokens, EOS ids and stop_token_ids -> -inf.
 //   4. Penalties (vLLM): repetition over prompt + output ids (divide positive logits, multiply

@@ -227,6 +227,17 @@ void parse_sampling(const json& body, CommonRequest& r) {
   p.ignore_eos = get_bool(body, "ignore_eos", false);
   if (const json* ids = field(body, "stop_token_ids")) p.stop_token_ids = get_token_list(*ids, "stop_token_ids");
   if (const json* bias = field(body, "logit_bias")) p.logit_bias = parse_logit_bias(*bias);
+  // vLLM's: only these ids may be sampled (checked against the vocabulary at admission); [] restricts nothing.
+  if (const json* ids = field(body, "allowed_token_ids")) p.allowed_token_ids = get_token_list(*ids, "allowed_token_ids");
+  // vLLM's: words never written; tokenized by the route (bad_words_token_ids in routes_generate.cc).
+  if (const json* words = field(body, "bad_words")) {
+    if (!words->is_array()) throw invalid_param("bad_words", std::string("bad_words must be an array of strings, got ") +
+                                                                 type_name(*words));
+    for (const json& w : *words) {
+      if (!w.is_string()) throw invalid_param("bad_words", "bad_words must be an array of strings");
+      r.bad_words.push_back(w.get<std::string>());
+    }
+  }
 }
 
 // Per-request speculative decoding (the server default is --speculative); outputs are identical either way on the CPU (on CUDA up to near ties).
@@ -273,8 +284,6 @@ bool asks_for_something(const json* v) {
 // silently ignored (the output would not be what the client asked for).
 void refuse_unimplemented(const json& body) {
   static const std::pair<const char*, const char*> kFields[] = {
-      {"allowed_token_ids", "allowed_token_ids is not supported; logit_bias -100 bans tokens"},
-      {"bad_words", "bad_words is not supported; logit_bias -100 bans single tokens"},
       {"logits_processors", "logits_processors are not supported"},
       {"return_tokens_as_token_ids", "return_tokens_as_token_ids is not supported"},
       {"return_token_ids", "return_token_ids is not supported; /tokenize gives a prompt's token ids"},

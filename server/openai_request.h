@@ -55,6 +55,7 @@ struct CommonRequest {
   // vLLM's truncate_prompt_tokens: the prompt's last k tokens are kept
   // (-1: the context's worth); applied after tokenizing (and the template).
   std::optional<int> truncate_prompt_tokens;
+  std::vector<std::string> bad_words;  // vLLM's; the route tokenizes them into params.bad_words_token_ids
 };
 
 // One prompt of /v1/completions: text, or token ids.

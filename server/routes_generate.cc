@@ -78,6 +78,23 @@ void run_and_respond(ServerState& state, const httplib::Request& req, httplib::R
 
 // Tokenizes each prompt of a completions request (token-id prompts are
 // checked against the vocabulary); with echo, records what each choice repeats.
+// vLLM's bad_words as token sequences, as vLLM tokenizes them: each word
+// (leading spaces stripped) alone, and after a space where that makes another
+// first token of as many tokens (a word inside the text, not at its start).
+std::vector<std::vector<int32_t>> bad_words_token_ids(const Tokenizer& tok, const std::vector<std::string>& words) {
+  std::vector<std::vector<int32_t>> out;
+  for (const std::string& word : words) {
+    const std::string bare = word.substr(std::min(word.find_first_not_of(" \t\n\r\f\v"), word.size()));  // lstrip()
+    std::vector<int32_t> alone = tok.encode(bare, {.add_special = false, .parse_special = true});
+    if (alone.empty()) continue;  // "" or spaces: nothing to ban
+    std::vector<int32_t> spaced = tok.encode(" " + bare, {.add_special = false, .parse_special = true});
+    const bool another = !spaced.empty() && spaced.front() != alone.front() && spaced.size() == alone.size();
+    out.push_back(std::move(alone));
+    if (another) out.push_back(std::move(spaced));
+  }
+  return out;
+}
+
 // vLLM's truncate_prompt_tokens: keeps the last k tokens (-1: `context`'s
 // worth); whether any were cut.
 bool truncate_prompt(std::vector<int32_t>& tokens, int k, int context) {
@@ -130,6 +147,7 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
     r.common.n = r.best_of;  // sample every candidate; the n best are picked at the end
     r.common.params.logprobs = std::max(r.common.params.logprobs, 0);
   }
+  r.common.params.bad_words_token_ids = bad_words_token_ids(*state.tokenizer, r.common.bad_words);
   auto run = std::make_unique<GenerationRun>(state, r.common, prompts);
   run_and_respond(state, req, res, std::move(run), shape, r.common, arrival);
 }
@@ -161,6 +179,7 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   if (r.common.prompt_logprobs_field) shape.prompt_logprobs_ids = {prompt.tokens};
   auto plan = chat_output_plan(state, std::move(tools), prompt.text);
   if (!plan->plain()) shape.chat_output = std::move(plan);
+  r.common.params.bad_words_token_ids = bad_words_token_ids(*state.tokenizer, r.common.bad_words);
   auto run = std::make_unique<GenerationRun>(state, r.common, std::vector<std::vector<int32_t>>{prompt.tokens});
   run_and_respond(state, req, res, std::move(run), shape, r.common, arrival);
 }

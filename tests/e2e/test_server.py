@@ -1024,7 +1024,7 @@ def _(c):
 
 
 @check("vLLM fields: truncate_prompt_tokens keeps the prompt's last tokens (usage, echo), add_special_tokens, "
-       "prompt_logprobs (as echo with logprobs scores the prompt); fields that would change the output and are not "
+       "allowed_token_ids, bad_words, prompt_logprobs (as echo with logprobs scores the prompt); fields that would change the output and are not "
        "implemented are a 400 naming them, never ignored")
 def _(c):
     url = c["srv"].url
@@ -1047,8 +1047,7 @@ def _(c):
     r = requests.post(url + "/v1/completions", json={"prompt": prompt, "max_tokens": 1, "add_special_tokens": False})
     assert r.status_code == 200 and r.json()["usage"]["prompt_tokens"] == len(
         requests.post(url + "/tokenize", json={"prompt": prompt, "add_special_tokens": False}).json()["tokens"])
-    refused = [("/v1/completions", {"allowed_token_ids": [253]}, "allowed_token_ids"),
-               ("/v1/completions", {"bad_words": [" the"]}, "bad_words"),
+    refused = [
                ("/v1/completions", {"prompt_logprobs": 1, "stream": True}, "prompt_logprobs"),
                ("/v1/completions", {"prompt_logprobs": 21}, "prompt_logprobs"),
                ("/v1/completions", {"prompt_logprobs": 2, "echo": True, "logprobs": 1}, "prompt_logprobs"),
@@ -1064,6 +1063,21 @@ def _(c):
         base = {"prompt": prompt} if path == "/v1/completions" else {"messages": [{"role": "user", "content": "hi"}]}
         r = requests.post(url + path, json={**base, "max_tokens": 1, **extra})
         assert r.status_code == 400 and r.json()["error"]["param"] == param, (path, extra, r.status_code, r.text)
+    # allowed_token_ids: every token sampled is one of them; bad_words: a word the greedy answer writes is never written.
+    allowed = requests.post(url + "/tokenize", json={"prompt": " yes no maybe", "add_special_tokens": False}).json()["tokens"]
+    r = requests.post(url + "/v1/completions", json={"prompt": prompt, "max_tokens": 12, "temperature": 1.0, "seed": 5,
+                                                     "allowed_token_ids": allowed, "logprobs": 0}).json()
+    toks = requests.post(url + "/tokenize", json={"prompt": r["choices"][0]["text"], "add_special_tokens": False}).json()
+    assert r["usage"]["completion_tokens"] == 12 and set(toks["tokens"]) <= set(allowed), (r, allowed)
+    q = {"prompt": "The capital of France is", "max_tokens": 8, "temperature": 0}
+    plain = requests.post(url + "/v1/completions", json=q).json()["choices"][0]["text"]
+    assert "Paris" in plain, plain
+    banned = requests.post(url + "/v1/completions", json={**q, "bad_words": ["Paris"]}).json()["choices"][0]["text"]
+    assert "Paris" not in banned and banned != plain, (plain, banned)
+    r = requests.post(url + "/v1/completions", json={**q, "allowed_token_ids": [10**6]})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "allowed_token_ids", r.text
+    r = requests.post(url + "/v1/completions", json={**q, "bad_words": "Paris"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "bad_words", r.text
     # prompt_logprobs (vLLM's shape): the numbers echo with logprobs gives, the prompt's token first in each dict.
     body = {"prompt": prompt, "max_tokens": 1, "temperature": 0}
     ours = requests.post(url + "/v1/completions", json={**body, "prompt_logprobs": 2}).json()["choices"][0]
