@@ -226,4 +226,81 @@ SNIPPETS = [
     ("strftime_now", "{{ strftime_now('%Y-%m-%d %H:%M:%S %A %a %d %b %B %Y %j') }}"),
     ("joiner_cycler", "{% set j = joiner('|') %}{% for x in [1, 2, 3] %}{{ j() }}{{ x }}{% endfor %}"
                       "{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}"),
+    # Statements, filters and globals added after the QA pass against jinja2.
+    ("with_block", "{% set a = 1 %}{% with a = 2, b = a %}{{ a }}{{ b }}{% set c = 3 %}{% endwith %}{{ a }}{{ c }}"
+                   "{% with %}x{% endwith %}{% with p, q = (1, 2) %}{{ p }}{{ q }}{% endwith %}"),
+    ("for_recursive", "{% for x in [1, [2, [3, 4]], 5] recursive %}{{ loop.depth }}{{ loop.depth0 }}"
+                      "{% if x is iterable %}[{{ loop(x) }}]{% else %}{{ x }}{% endif %};{% endfor %}"),
+    ("for_recursive_tree", "{% for n in [{'name': 'a', 'kids': [{'name': 'b', 'kids': []}]}, {'name': 'c', 'kids': []}]"
+                           " recursive %}{{ n.name }}({{ loop.index }}/{{ loop.depth }}){% if n.kids %}<{{ loop(n.kids) }}>"
+                           "{% endif %}{% else %}none{% endfor %}"),
+    ("filter_slice", "{{ [1, 2, 3, 4, 5]|slice(3)|list }}|{{ [1, 2]|slice(4, 'x')|list }}|{{ []|slice(2)|list }}|"
+                     "{{ 'abcde'|slice(2)|list }}"),
+    ("filter_groupby", "{% for g in [{'a': 'X', 'b': 1}, {'a': 'x', 'b': 2}, {'b': 3}]|groupby('a', default='z') %}"
+                       "{{ g.grouper }}:{{ g.list|map(attribute='b')|join(',') }};{% endfor %}|"
+                       "{% for k, items in [{'t': 'B'}, {'t': 'a'}, {'t': 'b'}]|groupby('t') %}{{ k }}{{ items|length }}"
+                       "{% endfor %}|{{ [{'a': 1}]|groupby('a') }}|{{ (users|groupby('age')|first).grouper }}|"
+                       "{% for g in [{'t': 'B'}, {'t': 'b'}]|groupby('t', case_sensitive=true) %}{{ g[0] }}{% endfor %}"),
+    ("filter_groupby_mixed_keys", "{{ users|groupby('admin', default='?') }}"),
+    ("filter_truncate", "{{ 'foo bar baz qux'|truncate(9) }}|{{ 'foo bar baz qux'|truncate(9, true) }}|"
+                        "{{ 'foo bar baz qux'|truncate(11) }}|{{ 'foo bar baz qux'|truncate(11, false, '…', 0) }}|"
+                        "{{ 'héllo wörld'|truncate(5, leeway=0) }}|{{ 'short'|truncate }}"),
+    ("filter_truncate_bad_length", "{{ 'abcdef'|truncate(2) }}"),
+    ("filter_wordwrap", "{{ 'The quick brown fox jumps over the lazy dog and a well-known long-winded sentence'"
+                        "|wordwrap(20) }}|{{ 'abcdefghijklmnop qr'|wordwrap(5) }}|{{ 'abcdefghij'|wordwrap(4, false) }}|"
+                        "{{ 'a b\\n\\nc  d'|wordwrap(3, wrapstring='<br>') }}|{{ 'well-known-thing'|wordwrap(6) }}|"
+                        "{{ 'x-y-z-w'|wordwrap(3, break_on_hyphens=false) }}"),
+    ("filter_striptags", "{{ '<b>x</b> <!-- c --> &amp; &lt;  y\\n z &#65;&#x42; &nbsp;!'|striptags }}|"
+                         "{{ 'a < b'|striptags }}"),
+    ("filter_filesizeformat", "{{ 1|filesizeformat }}|{{ 999|filesizeformat }}|{{ 1500|filesizeformat }}|"
+                              "{{ 1048576|filesizeformat(true) }}|{{ 1e12|filesizeformat }}|{{ '2048'|filesizeformat(true) }}|"
+                              "{{ 0|filesizeformat }}|{{ 1e30|filesizeformat }}"),
+    ("filter_urlencode", "{{ 'a b&c/d~é'|urlencode }}|{{ {'a b': 'c&d', 'e': 1}|urlencode }}|"
+                         "{{ [('k', 'v w'), ('x', none)]|urlencode }}|{{ 42|urlencode }}"),
+    ("filter_xmlattr", "<p{{ {'class': 'x<\"', 'n': none, 'i': 3, 'u': x}|xmlattr }}>|{{ {'a': 1}|xmlattr(false) }}|"
+                       "[{{ {}|xmlattr }}]"),
+    ("filter_xmlattr_bad_key", "{{ {'a b': 1}|xmlattr }}"),
+    ("filter_pprint", "{{ 'x'|pprint }}|{{ {'b': 1, 'a': [1, 2]}|pprint }}|{{ none|pprint }}|{{ (1,)|pprint }}|"
+                      "{{ range(30)|list|pprint }}|{{ {'key': range(25)|list, 'other': 'v'}|pprint }}"),
+    ("range_repr", "{{ range(3) }}|{{ range(1, 10, 2) }}|{{ range(5, 0, -1) }}|{{ range(3)|list }}|{{ range(3)[1] }}|"
+                   "{{ range(3)|length }}"),
+    ("cycler_current", "{% set c = cycler('x', 'y') %}{{ c.current }}{{ c.next() }}{{ c.current }}{{ c.next() }}"
+                       "{{ c.current }}{{ c.next() }}|{{ c.reset() }}{{ c.current }}"),
+    ("map_attribute_missing_is_undefined", "{{ users|map(attribute='admin')|list }}|{{ [d.missing, 1] }}"),
+    # str methods and Unicode case mapping (Python's full mappings, special casing, final sigma).
+    ("str_partition_pad", "{{ 'a=b=c'.partition('=') }}|{{ 'a=b=c'.rpartition('=') }}|{{ 'abc'.partition('x') }}|"
+                          "{{ 'abc'.rpartition('x') }}|{{ '42'.zfill(5) }}|{{ '-42'.zfill(5) }}|[{{ 'ab'.center(7, '*') }}]|"
+                          "[{{ 'abc'.center(6) }}]|[{{ 'é'.ljust(3, '.') }}]|[{{ 'x'.rjust(3) }}]|{{ 'abc'.zfill(2) }}"),
+    ("str_swapcase_istitle", "{{ 'Hello World'.swapcase() }}|{{ 'straße'.swapcase() }}|{{ 'Hello World'.istitle() }}"
+                             "{{ 'Hello world'.istitle() }}{{ ''.istitle() }}{{ 'ǅungla'.istitle() }}{{ 'A1 B'.istitle() }}"),
+    ("str_search_ranges", "{{ 'abca'.find('a', 1) }}|{{ 'abca'.find('a', 1, 3) }}|{{ 'abca'.rfind('a', 0, 3) }}|"
+                          "{{ 'héllo'.find('l', -2) }}|{{ 'abca'.count('a', 1) }}|{{ 'abca'.index('c', 1, -1) }}|"
+                          "{{ 'abc'.find('', 5) }}|{{ 'abc'.count('', 1) }}|{{ 'abc'.startswith('b', 1) }}|"
+                          "{{ 'abc'.endswith('b', 0, 2) }}|{{ 'abc'.startswith(('x', 'c'), 2) }}|{{ 'abc'.rindex('b') }}"),
+    ("str_index_not_found", "{{ 'abca'.index('a', 1, 3) }}"),
+    ("unicode_case", "{{ 'straße'.upper() }}|{{ 'ǅ'.lower() }}|{{ 'ΣΑΣ'.lower() }}|{{ 'ﬁ'.upper() }}|{{ 'ΌΣΟΣ Σ'.lower() }}|"
+                     "{{ 'İ'.lower()|length }}|{{ 'ǆemal'.title() }}|{{ 'ǆ'.capitalize() }}|{{ 'ŉ'.upper() }}|"
+                     "{{ 'ꞵ Ⴀ ａ'.upper() }}|{{ 'ΑΣ\\'Β'.lower() }}|{{ 'Straße'.casefold() }}|{{ 'ǅ'.isupper() }}"
+                     "{{ 'ǅ'.islower() }}|{{ 'ʰ'.islower() }}|{{ 'ΣΑΣ'|lower }}|{{ 'ﬁx'|title }}|{{ 'ßa'|capitalize }}"),
+    # printf-style % and str.format's spec mini-language and field access.
+    ("percent_format_full", "{{ '%x|%X|%o|%#x|%#o|%#X'|format(255, 255, 8, 255, 8, 0) }}|{{ '%(a)s-%(b)05.1f'|format(a=1, b=2.25) }}|"
+                            "{{ '%5s|%-5s|'|format('a', 'b') }}{{ '%.2s|%5.1f|%-6d|%+d|% d|%05d'|format('abc', 3.14159, 42, 5, 5, -42) }}|"
+                            "{{ '%e|%E|%g|%G|%.3g'|format(12345.678, 0.00012, 1e-5, 1e20, 2.0) }}|{{ '%r|%c|%c'|format('x', 65, 'é') }}|"
+                            "{{ '%*d|%-*s|%.*f'|format(4, 7, 3, 'a', 2, 1.005) }}|{{ '%i|%d|%u'|format(3.9, true, -2) }}|{{ '100%%' % () }}|"
+                            "{{ '%s' % {'k': 1} }}|{{ '%(k)s' % {'k': 'v'} }}|{{ '%5.3s|' % 'abcdef' }}|{{ '%s' % [1, 2] }}"),
+    ("percent_format_errors_extra", "{{ '%s' % (1, 2) }}"),
+    ("percent_format_errors_type", "{{ '%d' % 'x' }}"),
+    ("percent_format_errors_hex_float", "{{ '%x' % 1.5 }}"),
+    ("percent_format_errors_char", "{{ '%y' % 1 }}"),
+    ("percent_format_errors_key", "{{ '%(a)s'|format(b=1) }}"),
+    ("percent_format_errors_mixed", "{{ '%s'|format(1, b=2) }}"),
+    ("str_format_spec", "{{ '{:,}'.format(1234567) }}|{{ '{:_}'.format(-1234567) }}|{{ '{:,.2f}'.format(1234567.891) }}|"
+                        "{{ '{:>12,}'.format(1234) }}|{{ '{:*^9}'.format('ab') }}|{{ '{:+d}|{: d}'.format(5, 5) }}|"
+                        "{{ '{:x}|{:#X}|{:#o}|{:b}|{:#b}|{:_x}'.format(255, 255, 8, 5, 5, 1048575) }}|{{ '{:e}|{:.1%}'.format(12345.6789, 0.256) }}|"
+                        "{{ '{:08.3f}|{:=+8}'.format(-3.14159, 42) }}|{{ '{:c}'.format(97) }}|{{ '{:.3}'.format('abcdef') }}"),
+    ("str_format_fields", "{{ '{0[a]}|{0[b][c]}|{1[0]}|{1[2]}'.format(d, l) }}|{{ '{x.a}|{x[b].c}'.format(x=d) }}|"
+                          "{{ '{0.get}'.format(d) is string }}|{{ '{u[0][name]:>5}'.format(u=users) }}"),
+    ("str_format_bad_code", "{{ '{:d}'.format('x') }}"),
+    # Number literals at the edges of double (ints beyond int64: jinja_interpreter_test.cc).
+    ("float_literal_extremes", "{{ 5e-324 }}|{{ 1e400 }}|{{ 2.5e-320 * 2 }}|{{ 9223372036854775807 }}"),
 ]

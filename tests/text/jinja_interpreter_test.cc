@@ -48,6 +48,28 @@ TEST(JinjaApi, JsonNumbersKeepIntOrFloat) {
             "3 3.0 True True 1.8446744073709552e+19");
 }
 
+// Python's ints are unbounded, ours are int64: a result or literal beyond it is a clear error
+// (jinja2 prints 9223372036854775808, 18446744073709551616, 12345678901234567890), never a wrong number.
+TEST(JinjaApi, IntegersBeyondInt64AreAnErrorNotAWrongNumber) {
+  EXPECT_EQ(render("{{ 9223372036854775807 }}|{{ -9223372036854775807 - 1 }}"),
+            "9223372036854775807|-9223372036854775808");
+  const std::string overflow = "integer overflow: the result does not fit in 64 bits";
+  EXPECT_NE(error_of("{{ 9223372036854775807 + 1 }}").find(overflow), std::string::npos);
+  EXPECT_NE(error_of("{{ 2 ** 64 }}").find(overflow), std::string::npos);
+  EXPECT_NE(error_of("{{ 4294967296 * 4294967296 }}").find(overflow), std::string::npos);
+  EXPECT_NE(error_of("{{ 12345678901234567890 }}").find("integer literal 12345678901234567890 does not fit in 64 bits"),
+            std::string::npos);
+}
+
+// A recursive loop that never ends is bounded like macro recursion, not a stack overflow.
+TEST(JinjaApi, EndlessRecursiveLoopsAreAnError) {
+  EXPECT_NE(error_of("{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}").find("recursive loop nested deeper"),
+            std::string::npos);
+  EXPECT_EQ(render("{% for x in [[1, [2]], 3] recursive %}{% if x is iterable %}{{ loop(x) }}{% else %}{{ x }}@{{ "
+                   "loop.depth }} {% endif %}{% endfor %}"),
+            "1@2 2@3 3@1 ");
+}
+
 TEST(JinjaApi, AParsedTemplateRendersManyTimes) {
   Template t = Template::parse(
       "{% set ns = namespace(n=0) %}{% for x in xs %}{% set ns.n = ns.n + x %}{% endfor %}"

@@ -80,6 +80,7 @@ struct Stmt {
     kBreak,
     kContinue,
     kScope,  // body in its own scope: transformers' {% generation %}
+    kWith,   // assignments (evaluated in the enclosing frame, bound in an inner one), body
   };
 
   Type type;
@@ -89,6 +90,8 @@ struct Stmt {
   ExprPtr filter;
   Target target;
   std::vector<std::pair<ExprPtr, Body>> branches;
+  std::vector<std::pair<Target, ExprPtr>> assignments;  // kWith
+  bool recursive = false;                                // kFor: `for ... recursive`, callable as loop(...)
   Body body;
   Body else_body;
   std::shared_ptr<MacroDef> macro;  // shared: a macro value outlives the render that defined it

@@ -10,6 +10,7 @@
 #include "text/jinja/json.h"
 #include "text/jinja/ops.h"
 #include "text/jinja/pystr.h"
+#include "text/jinja/text_filters.h"
 
 namespace nucleus::jinja {
 namespace {
@@ -211,6 +212,55 @@ Value to_float(const Value& v, Args& args) {
   return a[0];
 }
 
+// jinja2's slice filter: `slices` lists of near-equal length, the first ones one item longer;
+// fill_with pads the shorter ones.
+Value slice_filter(Runtime& in, const Value& v, Args& args) {
+  auto a = bind("slice", args, {"slices", {"fill_with", Value(nullptr)}});
+  if (!a[0].is_int()) throw TemplateError("slice: slices must be an integer");
+  std::vector<Value> seq = ops::iterate(v);
+  const int64_t slices = a[0].as_int(), length = static_cast<int64_t>(seq.size());
+  if (slices == 0) throw TemplateError("integer division or modulo by zero");
+  if (slices < 0) return Value::iterator({});  // Python's range(slices) is empty
+  in.check_items(static_cast<size_t>(slices));
+  const int64_t per_slice = length / slices, with_extra = length % slices;
+  std::vector<Value> out;
+  int64_t offset = 0;
+  for (int64_t k = 0; k < slices; ++k) {
+    int64_t start = offset + k * per_slice;
+    if (k < with_extra) ++offset;
+    int64_t end = offset + (k + 1) * per_slice;
+    std::vector<Value> part(seq.begin() + start, seq.begin() + end);
+    if (!a[1].is_none() && k >= with_extra) part.push_back(a[1]);
+    out.push_back(Value::list(std::move(part)));
+  }
+  return Value::iterator(std::move(out));
+}
+
+// jinja2's groupby: sorted by the attribute (case-insensitively unless asked), consecutive equal
+// keys grouped into (grouper, list) named tuples; an item without the attribute uses `default`.
+Value groupby(const Value& v, Args& args) {
+  auto a = bind("groupby", args, {"attribute", {"default", Value(nullptr)}, {"case_sensitive", Value(false)}});
+  auto key_of = [&](const Value& item) {
+    Value k = lookup_path(item, a[0]);
+    return k.is_undefined() && !a[1].is_none() ? a[1] : k;
+  };
+  std::vector<Value> items = ops::iterate(v), keys;
+  for (const Value& item : items) keys.push_back(sort_key(key_of(item), a[2].truthy()));
+  sort_values(items, keys, false);
+  std::vector<Value> sorted_keys;
+  for (const Value& item : items) sorted_keys.push_back(sort_key(key_of(item), a[2].truthy()));
+  std::vector<Value> out;
+  for (size_t i = 0; i < items.size();) {
+    size_t j = i;
+    while (j < items.size() && sorted_keys[j].equals(sorted_keys[i])) ++j;
+    // The grouper is the first item's own key, in its own case.
+    Value grouper = key_of(items[i]);
+    out.push_back(Value::named_tuple({grouper, Value::list({items.begin() + i, items.begin() + j})}, {"grouper", "list"}));
+    i = j;
+  }
+  return Value::list(std::move(out));
+}
+
 Value min_max(const Value& v, Args& args, bool max) {
   auto a = bind(max ? "max" : "min", args, {{"case_sensitive", Value(false)}, {"attribute", Value(nullptr)}});
   std::vector<Value> items = ops::iterate(v);
@@ -237,6 +287,15 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
     m["reject"] = [](Runtime& in, const Value& v, Args& a) { return select(in, v, a, false, false); };
     m["selectattr"] = [](Runtime& in, const Value& v, Args& a) { return select(in, v, a, true, true); };
     m["rejectattr"] = [](Runtime& in, const Value& v, Args& a) { return select(in, v, a, false, true); };
+    m["slice"] = slice_filter;
+    m["truncate"] = plain(text_filters::truncate);
+    m["wordwrap"] = plain(text_filters::wordwrap);
+    m["striptags"] = plain(text_filters::striptags);
+    m["filesizeformat"] = plain(text_filters::filesizeformat);
+    m["urlencode"] = plain(text_filters::urlencode);
+    m["xmlattr"] = plain(text_filters::xmlattr);
+    m["pprint"] = plain(text_filters::pprint);
+    m["groupby"] = plain(groupby);
     m["min"] = plain([](const Value& v, Args& a) { return min_max(v, a, false); });
     m["max"] = plain([](const Value& v, Args& a) { return min_max(v, a, true); });
     m["safe"] = plain([](const Value& v, Args& a) { return bind("safe", a, {}), Value::markup(v.str()); });
@@ -399,8 +458,13 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       return Value::iterator(std::move(out));
     });
     m["format"] = [](Runtime& in, const Value& v, Args& args) {
-      if (!args.keyword.empty()) throw TemplateError("the format filter takes positional arguments only");
-      return ops::binary("%", Value(v.str()), Value::tuple(args.positional), in);
+      // jinja2: str(value) % (kwargs or args)
+      if (!args.keyword.empty() && !args.positional.empty())
+        throw TemplateError("can't handle positional and keyword arguments at the same time");
+      Dict kwargs;
+      for (const auto& [k, val] : args.keyword) kwargs.set(Value(k), val);
+      Value operand = args.keyword.empty() ? Value::tuple(args.positional) : Value::dict(std::move(kwargs));
+      return ops::binary("%", Value(v.str()), operand, in);
     };
     return m;
   }();

@@ -31,7 +31,9 @@ Value range(Runtime& in, Args& args) {
     if ((step > 0 && i > INT64_MAX - step) || (step < 0 && i < INT64_MIN - step)) break;
   }
   in.check_items(out.size());
-  return Value::list(std::move(out));
+  std::string repr = "range(" + std::to_string(start) + ", " + std::to_string(stop);
+  if (step != 1) repr += ", " + std::to_string(step);
+  return Value::range(std::move(out), repr + ")");
 }
 
 // transformers' TemplateNamespace: namespace(dict?, **attrs), no underscore-prefixed names.
@@ -75,23 +77,31 @@ Value raise_exception(Runtime&, Args& args) {
   throw RaisedException(a[0].str());
 }
 
+// jinja2's Cycler: next() returns the current item and advances; .current is the item next()
+// returns next time. The methods reach the object through a weak pointer (no reference cycle).
 Value cycler(Runtime&, Args& args) {
   if (args.positional.empty()) throw TemplateError("cycler() needs at least one item");
   auto state = std::make_shared<size_t>(0);
-  Dict d;
   std::vector<Value> items = args.positional;
+  Value self = Value::namespace_();
+  std::weak_ptr<Dict> dict = self.weak_dict();
+  auto move_to = [state, items, dict](size_t pos) {
+    *state = pos % items.size();
+    if (auto d = dict.lock()) d->set("current", items[*state]);
+  };
+  Dict& d = self.as_dict();
   d.set("items", Value::list(items));
-  d.set("next", Value::function("next", [state, items](Runtime&, Args&) {
-          Value v = items[*state % items.size()];
-          ++*state;
+  d.set("next", Value::function("next", [state, items, move_to](Runtime&, Args&) {
+          Value v = items[*state];
+          move_to(*state + 1);
           return v;
         }));
-  d.set("reset", Value::function("reset", [state](Runtime&, Args&) {
-          *state = 0;
+  d.set("reset", Value::function("reset", [move_to](Runtime&, Args&) {
+          move_to(0);
           return Value(nullptr);
         }));
   d.set("current", items[0]);
-  return Value::namespace_(std::move(d));
+  return self;
 }
 
 Value joiner(Runtime&, Args& args) {

@@ -1,5 +1,6 @@
 #include "text/jinja/interpreter.h"
 
+#include "text/jinja/args.h"
 #include "text/jinja/error.h"
 #include "text/jinja/filters.h"
 #include "text/jinja/globals.h"
@@ -163,12 +164,29 @@ Interpreter::Flow Interpreter::exec_stmt(const ast::Stmt& s, std::shared_ptr<Sco
       exec(s.body, inner, out);
       break;
     }
+    case T::kWith:
+      exec_with(s, scope, out);
+      break;
   }
   return Flow::kNormal;
 }
 
 void Interpreter::exec_for(const ast::Stmt& s, std::shared_ptr<Scope>& scope, std::string& out) {
-  Value iterable = eval(*s.expr, *scope);
+  run_loop(s, eval(*s.expr, *scope), scope, out, 1);
+}
+
+void Interpreter::exec_with(const ast::Stmt& s, std::shared_ptr<Scope>& scope, std::string& out) {
+  // jinja2 evaluates every value in the enclosing frame before binding any: `{% with a = 1, b = a %}`
+  // gives b the outer a.
+  std::vector<Value> values;
+  for (const auto& [target, expr] : s.assignments) values.push_back(eval(*expr, *scope));
+  auto inner = child(scope);
+  for (size_t i = 0; i < values.size(); ++i) assign(s.assignments[i].first, values[i], *inner);
+  exec(s.body, inner, out);
+}
+
+void Interpreter::run_loop(const ast::Stmt& s, const Value& iterable, const std::shared_ptr<Scope>& scope,
+                           std::string& out, int64_t depth) {
   std::vector<Value> items = with_line(s.line, [&] { return ops::iterate(iterable); });
   if (s.filter) {
     // `for x in xs if cond`: the filter sees each item bound, before loop variables exist.
@@ -200,8 +218,8 @@ void Interpreter::exec_for(const ast::Stmt& s, std::shared_ptr<Scope>& scope, st
     loop.set("first", Value(i == 0));
     loop.set("last", Value(i == n - 1));
     loop.set("length", Value(n));
-    loop.set("depth", Value(1));
-    loop.set("depth0", Value(0));
+    loop.set("depth", Value(depth));
+    loop.set("depth0", Value(depth - 1));
     loop.set("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
     loop.set("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
     *cycle_index = i;
@@ -215,6 +233,26 @@ void Interpreter::exec_for(const ast::Stmt& s, std::shared_ptr<Scope>& scope, st
                *last_changed = v;
                return Value(true);
              }));
+    if (s.recursive) {
+      // loop(children) renders the loop's body over `children`, one level deeper, and returns the text.
+      // "__call__" cannot be read by a template (dunder attributes are refused); call() looks it up.
+      // A weak frame, as for macros: a `loop` stored in a namespace must not keep its frame alive.
+      std::weak_ptr<Scope> frame = scope;
+      loop.set("__call__", Value::function("loop", [this, &s, frame, depth](Runtime&, Args& args) {
+                 auto a = bind("loop", args, {"iterable"});
+                 // Each level recurses on the C++ stack, as macro calls do: bounded the same way.
+                 if (depth >= options_.limits.max_call_depth) {
+                   throw TemplateError("recursive loop nested deeper than " +
+                                           std::to_string(options_.limits.max_call_depth) + " (limit)",
+                                       s.line);
+                 }
+                 std::shared_ptr<Scope> parent = frame.lock();
+                 if (!parent) parent = root_;
+                 std::string text;
+                 run_loop(s, a[0], parent, text, depth + 1);
+                 return Value(std::move(text));
+               }));
+    }
     inner->vars.set("loop", Value::namespace_(std::move(loop)));
     assign(s.target, items[i], *inner);
     if (exec(s.body, inner, out) == Flow::kBreak) break;
@@ -264,6 +302,8 @@ Args Interpreter::eval_args(const ast::Expr& e, size_t first, Scope& scope) {
 
 Value Interpreter::call(const Value& fn, Args& args) {
   if (fn.is_undefined()) ops::fail_undefined(fn);
+  if (fn.is_namespace())
+    if (const Value* f = fn.as_dict().find("__call__")) return call(*f, args);  // a recursive loop's `loop`
   if (!fn.is_function()) throw TemplateError("'" + fn.type_name() + "' object is not callable", line_);
   return fn.as_function().call(*this, args);
 }

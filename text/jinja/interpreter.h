@@ -54,6 +54,10 @@ class Interpreter final : public Runtime {
   Flow exec(const ast::Body& body, std::shared_ptr<Scope>& scope, std::string& out);
   Flow exec_stmt(const ast::Stmt& s, std::shared_ptr<Scope>& scope, std::string& out);
   void exec_for(const ast::Stmt& s, std::shared_ptr<Scope>& scope, std::string& out);
+  // One run of a for loop over `iterable`; a recursive loop's loop(...) runs it again one level deeper.
+  void run_loop(const ast::Stmt& s, const Value& iterable, const std::shared_ptr<Scope>& scope, std::string& out,
+                int64_t depth);
+  void exec_with(const ast::Stmt& s, std::shared_ptr<Scope>& scope, std::string& out);
   void assign(const ast::Target& target, const Value& value, Scope& scope);
   Value eval(const ast::Expr& e, Scope& scope);
   Value eval_inner(const ast::Expr& e, Scope& scope);

@@ -357,13 +357,16 @@ class Lexer {
     for (size_t i = p; i < q; ++i)
       if (s_[i] != '_') text += s_[i];
     Token t{is_float ? Tok::kFloat : Tok::kInt, text, 0, 0, line_};
-    try {
-      if (is_float)
-        t.float_value = std::stod(text);
-      else
+    if (is_float) {
+      // strtod, not stod: Python reads 5e-324 (a subnormal) and 1e400 (inf) without complaint.
+      t.float_value = std::strtod(text.c_str(), nullptr);
+    } else {
+      try {
         t.int_value = std::stoll(text);
-    } catch (const std::exception&) {
-      throw TemplateError("number out of range: " + text, line_);
+      } catch (const std::exception&) {
+        throw TemplateError("integer literal " + text + " does not fit in 64 bits (Python's ints are unbounded; ours are not)",
+                            line_);
+      }
     }
     tokens_.push_back(std::move(t));
     return q;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "text/jinja/error.h"
+#include "text/jinja/percent_format.h"
 #include "text/jinja/runtime.h"
 #include "text/jinja/pystr.h"
 
@@ -10,6 +11,9 @@ namespace nucleus::jinja::ops {
 namespace {
 
 [[noreturn]] void type_error(const std::string& msg) { throw TemplateError(msg); }
+
+// Python's ints are unbounded; ours are int64, and a result beyond it is an error, never a wrong number.
+const char* const kIntOverflow = "integer overflow: the result does not fit in 64 bits (Python's ints are unbounded; ours are not)";
 
 bool is_intlike(const Value& v) { return v.is_int() || v.is_bool(); }
 
@@ -23,7 +27,7 @@ std::string quoted_type(const Value& v) { return pystr::cat("'", v.type_name(), 
 template <typename Op>
 int64_t checked(int64_t a, int64_t b, Op op) {
   int64_t r = 0;
-  if (op(a, b, &r)) type_error("integer overflow");
+  if (op(a, b, &r)) type_error(kIntOverflow);
   return r;
 }
 
@@ -39,51 +43,6 @@ Value repeat(const Value& seq, int64_t n, const Runtime& in) {
   std::vector<Value> out;
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), seq.items().begin(), seq.items().end());
   return seq.kind() == Kind::kTuple ? Value::tuple(std::move(out)) : Value::list(std::move(out));
-}
-
-// Python's printf-style `"..." % args`: the conversions templates use (%s %r %d %i %f %%).
-std::string percent_format(const std::string& fmt, const Value& args) {
-  std::vector<Value> list = args.kind() == Kind::kTuple ? args.items() : std::vector<Value>{args};
-  std::string out;
-  size_t next = 0;
-  for (size_t i = 0; i < fmt.size(); ++i) {
-    if (fmt[i] != '%') {
-      out += fmt[i];
-      continue;
-    }
-    if (++i >= fmt.size()) type_error("incomplete format");
-    std::string spec;
-    while (i < fmt.size() && (std::isdigit(static_cast<unsigned char>(fmt[i])) || fmt[i] == '.' || fmt[i] == '-'))
-      spec += fmt[i++];
-    if (i >= fmt.size()) type_error("incomplete format");
-    char c = fmt[i];
-    if (c == '%') {
-      out += '%';
-      continue;
-    }
-    if (next >= list.size()) type_error("not enough arguments for format string");
-    const Value& v = list[next++];
-    char buf[64];
-    if (c == 's') {
-      out += v.str();
-    } else if (c == 'r') {
-      out += v.repr();
-    } else if (c == 'd' || c == 'i') {
-      if (!v.is_number()) type_error("%d format: a real number is required, not " + v.type_name());
-      std::snprintf(buf, sizeof(buf), ("%" + spec + "lld").c_str(),
-                    static_cast<long long>(v.is_float() ? std::trunc(v.as_float()) : v.as_int()));
-      out += buf;
-    } else if (c == 'f') {
-      if (!v.is_number()) type_error("must be real number, not " + v.type_name());
-      std::snprintf(buf, sizeof(buf), ("%" + spec + "f").c_str(), v.as_float());
-      out += buf;
-    } else {
-      type_error(std::string("unsupported format character '") + c + "'");
-    }
-  }
-  if (next < list.size() && args.kind() == Kind::kTuple)
-    type_error("not all arguments converted during string formatting");
-  return out;
 }
 
 // jinja2's message for a missing attribute: "'dict object' has no attribute 'x'".
@@ -188,7 +147,7 @@ Value binary(const std::string& op, const Value& a, const Value& b, const Runtim
     if (!nums) unsupported(op, a, b);
     if (ints) {
       if (b.as_int() == 0) type_error("integer division or modulo by zero");
-      if (a.as_int() == INT64_MIN && b.as_int() == -1) type_error("integer overflow");
+      if (a.as_int() == INT64_MIN && b.as_int() == -1) type_error(kIntOverflow);
       int64_t q = a.as_int() / b.as_int();
       if ((a.as_int() % b.as_int() != 0) && ((a.as_int() < 0) != (b.as_int() < 0))) --q;
       return Value(q);
@@ -216,7 +175,7 @@ Value binary(const std::string& op, const Value& a, const Value& b, const Runtim
     if (ints && b.as_int() >= 0) {
       int64_t base = a.as_int(), result = 1;
       for (int64_t e = b.as_int(); e > 0; --e) {
-        if (__builtin_mul_overflow(result, base, &result)) type_error("integer overflow");
+        if (__builtin_mul_overflow(result, base, &result)) type_error(kIntOverflow);
         if (result == 0 || result == 1) break;
       }
       return Value(result);
@@ -230,7 +189,7 @@ Value binary(const std::string& op, const Value& a, const Value& b, const Runtim
 Value negate(const Value& v) {
   require_defined(v);
   if (is_intlike(v)) {
-    if (v.as_int() == INT64_MIN) type_error("integer overflow");
+    if (v.as_int() == INT64_MIN) type_error(kIntOverflow);
     return Value(-v.as_int());
   }
   if (v.is_float()) return Value(-v.as_float());
@@ -293,6 +252,7 @@ Value getattr(const Value& obj, const std::string& name) {
   if (obj.is_undefined()) fail_undefined(obj);
   if (name.rfind("__", 0) == 0)
     return Value::unsafe(pystr::cat("access to attribute '", name, "' of '", obj.type_name(), "' object is unsafe."));
+  if (const Value* f = obj.field(name)) return *f;
   Value m = method(obj, name);
   if (!m.is_undefined() || m.is_unsafe()) return m;
   if (obj.is_dict() || obj.is_namespace()) {

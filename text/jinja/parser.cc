@@ -177,7 +177,7 @@ class Parser {
       expect_name("in");
       s->expr = parse_tuple(false, {"recursive"});
       if (skip_name("if")) s->filter = parse_expression(true);
-      if (is_name("recursive")) fail("recursive loops are not supported");
+      s->recursive = skip_name("recursive");
       expect_block_end();
       ++loop_depth_;
       s->body = parse_body({"endfor", "else"}, &end);
@@ -227,6 +227,11 @@ class Parser {
     } else if (tag == "break" || tag == "continue") {
       if (loop_depth_ == 0) fail("'" + tag + "' outside of a loop");
       s->type = tag == "break" ? Stmt::Type::kBreak : Stmt::Type::kContinue;
+    } else if (tag == "with") {
+      s->type = Stmt::Type::kWith;
+      parse_with_assignments(*s);
+      expect_block_end();
+      s->body = parse_body({"endwith"}, &end);
     } else if (tag == "generation") {
       // transformers' AssistantTracker: renders its body as a call block, i.e. in its own scope.
       s->type = Stmt::Type::kScope;
@@ -237,6 +242,16 @@ class Parser {
     }
     expect_block_end();
     return s;
+  }
+
+  // `{% with a = 1, (b, c) = pair %}`: jinja2's parse_with, comma-separated target = expression.
+  void parse_with_assignments(Stmt& s) {
+    while (cur().type != Tok::kBlockEnd) {
+      if (!s.assignments.empty()) expect_op(",");
+      ast::Target target = parse_target(false, "=");
+      expect_op("=");
+      s.assignments.emplace_back(std::move(target), parse_expression(true));
+    }
   }
 
   void parse_signature(ast::MacroDef& m) {
@@ -721,6 +736,7 @@ void check_names(const Body& body, bool soft) {
     // call/filter/set blocks get an inner frame, which is never soft.
     check_names(s->expr.get(), soft || in_if);
     check_names(s->filter.get(), false);
+    for (const auto& [target, value] : s->assignments) check_names(value.get(), soft || in_if);
     for (const auto& [test, b] : s->branches) {
       check_names(test.get(), true);
       check_names(b, true);

@@ -202,83 +202,151 @@ int64_t find(std::string_view s, std::string_view sub) {
 
 namespace {
 
-// Simple case mapping for the scripts chat templates meet; other code points are uncased.
-char32_t to_upper(char32_t c) {
-  if (c >= 'a' && c <= 'z') return c - 32;
-  if (c < 0x80) return c;
-  if ((c >= 0xE0 && c <= 0xFE && c != 0xF7)) return c - 32;
-  if (c == 0xFF) return 0x178;
-  if (c >= 0x100 && c <= 0x17E && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 && c != 0x178) {
-    bool odd_lower = (c <= 0x137) || (c >= 0x14A && c <= 0x177);
-    if (odd_lower ? (c & 1) : !(c & 1)) return c - 1;
-    return c;
-  }
-  if (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) return c - 32;
-  if (c == 0x3C2) return 0x3A3;
-  if (c >= 0x430 && c <= 0x44F) return c - 32;
-  if (c >= 0x450 && c <= 0x45F) return c - 80;
-  return c;
+// Python's case mapping, generated from Python itself (scripts/golden/gen_unicode_case.py).
+struct CaseRecord {
+  uint8_t flags;
+  int32_t upper, lower, title, fold;  // single-character mappings, as code point deltas
+};
+struct CaseRun {
+  uint32_t first, last;
+  uint8_t stride;  // 2 for alternating upper/lower pairs
+  uint16_t record;
+};
+// Code points whose upper, lower, title or fold mapping is more than one character ('ß' -> "SS").
+struct SpecialCase {
+  uint32_t cp;
+  const char32_t *upper, *lower, *title, *fold;
+};
+
+#include "text/jinja/unicode_case_table.inc"
+
+enum CaseFlag : uint8_t { kLower = 1, kUpper = 2, kTitle = 4, kCased = 8, kCaseIgnorable = 16 };
+enum class Mapping { kUpper, kLower, kTitle, kFold };
+
+// The runs expanded to one sorted (code point, record) entry each: a few thousand, built once.
+const std::vector<std::pair<char32_t, uint16_t>>& case_index() {
+  static const std::vector<std::pair<char32_t, uint16_t>> index = [] {
+    std::vector<std::pair<char32_t, uint16_t>> out;
+    for (const CaseRun& r : kCaseRuns)
+      for (uint32_t c = r.first; c <= r.last; c += r.stride) out.emplace_back(c, r.record);
+    std::sort(out.begin(), out.end());
+    return out;
+  }();
+  return index;
 }
 
-char32_t to_lower(char32_t c) {
-  if (c >= 'A' && c <= 'Z') return c + 32;
-  if (c < 0x80) return c;
-  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
-  if (c == 0x178) return 0xFF;
-  if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 && c != 0x17F) {
-    bool even_upper = (c <= 0x137) || (c >= 0x14A && c <= 0x177);
-    if (even_upper ? !(c & 1) : (c & 1)) return c + 1;
-    return c;
-  }
-  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
-  if (c >= 0x410 && c <= 0x42F) return c + 32;
-  if (c >= 0x400 && c <= 0x40F) return c + 80;
-  return c;
+const CaseRecord& case_record(char32_t c) {
+  static constexpr CaseRecord kNone{0, 0, 0, 0, 0};
+  const auto& index = case_index();
+  auto it = std::lower_bound(index.begin(), index.end(), std::make_pair(c, uint16_t{0}));
+  return it != index.end() && it->first == c ? kCaseRecords[it->second] : kNone;
 }
 
-bool is_lower_char(char32_t c) { return to_upper(c) != c || c == 0xDF; }
-bool is_upper_char(char32_t c) { return to_lower(c) != c; }
-bool is_cased(char32_t c) { return is_lower_char(c) || is_upper_char(c); }
+bool has(char32_t c, uint8_t flag) { return (case_record(c).flags & flag) != 0; }
 
+void append_mapped(char32_t c, Mapping m, std::u32string& out) {
+  auto special = std::lower_bound(std::begin(kSpecialCases), std::end(kSpecialCases), c,
+                                  [](const SpecialCase& sc, char32_t x) { return sc.cp < x; });
+  if (special != std::end(kSpecialCases) && special->cp == c) {
+    out += m == Mapping::kUpper   ? special->upper
+           : m == Mapping::kLower ? special->lower
+           : m == Mapping::kTitle ? special->title
+                                  : special->fold;
+    return;
+  }
+  const CaseRecord& r = case_record(c);
+  int32_t d = m == Mapping::kUpper ? r.upper : m == Mapping::kLower ? r.lower : m == Mapping::kTitle ? r.title : r.fold;
+  out += static_cast<char32_t>(static_cast<int32_t>(c) + d);
+}
+
+// CPython's lower of t[i]: a capital sigma is final (ς) after a cased letter and not before one,
+// case-ignorable characters (apostrophes, combining marks) skipped both ways.
+void append_lower(const std::u32string& t, size_t i, std::u32string& out) {
+  if (t[i] != 0x3A3) return append_mapped(t[i], Mapping::kLower, out);
+  size_t j = i;
+  while (j > 0 && has(t[j - 1], kCaseIgnorable)) --j;
+  bool final_sigma = j > 0 && has(t[j - 1], kCased);
+  if (final_sigma) {
+    size_t k = i + 1;
+    while (k < t.size() && has(t[k], kCaseIgnorable)) ++k;
+    final_sigma = k == t.size() || !has(t[k], kCased);
+  }
+  out += final_sigma ? U'\u03C2' : U'\u03C3';
+}
+
+// ASCII text maps byte by byte; the rest through the tables.
 template <typename F>
-std::string map_chars(std::string_view s, F f) {
+std::string map_text(std::string_view s, char (*ascii)(char), F f) {
   if (is_ascii(s)) {
     std::string out(s);
-    for (char& c : out) c = static_cast<char>(f(static_cast<char32_t>(c)));
+    for (char& c : out) c = ascii(c);
     return out;
   }
-  std::u32string t = decode(s);
-  for (char32_t& c : t) c = f(c);
-  return encode(t);
+  std::u32string t = decode(s), out;
+  for (size_t i = 0; i < t.size(); ++i) f(t, i, out);
+  return encode(out);
 }
+
+char ascii_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+char ascii_swap(char c) { return c >= 'a' && c <= 'z' ? ascii_upper(c) : ascii_lower(c); }
 
 }  // namespace
 
-std::string upper(std::string_view s) { return map_chars(s, to_upper); }
-std::string lower(std::string_view s) { return map_chars(s, to_lower); }
+std::string upper(std::string_view s) {
+  return map_text(s, ascii_upper, [](const std::u32string& t, size_t i, std::u32string& out) {
+    append_mapped(t[i], Mapping::kUpper, out);
+  });
+}
+
+std::string lower(std::string_view s) { return map_text(s, ascii_lower, append_lower); }
+
+std::string casefold(std::string_view s) {
+  return map_text(s, ascii_lower, [](const std::u32string& t, size_t i, std::u32string& out) {
+    append_mapped(t[i], Mapping::kFold, out);
+  });
+}
+
+std::string swapcase(std::string_view s) {
+  return map_text(s, ascii_swap, [](const std::u32string& t, size_t i, std::u32string& out) {
+    if (has(t[i], kUpper))
+      append_lower(t, i, out);
+    else if (has(t[i], kLower))
+      append_mapped(t[i], Mapping::kUpper, out);
+    else
+      out += t[i];
+  });
+}
 
 std::string title(std::string_view s) {
-  std::u32string t = decode(s);
+  std::u32string t = decode(s), out;
   bool prev_cased = false;
-  for (char32_t& c : t) {
-    bool cased = is_cased(c);
-    c = prev_cased ? to_lower(c) : to_upper(c);
-    prev_cased = cased;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (prev_cased)
+      append_lower(t, i, out);
+    else
+      append_mapped(t[i], Mapping::kTitle, out);
+    prev_cased = has(t[i], kCased);
   }
-  return encode(t);
+  return encode(out);
 }
 
 std::string capitalize(std::string_view s) {
-  std::u32string t = decode(s);
-  for (size_t i = 0; i < t.size(); ++i) t[i] = i == 0 ? to_upper(t[i]) : to_lower(t[i]);
-  return encode(t);
+  std::u32string t = decode(s), out;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (i == 0)
+      append_mapped(t[i], Mapping::kTitle, out);
+    else
+      append_lower(t, i, out);
+  }
+  return encode(out);
 }
 
 bool is_upper(std::string_view s) {
   bool cased = false;
   for (char32_t c : decode(s)) {
-    if (is_lower_char(c)) return false;
-    cased = cased || is_upper_char(c);
+    if (has(c, kLower | kTitle)) return false;
+    cased = cased || has(c, kUpper);
   }
   return cased;
 }
@@ -286,10 +354,35 @@ bool is_upper(std::string_view s) {
 bool is_lower(std::string_view s) {
   bool cased = false;
   for (char32_t c : decode(s)) {
-    if (is_upper_char(c)) return false;
-    cased = cased || is_lower_char(c);
+    if (has(c, kUpper | kTitle)) return false;
+    cased = cased || has(c, kLower);
   }
   return cased;
+}
+
+bool is_title(std::string_view s) {
+  bool cased = false, prev_cased = false;
+  for (char32_t c : decode(s)) {
+    if (has(c, kUpper | kTitle)) {
+      if (prev_cased) return false;
+      prev_cased = cased = true;
+    } else if (has(c, kLower)) {
+      if (!prev_cased) return false;
+      prev_cased = cased = true;
+    } else {
+      prev_cased = false;
+    }
+  }
+  return cased;
+}
+
+size_t byte_offset(std::string_view s, size_t index) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<uint8_t>(s[i]) & 0xC0) == 0x80) continue;
+    if (n++ == index) return i;
+  }
+  return s.size();
 }
 
 std::vector<int64_t> slice_positions(int64_t size, std::optional<int64_t> start, std::optional<int64_t> stop,

@@ -1,5 +1,5 @@
 // Python's str semantics on UTF-8 text: lengths, indexes and slices count code points, and
-// strip/split/title/... follow CPython (case mapping covers ASCII, Latin-1, Greek and Cyrillic).
+// strip/split/title/... follow CPython, case mapping included (full Unicode, from Python's own tables).
 #pragma once
 
 #include <cstdint>
@@ -36,12 +36,20 @@ std::string replace(std::string_view s, std::string_view old, std::string_view r
 int64_t count(std::string_view s, std::string_view sub);
 int64_t find(std::string_view s, std::string_view sub);
 
+// The byte offset of code point `index` (s.size() past the end).
+size_t byte_offset(std::string_view s, size_t index);
+
+// str.upper(), lower() (with the final sigma rule), title(), capitalize(), swapcase(), casefold():
+// Python's full case mapping ('straße'.upper() == 'STRASSE').
 std::string upper(std::string_view s);
 std::string lower(std::string_view s);
 std::string title(std::string_view s);
 std::string capitalize(std::string_view s);
-bool is_upper(std::string_view s);  // str.isupper(): has a cased char, none lowercase
+std::string swapcase(std::string_view s);
+std::string casefold(std::string_view s);
+bool is_upper(std::string_view s);  // str.isupper(): has a cased char, none lowercase or titlecase
 bool is_lower(std::string_view s);
+bool is_title(std::string_view s);  // str.istitle()
 
 // s[start:stop:step] with Python's clamping; nullopt bounds are omitted ones. Step must not be 0.
 std::string slice(std::string_view s, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step);

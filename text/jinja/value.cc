@@ -76,6 +76,25 @@ Value Value::tuple(std::vector<Value> items) {
   return v;
 }
 
+Value Value::named_tuple(std::vector<Value> items, const std::vector<std::string>& fields) {
+  Dict d;
+  for (size_t i = 0; i < fields.size() && i < items.size(); ++i) d.items.emplace_back(Value(fields[i]), items[i]);
+  Value v = tuple(std::move(items));
+  v.dict_ = std::make_shared<Dict>(std::move(d));
+  return v;
+}
+
+Value Value::range(std::vector<Value> items, std::string repr) {
+  Value v = list(std::move(items));
+  v.str_ = std::move(repr);
+  return v;
+}
+
+const Value* Value::field(std::string_view name) const {
+  if (kind_ != Kind::kTuple || !dict_) return nullptr;
+  return dict_->find(name);
+}
+
 Value Value::iterator(std::vector<Value> items) {
   Value v = list(std::move(items));
   v.kind_ = Kind::kIterator;
@@ -180,7 +199,7 @@ std::string Value::str() const {
 std::string Value::repr() const {
   switch (kind_) {
     case Kind::kUndefined:
-      return "";
+      return "Undefined";  // repr(Undefined()): what `[x.missing]` prints
     case Kind::kNone:
       return "None";
     case Kind::kBool:
@@ -193,6 +212,7 @@ std::string Value::repr() const {
       return pystr::string_repr(str_);
     case Kind::kList:
     case Kind::kTuple: {
+      if (!str_.empty()) return str_;  // a range
       bool tuple = kind_ == Kind::kTuple;
       std::string out = tuple ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) out += (i ? ", " : "") + (*list_)[i].repr();

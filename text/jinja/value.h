@@ -76,6 +76,10 @@ class Value {
   static Value unsafe(std::string message);
   static Value list(std::vector<Value> items = {});
   static Value tuple(std::vector<Value> items);
+  // A namedtuple (groupby's (grouper, list)): a tuple whose items are also attributes.
+  static Value named_tuple(std::vector<Value> items, const std::vector<std::string>& fields);
+  // range(...): a list of its ints that prints as Python's range object, "range(0, 3)".
+  static Value range(std::vector<Value> items, std::string repr);
   static Value iterator(std::vector<Value> items);
   static Value dict(Dict d = {});
   static Value namespace_(Dict d = {});
@@ -112,7 +116,11 @@ class Value {
   const std::string& undefined_hint() const { return str_; }
   std::vector<Value>& items() const { return *list_; }  // list, tuple, iterator
   Dict& as_dict() const { return *dict_; }              // dict, namespace
+  // For an object's own methods that update it (cycler.next sets .current) without owning it.
+  std::weak_ptr<Dict> weak_dict() const { return dict_; }
   const Function& as_function() const { return *fn_; }
+  // A named tuple's field, or null for any other value.
+  const Value* field(std::string_view name) const;
 
   bool truthy() const;
   // Python's str(): what `{{ value }}` prints. Throws for an unsafe value.
@@ -130,9 +138,9 @@ class Value {
   bool unsafe_ = false;  // undefined: refused by the sandbox; string: Markup
   int64_t int_ = 0;
   double float_ = 0;
-  std::string str_;  // string value, or an undefined's message
+  std::string str_;  // string value, an undefined's message, or a range's repr
   std::shared_ptr<std::vector<Value>> list_;
-  std::shared_ptr<Dict> dict_;
+  std::shared_ptr<Dict> dict_;  // dict, namespace, or a named tuple's fields
   std::shared_ptr<Function> fn_;
 };
 
