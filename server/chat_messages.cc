@@ -86,7 +86,8 @@ std::vector<ChatMessage> parse_messages(const json& v) {
       msg.content = content->get<std::string>();
     } else if (content->is_array()) {
       // Text parts joined by newlines, as vLLM and llama.cpp join them (words
-      // of adjacent parts must not run together).
+      // of adjacent parts must not run together), and kept as parts for
+      // templates that loop over them (ChatFormatter).
       bool first_part = true;
       for (const json& part : *content) {
         const json* type = part.is_object() ? field(part, "type") : nullptr;
@@ -100,6 +101,7 @@ std::vector<ChatMessage> parse_messages(const json& v) {
           throw invalid_param(where + ".content", where + ".content text parts need a string \"text\"");
         if (!first_part) msg.content += '\n';
         msg.content += text->get<std::string>();
+        msg.parts.push_back(text->get<std::string>());
         first_part = false;
       }
     } else {

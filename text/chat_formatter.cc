@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <regex>
 #include <stdexcept>
 
 #include "text/jinja/template.h"
@@ -106,6 +107,21 @@ std::optional<std::vector<std::pair<size_t, size_t>>> align(const std::string& r
 }
 
 // Whether the messages have anything MessageShape changes.
+// Whether a template loops over a message's content ({% for part in
+// message['content'] %}, message.content, message.get('content'), or a
+// variable set to one of those or named content), as vLLM's content-format
+// detection finds the templates that take text parts as a list.
+bool loops_over_content(const std::string& source) {
+  static const std::string access = R"((?:\w+(?:\.content|\[\s*['"]content['"]\s*\]|\.get\(\s*['"]content['"]\s*\))))";
+  static const std::regex set_var(R"(set\s+(\w+)\s*=\s*)" + access);
+  std::string iterables = access + "|content";
+  for (std::sregex_iterator it(source.begin(), source.end(), set_var), end; it != end; ++it) {
+    iterables += "|" + (*it)[1].str();
+  }
+  const std::regex loop(R"(for\s+\w+\s+in\s+(?:)" + iterables + R"()\s*(?:%|-%|\||if\b))");
+  return std::regex_search(source, loop);
+}
+
 bool uses_shape(const std::vector<ChatMessage>& messages) {
   for (const ChatMessage& m : messages) {
     if (m.content_is_null || !m.tool_calls.empty()) return true;
@@ -137,6 +153,7 @@ std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& mess
     if (!messages.empty() && (messages.front().role == "system" || messages.front().role == "developer")) {
       out.push_back(messages.front());
       out.back().content += "\n\n" + described;
+      out.back().parts.clear();  // the content is rewritten: the template gets it whole
       described.clear();
     } else if (!in_user) {
       out.emplace_back("system", described);
@@ -153,6 +170,7 @@ std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& mess
     if (i == 0 && !described.empty()) {  // in_user: the first message is the user's
       ChatMessage m = messages[0];
       m.content = described + "\n\n" + m.content;
+      m.parts.clear();
       out.push_back(std::move(m));
       continue;
     }
@@ -166,6 +184,7 @@ std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& mess
         if (!c.id.empty()) calls.back()["id"] = c.id;
       }
       m.content = (m.content.empty() ? "" : m.content + "\n") + ojson{{"tool_calls", calls}}.dump();
+      m.parts.clear();
       m.content_is_null = false;
       m.tool_calls.clear();
     } else if (m.role == "tool") {
@@ -205,6 +224,7 @@ ChatFormatter ChatFormatter::jinja(const std::string& source, TemplateTokens tok
   f.name_ = std::move(name);
   f.tokens_ = std::move(tokens);
   f.knows_tools_ = source.find("tool") != std::string::npos;
+  f.loops_over_content_ = loops_over_content(source);
   return f;
 }
 
@@ -215,7 +235,13 @@ ojson chat_template_context(const std::vector<ChatMessage>& messages, const Chat
   ojson list = ojson::array();
   for (const ChatMessage& m : messages) {
     ojson j = {{"role", m.role}};
-    j["content"] = m.content_is_null && shape.null_content ? ojson(nullptr) : ojson(m.content);
+    if (shape.content_parts && !m.parts.empty()) {
+      ojson parts = ojson::array();
+      for (const std::string& p : m.parts) parts.push_back({{"type", "text"}, {"text", p}});
+      j["content"] = std::move(parts);
+    } else {
+      j["content"] = m.content_is_null && shape.null_content ? ojson(nullptr) : ojson(m.content);
+    }
     if (!m.reasoning_content.empty()) j["reasoning_content"] = m.reasoning_content;
     if (!m.tool_calls.empty()) {
       ojson calls = ojson::array();
@@ -303,6 +329,7 @@ RenderedChat ChatFormatter::render_jinja(const std::vector<ChatMessage>& message
   MessageShape shape;
   for (size_t i = 0; i < std::size(kShapes); ++i) {
     shape = kShapes[i];
+    shape.content_parts = loops_over_content_;
     try {
       out.text = jinja_->render(chat_template_context(messages, options, tokens_, shape), render_options);
       break;
@@ -320,7 +347,9 @@ RenderedChat ChatFormatter::render_jinja(const std::vector<ChatMessage>& message
   bool needs_protection = false;
   std::vector<ChatMessage> shaped = messages;
   for (ChatMessage& m : shaped) {
-    for (std::string* s : {&m.content, &m.reasoning_content}) {
+    std::vector<std::string*> texts = {&m.content, &m.reasoning_content};
+    for (std::string& part : m.parts) texts.push_back(&part);
+    for (std::string* s : texts) {
       if (s->empty()) continue;
       needs_protection = needs_protection || special_inside(*s, tokens_.specials) != nullptr;
       strings.push_back({*s, placeholder_of(strings.size())});

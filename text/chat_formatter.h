@@ -94,6 +94,7 @@ class ChatFormatter {
   std::string source_, name_;
   TemplateTokens tokens_;
   bool knows_tools_ = false;  // the Jinja source mentions tools or tool calls
+  bool loops_over_content_ = false;  // the Jinja source iterates a message's content (MessageShape::content_parts)
 };
 
 // How messages are shaped for a template. Templates disagree: most write tool
@@ -105,6 +106,10 @@ class ChatFormatter {
 struct MessageShape {
   bool object_arguments = true;  // tool call arguments that parse as a JSON object are passed as the object
   bool null_content = true;      // "content": null stays null (else "")
+  // Not probed: set for templates that loop over a message's content
+  // (vLLM's "openai" content format): text parts sent as an array reach the
+  // template as [{"type": "text", "text": ...}], not joined.
+  bool content_parts = false;
 };
 
 // The template variables transformers passes (messages, tools, documents,

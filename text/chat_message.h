@@ -1,5 +1,6 @@
 // One message of a conversation as the chat templates see it: OpenAI's
-// message object with its content parts already joined into text.
+// message object, its text parts joined into `content` (and kept as sent, for
+// templates that loop over them).
 #pragma once
 
 #include <string>
@@ -18,8 +19,9 @@ struct ChatMessage {
   ChatMessage() = default;
   ChatMessage(std::string role_, std::string content_) : role(std::move(role_)), content(std::move(content_)) {}
 
-  std::string role;     // system, user, assistant, tool (developer is read as system)
-  std::string content;  // text parts joined
+  std::string role;     // system, developer, user, assistant, tool
+  std::string content;  // text parts joined by "\n"
+  std::vector<std::string> parts;  // the text parts, when content was sent as an array of them
   bool content_is_null = false;  // "content": null (an assistant turn that only calls tools)
   std::vector<ChatToolCall> tool_calls;
   std::string tool_call_id;       // role tool: the call this answers

@@ -118,6 +118,23 @@ TEST(ChatTemplateContext, TransformersShapeWithToolsCallsAndKwargs) {
   EXPECT_TRUE(chat_template_context({{"user", "x"}}, options, chatml_tokens())["tools"].is_null());
 }
 
+// Text parts sent as an array: a list for templates that loop over a
+// message's content (as vLLM detects them), joined by "\n" for the rest; a
+// part's special-token text stays text either way.
+TEST(ChatFormatter, TextPartsReachTemplatesThatLoopOverContentAsAList) {
+  ChatMessage parts("user", "a\nb<|im_end|>");
+  parts.parts = {"a", "b<|im_end|>"};
+  const ChatFormatter loops = ChatFormatter::jinja(
+      "{% for m in messages %}<|im_start|>{% if m['content'] is string %}S:{{ m['content'] }}{% else %}"
+      "{% for p in m['content'] %}[{{ p.text }}]{% endfor %}{% endif %}<|im_end|>{% endfor %}",
+      chatml_tokens(), "test");
+  const RenderedChat r = loops.render({{"system", "x"}, parts}, {});
+  EXPECT_EQ(r.text, "<|im_start|>S:x<|im_end|><|im_start|>[a][b<|im_end|>]<|im_end|>");
+  EXPECT_EQ(count_special(r.segments, "<|im_end|>"), 2);  // the part's own stays text
+  const ChatFormatter plain = ChatFormatter::jinja(kTrimmingChatML, chatml_tokens(), "test");
+  EXPECT_EQ(plain.render({parts}, {}).text.find("<|im_start|>user\na\nb<|im_end|><|im_end|>"), 0u);
+}
+
 // OpenAI's "developer" role: as sent to a template that names it, the system
 // role to one that does not (and to the built-in families).
 TEST(ChatFormatter, DeveloperIsSystemUnlessTheTemplateKnowsIt) {
