@@ -1,8 +1,8 @@
 #include "text/chat_formatter.h"
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
-#include <regex>
 #include <stdexcept>
 
 #include "text/jinja/template.h"
@@ -110,16 +110,58 @@ std::optional<std::vector<std::pair<size_t, size_t>>> align(const std::string& r
 // Whether a template loops over a message's content ({% for part in
 // message['content'] %}, message.content, message.get('content'), or a
 // variable set to one of those or named content), as vLLM's content-format
-// detection finds the templates that take text parts as a list.
-bool loops_over_content(const std::string& source) {
-  static const std::string access = R"((?:\w+(?:\.content|\[\s*['"]content['"]\s*\]|\.get\(\s*['"]content['"]\s*\))))";
-  static const std::regex set_var(R"(set\s+(\w+)\s*=\s*)" + access);
-  std::string iterables = access + "|content";
-  for (std::sregex_iterator it(source.begin(), source.end(), set_var), end; it != end; ++it) {
-    iterables += "|" + (*it)[1].str();
+// detection finds the templates that take text parts as a list. A scan of
+// the source (std::regex trips GCC 12's uninitialized warnings under ASan).
+bool is_identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// The expression after `word ` at `at` (up to a space, '%', '|' or a '-%'): "message['content']".
+std::string_view expression_after(std::string_view source, size_t at) {
+  const size_t end = source.find_first_of(" \t\n%|", at);
+  std::string_view e = source.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+  if (!e.empty() && e.back() == '-') e.remove_suffix(1);
+  return e;
+}
+
+bool is_content_access(std::string_view e) {
+  for (std::string_view tail : {".content", "['content']", "[\"content\"]", ".get('content')", ".get(\"content\")"}) {
+    if (e.size() > tail.size() && e.ends_with(tail)) {
+      const std::string_view base = e.substr(0, e.size() - tail.size());
+      return std::all_of(base.begin(), base.end(), is_identifier_char);
+    }
   }
-  const std::regex loop(R"(for\s+\w+\s+in\s+(?:)" + iterables + R"()\s*(?:%|-%|\||if\b))");
-  return std::regex_search(source, loop);
+  return false;
+}
+
+// Each `keyword ` that starts a word in the source, with the position after it.
+template <typename Fn>
+void for_each_keyword(std::string_view source, std::string_view keyword, Fn fn) {
+  for (size_t at = source.find(keyword); at != std::string_view::npos; at = source.find(keyword, at + 1)) {
+    if (at > 0 && is_identifier_char(source[at - 1])) continue;
+    fn(at + keyword.size());
+  }
+}
+
+bool loops_over_content(std::string_view source) {
+  std::vector<std::string_view> iterables = {"content"};
+  for_each_keyword(source, "set ", [&](size_t at) {  // set NAME = message['content']
+    while (at < source.size() && source[at] == ' ') ++at;
+    size_t name_end = at;
+    while (name_end < source.size() && is_identifier_char(source[name_end])) ++name_end;
+    size_t eq = name_end;
+    while (eq < source.size() && source[eq] == ' ') ++eq;
+    if (name_end == at || eq >= source.size() || source[eq] != '=') return;
+    size_t value = eq + 1;
+    while (value < source.size() && source[value] == ' ') ++value;
+    if (is_content_access(expression_after(source, value))) iterables.push_back(source.substr(at, name_end - at));
+  });
+  bool loops = false;
+  for_each_keyword(source, "for ", [&](size_t at) {  // for PART in ITERABLE
+    const size_t in = source.find(" in ", at);
+    if (in == std::string_view::npos || in > at + 64) return;
+    const std::string_view e = expression_after(source, in + 4);
+    loops = loops || is_content_access(e) || std::find(iterables.begin(), iterables.end(), e) != iterables.end();
+  });
+  return loops;
 }
 
 bool uses_shape(const std::vector<ChatMessage>& messages) {

@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <functional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -257,14 +256,24 @@ TEST(GrammarJsonSchema, NumberRangesAreExactAsValidatorsReadThem) {
       texts.push_back("-" + w + f);
     }
   }
-  const std::regex plain(R"(-?(0|[1-9][0-9]*)(\.[0-9]{1,20})?)");
+  // -?(0|[1-9][0-9]*)(\.[0-9]{1,20})? (std::regex trips GCC 12's uninitialized warnings under ASan)
+  const auto plain_number = [](const std::string& t) {
+    size_t i = t[0] == '-' ? 1 : 0;
+    const size_t digits = t.find_first_not_of("0123456789", i);
+    const size_t whole_end = digits == std::string::npos ? t.size() : digits;
+    if (whole_end == i || (t[i] == '0' && whole_end - i > 1)) return false;
+    if (whole_end == t.size()) return true;
+    const size_t frac = t.size() - whole_end - 1;
+    return t[whole_end] == '.' && frac >= 1 && frac <= 20 &&
+           t.find_first_not_of("0123456789", whole_end + 1) == std::string::npos;
+  };
   for (const auto& c : cases) {
     auto g = schema(c.schema);
     int accepted = 0;
     for (const auto& text : texts) {
       const bool match = matches(g, text);
       const double v = std::strtod(text.c_str(), nullptr);
-      const bool is_plain = std::regex_match(text, plain) && !(v == 0 && text[0] == '-');
+      const bool is_plain = !text.empty() && plain_number(text) && !(v == 0 && text[0] == '-');
       if (match) {
         ++accepted;
         EXPECT_TRUE(is_plain) << c.schema << " accepts " << text;
