@@ -18,19 +18,24 @@ ServingConnection::ServingConnection(const httplib::Stream& stream) : previous_(
 
 ServingConnection::~ServingConnection() { current_fd = previous_; }
 
-bool ServingConnection::client_gone() { return current_fd >= 0 && peer_closed(current_fd); }
+PeerState ServingConnection::peer() { return current_fd >= 0 ? peer_state(current_fd) : PeerState::kOpen; }
 
-bool peer_closed(int fd) {
+PeerState peer_state(int fd) {
   pollfd p{.fd = fd, .events = POLLIN | POLLRDHUP, .revents = 0};
-  if (::poll(&p, 1, 0) <= 0) return false;
-  if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return true;
-  if (!(p.revents & POLLIN)) return false;
-  char byte;
-  ssize_t n;
-  do {
-    n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  if (::poll(&p, 1, 0) <= 0) return PeerState::kOpen;
+  if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return PeerState::kGone;
+  // Bytes waiting first: a pipelined next request is read before any end.
+  if (p.revents & POLLIN) {
+    char byte;
+    ssize_t n;
+    do {
+      n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) return PeerState::kOpen;
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? PeerState::kOpen : PeerState::kGone;
+    return PeerState::kEnded;
+  }
+  return p.revents & POLLRDHUP ? PeerState::kEnded : PeerState::kOpen;
 }
 
 }  // namespace nucleus::server

@@ -57,10 +57,7 @@ bool ResponseWriter::stream(httplib::DataSink& sink) {
       if (!send_delta(sink, cd)) return false;
     }
     if (!run_->error().empty()) return end_stream_with_error(sink);
-    if (deltas.empty() && ServingConnection::client_gone()) {  // waiting (queue, prefill): no write would tell
-      run_->abort();
-      return false;
-    }
+    if (deltas.empty() && !confirm_client(sink)) return false;  // waiting (queue, prefill): nothing written tells
   }
   return end_stream(sink);
 }
@@ -99,11 +96,14 @@ std::string ResponseWriter::settle(std::chrono::milliseconds wait) {
     return std::any_of(choices_.begin(), choices_.end(), [](const ChoiceState& c) { return c.started; });
   };
   while (run_->error().empty() && !started() && Clock::now() < until && collect_some()) {
-    if (!started() && ServingConnection::client_gone()) {
+    if (started()) break;
+    const PeerState peer = ServingConnection::peer();
+    if (peer == PeerState::kGone) {
       run_->abort();
-      client_left_ = true;  // collect() then writes no body (a half-closed client could still read one)
+      client_left_ = true;  // collect() then writes no body
       break;
     }
+    if (peer == PeerState::kEnded) break;  // the 200 and heartbeats go out now: a write tells whether it reads
   }
   if (!run_->error().empty()) finished();
   return run_->error();
@@ -115,11 +115,14 @@ bool ResponseWriter::collect(httplib::DataSink& sink) {
   bool more = true;
   while (more) {
     more = collect_some();
-    if (more && ServingConnection::client_gone()) {
+    if (more && ServingConnection::peer() == PeerState::kGone) {
       run_->abort();
       return false;
     }
-    if (more && Clock::now() - last_beat > kHeartbeat) {
+    // A heartbeat every kHeartbeat, or every poll once the input has ended
+    // (a closed client's reset then fails the second one).
+    const bool ended = more && ServingConnection::peer() == PeerState::kEnded;
+    if (more && (ended || Clock::now() - last_beat > kHeartbeat)) {
       if (!sink.write(" ", 1)) {
         run_->abort();
         return false;
@@ -148,6 +151,16 @@ bool ResponseWriter::send(httplib::DataSink& sink, const std::string& data) {
 std::string ResponseWriter::chunk_event(ResponseJson chunk) const {
   if (include_usage_) chunk["usage"] = nullptr;  // OpenAI: with include_usage, every other chunk has usage null
   return sse_event(chunk);
+}
+
+bool ResponseWriter::confirm_client(httplib::DataSink& sink) {
+  switch (ServingConnection::peer()) {
+    case PeerState::kOpen: return true;
+    case PeerState::kEnded: return send(sink, ":\n\n");  // an SSE comment: clients skip it; a closed one fails it
+    case PeerState::kGone: break;
+  }
+  run_->abort();
+  return false;
 }
 
 bool ResponseWriter::send_openings(httplib::DataSink& sink) {

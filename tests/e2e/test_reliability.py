@@ -435,7 +435,8 @@ def _(args):
 
 
 @check("a client that hangs up while its long prompt is prefilled (streamed, collected, chat streamed) aborts it "
-       "before any token: the log says completion_tokens=0 finish=aborted and the engine is idle again")
+       "before any token: the log says completion_tokens=0 finish=aborted and the engine is idle again; one that "
+       "half-closes (still reading) gets its whole answer")
 def _(args):
     srv = Server(args, "--threads", "1", "--max-batched-tokens", "256")
     try:
@@ -463,6 +464,24 @@ def _(args):
         assert len(lines) == len(cases), lines
         for line in lines:
             assert "completion_tokens=0 " in line and "finish=aborted" in line, line
+        # A client that only shuts down its sending side (nc -N, Go's CloseWrite) still reads: it gets the whole
+        # answer, collected or streamed (SSE comments may come while it waits), never an aborted one.
+        for stream in (False, True):
+            body = json.dumps({"prompt": [1003] * 600, "max_tokens": 5, "temperature": 0, "stream": stream}).encode()
+            s = connect(srv.port)
+            s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                      b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+            s.close()
+            text = data.decode()
+            assert text.startswith("HTTP/1.1 200"), text[:200]
+            if stream:
+                assert text.count('"text"') == 5 and "data: [DONE]" in text, text[-300:]
+            else:
+                assert '"completion_tokens":5' in text and '"finish_reason":"length"' in text, text[-300:]
     finally:
         srv.stop()
 
