@@ -519,6 +519,29 @@ SequenceDelta& delta_for(Request& request, int index) {
 }
 }  // namespace
 
+// Why a row had no token to sample. When the request narrows the vocabulary
+// (allowed ids, bans, a grammar, min_tokens' EOS ban, negative biases), its
+// constraints together excluded every token: the client's error, named by
+// kNoTokenLeft and its first parameter. Otherwise the logits were all -inf or
+// NaN: the model's.
+static std::string no_token_error(const GenerationRequest& spec, bool masked) {
+  const sampling::SamplingParams& p = spec.params;
+  std::vector<std::string> constraints;
+  if (!p.allowed_token_ids.empty()) constraints.push_back("allowed_token_ids");
+  if (!p.bad_words_token_ids.empty()) constraints.push_back("bad_words");
+  if (!p.bad_token_ids.empty()) constraints.push_back("bad_token_ids");
+  if (masked) constraints.push_back(spec.grammar ? spec.grammar_param : "response_format");
+  if (std::any_of(p.logit_bias.begin(), p.logit_bias.end(), [](const sampling::LogitBias& b) { return b.bias < 0; })) {
+    constraints.push_back("logit_bias");
+  }
+  if (p.min_tokens > 0) constraints.push_back("min_tokens");
+  if (constraints.empty()) return "no token could be sampled (every logit was -inf or NaN)";
+  std::string list;
+  for (const std::string& c : constraints) list += (list.empty() ? "" : ", ") + c;
+  return std::string(kNoTokenLeft) + constraints.front() + ": the request's constraints (" + list +
+         ") together exclude every token";
+}
+
 void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
   Request& request = *s.request;
   if (s.finish != FinishReason::kNone) return;
@@ -529,7 +552,7 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
     return;
   }
   if (!r.ok()) {
-    request.event.error = "no token could be sampled (every logit was -inf or NaN after the request's filters)";
+    request.event.error = no_token_error(request.spec, s.grammar.has_value() || static_cast<bool>(s.json));
     finish_sequence(s, FinishReason::kError);
     return;
   }

@@ -77,6 +77,10 @@ struct GenerationRequest {
 };
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
+
+// The start of a generation error the request caused: its constraints left no
+// token to sample. It goes on with the parameter to blame, ": ", the reason.
+inline constexpr const char* kNoTokenLeft = "no token left to sample: ";
 const char* finish_reason_name(FinishReason reason);  // "stop", "length", "abort", "error"; "" for kNone
 
 struct TopLogprob {

@@ -227,8 +227,13 @@ void parse_sampling(const json& body, CommonRequest& r) {
   p.ignore_eos = get_bool(body, "ignore_eos", false);
   if (const json* ids = field(body, "stop_token_ids")) p.stop_token_ids = get_token_list(*ids, "stop_token_ids");
   if (const json* bias = field(body, "logit_bias")) p.logit_bias = parse_logit_bias(*bias);
-  // vLLM's: only these ids may be sampled (checked against the vocabulary at admission); [] restricts nothing.
-  if (const json* ids = field(body, "allowed_token_ids")) p.allowed_token_ids = get_token_list(*ids, "allowed_token_ids");
+  // vLLM's: only these ids may be sampled (checked against the vocabulary at admission).
+  if (const json* ids = field(body, "allowed_token_ids")) {
+    p.allowed_token_ids = get_token_list(*ids, "allowed_token_ids");
+    if (p.allowed_token_ids.empty()) {  // as vLLM: an empty list would allow nothing
+      throw invalid_param("allowed_token_ids", "allowed_token_ids must not be empty (null or absent: every token)");
+    }
+  }
   // vLLM's: words never written; tokenized by the route (bad_words_token_ids in routes_generate.cc).
   if (const json* words = field(body, "bad_words")) {
     if (!words->is_array()) throw invalid_param("bad_words", std::string("bad_words must be an array of strings, got ") +

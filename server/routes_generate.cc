@@ -98,6 +98,11 @@ std::vector<std::vector<int32_t>> bad_words_token_ids(const Tokenizer& tok, cons
 // vLLM's truncate_prompt_tokens: keeps the last k tokens (-1: `context`'s
 // worth); whether any were cut.
 bool truncate_prompt(std::vector<int32_t>& tokens, int k, int context) {
+  if (k > context) {  // as vLLM: a prompt that long could not run
+    throw invalid_param("truncate_prompt_tokens", "truncate_prompt_tokens (" + std::to_string(k) +
+                                                      ") is greater than the model's context (" +
+                                                      std::to_string(context) + ")");
+  }
   const size_t keep = static_cast<size_t>(k < 0 ? context : k);
   if (tokens.size() <= keep) return false;
   tokens.erase(tokens.begin(), tokens.end() - static_cast<std::ptrdiff_t>(keep));

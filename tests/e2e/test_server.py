@@ -1078,6 +1078,13 @@ def _(c):
     assert r.status_code == 400 and r.json()["error"]["param"] == "allowed_token_ids", r.text
     r = requests.post(url + "/v1/completions", json={**q, "bad_words": "Paris"})
     assert r.status_code == 400 and r.json()["error"]["param"] == "bad_words", r.text
+    # Constraints that together leave no token are the request's fault: a 400 naming one, never a 500.
+    for extra, param in [({"allowed_token_ids": []}, "allowed_token_ids"),
+                         ({"allowed_token_ids": [300, 301], "response_format": {"type": "json_object"}},
+                          "allowed_token_ids"),
+                         ({"truncate_prompt_tokens": 10**6}, "truncate_prompt_tokens")]:
+        r = requests.post(url + "/v1/completions", json={**q, **extra})
+        assert r.status_code == 400 and r.json()["error"]["param"] == param, (extra, r.status_code, r.text)
     # prompt_logprobs (vLLM's shape): the numbers echo with logprobs gives, the prompt's token first in each dict.
     body = {"prompt": prompt, "max_tokens": 1, "temperature": 0}
     ours = requests.post(url + "/v1/completions", json={**body, "prompt_logprobs": 2}).json()["choices"][0]
