@@ -220,7 +220,8 @@ NUCLEUS_REGISTER_COMMAND(
       sub->add_option("--seed,-s", args->seed, "Random seed (default: drawn from the system)");
       sub->add_flag("--chat", args->chat, "Wrap each prompt in the model's chat template as a user message");
       sub->add_flag("--ignore-eos", args->ignore_eos, "Keep generating after end-of-sequence tokens");
-      sub->add_option("--threads", args->threads, "CPU threads; 0 = one per core")->capture_default_str();
+      sub->add_option("--threads", args->threads, "CPU threads; 0 = one per core (as serve: at most 1024)")
+          ->capture_default_str()->check(CLI::Range(0, 1024));
       sub->add_option("--max-batched-tokens", args->max_batched_tokens, "Token budget of one engine step")
           ->capture_default_str()->check(CLI::Range(1, 1 << 20));
       sub->add_option("--kv-cache-dtype", args->kv_cache_dtype,

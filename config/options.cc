@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -44,7 +45,7 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
        &o.body_timeout},
       {"max-body", "largest request body in bytes (suffixes K, M, G, KiB, MiB, GiB); larger gets 413", &o.max_body, true},
       {"shutdown-timeout", "seconds running requests may take to finish after SIGTERM/SIGINT", &o.shutdown_timeout},
-      {"log-level", "trace, debug, info, warn, error, off", &o.log_level},
+      {"log-level", "trace, debug, info, warn, error, critical, off", &o.log_level},
       {"no-request-log", "do not log one line per request", &o.no_request_log},
       {"kv-cache-memory",
        "KV cache size in bytes (suffixes allowed); 0 = two of the model's whole contexts, and at least 256 tokens for "
@@ -55,7 +56,8 @@ std::vector<OptionDef> serve_option_defs(ServeOptions& o) {
        "how the KV cache stores keys and values: f16 (llama.cpp's default), f32, or q8_0 (8-bit blocks of 32, "
        "needs head_dim a multiple of 32); each value is rounded once when written",
        &o.kv_cache_dtype},
-      {"max-batched-tokens", "token budget of one engine step (decode + prefill chunks)", &o.max_batched_tokens},
+      {"max-batched-tokens", "token budget of one engine step (decode + prefill chunks; at least 16)",
+       &o.max_batched_tokens},
       {"block-size",
        "tokens per KV cache block, the unit of paging and of prefix caching; a block keeps each KV head's keys "
        "together, so decode attention streams runs of block-size x head bytes (larger blocks: longer runs, "
@@ -356,12 +358,18 @@ ServeOptions ServeOptionsParser::resolve(const std::function<const char*(const c
     if (const char* env = std::getenv("NUCLEUS_CONFIG"); env && *env) config_path = env;
   }
   if (!config_path.empty()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(config_path, ec)) {
+      throw ConfigError("--config: '" + config_path + "' is a directory, not a JSON file");
+    }
     std::ifstream in(config_path);
     if (!in) throw ConfigError("--config: cannot read '" + config_path + "'");
     std::stringstream buffer;
     buffer << in.rdbuf();
+    if (in.bad()) throw ConfigError("--config: cannot read '" + config_path + "'");
     text = buffer.str();
-    if (text.empty()) text = "{}";
+    // An empty (or blank) file sets nothing, like {}.
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) text = "{}";
   }
   auto env = getenv ? getenv : [](const char* name) -> const char* { return std::getenv(name); };
   return resolve_serve_options(cli, env, text, config_path.empty() ? "" : "--config " + config_path);
