@@ -7,6 +7,13 @@
 namespace nucleus::sampling {
 namespace {
 
+// A number as people write it ("-5", "0.25"), not std::to_string's "-5.000000".
+std::string text_of(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
 // Written as !(in range) so that NaN is rejected too.
 void check_closed(const char* name, double value, double lo, double hi) {
   if (!(value >= lo && value <= hi)) {
@@ -35,11 +42,11 @@ void SamplingParams::validate(int64_t vocab_size) const {
     throw std::invalid_argument("top_k must be -1 or 0 (off) or >= 1, got " + std::to_string(top_k));
   }
   if (!(top_p > 0.0f && top_p <= 1.0f)) {
-    throw std::invalid_argument("top_p must be in (0, 1], got " + std::to_string(top_p));
+    throw std::invalid_argument("top_p must be in (0, 1], got " + text_of(top_p));
   }
   check_closed("min_p", min_p, 0.0, 1.0);
   if (!(typical_p > 0.0f && typical_p <= 1.0f)) {
-    throw std::invalid_argument("typical_p must be in (0, 1], got " + std::to_string(typical_p));
+    throw std::invalid_argument("typical_p must be in (0, 1], got " + text_of(typical_p));
   }
   check_closed("presence_penalty", presence_penalty, -2.0, 2.0);
   check_closed("frequency_penalty", frequency_penalty, -2.0, 2.0);
@@ -58,7 +65,7 @@ void SamplingParams::validate(int64_t vocab_size) const {
     }
     if (!(b.bias >= -100.0f && b.bias <= 100.0f)) {
       throw std::invalid_argument("logit_bias for token " + std::to_string(b.token_id) +
-                                  " must be in [-100, 100], got " + std::to_string(b.bias));
+                                  " must be in [-100, 100], got " + text_of(b.bias));
     }
   }
   if (logprobs < -1 || logprobs > kMaxLogprobs) {
