@@ -35,7 +35,14 @@ Decimal decimal_of(double v) {
   return d;
 }
 
-using Bound = std::optional<std::string_view>;  // remaining digits of a bound's fraction; absent: no bound
+// The remaining digits of a bound's fraction, or no bound. (Not an
+// std::optional<std::string_view>: GCC 12 at -O1 warns it may be read
+// uninitialized, which -Werror makes a failed sanitizer build.)
+struct Bound {
+  bool set = false;
+  std::string_view digits;
+  static Bound of(std::string_view d) { return {true, d}; }
+};
 
 class DecimalBuilder {
  public:
@@ -54,16 +61,16 @@ class DecimalBuilder {
       out.push_back(std::move(seq));
     };
     if (hi && lo.whole == hi->whole) {
-      add(literal_integer(lo.whole), fraction(lo.frac, strict, hi->frac));
+      add(literal_integer(lo.whole), fraction(Bound::of(lo.frac), strict, Bound::of(hi->frac)));
       return;
     }
-    add(literal_integer(lo.whole), fraction(lo.frac, strict, std::nullopt));
+    add(literal_integer(lo.whole), fraction(Bound::of(lo.frac), strict, Bound{}));
     std::optional<int64_t> below_hi;
     if (hi) below_hi = hi->whole - 1;
     if (!below_hi || lo.whole + 1 <= *below_hi) {
-      add(integer_range(g_, lo.whole + 1, below_hi), fraction(std::nullopt, false, std::nullopt));
+      add(integer_range(g_, lo.whole + 1, below_hi), fraction(Bound{}, false, Bound{}));
     }
-    if (hi) add(literal_integer(hi->whole), fraction(std::nullopt, false, hi->frac));
+    if (hi) add(literal_integer(hi->whole), fraction(Bound{}, false, Bound::of(hi->frac)));
   }
 
  private:
@@ -91,8 +98,8 @@ class DecimalBuilder {
   // 0.lo (excluded when strict) and 0.hi, one alternative per first digit
   // class; `empty_ok` says whether D may also be empty (value 0 from here).
   std::vector<Sequence> fraction_digits(Bound lo, bool strict, Bound hi, uint32_t room, bool& empty_ok) {
-    if (lo && lo->empty() && !strict) lo.reset();  // ">= 0" bounds nothing
-    empty_ok = !lo;                                // an empty D is 0: below any lo left, never above hi
+    if (lo.set && lo.digits.empty() && !strict) lo = Bound{};  // ">= 0" bounds nothing
+    empty_ok = !lo.set;  // an empty D is 0: below any lo left, never above hi
     std::vector<Sequence> out;
     if (room == 0) return out;
     const auto tail = [&](Bound lo2, Bound hi2) -> std::optional<Element> {
@@ -102,21 +109,21 @@ class DecimalBuilder {
       if (alternatives.empty()) return std::nullopt;
       return g_.group(std::move(alternatives), "frac-digits");
     };
-    const auto rest = [](std::string_view s) { return s.empty() ? s : s.substr(1); };
+    const auto rest = [](Bound b) { return Bound::of(b.digits.empty() ? b.digits : b.digits.substr(1)); };
     const auto add = [&](char from, char to, std::optional<Element> after) {
       if (!after) return;
       out.push_back({digits(from, to), *after});
     };
-    const char l0 = lo ? (lo->empty() ? '0' : lo->front()) : '0';
-    const char h0 = hi ? (hi->empty() ? '0' : hi->front()) : '9';
+    const char l0 = lo.set && !lo.digits.empty() ? lo.digits.front() : '0';
+    const char h0 = !hi.set ? '9' : hi.digits.empty() ? '0' : hi.digits.front();
     if (l0 > h0) return out;
-    if (lo && hi && l0 == h0) {
-      add(l0, l0, tail(rest(*lo), rest(*hi)));
+    if (lo.set && hi.set && l0 == h0) {
+      add(l0, l0, tail(rest(lo), rest(hi)));
       return out;
     }
-    if (lo) add(l0, l0, tail(rest(*lo), std::nullopt));
-    const char mid_lo = lo ? static_cast<char>(l0 + 1) : l0;
-    const char mid_hi = hi ? static_cast<char>(h0 - 1) : h0;
+    if (lo.set) add(l0, l0, tail(rest(lo), Bound{}));
+    const char mid_lo = lo.set ? static_cast<char>(l0 + 1) : l0;
+    const char mid_hi = hi.set ? static_cast<char>(h0 - 1) : h0;
     if (mid_lo <= mid_hi) {
       if (room == 1) {
         out.push_back({digits(mid_lo, mid_hi)});
@@ -124,7 +131,7 @@ class DecimalBuilder {
         out.push_back({digits(mid_lo, mid_hi), g_.repeat(digits('0', '9'), 0, room - 1, "frac-digits")});
       }
     }
-    if (hi) add(h0, h0, tail(std::nullopt, rest(*hi)));
+    if (hi.set) add(h0, h0, tail(Bound{}, rest(hi)));
     return out;
   }
 
