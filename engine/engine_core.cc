@@ -588,7 +588,6 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
 
 void EngineCore::finish_sequence(SequenceState& s, FinishReason reason) {
   Request& request = *s.request;
-  if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
   delta_for(request, s.index).text +=
       flush_held_back(s.detokenizer, s.stops, may_stop_on_strings(s.seq.num_output(), request.spec));
   end_sequence(s, reason, {}, false);

@@ -88,7 +88,6 @@ std::vector<ChatMessage> parse_messages(const json& v) {
       // Text parts joined by newlines, as vLLM and llama.cpp join them (words
       // of adjacent parts must not run together), and kept as parts for
       // templates that loop over them (ChatFormatter).
-      bool first_part = true;
       for (const json& part : *content) {
         const json* type = part.is_object() ? field(part, "type") : nullptr;
         if (!type || !type->is_string())
@@ -99,11 +98,9 @@ std::vector<ChatMessage> parse_messages(const json& v) {
         const json* text = field(part, "text");
         if (!text || !text->is_string())
           throw invalid_param(where + ".content", where + ".content text parts need a string \"text\"");
-        if (!first_part) msg.content += '\n';
-        msg.content += text->get<std::string>();
         msg.parts.push_back(text->get<std::string>());
-        first_part = false;
       }
+      for (size_t k = 0; k < msg.parts.size(); ++k) msg.content += (k ? "\n" : "") + msg.parts[k];
     } else {
       throw invalid_param(where + ".content",
                           where + ".content must be a string or an array of text parts, got " + type_name(*content));

@@ -57,7 +57,7 @@ bool ResponseWriter::stream(httplib::DataSink& sink) {
       if (!send_delta(sink, cd)) return false;
     }
     if (!run_->error().empty()) return end_stream_with_error(sink);
-    if (deltas.empty() && !confirm_client(sink)) return false;  // waiting (queue, prefill): nothing written tells
+    if (deltas.empty() && !confirm_client(sink, ":\n\n")) return false;  // waiting: an SSE comment, which clients skip
   }
   return end_stream(sink);
 }
@@ -112,21 +112,11 @@ std::string ResponseWriter::settle(std::chrono::milliseconds wait) {
 bool ResponseWriter::collect(httplib::DataSink& sink) {
   if (client_left_) return false;
   auto last_beat = Clock::now();
-  bool more = true;
-  while (more) {
-    more = collect_some();
-    if (more && ServingConnection::peer() == PeerState::kGone) {
-      run_->abort();
-      return false;
-    }
-    // A heartbeat every kHeartbeat, or every poll once the input has ended
-    // (a closed client's reset then fails the second one).
-    const bool ended = more && ServingConnection::peer() == PeerState::kEnded;
-    if (more && (ended || Clock::now() - last_beat > kHeartbeat)) {
-      if (!sink.write(" ", 1)) {
-        run_->abort();
-        return false;
-      }
+  while (collect_some()) {
+    // Once the input has ended, a heartbeat every poll (confirm_client); else every kHeartbeat.
+    if (!confirm_client(sink, " ")) return false;
+    if (Clock::now() - last_beat > kHeartbeat) {
+      if (!send(sink, " ")) return false;
       last_beat = Clock::now();
     }
   }
@@ -153,10 +143,10 @@ std::string ResponseWriter::chunk_event(ResponseJson chunk) const {
   return sse_event(chunk);
 }
 
-bool ResponseWriter::confirm_client(httplib::DataSink& sink) {
+bool ResponseWriter::confirm_client(httplib::DataSink& sink, const char* probe) {
   switch (ServingConnection::peer()) {
     case PeerState::kOpen: return true;
-    case PeerState::kEnded: return send(sink, ":\n\n");  // an SSE comment: clients skip it; a closed one fails it
+    case PeerState::kEnded: return send(sink, probe);  // a closed client's reset fails a later one
     case PeerState::kGone: break;
   }
   run_->abort();

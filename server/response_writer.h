@@ -53,9 +53,10 @@ class ResponseWriter {
   bool client_left_ = false;  // settle() saw the client go: the run is aborted, no body is written
   // A chunk of the stream as an event (usage null in it when the last chunk carries the usage).
   std::string chunk_event(ResponseJson chunk) const;
-  // While a stream waits: false (the run aborted) when its client is gone;
-  // when its input has ended, an SSE comment finds out (client_connection.h).
-  bool confirm_client(httplib::DataSink& sink);
+  // While a response waits: false (the run aborted) when its client is gone;
+  // when its input has ended, writes `probe` (bytes the client skips: an SSE
+  // comment, a heartbeat space) to find out (client_connection.h).
+  bool confirm_client(httplib::DataSink& sink, const char* probe);
   // Writes `data`; on failure aborts the run and returns false.
   bool send(httplib::DataSink& sink, const std::string& data);
   // Chat: every choice opens with the assistant role, even before its first token.

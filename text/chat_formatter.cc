@@ -106,7 +106,6 @@ std::optional<std::vector<std::pair<size_t, size_t>>> align(const std::string& r
   return ranges;
 }
 
-// Whether the messages have anything MessageShape changes.
 // Whether a template loops over a message's content ({% for part in
 // message['content'] %}, message.content, message.get('content'), or a
 // variable set to one of those or named content), as vLLM's content-format
@@ -164,6 +163,7 @@ bool loops_over_content(std::string_view source) {
   return loops;
 }
 
+// Whether the messages have anything MessageShape changes.
 bool uses_shape(const std::vector<ChatMessage>& messages) {
   for (const ChatMessage& m : messages) {
     if (m.content_is_null || !m.tool_calls.empty()) return true;
@@ -184,6 +184,9 @@ ojson tool_call_json(const ChatToolCall& call, bool object_arguments) {
 // header). The tools are described in the system message, or, `in_user`
 // (for a template that refuses a system role the client never sent, as
 // Gemma 2's does), at the start of the first user message.
+// A message in the system role: "system", or "developer" as sent to a template that names it.
+bool is_system(const ChatMessage& m) { return m.role == "system" || m.role == "developer"; }
+
 std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& messages, const ojson& tools,
                                             bool in_user = false) {
   std::vector<ChatMessage> out;
@@ -192,7 +195,7 @@ std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& mess
     described = "You can call these functions (OpenAI tool format):\n" + tools.dump(2) +
                 "\nTo call functions, answer with JSON only: {\"tool_calls\": [{\"name\": \"<function name>\", "
                 "\"arguments\": {<arguments>}}]}";
-    if (!messages.empty() && (messages.front().role == "system" || messages.front().role == "developer")) {
+    if (!messages.empty() && is_system(messages.front())) {
       out.push_back(messages.front());
       out.back().content += "\n\n" + described;
       out.back().parts.clear();  // the content is rewritten: the template gets it whole
@@ -206,9 +209,7 @@ std::vector<ChatMessage> with_tools_in_text(const std::vector<ChatMessage>& mess
     }
   }
   for (size_t i = 0; i < messages.size(); ++i) {
-    if (i == 0 && !out.empty() && (messages[i].role == "system" || messages[i].role == "developer")) {
-      continue;  // already taken, with the tools
-    }
+    if (i == 0 && !out.empty() && is_system(messages[i])) continue;  // already taken, with the tools
     if (i == 0 && !described.empty()) {  // in_user: the first message is the user's
       ChatMessage m = messages[0];
       m.content = described + "\n\n" + m.content;
@@ -343,8 +344,7 @@ RenderedChat ChatFormatter::render(const std::vector<ChatMessage>& given, const 
     ChatRenderOptions without = options;
     without.tools = nullptr;
     const bool adds_system = options.tools.is_array() && !options.tools.empty() &&
-                             (messages.empty() ||
-                              (messages.front().role != "system" && messages.front().role != "developer"));
+                             (messages.empty() || !is_system(messages.front()));
     try {
       return render_jinja(with_tools_in_text(messages, options.tools), without);
     } catch (const jinja::RaisedException&) {

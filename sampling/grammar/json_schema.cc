@@ -328,11 +328,18 @@ class SchemaCompiler {
   }
 
   // An integer bound: inclusive, rounded inward (minimum 1.5 -> 2).
+  // A bound keyword's number; null when absent or a draft-4 boolean (which
+  // modifies minimum/maximum instead).
+  static const json* bound_keyword(const json& s, const char* key, const std::string& ptr) {
+    if (!s.contains(key) || s[key].is_boolean()) return nullptr;
+    if (!s[key].is_number()) fail(std::string("'") + key + "' must be a number", ptr + "/" + key);
+    return &s[key];
+  }
+
   std::optional<int64_t> bound(const json& s, const char* key, bool lower, const std::string& ptr) {
-    if (!s.contains(key)) return std::nullopt;
-    const json& v = s[key];
-    if (v.is_boolean()) return std::nullopt;  // draft 4: modifies minimum/maximum instead
-    if (!v.is_number()) fail(std::string("'") + key + "' must be a number", ptr + "/" + key);
+    const json* keyword = bound_keyword(s, key, ptr);
+    if (!keyword) return std::nullopt;
+    const json& v = *keyword;
     const bool exclusive = std::string_view(key).starts_with("exclusive");
     if (v.is_number_integer() || v.is_number_unsigned()) {
       if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
@@ -371,11 +378,9 @@ class SchemaCompiler {
   // number_range() supports; `bounded` is set when the key is there.
   std::optional<double> number_bound(const json& s, const char* key, bool lower, const std::string& ptr,
                                      bool& bounded) {
-    if (!s.contains(key)) return std::nullopt;
-    const json& v = s[key];
-    if (v.is_boolean()) return std::nullopt;  // draft 4: modifies minimum/maximum instead
-    if (!v.is_number()) fail(std::string("'") + key + "' must be a number", ptr + "/" + key);
-    const double d = v.get<double>();
+    const json* keyword = bound_keyword(s, key, ptr);
+    if (!keyword) return std::nullopt;
+    const double d = keyword->get<double>();
     bounded = true;
     if (lower ? d <= -kNumberRangeReach : d >= kNumberRangeReach) return std::nullopt;  // holds for all we write
     if (!(std::fabs(d) <= kMaxNumberBound)) {
