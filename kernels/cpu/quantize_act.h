@@ -36,8 +36,11 @@ struct ActBlockQ8K {
   float d;
   int8_t qs[kQK_K];
   int16_t bsums[kQK_K / 16];  // sum of each group of 16 qs (sub-block mins / Q6_K offsets)
+  // sum of each group of 32 qs (bsums[2 j] + bsums[2 j + 1]): the AVX-512 Q4_K / Q5_K
+  // kernels meet two sub-blocks' mins with one VPDPWSSD (|sum| <= 32 * 127 fits int16)
+  int16_t sums32[kQK_K / 32];
 };
-static_assert(sizeof(ActBlockQ8K) == 292);
+static_assert(sizeof(ActBlockQ8K) == 308);
 
 // v rounded to fp16's precision, 11 significant bits (ties to even), keeping
 // float's exponent range: for |v| in fp16's normal range [2^-14, 65504] this

@@ -73,6 +73,7 @@ void quantize_row_q8k_avx2(const float* x, int64_t n, ActBlockQ8K* out) {
       quantize32(x + 32 * g, vid, block.qs + 32 * g, q);
       block.bsums[2 * g] = static_cast<int16_t>(hsum_epi32(_mm256_add_epi32(q[0], q[1])));
       block.bsums[2 * g + 1] = static_cast<int16_t>(hsum_epi32(_mm256_add_epi32(q[2], q[3])));
+      block.sums32[g] = static_cast<int16_t>(block.bsums[2 * g] + block.bsums[2 * g + 1]);
     }
   }
 }
