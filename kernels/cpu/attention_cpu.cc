@@ -170,6 +170,16 @@ void attention_cpu(ThreadPool& pool, const float* q, const KvLayerView& cache, c
       for (int h = 0; h < n_heads; h += heads) work.push_back({t, rows, h, heads});
     }
   }
+  // Dearest first (keys read x queries): the pool hands out chunks in order,
+  // and a causal prefill's last rows cost most, so in row order the thread
+  // that takes the last chunk finished ~12% after the other (8 chunks on 2
+  // threads); longest first, the chunks even out. Items are independent, so
+  // the order changes no result.
+  const auto cost = [&](const Item& item) {
+    const int64_t keys = batch.token_pos[item.t + item.rows - 1] + 1;
+    return keys * item.rows * item.heads;
+  };
+  std::stable_sort(work.begin(), work.end(), [&](const Item& x, const Item& y) { return cost(x) > cost(y); });
   const auto items = static_cast<int64_t>(work.size());
   pool.parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
     std::vector<float> scores;
