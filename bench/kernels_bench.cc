@@ -343,12 +343,14 @@ BENCHMARK(BM_AttentionPrefillF16)
   insn " %%" reg "14, %%" reg "6, %%" reg "6\n" insn " %%" reg "14, %%" reg "7, %%" reg "7\n"                \
   insn " %%" reg "14, %%" reg "8, %%" reg "8\n" insn " %%" reg "14, %%" reg "9, %%" reg "9\n"                \
   insn " %%" reg "14, %%" reg "10, %%" reg "10\n" insn " %%" reg "14, %%" reg "11, %%" reg "11\n"
+// What the chains write, as the asm's clobbers (xmmN names the whole register).
+#define NUCLEUS_CHAIN_REGISTERS \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11"
 
 // VPDPBUSD on ZMM: 64 u8 x s8 multiply-adds into int32, the multiply of the AVX-512 kernels (*_avx512.cc).
 __attribute__((target("avx512f,avx512vnni"))) void vnni_chains(int64_t iters, int32_t* sink) {
   for (int64_t it = 0; it < iters; ++it) {
-    __asm__ volatile(NUCLEUS_TWELVE_CHAINS("vpdpbusd", "zmm")::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11");
+    __asm__ volatile(NUCLEUS_TWELVE_CHAINS("vpdpbusd", "zmm") ::: NUCLEUS_CHAIN_REGISTERS);
   }
   *sink = 0;
 }
@@ -356,8 +358,7 @@ __attribute__((target("avx512f,avx512vnni"))) void vnni_chains(int64_t iters, in
 __attribute__((target("avx2,fma"))) void fma256_chains(int64_t iters, float* sink) {
   for (int64_t it = 0; it < iters; ++it) {
     // ymm0..11 += ymm0..11 * ymm14: 12 independent chains, enough to cover the FMA latency.
-    __asm__ volatile(NUCLEUS_TWELVE_CHAINS("vfmadd231ps", "ymm")::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11");
+    __asm__ volatile(NUCLEUS_TWELVE_CHAINS("vfmadd231ps", "ymm") ::: NUCLEUS_CHAIN_REGISTERS);
   }
   *sink = 0;
 }
@@ -367,12 +368,12 @@ __attribute__((target("avx2,fma"))) void fma256_chains(int64_t iters, float* sin
 // own result, so they measure a dependent stream as the kernels' sums are.
 __attribute__((target("avx2"))) void maddubs256_chains(int64_t iters, int32_t* sink) {
   for (int64_t it = 0; it < iters; ++it) {
-    __asm__ volatile(NUCLEUS_TWELVE_CHAINS("vpmaddubsw", "ymm")::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11");
+    __asm__ volatile(NUCLEUS_TWELVE_CHAINS("vpmaddubsw", "ymm") ::: NUCLEUS_CHAIN_REGISTERS);
   }
   *sink = 0;
 }
 #undef NUCLEUS_TWELVE_CHAINS
+#undef NUCLEUS_CHAIN_REGISTERS
 
 // GFLOP/s counts 2 per multiply-add, as the matmul figures do: VPDPBUSD on ZMM
 // is 64 multiply-adds (u8 x s8 into int32), VPMADDUBSW on YMM 32, a 256-bit FMA 8.

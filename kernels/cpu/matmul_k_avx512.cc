@@ -16,9 +16,10 @@
 // token is 8 VPDPBUSD (4-byte groups of the token broadcast), times the
 // sub-block scale (VPMULLD), summed over the 8 sub-blocks; the mins meet the
 // token's 32-element sums through 4 VPDPWSSD (pairs (min_2k, min_2k+1) against
-// (sums32[2k], sums32[2k + 1])): 8 against 4 per token and super-block took Q4_K
-// from 322 to 333 GFLOP/s at T = 512 (Zen 4, 1 thread), Q5_K from 280 to 300. Float order of y[t, r], the same for every
-// tile, panel position, T and thread count (batch invariance, ops.h):
+// (sums32[2k], sums32[2k + 1]); 4 in place of 8 per token and super-block took
+// Q4_K from 322 to 333 GFLOP/s at T = 512 on Zen 4, 1 thread, and Q5_K from 280
+// to 300). Float order of y[t, r], the same for every tile, panel position, T
+// and thread count (batch invariance, ops.h):
 //   acc = 0; for b in order: acc = fma(d_w * d_x, float(isum), acc); acc = fnma(dmin_w * d_x, float(msum), acc)
 //
 // Q6_K (PanelBlockQ6_K) keeps the same 32-element groups: the low 4 bits as
@@ -118,7 +119,8 @@ __attribute__((always_inline)) inline void tile_q45_k(const MatmulArgs& a, const
     __m512i mins[4];  // lane r: (min_2k, min_2k+1) as two int16
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
-      mins[k] = _mm512_or_si512(load_u8x16_as_i32(p.mins[2 * k]), _mm512_slli_epi32(load_u8x16_as_i32(p.mins[2 * k + 1]), 16));
+      mins[k] = _mm512_or_si512(load_u8x16_as_i32(p.mins[2 * k]),
+                                _mm512_slli_epi32(load_u8x16_as_i32(p.mins[2 * k + 1]), 16));
     }
     const __m512 d = load_fp16x16(p.d), dmin = load_fp16x16(p.dmin);
 #pragma GCC unroll 8

@@ -89,7 +89,9 @@ void quantize_row_q8k_scalar(const float* x, int64_t n, ActBlockQ8K* out) {
       for (int i = 0; i < 16; ++i) sum += block.qs[16 * g + i];
       block.bsums[g] = static_cast<int16_t>(sum);
     }
-    for (int j = 0; j < kQK_K / 32; ++j) block.sums32[j] = static_cast<int16_t>(block.bsums[2 * j] + block.bsums[2 * j + 1]);
+    for (int j = 0; j < kQK_K / 32; ++j) {
+      block.sums32[j] = static_cast<int16_t>(block.bsums[2 * j] + block.bsums[2 * j + 1]);
+    }
   }
 }
 

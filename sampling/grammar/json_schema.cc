@@ -327,7 +327,6 @@ class SchemaCompiler {
     return g_.group({{g_.byte('"'), chars, g_.byte('"')}}, "string");
   }
 
-  // An integer bound: inclusive, rounded inward (minimum 1.5 -> 2).
   // A bound keyword's number; null when absent or a draft-4 boolean (which
   // modifies minimum/maximum instead).
   static const json* bound_keyword(const json& s, const char* key, const std::string& ptr) {
@@ -336,6 +335,7 @@ class SchemaCompiler {
     return &s[key];
   }
 
+  // An integer bound: inclusive, rounded inward (minimum 1.5 -> 2).
   std::optional<int64_t> bound(const json& s, const char* key, bool lower, const std::string& ptr) {
     const json* keyword = bound_keyword(s, key, ptr);
     if (!keyword) return std::nullopt;
