@@ -344,6 +344,7 @@ std::vector<SampleRow> EngineCore::sampler_rows(const StepPlan& plan) {
         fill_grammar_mask(s, plan, p, row_masks_[i]);
       } catch (const grammar::GrammarError& e) {  // this request's grammar only: the others go on
         s.grammar_error = e.what();
+        s.grammar_error_is_requests = true;
         row_masks_[i].assign(row_masks_[i].size(), 0);
       }
       in.token_mask = row_masks_[i].data();
@@ -388,6 +389,7 @@ bool EngineCore::advance_grammar(SequenceState& s, int32_t token) {
     s.grammar_error = "the sampled token " + std::to_string(token) + " breaks the grammar";
   } catch (const grammar::GrammarError& e) {
     s.grammar_error = e.what();
+    s.grammar_error_is_requests = true;
   }
   return false;
 }
@@ -519,12 +521,12 @@ SequenceDelta& delta_for(Request& request, int index) {
 }
 }  // namespace
 
-// Why a row had no token to sample. When the request narrows the vocabulary
-// (allowed ids, bans, a grammar, min_tokens' EOS ban, negative biases), its
-// constraints together excluded every token: the client's error, named by
-// kNoTokenLeft and its first parameter. Otherwise the logits were all -inf or
-// NaN: the model's.
-static std::string no_token_error(const GenerationRequest& spec, bool masked) {
+// Why a row had no token to sample, into event.error. When the request narrows
+// the vocabulary (allowed ids, bans, a grammar, min_tokens' EOS ban, negative
+// biases), its constraints together excluded every token: the client's error,
+// blamed on the first of them (event.error_param). Otherwise the logits were
+// all -inf or NaN: the model's.
+static void set_no_token_error(const GenerationRequest& spec, bool masked, RequestEvent& event) {
   const sampling::SamplingParams& p = spec.params;
   std::vector<std::string> constraints;
   if (!p.allowed_token_ids.empty()) constraints.push_back("allowed_token_ids");
@@ -535,11 +537,20 @@ static std::string no_token_error(const GenerationRequest& spec, bool masked) {
     constraints.push_back("logit_bias");
   }
   if (p.min_tokens > 0) constraints.push_back("min_tokens");
-  if (constraints.empty()) return "no token could be sampled (every logit was -inf or NaN)";
+  if (constraints.empty()) {
+    event.error = "no token could be sampled (every logit was -inf or NaN)";
+    return;
+  }
   std::string list;
   for (const std::string& c : constraints) list += (list.empty() ? "" : ", ") + c;
-  return std::string(kNoTokenLeft) + constraints.front() + ": the request's constraints (" + list +
-         ") together exclude every token";
+  event.error = "no token left to sample: the request's constraints (" + list + ") together exclude every token";
+  event.error_param = constraints.front();
+}
+
+// The sequence's grammar failed at run time (SequenceState::grammar_error).
+static void set_grammar_error(const SequenceState& s, const GenerationRequest& spec, RequestEvent& event) {
+  event.error = "structured output: " + s.grammar_error;
+  if (s.grammar_error_is_requests) event.error_param = spec.grammar_param;
 }
 
 void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
@@ -547,12 +558,12 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
   if (s.finish != FinishReason::kNone) return;
   if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
   if (!s.grammar_error.empty()) {
-    request.event.error = "structured output: " + s.grammar_error;
+    set_grammar_error(s, request.spec, request.event);
     finish_sequence(s, FinishReason::kError);
     return;
   }
   if (!r.ok()) {
-    request.event.error = no_token_error(request.spec, s.grammar.has_value() || static_cast<bool>(s.json));
+    set_no_token_error(request.spec, s.grammar.has_value() || static_cast<bool>(s.json), request.event);
     finish_sequence(s, FinishReason::kError);
     return;
   }
@@ -565,7 +576,7 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
     return;
   }
   if (s.grammar && !tokenizer_.is_end_of_generation(token) && !advance_grammar(s, token)) {
-    request.event.error = "structured output: " + s.grammar_error;
+    set_grammar_error(s, request.spec, request.event);
     finish_sequence(s, FinishReason::kError);
     return;
   }

@@ -78,9 +78,6 @@ struct GenerationRequest {
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
 
-// The start of a generation error the request caused: its constraints left no
-// token to sample. It goes on with the parameter to blame, ": ", the reason.
-inline constexpr const char* kNoTokenLeft = "no token left to sample: ";
 const char* finish_reason_name(FinishReason reason);  // "stop", "length", "abort", "error"; "" for kNone
 
 struct TopLogprob {
@@ -123,6 +120,11 @@ struct RequestEvent {
   bool done = false;                   // every sequence has finished; this is the last event
   Usage usage;                         // filled on the last event
   std::string error;                   // non-empty when the engine failed this request
+  // Set with `error` when the request's own parameters caused it (constraints
+  // that together exclude every token, a grammar too ambiguous to follow): the
+  // parameter to blame, which the server names in a 400. Empty: the engine's
+  // failure (500).
+  std::string error_param;
   // GenerationRequest::prompt_logprobs >= 0: prompt tokens 1..P-1 (P - 1 entries), in
   // the event that ends the prompt, which is no later than the first token's.
   std::vector<TokenLogprob> prompt_logprobs;

@@ -47,7 +47,10 @@ void RequestHandle::Shared::publish(RequestEvent event) {
       }
       pending->done = pending->done || event.done;
       if (event.done) pending->usage = event.usage;
-      if (!event.error.empty()) pending->error = event.error;
+      if (!event.error.empty()) {
+        pending->error = event.error;
+        pending->error_param = event.error_param;
+      }
       if (!event.prompt_logprobs.empty()) pending->prompt_logprobs = std::move(event.prompt_logprobs);
     }
     if (event.done) finished = true;

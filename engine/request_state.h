@@ -59,7 +59,11 @@ struct SequenceState {
   std::optional<sampling::JsonState> json;
   // Structured output (GenerationRequest::grammar): the automaton after this sequence's output.
   std::optional<grammar::GrammarState> grammar;
-  std::string grammar_error;  // the grammar failed at run time (too ambiguous): the sequence ends with it
+  // Set when the grammar fails at run time: the sequence ends with it. Too
+  // ambiguous to follow is the request's fault (grammar_error_is_requests);
+  // a sampled token it refuses (which the mask should prevent) is the engine's.
+  std::string grammar_error;
+  bool grammar_error_is_requests = false;
 
   SequenceState(const Tokenizer& tokenizer, DecodeOptions decode) : detokenizer(tokenizer, decode) {}
 };

@@ -35,7 +35,6 @@ struct ResponseShape {
   int best_of = 0;                             // > n: this many sampled per prompt, the n best returned
   bool logprobs = true;                        // false: logprobs were only requested to rank best_of candidates
   bool beam = false;                           // use_beam_search: choices arrive ranked, each with its score
-  std::string structured_param = "response_format";  // what constrains the output, for its run-time errors
   // Chat: reasoning and tool calls parsed out of the text (null: the text is the content).
   std::shared_ptr<const ChatOutputPlan> chat_output;
 };

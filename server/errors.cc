@@ -23,15 +23,8 @@ ApiError not_supported(const std::string& param, const std::string& message) {
   return ApiError(400, "invalid_request_error", message, param, "not_supported");
 }
 
-ApiError generation_error(const std::string& error, const std::string& structured_param) {
-  // A grammar that forks into too many parses is the request's, and so are
-  // constraints that leave no token; any other failure (a sampled token the
-  // mask should have kept out) is the server's.
-  if (error.starts_with("structured output: grammar too ambiguous")) return invalid_param(structured_param, error);
-  if (error.starts_with(kNoTokenLeft)) {  // the constraints the request gave exclude every token
-    const size_t from = std::string_view(kNoTokenLeft).size();
-    return invalid_param(error.substr(from, error.find(':', from) - from), error);
-  }
+ApiError generation_error(const std::string& error, const std::string& param) {
+  if (!param.empty()) return invalid_param(param, error);
   return ApiError(500, "server_error", error);
 }
 

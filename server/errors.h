@@ -40,9 +40,10 @@ ApiError not_supported(const std::string& param, const std::string& message);
 ApiError model_not_found(const std::string& model);
 
 // An error the engine reported for a generating request (GenerationRun::error):
-// the client's structured output, named by `structured_param` (only a grammar
-// too ambiguous to follow: 400 invalid_request_error), or the server's (500).
-ApiError generation_error(const std::string& error, const std::string& structured_param);
+// the request's own, blamed on `param` (constraints that leave no token, a
+// grammar too ambiguous to follow: 400 invalid_request_error), or, with `param`
+// empty, the server's (500).
+ApiError generation_error(const std::string& error, const std::string& param);
 
 // 400 naming `param` when `text`, JSON held in a string of the body (a
 // schema, tool-call arguments), nests deeper than a body may

@@ -86,7 +86,10 @@ bool GenerationRun::poll(std::vector<ChoiceDelta>& out, std::chrono::millisecond
     for (SequenceDelta& d : event->deltas) {
       out.push_back({static_cast<int>(p) * n_ + d.index, std::move(d)});
     }
-    if (!event->error.empty() && error_.empty()) error_ = event->error;
+    if (!event->error.empty() && error_.empty()) {
+      error_ = event->error;
+      error_param_ = event->error_param;
+    }
     if (event->done) {
       done_[p] = true;
       usage_.prompt_tokens += event->usage.prompt_tokens;

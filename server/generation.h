@@ -39,7 +39,10 @@ class GenerationRun {
   // The prompts' tokens, known from the start (usage() counts them only once
   // each request's last event has come, which an aborted one may not send in time).
   int64_t prompt_tokens() const { return prompt_tokens_; }
+  // The first error the engine reported, empty if none; error_param() names the
+  // request parameter that caused it, empty when it is the server's (RequestEvent).
   const std::string& error() const { return error_; }
+  const std::string& error_param() const { return error_param_; }
   int num_choices() const { return static_cast<int>(handles_.size()) * n_; }
   // Prompt p's token logprobs from its second token on, once the engine sent
   // them (CommonRequest::prompt_logprobs >= 0); they precede its first token.
@@ -54,6 +57,7 @@ class GenerationRun {
   Usage usage_;
   int64_t prompt_tokens_ = 0;
   std::string error_;
+  std::string error_param_;
 };
 
 }  // namespace nucleus::server

@@ -90,7 +90,7 @@ bool ResponseWriter::collect_some() {
   return !ended_;
 }
 
-std::string ResponseWriter::settle(std::chrono::milliseconds wait) {
+bool ResponseWriter::settle(std::chrono::milliseconds wait) {
   const auto until = Clock::now() + wait;
   const auto started = [&] {
     return std::any_of(choices_.begin(), choices_.end(), [](const ChoiceState& c) { return c.started; });
@@ -105,9 +105,12 @@ std::string ResponseWriter::settle(std::chrono::milliseconds wait) {
     }
     if (peer == PeerState::kEnded) break;  // the 200 and heartbeats go out now: a write tells whether it reads
   }
-  if (!run_->error().empty()) finished();
-  return run_->error();
+  if (run_->error().empty()) return true;
+  finished();
+  return false;
 }
+
+ApiError ResponseWriter::run_error() const { return generation_error(run_->error(), run_->error_param()); }
 
 bool ResponseWriter::collect(httplib::DataSink& sink) {
   if (client_left_) return false;
@@ -209,13 +212,13 @@ bool ResponseWriter::end_stream(httplib::DataSink& sink) {
 bool ResponseWriter::end_stream_with_error(httplib::DataSink& sink) {
   // The error event, then [DONE] as after any stream (vLLM's too), so that
   // clients reading to [DONE] end instead of waiting on a closed stream.
-  if (send(sink, sse_event(generation_error(run_->error(), shape_.structured_param).to_json()))) send(sink, sse_done());
+  if (send(sink, sse_event(run_error().to_json()))) send(sink, sse_done());
   sink.done();
   return true;
 }
 
 json ResponseWriter::final_body() const {
-  if (!run_->error().empty()) return generation_error(run_->error(), shape_.structured_param).to_json();
+  if (!run_->error().empty()) return run_error().to_json();
   json body = response_json(shape_, ids_, final_choices(), usage());
   if (shape_.chat && !shape_.prompt_logprobs_ids.empty()) {  // vLLM: on the chat response, not its choice
     body["prompt_logprobs"] = prompt_logprobs_json(tok_, shape_.prompt_logprobs_ids[0], run_->prompt_logprobs(0));

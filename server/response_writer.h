@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "server/choices.h"
+#include "server/errors.h"
 #include "server/generation.h"
 #include "server/response_json.h"
 #include "server/server_state.h"
@@ -38,9 +39,11 @@ class ResponseWriter {
   // error or the end, for at most `wait` (the heartbeats start after it), so
   // that a request failing before its first token (a grammar too ambiguous
   // to follow) gets an HTTP error status, not 200 and an error body. A client
-  // that leaves meanwhile aborts the run (client_connection.h). Returns the
-  // run's error ("" when none yet); with one, the request is logged as ended.
-  std::string settle(std::chrono::milliseconds wait);
+  // that leaves meanwhile aborts the run (client_connection.h). False when
+  // the run has failed (run_error() says how): the request is then logged as ended.
+  bool settle(std::chrono::milliseconds wait);
+  // The run's error as the API answers it (errors.h generation_error).
+  ApiError run_error() const;
 
   // The content providers: false when the client went away (the run is aborted).
   bool stream(httplib::DataSink& sink);

@@ -43,11 +43,6 @@ void set_streamed_body(const httplib::Request& req, httplib::Response& res, cons
   }
 }
 
-// The parameter that constrains the output, named by a grammar's run-time errors.
-std::string structured_param(const CommonRequest& common) {
-  return common.structured ? common.structured->param : "response_format";
-}
-
 // How long at most a collected (non-streaming) response waits for its first
 // token, or an error before it, before its 200 and first heartbeat go out
 // (ResponseWriter::settle): a grammar found too ambiguous at its first token
@@ -63,9 +58,7 @@ void run_and_respond(ServerState& state, const httplib::Request& req, httplib::R
   // Beam search sends nothing before its results, so its wait would always
   // last the whole cap: it starts its heartbeats at once.
   if (!stream && !shape.beam) {
-    if (const std::string error = writer->settle(kSettle); !error.empty()) {
-      throw generation_error(error, shape.structured_param);
-    }
+    if (!writer->settle(kSettle)) throw writer->run_error();
   }
   if (stream) res.set_header("Cache-Control", "no-cache");
   set_streamed_body(
@@ -139,7 +132,6 @@ void handle_completions(ServerState& state, const httplib::Request& req, httplib
   if (r.common.structured) keep_schema_key_order(req.body, *r.common.structured);
   ResponseShape shape;
   shape.object = shape.chunk_object = "text_completion";
-  shape.structured_param = structured_param(r.common);
   shape.n = r.common.n;
   shape.beam = r.common.use_beam_search;
   const std::vector<std::vector<int32_t>> prompts = completion_prompts(*state.tokenizer, r, state.context_length, shape);
@@ -178,7 +170,6 @@ void handle_chat(ServerState& state, const httplib::Request& req, httplib::Respo
   shape.chat = true;
   shape.object = "chat.completion";
   shape.chunk_object = "chat.completion.chunk";
-  shape.structured_param = structured_param(r.common);
   shape.n = r.common.n;
   shape.beam = r.common.use_beam_search;
   if (r.common.prompt_logprobs_field) shape.prompt_logprobs_ids = {prompt.tokens};

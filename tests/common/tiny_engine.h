@@ -104,6 +104,7 @@ struct Drained {
   std::map<int, bool> stop_reason_is_token;
   Usage usage;
   std::string error;
+  std::string error_param;  // RequestEvent::error_param
   int events = 0;
   bool done = false;
 };
@@ -127,7 +128,10 @@ inline Drained drain(RequestHandle& handle, std::chrono::milliseconds timeout = 
         out.stop_reason_is_token[d.index] = d.stop_reason_is_token;
       }
     }
-    if (!event->error.empty()) out.error = event->error;
+    if (!event->error.empty()) {
+      out.error = event->error;
+      out.error_param = event->error_param;
+    }
     if (event->done) {
       out.usage = event->usage;
       out.done = true;

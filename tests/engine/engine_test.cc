@@ -557,8 +557,9 @@ TEST_F(EngineTest, NoSampleableTokenEndsTheRequestWithAnError) {
   const Drained out = drain(*engine.submit(r));
   EXPECT_TRUE(out.done);
   // The request's own constraints: the server's 400 names the first of them.
-  EXPECT_EQ(out.error, std::string(kNoTokenLeft) + "allowed_token_ids: the request's constraints (allowed_token_ids, "
-                                                   "bad_token_ids) together exclude every token");
+  EXPECT_EQ(out.error, "no token left to sample: the request's constraints (allowed_token_ids, bad_token_ids) "
+                       "together exclude every token");
+  EXPECT_EQ(out.error_param, "allowed_token_ids");
   ASSERT_EQ(out.finish.size(), 2u);
   EXPECT_EQ(out.finish.at(0), FinishReason::kError);
   EXPECT_EQ(out.finish.at(1), FinishReason::kError);
