@@ -22,7 +22,7 @@ nucleus="${NUCLEUS_BIN:-build/release/app/nucleus}"
 peer_bin=""
 [ "${NO_PEER:-0}" = 1 ] || peer_bin="$(bash bench/peers/build-llama.sh)"
 [ -x "$nucleus" ] || bash scripts/build.sh release nucleus >&2
-out="$(mktemp -d)"
+out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 for r in $(seq 1 "$rounds"); do

@@ -25,7 +25,7 @@ batches="${BATCHES:-1 8}"
 nucleus="${NUCLEUS_BIN:-build/release/app/nucleus}"
 peer_bin="$(LLAMA_TARGETS="llama-bench" bash bench/peers/build-llama.sh)"
 [ -x "$nucleus" ] || bash scripts/build.sh release nucleus >&2
-out="$(mktemp -d)"
+out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
 
 for i in "${!models[@]}"; do
   model="${models[$i]}"

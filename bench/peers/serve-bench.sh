@@ -21,7 +21,12 @@ peer_bin="$(bash bench/peers/build-llama.sh)"
 [ -x "$nucleus" ] || bash scripts/build.sh release nucleus >&2
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+results=""
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -z "$results" ] || rm -rf "$results"
+}
 trap cleanup EXIT
 
 wait_healthy() {  # url

@@ -23,12 +23,31 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string write_file(const std::string& name, const std::vector<char>& bytes) {
-  const fs::path path = fs::temp_directory_path() / ("nucleus_fp_" + std::to_string(::getpid()) + "_" + name);
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return path.string();
-}
+// A directory of its own under the temp directory, removed with what was
+// written in it (the test writes about 100 MB).
+class ScratchDir {
+ public:
+  ScratchDir() : path_(fs::temp_directory_path() / ("nucleus_fp_" + std::to_string(::getpid()))) {
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  std::string write_file(const std::string& name, const std::vector<char>& bytes) const {
+    const fs::path path = path_ / name;
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
+    return path.string();
+  }
+
+ private:
+  fs::path path_;
+};
 
 std::vector<char> pattern(size_t n) {
   std::vector<char> v(n);
@@ -38,8 +57,9 @@ std::vector<char> pattern(size_t n) {
 }
 
 TEST(SystemFingerprintTest, ModelIdentityFollowsTheSampledBytes) {
+  const ScratchDir dir;
   const std::vector<char> base = pattern(20u << 20);  // 20 MiB: head, middle chunks and tail all apply
-  const std::string a = write_file("a", base), same = write_file("same", base);
+  const std::string a = dir.write_file("a", base), same = dir.write_file("same", base);
   const std::string id = model_file_identity(a);
   EXPECT_EQ(id.size(), 16u);
   EXPECT_EQ(id, model_file_identity(same));
@@ -48,13 +68,14 @@ TEST(SystemFingerprintTest, ModelIdentityFollowsTheSampledBytes) {
   for (size_t at : {size_t{100}, middle, base.size() - 5}) {
     std::vector<char> changed = base;
     changed[at] ^= 1;
-    EXPECT_NE(model_file_identity(write_file("changed", changed)), id) << "byte " << at;
+    EXPECT_NE(model_file_identity(dir.write_file("changed", changed)), id) << "byte " << at;
   }
   std::vector<char> longer = base;
   longer.push_back(0);
-  EXPECT_NE(model_file_identity(write_file("longer", longer)), id);
+  EXPECT_NE(model_file_identity(dir.write_file("longer", longer)), id);
   // Small files are hashed whole.
-  EXPECT_NE(model_file_identity(write_file("small1", {'a', 'b'})), model_file_identity(write_file("small2", {'a', 'c'})));
+  EXPECT_NE(model_file_identity(dir.write_file("small1", {'a', 'b'})),
+            model_file_identity(dir.write_file("small2", {'a', 'c'})));
 }
 
 TEST(SystemFingerprintTest, UnreadableModelFileThrows) {
