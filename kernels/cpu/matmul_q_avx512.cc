@@ -41,11 +41,13 @@ namespace {
 
 constexpr int kPanel = 16;        // weight rows per ZMM register
 constexpr int kGroups = kQK / 4;  // 4-byte groups per block
-constexpr int kMR = 6;            // tokens per register tile: 6 x (int dot, acc, extra) + 8 weight registers
+// Tokens per register tile: 8 weight registers, 8 accumulators (Q4_1: 8 more
+// for its mins) and a token's two integer chains at a time.
+constexpr int kMR = 8;
 constexpr int64_t kPanelsPerGroup = 4;  // panels repacked together, reused by every token chunk (T > kMR)
 constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel group passes
 // Panel blocks fetched ahead of the tile. A prepacked weight is one sequential
-// stream, but at decode (T of 1..6) the hardware prefetcher alone left the
+// stream, but at decode (T of 1..kMR) the hardware prefetcher alone left the
 // tile waiting on L3 and the per-token work added to that wait instead of
 // hiding in it: measured at batch 1 (2 threads, steps interleaved) 14 vs 17 ms
 // per forward with it on a loaded machine, and T = 2..5 no dearer relative to T = 1.
@@ -225,20 +227,20 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
   }
 }
 
+// The last `left` (< kMR) tokens of a strip as one tile.
+template <Format F, int MR = kMR - 1>
+__attribute__((always_inline)) inline void remainder_tile(const MatmulArgs& a, const PanelBlock<F>* panel, int64_t nb,
+                                                          int64_t t, int64_t left, int64_t r0, __mmask16 live) {
+  if (left == MR) return tile<F, MR>(a, panel, nb, t, r0, live);
+  if constexpr (MR > 1) remainder_tile<F, MR - 1>(a, panel, nb, t, left, r0, live);
+}
+
 template <Format F>
 void token_strip(const MatmulArgs& a, const PanelBlock<F>* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0,
                  __mmask16 live) {
   int64_t t = t0;
   for (; t + kMR <= t1; t += kMR) tile<F, kMR>(a, panel, nb, t, r0, live);
-  switch (t1 - t) {
-    case 1: tile<F, 1>(a, panel, nb, t, r0, live); break;
-    case 2: tile<F, 2>(a, panel, nb, t, r0, live); break;
-    case 3: tile<F, 3>(a, panel, nb, t, r0, live); break;
-    case 4: tile<F, 4>(a, panel, nb, t, r0, live); break;
-    case 5: tile<F, 5>(a, panel, nb, t, r0, live); break;
-    default: break;
-  }
-  static_assert(kMR == 6, "the remainder switch covers 1..kMR-1");
+  if (t < t1) remainder_tile<F>(a, panel, nb, t, t1 - t, r0, live);
 }
 
 // Rows [r_begin, r_end) (r_begin a multiple of 16) for all tokens, in groups
