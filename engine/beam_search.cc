@@ -164,7 +164,7 @@ BeamSearch::Outcome BeamSearch::advance(BeamEnv& env) {
   const int64_t decoded = static_cast<int64_t>(beams_.size());
   const std::vector<Pick> pool = best_pairs();
   if (pool.empty()) {
-    return finish(env, decoded, "no token could be sampled (every logit was -inf or NaN after the request's filters)");
+    return finish(env, decoded, no_token_error(request_.spec, false));
   }
   // 3. Ended children join the finished candidates; the W best are kept.
   std::vector<Child> running;
@@ -254,22 +254,23 @@ void BeamSearch::continue_with(std::vector<Child>& kept, BeamEnv& env) {
   beams_ = std::move(next);
 }
 
-BeamSearch::Outcome BeamSearch::finish(BeamEnv& env, int64_t decoded, const std::string& error) {
+BeamSearch::Outcome BeamSearch::finish(BeamEnv& env, int64_t decoded, const GenerationError& error) {
   // The live beams' sequences stay in request.seqs (the engine reads the first
   // one's prefix-cache count) but leave the scheduler, freeing their blocks.
   for (Beam& b : beams_) {
     env.scheduler.remove(&b.s->seq);
-    b.s->finish = error.empty() ? FinishReason::kStop : FinishReason::kError;
+    b.s->finish = error.message.empty() ? FinishReason::kStop : FinishReason::kError;
   }
   beams_.clear();
   RequestEvent& event = request_.event;
-  if (!error.empty()) {
-    event.error = error;
+  if (!error.message.empty()) {
+    set_error(event, error);
     SequenceDelta d;
     d.finish = FinishReason::kError;
     event.deltas.push_back(std::move(d));
   }
-  const size_t results = error.empty() ? std::min<size_t>(static_cast<size_t>(request_.spec.n), finished_.size()) : 0;
+  const size_t results =
+      error.message.empty() ? std::min<size_t>(static_cast<size_t>(request_.spec.n), finished_.size()) : 0;
   for (size_t i = 0; i < results; ++i) {
     Finished& f = finished_[i];
     SequenceDelta d;

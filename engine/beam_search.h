@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "text/detokenizer.h"
+#include "engine/generation_errors.h"
 #include "engine/generation_request.h"
 #include "text/stop_strings.h"
 #include "sampling/beam_score.h"
@@ -120,7 +121,7 @@ class BeamSearch {
   Child make_child(const Beam& parent, const sampling::BeamCandidate& c, double cum, const BeamEnv& env) const;
   TokenLogprob logprob_of(const Beam& parent, const sampling::BeamCandidate& c) const;
   void continue_with(std::vector<Child>& kept, BeamEnv& env);
-  Outcome finish(BeamEnv& env, int64_t decoded, const std::string& error = {});
+  Outcome finish(BeamEnv& env, int64_t decoded, const GenerationError& error = {});
 
   Request& request_;
   int width_;

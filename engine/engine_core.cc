@@ -7,6 +7,7 @@
 
 #include "engine/admission.h"
 #include "engine/beam_search.h"
+#include "engine/generation_errors.h"
 #include "engine/grammar_vocabulary.h"
 #include "engine/json_token_mask.h"
 #include "engine/kv_budget.h"
@@ -146,7 +147,7 @@ void EngineCore::fail_live_requests(const std::string& what) {
         finish_sequence(*s, FinishReason::kError);
       }
     }
-    request->event.error = "the engine failed while running this request: " + what;
+    set_error(request->event, {"the engine failed while running this request: " + what, ""});
     request->num_finished = request->spec.n;  // siblings never forked fail too
   }
   // The failed step may have written part of a block's KV: no prefix is trusted.
@@ -521,36 +522,9 @@ SequenceDelta& delta_for(Request& request, int index) {
 }
 }  // namespace
 
-// Why a row had no token to sample, into event.error. When the request narrows
-// the vocabulary (allowed ids, bans, a grammar, min_tokens' EOS ban, negative
-// biases), its constraints together excluded every token: the client's error,
-// blamed on the first of them (event.error_param). Otherwise the logits were
-// all -inf or NaN: the model's.
-static void set_no_token_error(const GenerationRequest& spec, bool masked, RequestEvent& event) {
-  const sampling::SamplingParams& p = spec.params;
-  std::vector<std::string> constraints;
-  if (!p.allowed_token_ids.empty()) constraints.push_back("allowed_token_ids");
-  if (!p.bad_words_token_ids.empty()) constraints.push_back("bad_words");
-  if (!p.bad_token_ids.empty()) constraints.push_back("bad_token_ids");
-  if (masked) constraints.push_back(spec.grammar ? spec.grammar_param : "response_format");
-  if (std::any_of(p.logit_bias.begin(), p.logit_bias.end(), [](const sampling::LogitBias& b) { return b.bias < 0; })) {
-    constraints.push_back("logit_bias");
-  }
-  if (p.min_tokens > 0) constraints.push_back("min_tokens");
-  if (constraints.empty()) {
-    event.error = "no token could be sampled (every logit was -inf or NaN)";
-    return;
-  }
-  std::string list;
-  for (const std::string& c : constraints) list += (list.empty() ? "" : ", ") + c;
-  event.error = "no token left to sample: the request's constraints (" + list + ") together exclude every token";
-  event.error_param = constraints.front();
-}
-
 // The sequence's grammar failed at run time (SequenceState::grammar_error).
-static void set_grammar_error(const SequenceState& s, const GenerationRequest& spec, RequestEvent& event) {
-  event.error = "structured output: " + s.grammar_error;
-  if (s.grammar_error_is_requests) event.error_param = spec.grammar_param;
+static GenerationError grammar_error(const SequenceState& s, const GenerationRequest& spec) {
+  return {"structured output: " + s.grammar_error, s.grammar_error_is_requests ? spec.grammar_param : ""};
 }
 
 void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
@@ -558,12 +532,12 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
   if (s.finish != FinishReason::kNone) return;
   if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
   if (!s.grammar_error.empty()) {
-    set_grammar_error(s, request.spec, request.event);
+    set_error(request.event, grammar_error(s, request.spec));
     finish_sequence(s, FinishReason::kError);
     return;
   }
   if (!r.ok()) {
-    set_no_token_error(request.spec, s.grammar.has_value() || static_cast<bool>(s.json), request.event);
+    set_error(request.event, no_token_error(request.spec, s.grammar.has_value() || static_cast<bool>(s.json)));
     finish_sequence(s, FinishReason::kError);
     return;
   }
@@ -576,7 +550,7 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
     return;
   }
   if (s.grammar && !tokenizer_.is_end_of_generation(token) && !advance_grammar(s, token)) {
-    set_grammar_error(s, request.spec, request.event);
+    set_error(request.event, grammar_error(s, request.spec));
     finish_sequence(s, FinishReason::kError);
     return;
   }

@@ -1,6 +1,5 @@
 #include "server/errors.h"
 
-#include "engine/generation_request.h"
 #include "text/json_scan.h"
 
 namespace nucleus::server {

@@ -46,6 +46,7 @@ struct BeamRun {
   std::vector<Result> results;  // by index (best first)
   Usage usage;
   std::string error;
+  std::string error_param;
 };
 
 BeamRun drain_beams(RequestHandle& h) {
@@ -69,7 +70,10 @@ BeamRun drain_beams(RequestHandle& h) {
       }
       if (d.beam_score) r.cum = *d.cumulative_logprob, r.score = *d.beam_score;
     }
-    if (!event->error.empty()) run.error = event->error;
+    if (!event->error.empty()) {
+      run.error = event->error;
+      run.error_param = event->error_param;
+    }
     if (event->done) {
       run.usage = event->usage;
       break;
@@ -615,6 +619,21 @@ TEST_F(BeamSearchTest, BadRequestsAreRejectedNamingTheParameter) {
   r.max_tokens = 200;  // 3 beams of 200 tokens cannot fit 32 blocks of 16
   EXPECT_EQ(param_of(r), "max_tokens");
   EXPECT_EQ(param_of(request(c)), "(accepted)");
+}
+
+// Constraints that leave no token end a beam request as they end a sampled
+// one: with an error that blames the first of them (a 400 at the server).
+TEST_F(BeamSearchTest, ConstraintsThatLeaveNoTokenAreTheRequestsError) {
+  GenerationRequest r = request(Case{});
+  r.params.allowed_token_ids = {'a'};
+  r.params.bad_token_ids = {'a'};
+  Engine engine(*lm_->model, tok(), opts());
+  const BeamRun run = drain_beams(*engine.submit(std::move(r)));
+  EXPECT_TRUE(run.results.empty() || run.results.front().finish == FinishReason::kError);
+  EXPECT_EQ(run.error, "no token left to sample: the request's constraints (allowed_token_ids, bad_token_ids) "
+                       "together exclude every token");
+  EXPECT_EQ(run.error_param, "allowed_token_ids");
+  EXPECT_EQ(engine.stats().kv_blocks_used, 0);
 }
 
 }  // namespace
