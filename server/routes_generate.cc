@@ -55,11 +55,10 @@ void run_and_respond(ServerState& state, const httplib::Request& req, httplib::R
                      Clock::time_point arrival) {
   const bool stream = common.stream;
   auto writer = std::make_shared<ResponseWriter>(state, std::move(run), shape, stream, common.include_usage, arrival);
-  // Beam search sends nothing before its results, so its wait would always
-  // last the whole cap: it starts its heartbeats at once.
-  if (!stream && !shape.beam) {
-    if (!writer->settle(kSettle)) throw writer->run_error();
-  }
+  // Beam search too, though it sends nothing before its results (so a search
+  // longer than the cap always waits it out): constraints that leave no token
+  // fail its first step, and that must be a 400, not 200 and an error body.
+  if (!stream && !writer->settle(kSettle)) throw writer->run_error();
   if (stream) res.set_header("Cache-Control", "no-cache");
   set_streamed_body(
       req, res, stream ? "text/event-stream; charset=utf-8" : "application/json",

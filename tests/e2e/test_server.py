@@ -772,7 +772,8 @@ def _(c):
 
 
 @check("use_beam_search (chat): choices best first, per-token logprobs summing to the score; stream and bad "
-       "values refused with 400 naming the parameter; blocks all free after finished and aborted beams")
+       "values refused with 400 naming the parameter, and so are constraints that leave no token (at the first "
+       "step); blocks all free after finished and aborted beams")
 def _(c):
     cl, url = c["client"], c["srv"].url
     messages = [{"role": "user", "content": "Name a fruit."}]
@@ -799,6 +800,11 @@ def _(c):
                  .encode(), "early_stopping", path=chat)
     expect_error(c, 400, json.dumps({"prompt": "x", "length_penalty": 2.0}).encode(), "length_penalty")
     expect_error(c, 400, json.dumps({"prompt": "x", "use_beam_search": True, "top_p": 0.5}).encode(), "top_p")
+    # Only the default model's end-of-generation ids (0, 2) allowed, which min_tokens bans: no token is left.
+    err = expect_error(c, 400, json.dumps({"prompt": "x", "use_beam_search": True, "n": 2, "temperature": 0,
+                                           "allowed_token_ids": [0, 2], "min_tokens": 3}).encode(),
+                       "allowed_token_ids")
+    assert "no token left to sample" in err["message"], err
     # A client that hangs up mid-search: the heartbeat notices, every beam's blocks come back.
     aborted = 'nucleus:request_success_total{finished_reason="abort"}'
     aborts_before = metrics(url)[aborted]
