@@ -22,9 +22,13 @@ peer_bin="$(bash bench/peers/build-llama.sh)"
 
 pids=()
 results=""
-cleanup() {
+stop_servers() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  pids=()
+}
+cleanup() {
+  stop_servers
   [ -z "$results" ] || rm -rf "$results"
 }
 trap cleanup EXIT
@@ -52,7 +56,7 @@ for c in "${concurrencies[@]}"; do
     "$nucleus" bench serve --url "http://127.0.0.1:$port" --concurrency "$c" --requests "$requests" \
       --input-len "$input_len" --output-len "$output_len" --label "$who c=$c" > "$results/$who,$c.json"
   done
-  cleanup; pids=()
+  stop_servers
 done
 
 python3 - "$results" "$threads" "${concurrencies[@]}" <<PY
