@@ -21,6 +21,12 @@ namespace nucleus {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// A grammar too ambiguous to follow at run time: the request's fault, blamed
+// on the parameter that set the grammar.
+GenerationError grammar_too_ambiguous(const GenerationRequest& spec, const grammar::GrammarError& e) {
+  return {std::string("structured output: ") + e.what(), spec.grammar_param};
+}
 }  // namespace
 
 Request::Request() = default;
@@ -344,8 +350,7 @@ std::vector<SampleRow> EngineCore::sampler_rows(const StepPlan& plan) {
       try {
         fill_grammar_mask(s, plan, p, row_masks_[i]);
       } catch (const grammar::GrammarError& e) {  // this request's grammar only: the others go on
-        s.grammar_error = e.what();
-        s.grammar_error_is_requests = true;
+        s.grammar_error = grammar_too_ambiguous(s.request->spec, e);
         row_masks_[i].assign(row_masks_[i].size(), 0);
       }
       in.token_mask = row_masks_[i].data();
@@ -387,10 +392,9 @@ void EngineCore::fill_grammar_mask(const SequenceState& s, const StepPlan& plan,
 bool EngineCore::advance_grammar(SequenceState& s, int32_t token) {
   try {
     if (s.grammar->accept_bytes(tokenizer_.token_to_piece(token))) return true;
-    s.grammar_error = "the sampled token " + std::to_string(token) + " breaks the grammar";
+    s.grammar_error = {"structured output: the sampled token " + std::to_string(token) + " breaks the grammar", ""};
   } catch (const grammar::GrammarError& e) {
-    s.grammar_error = e.what();
-    s.grammar_error_is_requests = true;
+    s.grammar_error = grammar_too_ambiguous(s.request->spec, e);
   }
   return false;
 }
@@ -522,17 +526,12 @@ SequenceDelta& delta_for(Request& request, int index) {
 }
 }  // namespace
 
-// The sequence's grammar failed at run time (SequenceState::grammar_error).
-static GenerationError grammar_error(const SequenceState& s, const GenerationRequest& spec) {
-  return {"structured output: " + s.grammar_error, s.grammar_error_is_requests ? spec.grammar_param : ""};
-}
-
 void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
   Request& request = *s.request;
   if (s.finish != FinishReason::kNone) return;
   if (std::find(touched_.begin(), touched_.end(), &request) == touched_.end()) touched_.push_back(&request);
-  if (!s.grammar_error.empty()) {
-    set_error(request.event, grammar_error(s, request.spec));
+  if (!s.grammar_error.message.empty()) {
+    set_error(request.event, s.grammar_error);
     finish_sequence(s, FinishReason::kError);
     return;
   }
@@ -550,7 +549,7 @@ void EngineCore::append_token(SequenceState& s, const sampling::RowResult& r) {
     return;
   }
   if (s.grammar && !tokenizer_.is_end_of_generation(token) && !advance_grammar(s, token)) {
-    set_error(request.event, grammar_error(s, request.spec));
+    set_error(request.event, s.grammar_error);
     finish_sequence(s, FinishReason::kError);
     return;
   }

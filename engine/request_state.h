@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "text/detokenizer.h"
+#include "engine/generation_errors.h"
 #include "engine/generation_request.h"
 #include "engine/sequence.h"
 #include "engine/spec_pacing.h"
@@ -60,10 +61,10 @@ struct SequenceState {
   // Structured output (GenerationRequest::grammar): the automaton after this sequence's output.
   std::optional<grammar::GrammarState> grammar;
   // Set when the grammar fails at run time: the sequence ends with it. Too
-  // ambiguous to follow is the request's fault (grammar_error_is_requests);
-  // a sampled token it refuses (which the mask should prevent) is the engine's.
-  std::string grammar_error;
-  bool grammar_error_is_requests = false;
+  // ambiguous to follow is the request's fault (param: the grammar's
+  // parameter); a sampled token it refuses (which the mask should prevent) is
+  // the engine's.
+  GenerationError grammar_error;
 
   SequenceState(const Tokenizer& tokenizer, DecodeOptions decode) : detokenizer(tokenizer, decode) {}
 };
