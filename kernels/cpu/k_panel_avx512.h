@@ -1,6 +1,8 @@
 // What the prepacked AVX-512 kernels of matmul_k_avx512.cc,
 // matmul_k_low_bit_avx512.cc and matmul_q5_avx512.cc share: the panel
 // geometry, small loads, and the driver that walks panels and token tiles.
+// matmul_q_avx512.cc (Q4_0, Q4_1, Q8_0) takes the geometry and token_strip
+// (it walks its panels itself: they may be repacked on every call).
 // Include ONLY from *_avx512.cc files (compiled with AVX-512).
 //
 // A format F provides:

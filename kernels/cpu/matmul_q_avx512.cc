@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "kernels/cpu/byte_loads.h"
+#include "kernels/cpu/k_panel_avx512.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/cpu/q_panel.h"
 #include "kernels/cpu/quantize_act.h"
@@ -39,21 +40,19 @@
 namespace nucleus::kernels::cpu {
 namespace {
 
-constexpr int kPanel = 16;        // weight rows per ZMM register
+// The panel geometry (kPanel rows per ZMM register, tiles of kMR tokens:
+// 8 weight registers, 8 accumulators, Q4_1 8 more for its mins), panel
+// groups, token chunks and the token-strip driver are k_panel_avx512.h's.
 constexpr int kGroups = kQK / 4;  // 4-byte groups per block
-// Tokens per register tile: 8 weight registers, 8 accumulators (Q4_1: 8 more
-// for its mins) and a token's two integer chains at a time.
-constexpr int kMR = 8;
-constexpr int64_t kPanelsPerGroup = 4;  // panels repacked together, reused by every token chunk (T > kMR)
-constexpr int64_t kTokenChunk = 64;     // token rows kept hot in L1/L2 while a panel group passes
 // Panel blocks fetched ahead of the tile. A prepacked weight is one sequential
 // stream, but at decode (T of 1..kMR) the hardware prefetcher alone left the
 // tile waiting on L3 and the per-token work added to that wait instead of
 // hiding in it: measured at batch 1 (2 threads, steps interleaved) 14 vs 17 ms
 // per forward with it on a loaded machine, and T = 2..5 no dearer relative to T = 1.
+// (The k-quant kernels' kPrefetchBlocks counts 256-element super-blocks.)
 // Only addresses are fetched, no result changes; past a panel's end it fetches
 // the next panel (prepacked panels are contiguous) or, in repacked scratch, nothing useful.
-constexpr int64_t kPrefetchBlocks = 16;
+constexpr int64_t kQPrefetchBlocks = 16;
 
 enum class Format { kQ4_0, kQ4_1, kQ8_0 };
 
@@ -155,14 +154,10 @@ void pack_panel(const uint8_t* w, size_t w_row_bytes, int64_t r0, int n, int64_t
   }
 }
 
-inline __m512 load_fp16x16(const uint16_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-
 // Tokens [t0, t0 + MR) against one repacked panel; writes the lanes in `live`.
 template <Format F, int MR>
-__attribute__((always_inline)) inline void tile(const MatmulArgs& a, const PanelBlock<F>* panel, int64_t nb, int64_t t0,
-                                                int64_t r0, __mmask16 live) {
+__attribute__((always_inline)) inline void q_tile(const MatmulArgs& a, const PanelBlock<F>* panel, int64_t nb,
+                                                  int64_t t0, int64_t r0, __mmask16 live) {
   __m512 acc[MR], extra[MR];
   const uint8_t* x_rows[MR];
 #pragma GCC unroll 8
@@ -175,7 +170,7 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
   for (int64_t b = 0; b < nb; ++b) {
     const PanelBlock<F>& p = panel[b];
     {  // prefetches never fault, so running past the weight's end is harmless
-      const char* ahead = reinterpret_cast<const char*>(panel) + (b + kPrefetchBlocks) * sizeof(PanelBlock<F>);
+      const char* ahead = reinterpret_cast<const char*>(panel) + (b + kQPrefetchBlocks) * sizeof(PanelBlock<F>);
 #pragma GCC unroll 8
       for (size_t line = 0; line < sizeof(PanelBlock<F>); line += 64) _mm_prefetch(ahead + line, _MM_HINT_T0);
     }
@@ -227,21 +222,15 @@ __attribute__((always_inline)) inline void tile(const MatmulArgs& a, const Panel
   }
 }
 
-// The last `left` (< kMR) tokens of a strip as one tile.
-template <Format F, int MR = kMR - 1>
-__attribute__((always_inline)) inline void remainder_tile(const MatmulArgs& a, const PanelBlock<F>* panel, int64_t nb,
-                                                          int64_t t, int64_t left, int64_t r0, __mmask16 live) {
-  if (left == MR) return tile<F, MR>(a, panel, nb, t, r0, live);
-  if constexpr (MR > 1) remainder_tile<F, MR - 1>(a, panel, nb, t, left, r0, live);
-}
-
+// A format as k_panel_avx512.h's token_strip takes it.
 template <Format F>
-void token_strip(const MatmulArgs& a, const PanelBlock<F>* panel, int64_t nb, int64_t t0, int64_t t1, int64_t r0,
-                 __mmask16 live) {
-  int64_t t = t0;
-  for (; t + kMR <= t1; t += kMR) tile<F, kMR>(a, panel, nb, t, r0, live);
-  if (t < t1) remainder_tile<F>(a, panel, nb, t, t1 - t, r0, live);
-}
+struct QFormat {
+  using Panel = PanelBlock<F>;
+  template <int MR>
+  static void tile(const MatmulArgs& a, const Panel* panel, int64_t nb, int64_t t0, int64_t r0, __mmask16 live) {
+    q_tile<F, MR>(a, panel, nb, t0, r0, live);
+  }
+};
 
 // Rows [r_begin, r_end) (r_begin a multiple of 16) for all tokens, in groups
 // of panels that every token chunk reuses while they are hot. panel_of(p, r0,
@@ -264,7 +253,7 @@ void gemm_panels(const MatmulArgs& a, int64_t r_begin, int64_t r_end, PanelOf&& 
       for (int64_t p = 0; p < count; ++p) {
         const int64_t r0 = g0 + p * kPanel;
         const int n = static_cast<int>(std::min<int64_t>(kPanel, g1 - r0));
-        token_strip<F>(a, panels[p], nb, tc, tc_end, r0, static_cast<__mmask16>((1u << n) - 1u));
+        token_strip<QFormat<F>>(a, panels[p], nb, tc, tc_end, r0, static_cast<__mmask16>((1u << n) - 1u));
       }
     }
   }
